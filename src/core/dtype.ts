@@ -1,0 +1,76 @@
+/**
+ * dtypes and promotion. `float32` is the default float, `int32` the default integer, `bool` for
+ * comparisons. Promotion follows the lattice bool < int32 < float32 (JAX's, restricted to these).
+ *
+ * Weak scalars (Python-like): a plain JS number mixed with a tensor takes the tensor's dtype when
+ * it fits that kind: `add(int32Tensor, 2)` is int32, `add(int32Tensor, 1.5)` is float32 (a
+ * non-integer number promotes an integer tensor to float32), `add(boolTensor, 1)` is int32, and
+ * `add(float32Tensor, 3)` stays float32. A number alone becomes float32 (or int32 with `{dtype}`).
+ */
+import { DTypeError } from "./errors.js";
+
+/** The element types tenfold tensors can have. */
+export type DType = "float32" | "int32" | "bool" | "float16";
+
+/** All dtypes, in promotion order. */
+export const DTYPES: readonly DType[] = ["bool", "int32", "float16", "float32"];
+
+const rank: Record<DType, number> = { bool: 0, int32: 1, float16: 2, float32: 3 };
+
+/** Whether `d` is a floating dtype. */
+export function isFloat(d: DType): boolean {
+  return d === "float32" || d === "float16";
+}
+
+/** The result dtype of combining two dtypes (NumPy/JAX style). */
+export function promoteTypes(a: DType, b: DType): DType {
+  if (a === b) return a;
+  // int32 with float16 promotes to float16 in JAX; keep that.
+  return rank[a] >= rank[b] ? a : b;
+}
+
+/** The dtype a weak scalar takes next to a tensor of dtype `d`. */
+export function weakScalarDType(value: number | boolean, d: DType): DType {
+  if (typeof value === "boolean") return d;
+  if (isFloat(d)) return d;
+  if (Number.isInteger(value) || !Number.isFinite(value)) {
+    if (!Number.isFinite(value)) return "float32";
+    return d === "bool" ? "int32" : d;
+  }
+  return "float32";
+}
+
+/** The typed array class storing a dtype (float16 is stored widened to float32 on CPU). */
+export type TypedArray = Float32Array | Int32Array | Uint8Array;
+
+/** Allocates a zeroed typed array for `n` elements of dtype `d`. */
+export function allocArray(d: DType, n: number): TypedArray {
+  switch (d) {
+    case "float32":
+    case "float16":
+      return new Float32Array(n);
+    case "int32":
+      return new Int32Array(n);
+    case "bool":
+      return new Uint8Array(n);
+  }
+}
+
+/** Validates a user-supplied dtype string. */
+export function checkDType(d: unknown, op: string): DType {
+  if (d === "float32" || d === "int32" || d === "bool" || d === "float16") return d;
+  throw new DTypeError(`${op}: unknown dtype ${JSON.stringify(d)} (expected float32, int32, bool or float16)`);
+}
+
+/** Converts a JS number to the value stored for dtype `d`. */
+export function castScalar(v: number, d: DType): number {
+  switch (d) {
+    case "float32":
+    case "float16":
+      return Math.fround(v);
+    case "int32":
+      return Number.isNaN(v) ? 0 : Math.trunc(v) | 0;
+    case "bool":
+      return v !== 0 ? 1 : 0;
+  }
+}

@@ -1,0 +1,127 @@
+/**
+ * Graph nodes: immutable, hash-consed (structurally equal nodes are the same object, which is the
+ * common-subexpression elimination of the design), with shape and dtype inferred when built.
+ */
+import type { DType, TypedArray } from "./dtype.js";
+import type { Shape } from "./shape.js";
+import type { Params, Primitive } from "./primitives.js";
+import { INFER } from "./infer.js";
+
+/**
+ * Where realized data lives. `host` is a typed array in JS memory (reference and CPU backends);
+ * device backends keep a handle and read back asynchronously.
+ */
+export interface Storage {
+  /** Host copy, when one exists. */
+  host?: TypedArray;
+  /** Device copies, by backend name. */
+  readonly device: Map<string, DeviceHandle>;
+}
+
+/** A buffer owned by a device backend. */
+export interface DeviceHandle {
+  readonly backend: string;
+  /** Releases the device memory now (idempotent). */
+  free(): void;
+}
+
+let nextId = 1;
+/** A fresh id for nodes, placeholders and calls. */
+export function freshId(): number {
+  return nextId++;
+}
+
+/** One node of the lazy graph. */
+export class Node<P extends Primitive = Primitive> {
+  constructor(
+    readonly id: number,
+    readonly prim: P,
+    readonly params: Params<P>,
+    readonly inputs: readonly Node[],
+    readonly shape: Shape,
+    readonly dtype: DType,
+    readonly storage: Storage | undefined,
+    /** Longest path to a leaf: used to realize very deep lazy chains before they grow unbounded. */
+    readonly depth: number,
+  ) {}
+
+  /** Whether this node is a realized buffer. */
+  isBuffer(): this is Node<"buffer"> {
+    return this.prim === "buffer";
+  }
+}
+
+const table = new Map<string, WeakRef<Node>>();
+const registry = new FinalizationRegistry<string>((key) => {
+  const ref = table.get(key);
+  if (ref && ref.deref() === undefined) table.delete(key);
+});
+
+function paramKey(params: unknown): string {
+  return JSON.stringify(params, (_k, v: unknown) => {
+    if (typeof v === "number" && !Number.isFinite(v)) return String(v);
+    if (typeof v === "object" && v !== null && "id" in v && ("graph" in v || "fwd" in v)) return `call#${String((v as { id: number }).id)}`;
+    return v;
+  });
+}
+
+/**
+ * Builds (or finds) the node `prim(params)(inputs)`. Shape and dtype inference run here, so
+ * errors surface at the op call.
+ */
+export function makeNode<P extends Primitive>(prim: P, params: Params<P>, inputs: readonly Node[]): Node {
+  const { shape, dtype } = INFER[prim](params, inputs);
+  const key = `${prim}|${paramKey(params)}|${inputs.map((n) => n.id).join(",")}`;
+  const hit = table.get(key)?.deref();
+  if (hit) return hit;
+  let depth = 0;
+  for (const i of inputs) depth = Math.max(depth, i.depth + 1);
+  const node = new Node(freshId(), prim, params, inputs, shape, dtype, undefined, depth);
+  table.set(key, new WeakRef(node));
+  registry.register(node, key);
+  return node;
+}
+
+/** A realized buffer node holding `storage` (never hash-consed: data identity is the node). */
+export function bufferNode(storage: Storage, shape: Shape, dtype: DType): Node<"buffer"> {
+  return new Node(freshId(), "buffer", { dtype, shape }, [], shape, dtype, storage, 0);
+}
+
+/** A fresh placeholder node for tracing. */
+export function inputNode(shape: Shape, dtype: DType): Node<"input"> {
+  return new Node(freshId(), "input", { id: freshId(), dtype, shape }, [], shape, dtype, undefined, 0);
+}
+
+/** Narrows a node to a primitive. */
+export function isPrim<P extends Primitive>(n: Node, p: P): n is Node<P> {
+  return n.prim === p;
+}
+
+/** Nodes reachable from `outputs`, in topological order (inputs before users). */
+export function topoSort(outputs: readonly Node[], stopAt?: (n: Node) => boolean): Node[] {
+  const order: Node[] = [];
+  const seen = new Set<number>();
+  const stack: [Node, number][] = [];
+  for (const o of outputs) {
+    if (seen.has(o.id)) continue;
+    stack.push([o, 0]);
+    seen.add(o.id);
+    while (stack.length) {
+      const top = stack[stack.length - 1]!;
+      const [n, i] = top;
+      const leaf = stopAt?.(n) ?? false;
+      if (!leaf && i < n.inputs.length) {
+        top[1] = i + 1;
+        const c = n.inputs[i]!;
+        if (!seen.has(c.id)) {
+          seen.add(c.id);
+          stack.push([c, 0]);
+        }
+      } else {
+        stack.pop();
+        order.push(n);
+      }
+    }
+  }
+  return order;
+}

@@ -1,0 +1,206 @@
+/**
+ * The closed set of primitives. Every op in `ops/` and `nn/` is composed from these; derivatives,
+ * batching rules, evaluation and code generation exist only for them, each in a table typed
+ * `{ [P in Primitive]: Rule<P> }` so that a missing rule is a compile error.
+ *
+ * Primitives take operands of identical shapes where elementwise (the ops layer inserts the
+ * `broadcast` views), so rules never reason about implicit broadcasting.
+ */
+import type { DType } from "./dtype.js";
+import type { Shape } from "./shape.js";
+import type { Graph } from "./graph.js";
+
+/** Unary elementwise primitives. */
+export const UNARY = ["neg", "exp", "log", "expm1", "log1p", "sin", "cos", "tanh", "sqrt", "floor", "round", "erf"] as const;
+/** Binary elementwise primitives (same-shape operands). */
+export const BINARY = ["add", "mul", "div", "pow", "max", "min", "eq", "ne", "lt", "le"] as const;
+/** Reductions over a list of axes (no keepdims at this level). */
+export const REDUCE = ["sum", "rmax", "rmin", "prod"] as const;
+
+export type UnaryPrim = (typeof UNARY)[number];
+export type BinaryPrim = (typeof BINARY)[number];
+export type ReducePrim = (typeof REDUCE)[number];
+
+/** A traced function called by a higher-order primitive (scan, customVjp, checkpoint). */
+export interface CallInfo {
+  /** Unique id: the hash-consing key of the call. */
+  readonly id: number;
+  readonly graph: Graph;
+}
+
+/** Parameters of the custom-VJP primitives. */
+export interface CustomVjpInfo {
+  readonly id: number;
+  /** The primal function's graph (inputs: the flattened args). */
+  readonly graph: Graph;
+  /** fwd(...args) => [outs, residuals], flattened: residual count follows the outputs. */
+  readonly fwd: (args: readonly import("./tensor.js").Tensor[]) => { outs: import("./tensor.js").Tensor[]; res: import("./tensor.js").Tensor[] };
+  /** bwd(residuals, cotangents) => cotangents of the args (flattened, null for zero). */
+  readonly bwd: (res: readonly import("./tensor.js").Tensor[], cts: readonly import("./tensor.js").Tensor[]) => (import("./tensor.js").Tensor | null)[];
+  readonly numOut: number;
+  readonly name: string;
+}
+
+/** Parameters of every primitive. */
+export interface ParamsMap {
+  /** A scalar literal (shape []): folded and fused freely. */
+  const: { readonly value: number; readonly dtype: DType };
+  /** Realized data (owns a Storage). */
+  buffer: { readonly dtype: DType; readonly shape: Shape };
+  /** A placeholder of a traced graph. */
+  input: { readonly id: number; readonly dtype: DType; readonly shape: Shape };
+  /** Index along `axis` of a new tensor of `shape`. */
+  iota: { readonly shape: Shape; readonly axis: number; readonly dtype: DType };
+  neg: Record<string, never>;
+  exp: Record<string, never>;
+  log: Record<string, never>;
+  expm1: Record<string, never>;
+  log1p: Record<string, never>;
+  sin: Record<string, never>;
+  cos: Record<string, never>;
+  tanh: Record<string, never>;
+  sqrt: Record<string, never>;
+  floor: Record<string, never>;
+  round: Record<string, never>;
+  erf: Record<string, never>;
+  add: Record<string, never>;
+  mul: Record<string, never>;
+  div: Record<string, never>;
+  pow: Record<string, never>;
+  max: Record<string, never>;
+  min: Record<string, never>;
+  eq: Record<string, never>;
+  ne: Record<string, never>;
+  lt: Record<string, never>;
+  le: Record<string, never>;
+  /** where(cond, a, b) */
+  where: Record<string, never>;
+  cast: { readonly dtype: DType };
+  /** Threefry-2x32 block cipher (20 rounds) on (k0, k1, x0, x1); `lane` picks the output word. */
+  threefry: { readonly lane: 0 | 1 };
+  /** Logical (unsigned) shift right of int32 bits. */
+  shrl: { readonly bits: number };
+  sum: { readonly axes: readonly number[] };
+  rmax: { readonly axes: readonly number[] };
+  rmin: { readonly axes: readonly number[] };
+  prod: { readonly axes: readonly number[] };
+  argmax: { readonly axis: number };
+  cumsum: { readonly axis: number; readonly reverse: boolean };
+  reshape: { readonly shape: Shape };
+  permute: { readonly perm: readonly number[] };
+  /** Expand size-1 dims (same rank). */
+  broadcast: { readonly shape: Shape };
+  /** Constant padding; `widths[i] = [lo, hi]`, both >= 0. */
+  pad: { readonly widths: readonly (readonly [number, number])[]; readonly value: number };
+  /** Strided slice: starts inclusive, ends exclusive, steps >= 1. */
+  slice: { readonly starts: readonly number[]; readonly ends: readonly number[]; readonly steps: readonly number[] };
+  flip: { readonly axes: readonly number[] };
+  /** gather(x, idx): out = x.shape[:axis] + idx.shape[batchDims:] + x.shape[axis+1:], batch dims shared. */
+  gather: { readonly axis: number; readonly batchDims: number };
+  /** scatterAdd(updates, idx) into zeros of `shape`: the transpose of gather. */
+  scatterAdd: { readonly axis: number; readonly batchDims: number; readonly shape: Shape };
+  /** Batched matmul [...b, m, k] x [...b, k, n] with identical batch dims. */
+  matmul: Record<string, never>;
+  /** scan: inputs are [...consts, ...carry, ...xs]; outputs picked by `index` (carries then ys). */
+  scan: {
+    readonly body: CallInfo;
+    readonly numConsts: number;
+    readonly numCarry: number;
+    readonly length: number;
+    readonly reverse: boolean;
+    readonly index: number;
+  };
+  /** customVjp call; output `index` of the primal function. */
+  customVjp: { readonly info: CustomVjpInfo; readonly index: number };
+  /** The linear tangent map of a customVjp call: inputs [...residuals, ...argTangents]. */
+  customVjpLinear: { readonly info: CustomVjpInfo; readonly index: number; readonly numRes: number; readonly argShapes: readonly { shape: Shape; dtype: DType }[] };
+  /** checkpoint: inlined with a rematerialization barrier at scheduling time. */
+  checkpoint: { readonly body: CallInfo; readonly index: number };
+  /** Identity whose derivative is zero. */
+  stopGradient: Record<string, never>;
+  /** Identity that blocks common-subexpression merging (used to rematerialize). */
+  barrier: { readonly id: number };
+}
+
+/** The name of a primitive. */
+export type Primitive = keyof ParamsMap;
+
+/** The params of primitive P. */
+export type Params<P extends Primitive> = ParamsMap[P];
+
+/** Every primitive name: the source that laws and rule tables are generated from. */
+export const PRIMITIVES: readonly Primitive[] = [
+  "const", "buffer", "input", "iota",
+  ...UNARY, ...BINARY,
+  "where", "cast", "threefry", "shrl",
+  ...REDUCE, "argmax", "cumsum",
+  "reshape", "permute", "broadcast", "pad", "slice", "flip",
+  "gather", "scatterAdd", "matmul",
+  "scan", "customVjp", "customVjpLinear", "checkpoint", "stopGradient", "barrier",
+];
+
+/** Algebraic metadata used by laws and the simplifier. */
+export interface PrimMeta {
+  readonly kind: "leaf" | "unary" | "binary" | "ternary" | "reduce" | "movement" | "index" | "contract" | "call" | "random";
+  /** f(a, b) = f(b, a) */
+  readonly commutative?: boolean;
+  /** f(f(a, b), c) = f(a, f(b, c)) (exactly, up to rounding for floats) */
+  readonly associative?: boolean;
+  /** f(a, identity) = a */
+  readonly identity?: number;
+  /** linear in every operand (transpose rule exists for all operands) */
+  readonly linear?: boolean;
+  /** differentiable at all (float outputs with nonzero derivative somewhere) */
+  readonly differentiable: boolean;
+  /** output dtype is bool */
+  readonly predicate?: boolean;
+  /** f(f(x)) = x */
+  readonly involution?: boolean;
+}
+
+const u = (differentiable = true): PrimMeta => ({ kind: "unary", differentiable });
+/** Metadata of every primitive. */
+export const META: { readonly [P in Primitive]: PrimMeta } = {
+  const: { kind: "leaf", differentiable: false },
+  buffer: { kind: "leaf", differentiable: false },
+  input: { kind: "leaf", differentiable: false },
+  iota: { kind: "leaf", differentiable: false },
+  neg: { kind: "unary", differentiable: true, linear: true, involution: true },
+  exp: u(), log: u(), expm1: u(), log1p: u(), sin: u(), cos: u(), tanh: u(), sqrt: u(), erf: u(),
+  floor: u(false), round: u(false),
+  add: { kind: "binary", differentiable: true, commutative: true, associative: true, identity: 0, linear: true },
+  mul: { kind: "binary", differentiable: true, commutative: true, associative: true, identity: 1 },
+  div: { kind: "binary", differentiable: true },
+  pow: { kind: "binary", differentiable: true },
+  max: { kind: "binary", differentiable: true, commutative: true, associative: true, identity: -Infinity },
+  min: { kind: "binary", differentiable: true, commutative: true, associative: true, identity: Infinity },
+  eq: { kind: "binary", differentiable: false, commutative: true, predicate: true },
+  ne: { kind: "binary", differentiable: false, commutative: true, predicate: true },
+  lt: { kind: "binary", differentiable: false, predicate: true },
+  le: { kind: "binary", differentiable: false, predicate: true },
+  where: { kind: "ternary", differentiable: true },
+  cast: { kind: "unary", differentiable: true },
+  threefry: { kind: "random", differentiable: false },
+  shrl: { kind: "unary", differentiable: false },
+  sum: { kind: "reduce", differentiable: true, linear: true, identity: 0 },
+  rmax: { kind: "reduce", differentiable: true, identity: -Infinity },
+  rmin: { kind: "reduce", differentiable: true, identity: Infinity },
+  prod: { kind: "reduce", differentiable: true, identity: 1 },
+  argmax: { kind: "reduce", differentiable: false },
+  cumsum: { kind: "reduce", differentiable: true, linear: true },
+  reshape: { kind: "movement", differentiable: true, linear: true },
+  permute: { kind: "movement", differentiable: true, linear: true },
+  broadcast: { kind: "movement", differentiable: true, linear: true },
+  pad: { kind: "movement", differentiable: true },
+  slice: { kind: "movement", differentiable: true, linear: true },
+  flip: { kind: "movement", differentiable: true, linear: true, involution: true },
+  gather: { kind: "index", differentiable: true },
+  scatterAdd: { kind: "index", differentiable: true },
+  matmul: { kind: "contract", differentiable: true },
+  scan: { kind: "call", differentiable: true },
+  customVjp: { kind: "call", differentiable: true },
+  customVjpLinear: { kind: "call", differentiable: true, linear: true },
+  checkpoint: { kind: "call", differentiable: true },
+  stopGradient: { kind: "unary", differentiable: false },
+  barrier: { kind: "movement", differentiable: true, linear: true },
+};

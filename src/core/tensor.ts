@@ -1,0 +1,249 @@
+/**
+ * The user-facing Tensor: an immutable handle on a lazy graph node. Reading data realizes the
+ * pending graph on the current backend; the handle then points at the realized buffer, so the
+ * history behind it can be collected.
+ */
+import type { DType, TypedArray } from "./dtype.js";
+import type { Shape } from "./shape.js";
+import { sizeOf } from "./shape.js";
+import type { Node, Storage } from "./node.js";
+import { bufferNode } from "./node.js";
+import { backendInstance } from "./backend.js";
+
+/** Nested JS arrays of numbers (the shape of `array()`). */
+export type NestedArray = number | boolean | NestedArray[];
+
+const realizedOf = new WeakMap<Node, Node>();
+
+/** Thrown when a traced (abstract) value is read inside grad/jit/vmap. */
+export class ConcretizationError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "ConcretizationError";
+  }
+}
+
+const disposeSym: symbol = (Symbol as { dispose?: symbol }).dispose ?? Symbol.for("Symbol.dispose");
+
+/** An immutable n-dimensional array backed by a lazy graph node. */
+export class Tensor {
+  #node: Node;
+  #disposed = false;
+
+  /** @internal Wraps a graph node; use `tensor()` and the ops to make tensors. */
+  constructor(node: Node) {
+    this.#node = realizedOf.get(node) ?? node;
+  }
+
+  /** @internal The graph node behind this tensor. */
+  get node(): Node {
+    if (this.#disposed) throw new Error("this tensor was disposed: its data can no longer be used");
+    const r = realizedOf.get(this.#node);
+    if (r) this.#node = r;
+    return this.#node;
+  }
+
+  /** The shape, known without computing anything. */
+  get shape(): number[] {
+    return [...this.#node.shape];
+  }
+  /** The element type. */
+  get dtype(): DType {
+    return this.#node.dtype;
+  }
+  /** Number of dimensions. */
+  get ndim(): number {
+    return this.#node.shape.length;
+  }
+  /** Number of elements. */
+  get size(): number {
+    return sizeOf(this.#node.shape);
+  }
+  /** Whether the data is computed and held in a buffer. */
+  get isRealized(): boolean {
+    return this.node.isBuffer();
+  }
+
+  /** Realizes the tensor (computes its pending graph) and returns its buffer node. */
+  realize(): Node<"buffer"> {
+    realizeAll([this]);
+    return this.node as Node<"buffer">;
+  }
+
+  /**
+   * The data as a typed array (Float32Array, Int32Array, or Uint8Array for bool), on any backend.
+   * @example
+   * ```ts
+   * import { tensor, add } from "tenfold";
+   * console.log(await add(tensor([1, 2]), 1).data()); // Float32Array [2, 3]
+   * ```
+   */
+  async data(): Promise<TypedArray> {
+    const n = this.realize();
+    return readStorage(n, false);
+  }
+
+  /**
+   * The data as a typed array, synchronously (CPU and reference backends only).
+   * @example
+   * ```ts
+   * import { tensor } from "tenfold";
+   * console.log(tensor([[1, 2], [3, 4]]).dataSync()); // Float32Array [1, 2, 3, 4]
+   * ```
+   */
+  dataSync(): TypedArray {
+    const n = this.realize();
+    return readStorageSync(n);
+  }
+
+  /**
+   * The data as nested JS arrays (a number for a scalar; booleans for bool tensors).
+   * @example
+   * ```ts
+   * import { eye } from "tenfold";
+   * console.log(await eye(2).array()); // [[1, 0], [0, 1]]
+   * ```
+   */
+  async array(): Promise<NestedArray> {
+    return toNested(await this.data(), this.#node.shape, this.dtype);
+  }
+
+  /** `array()`, synchronously (CPU and reference backends only). */
+  arraySync(): NestedArray {
+    return toNested(this.dataSync(), this.#node.shape, this.dtype);
+  }
+
+  /**
+   * The single value of a size-1 tensor.
+   * @example
+   * ```ts
+   * import { tensor, sum } from "tenfold";
+   * console.log(await sum(tensor([1, 2, 3])).item()); // 6
+   * ```
+   */
+  async item(): Promise<number> {
+    if (this.size !== 1) throw new Error(`item: tensor has ${this.size} elements (shape [${this.shape.join(", ")}]); item() needs exactly one`);
+    return (await this.data())[0]!;
+  }
+
+  /** `item()`, synchronously (CPU and reference backends only). */
+  itemSync(): number {
+    if (this.size !== 1) throw new Error(`itemSync: tensor has ${this.size} elements (shape [${this.shape.join(", ")}]); itemSync() needs exactly one`);
+    return this.dataSync()[0]!;
+  }
+
+  /** Releases device memory now. Reading the tensor afterwards throws. */
+  dispose(): void {
+    const n = this.#node;
+    if (n.storage) for (const h of n.storage.device.values()) h.free();
+    this.#disposed = true;
+  }
+
+  /** `using t = ...` support: disposes at the end of the scope. */
+  [Symbol.dispose](): void {
+    this.dispose();
+  }
+
+  /**
+   * NumPy-like text, e.g. `tensor([[1, 2], [3, 4]], dtype=float32)`. Lazy tensors on device
+   * backends print their shape only.
+   */
+  toString(): string {
+    let data: TypedArray;
+    try {
+      data = this.dataSync();
+    } catch {
+      return `tensor(<lazy>, shape=[${this.shape.join(", ")}], dtype=${this.dtype})`;
+    }
+    return `tensor(${formatData(data, this.#node.shape, this.dtype)}, dtype=${this.dtype})`;
+  }
+
+  /** @internal Points this tensor at a realized node. */
+  _setRealized(n: Node): void {
+    realizedOf.set(this.#node, n);
+    this.#node = n;
+  }
+}
+Object.defineProperty(Tensor.prototype, disposeSym, { value: Tensor.prototype.dispose });
+
+/** Realizes several tensors in one backend run (their graphs are scheduled together). */
+export function realizeAll(ts: readonly Tensor[]): void {
+  const pending: Tensor[] = [];
+  const nodes: Node[] = [];
+  const seen = new Map<number, number>();
+  for (const t of ts) {
+    const n = t.node;
+    if (n.isBuffer()) continue;
+    pending.push(t);
+    if (!seen.has(n.id)) {
+      seen.set(n.id, nodes.length);
+      nodes.push(n);
+    }
+  }
+  if (!nodes.length) return;
+  const storages = backendInstance().run(nodes);
+  const made = nodes.map((n, i) => bufferNode(storages[i]!, n.shape, n.dtype));
+  for (const t of pending) t._setRealized(made[seen.get(t.node.id)!]!);
+}
+
+function readStorageSync(n: Node): TypedArray {
+  const s = n.storage as Storage;
+  if (s.host) return s.host;
+  const [name] = [...s.device.keys()];
+  return backendInstance(name).readSync(s, n);
+}
+
+async function readStorage(n: Node, _sync: boolean): Promise<TypedArray> {
+  const s = n.storage as Storage;
+  if (s.host) return s.host;
+  const [name] = [...s.device.keys()];
+  return backendInstance(name).read(s, n);
+}
+
+function toNested(data: TypedArray, shape: Shape, dtype: DType): NestedArray {
+  const conv = (v: number): number | boolean => (dtype === "bool" ? v !== 0 : v);
+  if (shape.length === 0) return conv(data[0]!);
+  const rec = (dim: number, off: number): NestedArray[] => {
+    const n = shape[dim]!;
+    const stride = sizeOf(shape.slice(dim + 1));
+    const out: NestedArray[] = [];
+    for (let i = 0; i < n; i++) {
+      out.push(dim === shape.length - 1 ? conv(data[off + i]!) : rec(dim + 1, off + i * stride));
+    }
+    return out;
+  };
+  return rec(0, 0);
+}
+
+function fmtNum(v: number, dtype: DType): string {
+  if (dtype === "bool") return v ? "true" : "false";
+  if (dtype === "int32") return String(v);
+  if (Number.isNaN(v)) return "nan";
+  if (!Number.isFinite(v)) return v > 0 ? "inf" : "-inf";
+  if (Number.isInteger(v) && Math.abs(v) < 1e16) return String(v);
+  const a = Math.abs(v);
+  return a !== 0 && (a < 1e-4 || a >= 1e8) ? v.toExponential(4) : String(Number(v.toPrecision(6)));
+}
+
+function formatData(data: TypedArray, shape: Shape, dtype: DType): string {
+  if (shape.length === 0) return fmtNum(data[0]!, dtype);
+  const strs = Array.from(data, (v) => fmtNum(v, dtype));
+  const width = Math.max(0, ...strs.map((s) => s.length));
+  const maxItems = 1000;
+  const rec = (dim: number, off: number, indent: string): string => {
+    const n = shape[dim]!;
+    const stride = sizeOf(shape.slice(dim + 1));
+    const items: string[] = [];
+    const show = sizeOf(shape) > maxItems && n > 6 ? [0, 1, 2, -1, n - 3, n - 2, n - 1] : Array.from({ length: n }, (_, i) => i);
+    for (const i of show) {
+      if (i === -1) {
+        items.push("...");
+        continue;
+      }
+      items.push(dim === shape.length - 1 ? strs[off + i]!.padStart(width) : rec(dim + 1, off + i * stride, indent + " "));
+    }
+    const sep = dim === shape.length - 1 ? ", " : "," + "\n".repeat(shape.length - dim - 1) + indent + " ";
+    return `[${items.join(sep)}]`;
+  };
+  return rec(0, 0, "       ");
+}

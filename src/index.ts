@@ -1,0 +1,33 @@
+/**
+ * tenfold: functional, immutable tensors for TypeScript. Pure ops build a lazy graph; transforms
+ * (grad, jvp, vjp, vmap, jit) are graph-to-graph; backends realize graphs when data is read.
+ */
+import "./backends/reference/index.js";
+import "./backends/cpu/index.js";
+
+export { Tensor, ConcretizationError } from "./core/tensor.js";
+export type { NestedArray } from "./core/tensor.js";
+export type { DType, TypedArray } from "./core/dtype.js";
+export { ShapeError, DTypeError } from "./core/errors.js";
+export { getBackend, setBackend, registerBackend } from "./core/backend.js";
+export type { Backend } from "./core/backend.js";
+export { Graph } from "./core/graph.js";
+export { PRIMITIVES, META } from "./core/primitives.js";
+export type { Primitive, PrimMeta } from "./core/primitives.js";
+export type { TensorLike } from "./ops/base.js";
+
+export * from "./ops/creation.js";
+export * from "./ops/elementwise.js";
+export * from "./ops/reduce.js";
+export * from "./ops/shape.js";
+export * from "./ops/linalg.js";
+export * from "./ops/conv.js";
+export { stopGradient } from "./ops/stopgrad.js";
+
+export { jvp } from "./transforms/jvp.js";
+export { vjp, grad, valueAndGrad } from "./transforms/vjp.js";
+export type { GradOptions } from "./transforms/vjp.js";
+export { scan, customVjp, checkpoint } from "./transforms/control.js";
+
+export * as tree from "./core/tree.js";
+export * as random from "./random/index.js";

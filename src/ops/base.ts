@@ -1,0 +1,108 @@
+/**
+ * Shared plumbing of the ops layer: turning numbers into constants (weak typing), applying
+ * primitives, implicit broadcasting and dtype promotion.
+ */
+import type { DType } from "../core/dtype.js";
+import { isFloat, promoteTypes, weakScalarDType } from "../core/dtype.js";
+import { DTypeError, fmtShape } from "../core/errors.js";
+import { makeNode } from "../core/node.js";
+import type { Node } from "../core/node.js";
+import type { Params, Primitive } from "../core/primitives.js";
+import type { Shape } from "../core/shape.js";
+import { broadcastShapes, shapeEq } from "../core/shape.js";
+import { Tensor } from "../core/tensor.js";
+
+/** Anything an op accepts where a tensor goes: a Tensor, or a plain number/boolean. */
+export type TensorLike = Tensor | number | boolean;
+
+/** Applies a primitive to tensors (shape/dtype inference runs now). */
+export function bind<P extends Primitive>(prim: P, params: Params<P>, inputs: readonly Tensor[]): Tensor {
+  return new Tensor(makeNode(prim, params, inputs.map((t) => t.node)));
+}
+
+/** A scalar constant node of a dtype. */
+export function constant(value: number, dtype: DType): Tensor {
+  const v = dtype === "bool" ? (value ? 1 : 0) : dtype === "int32" ? Math.trunc(value) | 0 : value;
+  return bind("const", { value: dtype === "float32" ? Math.fround(v) : v, dtype }, []);
+}
+
+/** Whether `x` is a tensor. */
+export function isTensor(x: unknown): x is Tensor {
+  return x instanceof Tensor;
+}
+
+/** Converts a TensorLike to a Tensor (numbers become float32 scalars; booleans bool). */
+export function asTensor(x: TensorLike, op = "op"): Tensor {
+  if (x instanceof Tensor) return x;
+  if (typeof x === "number") return constant(x, "float32");
+  if (typeof x === "boolean") return constant(x ? 1 : 0, "bool");
+  throw new TypeError(`${op}: expected a Tensor or a number, got ${describe(x)}`);
+}
+
+/** A short description of a value for error messages. */
+export function describe(x: unknown): string {
+  if (x === null) return "null";
+  if (Array.isArray(x)) return "an array (wrap it with tensor(...))";
+  return typeof x;
+}
+
+/** Casts when needed. */
+export function cast(x: Tensor, dtype: DType): Tensor {
+  return x.dtype === dtype ? x : bind("cast", { dtype }, [x]);
+}
+
+/** Broadcasts `x` to `shape` with reshape + expand views. */
+export function broadcastTo_(x: Tensor, shape: Shape): Tensor {
+  if (shapeEq(x.shape, shape)) return x;
+  const lead = shape.length - x.ndim;
+  const padded = [...new Array<number>(lead).fill(1), ...x.shape];
+  const r = x.ndim === padded.length ? x : bind("reshape", { shape: padded }, [x]);
+  return shapeEq(padded, shape) ? r : bind("broadcast", { shape: [...shape] }, [r]);
+}
+
+/**
+ * The common dtype of operands, with weak-typed numbers: a number takes the tensor's dtype when it
+ * fits that kind (see core/dtype.ts).
+ */
+export function resultDType(xs: readonly TensorLike[]): DType {
+  const tensors = xs.filter((x): x is Tensor => x instanceof Tensor);
+  let d: DType | undefined;
+  for (const t of tensors) d = d ? promoteTypes(d, t.dtype) : t.dtype;
+  if (!d) {
+    // only plain values: bool if all booleans, else float32
+    return xs.every((x) => typeof x === "boolean") ? "bool" : "float32";
+  }
+  for (const x of xs) if (!(x instanceof Tensor)) d = promoteTypes(d, weakScalarDType(x, d));
+  return d;
+}
+
+/** Converts operands to one dtype and one broadcast shape. */
+export function align(op: string, xs: readonly TensorLike[], dtype?: DType): Tensor[] {
+  for (const x of xs) if (!(x instanceof Tensor) && typeof x !== "number" && typeof x !== "boolean") {
+    throw new TypeError(`${op}: expected a Tensor or a number, got ${describe(x)}`);
+  }
+  const d = dtype ?? resultDType(xs);
+  const ts = xs.map((x) => (x instanceof Tensor ? cast(x, d) : constant(typeof x === "boolean" ? Number(x) : x, d)));
+  const shape = broadcastShapes(op, ...ts.map((t) => t.shape));
+  return ts.map((t) => broadcastTo_(t, shape));
+}
+
+/** Throws a DTypeError unless `x` is a float tensor. */
+export function requireFloat(op: string, x: Tensor): void {
+  if (!isFloat(x.dtype)) throw new DTypeError(`${op}: expected a float tensor, got ${x.dtype} (use astype(x, "float32"))`);
+}
+
+/** The float dtype an op computes in (int/bool inputs promote to float32). */
+export function floatOf(x: Tensor): Tensor {
+  return isFloat(x.dtype) ? x : cast(x, "float32");
+}
+
+/** Formats shapes for messages. */
+export function shapes(...ts: Tensor[]): string {
+  return ts.map((t) => fmtShape(t.shape)).join(" and ");
+}
+
+/** The node of a tensor (internal). */
+export function nodeOf(t: Tensor): Node {
+  return t.node;
+}

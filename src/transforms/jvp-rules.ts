@@ -1,0 +1,149 @@
+/**
+ * Forward-mode rules: one per primitive, written with ops (so their own derivatives, batching and
+ * scheduling come for free). A null tangent is a symbolic zero.
+ */
+import { isFloat } from "../core/dtype.js";
+import type { Node } from "../core/node.js";
+import type { Primitive } from "../core/primitives.js";
+import type { Tensor } from "../core/tensor.js";
+import { bind, broadcastTo_, cast, constant } from "../ops/base.js";
+import { add, cos, divide, equal, exp, greater, less, log, multiply, negative, sin, square, subtract, where } from "../ops/elementwise.js";
+import { sum } from "../ops/reduce.js";
+import { reshape } from "../ops/shape.js";
+import { zerosLike } from "../ops/creation.js";
+import { callJvpRules } from "./call-rules.js";
+
+/** A JVP rule: primal inputs, their tangents (null = zero), the node and its primal output. */
+export type JvpRule<P extends Primitive> = (primals: readonly Tensor[], tangents: readonly (Tensor | null)[], node: Node<P>, out: Tensor) => Tensor | null;
+
+const zeroRule: JvpRule<Primitive> = () => null;
+
+/** Replaces a symbolic zero by a zero tensor shaped like `like`. */
+export function instantiate(t: Tensor | null, like: Tensor): Tensor {
+  return t ?? zerosLike(like, { dtype: isFloat(like.dtype) ? like.dtype : "float32" });
+}
+
+function addT(a: Tensor | null, b: Tensor | null): Tensor | null {
+  if (!a) return b;
+  if (!b) return a;
+  return add(a, b);
+}
+
+function mulT(t: Tensor | null | undefined, f: () => Tensor): Tensor | null {
+  return t ? multiply(t, f()) : null;
+}
+
+function linear<P extends Primitive>(): JvpRule<P> {
+  return (primals, tangents, node) => {
+    if (tangents.every((t) => t === null)) return null;
+    const ins = tangents.map((t, i) => instantiate(t, primals[i]!));
+    return bind(node.prim, node.params, ins);
+  };
+}
+
+/** keepdims-shaped version of a reduced tensor, broadcast back to the input shape. */
+export function unreduce(r: Tensor, inShape: readonly number[], axes: readonly number[]): Tensor {
+  return broadcastTo_(reshape(r, inShape.map((d, i) => (axes.includes(i) ? 1 : d))), inShape);
+}
+
+function extremumJvp(primals: readonly Tensor[], tangents: readonly (Tensor | null)[], node: Node<"rmax" | "rmin">, out: Tensor): Tensor | null {
+  const [x] = primals;
+  const [t] = tangents;
+  if (!t) return null;
+  const axes = node.params.axes;
+  const mask = cast(equal(x!, unreduce(out, x!.shape, axes)), x!.dtype);
+  const cnt = sum(mask, { axis: axes });
+  return divide(sum(multiply(t, mask), { axis: axes }), cnt);
+}
+
+function prodJvp(primals: readonly Tensor[], tangents: readonly (Tensor | null)[], node: Node<"prod">): Tensor | null {
+  const [x] = primals;
+  const [t] = tangents;
+  if (!t) return null;
+  const axes = node.params.axes;
+  const isZero = equal(x!, 0);
+  const nz = unreduce(sum(cast(isZero, "int32"), { axis: axes }), x!.shape, axes);
+  const pnz = unreduce(bind("prod", { axes }, [where(isZero, 1, x!)]), x!.shape, axes);
+  // product of the other elements, exact when zeros are present
+  const others = where(isZero, where(equal(nz, 1), pnz, 0), where(equal(nz, 0), divide(pnz, where(isZero, 1, x!)), 0));
+  return sum(multiply(t, others), { axis: axes });
+}
+
+const SQRT_PI_2 = 2 / Math.sqrt(Math.PI);
+
+/** The JVP rule of every primitive. */
+export const JVP: { readonly [P in Primitive]: JvpRule<P> } = {
+  const: zeroRule,
+  buffer: zeroRule,
+  input: zeroRule,
+  iota: zeroRule,
+  neg: ([_x], [t]) => (t ? negative(t) : null),
+  exp: (_p, [t], _n, out) => mulT(t, () => out),
+  log: ([x], [t]) => (t ? divide(t, x!) : null),
+  expm1: (_p, [t], _n, out) => mulT(t, () => add(out, 1)),
+  log1p: ([x], [t]) => (t ? divide(t, add(x!, 1)) : null),
+  sin: ([x], [t]) => mulT(t, () => cos(x!)),
+  cos: ([x], [t]) => mulT(t, () => negative(sin(x!))),
+  tanh: (_p, [t], _n, out) => mulT(t, () => subtract(1, square(out))),
+  sqrt: (_p, [t], _n, out) => (t ? divide(t, multiply(out, 2)) : null),
+  floor: zeroRule,
+  round: zeroRule,
+  erf: ([x], [t]) => mulT(t, () => multiply(exp(negative(square(x!))), SQRT_PI_2)),
+  add: linear<"add">(),
+  mul: ([a, b], [ta, tb]) => addT(ta ? multiply(ta, b!) : null, tb ? multiply(a!, tb) : null),
+  div: ([_a, b], [ta, tb], _n, out) => {
+    if (!ta && !tb) return null;
+    const num = ta && tb ? subtract(ta, multiply(out, tb)) : ta ? ta : negative(multiply(out, tb!));
+    return divide(num, b!);
+  },
+  pow: ([a, b], [ta, tb], _n, out) => {
+    if (!isFloat(out.dtype)) return null;
+    const da = ta ? multiply(ta, where(equal(b!, 0), 0, multiply(b!, bind("pow", {}, [a!, subtract(b!, 1)])))) : null;
+    const db = tb ? multiply(tb, where(equal(a!, 0), 0, multiply(log(a!), out))) : null;
+    return addT(da, db);
+  },
+  max: ([a, b], [ta, tb]) => {
+    if (!ta && !tb) return null;
+    const wa = where(greater(a!, b!), 1, where(equal(a!, b!), 0.5, 0));
+    return addT(ta ? multiply(ta, wa) : null, tb ? multiply(tb, subtract(1, wa)) : null);
+  },
+  min: ([a, b], [ta, tb]) => {
+    if (!ta && !tb) return null;
+    const wa = where(less(a!, b!), 1, where(equal(a!, b!), 0.5, 0));
+    return addT(ta ? multiply(ta, wa) : null, tb ? multiply(tb, subtract(1, wa)) : null);
+  },
+  eq: zeroRule,
+  ne: zeroRule,
+  lt: zeroRule,
+  le: zeroRule,
+  where: ([c, a, b], [_tc, ta, tb]) => {
+    if (!ta && !tb) return null;
+    return bind("where", {}, [c!, instantiate(ta!, a!), instantiate(tb!, b!)]);
+  },
+  cast: ([x], [t], node) => (t && isFloat(node.params.dtype) && isFloat(x!.dtype) ? cast(t, node.params.dtype) : null),
+  threefry: zeroRule,
+  shrl: zeroRule,
+  sum: linear<"sum">(),
+  rmax: extremumJvp,
+  rmin: extremumJvp,
+  prod: prodJvp,
+  argmax: zeroRule,
+  cumsum: linear<"cumsum">(),
+  reshape: linear<"reshape">(),
+  permute: linear<"permute">(),
+  broadcast: linear<"broadcast">(),
+  pad: ([x], [t], node) => (t ? bind("pad", { widths: node.params.widths, value: 0 }, [t]) : (void x, null)),
+  slice: linear<"slice">(),
+  flip: linear<"flip">(),
+  gather: ([_x, idx], [t], node) => (t ? bind("gather", node.params, [t, idx!]) : null),
+  scatterAdd: ([_u, idx], [t], node) => (t ? bind("scatterAdd", node.params, [t, idx!]) : null),
+  matmul: ([a, b], [ta, tb]) => addT(ta ? bind("matmul", {}, [ta, b!]) : null, tb ? bind("matmul", {}, [a!, tb]) : null),
+  scan: (p, t, n, o) => callJvpRules.scan(p, t, n, o),
+  customVjp: (p, t, n, o) => callJvpRules.customVjp(p, t, n, o),
+  customVjpLinear: (p, t, n, o) => callJvpRules.customVjpLinear(p, t, n, o),
+  checkpoint: (p, t, n, o) => callJvpRules.checkpoint(p, t, n, o),
+  stopGradient: zeroRule,
+  barrier: (_p, [t]) => t ?? null,
+};
+
+export { constant };
