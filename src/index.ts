@@ -31,3 +31,9 @@ export { scan, customVjp, checkpoint } from "./transforms/control.js";
 
 export * as tree from "./core/tree.js";
 export * as random from "./random/index.js";
+export { vmap } from "./transforms/vmap.js";
+export type { VmapOptions } from "./transforms/vmap.js";
+export { jit, makeGraph } from "./transforms/jit.js";
+export type { JitOptions, Jitted } from "./transforms/jit.js";
+export { jacfwd, jacrev, hessian } from "./transforms/jac.js";
+export type { Lowered, KernelInfo } from "./scheduler/lower.js";

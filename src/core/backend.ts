@@ -5,6 +5,7 @@
  */
 import type { TypedArray } from "./dtype.js";
 import type { Node, Storage } from "./node.js";
+import type { Graph } from "./graph.js";
 
 /** What a backend implements. */
 export interface Backend {
@@ -15,6 +16,11 @@ export interface Backend {
   read(storage: Storage, node: Node): Promise<TypedArray>;
   /** Reads realized data synchronously; device backends throw. */
   readSync(storage: Storage, node: Node): TypedArray;
+  /**
+   * Compiles a traced graph once (jit caches the result per backend): the returned function maps
+   * input storages to output storages.
+   */
+  compile?(graph: Graph): (inputs: readonly Storage[]) => Storage[];
   /** Copies storage onto this backend (no-op when already there). */
   adopt?(storage: Storage, node: Node): void;
 }

@@ -43,6 +43,8 @@ export class Node<P extends Primitive = Primitive> {
     readonly storage: Storage | undefined,
     /** Longest path to a leaf: used to realize very deep lazy chains before they grow unbounded. */
     readonly depth: number,
+    /** Whether a tracing placeholder lies below (the value is abstract). */
+    readonly traced: boolean = prim === "input",
   ) {}
 
   /** Whether this node is a realized buffer. */
@@ -75,8 +77,12 @@ export function makeNode<P extends Primitive>(prim: P, params: Params<P>, inputs
   const hit = table.get(key)?.deref();
   if (hit) return hit;
   let depth = 0;
-  for (const i of inputs) depth = Math.max(depth, i.depth + 1);
-  const node = new Node(freshId(), prim, params, inputs, shape, dtype, undefined, depth);
+  let traced = false;
+  for (const i of inputs) {
+    depth = Math.max(depth, i.depth + 1);
+    traced ||= i.traced;
+  }
+  const node = new Node(freshId(), prim, params, inputs, shape, dtype, undefined, depth, traced);
   table.set(key, new WeakRef(node));
   registry.register(node, key);
   return node;

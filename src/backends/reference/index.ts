@@ -3,7 +3,7 @@ import type { Backend } from "../../core/backend.js";
 import { registerBackend } from "../../core/backend.js";
 import type { Node, Storage } from "../../core/node.js";
 import type { TypedArray } from "../../core/dtype.js";
-import { interpret } from "./interpret.js";
+import { evalGraph, interpret } from "./interpret.js";
 
 /** Host storage for a typed array. */
 export function hostStorage(a: TypedArray): Storage {
@@ -21,6 +21,8 @@ export function referenceBackend(): Backend {
   return {
     name: "reference",
     run: (nodes) => interpret(nodes).map(hostStorage),
+    compile: (graph) => (inputs) =>
+      evalGraph(graph.inputs, graph.outputs, inputs.map((s, i) => readHost(s, graph.inputs[i]!))).map(hostStorage),
     read: (s, n) => Promise.resolve(readHost(s, n)),
     readSync: readHost,
   };

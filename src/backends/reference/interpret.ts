@@ -12,7 +12,7 @@ import { sizeOf, stridesOf } from "../../core/shape.js";
 import type { Shape } from "../../core/shape.js";
 import { ConcretizationError } from "../../core/tensor.js";
 import { threefry2x32 } from "./threefry.js";
-import { erf, roundHalfEven } from "./mathfns.js";
+import { erf, powC, roundHalfEven } from "./mathfns.js";
 
 type Env = Map<number, TypedArray>;
 type EvalRule<P extends Primitive> = (n: Node<P>, ins: readonly TypedArray[], ctx: Ctx) => TypedArray;
@@ -157,7 +157,7 @@ export const EVAL: { readonly [P in Primitive]: EvalRule<P> } = {
   add: binary((a, b) => a + b),
   mul: binary((a, b) => a * b, Math.imul),
   div: binary((a, b) => a / b, (a, b) => (b === 0 ? 0 : Math.trunc(a / b))),
-  pow: binary(Math.pow),
+  pow: binary(powC),
   max: binary((a, b) => (Number.isNaN(a) || Number.isNaN(b) ? NaN : Math.max(a, b))),
   min: binary((a, b) => (Number.isNaN(a) || Number.isNaN(b) ? NaN : Math.min(a, b))),
   eq: binary((a, b) => (a === b ? 1 : 0)),

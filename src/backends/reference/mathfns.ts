@@ -32,3 +32,10 @@ export function erf(x: number): number {
   const erfc = t * Math.exp(-z * z + 0.5 * (cof[0]! + ty * d) - dd);
   return x >= 0 ? 1 - erfc : erfc - 1;
 }
+
+/** C/NumPy `pow`: like Math.pow except pow(1, y) = 1 and pow(-1, ±Infinity) = 1. */
+export function powC(a: number, b: number): number {
+  if (a === 1) return 1;
+  if (a === -1 && (b === Infinity || b === -Infinity)) return 1;
+  return Math.pow(a, b);
+}
