@@ -168,22 +168,24 @@ Object.defineProperty(Tensor.prototype, disposeSym, { value: Tensor.prototype.di
 
 /** Realizes several tensors in one backend run (their graphs are scheduled together). */
 export function realizeAll(ts: readonly Tensor[]): void {
-  const pending: Tensor[] = [];
+  const pending: [Tensor, number][] = [];
   const nodes: Node[] = [];
   const seen = new Map<number, number>();
   for (const t of ts) {
     const n = t.node;
     if (n.isBuffer()) continue;
-    pending.push(t);
-    if (!seen.has(n.id)) {
-      seen.set(n.id, nodes.length);
+    let k = seen.get(n.id);
+    if (k === undefined) {
+      k = nodes.length;
+      seen.set(n.id, k);
       nodes.push(n);
     }
+    pending.push([t, k]);
   }
   if (!nodes.length) return;
   const storages = backendInstance().run(nodes);
   const made = nodes.map((n, i) => bufferNode(storages[i]!, n.shape, n.dtype));
-  for (const t of pending) t._setRealized(made[seen.get(t.node.id)!]!);
+  for (const [t, k] of pending) t._setRealized(made[k]!);
 }
 
 function readStorageSync(n: Node): TypedArray {
