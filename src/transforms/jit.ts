@@ -72,7 +72,8 @@ export function jit<F extends (...args: any[]) => any>(f: F, options: JitOptions
     const parts = args.map((arg, i) => {
       if (statics.has(i)) return `static=${staticKey(arg)}`;
       const sub = flattenArgs([arg], `jit(${name})`);
-      return `${treeKey(sub.def)}:${sub.leaves.map((t) => `${t.dtype}[${t.shape.join(",")}]`).join(";")}`;
+      const avals = sub.leaves.map((t) => `${t.dtype}[${t.shape.join(",")}]`).join(", ");
+      return sub.def.kind === "array" && sub.def.children[0]?.kind === "leaf" ? avals : `${treeKey(sub.def)} with ${avals}`;
     });
     const key = parts.join("|");
     let entry = cache.get(key);
