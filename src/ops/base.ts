@@ -17,8 +17,15 @@ export type TensorLike = Tensor | number | boolean;
 
 /** Applies a primitive to tensors (shape/dtype inference runs now). */
 export function bind<P extends Primitive>(prim: P, params: Params<P>, inputs: readonly Tensor[]): Tensor {
-  return new Tensor(makeNode(prim, params, inputs.map((t) => t.node)));
+  const t = new Tensor(makeNode(prim, params, inputs.map((x) => x.node)));
+  // A concrete lazy chain this deep (e.g. a long loop that never reads its result) is realized
+  // now, so pending graphs cannot grow without bound.
+  if (t.node.depth > MAX_LAZY_DEPTH && !t.node.traced) t.realize();
+  return t;
 }
+
+/** Depth at which a concrete pending graph is realized eagerly. */
+export const MAX_LAZY_DEPTH = 2000;
 
 /** A scalar constant node of a dtype. */
 export function constant(value: number, dtype: DType): Tensor {
