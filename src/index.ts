@@ -37,3 +37,4 @@ export { jit, makeGraph } from "./transforms/jit.js";
 export type { JitOptions, Jitted } from "./transforms/jit.js";
 export { jacfwd, jacrev, hessian } from "./transforms/jac.js";
 export type { Lowered, KernelInfo } from "./scheduler/lower.js";
+export * as optim from "./optim/index.js";
