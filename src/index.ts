@@ -38,3 +38,4 @@ export type { JitOptions, Jitted } from "./transforms/jit.js";
 export { jacfwd, jacrev, hessian } from "./transforms/jac.js";
 export type { Lowered, KernelInfo } from "./scheduler/lower.js";
 export * as optim from "./optim/index.js";
+export * as nn from "./nn/index.js";

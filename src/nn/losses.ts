@@ -1,0 +1,159 @@
+/**
+ * nn losses, all called as `(predictions or logits, targets, { reduction })`. `reduction` is
+ * "mean" (default: the mean over every loss value), "sum", or "none" (the unreduced losses:
+ * elementwise for mse/mae/binary losses, one value per example for the categorical ones, whose
+ * class axis is reduced). The logit forms use log-sum-exp and `max(z,0) + log1p(exp(-|z|))`, so
+ * logits of ±100 give finite losses and gradients.
+ */
+import type { Tensor, TensorLike } from "./ops.js";
+import {
+  abs,
+  asTensor,
+  clip,
+  expandDims,
+  log,
+  logsumexp,
+  mean,
+  multiply,
+  negative,
+  square,
+  squeeze,
+  subtract,
+  sum,
+  takeAlongAxis,
+  add,
+  astype,
+} from "./ops.js";
+import { logSoftmax, softplus } from "./activations.js";
+
+/** How per-example losses are combined. */
+export type Reduction = "mean" | "sum" | "none";
+
+/** Options shared by every loss. */
+export interface LossOptions {
+  /** "mean" (default), "sum" or "none". */
+  readonly reduction?: Reduction;
+}
+
+/** Options of the categorical losses. */
+export interface CategoricalLossOptions extends LossOptions {
+  /** The class axis; default -1. */
+  readonly axis?: number;
+}
+
+function reduce(l: Tensor, options: LossOptions): Tensor {
+  const r = options.reduction ?? "mean";
+  switch (r) {
+    case "mean":
+      return mean(l);
+    case "sum":
+      return sum(l);
+    case "none":
+      return l;
+    default:
+      throw new RangeError(`nn loss: unknown reduction ${JSON.stringify(r as unknown)} (use "mean", "sum" or "none")`);
+  }
+}
+
+/**
+ * Mean squared error `(p - t)²`.
+ * @example
+ * ```ts
+ * import { nn, tensor } from "tenfold";
+ * console.log(nn.mse(tensor([1, 2]), tensor([1, 4])).itemSync()); // 2
+ * ```
+ */
+export function mse(predictions: TensorLike, targets: TensorLike, options: LossOptions = {}): Tensor {
+  return reduce(square(subtract(predictions, targets)), options);
+}
+
+/**
+ * Mean absolute error `|p - t|`.
+ * @example
+ * ```ts
+ * import { nn, tensor } from "tenfold";
+ * console.log(nn.mae(tensor([1, 2]), tensor([1, 4]), { reduction: "sum" }).itemSync()); // 2
+ * ```
+ */
+export function mae(predictions: TensorLike, targets: TensorLike, options: LossOptions = {}): Tensor {
+  return reduce(abs(subtract(predictions, targets)), options);
+}
+
+/**
+ * Binary cross-entropy of probabilities: `-(t log p + (1 - t) log(1 - p))`, with `p` clipped to
+ * `[eps, 1 - eps]` (eps default 1e-7) so 0 and 1 give finite values. Prefer
+ * `binaryCrossEntropyWithLogits` when you have logits.
+ * @example
+ * ```ts
+ * import { nn, tensor } from "tenfold";
+ * console.log(nn.binaryCrossEntropy(tensor([0.5]), tensor([1])).itemSync()); // 0.6931...
+ * ```
+ */
+export function binaryCrossEntropy(probs: TensorLike, targets: TensorLike, options: LossOptions & { eps?: number } = {}): Tensor {
+  const eps = options.eps ?? 1e-7;
+  const p = clip(probs, { min: eps, max: 1 - eps });
+  const t = targets;
+  const l = negative(add(multiply(t, log(p)), multiply(subtract(1, t), log(subtract(1, p)))));
+  return reduce(l, options);
+}
+
+/**
+ * Binary cross-entropy of logits `z` against targets `t ∈ [0, 1]`:
+ * `max(z, 0) - z t + log1p(exp(-|z|))` (stable for any z).
+ * @example
+ * ```ts
+ * import { nn, tensor } from "tenfold";
+ * console.log(nn.binaryCrossEntropyWithLogits(tensor([100, -100]), tensor([1, 0])).itemSync()); // 0
+ * ```
+ */
+export function binaryCrossEntropyWithLogits(logits: TensorLike, targets: TensorLike, options: LossOptions = {}): Tensor {
+  return reduce(subtract(softplus(logits), multiply(logits, targets)), options);
+}
+
+/**
+ * Categorical cross-entropy of probabilities against one-hot (or soft) targets:
+ * `-Σ t log(clip(p, eps, 1))` over the class axis.
+ * @example
+ * ```ts
+ * import { nn, tensor } from "tenfold";
+ * const l = nn.categoricalCrossEntropy(tensor([[0.5, 0.5]]), tensor([[1, 0]]));
+ * console.log(l.itemSync()); // 0.6931...
+ * ```
+ */
+export function categoricalCrossEntropy(probs: TensorLike, targets: TensorLike, options: CategoricalLossOptions & { eps?: number } = {}): Tensor {
+  const eps = options.eps ?? 1e-7;
+  const l = negative(sum(multiply(targets, log(clip(probs, { min: eps, max: 1 }))), { axis: options.axis ?? -1 }));
+  return reduce(l, options);
+}
+
+/**
+ * Cross-entropy of logits against a target distribution (one-hot or soft):
+ * `-Σ t · logSoftmax(z)` over the class axis.
+ * @example
+ * ```ts
+ * import { nn, tensor } from "tenfold";
+ * const l = nn.softmaxCrossEntropy(tensor([[0, 0]]), tensor([[1, 0]]));
+ * console.log(l.itemSync()); // 0.6931...
+ * ```
+ */
+export function softmaxCrossEntropy(logits: TensorLike, targets: TensorLike, options: CategoricalLossOptions = {}): Tensor {
+  const axis = options.axis ?? -1;
+  return reduce(negative(sum(multiply(targets, logSoftmax(logits, { axis })), { axis })), options);
+}
+
+/**
+ * Cross-entropy of logits `[..., classes]` against int32 labels `[...]`:
+ * `logsumexp(z) - z[label]`.
+ * @example
+ * ```ts
+ * import { nn, tensor } from "tenfold";
+ * const l = nn.sparseSoftmaxCrossEntropy(tensor([[0, 0], [100, -100]]), tensor([0, 0], { dtype: "int32" }));
+ * console.log(l.itemSync()); // 0.3466...
+ * ```
+ */
+export function sparseSoftmaxCrossEntropy(logits: TensorLike, labels: TensorLike, options: LossOptions = {}): Tensor {
+  const z = asTensor(logits, "sparseSoftmaxCrossEntropy");
+  const y = astype(labels, "int32");
+  const picked = squeeze(takeAlongAxis(z, expandDims(y, -1), { axis: -1 }), { axis: -1 });
+  return reduce(subtract(logsumexp(z, { axis: -1 }), picked), options);
+}
