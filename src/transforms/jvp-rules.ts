@@ -7,7 +7,7 @@ import type { Node } from "../core/node.js";
 import type { Primitive } from "../core/primitives.js";
 import type { Tensor } from "../core/tensor.js";
 import { bind, broadcastTo_, cast, constant } from "../ops/base.js";
-import { add, cos, divide, equal, exp, greater, less, log, multiply, negative, sin, square, subtract, where } from "../ops/elementwise.js";
+import { add, cos, divide, equal, exp, greater, less, log, logicalAnd, multiply, negative, sin, square, subtract, where } from "../ops/elementwise.js";
 import { sum } from "../ops/reduce.js";
 import { reshape } from "../ops/shape.js";
 import { zerosLike } from "../ops/creation.js";
@@ -98,7 +98,9 @@ export const JVP: { readonly [P in Primitive]: JvpRule<P> } = {
   },
   pow: ([a, b], [ta, tb], _n, out) => {
     if (!isFloat(out.dtype)) return null;
-    const da = ta ? multiply(ta, where(equal(b!, 0), 0, multiply(b!, bind("pow", {}, [a!, subtract(b!, 1)])))) : null;
+    // b * a^(b-1), defined as 0 at a = b = 0 (where it reads 0 * inf). Masking only that point
+    // (not every b = 0) keeps the derivative with respect to b right: d/db (b a^(b-1)) = 1/a at b = 0.
+    const da = ta ? multiply(ta, where(logicalAnd(equal(b!, 0), equal(a!, 0)), 0, multiply(b!, bind("pow", {}, [a!, subtract(b!, 1)])))) : null;
     const db = tb ? multiply(tb, where(equal(a!, 0), 0, multiply(log(a!), out))) : null;
     return addT(da, db);
   },
