@@ -147,11 +147,14 @@ export type TransformerParams = {
 export interface TransformerOptions extends AttentionOptions {
   /** Dropout rate on both residual branches in training (default 0). */
   readonly dropout?: number;
+  /** The feed-forward nonlinearity (default `relu`). */
+  readonly activation?: (x: Tensor) => Tensor;
 }
 
 /**
  * A pre-layer-norm transformer encoder block:
- * `h = x + attn(ln1(x))`, `y = h + ff2(relu(ff1(ln2(h))))`, with `ff1: dModel → dFF`.
+ * `h = x + attn(ln1(x))`, `y = h + ff2(act(ff1(ln2(h))))`, with `ff1: dModel → dFF` and `act`
+ * `relu` unless `{ activation }` says otherwise.
  * @example
  * ```ts
  * import { nn, random, zeros } from "tenfold";
@@ -165,6 +168,7 @@ export function transformerBlock(dModel: number, heads: number, dFF: number, opt
   const ff1 = dense(dModel, dFF);
   const ff2 = dense(dFF, dModel);
   const drop = dropout(options.dropout ?? 0);
+  const act = options.activation ?? relu;
   return makeLayer<TransformerParams>({
     name: `transformerBlock(${dModel}, ${heads}, ${dFF})`,
     init: (key) => {
@@ -176,7 +180,7 @@ export function transformerBlock(dModel: number, heads: number, dFF: number, opt
       const dopts = (k: random.Key | undefined): ApplyOptions => ({ training: opts.training ?? false, ...(k !== undefined ? { key: k } : {}) });
       const a = attn.apply(p.attn, ln.apply(p.ln1, x), opts.mask !== undefined ? { mask: opts.mask } : {});
       const h = add(x, drop.apply({}, a, dopts(keys[0])));
-      const f = ff2.apply(p.ff2, relu(ff1.apply(p.ff1, ln.apply(p.ln2, h))));
+      const f = ff2.apply(p.ff2, act(ff1.apply(p.ff1, ln.apply(p.ln2, h))));
       return [add(h, drop.apply({}, f, dopts(keys[1]))), undefined];
     },
   });
