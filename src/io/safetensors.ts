@@ -1,0 +1,301 @@
+/**
+ * The safetensors format (https://github.com/huggingface/safetensors): an 8-byte little-endian
+ * header length N, N bytes of UTF-8 JSON `{ name: { dtype, shape, data_offsets: [begin, end] },
+ * "__metadata__"?: { string: string } }` padded with spaces to 8-byte alignment, then the data
+ * buffer, which the offsets must tile exactly (no overlap, no hole, nothing past the end).
+ * Tree paths become names joined with "." ("layers.0.w"); loading rebuilds the nesting, with
+ * numeric segments as arrays. Parsing returns an `Either`; the public functions throw `IoError`.
+ */
+import * as E from "fp-ts/lib/Either.js";
+import { pipe } from "fp-ts/lib/function.js";
+import type { TypedArray } from "../core/dtype.js";
+import { Tensor } from "../core/tensor.js";
+import type { PyTree } from "../core/tree.js";
+import { fromTypedArray, tensor } from "../ops/creation.js";
+import { astype } from "../ops/elementwise.js";
+import type { ElementType, Result } from "./common.js";
+import { bytesOf, decode, fail, numel, orThrow, targetDType } from "./common.js";
+
+const DTYPES: Readonly<Record<string, ElementType>> = {
+  F32: { kind: "f", size: 4 },
+  I32: { kind: "i", size: 4 },
+  BOOL: { kind: "b", size: 1 },
+  F64: { kind: "f", size: 8 },
+  F16: { kind: "f", size: 2 },
+  BF16: { kind: "bf", size: 2 },
+  I64: { kind: "i", size: 8 },
+  I16: { kind: "i", size: 2 },
+  U16: { kind: "u", size: 2 },
+  I8: { kind: "i", size: 1 },
+  U8: { kind: "u", size: 1 },
+};
+
+const MAX_HEADER = 100_000_000;
+
+/** One tensor entry of a parsed header. */
+interface Entry {
+  readonly name: string;
+  readonly dtype: string;
+  readonly shape: readonly number[];
+  readonly begin: number;
+  readonly end: number;
+}
+
+interface Parsed {
+  readonly entries: readonly Entry[];
+  readonly metadata: Readonly<Record<string, string>> | undefined;
+  readonly dataStart: number;
+}
+
+/** Options of `saveSafetensors`. */
+export interface SaveSafetensorsOptions {
+  /** Free-form string metadata, stored under `__metadata__`. */
+  readonly metadata?: Readonly<Record<string, string>>;
+}
+
+type Leaf = readonly [path: string, value: Tensor];
+
+function isPlain(x: unknown): x is Record<string, unknown> {
+  if (typeof x !== "object" || x === null) return false;
+  const p = Object.getPrototypeOf(x) as unknown;
+  return p === Object.prototype || p === null;
+}
+
+function pathsOf(t: unknown): Leaf[] {
+  if (!Array.isArray(t) && !isPlain(t)) {
+    throw new TypeError(`saveSafetensors: the root must be an object or array of tensors (wrap a single tensor: { x })`);
+  }
+  const out: Leaf[] = [];
+  const rec = (x: unknown, path: string): void => {
+    if (x instanceof Tensor || typeof x === "number") {
+      out.push([path, x instanceof Tensor ? x : tensor(x)]);
+      return;
+    }
+    const entries: [string, unknown][] = Array.isArray(x) ? x.map((v, i) => [String(i), v]) : isPlain(x) ? Object.entries(x) : [];
+    if (!Array.isArray(x) && !isPlain(x)) {
+      throw new TypeError(`saveSafetensors: unsupported value at "${path}" (${x === null ? "null" : typeof x}); only tensors and numbers can be stored`);
+    }
+    for (const [k, v] of entries) {
+      if (k === "" || k.includes(".")) throw new TypeError(`saveSafetensors: key ${JSON.stringify(k)} under "${path}" is empty or contains "." (names are tree paths joined with ".")`);
+      rec(v, path === "" ? k : `${path}.${k}`);
+    }
+  };
+  rec(t, "");
+  return out;
+}
+
+function codeOf(t: Tensor): { code: string; data: TypedArray } {
+  switch (t.dtype) {
+    case "float32":
+      return { code: "F32", data: t.dataSync() };
+    case "int32":
+      return { code: "I32", data: t.dataSync() };
+    case "bool":
+      return { code: "BOOL", data: t.dataSync() };
+    default:
+      return { code: "F32", data: astype(t, "float32").dataSync() };
+  }
+}
+
+/**
+ * Serializes a pytree of tensors (and numbers) to safetensors bytes. Names are the tree paths
+ * joined with "."; tensors are stored in tree order (float32 as F32, int32 as I32, bool as BOOL).
+ * Reads the data synchronously (CPU backend, or realized tensors).
+ * @example
+ * ```ts
+ * import { tensor } from "tenfold";
+ * import { saveSafetensors, loadSafetensors } from "tenfold/io";
+ * const bytes = saveSafetensors({ layers: [{ w: tensor([[1, 2]]), b: tensor([0]) }] });
+ * const back = loadSafetensors(bytes) as { layers: { w: unknown }[] };
+ * console.log(Object.keys(back.layers[0]!)); // ["w", "b"]
+ * ```
+ */
+export function saveSafetensors(t: unknown, options: SaveSafetensorsOptions = {}): Uint8Array {
+  const leaves = pathsOf(t).map(([name, x]) => ({ name, shape: x.shape, ...codeOf(x) }));
+  const header: Record<string, unknown> = {};
+  if (options.metadata) header.__metadata__ = options.metadata;
+  let offset = 0;
+  for (const l of leaves) {
+    const end = offset + l.data.byteLength;
+    header[l.name] = { dtype: l.code, shape: l.shape, data_offsets: [offset, end] };
+    offset = end;
+  }
+  let json = new TextEncoder().encode(JSON.stringify(header));
+  const pad = (8 - (json.length % 8)) % 8;
+  if (pad) {
+    const padded = new Uint8Array(json.length + pad).fill(0x20);
+    padded.set(json);
+    json = padded;
+  }
+  const out = new Uint8Array(8 + json.length + offset);
+  new DataView(out.buffer).setBigUint64(0, BigInt(json.length), true);
+  out.set(json, 8);
+  let at = 8 + json.length;
+  for (const l of leaves) {
+    out.set(bytesOf(l.data), at);
+    at += l.data.byteLength;
+  }
+  return out;
+}
+
+const isCount = (v: unknown): v is number => typeof v === "number" && Number.isSafeInteger(v) && v >= 0;
+
+function parseEntry(name: string, v: unknown, dataLen: number): Result<Entry> {
+  if (!isPlain(v)) return fail(`safetensors: entry "${name}" is not an object`);
+  const { dtype, shape, data_offsets: offs } = v;
+  if (typeof dtype !== "string" || !(dtype in DTYPES)) {
+    return fail(`safetensors: entry "${name}" has unsupported dtype ${JSON.stringify(dtype)} (supported: ${Object.keys(DTYPES).join(", ")})`);
+  }
+  if (!Array.isArray(shape) || !shape.every(isCount)) return fail(`safetensors: entry "${name}" has an invalid shape ${JSON.stringify(shape)}`);
+  if (!Array.isArray(offs) || offs.length !== 2 || !offs.every(isCount) || (offs[0] as number) > (offs[1] as number)) {
+    return fail(`safetensors: entry "${name}" has invalid data_offsets ${JSON.stringify(offs)}`);
+  }
+  const [begin, end] = offs as [number, number];
+  const want = numel(shape as number[]) * DTYPES[dtype]!.size;
+  if (end - begin !== want) {
+    return fail(`safetensors: entry "${name}" (${dtype}, shape [${shape.join(", ")}]) needs ${want} bytes, data_offsets [${begin}, ${end}] give ${end - begin}`);
+  }
+  if (end > dataLen) return fail(`safetensors: entry "${name}" ends at byte ${end}, past the data buffer (${dataLen} bytes; file truncated?)`);
+  return E.right({ name, dtype, shape: shape as number[], begin, end });
+}
+
+/** @internal Parses and validates the header; reads no tensor data. */
+export function parseSafetensors(bytes: Uint8Array): Result<Parsed> {
+  if (bytes.length < 8) return fail(`safetensors: file has ${bytes.length} bytes, fewer than the 8-byte header length (truncated?)`);
+  const n = new DataView(bytes.buffer, bytes.byteOffset, 8).getBigUint64(0, true);
+  if (n > BigInt(bytes.length - 8)) return fail(`safetensors: header length ${n} exceeds the ${bytes.length - 8} bytes after it (truncated or corrupt)`);
+  if (n > BigInt(MAX_HEADER)) return fail(`safetensors: header length ${n} exceeds the ${MAX_HEADER}-byte limit`);
+  const dataStart = 8 + Number(n);
+  let text: string;
+  try {
+    text = new TextDecoder("utf-8", { fatal: true }).decode(bytes.subarray(8, dataStart));
+  } catch {
+    return fail("safetensors: header is not valid UTF-8");
+  }
+  if (!text.startsWith("{")) return fail(`safetensors: header must start with "{", got ${JSON.stringify(text.slice(0, 16))}`);
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (e) {
+    return fail(`safetensors: header is not valid JSON (${(e as Error).message})`);
+  }
+  if (!isPlain(json)) return fail("safetensors: header is not a JSON object");
+  const dataLen = bytes.length - dataStart;
+  let metadata: Record<string, string> | undefined;
+  const entries: Entry[] = [];
+  for (const [name, v] of Object.entries(json)) {
+    if (name === "__metadata__") {
+      if (!isPlain(v) || !Object.values(v).every((s) => typeof s === "string")) return fail("safetensors: __metadata__ must map strings to strings");
+      metadata = v as Record<string, string>;
+      continue;
+    }
+    const e = parseEntry(name, v, dataLen);
+    if (E.isLeft(e)) return e;
+    entries.push(e.right);
+  }
+  const sorted = entries.map((e, i) => [e, i] as const).sort((a, b) => a[0].begin - b[0].begin || a[0].end - b[0].end || a[1] - b[1]).map(([e]) => e);
+  let at = 0;
+  for (const e of sorted) {
+    if (e.begin < at) return fail(`safetensors: entry "${e.name}" [${e.begin}, ${e.end}] overlaps the previous tensor (which ends at ${at})`);
+    if (e.begin > at) return fail(`safetensors: the data buffer has a hole at bytes [${at}, ${e.begin}) before entry "${e.name}"`);
+    at = e.end;
+  }
+  if (at !== dataLen) return fail(`safetensors: ${dataLen - at} trailing bytes after the last tensor (data buffer ${dataLen} bytes, tensors cover ${at})`);
+  return E.right({ entries: sorted, metadata, dataStart });
+}
+
+interface TrieNode {
+  leaf?: Tensor;
+  readonly children: Map<string, TrieNode>;
+}
+
+function buildTree(leaves: readonly Leaf[]): Result<PyTree<Tensor>> {
+  const root: TrieNode = { children: new Map() };
+  for (const [name, t] of leaves) {
+    const segs = name.split(".");
+    if (segs.some((s) => s === "")) return fail(`safetensors: name ${JSON.stringify(name)} has an empty path segment`);
+    let node = root;
+    for (const s of segs) {
+      if (node.leaf) return fail(`safetensors: name "${name}" goes through a tensor (a name is both a tensor and a prefix)`);
+      let c = node.children.get(s);
+      if (!c) node.children.set(s, (c = { children: new Map() }));
+      node = c;
+    }
+    if (node.leaf || node.children.size) return fail(`safetensors: name "${name}" is both a tensor and a prefix of other names`);
+    node.leaf = t;
+  }
+  const convert = (node: TrieNode, path: string): Result<PyTree<Tensor>> => {
+    if (node.leaf) return E.right(node.leaf);
+    const keys = [...node.children.keys()];
+    const numeric = keys.length > 0 && keys.every((k) => /^(0|[1-9]\d*)$/.test(k));
+    const kids: [string, PyTree<Tensor>][] = [];
+    for (const k of keys) {
+      const r = convert(node.children.get(k)!, path ? `${path}.${k}` : k);
+      if (E.isLeft(r)) return r;
+      kids.push([k, r.right]);
+    }
+    if (!numeric) return E.right(Object.fromEntries(kids));
+    const arr: PyTree<Tensor>[] = [];
+    for (const [k, v] of kids) arr[Number(k)] = v;
+    for (let i = 0; i < arr.length; i++) if (!(i in arr)) return fail(`safetensors: array "${path}" has no element ${i} (numeric names must be 0..n-1)`);
+    return E.right(arr);
+  };
+  return convert(root, "");
+}
+
+/** @internal Parses, decodes and rebuilds the tree, all as an Either. */
+export function readSafetensors(bytes: Uint8Array): Result<{ tree: PyTree<Tensor>; metadata: Readonly<Record<string, string>> | undefined }> {
+  return pipe(
+    parseSafetensors(bytes),
+    E.chain((p) => {
+      const leaves: Leaf[] = [];
+      for (const e of p.entries) {
+        const t = DTYPES[e.dtype]!;
+        const d = decode(bytes, p.dataStart + e.begin, numel(e.shape), t, true, `safetensors: entry "${e.name}"`);
+        if (E.isLeft(d)) return d;
+        leaves.push([e.name, fromTypedArray(d.right, e.shape, targetDType(t))]);
+      }
+      return pipe(
+        buildTree(leaves),
+        E.map((tree) => ({ tree, metadata: p.metadata })),
+      );
+    }),
+  );
+}
+
+/**
+ * Loads a safetensors file into a pytree: dotted names become nested objects, numeric segments
+ * arrays. F32/I32/BOOL load as float32/int32/bool; F64, F16 and BF16 convert to float32, and I64,
+ * I16, U16, I8, U8 to int32 (an I64 value outside int32 is an error). Throws `IoError` for a
+ * truncated or corrupt file or a header that contradicts the data, before loading anything.
+ * @example
+ * ```ts
+ * import { tensor } from "tenfold";
+ * import { saveSafetensors, loadSafetensors } from "tenfold/io";
+ * const p = loadSafetensors(saveSafetensors({ w: tensor([1, 2]), steps: [tensor([3])] })) as { w: { arraySync(): unknown } };
+ * console.log(p.w.arraySync()); // [1, 2]
+ * try {
+ *   loadSafetensors(new Uint8Array([1, 2, 3]));
+ * } catch (e) {
+ *   console.log((e as Error).name); // "IoError"
+ * }
+ * ```
+ */
+export function loadSafetensors(bytes: Uint8Array): PyTree<Tensor> {
+  return orThrow(readSafetensors(bytes)).tree;
+}
+
+/**
+ * The `__metadata__` of a safetensors file (undefined when absent); validates the whole header.
+ * @example
+ * ```ts
+ * import { tensor } from "tenfold";
+ * import { saveSafetensors, safetensorsMetadata } from "tenfold/io";
+ * const bytes = saveSafetensors({ w: tensor([1]) }, { metadata: { format: "pt" } });
+ * console.log(safetensorsMetadata(bytes)); // { format: "pt" }
+ * ```
+ */
+export function safetensorsMetadata(bytes: Uint8Array): Readonly<Record<string, string>> | undefined {
+  return orThrow(parseSafetensors(bytes)).metadata;
+}
+

@@ -1,0 +1,155 @@
+// tenfold/io against files written by tests/fixtures/gen_io.py (safetensors by the spec with
+// struct + json; .npy by numpy.save): loading, byte-identical writing, and corrupt files.
+import { readFileSync } from "node:fs";
+import { describe, expect, test } from "vitest";
+import { tensor, tree } from "../../src/index.js";
+import type { Tensor } from "../../src/index.js";
+import { IoError, loadNpy, loadSafetensors, safetensorsMetadata, saveNpy, saveSafetensors } from "../../src/io/index.js";
+
+interface Enc {
+  readonly shape: number[];
+  readonly data: number[];
+  readonly dtype?: string;
+}
+const dir = new URL("../fixtures/io/", import.meta.url);
+const file = (name: string): Uint8Array => new Uint8Array(readFileSync(new URL(name, dir)));
+const values = JSON.parse(readFileSync(new URL("../fixtures/io.json", import.meta.url), "utf8")) as {
+  params: Record<string, Enc>;
+  converted: Record<string, Enc>;
+  npy: Record<string, Enc>;
+};
+
+function make(e: Enc): Tensor {
+  const dtype = e.dtype === "int32" ? "int32" : e.dtype === "bool" ? "bool" : "float32";
+  const arr = dtype === "int32" ? new Int32Array(e.data) : dtype === "bool" ? new Uint8Array(e.data) : new Float32Array(e.data);
+  return tensor(arr, { shape: e.shape, dtype });
+}
+
+function expectTensor(t: unknown, e: Enc, tol = 0): void {
+  expect(t).toBeInstanceOf(Object);
+  const x = t as Tensor;
+  expect(x.shape).toEqual(e.shape);
+  const got = Array.from(x.dataSync());
+  const round = x.dtype === "float32" ? Math.fround : (n: number): number => n;
+  got.forEach((v, i) => (tol ? expect(v).toBeCloseTo(e.data[i]!, 5) : expect(v).toBe(round(e.data[i]!))));
+}
+
+const p = values.params;
+const paramsTree = {
+  layers: [
+    { w: make(p["layers.0.w"]!), b: make(p["layers.0.b"]!) },
+    { w: make(p["layers.1.w"]!), b: make(p["layers.1.b"]!) },
+  ],
+  mask: make(p.mask!),
+  step: make(p.step!),
+  empty: make(p.empty!),
+};
+
+describe("safetensors", () => {
+  test("loads a file written by the spec (Python struct + json) into the nested tree", () => {
+    const t = loadSafetensors(file("params.safetensors")) as typeof paramsTree;
+    expect(Object.keys(t)).toEqual(["layers", "mask", "step", "empty"]);
+    expect(Array.isArray(t.layers)).toBe(true);
+    expectTensor(t.layers[0]!.w, p["layers.0.w"]!);
+    expectTensor(t.layers[1]!.b, p["layers.1.b"]!);
+    expect(t.mask.dtype).toBe("bool");
+    expect(t.mask.arraySync()).toEqual([true, false, true]);
+    expect(t.step.dtype).toBe("int32");
+    expect(t.step.shape).toEqual([]);
+    expect(t.empty.shape).toEqual([0, 4]);
+    expect(safetensorsMetadata(file("params.safetensors"))).toEqual({ format: "tenfold", note: "fixture" });
+  });
+
+  test("our writer produces the same bytes for the same tree", () => {
+    const ours = saveSafetensors(paramsTree, { metadata: { format: "tenfold", note: "fixture" } });
+    expect(Buffer.from(ours).equals(Buffer.from(file("params.safetensors")))).toBe(true);
+    expect((8 + Number(new DataView(ours.buffer).getBigUint64(0, true))) % 8).toBe(0);
+  });
+
+  test("round trip of a tree with numbers and nested arrays", () => {
+    const t = { a: [[tensor([1, 2])], tensor([[3]])], b: 5 };
+    const back = loadSafetensors(saveSafetensors(t));
+    expect(tree.map((x: Tensor) => x.arraySync() as unknown as Tensor, back)).toEqual({ a: [[[1, 2]], [[3]]], b: 5 });
+  });
+
+  test("F64, I64, F16, BF16, U8 convert to float32 / int32", () => {
+    const t = loadSafetensors(file("converted.safetensors")) as Record<string, Tensor>;
+    const c = values.converted;
+    expectTensor(t.f64, c.f64!, 1e-6);
+    expect(t.i64!.dtype).toBe("int32");
+    expectTensor(t.i64, c.i64!);
+    expectTensor(t.f16, c.f16!);
+    expectTensor(t.bf16, c.bf16!);
+    expectTensor(t.u8, c.u8!);
+  });
+
+  test("writer rejects what the format cannot name", () => {
+    expect(() => saveSafetensors(tensor([1]))).toThrow(/root must be an object/);
+    expect(() => saveSafetensors({ "a.b": tensor([1]) })).toThrow(/contains "."/);
+    expect(() => saveSafetensors({ a: "x" })).toThrow(/unsupported value/);
+  });
+
+  /** Rewrites the header of a valid file (keeping the data) to craft lying headers. */
+  function withHeader(header: object, data: Uint8Array): Uint8Array {
+    const h = new TextEncoder().encode(JSON.stringify(header));
+    const out = new Uint8Array(8 + h.length + data.length);
+    new DataView(out.buffer).setBigUint64(0, BigInt(h.length), true);
+    out.set(h, 8);
+    out.set(data, 8 + h.length);
+    return out;
+  }
+  const data8 = new Uint8Array(8);
+  const cases: [string, Uint8Array, RegExp][] = [
+    ["empty file", new Uint8Array(0), /fewer than the 8-byte/],
+    ["truncated data", file("params.safetensors").slice(0, -5), /past the data buffer|truncated/],
+    ["header length past the end", (() => { const b = file("params.safetensors").slice(); new DataView(b.buffer).setBigUint64(0, 1n << 40n, true); return b; })(), /exceeds/],
+    ["header not JSON", withHeader({}, data8).fill(0x41, 8, 10), /start with|JSON/],
+    ["overlapping tensors", withHeader({ a: { dtype: "F32", shape: [1], data_offsets: [0, 4] }, b: { dtype: "F32", shape: [2], data_offsets: [0, 8] } }, data8), /overlaps/],
+    ["offsets out of bounds", withHeader({ a: { dtype: "F32", shape: [4], data_offsets: [0, 16] } }, data8), /past the data buffer/],
+    ["shape x dtype != bytes", withHeader({ a: { dtype: "F32", shape: [3], data_offsets: [0, 8] } }, data8), /needs 12 bytes/],
+    ["hole in the buffer", withHeader({ a: { dtype: "F32", shape: [1], data_offsets: [4, 8] } }, data8), /hole/],
+    ["trailing bytes", withHeader({ a: { dtype: "F32", shape: [1], data_offsets: [0, 4] } }, data8), /trailing/],
+    ["unknown dtype", withHeader({ a: { dtype: "C64", shape: [1], data_offsets: [0, 8] } }, data8), /unsupported dtype/],
+    ["name is a tensor and a prefix", withHeader({ a: { dtype: "F32", shape: [1], data_offsets: [0, 4] }, "a.b": { dtype: "F32", shape: [1], data_offsets: [4, 8] } }, data8), /prefix/],
+    ["sparse array indices", withHeader({ "x.0": { dtype: "F32", shape: [1], data_offsets: [0, 4] }, "x.2": { dtype: "F32", shape: [1], data_offsets: [4, 8] } }, data8), /no element 1/],
+    ["I64 beyond int32", withHeader({ a: { dtype: "I64", shape: [1], data_offsets: [0, 8] } }, new Uint8Array([0, 0, 0, 0, 1, 0, 0, 0])), /does not fit/],
+  ];
+  for (const [name, bytes, re] of cases) {
+    test(`corrupt: ${name}`, () => {
+      expect(() => loadSafetensors(bytes)).toThrow(IoError);
+      expect(() => loadSafetensors(bytes)).toThrow(re);
+    });
+  }
+});
+
+describe("npy", () => {
+  const v = values.npy;
+  for (const name of ["f4", "i4", "b1", "f8", "i8", "scalar", "long", "fortran", "bigendian"]) {
+    test(`loads numpy.save output: ${name}`, () => {
+      const x = loadNpy(file(`${name}.npy`));
+      expectTensor(x, v[name]!, name === "f8" ? 1e-6 : 0);
+      expect(x.dtype).toBe(name === "b1" ? "bool" : name.startsWith("i") ? "int32" : "float32");
+    });
+  }
+  test("saveNpy writes the same bytes as numpy.save", () => {
+    for (const name of ["f4", "i4", "b1", "scalar", "long", "fortran"]) {
+      const ours = saveNpy(loadNpy(file(`${name}.npy`)));
+      const theirs = name === "fortran" ? null : file(`${name}.npy`);
+      if (theirs) expect(Buffer.from(ours).equals(Buffer.from(theirs)), name).toBe(true);
+      expect(loadNpy(ours).arraySync()).toEqual(loadNpy(file(`${name}.npy`)).arraySync());
+    }
+  });
+  test("corrupt .npy files throw IoError", () => {
+    const good = file("f4.npy");
+    expect(() => loadNpy(good.slice(0, -4))).toThrow(/needs 24 data bytes, the file has 20 \(truncated\?\)/);
+    expect(() => loadNpy(new Uint8Array([...good.slice(0, good.length), 0]))).toThrow(/the file has 25/);
+    const bad = good.slice();
+    bad[0] = 0;
+    expect(() => loadNpy(bad)).toThrow(/magic/);
+    expect(() => loadNpy(good.slice(0, 30))).toThrow(IoError);
+    const c8 = good.slice();
+    const at = Buffer.from(c8).indexOf("<f4");
+    c8.set(new TextEncoder().encode("<c8"), at);
+    expect(() => loadNpy(c8)).toThrow(/unsupported dtype/);
+  });
+});
