@@ -1,0 +1,188 @@
+/**
+ * JS code generation for the CPU backend: one function per kernel of the kernel IR, compiled
+ * with `new Function` and cached by source text. Float arithmetic rounds to float32 after every
+ * op (`Math.fround`), matching the reference interpreter; reductions accumulate in float64.
+ */
+import type { DType } from "../../core/dtype.js";
+import type { Cond, ElementwiseKernel, Idx, Instr, MatmulKernel, ReduceKernel } from "../../scheduler/ir.js";
+import { erf, powC, roundHalfEven } from "../reference/mathfns.js";
+
+/** A compiled kernel body: (inputs..., out) => void. */
+export type KernelFn = (...arrays: ArrayLike<number>[]) => void;
+
+const HELPERS = { erf, powC, roundHalfEven, fr: Math.fround };
+const cache = new Map<string, KernelFn>();
+
+/** Compiles (or reuses) the function for a kernel source. */
+function compile(nIn: number, src: string): KernelFn {
+  const key = `${nIn}\n${src}`;
+  let f = cache.get(key);
+  if (!f) {
+    const params = Array.from({ length: nIn }, (_, i) => `in${i}`);
+    f = new Function("H", `"use strict"; const {erf, powC, roundHalfEven, fr} = H; return function kernel(${[...params, "out"].join(", ")}) {\n${src}\n};`)(HELPERS) as KernelFn;
+    cache.set(key, f);
+  }
+  return f;
+}
+
+/** Number of distinct compiled kernels (for tests and diagnostics). */
+export function kernelCacheSize(): number {
+  return cache.size;
+}
+
+function idx(i: Idx): string {
+  switch (i.k) {
+    case "var":
+      return i.name;
+    case "lit":
+      return String(i.v);
+    case "add":
+      return `(${idx(i.a)} + ${idx(i.b)})`;
+    case "mul":
+      return `${idx(i.a)} * ${i.c}`;
+    case "div":
+      return `((${idx(i.a)} / ${i.c}) | 0)`;
+    case "mod":
+      return `(${idx(i.a)} % ${i.c})`;
+  }
+}
+
+const isF = (d: DType): boolean => d === "float32" || d === "float16";
+
+function conds(cs: readonly Cond[]): string {
+  return cs.map((c) => `${idx(c.idx)} >= ${c.lo} && ${idx(c.idx)} < ${c.hi}`).join(" && ");
+}
+
+function unary(fn: string, x: string, d: DType): string {
+  const f = isF(d);
+  switch (fn) {
+    case "neg": return f ? `-${x}` : `((-${x}) | 0)`;
+    case "floor": return f ? `Math.floor(${x})` : x;
+    case "round": return f ? `roundHalfEven(${x})` : x;
+    case "erf": return `fr(erf(${x}))`;
+    default: return `fr(Math.${fn}(${x}))`;
+  }
+}
+
+function binary(fn: string, a: string, b: string, d: DType): string {
+  const f = isF(d);
+  switch (fn) {
+    case "add": return f ? `fr(${a} + ${b})` : d === "bool" ? `(${a} + ${b})` : `((${a} + ${b}) | 0)`;
+    case "mul": return f ? `fr(${a} * ${b})` : `Math.imul(${a}, ${b})`;
+    case "div": return f ? `fr(${a} / ${b})` : `((${b}) === 0 ? 0 : Math.trunc(${a} / ${b}))`;
+    case "pow": return f ? `fr(powC(${a}, ${b}))` : `powC(${a}, ${b})`;
+    case "max": return `Math.max(${a}, ${b})`;
+    case "min": return `Math.min(${a}, ${b})`;
+    case "eq": return `(${a} === ${b} ? 1 : 0)`;
+    case "ne": return `(${a} !== ${b} ? 1 : 0)`;
+    case "lt": return `(${a} < ${b} ? 1 : 0)`;
+    case "le": return `(${a} <= ${b} ? 1 : 0)`;
+    default: throw new Error(`cpu codegen: unknown binary ${fn}`);
+  }
+}
+
+function cast(x: string, to: DType, from: DType): string {
+  if (to === "bool") return `(${x} !== 0 ? 1 : 0)`;
+  if (to === "int32" && isF(from)) return `(Number.isFinite(${x}) ? Math.trunc(${x}) | 0 : 0)`;
+  if (isF(to) && !isF(from)) return `fr(${x})`;
+  return x;
+}
+
+/** Emits an SSA body: single-use values are inlined (so guarded branches stay lazy). */
+function emitBody(instrs: readonly Instr[], acc: string, prefix: string): { stmts: string[]; result: string } {
+  const uses = new Array<number>(instrs.length).fill(0);
+  const refs = (i: Instr): number[] => {
+    switch (i.op) {
+      case "unary": case "cast": case "shrl": return [i.x];
+      case "binary": return [i.a, i.b];
+      case "where": return [i.c, i.a, i.b];
+      case "guard": return [i.x, i.otherwise];
+      default: return [];
+    }
+  };
+  for (const i of instrs) for (const r of refs(i)) uses[r]!++;
+  const text: string[] = [];
+  const stmts: string[] = [];
+  const at = (r: number): string => text[r]!;
+  instrs.forEach((i, k) => {
+    let t: string;
+    switch (i.op) {
+      case "load": t = `in${i.input}[${idx(i.index)}]`; break;
+      case "const": t = Number.isNaN(i.value) ? "NaN" : i.value === Infinity ? "Infinity" : i.value === -Infinity ? "-Infinity" : Object.is(i.value, -0) ? "-0" : String(i.value); break;
+      case "index": t = idx(i.index); break;
+      case "acc": t = acc; break;
+      case "unary": t = unary(i.fn, at(i.x), i.dtype); break;
+      case "binary": t = binary(i.fn, at(i.a), at(i.b), i.argDtype); break;
+      case "where": t = `(${at(i.c)} ? ${at(i.a)} : ${at(i.b)})`; break;
+      case "cast": t = cast(at(i.x), i.dtype, i.from); break;
+      case "shrl": t = `((${at(i.x)} >>> ${i.bits}) | 0)`; break;
+      case "guard": t = `(${conds(i.conds)} ? ${at(i.x)} : ${at(i.otherwise)})`; break;
+    }
+    if (uses[k]! > 1 && i.op !== "const" && i.op !== "acc") {
+      stmts.push(`const ${prefix}${k} = ${t};`);
+      text.push(`${prefix}${k}`);
+    } else text.push(t.startsWith("-") ? `(${t})` : t);
+  });
+  return { stmts, result: text[text.length - 1]! };
+}
+
+function usesVars(instrs: readonly Instr[], re: RegExp): boolean {
+  return re.test(JSON.stringify(instrs));
+}
+
+function loops(shape: readonly number[], p: string, inner: string): string {
+  let s = inner;
+  for (let d = shape.length - 1; d >= 0; d--) {
+    if (shape[d] === 1) continue;
+    s = `for (let ${p}${d} = 0; ${p}${d} < ${shape[d]}; ${p}${d}++) {\n${s}\n}`;
+  }
+  return s;
+}
+
+const size = (s: readonly number[]): number => s.reduce((a, b) => a * b, 1);
+
+/** Compiles an elementwise kernel. */
+export function elementwiseFn(k: ElementwiseKernel): KernelFn {
+  const { stmts, result } = emitBody(k.body, "", "t");
+  const n = size(k.shape);
+  let src: string;
+  if (!usesVars(k.body, /"name":"o\d+"/)) {
+    src = `for (let oi = 0; oi < ${n}; oi++) {\n${stmts.join("\n")}\nout[oi] = ${result};\n}`;
+  } else {
+    src = `let oi = 0;\n${loops(k.shape, "o", `${stmts.join("\n")}\nout[oi] = ${result}; oi++;`)}`;
+  }
+  return compile(k.inputs.length, src);
+}
+
+function combine(fn: string, d: DType): string {
+  const f = isF(d);
+  switch (fn) {
+    case "sum": return f ? "acc += v;" : "acc = (acc + v) | 0;";
+    case "prod": return f ? "acc *= v;" : "acc = Math.imul(acc, v);";
+    case "rmax": return "if (v > acc || v !== v) acc = v;";
+    case "rmin": return "if (v < acc || v !== v) acc = v;";
+    default: throw new Error(`cpu codegen: unknown reduction ${fn}`);
+  }
+}
+
+const INIT: Record<string, string> = { sum: "0", prod: "1", rmax: "-Infinity", rmin: "Infinity" };
+
+/** Compiles a reduce kernel: outer loops over the output, inner loops over the reduced dims. */
+export function reduceFn(k: ReduceKernel): KernelFn {
+  const body = emitBody(k.body, "", "b");
+  const epi = emitBody(k.epilogue, "acc", "e");
+  const inner = `${body.stmts.join("\n")}\nconst v = ${body.result};\n${combine(k.fn, k.accDtype)}`;
+  const red = loops(k.reduceShape, "r", inner);
+  const perOut = `let acc = ${INIT[k.fn]};\n${red}\n${epi.stmts.join("\n")}\nout[oi] = ${epi.result}; oi++;`;
+  return compile(k.inputs.length, `let oi = 0;\n${loops(k.shape, "o", perOut)}`);
+}
+
+/** Compiles a matmul epilogue (in place over `out`, which holds the products), or undefined. */
+export function matmulEpilogueFn(k: MatmulKernel): KernelFn | undefined {
+  if (k.epilogue.length === 1 && k.epilogue[0]!.op === "acc") return undefined;
+  const { stmts, result } = emitBody(k.epilogue, "out[oi]", "t");
+  const src = usesVars(k.epilogue, /"name":"o\d+"/)
+    ? `let oi = 0;\n${loops(k.shape, "o", `${stmts.join("\n")}\nout[oi] = ${result}; oi++;`)}`
+    : `for (let oi = 0; oi < ${size(k.shape)}; oi++) {\n${stmts.join("\n")}\nout[oi] = ${result};\n}`;
+  return compile(k.inputs.length, src);
+}

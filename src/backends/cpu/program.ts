@@ -1,0 +1,163 @@
+/**
+ * Executes scheduled programs on the CPU: binds buffer slots (inputs, captured constants, pool
+ * buffers for intermediates allocated once per compiled program, fresh output arrays), runs the
+ * generated kernel functions in order, and runs opaque kernels (gather, scatter, cumsum, argmax,
+ * threefry) with the reference rules and scan as a loop over a compiled body program.
+ */
+import type { TypedArray } from "../../core/dtype.js";
+import { allocArray } from "../../core/dtype.js";
+import type { Graph } from "../../core/graph.js";
+import type { Node } from "../../core/node.js";
+import type { Params, Primitive } from "../../core/primitives.js";
+import { sizeOf, stridesOf } from "../../core/shape.js";
+import type { Kernel, OpaqueKernel, Program } from "../../scheduler/ir.js";
+import { optimizeGraph } from "../../scheduler/passes.js";
+import { scheduleGraph } from "../../scheduler/schedule.js";
+import { EVAL } from "../reference/interpret.js";
+import type { KernelFn } from "./codegen.js";
+import { elementwiseFn, matmulEpilogueFn, reduceFn } from "./codegen.js";
+import { igemm, sgemm } from "./matmul.js";
+
+type Runner = (bufs: TypedArray[]) => void;
+
+/** A compiled program: maps input arrays to output arrays. */
+export interface Executable {
+  readonly program: Program;
+  run(inputs: readonly TypedArray[]): TypedArray[];
+}
+
+function hostOf(n: Node): TypedArray {
+  const h = n.storage?.host;
+  if (!h) throw new Error(`cpu backend: a captured tensor of shape [${n.shape.join(", ")}] has no host data (read it from its device first)`);
+  return h;
+}
+
+function matmulRunner(k: Extract<Kernel, { kind: "matmul" }>): Runner {
+  const epi: KernelFn | undefined = matmulEpilogueFn(k);
+  const gemm = k.dtype === "int32" ? igemm : sgemm;
+  const r = k.batch.length;
+  const nb = sizeOf(k.batch);
+  const bStr = stridesOf(k.batch);
+  return (bufs) => {
+    const out = bufs[k.output]!;
+    const A = bufs[k.inputs[k.a.input]!]!;
+    const B = bufs[k.inputs[k.b.input]!]!;
+    for (let bi = 0; bi < nb; bi++) {
+      let aOff = k.a.offset;
+      let bOff = k.b.offset;
+      for (let d = 0; d < r; d++) {
+        const id = Math.floor(bi / bStr[d]!) % k.batch[d]!;
+        aOff += id * k.a.strides[d]!;
+        bOff += id * k.b.strides[d]!;
+      }
+      gemm({ data: A, off: aOff, rs: k.a.strides[r]!, cs: k.a.strides[r + 1]! }, { data: B, off: bOff, rs: k.b.strides[r]!, cs: k.b.strides[r + 1]! }, out, bi * k.m * k.n, k.m, k.n, k.k);
+    }
+    if (epi) epi(...k.inputs.map((s) => bufs[s]!), out);
+  };
+}
+
+type EvalFn = (n: Node, ins: readonly TypedArray[], ctx: { calls: Map<string, TypedArray[]> }) => TypedArray;
+
+function scanRunner(k: OpaqueKernel): Runner {
+  const n = k.node as Node<"scan">;
+  const p: Params<"scan"> = n.params;
+  let body: Executable | undefined;
+  const xNodes = n.inputs.slice(p.numConsts + p.numCarry);
+  const yNodes = p.body.graph.outputs.slice(p.numCarry);
+  return (bufs) => {
+    body ??= compileGraph(p.body.graph);
+    const ins = k.inputs.map((s, i) => bufs[s]!.subarray(0, sizeOf(n.inputs[i]!.shape)) as TypedArray);
+    const consts = ins.slice(0, p.numConsts);
+    let carry = ins.slice(p.numConsts, p.numConsts + p.numCarry);
+    const xs = ins.slice(p.numConsts + p.numCarry);
+    const ys = yNodes.map((y, j) => {
+      const s = k.outputs?.[p.numCarry + j];
+      return s !== undefined ? bufs[s]! : allocArray(y.dtype, p.length * sizeOf(y.shape));
+    });
+    const xPer = xNodes.map((x) => sizeOf(x.shape.slice(1)));
+    const yPer = yNodes.map((y) => sizeOf(y.shape));
+    for (let s = 0; s < p.length; s++) {
+      const t = p.reverse ? p.length - 1 - s : s;
+      const xt = xs.map((x, j) => x.subarray(t * xPer[j]!, (t + 1) * xPer[j]!) as TypedArray);
+      const outs = body.run([...consts, ...carry, ...xt]);
+      carry = outs.slice(0, p.numCarry);
+      for (let j = 0; j < ys.length; j++) ys[j]!.set(outs[p.numCarry + j]!, t * yPer[j]!);
+    }
+    carry.forEach((c, j) => {
+      const s = k.outputs?.[j];
+      if (s !== undefined) bufs[s]!.set(c);
+    });
+  };
+}
+
+function opaqueRunner(k: OpaqueKernel): Runner {
+  if (k.prim === "scan") return scanRunner(k);
+  const rule = EVAL[k.prim as Primitive] as EvalFn;
+  const sizes = k.node.inputs.map((i) => sizeOf(i.shape));
+  return (bufs) => {
+    const ins = k.inputs.map((s, i) => bufs[s]!.subarray(0, sizes[i]) as TypedArray);
+    bufs[k.output]!.set(rule(k.node, ins, { calls: new Map() }));
+  };
+}
+
+function runnerOf(k: Kernel): Runner {
+  switch (k.kind) {
+    case "elementwise":
+    case "reduce": {
+      const f = k.kind === "elementwise" ? elementwiseFn(k) : reduceFn(k);
+      const ins = k.inputs;
+      const o = k.output;
+      if (ins.length === 1) return (b) => f(b[ins[0]!]!, b[o]!);
+      if (ins.length === 2) return (b) => f(b[ins[0]!]!, b[ins[1]!]!, b[o]!);
+      return (b) => f(...ins.map((s) => b[s]!), b[o]!);
+    }
+    case "matmul":
+      return matmulRunner(k);
+    case "opaque":
+      return opaqueRunner(k);
+  }
+}
+
+/**
+ * Compiles a program for arrays: kernels are generated once, the intermediate pool is allocated
+ * on first run and reused by later runs.
+ * @example
+ * ```ts
+ * import { jit, exp, tensor } from "tenfold";
+ * const f = jit((x) => exp(x));
+ * console.log(f(tensor([0])).arraySync()); // [1]
+ * ```
+ */
+export function compileProgram(program: Program): Executable {
+  const runners = program.kernels.map(runnerOf);
+  let pool: TypedArray[] | undefined;
+  const { slots } = program;
+  return {
+    program,
+    run(inputs) {
+      pool ??= program.pool.map((p) => allocArray(p.dtype, p.size));
+      const bufs: TypedArray[] = slots.map((s) => {
+        switch (s.kind) {
+          case "input": return inputs[s.index]!;
+          case "const": return hostOf(s.node);
+          case "temp": return pool![s.pool]!.subarray(0, s.size) as TypedArray;
+          case "output": return allocArray(s.dtype, s.size);
+        }
+      });
+      for (const r of runners) r(bufs);
+      return program.outputs.map((s) => bufs[s]!);
+    },
+  };
+}
+
+/**
+ * Optimizes, schedules and compiles a graph.
+ * @example
+ * ```ts
+ * import { jit, sum, tensor } from "tenfold";
+ * console.log(jit((x) => sum(x)).lower(tensor([1, 2])).kernels.length); // 1
+ * ```
+ */
+export function compileGraph(g: Graph): Executable {
+  return compileProgram(scheduleGraph(optimizeGraph(g)));
+}

@@ -1,0 +1,258 @@
+/**
+ * Graph → graph passes run before fusion, each pure: call inlining (customVjp, checkpoint with a
+ * rematerialization barrier), algebraic simplification from primitive metadata, constant folding
+ * of scalar (splat) subexpressions, and dead-code elimination. Common-subexpression elimination
+ * is hash-consing: every rebuilt node goes through `makeNode`, so equal nodes merge.
+ */
+import { Graph } from "../core/graph.js";
+import type { Node } from "../core/node.js";
+import { freshId, makeNode, topoSort } from "../core/node.js";
+import type { Params, Primitive } from "../core/primitives.js";
+import { BINARY, META, UNARY } from "../core/primitives.js";
+import type { DType } from "../core/dtype.js";
+import { EVAL } from "../backends/reference/interpret.js";
+
+type Rule = (n: Node) => Node;
+
+const rebuild = (n: Node, inputs: readonly Node[]): Node =>
+  inputs.every((x, i) => x === n.inputs[i]) ? n : makeNode(n.prim, n.params, inputs);
+
+/**
+ * Rebuilds `outputs` bottom-up, applying `rule` to every node (to a fixpoint, bounded) after its
+ * inputs were rewritten. Leaves are kept.
+ */
+export function rewriteNodes(outputs: readonly Node[], rule: Rule, stopAt?: (n: Node) => boolean): Node[] {
+  const map = new Map<number, Node>();
+  for (const n of topoSort(outputs, stopAt)) {
+    if (stopAt?.(n)) {
+      map.set(n.id, n);
+      continue;
+    }
+    let cur = rebuild(n, n.inputs.map((i) => map.get(i.id) ?? i));
+    for (let k = 0; k < 8; k++) {
+      const next = rule(cur);
+      if (next === cur) break;
+      cur = next;
+    }
+    map.set(n.id, cur);
+  }
+  return outputs.map((o) => map.get(o.id) ?? o);
+}
+
+/** Applies a node rule to a whole graph (inputs stay the same placeholders). */
+function rewrite(g: Graph, rule: Rule): Graph {
+  return new Graph(g.inputs, rewriteNodes(g.outputs, rule));
+}
+
+/** Substitutes `args` for `g.inputs` in `g.outputs`. */
+export function substitute(g: Graph, args: readonly Node[]): Node[] {
+  const env = new Map<number, Node>();
+  g.inputs.forEach((n, i) => env.set(n.id, args[i]!));
+  const map = new Map<number, Node>();
+  for (const n of topoSort(g.outputs, (x) => env.has(x.id))) {
+    if (env.has(n.id)) map.set(n.id, env.get(n.id)!);
+    else map.set(n.id, rebuild(n, n.inputs.map((i) => map.get(i.id) ?? i)));
+  }
+  return g.outputs.map((o) => map.get(o.id)!);
+}
+
+/**
+ * Inlines customVjp and checkpoint calls (checkpoint operands pass through a `barrier` unique to
+ * the call, so its recomputation is not merged with the forward pass by hash-consing).
+ * @example
+ * ```ts
+ * import { jit, checkpoint, sin, tensor } from "tenfold";
+ * const f = jit(checkpoint((x) => sin(sin(x))));
+ * console.log(f.lower(tensor([1, 2])).kernels.length); // 1
+ * ```
+ */
+export function inlineCalls(g: Graph): Graph {
+  const barriers = new Map<string, number>();
+  const rule: Rule = (n) => {
+    if (n.prim === "customVjp") {
+      const p = n.params as Params<"customVjp">;
+      return substitute(p.info.graph, n.inputs)[p.index]!;
+    }
+    if (n.prim === "checkpoint") {
+      const p = n.params as Params<"checkpoint">;
+      const key = `${p.body.id}|${n.inputs.map((i) => i.id).join(",")}`;
+      let id = barriers.get(key);
+      if (id === undefined) barriers.set(key, (id = freshId()));
+      const args = n.inputs.map((i) => makeNode("barrier", { id: id! }, [i]));
+      return substitute(p.body.graph, args)[p.index]!;
+    }
+    return n;
+  };
+  // Bodies may contain further calls: iterate until none is left (bounded by nesting depth).
+  let cur = g;
+  for (let k = 0; k < 32; k++) {
+    const next = rewrite(cur, rule);
+    if (next.outputs.every((o, i) => o === cur.outputs[i]) && k > 0) return next;
+    cur = next;
+    if (!cur.nodes().some((n) => n.prim === "customVjp" || n.prim === "checkpoint")) return cur;
+  }
+  return cur;
+}
+
+/** The scalar value of a splat (a const, possibly reshaped/broadcast), else undefined. */
+export function splatValue(n: Node): number | undefined {
+  let c = n;
+  while (c.prim === "reshape" || c.prim === "broadcast") c = c.inputs[0]!;
+  return c.prim === "const" ? (c.params as Params<"const">).value : undefined;
+}
+
+/** A splat of `value` with `shape` and `dtype`. */
+export function splat(value: number, dtype: DType, shape: readonly number[]): Node {
+  const c = makeNode("const", { value, dtype }, []);
+  if (shape.length === 0) return c;
+  const ones = shape.map(() => 1);
+  const r = makeNode("reshape", { shape: ones }, [c]);
+  return shape.every((d) => d === 1) ? r : makeNode("broadcast", { shape: [...shape] }, [r]);
+}
+
+const ELEMENTWISE = new Set<Primitive>([...UNARY, ...BINARY, "where", "cast", "shrl", "threefry"]);
+
+/** Whether `n` is elementwise (same-shape operands, output at the same index). */
+export function isElementwise(n: Node): boolean {
+  return ELEMENTWISE.has(n.prim);
+}
+
+/**
+ * Folds elementwise nodes whose operands are all splats into one splat (scalar constant
+ * arithmetic costs no kernel).
+ * @example
+ * ```ts
+ * import { jit, add, multiply, tensor } from "tenfold";
+ * const f = jit((x) => add(x, multiply(2, 3)));
+ * console.log(f.lower(tensor([1])).kernels.length); // 1
+ * ```
+ */
+export function foldConstants(g: Graph): Graph {
+  return rewrite(g, foldRule);
+}
+
+function foldRule(n: Node): Node {
+  if (!isElementwise(n) || n.inputs.length === 0) return n;
+  const vals = n.inputs.map(splatValue);
+  if (vals.some((v) => v === undefined)) return n;
+  const scalar = makeNode(n.prim, n.params, n.inputs.map((i, k) => makeNode("const", { value: vals[k]!, dtype: i.dtype }, [])));
+  const rule = EVAL[n.prim] as (x: Node, ins: readonly (Float32Array | Int32Array | Uint8Array)[], ctx: { calls: Map<string, (Float32Array | Int32Array | Uint8Array)[]> }) => Float32Array | Int32Array | Uint8Array;
+  const ins = scalar.inputs.map((i) => (EVAL.const as (x: Node) => Float32Array | Int32Array | Uint8Array)(i));
+  const v = rule(scalar, ins, { calls: new Map() })[0]!;
+  return splat(v, n.dtype, n.shape);
+}
+
+const isIdentityPerm = (p: readonly number[]): boolean => p.every((v, i) => v === i);
+const sameShape = (a: readonly number[], b: readonly number[]): boolean => a.length === b.length && a.every((v, i) => v === b[i]);
+
+/** One algebraic rewrite of a node (identity when none applies). */
+function simplifyRule(n: Node): Node {
+  const [a, b] = n.inputs;
+  const meta = META[n.prim];
+  switch (n.prim) {
+    case "add":
+    case "mul": {
+      const id = meta.identity!;
+      if (splatValue(b!) === id) return a!;
+      if (splatValue(a!) === id) return b!;
+      return n;
+    }
+    case "div":
+      return splatValue(b!) === 1 ? a! : n;
+    case "pow": {
+      const e = splatValue(b!);
+      if (e === 1) return a!;
+      if (e === 2) return makeNode("mul", {}, [a!, a!]);
+      return n;
+    }
+    case "neg":
+      return a!.prim === "neg" ? a!.inputs[0]! : n;
+    case "cast":
+      return a!.dtype === n.dtype ? a! : n;
+    case "stopGradient":
+      return a!;
+    case "where": {
+      const c = splatValue(a!);
+      if (c !== undefined) return c ? n.inputs[1]! : n.inputs[2]!;
+      return n.inputs[1] === n.inputs[2] ? n.inputs[1]! : n;
+    }
+    case "reshape":
+      if (sameShape(a!.shape, n.shape)) return a!;
+      if (a!.prim === "reshape") return makeNode("reshape", { shape: [...n.shape] }, [a!.inputs[0]!]);
+      return n;
+    case "permute": {
+      const p = (n.params as Params<"permute">).perm;
+      if (isIdentityPerm(p)) return a!;
+      if (a!.prim === "permute") {
+        const q = (a!.params as Params<"permute">).perm;
+        const perm = p.map((i) => q[i]!);
+        return isIdentityPerm(perm) ? a!.inputs[0]! : makeNode("permute", { perm }, [a!.inputs[0]!]);
+      }
+      return n;
+    }
+    case "broadcast":
+      if (sameShape(a!.shape, n.shape)) return a!;
+      if (a!.prim === "broadcast") return makeNode("broadcast", { shape: [...n.shape] }, [a!.inputs[0]!]);
+      return n;
+    case "flip": {
+      const axes = (n.params as Params<"flip">).axes;
+      if (axes.every((ax) => a!.shape[ax] === 1)) return a!;
+      if (a!.prim === "flip" && JSON.stringify((a!.params as Params<"flip">).axes) === JSON.stringify(axes)) return a!.inputs[0]!;
+      return n;
+    }
+    case "slice": {
+      const p = n.params as Params<"slice">;
+      return sameShape(a!.shape, n.shape) && p.starts.every((s) => s === 0) && p.steps.every((s, i) => s === 1 || a!.shape[i]! <= 1) ? a! : n;
+    }
+    case "pad":
+      return (n.params as Params<"pad">).widths.every(([lo, hi]) => lo === 0 && hi === 0) ? a! : n;
+    default:
+      return n;
+  }
+}
+
+/**
+ * Algebraic simplification: x·1, x+0, x/1, −(−x), x^1, x^2 → x·x, cast to the same dtype,
+ * permute∘permute, reshape chains, broadcast of broadcast, identity views, where on a constant.
+ * @example
+ * ```ts
+ * import { jit, add, multiply, negative, exp, tensor } from "tenfold";
+ * const f = jit((x) => exp(negative(negative(add(multiply(x, 1), 0)))));
+ * console.log(f.lower(tensor([1])).kernels[0].ops); // ["exp"]
+ * ```
+ */
+export function simplify(g: Graph): Graph {
+  return rewrite(g, simplifyRule);
+}
+
+/**
+ * Dead-code elimination: a graph is rebuilt from its outputs only, so unreachable nodes vanish
+ * (and nothing keeps them alive).
+ * @example
+ * ```ts
+ * import { jit, exp, log, tensor } from "tenfold";
+ * const f = jit((x) => { log(x); return exp(x); });
+ * console.log(f.lower(tensor([1])).kernels.length); // 1
+ * ```
+ */
+export function dce(g: Graph): Graph {
+  return new Graph(g.inputs, [...g.outputs]);
+}
+
+/**
+ * The standard pipeline: inline calls, then simplify and fold to a fixpoint (bounded).
+ * @example
+ * ```ts
+ * import { jit, add, tensor } from "tenfold";
+ * console.log(jit((x) => add(add(x, 0), 0)).lower(tensor([1])).kernels.length); // 1
+ * ```
+ */
+export function optimizeGraph(g: Graph): Graph {
+  let cur = dce(inlineCalls(g));
+  for (let k = 0; k < 4; k++) {
+    const next = foldConstants(simplify(cur));
+    if (next.outputs.every((o, i) => o === cur.outputs[i])) return next;
+    cur = next;
+  }
+  return cur;
+}

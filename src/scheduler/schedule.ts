@@ -1,0 +1,264 @@
+/**
+ * Fusion and scheduling: decides which nodes are materialized (kernel outputs) and which are
+ * inlined into their consumers, builds one kernel per materialized node, and plans memory
+ * (intermediates share pool buffers once their last reader has run).
+ *
+ * Fusion rules: views are index arithmetic; elementwise nodes inline into consumers; a node
+ * with several consumers is recomputed when cheap (at most 3 fused ops, no reduction inside),
+ * else materialized; a reduction fuses its elementwise prologue and a single-consumer elementwise
+ * epilogue; a matmul reads strided views of its operands and takes an elementwise epilogue.
+ */
+import type { Graph } from "../core/graph.js";
+import type { Node } from "../core/node.js";
+import type { Params, Primitive } from "../core/primitives.js";
+import { BINARY, REDUCE, UNARY } from "../core/primitives.js";
+import { sizeOf } from "../core/shape.js";
+import type { DType } from "../core/dtype.js";
+import type { Kernel, Program, Slot } from "./ir.js";
+import { ivar } from "./ir.js";
+import { BodyBuilder, VIEW_PRIMS, stridedView } from "./build.js";
+
+type Cls = "source" | "free" | "view" | "elementwise" | "reduce" | "matmul" | "opaque";
+const EW = new Set<Primitive>([...UNARY, ...BINARY, "where", "cast", "shrl"]);
+const RED = new Set<Primitive>(REDUCE);
+
+function classify(n: Node): Cls {
+  if (n.prim === "input" || n.prim === "buffer") return "source";
+  if (n.prim === "const" || n.prim === "iota") return "free";
+  if (VIEW_PRIMS.has(n.prim)) return "view";
+  if (EW.has(n.prim)) return "elementwise";
+  if (RED.has(n.prim)) return "reduce";
+  if (n.prim === "matmul") return "matmul";
+  return "opaque";
+}
+
+/** Largest recomputation (fused ops) allowed for a node with several consumers. */
+const RECOMPUTE_OPS = 3;
+
+/** Decides the materialized set of a graph. */
+function materialize(nodes: readonly Node[], outputs: readonly Node[]): Set<Node> {
+  const M = new Set<Node>();
+  const users = new Map<Node, number>();
+  for (const n of nodes) for (const i of new Set(n.inputs)) users.set(i, (users.get(i) ?? 0) + 1);
+  const outs = new Set(outputs);
+  const anchorOf = new Map<Node, Node | null>();
+  const cost = new Map<Node, number>();
+  const anchor = (n: Node): Node | null => (M.has(n) ? null : (anchorOf.get(n) ?? null));
+  const costOf = (n: Node): number => (M.has(n) ? 0 : (cost.get(n) ?? 0));
+  // A node read through an index-changing edge cannot carry a fused reduction/matmul.
+  const plain = (i: Node): void => {
+    if (anchor(i)) M.add(i);
+  };
+  for (const n of nodes) {
+    const cls = classify(n);
+    let a: Node | null = null;
+    let c = 0;
+    switch (cls) {
+      case "source":
+        M.add(n);
+        break;
+      case "free":
+        break;
+      case "opaque":
+        M.add(n);
+        for (const i of n.inputs) M.add(i);
+        break;
+      case "matmul":
+        a = n;
+        for (const i of n.inputs) {
+          plain(i);
+          const sv = stridedView(i, (x) => M.has(x) || classify(x) === "source" || classify(x) === "free" || classify(x) === "elementwise" || classify(x) === "reduce");
+          if (!sv) M.add(i);
+          else if (!M.has(sv.base)) M.add(sv.base);
+        }
+        break;
+      case "reduce":
+        a = n;
+        plain(n.inputs[0]!);
+        c = costOf(n.inputs[0]!) + 1;
+        break;
+      case "view": {
+        const i = n.inputs[0]!;
+        plain(i);
+        c = costOf(i);
+        // Do not recompute an expensive producer for every element of a large broadcast.
+        if (n.prim === "broadcast" && c > 0 && sizeOf(n.shape) >= 8 * sizeOf(i.shape)) {
+          M.add(i);
+          c = 0;
+        }
+        break;
+      }
+      case "elementwise": {
+        c = 1;
+        for (const i of new Set(n.inputs)) {
+          const ai = anchor(i);
+          if (ai) {
+            if (a === null) a = ai;
+            else if (ai !== a) M.add(ai);
+          }
+          c += costOf(i);
+        }
+        break;
+      }
+    }
+    anchorOf.set(n, a);
+    cost.set(n, c);
+    if (cls === "source" || cls === "free") continue;
+    const u = users.get(n) ?? 0;
+    if (outs.has(n)) M.add(n);
+    else if (u > 1 && (a !== null || cls === "reduce" || cls === "matmul" || c > RECOMPUTE_OPS)) M.add(n);
+  }
+  for (const o of outputs) if (classify(o) !== "source") M.add(o);
+  return M;
+}
+
+/** The anchor (reduce or matmul) fused inside the kernel rooted at `root`, if any. */
+function findAnchor(root: Node, M: Set<Node>): Node | undefined {
+  const seen = new Set<Node>();
+  const stack = [root];
+  while (stack.length) {
+    const n = stack.pop()!;
+    if (seen.has(n)) continue;
+    seen.add(n);
+    const cls = classify(n);
+    if (cls === "reduce" || cls === "matmul") return n;
+    if (cls === "elementwise") for (const i of n.inputs) if (!M.has(i)) stack.push(i);
+  }
+  return undefined;
+}
+
+const outVars = (shape: readonly number[], p: string) => shape.map((s, d) => ivar(`${p}${d}`, s));
+
+/**
+ * Schedules an optimized graph into a program of kernels over buffer slots.
+ * @example
+ * ```ts
+ * import { jit, exp, add, tensor } from "tenfold";
+ * const f = jit((x) => exp(add(x, 1)));
+ * console.log(f.lower(tensor([1, 2])).kernels.length); // 1
+ * ```
+ */
+export function scheduleGraph(g: Graph): Program {
+  const nodes = g.nodes();
+  const M = materialize(nodes, g.outputs);
+  const slots: Slot[] = [];
+  const slotOf = new Map<Node, number>();
+  const inputPos = new Map<Node, number>();
+  g.inputs.forEach((n, i) => inputPos.set(n, i));
+  const outs = new Set(g.outputs);
+  for (const n of nodes) {
+    if (!M.has(n)) continue;
+    const size = sizeOf(n.shape);
+    if (n.prim === "input") slots.push({ kind: "input", index: inputPos.get(n)!, size, dtype: n.dtype });
+    else if (n.prim === "buffer") slots.push({ kind: "const", node: n, size, dtype: n.dtype });
+    else if (outs.has(n)) slots.push({ kind: "output", size, dtype: n.dtype });
+    else slots.push({ kind: "temp", size, dtype: n.dtype, pool: -1 });
+    slotOf.set(n, slots.length - 1);
+  }
+  const kernels: Kernel[] = [];
+  const done = new Set<string>();
+  for (const n of nodes) {
+    if (!M.has(n) || n.prim === "input" || n.prim === "buffer") continue;
+    const k = buildKernel(n, M, slotOf, nodes, done);
+    if (k) kernels.push(k);
+  }
+  const program = { slots, kernels, outputs: g.outputs.map((o) => slotOf.get(o)!), pool: [] };
+  return { ...program, pool: planMemory(slots, kernels, program.outputs) };
+}
+
+function buildKernel(root: Node, M: Set<Node>, slotOf: Map<Node, number>, nodes: readonly Node[], done: Set<string>): Kernel | undefined {
+  const inputs: number[] = [];
+  const inputOf = (x: Node): number => {
+    const s = slotOf.get(x)!;
+    let i = inputs.indexOf(s);
+    if (i < 0) i = inputs.push(s) - 1;
+    return i;
+  };
+  const isLoad = (x: Node): boolean => M.has(x) && x !== root;
+  const base = { output: slotOf.get(root)!, shape: root.shape, dtype: root.dtype };
+  const cls = classify(root);
+  if (cls === "opaque") {
+    // Positional (not deduplicated): input i of the kernel is operand i of the primitive.
+    for (const i of root.inputs) inputs.push(slotOf.get(i)!);
+    if (root.prim === "scan") {
+      const p = root.params as Params<"scan">;
+      const key = `${p.body.id}|${root.inputs.map((i) => i.id).join(",")}`;
+      if (done.has(key)) return undefined;
+      done.add(key);
+      const outputs: (number | undefined)[] = [];
+      for (const m of nodes) {
+        if (m.prim !== "scan" || !M.has(m)) continue;
+        const q = m.params as Params<"scan">;
+        if (q.body.id === p.body.id && m.inputs.every((x, i) => x === root.inputs[i])) outputs[q.index] = slotOf.get(m);
+      }
+      return { kind: "opaque", prim: root.prim, node: root, inputs, outputs, ops: ["scan"], ...base };
+    }
+    return { kind: "opaque", prim: root.prim, node: root, inputs, ops: [root.prim], ...base };
+  }
+  const anchor = cls === "view" || cls === "free" ? undefined : findAnchor(root, M);
+  const epi = new BodyBuilder(isLoad, inputOf, anchor);
+  const outView = { multi: outVars(root.shape, "o"), flat: ivar("oi", sizeOf(root.shape)) };
+  if (!anchor) {
+    epi.expr(root, outView);
+    return { kind: "elementwise", inputs, body: epi.instrs, ops: epi.ops.length ? epi.ops : ["copy"], ...base };
+  }
+  if (anchor.prim === "matmul") {
+    const [a, b] = anchor.inputs.map((x) => stridedView(x, isLoad)!);
+    epi.expr(root, outView);
+    const s = anchor.shape;
+    const r = s.length;
+    return {
+      kind: "matmul", inputs, ...base, epilogue: epi.instrs, ops: ["matmul", ...epi.ops.filter((o) => o !== "matmul")],
+      batch: s.slice(0, r - 2), m: s[r - 2]!, n: s[r - 1]!, k: anchor.inputs[0]!.shape[r - 1]!,
+      a: { input: inputOf(a!.base), offset: a!.offset, strides: a!.strides },
+      b: { input: inputOf(b!.base), offset: b!.offset, strides: b!.strides },
+    };
+  }
+  const axes = (anchor.params as Params<"sum">).axes;
+  const src = anchor.inputs[0]!;
+  const body = new BodyBuilder(isLoad, inputOf);
+  let ko = 0;
+  let kr = 0;
+  const multi = src.shape.map((sz, d) => (axes.includes(d) ? ivar(`r${kr++}`, sz) : ivar(`o${ko++}`, sz)));
+  body.expr(src, { multi });
+  epi.expr(root, outView);
+  return {
+    kind: "reduce", inputs, ...base, fn: anchor.prim as "sum", reduceShape: axes.map((d) => src.shape[d]!),
+    accDtype: src.dtype, body: body.instrs, epilogue: epi.instrs, ops: [...body.ops, anchor.prim, ...epi.ops],
+  };
+}
+
+/** Assigns temp slots to pool buffers: a buffer is reused once the slot's last reader has run. */
+function planMemory(slots: Slot[], kernels: readonly Kernel[], outputs: readonly number[]): { size: number; dtype: DType }[] {
+  const last = new Map<number, number>();
+  kernels.forEach((k, i) => {
+    for (const s of k.inputs) last.set(s, i);
+  });
+  for (const o of outputs) last.set(o, Infinity);
+  const pool: { size: number; dtype: DType }[] = [];
+  const free: number[] = [];
+  const cls = (d: DType): string => (d === "float16" ? "float32" : d);
+  kernels.forEach((k, i) => {
+    const written = k.kind === "opaque" && k.outputs ? k.outputs.filter((x): x is number => x !== undefined) : [k.output];
+    for (const s of written) {
+      const slot = slots[s]!;
+      if (slot.kind !== "temp") continue;
+      let best = -1;
+      for (const f of free) {
+        if (cls(pool[f]!.dtype) !== cls(slot.dtype)) continue;
+        if (best < 0 || Math.abs(pool[f]!.size - slot.size) < Math.abs(pool[best]!.size - slot.size)) best = f;
+      }
+      if (best >= 0) {
+        free.splice(free.indexOf(best), 1);
+        pool[best] = { size: Math.max(pool[best]!.size, slot.size), dtype: pool[best]!.dtype };
+      } else best = pool.push({ size: slot.size, dtype: slot.dtype }) - 1;
+      slot.pool = best;
+      if (!last.has(s)) last.set(s, i);
+    }
+    for (const s of new Set([...k.inputs, ...written])) {
+      const slot = slots[s]!;
+      if (slot.kind === "temp" && last.get(s) === i) free.push(slot.pool);
+    }
+  });
+  return pool;
+}
