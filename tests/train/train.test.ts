@@ -85,7 +85,7 @@ describe("fit", () => {
     expect(Object.keys(a.history).sort()).toEqual(["loss", "mae", "r", "valLoss", "valMae"]);
     expect((a.state as { steps: Tensor }).steps.itemSync()).toBe(6);
     a.history.loss.forEach((v, i) => expect(v).toBeCloseTo(b.history.loss[i]!, 4));
-    expect(a.history.r[1]).toBeCloseTo(a.history.valLoss[1]!, 5);
+    expect(a.history.r![1]).toBeCloseTo(a.history.valLoss[1]!, 5);
   });
 
   test("earlyStopping stops after `patience` epochs without improvement and can restore the best", async () => {
