@@ -6,11 +6,12 @@
  */
 import { Graph } from "../core/graph.js";
 import type { Node } from "../core/node.js";
-import { freshId, makeNode, topoSort } from "../core/node.js";
+import { bufferNode, freshId, makeNode, topoSort } from "../core/node.js";
 import type { Params, Primitive } from "../core/primitives.js";
 import { BINARY, META, UNARY } from "../core/primitives.js";
 import type { DType } from "../core/dtype.js";
-import { EVAL } from "../backends/reference/interpret.js";
+import { EVAL, interpret } from "../backends/reference/interpret.js";
+import { sizeOf } from "../core/shape.js";
 
 type Rule = (n: Node) => Node;
 
@@ -19,13 +20,13 @@ const rebuild = (n: Node, inputs: readonly Node[]): Node =>
 
 /**
  * Rebuilds `outputs` bottom-up, applying `rule` to every node (to a fixpoint, bounded) after its
- * inputs were rewritten. Leaves are kept.
+ * inputs were rewritten. Nodes where `stopAt` holds are not entered (only `rule` is applied).
  */
 export function rewriteNodes(outputs: readonly Node[], rule: Rule, stopAt?: (n: Node) => boolean): Node[] {
   const map = new Map<number, Node>();
   for (const n of topoSort(outputs, stopAt)) {
     if (stopAt?.(n)) {
-      map.set(n.id, n);
+      map.set(n.id, rule(n));
       continue;
     }
     let cur = rebuild(n, n.inputs.map((i) => map.get(i.id) ?? i));
@@ -128,7 +129,39 @@ export function isElementwise(n: Node): boolean {
  * ```
  */
 export function foldConstants(g: Graph): Graph {
-  return rewrite(g, foldRule);
+  const s = rewrite(g, foldRule);
+  return new Graph(s.inputs, foldPure(s.outputs));
+}
+
+/** Largest constant-only (const/iota) computation precomputed into a buffer. */
+const FOLD_LIMIT = 1 << 16;
+const VIEWS = new Set<Primitive>(["reshape", "permute", "broadcast", "pad", "slice", "flip", "barrier", "stopGradient"]);
+
+/** Precomputes maximal subgraphs with only const/iota leaves that contain real work. */
+function foldPure(outputs: readonly Node[]): Node[] {
+  const pure = new Map<Node, boolean>();
+  const work = new Map<Node, boolean>();
+  const order = topoSort(outputs);
+  for (const n of order) {
+    const leaf = n.prim === "const" || n.prim === "iota";
+    pure.set(n, leaf || (n.inputs.length > 0 && n.prim !== "scan" && n.inputs.every((i) => pure.get(i))));
+    work.set(n, !leaf && (n.inputs.some((i) => work.get(i)) || !(VIEWS.has(n.prim) || isElementwise(n))));
+  }
+  const fold = new Set<Node>();
+  const want = (x: Node): void => {
+    if (pure.get(x) && work.get(x) && sizeOf(x.shape) <= FOLD_LIMIT) fold.add(x);
+  };
+  for (const n of order) if (!pure.get(n)) n.inputs.forEach(want);
+  outputs.forEach(want);
+  if (fold.size === 0) return [...outputs];
+  const list = [...fold];
+  const vals = interpret(list);
+  const map = new Map<Node, Node>();
+  list.forEach((n, i) => {
+    const v = vals[i]!;
+    map.set(n, v.length === 1 ? splat(v[0]!, n.dtype, n.shape) : bufferNode({ host: v, device: new Map() }, n.shape, n.dtype));
+  });
+  return rewriteNodes(outputs, (n) => map.get(n) ?? n, (n) => map.has(n));
 }
 
 function foldRule(n: Node): Node {

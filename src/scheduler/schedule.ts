@@ -106,9 +106,32 @@ function materialize(nodes: readonly Node[], outputs: readonly Node[]): Set<Node
     if (cls === "source" || cls === "free") continue;
     const u = users.get(n) ?? 0;
     if (outs.has(n)) M.add(n);
-    else if (u > 1 && (a !== null || cls === "reduce" || cls === "matmul" || c > RECOMPUTE_OPS)) M.add(n);
+    else if (u > 1 && (a !== null || cls === "reduce" || cls === "matmul")) M.add(n);
   }
   for (const o of outputs) if (classify(o) !== "source") M.add(o);
+  // Reverse pass: an expensive node inlined into several kernels is materialized instead
+  // (one inlined into a single kernel through several paths is not recomputed).
+  const roots = new Map<Node, Set<Node> | "many">();
+  const consumers = new Map<Node, Node[]>();
+  for (const n of nodes) for (const i of new Set(n.inputs)) (consumers.get(i) ?? consumers.set(i, []).get(i)!).push(n);
+  for (let k = nodes.length - 1; k >= 0; k--) {
+    const n = nodes[k]!;
+    if (M.has(n)) {
+      roots.set(n, new Set([n]));
+      continue;
+    }
+    const rs = new Set<Node>();
+    let many = false;
+    for (const u of consumers.get(n) ?? []) {
+      const r = roots.get(u);
+      if (r === "many") many = true;
+      else if (r) for (const x of r) rs.add(x);
+    }
+    if ((many || rs.size > 1) && classify(n) !== "free" && classify(n) !== "view" && (cost.get(n) ?? 0) > RECOMPUTE_OPS) {
+      M.add(n);
+      roots.set(n, new Set([n]));
+    } else roots.set(n, rs.size > 64 ? "many" : rs);
+  }
   return M;
 }
 
