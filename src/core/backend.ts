@@ -23,6 +23,8 @@ export interface Backend {
   compile?(graph: Graph): (inputs: readonly Storage[]) => Storage[];
   /** Copies storage onto this backend (no-op when already there). */
   adopt?(storage: Storage, node: Node): void;
+  /** False when the backend can no longer work (a lost GPU device): `setBackend` then recreates it. */
+  readonly alive?: boolean;
 }
 
 type Factory = () => Backend | Promise<Backend>;
@@ -58,7 +60,7 @@ export async function setBackend(name: "cpu" | "webgpu" | "reference" | (string 
   }
   const f = factories.get(name);
   if (!f) throw new Error(`setBackend: unknown backend "${name}" (known: ${[...factories.keys()].join(", ")})`);
-  if (!instances.has(name)) instances.set(name, await f());
+  if (!instances.has(name) || instances.get(name)!.alive === false) instances.set(name, await f());
   current = name;
 }
 

@@ -1,0 +1,153 @@
+/**
+ * Plan execution: binds slots to buffers, encodes one compute pass per kernel (pipelines cached by
+ * WGSL source), runs scans as loops of their body plan (slicing xs and stacking ys with buffer
+ * copies) and recycles every intermediate as soon as its last reader is encoded. Validation and
+ * out-of-memory errors are collected from error scopes and reported by the next read.
+ */
+import type { Node } from "../../core/node.js";
+import { sizeOf } from "../../core/shape.js";
+import type { GpuBuffer, GpuCommandEncoder, GpuComputePipeline, GpuContext } from "./gpu.js";
+import type { BufferPool } from "./memory.js";
+import { ensureOnDevice } from "./memory.js";
+import type { Plan, Step } from "./plan.js";
+
+/** Runs plans on one device. */
+export class Executor {
+  readonly #pipelines = new Map<string, GpuComputePipeline>();
+  /** Errors raised by the device for earlier submissions (reported by the next read). */
+  readonly pending: Promise<string | undefined>[] = [];
+  /** Kernels dispatched so far (for tests and benchmarks). */
+  dispatches = 0;
+
+  constructor(
+    readonly ctx: GpuContext,
+    readonly pool: BufferPool,
+  ) {}
+
+  /** Number of distinct compiled pipelines. */
+  get pipelineCount(): number {
+    return this.#pipelines.size;
+  }
+
+  #pipeline(wgsl: string): GpuComputePipeline {
+    let p = this.#pipelines.get(wgsl);
+    if (!p) {
+      const { device } = this.ctx;
+      device.pushErrorScope("validation");
+      const module = device.createShaderModule({ code: wgsl });
+      p = device.createComputePipeline({ layout: "auto", compute: { module, entryPoint: "main" } });
+      this.pending.push(device.popErrorScope().then((e) => (e ? `webgpu: kernel failed to compile: ${e.message}\n--- WGSL ---\n${wgsl}` : undefined)));
+      this.#pipelines.set(wgsl, p);
+    }
+    return p;
+  }
+
+  /** Executes `plan` and submits the work; returns the output buffers (owned by the caller). */
+  run(plan: Plan, inputs: readonly GpuBuffer[]): GpuBuffer[] {
+    const { device } = this.ctx;
+    device.pushErrorScope("out-of-memory");
+    device.pushErrorScope("validation");
+    const enc = device.createCommandEncoder();
+    const outs = this.#exec(plan, inputs, enc);
+    device.queue.submit([enc.finish()]);
+    this.pending.push(device.popErrorScope().then((e) => (e ? `webgpu: ${e.message}` : undefined)));
+    this.pending.push(device.popErrorScope().then((e) => (e ? `webgpu: out of device memory: ${e.message}` : undefined)));
+    return outs;
+  }
+
+  /** Throws the first error reported by the device since the last check. */
+  async flushErrors(): Promise<void> {
+    const all = this.pending.splice(0);
+    const msgs = (await Promise.all(all)).filter((m): m is string => m !== undefined);
+    if (msgs.length) throw new Error(msgs[0]);
+  }
+
+  #exec(plan: Plan, inputs: readonly GpuBuffer[], enc: GpuCommandEncoder): GpuBuffer[] {
+    const slots: (GpuBuffer | undefined)[] = new Array<GpuBuffer | undefined>(plan.numSlots);
+    plan.leaves.forEach((leaf, i) => {
+      slots[i] = i < plan.numInputs ? inputs[i]! : ensureOnDevice(this.pool, leaf.storage!, leaf.dtype, leaf.shape);
+    });
+    plan.steps.forEach((step, k) => {
+      this.#step(step, slots, enc);
+      for (const s of plan.frees[k]!) {
+        this.pool.release(slots[s]!);
+        slots[s] = undefined;
+      }
+    });
+    return plan.outputs.map((s) => slots[s]!);
+  }
+
+  #step(step: Step, slots: (GpuBuffer | undefined)[], enc: GpuCommandEncoder): void {
+    switch (step.kind) {
+      case "alloc":
+        slots[step.out] = this.pool.alloc(step.bytes);
+        return;
+      case "copy": {
+        const buf = this.pool.alloc(step.bytes);
+        if (step.bytes > 0) enc.copyBufferToBuffer(slots[step.src]!, 0, buf, 0, step.bytes);
+        slots[step.out] = buf;
+        return;
+      }
+      case "kernel": {
+        const out = this.pool.alloc(step.bytes);
+        slots[step.out] = out;
+        const pipe = this.#pipeline(step.spec.wgsl);
+        const bufs = [...step.ins.map((s) => slots[s]!), out];
+        const group = this.ctx.device.createBindGroup({
+          layout: pipe.getBindGroupLayout(0),
+          entries: bufs.map((buffer, binding) => ({ binding, resource: { buffer } })),
+        });
+        const pass = enc.beginComputePass();
+        pass.setPipeline(pipe);
+        pass.setBindGroup(0, group);
+        const [x, y, z] = step.spec.groups;
+        pass.dispatchWorkgroups(x, y, z);
+        pass.end();
+        this.dispatches++;
+        return;
+      }
+      case "scan":
+        this.#scan(step, slots, enc);
+        return;
+    }
+  }
+
+  #scan(step: Extract<Step, { kind: "scan" }>, slots: (GpuBuffer | undefined)[], enc: GpuCommandEncoder): void {
+    const { node, body } = step;
+    const p = node.params;
+    const ins = step.ins.map((s) => slots[s]!);
+    const consts = ins.slice(0, p.numConsts);
+    let carry = ins.slice(p.numConsts, p.numConsts + p.numCarry);
+    const xs = ins.slice(p.numConsts + p.numCarry);
+    const xPer = node.inputs.slice(p.numConsts + p.numCarry).map((x: Node) => sizeOf(x.shape.slice(1)) * 4);
+    const yPer = p.body.graph.outputs.slice(p.numCarry).map((y: Node) => sizeOf(y.shape) * 4);
+    const ys = yPer.map((b) => this.pool.alloc(Math.max(4, b * p.length)));
+    let owned = false;
+    for (let s = 0; s < p.length; s++) {
+      const t = p.reverse ? p.length - 1 - s : s;
+      const xt = xs.map((x, j) => {
+        const buf = this.pool.alloc(Math.max(4, xPer[j]!));
+        if (xPer[j]! > 0) enc.copyBufferToBuffer(x, t * xPer[j]!, buf, 0, xPer[j]!);
+        return buf;
+      });
+      const outs = this.#exec(body, [...consts, ...carry, ...xt], enc);
+      for (const b of xt) this.pool.release(b);
+      if (owned) for (const b of carry) this.pool.release(b);
+      carry = outs.slice(0, p.numCarry);
+      owned = true;
+      outs.slice(p.numCarry).forEach((y, j) => {
+        if (yPer[j]! > 0) enc.copyBufferToBuffer(y, 0, ys[j]!, t * yPer[j]!, yPer[j]!);
+        this.pool.release(y);
+      });
+    }
+    if (!owned) {
+      carry = carry.map((c, j) => {
+        const bytes = sizeOf(node.inputs[p.numConsts + j]!.shape) * 4;
+        const buf = this.pool.alloc(Math.max(4, bytes));
+        if (bytes > 0) enc.copyBufferToBuffer(c, 0, buf, 0, bytes);
+        return buf;
+      });
+    }
+    [...carry, ...ys].forEach((b, k) => (slots[step.outs[k]!] = b));
+  }
+}

@@ -1,0 +1,191 @@
+/**
+ * Device memory of the WebGPU backend: a pool of storage buffers reused by size class, device
+ * handles that return their buffer to the pool on `free()`, a FinalizationRegistry that frees the
+ * buffers of tensors the user dropped, uploads and async readback.
+ */
+import type { DType, TypedArray } from "../../core/dtype.js";
+import type { DeviceHandle, Storage } from "../../core/node.js";
+import type { GpuBuffer, GpuContext } from "./gpu.js";
+import { BufferUsage, MAP_READ, checkAlive } from "./gpu.js";
+
+const STORAGE_USAGE = BufferUsage.STORAGE | BufferUsage.COPY_SRC | BufferUsage.COPY_DST;
+/** Pooled bytes kept for reuse at most (more is destroyed). */
+const POOL_CAP_BYTES = 256 << 20;
+
+/** Counters for tests and diagnostics. */
+export interface MemoryStats {
+  /** Bytes in live (handed out) buffers. */
+  liveBytes: number;
+  /** Number of live buffers. */
+  liveBuffers: number;
+  /** Bytes idle in the pool. */
+  pooledBytes: number;
+  /** Buffers created since the device was acquired. */
+  created: number;
+}
+
+/** A pool of storage buffers keyed by size class. */
+export class BufferPool {
+  readonly stats: MemoryStats = { liveBytes: 0, liveBuffers: 0, pooledBytes: 0, created: 0 };
+  readonly #free = new Map<number, GpuBuffer[]>();
+
+  constructor(readonly ctx: GpuContext) {}
+
+  /** Size class for a request: powers of two (≥ 256 B) up to 1 MiB, then 1 MiB steps, within limits. */
+  sizeClass(bytes: number): number {
+    const b = Math.max(256, bytes);
+    const rounded = b <= 1 << 20 ? 2 ** Math.ceil(Math.log2(b)) : Math.ceil(b / (1 << 20)) * (1 << 20);
+    return Math.max(b, Math.min(rounded, this.ctx.limits.maxStorageBufferBindingSize));
+  }
+
+  /** Throws a clear error when `bytes` cannot be bound as one storage buffer. */
+  checkSize(bytes: number, what: string): void {
+    const lim = Math.min(this.ctx.limits.maxStorageBufferBindingSize, this.ctx.limits.maxBufferSize);
+    if (bytes > lim) {
+      throw new Error(
+        `webgpu: ${what} needs ${bytes} bytes, over this device's storage buffer limit of ${lim} bytes ` +
+          "(maxStorageBufferBindingSize). Split the work into smaller pieces (e.g. smaller batches), or use the cpu backend.",
+      );
+    }
+  }
+
+  /** A buffer of at least `bytes` bytes (4-byte words). */
+  alloc(bytes: number): GpuBuffer {
+    checkAlive(this.ctx);
+    const size = this.sizeClass(bytes);
+    const list = this.#free.get(size);
+    let buf = list?.pop();
+    if (buf) this.stats.pooledBytes -= size;
+    else {
+      buf = this.ctx.device.createBuffer({ size, usage: STORAGE_USAGE });
+      this.stats.created++;
+    }
+    this.stats.liveBytes += size;
+    this.stats.liveBuffers++;
+    return buf;
+  }
+
+  /**
+   * A fresh buffer holding `words`, written through a mapping at creation: unlike
+   * `queue.writeBuffer` this cannot be reordered before commands still being encoded that use a
+   * recycled buffer.
+   */
+  upload(words: Float32Array | Int32Array | Uint32Array): GpuBuffer {
+    checkAlive(this.ctx);
+    const size = this.sizeClass(Math.max(4, words.byteLength));
+    const buf = this.ctx.device.createBuffer({ size, usage: STORAGE_USAGE, mappedAtCreation: true });
+    new Uint8Array(buf.getMappedRange()).set(new Uint8Array(words.buffer, words.byteOffset, words.byteLength));
+    buf.unmap();
+    this.stats.created++;
+    this.stats.liveBytes += size;
+    this.stats.liveBuffers++;
+    return buf;
+  }
+
+  /** Returns a buffer to the pool (or destroys it when the pool is full or the device is lost). */
+  release(buf: GpuBuffer): void {
+    this.stats.liveBytes -= buf.size;
+    this.stats.liveBuffers--;
+    if (this.ctx.lostReason !== undefined || this.stats.pooledBytes + buf.size > POOL_CAP_BYTES) {
+      buf.destroy();
+      return;
+    }
+    let list = this.#free.get(buf.size);
+    if (!list) this.#free.set(buf.size, (list = []));
+    list.push(buf);
+    this.stats.pooledBytes += buf.size;
+  }
+
+  /** Destroys every pooled buffer. */
+  trim(): void {
+    for (const list of this.#free.values()) for (const b of list) b.destroy();
+    this.#free.clear();
+    this.stats.pooledBytes = 0;
+  }
+}
+
+/** The handle a realized tensor's Storage keeps under `device.get("webgpu")`. */
+export class WebGpuHandle implements DeviceHandle {
+  readonly backend = "webgpu";
+  #buffer: GpuBuffer | undefined;
+  constructor(
+    readonly pool: BufferPool,
+    buffer: GpuBuffer,
+  ) {
+    this.#buffer = buffer;
+  }
+  /** The buffer (throws once freed). */
+  get buffer(): GpuBuffer {
+    if (!this.#buffer) throw new Error("webgpu: this tensor's device buffer was freed (dispose() was called)");
+    return this.#buffer;
+  }
+  get freed(): boolean {
+    return this.#buffer === undefined;
+  }
+  free(): void {
+    const b = this.#buffer;
+    if (!b) return;
+    this.#buffer = undefined;
+    this.pool.release(b);
+  }
+}
+
+const finalizer = new FinalizationRegistry<WebGpuHandle>((h) => h.free());
+
+/** A Storage owning `buffer` on the device; the buffer is freed when the Storage is collected. */
+export function deviceStorage(pool: BufferPool, buffer: GpuBuffer): Storage {
+  const handle = new WebGpuHandle(pool, buffer);
+  const s: Storage = { device: new Map([["webgpu", handle]]) };
+  finalizer.register(s, handle);
+  return s;
+}
+
+/** The device buffer of a storage (uploading host data once and caching the device copy). */
+export function ensureOnDevice(pool: BufferPool, s: Storage, dtype: DType, shape: readonly number[]): GpuBuffer {
+  const h = s.device.get("webgpu");
+  if (h instanceof WebGpuHandle && h.pool === pool) {
+    if (h.freed) throw new Error("webgpu: a tensor used here was disposed: its data can no longer be used");
+    return h.buffer;
+  }
+  if (h) throw new Error("webgpu: this tensor lives on a WebGPU device that was replaced (device lost or backend reset); recreate it");
+  const host = s.host;
+  if (!host) throw new Error(`webgpu: tensor of shape [${shape.join(", ")}] has neither host nor device data`);
+  const words = toWords(host, dtype);
+  pool.checkSize(words.byteLength, `a tensor of shape [${shape.join(", ")}]`);
+  const buf = pool.upload(words);
+  const handle = new WebGpuHandle(pool, buf);
+  s.device.set("webgpu", handle);
+  finalizer.register(s, handle);
+  return buf;
+}
+
+/** Host data as 32-bit words (bool widened to u32). */
+function toWords(host: TypedArray, dtype: DType): Float32Array | Int32Array | Uint32Array {
+  if (dtype === "bool") return Uint32Array.from(host);
+  return host as Float32Array | Int32Array;
+}
+
+/** Reads `count` elements of `buffer` back to the host as the typed array of `dtype`. */
+export async function readBuffer(pool: BufferPool, buffer: GpuBuffer, count: number, dtype: DType): Promise<TypedArray> {
+  const { device } = pool.ctx;
+  const bytes = count * 4;
+  if (bytes === 0) return dtype === "bool" ? new Uint8Array(0) : dtype === "int32" ? new Int32Array(0) : new Float32Array(0);
+  const staging = device.createBuffer({ size: bytes, usage: BufferUsage.MAP_READ | BufferUsage.COPY_DST });
+  try {
+    const enc = device.createCommandEncoder();
+    enc.copyBufferToBuffer(buffer, 0, staging, 0, bytes);
+    device.queue.submit([enc.finish()]);
+    await staging.mapAsync(MAP_READ);
+    checkAlive(pool.ctx);
+    const raw = staging.getMappedRange().slice(0);
+    staging.unmap();
+    if (dtype === "bool") return Uint8Array.from(new Uint32Array(raw));
+    if (dtype === "int32") return new Int32Array(raw);
+    return new Float32Array(raw);
+  } catch (e) {
+    checkAlive(pool.ctx);
+    throw e;
+  } finally {
+    staging.destroy();
+  }
+}
