@@ -63,7 +63,7 @@ export interface EarlyStoppingOptions {
  * import { sgd } from "tenfold/optim";
  * import { fit, earlyStopping } from "tenfold/train";
  * const data = { x: tensor([[1], [2]]), y: tensor([[2], [4]]) };
- * const { history } = await fit({
+ * const { history } = fit({
  *   init: { w: tensor([[0]]) },
  *   loss: (p, b) => mean(square(subtract(multiply(b.x, p.w), b.y))),
  *   optimizer: sgd({ lr: 0 }), // never improves

@@ -93,7 +93,8 @@ type EvalOut = readonly [Tensor, Record<string, Tensor>];
 /**
  * Trains `init` params by minimizing `loss` over mini-batches of `data` with `optimizer`.
  * Returns the final params, model state, optimizer state and the per-epoch history (`loss`,
- * `valLoss`, aux metrics, `metrics`). Async so that any backend can read values back.
+ * `valLoss`, aux metrics, `metrics`). Synchronous (CPU and reference backends); use `fitAsync` on
+ * WebGPU.
  * @example
  * ```ts
  * import { tensor, random, matmul, mean, square, subtract } from "tenfold";
@@ -101,7 +102,7 @@ type EvalOut = readonly [Tensor, Record<string, Tensor>];
  * import { fit } from "tenfold/train";
  * const x = random.normal(random.key(1), [64, 2]);
  * const y = matmul(x, tensor([[2], [-1]]));
- * const { params, history } = await fit({
+ * const { params, history } = fit({
  *   init: { w: tensor([[0], [0]]) },
  *   loss: (p, b) => mean(square(subtract(matmul(b.x, p.w), b.y))),
  *   optimizer: adam({ lr: 0.1 }),
@@ -110,7 +111,38 @@ type EvalOut = readonly [Tensor, Record<string, Tensor>];
  * console.log(history.loss[19]! < history.loss[0]! / 10, params.w.shape); // true [2, 1]
  * ```
  */
-export async function fit<P, B>(options: FitOptions<P, B>): Promise<FitResult<P>> {
+export function fit<P, B>(options: FitOptions<P, B>): FitResult<P> {
+  const loop = fitLoop(options);
+  let r = loop.next();
+  while (!r.done) r = loop.next(r.value.itemSync());
+  return r.value;
+}
+
+/**
+ * `fit` for backends that read data asynchronously (WebGPU): the same loop, awaiting each read.
+ * @example
+ * ```ts
+ * import { tensor, random, matmul, mean, multiply, square, subtract } from "tenfold";
+ * import { sgd } from "tenfold/optim";
+ * import { fitAsync } from "tenfold/train";
+ * const x = random.normal(random.key(2), [32, 1]);
+ * const { history } = await fitAsync({
+ *   init: { w: tensor([[0]]) },
+ *   loss: (p, b) => mean(square(subtract(matmul(b.x, p.w), multiply(b.x, 3)))),
+ *   optimizer: sgd({ lr: 0.1 }), data: { x }, epochs: 5, batchSize: 8,
+ * });
+ * console.log(history.loss[4]! < history.loss[0]!); // true
+ * ```
+ */
+export async function fitAsync<P, B>(options: FitOptions<P, B>): Promise<FitResult<P>> {
+  const loop = fitLoop(options);
+  let r = loop.next();
+  while (!r.done) r = loop.next(await r.value.item());
+  return r.value;
+}
+
+/** The training loop; yields each scalar it needs to read and receives its value. */
+function* fitLoop<P, B>(options: FitOptions<P, B>): Generator<Tensor, FitResult<P>, number> {
   const { optimizer, data, validation, epochs = 1, batchSize = 32, callbacks = [], shuffle = true, dropLast = false } = options;
   if (!Number.isInteger(epochs) || epochs < 0) throw new RangeError(`fit: epochs must be a non-negative integer, got ${epochs}`);
   const n = numSamples(data);
@@ -154,9 +186,9 @@ export async function fit<P, B>(options: FitOptions<P, B>): Promise<FitResult<P>
       const bs = numSamples(batch);
       const out = step(params, optState, state, batch, foldIn(stepKey, global++));
       [params, optState, state] = [out[0] as P, out[1], out[2]];
-      const lv = await out[3].item();
+      const lv = (yield out[3]);
       sums.loss! += lv * bs;
-      for (const [k, v] of Object.entries(out[4])) sums[k] = (sums[k] ?? 0) + (await v.item()) * bs;
+      for (const [k, v] of Object.entries(out[4])) sums[k] = (sums[k] ?? 0) + (yield v) * bs;
       seen += bs;
       for (const c of callbacks) c.onBatchEnd?.(s++, { loss: lv, epoch }, info);
     }
@@ -168,15 +200,15 @@ export async function fit<P, B>(options: FitOptions<P, B>): Promise<FitResult<P>
       for (const batch of batches(null, validation, Math.max(batchSize, 256), { shuffle: false })) {
         const bs = numSamples(batch);
         const [l, m] = evaluate(params, state, batch, stepKey);
-        vs.loss! += (await l.item()) * bs;
-        for (const [k, v] of Object.entries(m)) vs[k] = (vs[k] ?? 0) + (await v.item()) * bs;
+        vs.loss! += (yield l) * bs;
+        for (const [k, v] of Object.entries(m)) vs[k] = (vs[k] ?? 0) + (yield v) * bs;
         vn += bs;
       }
       for (const [k, v] of Object.entries(vs)) logs[capital(k)] = v / Math.max(vn, 1);
     }
     for (const [name, f] of Object.entries(options.metrics ?? {})) {
       const r = f(params, validation ?? data, state);
-      logs[name] = r instanceof Tensor ? await r.item() : Number(r);
+      logs[name] = r instanceof Tensor ? (yield r) : Number(r);
     }
     const before = history.loss!.length;
     for (const [k, v] of Object.entries(logs)) {

@@ -4,7 +4,7 @@
  */
 export { batches, numSamples, batchCount } from "./batches.js";
 export type { BatchOptions } from "./batches.js";
-export { fit } from "./fit.js";
+export { fit, fitAsync } from "./fit.js";
 export type { FitOptions, FitResult, LossContext, LossAux, LossOutput } from "./fit.js";
 export { earlyStopping, progressBar } from "./callbacks.js";
 export type { Callback, EarlyStoppingOptions, EpochEnd, History, ProgressStream, TrainInfo } from "./callbacks.js";

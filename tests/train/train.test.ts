@@ -4,7 +4,7 @@ import { describe, expect, test } from "vitest";
 import { add, arange, matmul, mean, random, square, subtract, tensor, zeros, tanh, multiply } from "../../src/index.js";
 import type { Tensor } from "../../src/index.js";
 import { adam, sgd } from "../../src/optim/index.js";
-import { batches, earlyStopping, fit, plotHistory, progressBar } from "../../src/train/index.js";
+import { batches, earlyStopping, fit, fitAsync, plotHistory, progressBar } from "../../src/train/index.js";
 
 describe("batches", () => {
   const data = { x: arange(23), y: [multiply(arange(23), 10)] };
@@ -164,5 +164,25 @@ describe("plotHistory", () => {
     const svg2 = plotHistory({ loss: [1, NaN, 0.5], valLoss: [NaN, NaN, NaN] });
     expect(parseXml(svg2).filter((n) => n === "path")).toHaveLength(2);
     expect(svg2).not.toContain("NaN");
+  });
+});
+
+describe("fit and fitAsync", () => {
+  const opts = () => ({
+    init: { w: tensor([[0], [0], [0]]) },
+    loss: (p: { w: Tensor }, b: { x: Tensor; y: Tensor }) => mean(square(subtract(matmul(b.x, p.w), b.y))),
+    optimizer: sgd({ lr: 0.1 }),
+    data: { x: X, y: Y },
+    epochs: 3,
+    batchSize: 64,
+    key: 3,
+  });
+  test("fit returns its result synchronously; fitAsync awaits reads and agrees", async () => {
+    const sync = fit(opts());
+    expect(Array.isArray(sync.history.loss)).toBe(true);
+    expect(sync.history.loss).toHaveLength(3);
+    const asy = await fitAsync(opts());
+    expect(asy.history.loss).toEqual(sync.history.loss);
+    expect(Array.from(asy.params.w.dataSync())).toEqual(Array.from(sync.params.w.dataSync()));
   });
 });
