@@ -34,6 +34,8 @@ function classify(n: Node): Cls {
 
 /** Largest recomputation (fused ops) allowed for a node with several consumers. */
 const RECOMPUTE_OPS = 3;
+/** Largest number of fused ops in one kernel. */
+const MAX_FUSED_OPS = 48;
 
 /** Decides the materialized set of a graph. */
 function materialize(nodes: readonly Node[], outputs: readonly Node[]): Set<Node> {
@@ -100,6 +102,11 @@ function materialize(nodes: readonly Node[], outputs: readonly Node[]): Set<Node
         }
         break;
       }
+    }
+    // Bound the size of one fused kernel (deep chains are split, keeping recursion shallow).
+    if (c > MAX_FUSED_OPS && cls === "elementwise") {
+      M.add(n);
+      c = 0;
     }
     anchorOf.set(n, a);
     cost.set(n, c);

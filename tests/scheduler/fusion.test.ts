@@ -6,7 +6,7 @@ import * as tf from "../../src/index.js";
 import type { Tensor } from "../../src/index.js";
 
 type T = Tensor;
-const count = (f: ReturnType<typeof tf.jit>, ...args: unknown[]): number => (f.lower as (...a: unknown[]) => { kernels: unknown[] })(...args).kernels.length;
+const count = (f: ReturnType<typeof tf.jit>, ...args: unknown[]): number => (f.lower as (...a: unknown[]) => { readonly kernels: readonly unknown[] })(...args).kernels.length;
 
 const mlpLoss = (p: { W1: T; b1: T; W2: T; b2: T }, x: T, y: T): T => {
   const h = tf.maximum(tf.add(tf.matmul(x, p.W1), p.b1), 0);

@@ -1,0 +1,85 @@
+// One epoch of a 784-128-10 MLP with Adam (batch 128, softmax cross-entropy) on the `mnist`
+// package's digits, in tenfold (one jitted step) and TensorFlow.js (optimizer.minimize).
+import { createRequire } from "node:module";
+import * as tf from "../src/index.js";
+import type { Tensor } from "../src/index.js";
+import type { AnyMod } from "./peers.js";
+
+type Fn = () => unknown;
+type Impl = { setup: () => Promise<Fn> | Fn } | undefined;
+type T = Tensor;
+interface P { W1: T; b1: T; W2: T; b2: T }
+
+/** The MNIST MLP epoch case. */
+export async function mlpCase(tfjsBoth: (make: () => Fn) => Record<string, Impl>, quick: boolean): Promise<{ name: string; impls: Record<string, Impl> }> {
+  const mnist = createRequire(import.meta.url)("mnist") as { set(a: number, b: number): { training: { input: number[]; output: number[] }[] } };
+  const n = quick ? 2048 : 8064;
+  const data = mnist.set(n, 0).training;
+  const B = 128;
+  const xs = Float32Array.from(data.flatMap((d) => d.input));
+  const ys = Float32Array.from(data.flatMap((d) => d.output));
+  const nb = Math.floor(data.length / B);
+  const init = (k: number, shape: number[]): Float32Array => Float32Array.from({ length: shape[0]! * (shape[1] ?? 1) }, (_, i) => Math.sin((i + 1) * 78.233 * k) * Math.sqrt(2 / shape[0]!));
+
+  const tenfold: Impl = {
+    setup: () => {
+      const loss = (p: P, x: T, y: T): T => {
+        const h = tf.maximum(tf.add(tf.matmul(x, p.W1), p.b1), 0);
+        const lo = tf.add(tf.matmul(h, p.W2), p.b2);
+        return tf.negative(tf.mean(tf.sum(tf.multiply(y, tf.subtract(lo, tf.logsumexp(lo, { axis: -1, keepdims: true }))), { axis: -1 })));
+      };
+      const [b1, b2, lr, eps] = [0.9, 0.999, 1e-3, 1e-8];
+      const step = tf.jit((p: P, m: P, v: P, t: T, x: T, y: T) => {
+        const g = tf.grad(loss)(p, x, y) as unknown as P;
+        const m2 = tf.tree.map((mi: T, gi: T) => tf.add(tf.multiply(mi, b1), tf.multiply(gi, 1 - b1)), m, g) as unknown as P;
+        const v2 = tf.tree.map((vi: T, gi: T) => tf.add(tf.multiply(vi, b2), tf.multiply(tf.square(gi), 1 - b2)), v, g) as unknown as P;
+        const c1 = tf.subtract(1, tf.pow(b1, t));
+        const c2 = tf.subtract(1, tf.pow(b2, t));
+        const p2 = tf.tree.map((pi: T, mi: T, vi: T) => tf.subtract(pi, tf.multiply(lr, tf.divide(tf.divide(mi, c1), tf.add(tf.sqrt(tf.divide(vi, c2)), eps)))), p, m2, v2) as unknown as P;
+        return [p2, m2, v2];
+      });
+      const X = tf.tensor(xs, { shape: [data.length, 784] });
+      const Y = tf.tensor(ys, { shape: [data.length, 10] });
+      const batches = Array.from({ length: nb }, (_, i) => [tf.slice(X, [i * B, 0], [(i + 1) * B, 784]), tf.slice(Y, [i * B, 0], [(i + 1) * B, 10])] as const);
+      batches.forEach(([x, y]) => { x.dataSync(); y.dataSync(); });
+      return () => {
+        let p: P = { W1: tf.tensor(init(1, [784, 128]), { shape: [784, 128] }), b1: tf.zeros([128]), W2: tf.tensor(init(2, [128, 10]), { shape: [128, 10] }), b2: tf.zeros([10]) };
+        let m = tf.tree.map((a: T) => tf.zerosLike(a), p) as unknown as P;
+        let v = m;
+        batches.forEach(([x, y], i) => {
+          [p, m, v] = step(p, m, v, tf.scalar(i + 1), x, y) as [P, P, P];
+        });
+        return p.W1.dataSync();
+      };
+    },
+  };
+  const viaTfjs = (t: AnyMod): Fn => {
+    const X = t.tensor(xs, [data.length, 784]);
+    const Y = t.tensor(ys, [data.length, 10]);
+    const batches = Array.from({ length: nb }, (_, i) => [X.slice([i * B, 0], [B, 784]), Y.slice([i * B, 0], [B, 10])]);
+    return () => {
+      const W1 = t.variable(t.tensor(init(1, [784, 128]), [784, 128]));
+      const c1 = t.variable(t.zeros([128]));
+      const W2 = t.variable(t.tensor(init(2, [128, 10]), [128, 10]));
+      const c2 = t.variable(t.zeros([10]));
+      const opt = t.train.adam(1e-3);
+      for (const [x, y] of batches) {
+        opt.minimize(() => t.losses.softmaxCrossEntropy(y, t.relu(x.matMul(W1).add(c1)).matMul(W2).add(c2)));
+      }
+      const out = W1.dataSync();
+      [W1, c1, W2, c2].forEach((w) => w.dispose());
+      opt.dispose();
+      return out;
+    };
+  };
+  return {
+    name: `MNIST MLP 784-128-10 Adam, 1 epoch (${nb} batches of ${B})`,
+    impls: { tenfold, ...tfjsBoth(() => viaTfjs(globalTfjs!)) },
+  };
+}
+
+let globalTfjs: AnyMod | undefined;
+/** Hands the loaded tfjs module to this case. */
+export function setTfjs(t: AnyMod): void {
+  globalTfjs = t;
+}

@@ -1,0 +1,198 @@
+// `npm run bench`: tenfold (cpu backend) beside TensorFlow.js (cpu and wasm backends), jax-js
+// (Wasm) and onnxruntime-node (native, matmul only), in one process. Prints one table: median
+// milliseconds per engine and the ratio peer/tenfold (> 1 means tenfold is faster).
+// BENCH_QUICK=1 runs fewer repetitions.
+import os from "node:os";
+import * as tf from "../src/index.js";
+import type { Tensor } from "../src/index.js";
+import { type AnyMod, onnxMatmulModel, tryImport } from "./peers.js";
+
+type Fn = () => Promise<unknown> | unknown;
+type Impl = { setup: () => Promise<Fn> | Fn } | undefined;
+interface Case {
+  readonly name: string;
+  readonly flops?: number;
+  readonly impls: Record<string, Impl>;
+}
+
+const QUICK = process.env.BENCH_QUICK === "1";
+const ENGINES = ["tenfold", "tfjs-cpu", "tfjs-wasm", "jax-js", "onnxruntime"] as const;
+
+async function time(fn: Fn, budgetMs: number): Promise<number> {
+  await fn(); // warm-up (jit, kernel compilation)
+  const ts: number[] = [];
+  const start = performance.now();
+  while (ts.length < 3 || (performance.now() - start < budgetMs && ts.length < 50)) {
+    const t0 = performance.now();
+    await fn();
+    ts.push(performance.now() - t0);
+    if (ts.length >= 1 && performance.now() - start > budgetMs * 4) break;
+  }
+  ts.sort((a, b) => a - b);
+  return ts[Math.floor(ts.length / 2)]!;
+}
+
+const rnd = (n: number): Float32Array => Float32Array.from({ length: n }, (_, i) => Math.sin(i * 12.9898) * 0.5);
+
+async function main(): Promise<void> {
+  const tfjs: AnyMod = await tryImport("@tensorflow/tfjs");
+  const wasm: AnyMod = tfjs ? await tryImport("@tensorflow/tfjs-backend-wasm") : undefined;
+  const jax: AnyMod = await tryImport("@jax-js/jax");
+  const ort: AnyMod = await tryImport("onnxruntime-node");
+  let wasmOk = false;
+  if (tfjs && wasm) {
+    try {
+      wasm.setThreadsCount?.(os.cpus().length);
+      wasmOk = await tfjs.setBackend("wasm");
+      await tfjs.ready();
+    } catch (e) {
+      console.log(`  (tfjs wasm backend failed: ${String(e)})`);
+    }
+  }
+  let jaxOk = false;
+  if (jax) {
+    try {
+      await jax.init("wasm");
+      jax.defaultDevice?.("wasm");
+      jaxOk = true;
+    } catch (e) {
+      console.log(`  (jax-js wasm init failed: ${String(e).split("\n")[0]})`);
+    }
+  }
+  const cpuOk = tfjs ? await tfjs.setBackend("cpu") : false;
+  const tfjsOn = (backend: string, ok: boolean, make: () => Fn): Impl =>
+    tfjs && ok ? { setup: async () => { await tfjs.setBackend(backend); return make(); } } : undefined;
+  const tfjsBoth = (make: () => Fn): Record<string, Impl> => ({ "tfjs-cpu": tfjsOn("cpu", cpuOk, make), "tfjs-wasm": tfjsOn("wasm", wasmOk, make) });
+  const tt = (data: Float32Array, shape: number[]): Tensor => tf.tensor(data, { shape });
+
+  const cases: Case[] = [];
+  for (const n of QUICK ? [256, 512] : [256, 512, 1024]) {
+    const a = rnd(n * n);
+    const b = rnd(n * n).reverse();
+    cases.push({
+      name: `matmul ${n}`,
+      flops: 2 * n * n * n,
+      impls: {
+        tenfold: { setup: () => { const f = tf.jit((x: Tensor, y: Tensor) => tf.matmul(x, y)); const [x, y] = [tt(a, [n, n]), tt(b, [n, n])]; return () => f(x, y).dataSync(); } },
+        ...tfjsBoth(() => { const [x, y] = [tfjs.tensor(a, [n, n]), tfjs.tensor(b, [n, n])]; return () => { const z = tfjs.matMul(x, y); z.dataSync(); z.dispose(); }; }),
+        "jax-js": jaxOk ? { setup: () => { const [x, y] = [jax.numpy.array(a).reshape([n, n]), jax.numpy.array(b).reshape([n, n])]; return async () => jax.numpy.matmul(x.ref, y.ref).data(); } } : undefined,
+        onnxruntime: ort ? { setup: async () => { const s = await ort.InferenceSession.create(onnxMatmulModel(n, n, n)); const feeds = { A: new ort.Tensor("float32", a, [n, n]), B: new ort.Tensor("float32", b, [n, n]) }; return async () => (await s.run(feeds)).Y.data; } } : undefined,
+      },
+    });
+  }
+  for (const n of QUICK ? [1 << 20] : [1 << 20, 1 << 22]) {
+    const xs = rnd(n);
+    cases.push({
+      name: `relu(x*a+b)*sigmoid(x)-tanh(x) ${n >> 20}M`,
+      impls: {
+        tenfold: { setup: () => {
+          const f = tf.jit((x: Tensor) => tf.subtract(tf.multiply(tf.maximum(tf.add(tf.multiply(x, 1.5), 0.25), 0), tf.divide(1, tf.add(1, tf.exp(tf.negative(x))))), tf.tanh(x)));
+          const x = tt(xs, [n]);
+          return () => f(x).dataSync();
+        } },
+        ...tfjsBoth(() => { const x = tfjs.tensor(xs); return () => { const z = tfjs.tidy(() => tfjs.relu(x.mul(1.5).add(0.25)).mul(tfjs.sigmoid(x)).sub(tfjs.tanh(x))); z.dataSync(); z.dispose(); }; }),
+        "jax-js": jaxOk ? { setup: () => {
+          const np = jax.numpy;
+          const f = jax.jit((x: AnyMod) => np.maximum(x.ref.mul(1.5).add(0.25), 0).mul(jax.nn.sigmoid(x.ref)).sub(np.tanh(x)));
+          const x = np.array(xs);
+          return async () => f(x.ref).data();
+        } } : undefined,
+      },
+    });
+  }
+  {
+    const [r, c] = [4096, 1024];
+    const xs = rnd(r * c);
+    cases.push({
+      name: "sum last axis 4096x1024",
+      impls: {
+        tenfold: { setup: () => { const f = tf.jit((x: Tensor) => tf.sum(x, { axis: -1 })); const x = tt(xs, [r, c]); return () => f(x).dataSync(); } },
+        ...tfjsBoth(() => { const x = tfjs.tensor(xs, [r, c]); return () => { const z = x.sum(-1); z.dataSync(); z.dispose(); }; }),
+        "jax-js": jaxOk ? { setup: () => { const x = jax.numpy.array(xs).reshape([r, c]); return async () => jax.numpy.sum(x.ref, -1).data(); } } : undefined,
+      },
+    });
+    cases.push({
+      name: "softmax last axis 4096x1024",
+      impls: {
+        tenfold: { setup: () => {
+          const f = tf.jit((x: Tensor) => { const e = tf.exp(tf.subtract(x, tf.max(x, { axis: -1, keepdims: true }))); return tf.divide(e, tf.sum(e, { axis: -1, keepdims: true })); });
+          const x = tt(xs, [r, c]);
+          return () => f(x).dataSync();
+        } },
+        ...tfjsBoth(() => { const x = tfjs.tensor(xs, [r, c]); return () => { const z = tfjs.softmax(x); z.dataSync(); z.dispose(); }; }),
+        "jax-js": jaxOk ? { setup: () => { const f = jax.jit((x: AnyMod) => jax.nn.softmax(x, -1)); const x = jax.numpy.array(xs).reshape([r, c]); return async () => f(x.ref).data(); } } : undefined,
+      },
+    });
+  }
+  {
+    const [N, C, H, O] = QUICK ? [8, 32, 28, 64] : [64, 32, 28, 64];
+    const xs = rnd(N * C * H * H);
+    const ws = rnd(O * C * 9);
+    const flops = 2 * N * O * H * H * C * 9;
+    const tfConv = (x: AnyMod, w: AnyMod) => tfjs.conv2d(x, w, 1, "same");
+    cases.push({
+      name: `conv2d 3x3 SAME ${N}x${C}x${H}x${H}->${O} fwd`,
+      flops,
+      impls: {
+        tenfold: { setup: () => { const f = tf.jit((x: Tensor, w: Tensor) => tf.conv(x, w, { padding: "SAME" })); const [x, w] = [tt(xs, [N, C, H, H]), tt(ws, [O, C, 3, 3])]; return () => f(x, w).dataSync(); } },
+        ...tfjsBoth(() => { const [x, w] = [tfjs.tensor(xs, [N, H, H, C]), tfjs.tensor(ws, [3, 3, C, O])]; return () => { const z = tfConv(x, w); z.dataSync(); z.dispose(); }; }),
+      },
+    });
+    cases.push({
+      name: `conv2d 3x3 SAME ${N}x${C}x${H}x${H}->${O} fwd+bwd`,
+      flops: 3 * flops,
+      impls: {
+        tenfold: { setup: () => {
+          const f = tf.jit(tf.grad((x: Tensor, w: Tensor) => tf.sum(tf.square(tf.conv(x, w, { padding: "SAME" }))), { argnums: [0, 1] }));
+          const [x, w] = [tt(xs, [N, C, H, H]), tt(ws, [O, C, 3, 3])];
+          return () => (f(x, w) as Tensor[]).map((g) => g.dataSync());
+        } },
+        ...(() => {
+          const impls = tfjsBoth(() => {
+            const [x, w] = [tfjs.tensor(xs, [N, H, H, C]), tfjs.tensor(ws, [3, 3, C, O])];
+            const g = tfjs.grads((a: AnyMod, b: AnyMod) => tfConv(a, b).square().sum());
+            return () => { const zs = g([x, w]); zs.forEach((z: AnyMod) => { z.dataSync(); z.dispose(); }); };
+          });
+          // tfjs-cpu's conv backward takes minutes at batch 64: measured in quick mode only.
+          return QUICK ? impls : { "tfjs-wasm": impls["tfjs-wasm"] };
+        })(),
+      },
+    });
+  }
+  const { mlpCase, setTfjs } = await import("./mlp.js");
+  setTfjs(tfjs);
+  cases.push(await mlpCase(tfjsBoth, QUICK));
+
+  // Table.
+  const rows: string[][] = [];
+  for (const c of cases) {
+    const ms: Record<string, number | undefined> = {};
+    for (const e of ENGINES) {
+      const impl = c.impls[e];
+      if (!impl) continue;
+      try {
+        ms[e] = await time(await impl.setup(), QUICK ? 200 : 1000);
+      } catch (err) {
+        console.log(`  (${e} failed on ${c.name}: ${String(err).split("\n")[0]})`);
+      }
+    }
+    const base = ms.tenfold;
+    const cells = ENGINES.map((e) => {
+      const v = ms[e];
+      if (v === undefined) return "n/a";
+      const gf = c.flops ? ` (${(c.flops / v / 1e6).toFixed(1)} GF/s)` : "";
+      const ratio = e !== "tenfold" && base ? ` ×${(v / base).toFixed(2)}` : "";
+      return `${v.toFixed(2)}${gf}${ratio}`;
+    });
+    rows.push([c.name, ...cells]);
+    console.log(`${c.name}: ${cells.join(" | ")}`);
+  }
+  const { microCases } = await import("./micro.js");
+  const micro = await microCases();
+  console.log("\n| case | " + ENGINES.join(" | ") + " |\n|---|" + ENGINES.map(() => "---").join("|") + "|");
+  for (const r of rows) console.log(`| ${r.join(" | ")} |`);
+  for (const m of micro) console.log(m);
+  console.log(`\nmachine: ${os.cpus()[0]?.model ?? "?"} × ${os.cpus().length}, Node ${process.version}; ms (median), ×r = peer time / tenfold time`);
+}
+
+await main();
