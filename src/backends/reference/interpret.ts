@@ -89,6 +89,27 @@ function normIndex(i: number, n: number): number {
   return j < 0 ? 0 : j >= n ? n - 1 : j;
 }
 
+/**
+ * For gather (and its transpose scatterAdd): maps a multi-index of the gathered result
+ * (`x.shape[:axis] + idx.shape[batchDims:] + x.shape[axis+1:]`) to the flat offset in `x` it reads.
+ */
+function gatherMap(xs: Shape, is: Shape, axis: number, b: number, ind: TypedArray): (idx: number[]) => number {
+  const xStrides = stridesOf(xs);
+  const iStrides = stridesOf(is);
+  const ni = is.length - b;
+  return (idx) => {
+    let ii = 0;
+    for (let d = 0; d < b; d++) ii += idx[d]! * iStrides[d]!;
+    for (let d = 0; d < ni; d++) ii += idx[axis + d]! * iStrides[b + d]!;
+    const k = normIndex(ind[ii]!, xs[axis]!);
+    let j = 0;
+    for (let d = 0; d < axis; d++) j += idx[d]! * xStrides[d]!;
+    j += k * xStrides[axis]!;
+    for (let d = axis + 1; d < xs.length; d++) j += idx[d - 1 + ni]! * xStrides[d]!;
+    return j;
+  };
+}
+
 /** Evaluates a sub-graph (scan bodies, calls) with its inputs bound to arrays. */
 export function evalGraph(inputs: readonly Node[], outputs: readonly Node[], args: readonly TypedArray[], ctx?: Ctx): TypedArray[] {
   const env: Env = new Map();
@@ -296,44 +317,16 @@ export const EVAL: { readonly [P in Primitive]: EvalRule<P> } = {
     return out;
   },
   gather: (n, [x, ind]) => {
-    const xs = n.inputs[0]!.shape;
-    const is = n.inputs[1]!.shape;
-    const { axis, batchDims: b } = n.params;
-    const xStrides = stridesOf(xs);
-    const iStrides = stridesOf(is);
-    const ni = is.length - b;
     const out = allocArray(n.dtype, sizeOf(n.shape));
-    forEachIndex(n.shape, (i, idx) => {
-      // idx = x.shape[:axis] (incl. batch) + idx.shape[b:] + x.shape[axis+1:]
-      let ii = 0;
-      for (let d = 0; d < b; d++) ii += idx[d]! * iStrides[d]!;
-      for (let d = 0; d < ni; d++) ii += idx[axis + d]! * iStrides[b + d]!;
-      const k = normIndex(ind![ii]!, xs[axis]!);
-      let j = 0;
-      for (let d = 0; d < axis; d++) j += idx[d]! * xStrides[d]!;
-      j += k * xStrides[axis]!;
-      for (let d = axis + 1; d < xs.length; d++) j += idx[d - 1 + ni]! * xStrides[d]!;
-      out[i] = x![j]!;
-    });
+    const source = gatherMap(n.inputs[0]!.shape, n.inputs[1]!.shape, n.params.axis, n.params.batchDims, ind!);
+    forEachIndex(n.shape, (i, idx) => (out[i] = x![source(idx)]!));
     return out;
   },
   scatterAdd: (n, [upd, ind]) => {
-    const xs = n.params.shape;
-    const is = n.inputs[1]!.shape;
-    const { axis, batchDims: b } = n.params;
-    const xStrides = stridesOf(xs);
-    const iStrides = stridesOf(is);
-    const ni = is.length - b;
-    const acc = new Float64Array(sizeOf(xs));
+    const acc = new Float64Array(sizeOf(n.params.shape));
+    const target = gatherMap(n.params.shape, n.inputs[1]!.shape, n.params.axis, n.params.batchDims, ind!);
     forEachIndex(n.inputs[0]!.shape, (i, idx) => {
-      let ii = 0;
-      for (let d = 0; d < b; d++) ii += idx[d]! * iStrides[d]!;
-      for (let d = 0; d < ni; d++) ii += idx[axis + d]! * iStrides[b + d]!;
-      const k = normIndex(ind![ii]!, xs[axis]!);
-      let j = 0;
-      for (let d = 0; d < axis; d++) j += idx[d]! * xStrides[d]!;
-      j += k * xStrides[axis]!;
-      for (let d = axis + 1; d < xs.length; d++) j += idx[d - 1 + ni]! * xStrides[d]!;
+      const j = target(idx);
       acc[j] = acc[j]! + upd![i]!;
     });
     const out = allocArray(n.dtype, acc.length);
