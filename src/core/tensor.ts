@@ -174,6 +174,12 @@ export function realizeAll(ts: readonly Tensor[]): void {
   for (const t of ts) {
     const n = t.node;
     if (n.isBuffer()) continue;
+    if (n.traced) {
+      throw new ConcretizationError(
+        `cannot read the data of a traced tensor (shape [${n.shape.join(", ")}], ${n.dtype}): inside grad/jit/vmap values are abstract. ` +
+          "Move data-dependent JS logic (if, item(), data()) out of the transformed function, or use where().",
+      );
+    }
     let k = seen.get(n.id);
     if (k === undefined) {
       k = nodes.length;

@@ -1,0 +1,58 @@
+/** Tensor handles: realization, sharing, deep lazy chains, disposal, printing. */
+import { describe, expect, it } from "vitest";
+import { add, grad, jit, multiply, sum, tensor, ConcretizationError } from "../../src/index.js";
+import { realizeAll } from "../../src/core/tensor.js";
+import { MAX_LAZY_DEPTH } from "../../src/ops/base.js";
+
+describe("Tensor", () => {
+  it("realizes several handles on one hash-consed node together (regression)", () => {
+    const x = tensor([1, 2]);
+    const a = add(x, 1);
+    const b = add(x, 1); // the same node as a
+    realizeAll([a, b, a]);
+    expect(a.arraySync()).toEqual([2, 3]);
+    expect(b.arraySync()).toEqual([2, 3]);
+    // a jitted function returning the same value twice
+    const f = jit((v) => {
+      const s = multiply(v, 2);
+      return [s, s];
+    });
+    const [p, q] = f(tensor([3])) as [ReturnType<typeof tensor>, ReturnType<typeof tensor>];
+    expect(p.arraySync()).toEqual([6]);
+    expect(q.arraySync()).toEqual([6]);
+  });
+
+  it("realizes a concrete lazy chain before it grows past the depth bound", () => {
+    let x = tensor([0]);
+    for (let i = 0; i < 3 * MAX_LAZY_DEPTH; i++) x = add(x, 1);
+    expect(x.node.depth).toBeLessThanOrEqual(MAX_LAZY_DEPTH + 4);
+    expect(x.arraySync()).toEqual([3 * MAX_LAZY_DEPTH]);
+  });
+
+  it("reading a traced value inside a transform raises a clear error", () => {
+    expect(() => grad((v) => {
+      v.dataSync();
+      return sum(v);
+    })(tensor([1]))).toThrow(ConcretizationError);
+  });
+
+  it("dispose makes later reads fail clearly; using disposes at scope end", () => {
+    const t = tensor([1, 2]);
+    t.dispose();
+    expect(() => t.dataSync()).toThrow(/disposed/);
+    let u: ReturnType<typeof tensor> | undefined;
+    {
+      using v = tensor([1]);
+      u = v;
+      expect(v.arraySync()).toEqual([1]);
+    }
+    expect(() => u!.dataSync()).toThrow(/disposed/);
+  });
+
+  it("prints like NumPy", () => {
+    expect(tensor([[1, 2], [3, 4]]).toString()).toBe("tensor([[1, 2],\n        [3, 4]], dtype=float32)");
+    expect(tensor([true, false]).toString()).toBe("tensor([ true, false], dtype=bool)");
+    expect(tensor(2.5).toString()).toBe("tensor(2.5, dtype=float32)");
+    expect(tensor([NaN, Infinity], { dtype: "float32" }).toString()).toBe("tensor([nan, inf], dtype=float32)");
+  });
+});
