@@ -46,14 +46,14 @@ function run(label: string, rate: number, l2: number): { train: number[]; val: n
 }
 
 const plain = run("plain", 0, 0);
-const reg = run("L2 + dropout", 0.3, 1e-4);
+const reg = run("L2 + dropout", 0.5, 1e-3);
 writeOut(
   "examples/out/overfitting.svg",
   linePlot(`MLP on ${N} digits: cross-entropy per epoch (log scale)`, {
     "plain: train": plain.train,
     "plain: validation": plain.val,
-    "L2 1e-4 + dropout 0.3: train": reg.train,
-    "L2 1e-4 + dropout 0.3: validation": reg.val,
+    "L2 1e-3 + dropout 0.5: train": reg.train,
+    "L2 1e-3 + dropout 0.5: validation": reg.val,
   }, { logY: true }),
 );
 const minAt = (a: number[]): string => `${Math.min(...a).toFixed(3)} @ epoch ${a.indexOf(Math.min(...a)) + 1}`;
