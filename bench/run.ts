@@ -16,7 +16,10 @@ interface Case {
 }
 
 const QUICK = process.env.BENCH_QUICK === "1";
-const ENGINES = ["tenfold", "tfjs-cpu", "tfjs-wasm", "jax-js", "onnxruntime"] as const;
+/** BENCH_ONLY=regex runs the matching cases only; BENCH_ENGINES=a,b limits the engines. */
+const ONLY = process.env.BENCH_ONLY ? new RegExp(process.env.BENCH_ONLY) : undefined;
+const ALL_ENGINES = ["tenfold", "tfjs-cpu", "tfjs-wasm", "jax-js", "onnxruntime"] as const;
+const ENGINES = process.env.BENCH_ENGINES ? ALL_ENGINES.filter((e) => process.env.BENCH_ENGINES!.split(",").includes(e)) : ALL_ENGINES;
 
 async function time(fn: Fn, budgetMs: number): Promise<number> {
   await fn(); // warm-up (jit, kernel compilation)
@@ -166,6 +169,7 @@ async function main(): Promise<void> {
   // Table.
   const rows: string[][] = [];
   for (const c of cases) {
+    if (ONLY && !ONLY.test(c.name)) continue;
     const ms: Record<string, number | undefined> = {};
     for (const e of ENGINES) {
       const impl = c.impls[e];
@@ -188,7 +192,7 @@ async function main(): Promise<void> {
     console.log(`${c.name}: ${cells.join(" | ")}`);
   }
   const { microCases } = await import("./micro.js");
-  const micro = await microCases();
+  const micro = ONLY && !ONLY.test("micro") ? [] : await microCases();
   console.log("\n| case | " + ENGINES.join(" | ") + " |\n|---|" + ENGINES.map(() => "---").join("|") + "|");
   for (const r of rows) console.log(`| ${r.join(" | ")} |`);
   for (const m of micro) console.log(m);

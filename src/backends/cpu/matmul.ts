@@ -4,6 +4,8 @@
  * float64 (JS numbers); integer matmul uses a plain wrapping loop.
  */
 
+import { MR, NR, gemmFn, hasRelaxedSimd, hasSimd, moduleBytes } from "./wasm.js";
+
 let packA = new Float64Array(0);
 let packB = new Float64Array(0);
 
@@ -99,4 +101,187 @@ export function igemm(A: Strided, B: Strided, C: Float32Array | Int32Array | Uin
       C[cOff + i * n + j] = acc;
     }
   }
+}
+
+// ---- WebAssembly SIMD path -------------------------------------------------------------------
+
+type GemmFn = (pa: number, pb: number, pc: number, mt: number, np: number, k: number, kc: number, mb: number, ldc: number) => void;
+
+interface WasmGemm {
+  readonly mem: WebAssembly.Memory;
+  readonly gemm: GemmFn;
+  readonly fma: boolean;
+  /** Helper threads (each runs a share of the row tiles), ready or still starting. */
+  readonly workers: { readonly ctl: Int32Array; ready: boolean }[];
+  /** Shared chunk counter (next chunk of MB row tiles to claim). */
+  readonly counter: Int32Array;
+}
+
+let wasmGemm: WasmGemm | null | undefined;
+
+/** Largest shared wasm memory (pages of 64 KiB): 2 GiB. */
+const MAX_PAGES = 32768;
+
+/**
+ * The helper thread's program: instantiate the same module on the shared memory, then wait for
+ * work on `ctl[0]` (1 = posted, 2 = taken, 0 = done or cancelled), take it with a compare-and-swap
+ * (the poster cancels work nobody took), and run chunks of MB row tiles claimed from the shared
+ * counter until none is left. Args in ctl[1..9]: pa, pb, pc, mt, np, k, kc, mb, ldc.
+ */
+const WORKER_SRC = `
+const { workerData } = require("node:worker_threads");
+const { mem, bytes, ctl, counter, mr } = workerData;
+const c = new Int32Array(ctl);
+const cnt = new Int32Array(counter);
+const gemm = new WebAssembly.Instance(new WebAssembly.Module(bytes), { env: { mem } }).exports.gemm;
+Atomics.store(c, 10, 1);
+for (;;) {
+  Atomics.wait(c, 0, 0);
+  if (Atomics.compareExchange(c, 0, 1, 2) !== 1) continue;
+  const pa = c[1], pb = c[2], pc = c[3], mt = c[4], np = c[5], k = c[6], kc = c[7], mb = c[8], ldc = c[9];
+  for (let t; (t = Atomics.add(cnt, 0, 1) * mb) < mt; ) gemm(pa + t * k * mr * 4, pb, pc + t * mr * ldc, Math.min(mb, mt - t), np, k, kc, mb, ldc);
+  Atomics.store(c, 0, 0);
+  Atomics.notify(c, 0);
+}`;
+
+/** Number of threads (this one included) for big matmuls: TENFOLD_THREADS or the core count (≤ 4). */
+function threadCount(): number {
+  const proc = (globalThis as { process?: NodeJS.Process }).process;
+  const env = Number(proc?.env?.TENFOLD_THREADS);
+  if (env >= 1) return Math.min(env, 8);
+  const os = proc?.getBuiltinModule?.("node:os") as typeof import("node:os") | undefined;
+  return Math.min(os ? (os.availableParallelism?.() ?? os.cpus().length) : 1, 4);
+}
+
+function startWorkers(mem: WebAssembly.Memory, bytes: Uint8Array, n: number, counter: Int32Array): WasmGemm["workers"] {
+  const proc = (globalThis as { process?: NodeJS.Process }).process;
+  const wt = proc?.getBuiltinModule?.("node:worker_threads") as typeof import("node:worker_threads") | undefined;
+  if (!wt || n <= 1 || typeof SharedArrayBuffer === "undefined") return [];
+  const out: WasmGemm["workers"] = [];
+  for (let i = 1; i < n; i++) {
+    try {
+      const ctl = new Int32Array(new SharedArrayBuffer(16 * 4));
+      const w = new wt.Worker(WORKER_SRC, { eval: true, workerData: { mem, bytes, ctl: ctl.buffer, counter: counter.buffer, mr: MR } });
+      w.unref();
+      const entry = { ctl, ready: false };
+      w.on("error", () => out.splice(out.indexOf(entry), 1));
+      out.push(entry);
+    } catch {
+      break;
+    }
+  }
+  return out;
+}
+
+/** The runtime-generated SIMD gemm (null when the runtime lacks Wasm SIMD). */
+export function simdGemm(): WasmGemm | null {
+  if (wasmGemm !== undefined) return wasmGemm;
+  wasmGemm = null;
+  if (!hasSimd()) return null;
+  const fma = hasRelaxedSimd();
+  const fn = [{ name: "gemm", fn: gemmFn(fma) }];
+  const threads = threadCount();
+  if (threads > 1 && typeof SharedArrayBuffer !== "undefined") {
+    try {
+      const mem = new WebAssembly.Memory({ initial: 16, maximum: MAX_PAGES, shared: true });
+      const bytes = moduleBytes(fn, MAX_PAGES);
+      const inst = new WebAssembly.Instance(new WebAssembly.Module(bytes as BufferSource), { env: { mem } });
+      const counter = new Int32Array(new SharedArrayBuffer(4));
+      wasmGemm = { mem, gemm: inst.exports.gemm as GemmFn, fma, counter, workers: startWorkers(mem, bytes, threads, counter) };
+      return wasmGemm;
+    } catch {
+      // No shared memory (e.g. a browser without cross-origin isolation): one thread.
+    }
+  }
+  const mem = new WebAssembly.Memory({ initial: 16 });
+  const inst = new WebAssembly.Instance(new WebAssembly.Module(moduleBytes(fn) as BufferSource), { env: { mem } });
+  wasmGemm = { mem, gemm: inst.exports.gemm as GemmFn, fma, counter: new Int32Array(1), workers: [] };
+  return wasmGemm;
+}
+
+/** Smallest m·n·k split across threads. */
+const THREAD_MIN_WORK = 1 << 22;
+
+/**
+ * Runs the kernel over all row tiles. Big products are shared with the ready helper threads:
+ * every thread claims chunks of MB row tiles from a shared counter (so a helper descheduled by
+ * other load does not hold the call up), and work no helper took is cancelled.
+ */
+function runGemm(w: WasmGemm, pb: number, pc: number, mt: number, np: number, k: number, ldc: number, work: number): void {
+  const ready = work >= THREAD_MIN_WORK && mt > MB ? w.workers.filter((x) => x.ready || (x.ready = Atomics.load(x.ctl, 10) === 1)) : [];
+  if (ready.length === 0) {
+    w.gemm(0, pb, pc, mt, np, k, KC, MB, ldc);
+    return;
+  }
+  const cnt = w.counter;
+  Atomics.store(cnt, 0, 0);
+  for (const { ctl: c } of ready) {
+    c[1] = 0; c[2] = pb; c[3] = pc; c[4] = mt; c[5] = np; c[6] = k; c[7] = KC; c[8] = MB; c[9] = ldc;
+    Atomics.store(c, 0, 1);
+    Atomics.notify(c, 0);
+  }
+  for (let t; (t = Atomics.add(cnt, 0, 1) * MB) < mt; ) w.gemm(t * k * MR * 4, pb, pc + t * MR * ldc, Math.min(MB, mt - t), np, k, KC, MB, ldc);
+  for (const { ctl: c } of ready) {
+    if (Atomics.compareExchange(c, 0, 1, 0) === 1) continue;
+    while (Atomics.load(c, 0) !== 0) Atomics.wait(c, 0, 2);
+  }
+}
+
+/** Smallest m·n·k sent to the SIMD kernel (below, the float64 JS kernel is as fast and exact). */
+const SIMD_MIN_WORK = 4096;
+/** K block (floats) and M block (row tiles) of the SIMD kernel. */
+const KC = 256;
+const MB = 16;
+
+/**
+ * sgemm on the Wasm SIMD kernel: A and B are packed into wasm memory (MR-row tiles, NR-column
+ * panels), the kernel accumulates in float32, and C is copied out once.
+ */
+function sgemmSimd(w: WasmGemm, A: Strided, B: Strided, C: Float32Array | Int32Array | Uint8Array, cOff: number, m: number, n: number, k: number): void {
+  const mt = Math.ceil(m / MR);
+  const np = Math.ceil(n / NR);
+  const ldc = np * NR;
+  const aFloats = mt * MR * k;
+  const bFloats = np * NR * k;
+  const bytes = (aFloats + bFloats + mt * MR * ldc) * 4;
+  const have = w.mem.buffer.byteLength;
+  if (have < bytes) w.mem.grow(Math.ceil((bytes - have) / 65536));
+  const f = new Float32Array(w.mem.buffer);
+  const ad = A.data;
+  const bd = B.data;
+  // Pack A: pa[(tile·k + p)·MR + r].
+  for (let t = 0; t < mt; t++) {
+    for (let r = 0; r < MR; r++) {
+      const i = t * MR + r;
+      let q = t * k * MR + r;
+      if (i < m) {
+        let src = A.off + i * A.rs;
+        const cs = A.cs;
+        for (let p = 0; p < k; p++, q += MR, src += cs) f[q] = ad[src]!;
+      } else for (let p = 0; p < k; p++, q += MR) f[q] = 0;
+    }
+  }
+  // Pack B: pb[(panel·k + p)·NR + c].
+  const pb = aFloats;
+  for (let jp = 0; jp < np; jp++) {
+    const j0 = jp * NR;
+    const jn = Math.min(NR, n - j0);
+    let q = pb + jp * k * NR;
+    for (let p = 0; p < k; p++, q += NR) {
+      let src = B.off + p * B.rs + j0 * B.cs;
+      for (let c = 0; c < jn; c++, src += B.cs) f[q + c] = bd[src]!;
+      for (let c = jn; c < NR; c++) f[q + c] = 0;
+    }
+  }
+  const pc = aFloats + bFloats;
+  runGemm(w, pb * 4, pc * 4, mt, np, k, ldc * 4, m * n * k);
+  if (ldc === n) C.set(f.subarray(pc, pc + m * n), cOff);
+  else for (let i = 0; i < m; i++) C.set(f.subarray(pc + i * ldc, pc + i * ldc + n), cOff + i * n);
+}
+
+/** sgemm choosing the SIMD kernel for large enough float products. */
+export function sgemmAuto(A: Strided, B: Strided, C: Float32Array | Int32Array | Uint8Array, cOff: number, m: number, n: number, k: number): void {
+  const w = m * n * k >= SIMD_MIN_WORK && k > 0 ? simdGemm() : null;
+  if (w) sgemmSimd(w, A, B, C, cOff, m, n, k);
+  else sgemm(A, B, C, cOff, m, n, k);
 }

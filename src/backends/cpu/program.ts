@@ -16,7 +16,7 @@ import { scheduleGraph } from "../../scheduler/schedule.js";
 import { EVAL } from "../reference/interpret.js";
 import type { KernelFn } from "./codegen.js";
 import { elementwiseFn, matmulEpilogueFn, reduceFn } from "./codegen.js";
-import { igemm, sgemm } from "./matmul.js";
+import { igemm, sgemmAuto } from "./matmul.js";
 
 type Runner = (bufs: TypedArray[]) => void;
 
@@ -34,7 +34,7 @@ function hostOf(n: Node): TypedArray {
 
 function matmulRunner(k: Extract<Kernel, { kind: "matmul" }>): Runner {
   const epi: KernelFn | undefined = matmulEpilogueFn(k);
-  const gemm = k.dtype === "int32" ? igemm : sgemm;
+  const gemm = k.dtype === "int32" ? igemm : sgemmAuto;
   const r = k.batch.length;
   const nb = sizeOf(k.batch);
   const bStr = stridesOf(k.batch);
