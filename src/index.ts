@@ -36,6 +36,7 @@ export type { VmapOptions } from "./transforms/vmap.js";
 export { jit, makeGraph } from "./transforms/jit.js";
 export type { JitOptions, Jitted } from "./transforms/jit.js";
 export { jacfwd, jacrev, hessian } from "./transforms/jac.js";
+export { devicePut, devicePutAsync } from "./core/device.js";
 export type { Lowered, KernelInfo } from "./scheduler/lower.js";
 export * as optim from "./optim/index.js";
 export * as nn from "./nn/index.js";

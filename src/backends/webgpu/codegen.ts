@@ -100,6 +100,7 @@ export function ravel(idx: readonly string[], shape: Shape): string {
 
 /** The multi-index of a flat index into `shape` (one `let` per dimension). */
 export function unravel(b: Block, flat: string, shape: Shape): string[] {
+  if (sizeOf(shape) === 0) return shape.map(() => "0"); // unreachable code: avoid `% 0`
   const st = stridesOf(shape);
   const f = b.let(flat);
   return shape.map((n, d) => {

@@ -23,6 +23,8 @@ export interface KernelSpec {
 export interface KernelLimits {
   /** 1-D workgroup size (a power of two). */
   readonly wg: number;
+  /** Most invocations per workgroup (tiled matmul uses 16×16 tiles when 256 are allowed). */
+  readonly maxInvocations: number;
   readonly maxGroups: number;
 }
 
@@ -186,7 +188,8 @@ export function matmulKernel(node: Node, mat: (n: Node) => boolean, lim: KernelL
   const batchShape: Shape = node.shape.slice(0, -2);
   const batch = sizeOf(batchShape);
   if (batch > lim.maxGroups) throw new Error(`webgpu: matmul batch of ${batch} is over this device's dispatch limit`);
-  const TS = lim.wg >= 256 ? 16 : 8;
+  if (M * N * K < 64 * 64 * 64) return matmulSimple(node, mat, lim);
+  const TS = lim.maxInvocations >= 256 ? 16 : 8;
   const em = new Emitter(mat);
   const ty = tyOf(node.dtype);
   const zero = litOf(0, node.dtype, em);
@@ -217,6 +220,32 @@ export function matmulKernel(node: Node, mat: (n: Node) => boolean, lim: KernelL
     inputs: em.bindings,
     groups: [gx, gy, Math.max(1, batch)],
   };
+}
+
+/**
+ * Small matmuls: one thread per output element looping over k (no workgroup memory or barriers,
+ * which keeps pipeline compilation fast on CPU Vulkan drivers).
+ */
+function matmulSimple(node: Node, mat: (n: Node) => boolean, lim: KernelLimits): KernelSpec {
+  const [A, B] = node.inputs as [Node, Node];
+  const r = node.shape.length;
+  const K = A.shape[r - 1]!;
+  const total = sizeOf(node.shape);
+  const em = new Emitter(mat);
+  const b = new Block(em, "  ");
+  b.stmt(`let gi = i32((wid.y * nw.x + wid.x) * ${lim.wg}u + lid);`);
+  b.stmt(`if (gi >= ${total}) { return; }`);
+  const idx = unravel(b, "gi", node.shape);
+  b.stmt(`var acc: ${tyOf(node.dtype)} = ${litOf(0, node.dtype, em)};`);
+  b.stmt(`for (var p = 0; p < ${K}; p++) {`);
+  const c = b.child();
+  const bi = idx.slice(0, r - 2);
+  const av = load(c, A, [...bi, idx[r - 2]!, "p"]);
+  const bv = load(c, B, [...bi, "p", idx[r - 1]!]);
+  c.stmt(`acc = acc + ${av} * ${bv};`);
+  b.lines.push(...c.lines, "  }");
+  b.stmt(`out[gi] = acc;`);
+  return { wgsl: finish(em, node.dtype, b.text(), "", `@workgroup_size(${lim.wg})`), inputs: em.bindings, groups: grid1d(total, lim, lim.wg) };
 }
 
 /** Scatter-add into zeros: each output element sums the updates whose index lands on it. */

@@ -39,6 +39,13 @@ export function elemExpr(sink: HelperSink, n: Node, a: readonly string[]): strin
   const [x, y, z, w] = a as [string, string, string, string];
   const inT = n.inputs[0]?.dtype ?? n.dtype;
   const isInt = inT === "int32";
+  if (inT === "bool" && ["max", "min", "lt", "le", "add", "mul"].includes(n.prim)) {
+    const bx = `select(0, 1, ${x})`;
+    const by = `select(0, 1, ${y})`;
+    if (n.prim === "max" || n.prim === "add") return `(${x} || ${y})`;
+    if (n.prim === "min" || n.prim === "mul") return `(${x} && ${y})`;
+    return `(${bx} ${n.prim === "lt" ? "<" : "<="} ${by})`;
+  }
   switch (n.prim) {
     case "neg":
       return `(-${x})`;
@@ -70,8 +77,20 @@ export function elemExpr(sink: HelperSink, n: Node, a: readonly string[]): strin
       return `erf_f(${x})`;
     case "add":
       return `(${x} + ${y})`;
-    case "mul":
+    case "mul": {
+      // Drivers fold x * 0 to 0; IEEE (and the reference) give NaN for x = NaN or ±Inf.
+      const zeroConst = (k: number): boolean => {
+        let m = n.inputs[k]!;
+        while (m.prim === "broadcast" || m.prim === "reshape") m = m.inputs[0]!;
+        return m.prim === "const" && (m as Node<"const">).params.value === 0;
+      };
+      if (!isInt && (zeroConst(0) || zeroConst(1))) {
+        need(sink, "bits");
+        const other = zeroConst(1) ? x : y;
+        return `select(${x} * ${y}, f32_bits(0x7fc00000u), !is_finite_f(${other}))`;
+      }
       return `(${x} * ${y})`;
+    }
     case "div":
       return isInt ? `select(${x} / ${y}, 0, ${y} == 0)` : `(${x} / ${y})`;
     case "pow":
