@@ -5,7 +5,8 @@
  * fast-check prints the seed of a failure.
  */
 import fc from "fast-check";
-import { describe, expect, it } from "vitest";
+import { yielding } from "../yielding.js";
+import { describe, expect, it, vi } from "vitest";
 import type { Tensor } from "../../src/index.js";
 import * as tf from "../../src/index.js";
 import { META } from "../../src/index.js";
@@ -15,6 +16,8 @@ import { broadcastShapes } from "../../src/core/shape.js";
 import { arb, assertAllClose } from "../../laws/index.js";
 
 const RUNS = Number(process.env.PROPS_RUNS ?? 25);
+// thousand-run property sessions (npm run test:props) need more than the default timeout
+vi.setConfig({ testTimeout: Math.max(60_000, RUNS * 1_000) });
 const opts = { numRuns: RUNS };
 
 /** The public op behind each binary primitive (a missing row is a compile error). */
@@ -41,14 +44,14 @@ describe("algebraic laws from META", () => {
     const m = META[p];
     const f = BINARY_OPS[p];
     if (m.commutative) {
-      it(`${p} is commutative (exactly)`, () => {
-        fc.assert(fc.property(sameShaped(2), ([a, b]) => assertAllClose(f(a!, b!), f(b!, a!), { atol: 0, rtol: 0 })), opts);
+      it(`${p} is commutative (exactly)`, async () => {
+        await fc.assert(yielding(sameShaped(2), ([a, b]) => assertAllClose(f(a!, b!), f(b!, a!), { atol: 0, rtol: 0 })), opts);
       });
     }
     if (m.associative) {
-      it(`${p} is associative (exact for int32, within tolerance for float32)`, () => {
-        fc.assert(
-          fc.property(sameShaped(3), ([a, b, c]) => {
+      it(`${p} is associative (exact for int32, within tolerance for float32)`, async () => {
+        await fc.assert(
+          yielding(sameShaped(3), ([a, b, c]) => {
             assertAllClose(f(f(a!, b!), c!), f(a!, f(b!, c!)), { atol: 1e-5, rtol: 1e-5 });
           }),
           opts,
@@ -56,9 +59,9 @@ describe("algebraic laws from META", () => {
       });
     }
     if (m.identity !== undefined) {
-      it(`${p} has identity ${m.identity}`, () => {
-        fc.assert(
-          fc.property(sameShaped(1, fc.constant("float32")), ([a]) => {
+      it(`${p} has identity ${m.identity}`, async () => {
+        await fc.assert(
+          yielding(sameShaped(1, fc.constant("float32")), ([a]) => {
             assertAllClose(f(a!, tf.fullLike(a!, m.identity!)), a!, { atol: 0, rtol: 0 });
             assertAllClose(f(tf.fullLike(a!, m.identity!), a!), a!, { atol: 0, rtol: 0 });
           }),
@@ -67,8 +70,8 @@ describe("algebraic laws from META", () => {
       });
     }
     if (m.predicate) {
-      it(`${p} returns bool`, () => {
-        fc.assert(fc.property(sameShaped(2), ([a, b]) => {
+      it(`${p} returns bool`, async () => {
+        await fc.assert(yielding(sameShaped(2), ([a, b]) => {
           expect(f(a!, b!).dtype).toBe("bool");
         }), { numRuns: Math.min(RUNS, 10) });
       });
@@ -77,16 +80,16 @@ describe("algebraic laws from META", () => {
 
   for (const p of UNARY) {
     if (!META[p].involution) continue;
-    it(`${p} is an involution`, () => {
-      fc.assert(fc.property(sameShaped(1), ([a]) => assertAllClose(UNARY_OPS[p](UNARY_OPS[p](a!)), a!, { atol: 0, rtol: 0 })), opts);
+    it(`${p} is an involution`, async () => {
+      await fc.assert(yielding(sameShaped(1), ([a]) => assertAllClose(UNARY_OPS[p](UNARY_OPS[p](a!)), a!, { atol: 0, rtol: 0 })), opts);
     });
   }
 
-  it("flip is an involution", () => {
-    fc.assert(fc.property(sameShaped(1), ([a]) => assertAllClose(tf.flip(tf.flip(a!)), a!, { atol: 0, rtol: 0 })), opts);
+  it("flip is an involution", async () => {
+    await fc.assert(yielding(sameShaped(1), ([a]) => assertAllClose(tf.flip(tf.flip(a!)), a!, { atol: 0, rtol: 0 })), opts);
   });
 
-  it("reductions with an identity return it over an empty axis (sum 0, prod 1)", () => {
+  it("reductions with an identity return it over an empty axis (sum 0, prod 1)", async () => {
     const empty = tf.zeros([2, 0, 3]);
     expect(META.sum.identity).toBe(0);
     expect(META.prod.identity).toBe(1);
@@ -98,7 +101,7 @@ describe("algebraic laws from META", () => {
     expect(() => tf.max(empty, { axis: 1 })).toThrow(/max: cannot reduce over axis 1 of size 0 \(shape \[2, 0, 3\]\)/);
   });
 
-  it("linear primitives are linear: f(a x + b y) = a f(x) + b f(y)", () => {
+  it("linear primitives are linear: f(a x + b y) = a f(x) + b f(y)", async () => {
     const linearOps: { [name: string]: (x: Tensor) => Tensor } = {
       neg: tf.negative,
       sum: (x) => tf.sum(x, { axis: 0 }),
@@ -110,8 +113,8 @@ describe("algebraic laws from META", () => {
       flip: (x) => tf.flip(x, { axis: 0 }),
     };
     for (const name of Object.keys(linearOps)) expect(META[name as "neg"].linear, name).toBe(true);
-    fc.assert(
-      fc.property(arb.tensor({ shape: [3, 4] }), arb.tensor({ shape: [3, 4] }), fc.integer({ min: -3, max: 3 }), fc.integer({ min: -3, max: 3 }), (x, y, a, b) => {
+    await fc.assert(
+      yielding(arb.tensor({ shape: [3, 4] }), arb.tensor({ shape: [3, 4] }), fc.integer({ min: -3, max: 3 }), fc.integer({ min: -3, max: 3 }), (x, y, a, b) => {
         for (const [name, f] of Object.entries(linearOps)) {
           const lhs = f(tf.add(tf.multiply(x, a), tf.multiply(y, b)));
           const rhs = tf.add(tf.multiply(f(x), a), tf.multiply(f(y), b));
@@ -126,9 +129,9 @@ describe("algebraic laws from META", () => {
 describe("broadcasting laws", () => {
   const pair = arb.broadcastableShapes(2).chain((ss) => fc.tuple(arb.tensor({ shape: ss[0]! }), arb.tensor({ shape: ss[1]! })));
 
-  it("the result shape is broadcastShapes, symmetric, and equals explicit broadcastTo", () => {
-    fc.assert(
-      fc.property(pair, ([a, b]) => {
+  it("the result shape is broadcastShapes, symmetric, and equals explicit broadcastTo", async () => {
+    await fc.assert(
+      yielding(pair, ([a, b]) => {
         const s = broadcastShapes("test", a.shape, b.shape);
         const c = tf.add(a, b);
         expect(c.shape).toEqual(s);
@@ -139,9 +142,9 @@ describe("broadcasting laws", () => {
     );
   });
 
-  it("broadcasting three shapes is associative", () => {
-    fc.assert(
-      fc.property(arb.broadcastableShapes(3), (ss) => {
+  it("broadcasting three shapes is associative", async () => {
+    await fc.assert(
+      yielding(arb.broadcastableShapes(3), (ss) => {
         const [a, b, c] = ss.map((s) => tf.ones(s));
         expect(tf.add(tf.add(a!, b!), c!).shape).toEqual(tf.add(a!, tf.add(b!, c!)).shape);
         expect(tf.add(tf.add(a!, b!), c!).shape).toEqual(broadcastShapes("t", ...ss));
@@ -150,9 +153,9 @@ describe("broadcasting laws", () => {
     );
   });
 
-  it("weak scalars keep the tensor's dtype (and a fractional one promotes int32 to float32)", () => {
-    fc.assert(
-      fc.property(arb.tensor({ shape: shape2, dtype: "int32" }), fc.integer({ min: -5, max: 5 }), (x, k) => {
+  it("weak scalars keep the tensor's dtype (and a fractional one promotes int32 to float32)", async () => {
+    await fc.assert(
+      yielding(arb.tensor({ shape: shape2, dtype: "int32" }), fc.integer({ min: -5, max: 5 }), (x, k) => {
         expect(tf.add(x, k).dtype).toBe("int32");
         expect(tf.add(x, k + 0.5).dtype).toBe("float32");
         expect(tf.add(tf.astype(x, "float32"), k).dtype).toBe("float32");
@@ -166,9 +169,9 @@ describe("broadcasting laws", () => {
 describe("movement round trips", () => {
   const anyTensor = arb.tensor({ shape: arb.shape({ minRank: 1, maxRank: 4, maxDim: 4 }), dtype: arb.dtype });
 
-  it("reshape there and back", () => {
-    fc.assert(
-      fc.property(anyTensor, fc.nat(), (x, k) => {
+  it("reshape there and back", async () => {
+    await fc.assert(
+      yielding(anyTensor, fc.nat(), (x, k) => {
         // a random factorization of the size
         const n = x.size;
         const divs = Array.from({ length: n }, (_, i) => i + 1).filter((d) => n % d === 0);
@@ -181,9 +184,9 @@ describe("movement round trips", () => {
     );
   });
 
-  it("permuteDims by a permutation and its inverse", () => {
-    fc.assert(
-      fc.property(
+  it("permuteDims by a permutation and its inverse", async () => {
+    await fc.assert(
+      yielding(
         anyTensor.chain((x) => fc.tuple(fc.constant(x), fc.shuffledSubarray(Array.from({ length: x.ndim }, (_, i) => i), { minLength: x.ndim, maxLength: x.ndim }))),
         ([x, perm]) => {
           const inv = new Array<number>(perm.length);
@@ -197,9 +200,9 @@ describe("movement round trips", () => {
     );
   });
 
-  it("expandDims then squeeze; broadcastTo then sum counts the copies", () => {
-    fc.assert(
-      fc.property(anyTensor, fc.nat(), fc.integer({ min: 1, max: 3 }), (x, k, rep) => {
+  it("expandDims then squeeze; broadcastTo then sum counts the copies", async () => {
+    await fc.assert(
+      yielding(anyTensor, fc.nat(), fc.integer({ min: 1, max: 3 }), (x, k, rep) => {
         const axis = k % (x.ndim + 1);
         const e = tf.expandDims(x, axis);
         expect(e.shape[axis]).toBe(1);
@@ -213,9 +216,9 @@ describe("movement round trips", () => {
     );
   });
 
-  it("flip along an axis twice is the identity; flip reverses index order", () => {
-    fc.assert(
-      fc.property(anyTensor, fc.nat(), (x, k) => {
+  it("flip along an axis twice is the identity; flip reverses index order", async () => {
+    await fc.assert(
+      yielding(anyTensor, fc.nat(), (x, k) => {
         const axis = k % x.ndim;
         assertAllClose(tf.flip(tf.flip(x, { axis }), { axis }), x, { atol: 0, rtol: 0 });
         const n = x.shape[axis]!;
@@ -228,7 +231,7 @@ describe("movement round trips", () => {
 });
 
 describe("concat and split are inverse", () => {
-  it("split(concat(xs)) = xs and concat(split(x)) = x", () => {
+  it("split(concat(xs)) = xs and concat(split(x)) = x", async () => {
     const parts = fc
       .tuple(arb.shape({ minRank: 1, maxRank: 3, maxDim: 3 }), fc.nat(), fc.array(fc.integer({ min: 0, max: 3 }), { minLength: 1, maxLength: 4 }))
       .chain(([s, k, sizes]) => {
@@ -238,8 +241,8 @@ describe("concat and split are inverse", () => {
           fc.tuple(...sizes.map((n) => arb.tensor({ shape: s.map((d, i) => (i === axis ? n : d)) }))),
         );
       });
-    fc.assert(
-      fc.property(parts, ([axis, xs]) => {
+    await fc.assert(
+      yielding(parts, ([axis, xs]) => {
         const c = tf.concat(xs, { axis });
         const cuts: number[] = [];
         let acc = 0;
@@ -259,9 +262,9 @@ describe("concat and split are inverse", () => {
 
 describe("einsum against matmul, tensordot and dot", () => {
   const dim = fc.integer({ min: 1, max: 4 });
-  it("ij,jk->ik = matmul; bij,bjk->bik = batched matmul; i,i-> = dot", () => {
-    fc.assert(
-      fc.property(dim, dim, dim, dim, fc.nat(), (i, j, k, b, seed) => {
+  it("ij,jk->ik = matmul; bij,bjk->bik = batched matmul; i,i-> = dot", async () => {
+    await fc.assert(
+      yielding(dim, dim, dim, dim, fc.nat(), (i, j, k, b, seed) => {
         const [x, y, bx, by, v, w] = fc.sample(
           fc.tuple(
             arb.tensor({ shape: [i, j] }),
@@ -284,9 +287,9 @@ describe("einsum against matmul, tensordot and dot", () => {
     );
   });
 
-  it("ijk,jkl->il = tensordot(axes 2); i,j->ij = outer", () => {
-    fc.assert(
-      fc.property(arb.tensor({ shape: [2, 3, 2] }), arb.tensor({ shape: [3, 2, 4] }), arb.tensor({ shape: [3] }), (a, b, v) => {
+  it("ijk,jkl->il = tensordot(axes 2); i,j->ij = outer", async () => {
+    await fc.assert(
+      yielding(arb.tensor({ shape: [2, 3, 2] }), arb.tensor({ shape: [3, 2, 4] }), arb.tensor({ shape: [3] }), (a, b, v) => {
         assertAllClose(tf.einsum("ijk,jkl->il", a, b), tf.tensordot(a, b, { axes: 2 }), { atol: 1e-5, rtol: 1e-5 });
         assertAllClose(tf.einsum("ijk,jkl->il", a, b), tf.tensordot(a, b, { axes: [[1, 2], [0, 1]] }), { atol: 1e-5, rtol: 1e-5 });
         assertAllClose(tf.einsum("i,j->ij", v, v), tf.outer(v, v), { atol: 1e-6, rtol: 1e-6 });

@@ -4,7 +4,8 @@
  * determinism, split independence, ranges and moments. Also pytrees (tree.*, tree.at immutability).
  */
 import fc from "fast-check";
-import { describe, expect, it } from "vitest";
+import { yielding } from "../yielding.js";
+import { describe, expect, it, vi } from "vitest";
 import type { Tensor } from "../../src/index.js";
 import * as tf from "../../src/index.js";
 import { threefry2x32 } from "../../src/backends/reference/threefry.js";
@@ -12,6 +13,8 @@ import { bind } from "../../src/ops/base.js";
 import { assertAllClose } from "../../laws/index.js";
 
 const RUNS = Number(process.env.PROPS_RUNS ?? 20);
+// thousand-run property sessions (npm run test:props) need more than the default timeout
+vi.setConfig({ testTimeout: Math.max(60_000, RUNS * 1_000) });
 
 // Random123 kat_vectors, threefry2x32 with 20 rounds: key, counter -> output.
 const KAT: [[number, number], [number, number], [number, number]][] = [
@@ -21,11 +24,11 @@ const KAT: [[number, number], [number, number], [number, number]][] = [
 ];
 
 describe("threefry-2x32 known-answer vectors (Random123)", () => {
-  it("reference implementation", () => {
+  it("reference implementation", async () => {
     for (const [[k0, k1], [x0, x1], want] of KAT) expect(threefry2x32(k0, k1, x0, x1)).toEqual(want);
   });
 
-  it("the threefry primitive, on the default backend", () => {
+  it("the threefry primitive, on the default backend", async () => {
     const col = (i: 0 | 1, part: 0 | 1 | 2): Tensor => tf.tensor(Int32Array.from(KAT.map((r) => r[part][i] | 0)), { shape: [KAT.length], dtype: "int32" });
     const ins = [col(0, 0), col(1, 0), col(0, 1), col(1, 1)];
     const lane0 = Array.from(bind("threefry", { lane: 0 }, ins).dataSync(), (v) => v >>> 0);
@@ -34,9 +37,9 @@ describe("threefry-2x32 known-answer vectors (Random123)", () => {
     expect(lane1).toEqual(KAT.map((r) => r[2][1]));
   });
 
-  it("matches the reference on random keys and counters, also under jit and vmap", () => {
-    fc.assert(
-      fc.property(fc.array(fc.tuple(fc.integer(), fc.integer(), fc.integer(), fc.integer()), { minLength: 1, maxLength: 8 }), (rows) => {
+  it("matches the reference on random keys and counters, also under jit and vmap", async () => {
+    await fc.assert(
+      yielding(fc.array(fc.tuple(fc.integer(), fc.integer(), fc.integer(), fc.integer()), { minLength: 1, maxLength: 8 }), (rows) => {
         const col = (j: number): Tensor => tf.tensor(Int32Array.from(rows.map((r) => r[j]!)), { shape: [rows.length], dtype: "int32" });
         const ins = [col(0), col(1), col(2), col(3)];
         const want0 = rows.map((r) => threefry2x32(r[0], r[1], r[2], r[3])[0] | 0);
@@ -55,7 +58,7 @@ describe("threefry-2x32 known-answer vectors (Random123)", () => {
 });
 
 describe("random keys", () => {
-  it("same key, same numbers; different keys, different numbers", () => {
+  it("same key, same numbers; different keys, different numbers", async () => {
     const a = tf.random.uniform(tf.random.key(42), [100]).dataSync();
     const b = tf.random.uniform(tf.random.key(42), [100]).dataSync();
     const c = tf.random.uniform(tf.random.key(43), [100]).dataSync();
@@ -66,7 +69,7 @@ describe("random keys", () => {
     expect(Array.from(tf.random.uniform(tf.random.key(42), [100]).dataSync())).toEqual(Array.from(a));
   });
 
-  it("split gives distinct, reproducible keys whose streams are uncorrelated", () => {
+  it("split gives distinct, reproducible keys whose streams are uncorrelated", async () => {
     const [k1, k2, k3] = tf.random.split(tf.random.key(0), 3);
     const again = tf.random.split(tf.random.key(0), 3);
     expect(k1!.arraySync()).toEqual(again[0]!.arraySync());
@@ -89,9 +92,9 @@ describe("random keys", () => {
     expect(f1).not.toEqual(f2);
   });
 
-  it("uniform stays in [minval, maxval)", () => {
-    fc.assert(
-      fc.property(fc.integer({ min: 0, max: 2 ** 31 }), fc.float({ min: -10, max: 10, noNaN: true }), fc.float({ min: Math.fround(0.01), max: 10, noNaN: true }), (seed, lo, width) => {
+  it("uniform stays in [minval, maxval)", async () => {
+    await fc.assert(
+      yielding(fc.integer({ min: 0, max: 2 ** 31 }), fc.float({ min: -10, max: 10, noNaN: true }), fc.float({ min: Math.fround(0.01), max: 10, noNaN: true }), (seed, lo, width) => {
         const hi = lo + width;
         const u = tf.random.uniform(tf.random.key(seed), [200], { minval: lo, maxval: hi }).dataSync();
         for (const x of u) {
@@ -105,7 +108,7 @@ describe("random keys", () => {
     for (const x of u01) expect(x >= 0 && x < 1).toBe(true);
   });
 
-  it("normal: mean ~ 0 and std ~ 1 over 10k samples", () => {
+  it("normal: mean ~ 0 and std ~ 1 over 10k samples", async () => {
     const x = tf.random.normal(tf.random.key(1), [10000]);
     const m = tf.mean(x).itemSync();
     const s = tf.std(x).itemSync();
@@ -117,7 +120,7 @@ describe("random keys", () => {
     expect(Math.abs(tf.var_(u).itemSync() - 1 / 12)).toBeLessThan(0.01);
   });
 
-  it("other samplers: shapes, ranges and support", () => {
+  it("other samplers: shapes, ranges and support", async () => {
     const k = tf.random.key(5);
     const t = tf.random.truncatedNormal(k, [1000], { lower: -2, upper: 2 }).dataSync();
     for (const v of t) expect(v >= -2 && v <= 2).toBe(true);
@@ -134,7 +137,7 @@ describe("random keys", () => {
 });
 
 describe("pytrees", () => {
-  it("flatten/unflatten round trip and tree.map", () => {
+  it("flatten/unflatten round trip and tree.map", async () => {
     const t = { w: tf.tensor([1, 2]), layers: [{ b: 3 }, { b: tf.tensor([4]) }], name: "net", none: null };
     const [leaves, def] = tf.tree.flatten(t);
     expect(leaves.length).toBe(3);
@@ -148,7 +151,7 @@ describe("pytrees", () => {
     expect(tf.tree.leaves(t).length).toBe(3);
   });
 
-  it("tree.at returns a new tree and leaves the original untouched", () => {
+  it("tree.at returns a new tree and leaves the original untouched", async () => {
     const w1 = tf.tensor([1]);
     const p = { layers: [{ w: w1, b: 0 }, { w: tf.tensor([2]), b: 1 }], lr: 0.1 };
     const q = tf.tree.at(p, ["layers", 1, "b"], 5);
@@ -158,8 +161,8 @@ describe("pytrees", () => {
     expect(q.layers[0]).toBe(p.layers[0]); // structural sharing of unchanged branches
     expect(q.layers[0]!.w).toBe(w1);
     expect(() => tf.tree.at(p, ["layers", 3, "w"], 1)).toThrow(/tree.at/);
-    fc.assert(
-      fc.property(fc.array(fc.integer(), { minLength: 1, maxLength: 5 }), fc.nat(), fc.integer(), (xs, k, v) => {
+    await fc.assert(
+      yielding(fc.array(fc.integer(), { minLength: 1, maxLength: 5 }), fc.nat(), fc.integer(), (xs, k, v) => {
         const orig = { xs: [...xs] };
         const i = k % xs.length;
         const r = tf.tree.at(orig, ["xs", i], v);

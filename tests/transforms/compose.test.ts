@@ -3,12 +3,15 @@
  * grad of vmap, checkpoint, customVjp under grad, scan options and pytree carries, stopGradient.
  */
 import fc from "fast-check";
-import { describe, expect, it } from "vitest";
+import { yielding } from "../yielding.js";
+import { describe, expect, it, vi } from "vitest";
 import type { Tensor } from "../../src/index.js";
 import * as tf from "../../src/index.js";
 import { arb, assertAllClose, checkGrads } from "../../laws/index.js";
 
 const RUNS = Number(process.env.PROPS_RUNS ?? 8);
+// thousand-run property sessions (npm run test:props) need more than the default timeout
+vi.setConfig({ testTimeout: Math.max(60_000, RUNS * 1_000) });
 
 type Params = { w: Tensor; b: Tensor };
 const loss = (p: Params, x: Tensor, y: Tensor): Tensor => {
@@ -18,9 +21,9 @@ const loss = (p: Params, x: Tensor, y: Tensor): Tensor => {
 const row = (t: Tensor, i: number): Tensor => tf.reshape(tf.take(t, [i], { axis: 0 }), t.shape.slice(1));
 
 describe("composition", () => {
-  it("vmap(grad(loss)) gives per-example gradients equal to a loop", () => {
-    fc.assert(
-      fc.property(
+  it("vmap(grad(loss)) gives per-example gradients equal to a loop", async () => {
+    await fc.assert(
+      yielding(
         arb.tensor({ shape: [3, 2] }),
         arb.tensor({ shape: [2] }),
         arb.tensor({ shape: [4, 3] }),
@@ -45,9 +48,9 @@ describe("composition", () => {
     );
   });
 
-  it("grad of grad (of grad) matches closed forms", () => {
-    fc.assert(
-      fc.property(fc.float({ min: Math.fround(-2), max: Math.fround(2), noNaN: true }), (v) => {
+  it("grad of grad (of grad) matches closed forms", async () => {
+    await fc.assert(
+      yielding(fc.float({ min: Math.fround(-2), max: Math.fround(2), noNaN: true }), (v) => {
         const x = tf.scalar(v);
         const f = (y: Tensor): Tensor => tf.multiply(tf.sin(y), tf.exp(y));
         const d1 = tf.grad(f);
@@ -64,9 +67,9 @@ describe("composition", () => {
     );
   });
 
-  it("jit(grad(vmap(f))) = grad(vmap(f)) and vmap(jit(f)) = vmap(f)", () => {
-    fc.assert(
-      fc.property(arb.tensor({ shape: [3, 2] }), arb.tensor({ shape: [4, 3] }), (w, xs) => {
+  it("jit(grad(vmap(f))) = grad(vmap(f)) and vmap(jit(f)) = vmap(f)", async () => {
+    await fc.assert(
+      yielding(arb.tensor({ shape: [3, 2] }), arb.tensor({ shape: [4, 3] }), (w, xs) => {
         const f = (ww: Tensor, x: Tensor): Tensor => tf.sum(tf.tanh(tf.matmul(tf.reshape(x, [1, 3]), ww)));
         const total = (ww: Tensor): Tensor => tf.sum(tf.vmap(f, { inAxes: [null, 0] })(ww, xs));
         const jg = tf.jit(tf.grad(total));
@@ -79,9 +82,9 @@ describe("composition", () => {
     );
   });
 
-  it("checkpoint gives identical values and gradients (first and second order)", () => {
-    fc.assert(
-      fc.property(arb.tensor({ shape: [3] }), arb.tensor({ shape: [3, 3] }), (x, w) => {
+  it("checkpoint gives identical values and gradients (first and second order)", async () => {
+    await fc.assert(
+      yielding(arb.tensor({ shape: [3] }), arb.tensor({ shape: [3, 3] }), (x, w) => {
         const body = (y: Tensor): Tensor => tf.tanh(tf.matmul(w, tf.sin(y)));
         const plain = (y: Tensor): Tensor => tf.sum(body(body(y)));
         const ck = tf.checkpoint(body);
@@ -95,7 +98,7 @@ describe("composition", () => {
     );
   });
 
-  it("customVjp's bwd is what grad uses", () => {
+  it("customVjp's bwd is what grad uses", async () => {
     let calls = 0;
     // deliberately scaled gradient: grad must return bwd's answer, not the derivative of f
     const f = tf.customVjp(
@@ -124,7 +127,7 @@ describe("composition", () => {
     expect(() => checkGrads(f, [x], { modes: ["rev"] })).toThrow(/rev mode, order 1, f, argument 0/);
   });
 
-  it("scan with reverse: true runs from the end", () => {
+  it("scan with reverse: true runs from the end", async () => {
     const xs = tf.tensor([1, 2, 3, 4]);
     const step = (c: Tensor, x: Tensor): readonly [Tensor, Tensor] => {
       const s = tf.add(tf.multiply(c, 2), x);
@@ -147,7 +150,7 @@ describe("composition", () => {
     }, tf.scalar(0.3), x, { reverse: true })[1], [tf.tensor([0.1, -0.5, 0.7])], { order: 2 });
   });
 
-  it("scan with a pytree carry and pytree xs/ys", () => {
+  it("scan with a pytree carry and pytree xs/ys", async () => {
     type C = { h: Tensor; n: [Tensor, Tensor] };
     const f = (init: C, xs: { a: Tensor; b: Tensor }): Tensor => {
       const [c, ys] = tf.scan((carry: C, x: { a: Tensor; b: Tensor }) => {
@@ -193,7 +196,7 @@ describe("composition", () => {
     expect(g[1].a.shape).toEqual([3, 2]);
   });
 
-  it("stopGradient blocks exactly the stopped path", () => {
+  it("stopGradient blocks exactly the stopped path", async () => {
     const x = tf.tensor([1, 2, 3]);
     assertAllClose(tf.grad((y: Tensor) => tf.sum(tf.multiply(y, tf.stopGradient(y))))(x) as Tensor, [1, 2, 3]);
     assertAllClose(tf.grad((y: Tensor) => tf.sum(tf.stopGradient(tf.exp(y))))(x) as Tensor, [0, 0, 0]);
@@ -201,7 +204,7 @@ describe("composition", () => {
     assertAllClose(t, [1, 1, 1]);
   });
 
-  it("valueAndGrad with argnums and hasAux mirrors the argument pytrees", () => {
+  it("valueAndGrad with argnums and hasAux mirrors the argument pytrees", async () => {
     const f = (p: { a: Tensor; b: [Tensor] }, k: Tensor): [Tensor, { note: Tensor }] => {
       const v = tf.sum(tf.multiply(tf.multiply(p.a, p.b[0]), k));
       return [v, { note: tf.multiply(v, 2) }];
@@ -215,9 +218,9 @@ describe("composition", () => {
     assertAllClose(g[1], 11);
   });
 
-  it("jacfwd = jacrev on a vector function", () => {
-    fc.assert(
-      fc.property(arb.tensor({ shape: [3], min: -2, max: 2 }), (x) => {
+  it("jacfwd = jacrev on a vector function", async () => {
+    await fc.assert(
+      yielding(arb.tensor({ shape: [3], min: -2, max: 2 }), (x) => {
         const f = (y: Tensor): Tensor => tf.concat([tf.sin(y), tf.multiply(tf.cumsum(y), tf.sum(tf.square(y), { keepdims: true }))]);
         assertAllClose(tf.jacfwd(f)(x), tf.jacrev(f)(x), { atol: 1e-5, rtol: 1e-5 });
       }),

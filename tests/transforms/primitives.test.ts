@@ -10,6 +10,7 @@
  * Property runs: PROPS_RUNS (default 4) per law and row; fast-check prints the seed on failure.
  */
 import fc from "fast-check";
+import { yielding } from "../yielding.js";
 import { describe, expect, it } from "vitest";
 import type { Tensor } from "../../src/index.js";
 import * as tf from "../../src/index.js";
@@ -51,7 +52,7 @@ function vdot(a: Tensor, b: Tensor): number {
 function laws(name: string, e: Entry, prim?: string): void {
   describe(name, () => {
     if (prim) {
-      it("exercises the primitive", () => {
+      it("exercises the primitive", async () => {
         const sample = fc.sample(e.args, { numRuns: 1, seed: 1 })[0]!;
         const g = tf.makeGraph(e.probe ?? e.fn)(...sample);
         expect(g.nodes().map((n) => n.prim)).toContain(prim);
@@ -60,9 +61,9 @@ function laws(name: string, e: Entry, prim?: string): void {
 
     if (e.grad) {
       const g = e.grad;
-      it(`checkGrads ${(g.modes ?? ["fwd", "rev"]).join("+")} up to order ${g.order}`, () => {
-        fc.assert(
-          fc.property(e.args, fc.integer({ min: 0, max: 1000 }), (xs, seed) => {
+      it(`checkGrads ${(g.modes ?? ["fwd", "rev"]).join("+")} up to order ${g.order}`, async () => {
+        await fc.assert(
+          yielding(e.args, fc.integer({ min: 0, max: 1000 }), (xs, seed) => {
             checkGrads(e.fn, xs, { order: g.order, modes: g.modes ?? ["fwd", "rev"], atol: g.atol, rtol: g.rtol, seed });
           }),
           { numRuns: RUNS },
@@ -70,9 +71,9 @@ function laws(name: string, e: Entry, prim?: string): void {
       }, TIMEOUT);
 
       if (!g.modes || g.modes.includes("fwd")) {
-        it("dot-product identity <u, J v> = <J^T u, v>", () => {
-          fc.assert(
-            fc.property(e.args, fc.integer({ min: 0, max: 1000 }), (xs, seed) => {
+        it("dot-product identity <u, J v> = <J^T u, v>", async () => {
+          await fc.assert(
+            yielding(e.args, fc.integer({ min: 0, max: 1000 }), (xs, seed) => {
               const nums = floatArgnums(xs);
               const vs = xs.map((x, i) => (isFloat(x) ? fixed(x.shape, seed + i) : tf.zerosLike(x)));
               const [y, jv] = tf.jvp(e.fn, xs, vs) as [Tensor, Tensor];
@@ -90,9 +91,9 @@ function laws(name: string, e: Entry, prim?: string): void {
       }
     }
 
-    it("vmap(f)(xs) = stack(xs.map(f))", () => {
-      fc.assert(
-        fc.property(fc.array(e.args, { minLength: B, maxLength: B }), (samples) => {
+    it("vmap(f)(xs) = stack(xs.map(f))", async () => {
+      await fc.assert(
+        yielding(fc.array(e.args, { minLength: B, maxLength: B }), (samples) => {
           const want = tf.stack(samples.map((s) => e.fn(...s)));
           const batched = samples[0]!.map((_, j) => tf.stack(samples.map((s) => s[j]!)));
           assertAllClose(tf.vmap(e.fn)(...batched), want, { atol: e.tol ?? 1e-4, rtol: e.tol ?? 1e-4, what: "vmap, all mapped" });
@@ -108,10 +109,10 @@ function laws(name: string, e: Entry, prim?: string): void {
       );
     }, TIMEOUT);
 
-    it("jit(f) = f", () => {
+    it("jit(f) = f", async () => {
       const jf = tf.jit(e.fn);
-      fc.assert(
-        fc.property(e.args, (xs) => {
+      await fc.assert(
+        yielding(e.args, (xs) => {
           assertAllClose(jf(...xs), e.fn(...xs), { atol: e.tol ?? 1e-5, rtol: e.tol ?? 1e-5 });
         }),
         { numRuns: RUNS },
@@ -119,9 +120,9 @@ function laws(name: string, e: Entry, prim?: string): void {
     }, TIMEOUT);
 
     if (e.grad) {
-      it("grad(jit(f)) = jit(grad(f))", () => {
-        fc.assert(
-          fc.property(e.args, (xs) => {
+      it("grad(jit(f)) = jit(grad(f))", async () => {
+        await fc.assert(
+          yielding(e.args, (xs) => {
             const nums = floatArgnums(xs);
             const w = fixed(e.fn(...xs).shape, 5);
             const s = (...a: Tensor[]): Tensor => tf.sum(tf.multiply(e.fn(...a), w));
@@ -141,7 +142,7 @@ function laws(name: string, e: Entry, prim?: string): void {
 }
 
 describe("every primitive is enrolled", () => {
-  it("PRIM_TABLE has a row for each primitive in PRIMITIVES", () => {
+  it("PRIM_TABLE has a row for each primitive in PRIMITIVES", async () => {
     const table = PRIM_TABLE as Record<string, Entry | undefined>;
     const missing = PRIMITIVES.filter((p) => !table[p]);
     expect(missing, `primitives without a row in tests/transforms/enroll.ts: ${missing.join(", ")}`).toEqual([]);
