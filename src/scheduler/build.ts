@@ -101,7 +101,9 @@ export class BodyBuilder {
 
   /** The value of `n` at `v`. */
   expr(n: Node, v: View): number {
-    const key = `${n.id}@${v.multi.map(idxText).join(",")}`;
+    // The flat index is part of the key: equal multi-indices (after mod simplification) can
+    // carry different flat indices (e.g. the two branches of a concat of a reshaped operand).
+    const key = `${n.id}@${v.multi.map(idxText).join(",")}${v.flat ? `|${idxText(v.flat)}` : ""}`;
     const hit = this.#memo.get(key);
     if (hit !== undefined) return hit;
     const r = this.#compute(n, v);
