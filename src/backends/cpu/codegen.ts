@@ -62,7 +62,25 @@ export function kernelCacheSize(): number {
   return cache.size;
 }
 
-function idx(i: Idx): string {
+/**
+ * Index text. With `hoist`, each distinct div/mod subexpression becomes a `const` (declared once
+ * per element, ahead of the body), so deep view chains (im2col patches) do not recompute the same
+ * integer divisions in every guard and load.
+ */
+function idx(i: Idx, hoist?: { names: Map<string, string>; stmts: string[]; prefix: string }): string {
+  if (hoist && (i.k === "div" || i.k === "mod")) {
+    const inner = idx(i.a, hoist);
+    const t = i.k === "div" ? `((${inner} / ${i.c}) | 0)` : `(${inner} % ${i.c})`;
+    let nm = hoist.names.get(t);
+    if (!nm) {
+      nm = `${hoist.prefix}x${hoist.names.size}`;
+      hoist.names.set(t, nm);
+      hoist.stmts.push(`const ${nm} = ${t};`);
+    }
+    return nm;
+  }
+  if (hoist && i.k === "add") return `(${idx(i.a, hoist)} + ${idx(i.b, hoist)})`;
+  if (hoist && i.k === "mul") return `${idx(i.a, hoist)} * ${i.c}`;
   switch (i.k) {
     case "var":
       return i.name;
@@ -81,8 +99,11 @@ function idx(i: Idx): string {
 
 const isF = (d: DType): boolean => d === "float32" || d === "float16";
 
-function conds(cs: readonly Cond[]): string {
-  return cs.map((c) => `${idx(c.idx)} >= ${c.lo} && ${idx(c.idx)} < ${c.hi}`).join(" && ");
+function conds(cs: readonly Cond[], ix: (i: Idx) => string): string {
+  return cs.map((c) => {
+    const t = ix(c.idx);
+    return `${t} >= ${c.lo} && ${t} < ${c.hi}`;
+  }).join(" && ");
 }
 
 function unary(fn: string, x: string, d: DType): string {
@@ -137,27 +158,29 @@ function emitBody(instrs: readonly Instr[], acc: string, prefix: string): { stmt
   for (const i of instrs) for (const r of refs(i)) uses[r]!++;
   const text: string[] = [];
   const stmts: string[] = [];
+  const hoist = { names: new Map<string, string>(), stmts: [] as string[], prefix };
+  const ix = (i: Idx): string => idx(i, hoist);
   const at = (r: number): string => text[r]!;
   instrs.forEach((i, k) => {
     let t: string;
     switch (i.op) {
-      case "load": t = `in${i.input}[${idx(i.index)}]`; break;
+      case "load": t = `in${i.input}[${ix(i.index)}]`; break;
       case "const": t = Number.isNaN(i.value) ? "NaN" : i.value === Infinity ? "Infinity" : i.value === -Infinity ? "-Infinity" : Object.is(i.value, -0) ? "-0" : String(i.value); break;
-      case "index": t = idx(i.index); break;
+      case "index": t = ix(i.index); break;
       case "acc": t = acc; break;
       case "unary": t = unary(i.fn, at(i.x), i.dtype); break;
       case "binary": t = binary(i.fn, at(i.a), at(i.b), i.argDtype); break;
       case "where": t = `(${at(i.c)} ? ${at(i.a)} : ${at(i.b)})`; break;
       case "cast": t = cast(at(i.x), i.dtype, i.from); break;
       case "shrl": t = `((${at(i.x)} >>> ${i.bits}) | 0)`; break;
-      case "guard": t = `(${conds(i.conds)} ? ${at(i.x)} : ${at(i.otherwise)})`; break;
+      case "guard": t = `(${conds(i.conds, ix)} ? ${at(i.x)} : ${at(i.otherwise)})`; break;
     }
     if (uses[k]! > 1 && i.op !== "const" && i.op !== "acc") {
       stmts.push(`const ${prefix}${k} = ${t};`);
       text.push(`${prefix}${k}`);
     } else text.push(t.startsWith("-") ? `(${t})` : t);
   });
-  return { stmts, result: text[text.length - 1]! };
+  return { stmts: [...hoist.stmts, ...stmts], result: text[text.length - 1]! };
 }
 
 function usesVars(instrs: readonly Instr[], re: RegExp): boolean {
