@@ -178,7 +178,11 @@ export function cumsumKernel(node: Node, mat: (n: Node) => boolean, lim: KernelL
   return { wgsl: finish(em, node.dtype, b.text(), "", `@workgroup_size(${lim.wg})`), inputs: em.bindings, groups: grid1d(N, lim, lim.wg) };
 }
 
-/** Batched matmul with TS×TS tiles of both operands staged in workgroup memory. */
+/**
+ * Batched matmul: a workgroup of TS×TS threads computes a (4·TS)×(4·TS) output tile, each thread a
+ * 4×4 block held in registers; K advances in steps of TS with both operand tiles staged in
+ * workgroup memory (each thread loads 4 elements of each).
+ */
 export function matmulKernel(node: Node, mat: (n: Node) => boolean, lim: KernelLimits): KernelSpec {
   const [A, B] = node.inputs as [Node, Node];
   const r = node.shape.length;
@@ -190,33 +194,62 @@ export function matmulKernel(node: Node, mat: (n: Node) => boolean, lim: KernelL
   if (batch > lim.maxGroups) throw new Error(`webgpu: matmul batch of ${batch} is over this device's dispatch limit`);
   if (M * N * K < 64 * 64 * 64) return matmulSimple(node, mat, lim);
   const TS = lim.maxInvocations >= 256 ? 16 : 8;
+  const RB = 4;
+  const BM = TS * RB;
+  const BK = TS;
   const em = new Emitter(mat);
   const ty = tyOf(node.dtype);
   const zero = litOf(0, node.dtype, em);
   const b = new Block(em, "  ");
-  b.stmt(`let row = i32(wid.y) * ${TS} + i32(l3.y);`);
-  b.stmt(`let col = i32(wid.x) * ${TS} + i32(l3.x);`);
+  b.stmt(`let li = i32(lid);`);
+  b.stmt(`let tx = i32(l3.x);`);
+  b.stmt(`let ty = i32(l3.y);`);
+  b.stmt(`let rowBase = i32(wid.y) * ${BM};`);
+  b.stmt(`let colBase = i32(wid.x) * ${BM};`);
   const bi = unravel(b, "i32(wid.z)", batchShape);
-  b.stmt(`var acc: ${ty} = ${zero};`);
-  b.stmt(`for (var t = 0; t < ${K}; t += ${TS}) {`);
+  for (let i = 0; i < RB; i++) for (let j = 0; j < RB; j++) b.stmt(`var acc${i}${j}: ${ty} = ${zero};`);
+  b.stmt(`for (var t = 0; t < ${K}; t += ${BK}) {`);
   const c = b.child();
-  c.stmt("let ac = t + i32(l3.x);");
-  c.stmt("let br = t + i32(l3.y);");
-  const av = load(c, A, [...bi, `min(row, ${M - 1})`, `min(ac, ${K - 1})`]);
-  const bv = load(c, B, [...bi, `min(br, ${K - 1})`, `min(col, ${N - 1})`]);
-  c.stmt(`As[l3.y][l3.x] = select(${zero}, ${av}, row < ${M} && ac < ${K});`);
-  c.stmt(`Bs[l3.y][l3.x] = select(${zero}, ${bv}, br < ${K} && col < ${N});`);
+  for (let l = 0; l < RB; l++) {
+    const e = c.let(`li + ${l * TS * TS}`);
+    const ar = c.let(`rowBase + ${e} / ${BK}`);
+    const ac = c.let(`t + ${e} % ${BK}`);
+    const av = load(c, A, [...bi, `min(${ar}, ${M - 1})`, `min(${ac}, ${K - 1})`]);
+    c.stmt(`As[${e}] = select(${zero}, ${av}, ${ar} < ${M} && ${ac} < ${K});`);
+    const br = c.let(`t + ${e} / ${BM}`);
+    const bc = c.let(`colBase + ${e} % ${BM}`);
+    const bv = load(c, B, [...bi, `min(${br}, ${K - 1})`, `min(${bc}, ${N - 1})`]);
+    c.stmt(`Bs[${e}] = select(${zero}, ${bv}, ${br} < ${K} && ${bc} < ${N});`);
+  }
   c.stmt("workgroupBarrier();");
-  c.stmt(`for (var p = 0; p < ${TS}; p++) { acc = acc + As[l3.y][p] * Bs[p][l3.x]; }`);
+  c.stmt(`for (var p = 0; p < ${BK}; p++) {`);
+  for (let i = 0; i < RB; i++) c.stmt(`  let a${i} = As[(ty * ${RB} + ${i}) * ${BK} + p];`);
+  for (let j = 0; j < RB; j++) c.stmt(`  let b${j} = Bs[p * ${BM} + tx * ${RB} + ${j}];`);
+  for (let i = 0; i < RB; i++) for (let j = 0; j < RB; j++) c.stmt(`  acc${i}${j} = acc${i}${j} + a${i} * b${j};`);
+  c.stmt("}");
   c.stmt("workgroupBarrier();");
   b.lines.push(...c.lines, "  }");
-  b.stmt(`if (row < ${M} && col < ${N}) { out[i32(wid.z) * ${M * N} + row * ${N} + col] = acc; }`);
-  const pre = `var<workgroup> As: array<array<${ty}, ${TS}>, ${TS}>;\nvar<workgroup> Bs: array<array<${ty}, ${TS}>, ${TS}>;`;
-  const gx = Math.ceil(N / TS);
-  const gy = Math.ceil(M / TS);
+  b.stmt(`let outBase = i32(wid.z) * ${M * N};`);
+  for (let i = 0; i < RB; i++) {
+    for (let j = 0; j < RB; j++) {
+      const row = `rowBase + ty * ${RB} + ${i}`;
+      const col = `colBase + tx * ${RB} + ${j}`;
+      b.stmt(`if (${row} < ${M} && ${col} < ${N}) { out[outBase + (${row}) * ${N} + ${col}] = acc${i}${j}; }`);
+    }
+  }
+  const pre = `var<workgroup> As: array<${ty}, ${BM * BK}>;\nvar<workgroup> Bs: array<${ty}, ${BK * BM}>;`;
+  const gx = Math.ceil(N / BM);
+  const gy = Math.ceil(M / BM);
   if (gx > lim.maxGroups || gy > lim.maxGroups) throw new Error(`webgpu: matmul of [${M}, ${K}] x [${K}, ${N}] is over this device's dispatch limit`);
   return {
-    wgsl: finish(em, node.dtype, b.text(), pre, `@workgroup_size(${TS}, ${TS})`, "@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) l3: vec3<u32>"),
+    wgsl: finish(
+      em,
+      node.dtype,
+      b.text(),
+      pre,
+      `@workgroup_size(${TS}, ${TS})`,
+      "@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) l3: vec3<u32>, @builtin(local_invocation_index) lid: u32",
+    ),
     inputs: em.bindings,
     groups: [gx, gy, Math.max(1, batch)],
   };
