@@ -8,12 +8,22 @@ import type { Shape } from "./shape.js";
 import { sizeOf } from "./shape.js";
 import type { Node, Storage } from "./node.js";
 import { bufferNode } from "./node.js";
-import { backendInstance } from "./backend.js";
+import { backendInstance, getBackend } from "./backend.js";
 
 /** Nested JS arrays of numbers (the shape of `array()`). */
 export type NestedArray = number | boolean | NestedArray[];
 
-const realizedOf = new WeakMap<Node, Node>();
+/**
+ * Realized results of pending nodes, per backend: structurally equal lazy tensors (hash-consed to
+ * one node) share a result, but only on the backend that computed it.
+ */
+const realizedByBackend = new Map<string, WeakMap<Node, Node>>();
+function realizedOf(): WeakMap<Node, Node> {
+  const name = getBackend();
+  let m = realizedByBackend.get(name);
+  if (!m) realizedByBackend.set(name, (m = new WeakMap()));
+  return m;
+}
 
 /** Thrown when a traced (abstract) value is read inside grad/jit/vmap. */
 export class ConcretizationError extends Error {
@@ -32,13 +42,13 @@ export class Tensor {
 
   /** @internal Wraps a graph node; use `tensor()` and the ops to make tensors. */
   constructor(node: Node) {
-    this.#node = realizedOf.get(node) ?? node;
+    this.#node = node.isBuffer() ? node : (realizedOf().get(node) ?? node);
   }
 
   /** @internal The graph node behind this tensor. */
   get node(): Node {
     if (this.#disposed) throw new Error("this tensor was disposed: its data can no longer be used");
-    const r = realizedOf.get(this.#node);
+    const r = this.#node.isBuffer() ? undefined : realizedOf().get(this.#node);
     if (r) this.#node = r;
     return this.#node;
   }
@@ -160,7 +170,7 @@ export class Tensor {
 
   /** @internal Points this tensor at a realized node. */
   _setRealized(n: Node): void {
-    realizedOf.set(this.#node, n);
+    realizedOf().set(this.#node, n);
     this.#node = n;
   }
 }

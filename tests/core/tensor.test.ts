@@ -1,6 +1,6 @@
 /** Tensor handles: realization, sharing, deep lazy chains, disposal, printing. */
 import { describe, expect, it } from "vitest";
-import { add, grad, jit, multiply, sum, tensor, ConcretizationError } from "../../src/index.js";
+import { add, grad, jit, multiply, setBackend, sum, tensor, zeros, ConcretizationError } from "../../src/index.js";
 import { realizeAll } from "../../src/core/tensor.js";
 import { MAX_LAZY_DEPTH } from "../../src/ops/base.js";
 
@@ -20,6 +20,19 @@ describe("Tensor", () => {
     const [p, q] = f(tensor([3])) as [ReturnType<typeof tensor>, ReturnType<typeof tensor>];
     expect(p.arraySync()).toEqual([6]);
     expect(q.arraySync()).toEqual([6]);
+  });
+
+  it("shares a realized result between equal lazy tensors only on the backend that computed it (regression)", async () => {
+    await setBackend("reference");
+    try {
+      const a = zeros([3]);
+      a.dataSync();
+      expect(zeros([3]).node.isBuffer()).toBe(true); // same backend: reused
+    } finally {
+      await setBackend("cpu");
+    }
+    expect(zeros([3]).node.isBuffer()).toBe(false); // another backend computes its own
+    expect(zeros([3]).arraySync()).toEqual([0, 0, 0]);
   });
 
   it("realizes a concrete lazy chain before it grows past the depth bound", () => {
