@@ -5,7 +5,6 @@
  */
 import type { Backend } from "../../core/backend.js";
 import { resetBackendInstance } from "../../core/backend.js";
-import type { Graph } from "../../core/graph.js";
 import type { Node, Storage } from "../../core/node.js";
 import type { TypedArray } from "../../core/dtype.js";
 import { sizeOf } from "../../core/shape.js";
@@ -15,7 +14,13 @@ import type { MemoryStats } from "./memory.js";
 import { BufferPool, WebGpuHandle, deviceStorage, ensureOnDevice, readBuffer } from "./memory.js";
 import { Executor } from "./exec.js";
 import type { Plan, PlanEnv } from "./plan.js";
-import { buildPlan } from "./plan.js";
+import { buildPlan, planProgram } from "./plan.js";
+import { Graph } from "../../core/graph.js";
+import { optimizeGraph } from "../../scheduler/passes.js";
+import { scheduleGraph } from "../../scheduler/schedule.js";
+
+/** Temporary: the backend's own planner, until the scheduler-driven path passes everything. */
+const LEGACY = typeof process !== "undefined" && process.env?.TENFOLD_WEBGPU_LEGACY === "1";
 
 /** The WebGPU backend instance, with diagnostics beyond the Backend contract. */
 export interface WebGpuBackend extends Backend {
@@ -47,13 +52,17 @@ export function createWebGpuBackend(ctx: GpuContext): WebGpuBackend {
     limits: { wg, maxInvocations: ctx.limits.workgroupSize, maxGroups: ctx.limits.maxComputeWorkgroupsPerDimension },
     maxBindings: Math.min(ctx.limits.maxStorageBuffersPerShaderStage, 16),
     checkSize: (bytes, what) => pool.checkSize(bytes, what),
+    gen: { wg, maxInvocations: ctx.limits.workgroupSize, maxGroups: ctx.limits.maxComputeWorkgroupsPerDimension, f16: false },
+    bytesOf: () => 4,
   };
+  const plan = (outputs: readonly Node[], inputs: readonly Node[]): Plan =>
+    LEGACY ? buildPlan(outputs, inputs, env, scanBody) : planProgram(scheduleGraph(optimizeGraph(new Graph(inputs, outputs))), inputs, env, scanBody);
   const scanBodies = new WeakMap<object, Plan>();
   const scanBody = (n: Node<"scan">): Plan => {
     let p = scanBodies.get(n.params.body);
     if (!p) {
       const g = n.params.body.graph;
-      p = buildPlan(g.outputs, g.inputs, env, scanBody);
+      p = plan(g.outputs, g.inputs);
       scanBodies.set(n.params.body, p);
     }
     return p;
@@ -71,12 +80,12 @@ export function createWebGpuBackend(ctx: GpuContext): WebGpuBackend {
     });
   };
   const compile = (graph: Graph): ((inputs: readonly Storage[]) => Storage[]) => {
-    let plan: Plan | undefined;
+    let compiled: Plan | undefined;
     return (inputs) => {
       alive();
-      plan ??= buildPlan(graph.outputs, graph.inputs, env, scanBody);
+      compiled ??= plan(graph.outputs, graph.inputs);
       const bufs = inputs.map((s, i) => ensureOnDevice(pool, s, graph.inputs[i]!.dtype, graph.inputs[i]!.shape));
-      return wrap(exec.run(plan, bufs));
+      return wrap(exec.run(compiled, bufs));
     };
   };
   const backend: WebGpuBackend = {
@@ -93,7 +102,7 @@ export function createWebGpuBackend(ctx: GpuContext): WebGpuBackend {
     info: { limits: ctx.limits, features: ctx.features },
     run(nodes) {
       alive();
-      return wrap(exec.run(buildPlan(nodes, [], env, scanBody), []));
+      return wrap(exec.run(plan(nodes, []), []));
     },
     compile,
     async read(s: Storage, n: Node): Promise<TypedArray> {

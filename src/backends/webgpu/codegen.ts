@@ -18,9 +18,9 @@ export type Ty = "f32" | "i32" | "bool";
 export function tyOf(d: DType): Ty {
   return d === "int32" ? "i32" : d === "bool" ? "bool" : "f32";
 }
-/** The WGSL storage element type of a dtype. */
-export function storeTyOf(d: DType): "f32" | "i32" | "u32" {
-  return d === "int32" ? "i32" : d === "bool" ? "u32" : "f32";
+/** The WGSL storage element type of a dtype (float16 is f16 where the device has shader-f16). */
+export function storeTyOf(d: DType, f16 = false): "f32" | "f16" | "i32" | "u32" {
+  return d === "int32" ? "i32" : d === "bool" ? "u32" : d === "float16" && f16 ? "f16" : "f32";
 }
 
 /** Shared state of one kernel: its input bindings, helper functions and fresh names. */

@@ -28,10 +28,10 @@ export interface KernelLimits {
   readonly maxGroups: number;
 }
 
-const BUILTINS =
+export const BUILTINS =
   "@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32, @builtin(num_workgroups) nw: vec3<u32>";
 
-function grid1d(count: number, lim: KernelLimits, perGroup: number): [number, number, number] {
+export function grid1d(count: number, lim: KernelLimits, perGroup: number): [number, number, number] {
   const groups = Math.max(1, Math.ceil(count / perGroup));
   const x = Math.min(groups, lim.maxGroups);
   const y = Math.ceil(groups / x);
@@ -39,11 +39,11 @@ function grid1d(count: number, lim: KernelLimits, perGroup: number): [number, nu
   return [x, y, 1];
 }
 
-function finish(em: Emitter, out: DType, body: string, pre = "", wgAttr = "", builtins = BUILTINS): string {
+export function finish(em: Emitter, out: DType, body: string, pre = "", wgAttr = "", builtins = BUILTINS): string {
   return [helperCode(em.helpers), em.declarations(out), pre, `@compute ${wgAttr}`, `fn main(${builtins}) {`, body, "}"].join("\n");
 }
 
-function storeExpr(v: string, d: DType): string {
+export function storeExpr(v: string, d: DType): string {
   return d === "bool" ? `select(0u, 1u, ${v})` : v;
 }
 

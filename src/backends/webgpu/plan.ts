@@ -11,10 +11,14 @@ import { sizeOf } from "../../core/shape.js";
 import { isInlinable, isView } from "./codegen.js";
 import type { KernelLimits, KernelSpec } from "./kernels.js";
 import { argmaxKernel, cumsumKernel, mapKernel, matmulKernel, reduceKernel, scatterAddKernel } from "./kernels.js";
+import type { DType } from "../../core/dtype.js";
+import type { Program } from "../../scheduler/ir.js";
+import type { GenOptions, Operand } from "./wgsl.js";
+import { kernelWgsl } from "./wgsl.js";
 
 /** One step of a plan. */
 export type Step =
-  | { readonly kind: "kernel"; readonly spec: KernelSpec; readonly ins: readonly number[]; readonly out: number; readonly bytes: number }
+  | { readonly kind: "kernel"; readonly spec: { readonly wgsl: string; readonly groups: readonly [number, number, number] }; readonly ins: readonly number[]; readonly out: number; readonly bytes: number }
   | { readonly kind: "alloc"; readonly out: number; readonly bytes: number }
   | { readonly kind: "copy"; readonly src: number; readonly out: number; readonly bytes: number }
   | { readonly kind: "scan"; readonly node: Node<"scan">; readonly body: Plan; readonly ins: readonly number[]; readonly outs: readonly number[] };
@@ -34,6 +38,10 @@ export interface Plan {
 /** What planning needs from the backend. */
 export interface PlanEnv {
   readonly limits: KernelLimits;
+  /** Code generation options (limits and whether float16 is stored as f16). */
+  readonly gen: GenOptions;
+  /** Bytes per element of a dtype in device buffers. */
+  bytesOf(dtype: DType): number;
   /** Storage buffers a kernel may bind (inputs plus the output). */
   readonly maxBindings: number;
   /** Throws when a buffer of `bytes` cannot be bound. */
@@ -207,4 +215,77 @@ function kernelFor(n: Node, mat: (n: Node) => boolean, lim: KernelLimits): Kerne
     default:
       return mapKernel(n, mat, lim);
   }
+}
+
+/**
+ * Builds a plan from the scheduler's program (src/scheduler): one dispatch per kernel the
+ * scheduler emits, its WGSL generated from the kernel IR (wgsl.ts). `inputs` are the graph's
+ * input nodes; captured buffers become leaves after them; each intermediate is released to the
+ * buffer pool after its last reader (the runtime form of the program's memory plan).
+ */
+export function planProgram(program: Program, inputs: readonly Node[], env: PlanEnv, scanBodies: (n: Node<"scan">) => Plan): Plan {
+  const slotMap = new Map<number, number>();
+  const consts: Node[] = [];
+  program.slots.forEach((s, i) => {
+    if (s.kind === "input") slotMap.set(i, s.index);
+  });
+  program.slots.forEach((s, i) => {
+    if (s.kind === "const") slotMap.set(i, inputs.length + consts.push(s.node) - 1);
+  });
+  const leaves = [...inputs, ...consts];
+  let numSlots = leaves.length;
+  const slot = (s: number): number => {
+    let p = slotMap.get(s);
+    if (p === undefined) slotMap.set(s, (p = numSlots++));
+    return p;
+  };
+  const steps: Step[] = [];
+  const maxIn = env.maxBindings - 1;
+  for (const k of program.kernels) {
+    if (k.kind === "opaque" && k.prim === "scan") {
+      const n = k.node as Node<"scan">;
+      const body = scanBodies(n);
+      const outs = body.outputs.map((_, j) => {
+        const s = k.outputs?.[j];
+        return s === undefined ? numSlots++ : slot(s);
+      });
+      steps.push({ kind: "scan", node: n, body, ins: k.inputs.map(slot), outs });
+      continue;
+    }
+    const outSlot = program.slots[k.output]!;
+    const bytes = outSlot.size * env.bytesOf(outSlot.dtype);
+    env.checkSize(bytes, `${k.ops.join("+")} of shape [${k.shape.join(", ")}]`);
+    const out = slot(k.output);
+    if (bytes === 0) {
+      steps.push({ kind: "alloc", out, bytes: 4 });
+      continue;
+    }
+    const operands: Operand[] = k.inputs.map((s) => ({ size: program.slots[s]!.size, dtype: program.slots[s]!.dtype }));
+    const gen = kernelWgsl(k, operands, { size: outSlot.size, dtype: outSlot.dtype }, env.gen);
+    if (gen.bindings.length > maxIn) {
+      throw new Error(
+        `webgpu: a fused kernel (${k.ops.join(", ")}) reads ${gen.bindings.length} buffers, over this device's limit of ${maxIn} storage buffers per kernel (maxStorageBuffersPerShaderStage)`,
+      );
+    }
+    steps.push({ kind: "kernel", spec: gen, ins: gen.bindings.map((i) => slot(k.inputs[i]!)), out, bytes });
+  }
+  const outSlots = program.outputs.map((ps) => {
+    const s = slot(ps);
+    if (s >= leaves.length) return s;
+    const d = program.slots[ps]!;
+    const out = numSlots++;
+    steps.push({ kind: "copy", src: s, out, bytes: d.size * env.bytesOf(d.dtype) });
+    return out;
+  });
+  const last = new Map<number, number>();
+  steps.forEach((s, k) => {
+    const reads = s.kind === "kernel" ? s.ins : s.kind === "scan" ? s.ins : s.kind === "copy" ? [s.src] : [];
+    for (const r of reads) last.set(r, k);
+    const writes = s.kind === "scan" ? s.outs : [s.out];
+    for (const w of writes) if (!last.has(w)) last.set(w, k);
+  });
+  const keep = new Set(outSlots);
+  const frees: number[][] = steps.map(() => []);
+  for (const [s, k] of last) if (s >= leaves.length && !keep.has(s)) frees[k]!.push(s);
+  return { leaves, numInputs: inputs.length, steps, frees, outputs: outSlots, numSlots };
 }

@@ -36,17 +36,36 @@ const need = (sink: HelperSink, ...names: string[]): void => {
 
 /** The WGSL expression of an elementwise node applied to argument expressions. */
 export function elemExpr(sink: HelperSink, n: Node, a: readonly string[]): string {
+  const p = n.params as { lane?: number; bits?: number };
+  const zero = n.inputs.map((m) => {
+    while (m.prim === "broadcast" || m.prim === "reshape") m = m.inputs[0]!;
+    return m.prim === "const" && (m as Node<"const">).params.value === 0;
+  });
+  return primExpr(sink, n.prim, n.inputs[0]?.dtype ?? n.dtype, n.dtype, a, { zero, lane: p.lane, bits: p.bits });
+}
+
+/** Options of `primExpr`: which operands are a literal zero (for `mul`), Threefry lane, shift. */
+export interface PrimOpts {
+  readonly zero?: readonly boolean[];
+  readonly lane?: number;
+  readonly bits?: number;
+}
+
+/**
+ * The WGSL expression of an elementwise primitive keyed by name and dtypes (`inT` is the
+ * operands' dtype, `outT` the result's), applied to argument expressions.
+ */
+export function primExpr(sink: HelperSink, prim: string, inT: DType, outT: DType, a: readonly string[], opts: PrimOpts = {}): string {
   const [x, y, z, w] = a as [string, string, string, string];
-  const inT = n.inputs[0]?.dtype ?? n.dtype;
   const isInt = inT === "int32";
-  if (inT === "bool" && ["max", "min", "lt", "le", "add", "mul"].includes(n.prim)) {
+  if (inT === "bool" && ["max", "min", "lt", "le", "add", "mul"].includes(prim)) {
     const bx = `select(0, 1, ${x})`;
     const by = `select(0, 1, ${y})`;
-    if (n.prim === "max" || n.prim === "add") return `(${x} || ${y})`;
-    if (n.prim === "min" || n.prim === "mul") return `(${x} && ${y})`;
-    return `(${bx} ${n.prim === "lt" ? "<" : "<="} ${by})`;
+    if (prim === "max" || prim === "add") return `(${x} || ${y})`;
+    if (prim === "min" || prim === "mul") return `(${x} && ${y})`;
+    return `(${bx} ${prim === "lt" ? "<" : "<="} ${by})`;
   }
-  switch (n.prim) {
+  switch (prim) {
     case "neg":
       return `(-${x})`;
     case "exp":
@@ -79,11 +98,7 @@ export function elemExpr(sink: HelperSink, n: Node, a: readonly string[]): strin
       return `(${x} + ${y})`;
     case "mul": {
       // Drivers fold x * 0 to 0; IEEE (and the reference) give NaN for x = NaN or ±Inf.
-      const zeroConst = (k: number): boolean => {
-        let m = n.inputs[k]!;
-        while (m.prim === "broadcast" || m.prim === "reshape") m = m.inputs[0]!;
-        return m.prim === "const" && (m as Node<"const">).params.value === 0;
-      };
+      const zeroConst = (k: number): boolean => opts.zero?.[k] === true;
       if (!isInt && (zeroConst(0) || zeroConst(1))) {
         need(sink, "bits");
         const other = zeroConst(1) ? x : y;
@@ -115,14 +130,14 @@ export function elemExpr(sink: HelperSink, n: Node, a: readonly string[]): strin
     case "where":
       return `select(${z}, ${y}, ${x})`;
     case "cast":
-      return castExpr(sink, x, inT, n.dtype);
+      return castExpr(sink, x, inT, outT);
     case "threefry":
       need(sink, "threefry");
-      return `bitcast<i32>(threefry(bitcast<u32>(${x}), bitcast<u32>(${y}), bitcast<u32>(${z}), bitcast<u32>(${w}))[${(n as Node<"threefry">).params.lane}])`;
+      return `bitcast<i32>(threefry(bitcast<u32>(${x}), bitcast<u32>(${y}), bitcast<u32>(${z}), bitcast<u32>(${w}))[${opts.lane ?? 0}])`;
     case "shrl":
-      return `bitcast<i32>(bitcast<u32>(${x}) >> ${(n as Node<"shrl">).params.bits}u)`;
+      return `bitcast<i32>(bitcast<u32>(${x}) >> ${opts.bits ?? 0}u)`;
     default:
-      throw new Error(`webgpu: no elementwise code for primitive "${n.prim}"`);
+      throw new Error(`webgpu: no elementwise code for primitive "${prim}"`);
   }
 }
 
