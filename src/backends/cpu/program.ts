@@ -17,6 +17,8 @@ import { EVAL } from "../reference/interpret.js";
 import type { KernelFn } from "./codegen.js";
 import { elementwiseFn, matmulEpilogueFn, reduceFn } from "./codegen.js";
 import { igemm, sgemmAuto } from "./matmul.js";
+import type { SimdFn } from "./simd.js";
+import { simdKernel, simdMemory } from "./simd.js";
 
 type Runner = (bufs: TypedArray[]) => void;
 
@@ -129,9 +131,31 @@ function runnerOf(k: Kernel): Runner {
  * ```
  */
 export function compileProgram(program: Program): Executable {
-  const runners = program.kernels.map(runnerOf);
-  let pool: TypedArray[] | undefined;
   const { slots } = program;
+  const f32 = (s: number): boolean => slots[s]!.dtype === "float32";
+  const simd: (SimdFn | undefined)[] = program.kernels.map((k) =>
+    (k.kind === "elementwise" || k.kind === "reduce") && f32(k.output) && k.inputs.every(f32) ? simdKernel(k) : undefined);
+  const runners = program.kernels.map((k, i) => (simd[i] ? undefined : runnerOf(k)));
+  // Arena: a byte offset in the SIMD memory for every slot a SIMD kernel touches (padded so
+  // that 4-lane loads and stores past the end stay inside the slot).
+  const at = new Int32Array(slots.length).fill(-1);
+  let arenaBytes = 0;
+  program.kernels.forEach((k, i) => {
+    if (!simd[i]) return;
+    for (const s of [...k.inputs, k.output]) {
+      if (at[s]! >= 0) continue;
+      at[s] = arenaBytes;
+      arenaBytes += (Math.ceil(slots[s]!.size / 4) * 4 + 8) * 4;
+    }
+  });
+  const mem = arenaBytes > 0 ? simdMemory() : null;
+  // Last kernel reading each slot (outputs: past the end), to read back only live results.
+  const lastRead = new Int32Array(slots.length).fill(-1);
+  program.kernels.forEach((k, i) => {
+    for (const s of k.inputs) lastRead[s] = i;
+  });
+  for (const s of program.outputs) lastRead[s] = program.kernels.length;
+  let pool: TypedArray[] | undefined;
   return {
     program,
     run(inputs) {
@@ -144,7 +168,51 @@ export function compileProgram(program: Program): Executable {
           case "output": return allocArray(s.dtype, s.size);
         }
       });
-      for (const r of runners) r(bufs);
+      if (!mem) {
+        for (const r of runners) r!(bufs);
+        return program.outputs.map((s) => bufs[s]!);
+      }
+      if (mem.buffer.byteLength < arenaBytes) mem.grow(Math.ceil((arenaBytes - mem.buffer.byteLength) / 65536));
+      // resident: the arena copy is current; stale: the host copy is not.
+      const resident = new Uint8Array(slots.length);
+      const live = (i: number): number[] => [...lastRead.keys()].filter((s) => lastRead[s]! >= i);
+      const stale = new Uint8Array(slots.length);
+      // Reads back the arena copies of the slots in `which` (a pool buffer whose slot is dead may
+      // already belong to another slot, so dead slots are never read back).
+      const flush = (which: readonly number[]): void => {
+        let view: Float32Array | undefined;
+        for (const s of which) {
+          if (!stale[s]) continue;
+          view ??= new Float32Array(mem.buffer);
+          bufs[s]!.set(view.subarray(at[s]! >> 2, (at[s]! >> 2) + slots[s]!.size));
+          stale[s] = 0;
+        }
+      };
+      program.kernels.forEach((k, i) => {
+        const fn = simd[i];
+        if (fn) {
+          let view: Float32Array | undefined;
+          for (const s of k.inputs) {
+            if (resident[s]) continue;
+            view ??= new Float32Array(mem.buffer);
+            view.set(bufs[s]!.subarray(0, slots[s]!.size) as Float32Array, at[s]! >> 2);
+            resident[s] = 1;
+          }
+          if (k.inputs.length === 1) fn(at[k.inputs[0]!]!, at[k.output]!);
+          else if (k.inputs.length === 2) fn(at[k.inputs[0]!]!, at[k.inputs[1]!]!, at[k.output]!);
+          else fn(...k.inputs.map((s) => at[s]!), at[k.output]!);
+          resident[k.output] = 1;
+          stale[k.output] = 1;
+          return;
+        }
+        flush(k.kind === "opaque" ? live(i) : k.inputs);
+        runners[i]!(bufs);
+        // The host copy is now the newer one; opaque kernels (scan) may run nested programs
+        // that reuse the arena.
+        if (k.kind === "opaque") resident.fill(0);
+        else resident[k.output] = 0;
+      });
+      flush(program.outputs);
       return program.outputs.map((s) => bufs[s]!);
     },
   };

@@ -32,6 +32,8 @@ export function sleb(n: number): number[] {
 }
 
 const I32 = 0x7f;
+const F32 = 0x7d;
+const F64 = 0x7c;
 const V128 = 0x7b;
 
 /** SIMD opcodes (after the 0xfd prefix). */
@@ -47,11 +49,16 @@ export class FnBuilder {
     params.forEach((p, i) => this.#names.set(p, i));
   }
 
-  /** Declares a local (i32 or v128). */
-  local(name: string, type: "i32" | "v128"): this {
+  /** Declares a local (i32, f32, f64 or v128). */
+  local(name: string, type: "i32" | "f32" | "f64" | "v128"): this {
     this.#names.set(name, this.params.length + this.#locals.length);
-    this.#locals.push(type === "i32" ? I32 : V128);
+    this.#locals.push(type === "i32" ? I32 : type === "f32" ? F32 : type === "f64" ? F64 : V128);
     return this;
+  }
+
+  /** LEB128 index of a local (for code assembled outside the builder). */
+  localIndex(name: string): number[] {
+    return uleb(this.#ix(name));
   }
 
   #ix(name: string): number {

@@ -1,0 +1,300 @@
+/**
+ * Wasm SIMD code for elementwise and reduce kernels of the kernel IR whose loads walk memory
+ * contiguously along the innermost axis (or are constant along it: scalars, per-row values).
+ * The kernel is viewed as `rows × cols` (cols = the last output axis, or the reduced axes); each
+ * load is `in[off + row·rowCoef + col·colCoef]` with colCoef 0 (splat once per row) or 1 (an
+ * `f32x4` load). Float32 only; exp and tanh are f32x4 polynomials (Cephes expf/tanhf, ≤ 2 ulp);
+ * sums accumulate in f64x2 like the JS kernels' float64. Anything else falls back to JS codegen.
+ *
+ * Operands live in one wasm memory (see the arena in program.ts): the executor copies a JS
+ * buffer in once per run and reads a result back only when a JS kernel or the caller needs it.
+ */
+import type { ElementwiseKernel, Idx, Instr, ReduceKernel } from "../../scheduler/ir.js";
+import { affine } from "../../scheduler/ir.js";
+import { FnBuilder, hasSimd, moduleBytes } from "./wasm.js";
+
+/** A compiled SIMD kernel: call with byte addresses of the kernel's inputs, then its output. */
+export type SimdFn = (...ptrs: number[]) => void;
+
+/** Smallest kernel (output elements × reduced elements) sent to Wasm SIMD. */
+let minElements = 4096;
+/** Sets the size threshold for SIMD kernels (tests lower it to exercise the path on small inputs). */
+export function setSimdMinElements(n: number): void {
+  minElements = n;
+}
+
+let memory: WebAssembly.Memory | null | undefined;
+
+/** The wasm memory SIMD kernels run on (null without Wasm SIMD or with TENFOLD_SIMD=0). */
+export function simdMemory(): WebAssembly.Memory | null {
+  if (memory !== undefined) return memory;
+  const proc = (globalThis as { process?: NodeJS.Process }).process;
+  memory = proc?.env?.TENFOLD_SIMD === "0" || !hasSimd() ? null : new WebAssembly.Memory({ initial: 1 });
+  return memory;
+}
+
+/** SIMD opcodes used here (after 0xfd). */
+const OP = {
+  load: 0x00, load32Splat: 0x09, store: 0x0b, const: 0x0c, shuffle: 0x0d, f32Extract: 0x1f, f64Extract: 0x21,
+  f32Lt: 0x43, and: 0x4e, or: 0x50, bitselect: 0x52, promoteLow: 0x5f, nearest: 0x6a, floor: 0x68,
+  i32Shl: 0xab, i32ShrS: 0xac, i32Add: 0xae, i32Sub: 0xb1,
+  abs: 0xe0, neg: 0xe1, sqrt: 0xe3, add: 0xe4, sub: 0xe5, mul: 0xe6, div: 0xe7, min: 0xe8, max: 0xe9, pmin: 0xea, pmax: 0xeb,
+  f64Add: 0xf0, truncSat: 0xf8,
+} as const;
+
+const f32x4 = (v: number): number[] => [...new Uint8Array(new Float32Array([v, v, v, v]).buffer)];
+const i32x4 = (v: number): number[] => [...new Uint8Array(new Int32Array([v, v, v, v]).buffer)];
+
+const UNARY = new Set(["neg", "exp", "tanh", "sqrt", "floor"]);
+const BINARY: Record<string, number> = { add: OP.add, mul: OP.mul, div: OP.div, max: OP.max, min: OP.min };
+
+/**
+ * v128 constants, hoisted into locals set once ahead of the loops (V8 rematerializes a
+ * `v128.const` on every use otherwise).
+ */
+class Consts {
+  readonly #locals = new Map<string, string>();
+  constructor(readonly f: FnBuilder) {}
+  /** Pushes the f32x4 (or, with `int`, i32x4) splat of v. */
+  push(v: number, int = false): FnBuilder {
+    const key = `${int ? "i" : "f"}${Object.is(v, -0) ? "-0" : v}`;
+    let l = this.#locals.get(key);
+    if (!l) {
+      l = `k${this.#locals.size}`;
+      this.f.local(l, "v128");
+      this.#locals.set(key, l);
+    }
+    return this.f.get(l);
+  }
+  /** Code setting every constant local. */
+  prologue(): number[] {
+    const out: number[] = [];
+    for (const [key, l] of this.#locals) {
+        const v = Number(key.slice(1));
+      out.push(0xfd, OP.const, ...(key[0] === "i" ? i32x4(v) : f32x4(v)), 0x21, ...this.f.localIndex(l));
+    }
+    return out;
+  }
+}
+
+/** Magic number 1.5·2^23: adding it rounds a float32 below 2^22 to an integer in the low mantissa bits. */
+const MAGIC = 12582912;
+
+/** exp(x) for the v128 in local `x`, pushed on the stack (scratch locals xt, xn, xr, xi). */
+function emitExp(f: FnBuilder, K: Consts, x: string): void {
+  const c = (v: number): FnBuilder => K.push(v);
+  // pmax/pmin (one instruction each) keep a NaN in their first operand.
+  f.get(x); c(-104); f.simd(OP.pmax); c(89); f.simd(OP.pmin).set("xt");
+  // n = round(x·log2e) by the magic-number trick; its integer value is the low mantissa bits.
+  f.get("xt"); c(1.4426950408889634); f.simd(OP.mul); c(MAGIC); f.simd(OP.add).set("xi");
+  f.get("xi"); c(MAGIC); f.simd(OP.sub).set("xn");
+  f.get("xt").get("xn"); c(0.693359375); f.simd(OP.mul).simd(OP.sub);
+  f.get("xn"); c(-2.12194440e-4); f.simd(OP.mul).simd(OP.sub).set("xr");
+  const coef = [1.9875691500e-4, 1.3981999507e-3, 8.3334519073e-3, 4.1665795894e-2, 1.6666665459e-1, 5.0000001201e-1];
+  f.get("xr"); c(coef[0]!); f.simd(OP.mul);
+  for (const k of coef.slice(1, -1)) { c(k); f.simd(OP.add).get("xr").simd(OP.mul); }
+  c(coef[coef.length - 1]!); f.simd(OP.add).get("xr").get("xr").simd(OP.mul).simd(OP.mul).get("xr").simd(OP.add);
+  c(1); f.simd(OP.add);
+  // × 2^n as 2^(n>>1) · 2^(n − n>>1): both factors stay normal for n in [−150, 128].
+  f.get("xi"); K.push(0x4b400000, true); f.simd(OP.i32Sub).set("xi");
+  f.get("xi").i32(1).simd(OP.i32ShrS); K.push(127, true); f.simd(OP.i32Add).i32(23).simd(OP.i32Shl).simd(OP.mul);
+  f.get("xi").get("xi").i32(1).simd(OP.i32ShrS).simd(OP.i32Sub); K.push(127, true); f.simd(OP.i32Add).i32(23).simd(OP.i32Shl).simd(OP.mul);
+}
+
+/** tanh(x) pushed on the stack: odd polynomial below |x| = 0.625, else 1 − 2/(e^2|x| + 1) with x's sign. */
+function emitTanh(f: FnBuilder, K: Consts, x: string): void {
+  const c = (v: number): FnBuilder => K.push(v);
+  f.get(x).simd(OP.abs).set("ta");
+  f.get(x).get(x).simd(OP.mul).set("tz");
+  f.get("tz"); c(-5.70498872745e-3); f.simd(OP.mul);
+  for (const k of [2.06390887954e-2, -5.37397155531e-2, 1.33314422036e-1]) { c(k); f.simd(OP.add).get("tz").simd(OP.mul); }
+  c(-3.33332819422e-1); f.simd(OP.add).get("tz").simd(OP.mul).get(x).simd(OP.mul).get(x).simd(OP.add); // small branch
+  f.get("ta").get("ta").simd(OP.add).set("tt");
+  c(1); c(2);
+  emitExp(f, K, "tt");
+  c(1); f.simd(OP.add).simd(OP.div).simd(OP.sub);
+  f.get(x); K.push(-0x80000000, true); f.simd(OP.and).simd(OP.or); // large branch with x's sign
+  f.get("ta"); c(0.625); f.simd(OP.f32Lt).simd(OP.bitselect);
+}
+
+/** How a load walks the rows × cols view. */
+interface Access {
+  readonly off: number;
+  readonly rowCoef: number;
+  readonly colCoef: 0 | 1;
+}
+
+/** Row and column strides of each loop variable name. */
+type VarMap = ReadonlyMap<string, { readonly row: number; readonly col: number }>;
+
+function access(index: Idx, vars: VarMap): Access | undefined {
+  const a = affine(index);
+  if (!a) return undefined;
+  let row: number | undefined;
+  let col: number | undefined;
+  // Σ coef_v · v must equal rowCoef·row + colCoef·col with v = row·v.row... : solve from each var.
+  const want = new Map<string, number>();
+  for (const [name, coef] of a.coef) {
+    if (coef === 0) continue;
+    const v = vars.get(name);
+    if (!v) return undefined;
+    want.set(name, coef);
+  }
+  // Every variable contributes coef·(its row part + col part); vars are either row or col vars
+  // except the flat `oi` (both). Derive the coefficients, then verify against every var.
+  let rowAcc = 0;
+  let colAcc = 0;
+  for (const [name, coef] of want) {
+    const v = vars.get(name)!;
+    if (name === "oi") { rowAcc += coef * v.row; colAcc += coef * v.col; }
+  }
+  for (const [name, v] of vars) {
+    if (name === "oi") continue;
+    const coef = want.get(name) ?? 0;
+    if (v.col > 0) {
+      const cc = coef / v.col;
+      if (col === undefined) col = cc;
+      else if (col !== cc) return undefined;
+    } else {
+      const rc = coef / v.row;
+      if (row === undefined) row = rc;
+      else if (row !== rc) return undefined;
+    }
+  }
+  const rowCoef = (row ?? 0) + rowAcc;
+  const colCoef = (col ?? 0) + colAcc;
+  if (!Number.isInteger(rowCoef) || (colCoef !== 0 && colCoef !== 1)) return undefined;
+  return { off: a.offset, rowCoef, colCoef };
+}
+
+const cache = new Map<string, SimdFn>();
+
+/**
+ * The SIMD function for a kernel, or undefined when the kernel is too small or not of the
+ * supported form (float32 loads and results; neg/exp/tanh/sqrt/floor, add/mul/div/max/min;
+ * reduce by sum/rmax/rmin over contiguous trailing axes with a plain `acc` epilogue).
+ */
+export function simdKernel(k: ElementwiseKernel | ReduceKernel): SimdFn | undefined {
+  const mem = simdMemory();
+  if (!mem || k.dtype !== "float32") return undefined;
+  const red = k.kind === "reduce";
+  const shape = k.shape;
+  const total = shape.reduce((a, b) => a * b, 1) * (red ? k.reduceShape.reduce((a, b) => a * b, 1) : 1);
+  if (total < minElements) return undefined;
+  if (red && (!["sum", "rmax", "rmin"].includes(k.fn) || k.epilogue.length !== 1 || k.epilogue[0]!.op !== "acc")) return undefined;
+  for (const i of k.body) {
+    if (i.dtype !== "float32") return undefined;
+    if (i.op === "unary" && !UNARY.has(i.fn)) return undefined;
+    if (i.op === "binary" && (!(i.fn in BINARY) || i.argDtype !== "float32")) return undefined;
+    if (i.op !== "load" && i.op !== "const" && i.op !== "unary" && i.op !== "binary") return undefined;
+  }
+  // rows × cols view.
+  const vars = new Map<string, { row: number; col: number }>();
+  let rows: number;
+  let cols: number;
+  if (red) {
+    rows = shape.reduce((a, b) => a * b, 1);
+    cols = k.reduceShape.reduce((a, b) => a * b, 1);
+    let s = 1;
+    for (let d = shape.length - 1; d >= 0; d--) { if (shape[d]! > 1) vars.set(`o${d}`, { row: s, col: 0 }); s *= shape[d]!; }
+    s = 1;
+    for (let d = k.reduceShape.length - 1; d >= 0; d--) { if (k.reduceShape[d]! > 1) vars.set(`r${d}`, { row: 0, col: s }); s *= k.reduceShape[d]!; }
+  } else {
+    cols = shape.length ? shape[shape.length - 1]! : 1;
+    rows = shape.length ? shape.slice(0, -1).reduce((a, b) => a * b, 1) : 1;
+    let s = 1;
+    for (let d = shape.length - 2; d >= 0; d--) { if (shape[d]! > 1) vars.set(`o${d}`, { row: s, col: 0 }); s *= shape[d]!; }
+    if (shape.length && cols > 1) vars.set(`o${shape.length - 1}`, { row: 0, col: 1 });
+    vars.set("oi", { row: cols, col: 1 });
+  }
+  const acc: (Access | undefined)[] = k.body.map((i) => (i.op === "load" ? access(i.index, vars) : undefined));
+  if (k.body.some((i, j) => i.op === "load" && !acc[j])) return undefined;
+  // Collapse to one row when every load is flat or a scalar (no per-row values, no row gaps).
+  if (!red && acc.every((a) => !a || (a.colCoef === 1 && a.rowCoef === cols) || (a.colCoef === 0 && a.rowCoef === 0))) {
+    cols *= rows;
+    rows = 1;
+    for (let j = 0; j < acc.length; j++) if (acc[j]?.colCoef === 1) acc[j] = { ...acc[j]!, rowCoef: 0 };
+  } else if (cols % 4 !== 0) return undefined;
+  if (red && cols % 4 !== 0) return undefined;
+  const key = JSON.stringify([k.kind, red ? k.fn : "", rows, cols, k.inputs.length, k.body, acc]);
+  let fn = cache.get(key);
+  if (!fn) {
+    fn = build(k.body, acc, k.inputs.length, rows, cols, red ? k.fn : undefined, mem);
+    cache.set(key, fn);
+  }
+  return fn;
+}
+
+function build(body: readonly Instr[], acc: readonly (Access | undefined)[], nIn: number, rows: number, cols: number, reduce: string | undefined, mem: WebAssembly.Memory): SimdFn {
+  const ins = Array.from({ length: nIn }, (_, i) => `in${i}`);
+  const f = new FnBuilder([...ins, "out"]);
+  f.local("row", "i32").local("c", "i32").local("po", "i32");
+  for (const l of ["xt", "xn", "xr", "xi", "ta", "tz", "tt", "alo", "ahi"]) f.local(l, "v128");
+  body.forEach((_, j) => f.local(`v${j}`, "v128"));
+  acc.forEach((a, j) => { if (a?.colCoef === 1) f.local(`p${j}`, "i32"); });
+  const addr = (j: number, a: Access, withRow: boolean): void => {
+    const i = body[j] as Extract<Instr, { op: "load" }>;
+    f.get(`in${i.input}`).i32(a.off * 4).add();
+    if (withRow && a.rowCoef !== 0) f.get("row").i32(a.rowCoef * 4).mul().add();
+  };
+  // Hoisted: constants and loads constant over the whole kernel.
+  body.forEach((i, j) => {
+    if (i.op === "const") f.simd(OP.const, ...f32x4(i.value)).set(`v${j}`);
+    const a = acc[j];
+    if (a && a.colCoef === 0 && a.rowCoef === 0) { addr(j, a, false); f.simd(OP.load32Splat, 2, 0).set(`v${j}`); }
+  });
+  const ident = reduce === "rmax" ? -Infinity : Infinity;
+  const K = new Consts(f);
+  const at = f.code.length;
+  const last = `v${body.length - 1}`;
+  f.loop("row", (g) => g.i32(0), (g) => g.i32(rows), (g) => g.i32(1), () => {
+    acc.forEach((a, j) => {
+      if (!a || (a.colCoef === 0 && a.rowCoef === 0)) return;
+      addr(j, a, true);
+      if (a.colCoef === 1) f.set(`p${j}`);
+      else f.simd(OP.load32Splat, 2, 0).set(`v${j}`);
+    });
+    if (!reduce) f.get("out").get("row").i32(cols * 4).mul().add().set("po");
+    else if (reduce === "sum") f.simd(OP.const, ...f32x4(0)).set("alo").simd(OP.const, ...f32x4(0)).set("ahi");
+    else f.simd(OP.const, ...f32x4(ident)).set("alo");
+    f.loop("c", (g) => g.i32(0), (g) => g.i32(Math.ceil(cols / 4) * 16), (g) => g.i32(16), () => {
+      body.forEach((i, j) => {
+        switch (i.op) {
+          case "load":
+            if (acc[j]!.colCoef === 1) f.get(`p${j}`).get("c").add().simd(OP.load, 0, 0).set(`v${j}`);
+            return;
+          case "unary":
+            if (i.fn === "exp") emitExp(f, K, `v${i.x}`);
+            else if (i.fn === "tanh") emitTanh(f, K, `v${i.x}`);
+            else f.get(`v${i.x}`).simd(i.fn === "neg" ? OP.neg : i.fn === "sqrt" ? OP.sqrt : OP.floor);
+            f.set(`v${j}`);
+            return;
+          case "binary":
+            f.get(`v${i.a}`).get(`v${i.b}`).simd(BINARY[i.fn]!).set(`v${j}`);
+            return;
+          default:
+            return;
+        }
+      });
+      if (!reduce) f.get("po").get("c").add().get(last).simd(OP.store, 0, 0);
+      else if (reduce === "sum") {
+        f.get(last).simd(OP.promoteLow).get("alo").simd(OP.f64Add).set("alo");
+        f.get(last).get(last).simd(OP.shuffle, 8, 9, 10, 11, 12, 13, 14, 15, 8, 9, 10, 11, 12, 13, 14, 15).simd(OP.promoteLow).get("ahi").simd(OP.f64Add).set("ahi");
+      } else f.get("alo").get(last).simd(reduce === "rmax" ? OP.max : OP.min).set("alo");
+    });
+    if (reduce) {
+      f.get("out").get("row").i32(4).mul().add();
+      if (reduce === "sum") {
+        f.get("alo").get("ahi").simd(OP.f64Add).set("alo");
+        f.get("alo").simd(OP.f64Extract, 0).get("alo").simd(OP.f64Extract, 1).op(0xa0, 0xb6); // f64.add; f32.demote_f64
+      } else {
+        const m = reduce === "rmax" ? 0x97 : 0x96;
+        f.get("alo").simd(OP.f32Extract, 0).get("alo").simd(OP.f32Extract, 1).op(m).get("alo").simd(OP.f32Extract, 2).op(m).get("alo").simd(OP.f32Extract, 3).op(m);
+      }
+      f.op(0x38, 2, 0); // f32.store
+    }
+  });
+  f.code.splice(at, 0, ...K.prologue());
+  const inst = new WebAssembly.Instance(new WebAssembly.Module(moduleBytes([{ name: "k", fn: f }]) as BufferSource), { env: { mem } });
+  return inst.exports.k as SimdFn;
+}

@@ -1,0 +1,71 @@
+// Wasm SIMD elementwise/reduce kernels (simd.ts) agree with the reference backend: the exp/tanh
+// polynomials at 1e-5 relative over a wide range (incl. overflow, underflow, NaN, ±Infinity),
+// flat, scalar, per-row and sliced operands, odd sizes, softmax, and results read back by JS
+// kernels that follow.
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import * as tf from "../../src/index.js";
+import type { Tensor } from "../../src/index.js";
+import { setSimdMinElements, simdMemory } from "../../src/backends/cpu/simd.js";
+
+const close = (got: ArrayLike<number>, want: ArrayLike<number>, tol = 1e-5): number => {
+  let bad = 0;
+  for (let i = 0; i < want.length; i++) {
+    const [g, w] = [got[i]!, want[i]!];
+    if (Number.isNaN(w) ? !Number.isNaN(g) : !(g === w || Math.abs(g - w) <= tol * (1 + Math.abs(w)))) bad++;
+  }
+  return bad;
+};
+
+function both(f: (...x: Tensor[]) => Tensor, ...args: { data: Float32Array; shape: number[] }[]): void {
+  const run = (backend: string): Float32Array => {
+    tf.setBackend(backend);
+    const xs = args.map((a) => tf.tensor(a.data, { shape: a.shape }));
+    return tf.jit(f)(...xs).dataSync() as Float32Array;
+  };
+  const want = run("reference");
+  const got = run("cpu");
+  expect(got.length).toBe(want.length);
+  expect(close(got, want)).toBe(0);
+}
+
+const data = (n: number, scale = 1, seed = 1): Float32Array => Float32Array.from({ length: n }, (_, i) => Math.sin(i * 12.9898 + seed) * scale);
+
+describe.skipIf(!simdMemory())("wasm simd kernels", () => {
+  beforeAll(() => setSimdMinElements(1));
+  afterAll(() => { setSimdMinElements(4096); tf.setBackend("cpu"); });
+
+  it("exp and tanh over a wide range, with specials", () => {
+    const x = data(4099, 120);
+    x.set([NaN, Infinity, -Infinity, 0, -0, 1e-6, -1e-6, 88.7, 88.8, -87.5, -103, -110, 0.6249, 0.6251, 9, -9], 0);
+    both((a) => tf.exp(a), { data: x, shape: [4099] });
+    both((a) => tf.tanh(a), { data: x, shape: [4099] });
+    const y = data(4099, 3);
+    both((a) => tf.tanh(a), { data: y, shape: [4099] });
+    both((a) => tf.exp(a), { data: y, shape: [4099] });
+  });
+
+  it("the bench chain, odd length", () => {
+    const f = (x: Tensor): Tensor => tf.subtract(tf.multiply(tf.maximum(tf.add(tf.multiply(x, 1.5), 0.25), 0), tf.divide(1, tf.add(1, tf.exp(tf.negative(x))))), tf.tanh(x));
+    both(f, { data: data(1001, 4), shape: [1001] });
+    both(f, { data: data(7 * 13, 4), shape: [7, 13] });
+  });
+
+  it("per-row operands and row reductions (softmax, sum, max, min)", () => {
+    const sm = (x: Tensor): Tensor => { const e = tf.exp(tf.subtract(x, tf.max(x, { axis: -1, keepdims: true }))); return tf.divide(e, tf.sum(e, { axis: -1, keepdims: true })); };
+    both(sm, { data: data(6 * 32, 5), shape: [6, 32] });
+    both(sm, { data: data(3 * 2 * 16, 5), shape: [3, 2, 16] });
+    both(sm, { data: data(5 * 10, 5), shape: [5, 10] }); // cols % 4 != 0: JS fallback
+    both((x) => tf.sum(x, { axis: -1 }), { data: data(9 * 64), shape: [9, 64] });
+    both((x) => tf.min(x, { axis: [1, 2] }), { data: data(4 * 4 * 8), shape: [4, 4, 8] });
+    both((x) => tf.max(tf.sqrt(tf.abs(x)), { axis: -1 }), { data: data(4 * 8), shape: [4, 8] });
+    both((x) => tf.sum(x, { axis: 0 }), { data: data(8 * 8), shape: [8, 8] }); // strided: JS
+  });
+
+  it("broadcast, sliced and transposed operands; SIMD results feeding JS kernels and outputs", () => {
+    both((x, y) => tf.multiply(tf.add(x, y), tf.floor(x)), { data: data(8 * 12, 3), shape: [8, 12] }, { data: data(12, 2, 5), shape: [12] });
+    both((x, y) => tf.add(x, y), { data: data(8 * 12), shape: [8, 12] }, { data: data(8, 1, 3), shape: [8, 1] });
+    both((x) => tf.exp(tf.slice(x, [0, 4], [8, 8])), { data: data(8 * 12), shape: [8, 12] });
+    both((x) => tf.cumsum(tf.exp(tf.permuteDims(tf.exp(x))), 0), { data: data(8 * 12), shape: [8, 12] });
+    both((x) => tf.log(tf.add(tf.exp(x), tf.sum(tf.exp(x), { axis: -1, keepdims: true }))), { data: data(4 * 16), shape: [4, 16] });
+  });
+});
