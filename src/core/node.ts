@@ -1,6 +1,6 @@
 /**
- * Graph nodes: immutable, hash-consed (structurally equal nodes are the same object, which is the
- * common-subexpression elimination of the design), with shape and dtype inferred when built.
+ * Graph nodes: immutable, with shape and dtype inferred when built; hash-consed while tracing and
+ * deduplicated by `cse` before realization (the common-subexpression elimination of the design).
  */
 import type { DType, TypedArray } from "./dtype.js";
 import type { Shape } from "./shape.js";
@@ -53,11 +53,25 @@ export class Node<P extends Primitive = Primitive> {
   }
 }
 
-const table = new Map<string, WeakRef<Node>>();
-const registry = new FinalizationRegistry<string>((key) => {
-  const ref = table.get(key);
-  if (ref && ref.deref() === undefined) table.delete(key);
-});
+/**
+ * Hash-consing tables, one per active trace (innermost last). Inside a trace, building a node
+ * structurally equal to one already built returns that node. Outside traces nodes are fresh, and
+ * `cse` merges equal subexpressions right before a graph is realized. Strong maps scoped to a trace
+ * (rather than a global table of WeakRefs) matter: a WeakRef keeps its target alive until the
+ * current synchronous job ends, so a global weak table would pin every node, and the buffers
+ * behind them, of a long synchronous training loop.
+ */
+const tables: Map<string, Node>[] = [];
+
+/** Runs `f` with a hash-consing scope (used while tracing). */
+export function withNodeTable<T>(f: () => T): T {
+  tables.push(new Map());
+  try {
+    return f();
+  } finally {
+    tables.pop();
+  }
+}
 
 function paramKey(params: unknown): string {
   return JSON.stringify(params, (_k, v: unknown) => {
@@ -67,25 +81,56 @@ function paramKey(params: unknown): string {
   });
 }
 
-/**
- * Builds (or finds) the node `prim(params)(inputs)`. Shape and dtype inference run here, so
- * errors surface at the op call.
- */
-export function makeNode<P extends Primitive>(prim: P, params: Params<P>, inputs: readonly Node[]): Node {
-  const { shape, dtype } = INFER[prim](params, inputs);
-  const key = `${prim}|${paramKey(params)}|${inputs.map((n) => n.id).join(",")}`;
-  const hit = table.get(key)?.deref();
-  if (hit) return hit;
+function nodeKey(prim: string, params: unknown, inputs: readonly Node[]): string {
+  return `${prim}|${paramKey(params)}|${inputs.map((n) => n.id).join(",")}`;
+}
+
+function freshNode<P extends Primitive>(prim: P, params: Params<P>, inputs: readonly Node[], shape: Shape, dtype: DType): Node {
   let depth = 0;
   let traced = false;
   for (const i of inputs) {
     depth = Math.max(depth, i.depth + 1);
     traced ||= i.traced;
   }
-  const node = new Node(freshId(), prim, params, inputs, shape, dtype, undefined, depth, traced);
-  table.set(key, new WeakRef(node));
-  registry.register(node, key);
+  return new Node(freshId(), prim, params, inputs, shape, dtype, undefined, depth, traced);
+}
+
+/**
+ * Builds the node `prim(params)(inputs)` (inside a trace: finds an equal one). Shape and dtype
+ * inference run here, so errors surface at the op call.
+ */
+export function makeNode<P extends Primitive>(prim: P, params: Params<P>, inputs: readonly Node[]): Node {
+  const { shape, dtype } = INFER[prim](params, inputs);
+  if (!tables.length) return freshNode(prim, params, inputs, shape, dtype);
+  const key = nodeKey(prim, params, inputs);
+  for (let i = tables.length - 1; i >= 0; i--) {
+    const hit = tables[i]!.get(key);
+    if (hit) return hit;
+  }
+  const node = freshNode(prim, params, inputs, shape, dtype);
+  tables[tables.length - 1]!.set(key, node);
   return node;
+}
+
+/**
+ * Common-subexpression elimination: rebuilds `outputs` so that structurally equal nodes are one
+ * node (scalar literals merge by value). Run on every graph before it is realized or compiled.
+ */
+export function cse(outputs: readonly Node[]): Node[] {
+  const canon = new Map<string, Node>();
+  const memo = new Map<number, Node>();
+  for (const n of topoSort(outputs)) {
+    const leafById = n.prim === "buffer" || n.prim === "input";
+    const ins = n.inputs.map((i) => memo.get(i.id)!);
+    const key = leafById ? `#${n.id}` : nodeKey(n.prim, n.params, ins);
+    let c = canon.get(key);
+    if (!c) {
+      c = ins.every((x, k) => x === n.inputs[k]) ? n : freshNode(n.prim, n.params, ins, n.shape, n.dtype);
+      canon.set(key, c);
+    }
+    memo.set(n.id, c);
+  }
+  return outputs.map((o) => memo.get(o.id)!);
 }
 
 /** A realized buffer node holding `storage` (never hash-consed: data identity is the node). */

@@ -7,7 +7,7 @@ import type { DType, TypedArray } from "./dtype.js";
 import type { Shape } from "./shape.js";
 import { sizeOf } from "./shape.js";
 import type { Node, Storage } from "./node.js";
-import { bufferNode } from "./node.js";
+import { bufferNode, cse } from "./node.js";
 import { backendInstance, getBackend } from "./backend.js";
 
 /** Nested JS arrays of numbers (the shape of `array()`). */
@@ -199,7 +199,7 @@ export function realizeAll(ts: readonly Tensor[]): void {
     pending.push([t, k]);
   }
   if (!nodes.length) return;
-  const storages = backendInstance().run(nodes);
+  const storages = backendInstance().run(cse(nodes));
   const made = nodes.map((n, i) => bufferNode(storages[i]!, n.shape, n.dtype));
   for (const [t, k] of pending) t._setRealized(made[k]!);
 }

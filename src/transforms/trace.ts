@@ -7,7 +7,7 @@
 import type { DType } from "../core/dtype.js";
 import { Graph } from "../core/graph.js";
 import type { Node } from "../core/node.js";
-import { inputNode, makeNode, topoSort } from "../core/node.js";
+import { inputNode, makeNode, topoSort, withNodeTable } from "../core/node.js";
 import type { Shape } from "../core/shape.js";
 import { Tensor } from "../core/tensor.js";
 import type { TreeDef } from "../core/tree.js";
@@ -36,11 +36,13 @@ export function leafTensor(x: unknown, what: string): Tensor {
 
 /** Traces `f` on placeholders with the given avals; `f` takes and returns flat tensor lists. */
 export function traceFlat(f: (args: Tensor[]) => unknown, avals: readonly Aval[], what: string): Traced {
-  const inputs = avals.map((a) => inputNode(a.shape, a.dtype));
-  const out = f(inputs.map((n) => new Tensor(n)));
-  const [leaves, outDef] = flatten<unknown>(out);
-  const outs = leaves.map((l) => leafTensor(l, `${what}: output`).node);
-  return { graph: new Graph(inputs, outs), outDef };
+  return withNodeTable(() => {
+    const inputs = avals.map((a) => inputNode(a.shape, a.dtype));
+    const out = f(inputs.map((n) => new Tensor(n)));
+    const [leaves, outDef] = flatten<unknown>(out);
+    const outs = leaves.map((l) => leafTensor(l, `${what}: output`).node);
+    return { graph: new Graph(inputs, outs), outDef };
+  });
 }
 
 /** Nodes of `outputs` that depend on any node in `roots` (by id). */

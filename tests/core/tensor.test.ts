@@ -1,11 +1,12 @@
 /** Tensor handles: realization, sharing, deep lazy chains, disposal, printing. */
 import { describe, expect, it } from "vitest";
-import { add, grad, jit, multiply, setBackend, sum, tensor, zeros, ConcretizationError } from "../../src/index.js";
+import { add, exp, grad, jit, multiply, setBackend, sum, tensor, zeros, ConcretizationError, Tensor } from "../../src/index.js";
+import { cse } from "../../src/core/node.js";
 import { realizeAll } from "../../src/core/tensor.js";
 import { MAX_LAZY_DEPTH } from "../../src/ops/base.js";
 
 describe("Tensor", () => {
-  it("realizes several handles on one hash-consed node together (regression)", () => {
+  it("realizes several handles on one node together (regression)", () => {
     const x = tensor([1, 2]);
     const a = add(x, 1);
     const b = add(x, 1); // the same node as a
@@ -22,17 +23,40 @@ describe("Tensor", () => {
     expect(q.arraySync()).toEqual([6]);
   });
 
-  it("shares a realized result between equal lazy tensors only on the backend that computed it (regression)", async () => {
+  it("shares a realized node between handles only on the backend that computed it (regression)", async () => {
     await setBackend("reference");
+    const z = zeros([3]);
+    const n = z.node;
     try {
-      const a = zeros([3]);
-      a.dataSync();
-      expect(zeros([3]).node.isBuffer()).toBe(true); // same backend: reused
+      z.dataSync();
+      expect(new Tensor(n).node.isBuffer()).toBe(true); // same backend: reused
     } finally {
       await setBackend("cpu");
     }
-    expect(zeros([3]).node.isBuffer()).toBe(false); // another backend computes its own
-    expect(zeros([3]).arraySync()).toEqual([0, 0, 0]);
+    expect(new Tensor(n).node.isBuffer()).toBe(false); // another backend computes its own
+    expect(new Tensor(n).arraySync()).toEqual([0, 0, 0]);
+  });
+
+  it("a long synchronous loop does not pin the nodes and buffers it built (regression)", () => {
+    const x = tensor(new Float32Array(10000));
+    const start = process.memoryUsage();
+    for (let i = 0; i < 4000; i++) exp(add(x, 1)).dataSync(); // 80 kB of fresh data per step
+    const end = process.memoryUsage();
+    const grown = end.heapUsed + end.arrayBuffers - (start.heapUsed + start.arrayBuffers);
+    // pinned, this would be over 300 MB; the collector keeps it far lower
+    expect(grown).toBeLessThan(150e6);
+  });
+
+  it("merges equal subexpressions before realizing (cse)", () => {
+    const x = tensor([1, 2]);
+    const a = exp(add(x, 1));
+    const b = exp(add(x, 1));
+    expect(a.node).not.toBe(b.node);
+    const [ca, cb] = cse([add(a, b).node]).flatMap((n) => n.inputs);
+    expect(ca).toBe(cb);
+    const got = add(a, b).arraySync() as number[];
+    expect(got[0]).toBeCloseTo(2 * Math.exp(2), 4);
+    expect(got[1]).toBeCloseTo(2 * Math.exp(3), 4);
   });
 
   it("realizes a concrete lazy chain before it grows past the depth bound", () => {
