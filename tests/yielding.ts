@@ -1,8 +1,8 @@
 /**
  * `yielding(...arbitraries, predicate)`: a drop-in for `fc.property` that yields to the event loop
- * after every run (use with `await fc.assert(...)`). Long synchronous loops keep every graph node
- * they build alive until the event loop turns (the hash-consing table's WeakRefs pin their targets
- * for the rest of the job), so thousand-run properties must yield to keep memory flat.
+ * after every run (use with `await fc.assert(...)`), so that thousand-run properties let timers,
+ * finalizers and the reporter run between runs. (It was first a workaround for a global WeakRef
+ * hash-consing table that pinned every node of a synchronous loop; see docs/architecture.md.)
  */
 import fc from "fast-check";
 
