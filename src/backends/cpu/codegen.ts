@@ -44,16 +44,22 @@ export function ftanh(x: number): number {
 
 const HELPERS = { erf, powC, roundHalfEven, fr: Math.fround, fexp, ftanh };
 const cache = new Map<string, KernelFn>();
+/** At most this many compiled kernels are kept (least recently used go first), so constants that
+ * change every step (baked into the source) cannot grow the cache without bound. */
+export const KERNEL_CACHE_LIMIT = 2048;
 
 /** Compiles (or reuses) the function for a kernel source. */
 function compile(nIn: number, src: string): KernelFn {
   const key = `${nIn}\n${src}`;
   let f = cache.get(key);
-  if (!f) {
+  if (f) {
+    cache.delete(key); // refresh its recency
+  } else {
     const params = Array.from({ length: nIn }, (_, i) => `in${i}`);
     f = new Function("H", `"use strict"; const {erf, powC, roundHalfEven, fr, fexp, ftanh} = H; return function kernel(${[...params, "out"].join(", ")}) {\n${src}\n};`)(HELPERS) as KernelFn;
-    cache.set(key, f);
+    if (cache.size >= KERNEL_CACHE_LIMIT) cache.delete(cache.keys().next().value!);
   }
+  cache.set(key, f);
   return f;
 }
 
