@@ -1,12 +1,37 @@
 // Kernel-count tests pin fusion (DESIGN.md house style 6), plus memory: 10,000 jitted training
 // steps keep the heap flat. Budgets: the MLP forward+backward (2 layers, softmax cross-entropy,
 // valueAndGrad) is at most 17 kernels today; the conv (im2col) forward is 3.
+// The counts are shared by the backends: the scheduler decides fusion once, and each test also
+// checks that the WebGPU backend dispatches exactly the scheduled kernels for the same graph
+// (skipped where no WebGPU adapter exists, unless WEBGPU_REQUIRED=1 makes that a failure).
 import { describe, expect, it } from "vitest";
 import * as tf from "../../src/index.js";
 import type { Tensor } from "../../src/index.js";
+import { webgpuBackend } from "../../src/backends/webgpu/index.js";
+import { probeWebGpu } from "../webgpu/gpu.js";
 
 type T = Tensor;
 const count = (f: ReturnType<typeof tf.jit>, ...args: unknown[]): number => (f.lower as (...a: unknown[]) => { readonly kernels: readonly unknown[] })(...args).kernels.length;
+const gpu = await probeWebGpu();
+
+/** Asserts that the jitted call dispatches exactly the scheduler's kernels on WebGPU (when present). */
+async function sameOnWebGpu(f: ReturnType<typeof tf.jit>, ...args: unknown[]): Promise<void> {
+  if (!gpu) return;
+  const kernels = count(f, ...args);
+  await tf.setBackend("webgpu");
+  try {
+    const b = webgpuBackend();
+    // Arguments are realized (uploaded) first, so only the jitted call's dispatches are counted.
+    const [leaves] = tf.tree.flatten(args);
+    for (const t of leaves) if (t instanceof tf.Tensor) await t.data();
+    const before = b.counters.dispatches;
+    const [outs] = tf.tree.flatten((f as (...a: unknown[]) => unknown)(...args));
+    for (const t of outs) if (t instanceof tf.Tensor) await t.data();
+    expect(b.counters.dispatches - before, "webgpu dispatches").toBe(kernels);
+  } finally {
+    await tf.setBackend("cpu");
+  }
+}
 
 const mlpLoss = (p: { W1: T; b1: T; W2: T; b2: T }, x: T, y: T): T => {
   const h = tf.maximum(tf.add(tf.matmul(x, p.W1), p.b1), 0);
@@ -24,52 +49,60 @@ const params = () => ({
 describe("fusion: kernel counts", () => {
   const x = tf.ones([4, 8]);
 
-  it("an 8-op elementwise chain is 1 kernel", () => {
+  it("an 8-op elementwise chain is 1 kernel", async () => {
     const ops = [tf.exp, tf.sin, (v: T) => tf.add(v, 1), (v: T) => tf.multiply(v, 2), tf.tanh, tf.negative, tf.cos, tf.abs];
     const f = tf.jit((a: T) => ops.reduce((v, op) => op(v), a));
     expect(count(f, x)).toBe(1);
+    await sameOnWebGpu(f, x);
   });
 
-  it("relu(x @ W + b) is 1 kernel (matmul with its epilogue)", () => {
+  it("relu(x @ W + b) is 1 kernel (matmul with its epilogue)", async () => {
     const f = tf.jit((a: T, w: T, b: T) => tf.maximum(tf.add(tf.matmul(a, w), b), 0));
     const l = f.lower(x, tf.ones([8, 3]), tf.ones([3]));
     expect(l.kernels.length).toBe(1);
     expect(l.kernels[0]!.ops).toEqual(["matmul", "add", "max"]);
+    await sameOnWebGpu(f, x, tf.ones([8, 3]), tf.ones([3]));
   });
 
-  it("softmax over rows is at most 3 kernels", () => {
+  it("softmax over rows is at most 3 kernels", async () => {
     const f = tf.jit((a: T) => {
       const e = tf.exp(tf.subtract(a, tf.max(a, { axis: -1, keepdims: true })));
       return tf.divide(e, tf.sum(e, { axis: -1, keepdims: true }));
     });
     expect(count(f, x)).toBeLessThanOrEqual(3);
+    await sameOnWebGpu(f, x);
   });
 
-  it("permute + reshape followed by exp is 1 kernel (no copy)", () => {
+  it("permute + reshape followed by exp is 1 kernel (no copy)", async () => {
     const f = tf.jit((a: T) => tf.exp(tf.reshape(tf.permuteDims(a, [1, 0]), [2, 16])));
     expect(count(f, x)).toBe(1);
+    await sameOnWebGpu(f, x);
   });
 
-  it("a constant subexpression costs nothing", () => {
+  it("a constant subexpression costs nothing", async () => {
     const f = tf.jit((a: T) => tf.add(a, tf.sum(tf.multiply(tf.arange(4), tf.add(2, 3)))));
     const g = tf.jit((a: T) => tf.add(a, 1));
     expect(count(f, x)).toBe(count(g, x));
     expect(f(x).dataSync()[0]).toBe(31);
+    await sameOnWebGpu(f, x);
   });
 
-  it("a sum reduction takes its elementwise prologue and epilogue", () => {
+  it("a sum reduction takes its elementwise prologue and epilogue", async () => {
     const f = tf.jit((a: T) => tf.sqrt(tf.mean(tf.square(tf.subtract(a, 1)), { axis: -1 })));
     expect(count(f, x)).toBe(1);
+    await sameOnWebGpu(f, x);
   });
 
-  it("forward+backward of a 2-layer MLP stays within 17 kernels", () => {
+  it("forward+backward of a 2-layer MLP stays within 17 kernels", async () => {
     const f = tf.jit(tf.valueAndGrad(mlpLoss));
     expect(count(f, params(), x, tf.ones([4, 10]))).toBeLessThanOrEqual(17);
+    await sameOnWebGpu(f, params(), x, tf.ones([4, 10]));
   });
 
-  it("conv2d (im2col: pad, strided slices, stack, matmul) forward is 3 kernels", () => {
+  it("conv2d (im2col: pad, strided slices, stack, matmul) forward is 3 kernels", async () => {
     const f = tf.jit((a: T, w: T) => tf.conv(a, w, { padding: "SAME" }));
     expect(count(f, tf.ones([2, 3, 8, 8]), tf.ones([4, 3, 3, 3]))).toBeLessThanOrEqual(3);
+    await sameOnWebGpu(f, tf.ones([2, 3, 8, 8]), tf.ones([4, 3, 3, 3]));
   });
 });
 

@@ -14,13 +14,11 @@ import type { MemoryStats } from "./memory.js";
 import { BufferPool, WebGpuHandle, deviceStorage, ensureOnDevice, readBuffer } from "./memory.js";
 import { Executor } from "./exec.js";
 import type { Plan, PlanEnv } from "./plan.js";
-import { buildPlan, planProgram } from "./plan.js";
+import { planProgram } from "./plan.js";
 import { Graph } from "../../core/graph.js";
 import { optimizeGraph } from "../../scheduler/passes.js";
 import { scheduleGraph } from "../../scheduler/schedule.js";
 
-/** Temporary: the backend's own planner, until the scheduler-driven path passes everything. */
-const LEGACY = typeof process !== "undefined" && process.env?.TENFOLD_WEBGPU_LEGACY === "1";
 
 /** The WebGPU backend instance, with diagnostics beyond the Backend contract. */
 export interface WebGpuBackend extends Backend {
@@ -49,14 +47,13 @@ export function createWebGpuBackend(ctx: GpuContext): WebGpuBackend {
   // 64-wide 1-D workgroups: plenty on GPUs, and much faster to compile on CPU Vulkan drivers.
   const wg = Math.min(64, 2 ** Math.floor(Math.log2(ctx.limits.workgroupSize)));
   const env: PlanEnv = {
-    limits: { wg, maxInvocations: ctx.limits.workgroupSize, maxGroups: ctx.limits.maxComputeWorkgroupsPerDimension },
     maxBindings: Math.min(ctx.limits.maxStorageBuffersPerShaderStage, 16),
     checkSize: (bytes, what) => pool.checkSize(bytes, what),
-    gen: { wg, maxInvocations: ctx.limits.workgroupSize, maxGroups: ctx.limits.maxComputeWorkgroupsPerDimension, f16: false },
-    bytesOf: () => 4,
+    gen: { wg, maxInvocations: ctx.limits.workgroupSize, maxGroups: ctx.limits.maxComputeWorkgroupsPerDimension, f16: ctx.f16 },
+    bytesOf: (d) => pool.bytesOf(d),
   };
   const plan = (outputs: readonly Node[], inputs: readonly Node[]): Plan =>
-    LEGACY ? buildPlan(outputs, inputs, env, scanBody) : planProgram(scheduleGraph(optimizeGraph(new Graph(inputs, outputs))), inputs, env, scanBody);
+    planProgram(scheduleGraph(optimizeGraph(new Graph(inputs, outputs))), inputs, env, scanBody);
   const scanBodies = new WeakMap<object, Plan>();
   const scanBody = (n: Node<"scan">): Plan => {
     let p = scanBodies.get(n.params.body);

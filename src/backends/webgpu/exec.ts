@@ -84,7 +84,7 @@ export class Executor {
         return;
       case "copy": {
         const buf = this.pool.alloc(step.bytes);
-        if (step.bytes > 0) enc.copyBufferToBuffer(slots[step.src]!, 0, buf, 0, step.bytes);
+        if (step.bytes > 0) enc.copyBufferToBuffer(slots[step.src]!, 0, buf, 0, Math.ceil(step.bytes / 4) * 4);
         slots[step.out] = buf;
         return;
       }
@@ -119,8 +119,14 @@ export class Executor {
     const consts = ins.slice(0, p.numConsts);
     let carry = ins.slice(p.numConsts, p.numConsts + p.numCarry);
     const xs = ins.slice(p.numConsts + p.numCarry);
-    const xPer = node.inputs.slice(p.numConsts + p.numCarry).map((x: Node) => sizeOf(x.shape.slice(1)) * 4);
-    const yPer = p.body.graph.outputs.slice(p.numCarry).map((y: Node) => sizeOf(y.shape) * 4);
+    const bytes = (n: Node, shape = n.shape): number => {
+      const b = sizeOf(shape) * this.pool.bytesOf(n.dtype);
+      // Slices and stacks are buffer copies, which move whole 4-byte words at 4-byte offsets.
+      if (b % 4 !== 0) throw new Error(`webgpu: scan over float16 slices of odd size [${shape.join(", ")}] is not supported with shader-f16 storage; use float32`);
+      return b;
+    };
+    const xPer = node.inputs.slice(p.numConsts + p.numCarry).map((x: Node) => bytes(x, x.shape.slice(1)));
+    const yPer = p.body.graph.outputs.slice(p.numCarry).map((y: Node) => bytes(y));
     const ys = yPer.map((b) => this.pool.alloc(Math.max(4, b * p.length)));
     let owned = false;
     for (let s = 0; s < p.length; s++) {
@@ -142,9 +148,9 @@ export class Executor {
     }
     if (!owned) {
       carry = carry.map((c, j) => {
-        const bytes = sizeOf(node.inputs[p.numConsts + j]!.shape) * 4;
-        const buf = this.pool.alloc(Math.max(4, bytes));
-        if (bytes > 0) enc.copyBufferToBuffer(c, 0, buf, 0, bytes);
+        const n = bytes(node.inputs[p.numConsts + j]!);
+        const buf = this.pool.alloc(Math.max(4, n));
+        if (n > 0) enc.copyBufferToBuffer(c, 0, buf, 0, n);
         return buf;
       });
     }

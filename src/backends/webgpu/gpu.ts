@@ -90,6 +90,8 @@ export interface GpuContext {
   readonly device: GpuDevice;
   readonly limits: GpuLimits;
   readonly features: readonly string[];
+  /** Whether the device has `shader-f16` (float16 tensors are then stored as f16). */
+  readonly f16: boolean;
   /** Set when the device is lost: the reason, reported by the next call. */
   lostReason: string | undefined;
 }
@@ -139,7 +141,9 @@ export async function acquireDevice(): Promise<GpuContext> {
   ];
   const requiredLimits: Record<string, number> = {};
   for (const k of want) if (typeof al[k] === "number") requiredLimits[k] = al[k];
-  const device = await adapter.requestDevice({ requiredLimits });
+  // float16 tensors use f16 storage where the adapter supports it (else they are f32).
+  const f16 = adapter.features.has("shader-f16");
+  const device = await adapter.requestDevice({ requiredLimits, requiredFeatures: f16 ? ["shader-f16"] : [] });
   const dl = device.limits;
   const num = (k: string, d: number): number => (typeof dl[k] === "number" ? dl[k] : d);
   const limits: GpuLimits = {
@@ -150,7 +154,7 @@ export async function acquireDevice(): Promise<GpuContext> {
     maxComputeWorkgroupsPerDimension: num("maxComputeWorkgroupsPerDimension", 65535),
     maxComputeWorkgroupStorageSize: num("maxComputeWorkgroupStorageSize", 16384),
   };
-  const ctx: GpuContext = { gpu, device, limits, features: [...adapter.features], lostReason: undefined };
+  const ctx: GpuContext = { gpu, device, limits, features: [...adapter.features], f16, lostReason: undefined };
   void device.lost.then((info) => {
     ctx.lostReason = `${info.reason || "unknown"}: ${info.message}`;
   });

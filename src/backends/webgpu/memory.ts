@@ -31,9 +31,14 @@ export class BufferPool {
 
   constructor(readonly ctx: GpuContext) {}
 
+  /** Bytes per element of `dtype` in device buffers (float16 is f16 where the device has it). */
+  bytesOf(dtype: DType): number {
+    return dtype === "float16" && this.ctx.f16 ? 2 : 4;
+  }
+
   /** Size class for a request: powers of two (≥ 256 B) up to 1 MiB, then 1 MiB steps, within limits. */
   sizeClass(bytes: number): number {
-    const b = Math.max(256, bytes);
+    const b = Math.max(256, Math.ceil(bytes / 4) * 4);
     const rounded = b <= 1 << 20 ? 2 ** Math.ceil(Math.log2(b)) : Math.ceil(b / (1 << 20)) * (1 << 20);
     return Math.max(b, Math.min(rounded, this.ctx.limits.maxStorageBufferBindingSize));
   }
@@ -70,7 +75,7 @@ export class BufferPool {
    * `queue.writeBuffer` this cannot be reordered before commands still being encoded that use a
    * recycled buffer.
    */
-  upload(words: Float32Array | Int32Array | Uint32Array): GpuBuffer {
+  upload(words: Float32Array | Int32Array | Uint32Array | Uint16Array): GpuBuffer {
     checkAlive(this.ctx);
     const size = this.sizeClass(Math.max(4, words.byteLength));
     const buf = this.ctx.device.createBuffer({ size, usage: STORAGE_USAGE, mappedAtCreation: true });
@@ -150,7 +155,7 @@ export function ensureOnDevice(pool: BufferPool, s: Storage, dtype: DType, shape
   if (h) throw new Error("webgpu: this tensor lives on a WebGPU device that was replaced (device lost or backend reset); recreate it");
   const host = s.host;
   if (!host) throw new Error(`webgpu: tensor of shape [${shape.join(", ")}] has neither host nor device data`);
-  const words = toWords(host, dtype);
+  const words = toWords(host, dtype, pool.ctx.f16);
   pool.checkSize(words.byteLength, `a tensor of shape [${shape.join(", ")}]`);
   const buf = pool.upload(words);
   const handle = new WebGpuHandle(pool, buf);
@@ -159,21 +164,79 @@ export function ensureOnDevice(pool: BufferPool, s: Storage, dtype: DType, shape
   return buf;
 }
 
-/** Host data as 32-bit words (bool widened to u32). */
-function toWords(host: TypedArray, dtype: DType): Float32Array | Int32Array | Uint32Array {
+/** Host data as device words (bool widened to u32, float16 narrowed to f16 bits when `f16`). */
+function toWords(host: TypedArray, dtype: DType, f16: boolean): Float32Array | Int32Array | Uint32Array | Uint16Array {
   if (dtype === "bool") return Uint32Array.from(host);
+  if (dtype === "float16" && f16) return toHalf(host as Float32Array);
   return host as Float32Array | Int32Array;
+}
+
+const f32 = new Float32Array(1);
+const u32 = new Uint32Array(f32.buffer);
+
+/** float32 → IEEE half bits, rounding to nearest even (overflow to ±Inf, NaN kept). */
+export function toHalf(x: Float32Array): Uint16Array {
+  const out = new Uint16Array(x.length);
+  for (let i = 0; i < x.length; i++) {
+    f32[0] = x[i]!;
+    const b = u32[0]!;
+    const sign = (b >>> 16) & 0x8000;
+    const exp = (b >>> 23) & 0xff;
+    let man = b & 0x7fffff;
+    if (exp === 0xff) {
+      out[i] = sign | 0x7c00 | (man ? 0x200 : 0);
+      continue;
+    }
+    const e = exp - 127 + 15;
+    if (e >= 0x1f) {
+      out[i] = sign | 0x7c00;
+      continue;
+    }
+    if (e <= 0) {
+      if (e < -10) {
+        out[i] = sign;
+        continue;
+      }
+      man |= 0x800000;
+      const shift = 14 - e;
+      let h = man >>> shift;
+      const rem = man & ((1 << shift) - 1);
+      const half = 1 << (shift - 1);
+      if (rem > half || (rem === half && (h & 1))) h++;
+      out[i] = sign | h;
+      continue;
+    }
+    let h = (e << 10) | (man >>> 13);
+    const rem = man & 0x1fff;
+    if (rem > 0x1000 || (rem === 0x1000 && (h & 1))) h++; // may carry into the exponent (correct)
+    out[i] = sign | h;
+  }
+  return out;
+}
+
+/** IEEE half bits → float32 values. */
+export function fromHalf(h: Uint16Array): Float32Array {
+  const out = new Float32Array(h.length);
+  for (let i = 0; i < h.length; i++) {
+    const v = h[i]!;
+    const sign = v & 0x8000 ? -1 : 1;
+    const e = (v >>> 10) & 0x1f;
+    const m = v & 0x3ff;
+    out[i] = e === 0 ? sign * m * 2 ** -24 : e === 0x1f ? (m ? NaN : sign * Infinity) : sign * (1 + m / 1024) * 2 ** (e - 15);
+  }
+  return out;
 }
 
 /** Reads `count` elements of `buffer` back to the host as the typed array of `dtype`. */
 export async function readBuffer(pool: BufferPool, buffer: GpuBuffer, count: number, dtype: DType): Promise<TypedArray> {
   const { device } = pool.ctx;
-  const bytes = count * 4;
+  const bytes = count * pool.bytesOf(dtype);
   if (bytes === 0) return dtype === "bool" ? new Uint8Array(0) : dtype === "int32" ? new Int32Array(0) : new Float32Array(0);
-  const staging = device.createBuffer({ size: bytes, usage: BufferUsage.MAP_READ | BufferUsage.COPY_DST });
+  const padded = Math.ceil(bytes / 4) * 4; // copies move whole 4-byte words
+  const staging = device.createBuffer({ size: padded, usage: BufferUsage.MAP_READ | BufferUsage.COPY_DST });
   try {
     const enc = device.createCommandEncoder();
-    enc.copyBufferToBuffer(buffer, 0, staging, 0, bytes);
+    enc.copyBufferToBuffer(buffer, 0, staging, 0, padded);
     device.queue.submit([enc.finish()]);
     await staging.mapAsync(MAP_READ);
     checkAlive(pool.ctx);
@@ -181,6 +244,7 @@ export async function readBuffer(pool: BufferPool, buffer: GpuBuffer, count: num
     staging.unmap();
     if (dtype === "bool") return Uint8Array.from(new Uint32Array(raw));
     if (dtype === "int32") return new Int32Array(raw);
+    if (bytes !== count * 4) return fromHalf(new Uint16Array(raw, 0, count));
     return new Float32Array(raw);
   } catch (e) {
     checkAlive(pool.ctx);

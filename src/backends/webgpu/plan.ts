@@ -1,19 +1,15 @@
 /**
- * Planning: turns output nodes into a list of steps over numbered value slots. customVjp and
- * checkpoint calls are inlined; each node is either materialized (a kernel writes a buffer) or
- * computed inline by its consumers (views, constants, iota, single-use elementwise ops and
- * gathers); the inline choice respects the device's storage-binding limit. Each slot is released
- * after its last use, so intermediates are recycled through the buffer pool while encoding.
+ * Planning: turns the scheduler's program (src/scheduler: fusion decided once for every backend)
+ * into a list of steps over numbered buffer slots: one kernel dispatch per scheduled kernel, its
+ * WGSL generated from the kernel IR (wgsl.ts); scans run their body plan per step. Each slot is
+ * released after its last use, so intermediates are recycled through the buffer pool while
+ * encoding (the runtime form of the program's memory plan).
  */
-import type { Node } from "../../core/node.js";
-import { makeNode, topoSort } from "../../core/node.js";
-import { sizeOf } from "../../core/shape.js";
-import { isInlinable, isView } from "./codegen.js";
-import type { KernelLimits, KernelSpec } from "./kernels.js";
-import { argmaxKernel, cumsumKernel, mapKernel, matmulKernel, reduceKernel, scatterAddKernel } from "./kernels.js";
 import type { DType } from "../../core/dtype.js";
+import type { Node } from "../../core/node.js";
 import type { Program } from "../../scheduler/ir.js";
-import type { GenOptions, Operand } from "./wgsl.js";
+import type { GenOptions } from "./kernels.js";
+import type { Operand } from "./wgsl.js";
 import { kernelWgsl } from "./wgsl.js";
 
 /** One step of a plan. */
@@ -37,8 +33,7 @@ export interface Plan {
 
 /** What planning needs from the backend. */
 export interface PlanEnv {
-  readonly limits: KernelLimits;
-  /** Code generation options (limits and whether float16 is stored as f16). */
+  /** Code generation options (limits, and whether float16 is stored as f16). */
   readonly gen: GenOptions;
   /** Bytes per element of a dtype in device buffers. */
   bytesOf(dtype: DType): number;
@@ -48,180 +43,9 @@ export interface PlanEnv {
   checkSize(bytes: number, what: string): void;
 }
 
-const isLeaf = (n: Node): boolean => n.prim === "buffer" || n.prim === "input";
-
-/** Rewrites `outputs` with customVjp and checkpoint calls replaced by their bodies. */
-export function inlineCalls(outputs: readonly Node[], env: Map<Node, Node> = new Map()): Node[] {
-  const memo = new Map<string, Node[]>();
-  const order = topoSort(outputs, (n) => env.has(n) || isLeaf(n));
-  for (const n of order) {
-    if (env.has(n)) continue;
-    if (isLeaf(n)) {
-      env.set(n, n);
-      continue;
-    }
-    const ins = n.inputs.map((i) => env.get(i)!);
-    if (n.prim === "customVjp" || n.prim === "checkpoint") {
-      const p = (n as Node<"customVjp" | "checkpoint">).params;
-      const g = "info" in p ? p.info.graph : p.body.graph;
-      const key = `${"info" in p ? p.info.id : p.body.id}|${ins.map((i) => i.id).join(",")}`;
-      let outs = memo.get(key);
-      if (!outs) {
-        outs = inlineCalls(g.outputs, new Map(g.inputs.map((gi, k) => [gi, ins[k]!])));
-        memo.set(key, outs);
-      }
-      env.set(n, outs[p.index]!);
-      continue;
-    }
-    if (n.prim === "customVjpLinear") {
-      const name = (n as Node<"customVjpLinear">).params.info.name;
-      throw new Error(`forward-mode differentiation (jvp/jacfwd) of customVjp function "${name}" is not supported: a custom VJP defines only the reverse mode. Use grad/vjp/jacrev.`);
-    }
-    env.set(n, ins.every((x, k) => x === n.inputs[k]) ? n : makeNode(n.prim, n.params, ins));
-  }
-  return outputs.map((o) => env.get(o)!);
-}
-
-const HEAVY = new Set(["matmul", "scatterAdd"]);
-
-/** Builds a plan computing `outputs` from `inputs` (plus any buffer nodes found below). */
-export function buildPlan(rawOutputs: readonly Node[], inputs: readonly Node[], env: PlanEnv, scanBodies: (n: Node<"scan">) => Plan): Plan {
-  const outputs = inlineCalls(rawOutputs);
-  const order = topoSort(outputs, isLeaf);
-  const outSet = new Set(outputs);
-  const consumers = new Map<Node, Node[]>();
-  for (const n of order) for (const i of n.inputs) (consumers.get(i) ?? consumers.set(i, []).get(i)!).push(n);
-
-  // Decide materialization, consumers first (reverse topological order).
-  const mat = new Set<Node>();
-  const eff = new Map<Node, { uses: number; heavy: boolean }>();
-  for (let k = order.length - 1; k >= 0; k--) {
-    const n = order[k]!;
-    let uses = 0;
-    let heavy = false;
-    let scanUse = false;
-    for (const c of consumers.get(n) ?? []) {
-      if (c.prim === "scan") scanUse = true;
-      if (isView(c) && !mat.has(c)) {
-        const e = eff.get(c)!;
-        uses += e.uses;
-        heavy ||= e.heavy;
-      } else {
-        uses += 1;
-        heavy ||= HEAVY.has(c.prim);
-      }
-    }
-    eff.set(n, { uses, heavy });
-    let m: boolean;
-    if (isLeaf(n) || outSet.has(n) || scanUse || !isInlinable(n)) m = true;
-    else if (n.prim === "const" || n.prim === "iota" || isView(n)) m = false;
-    else m = uses > 1 || heavy;
-    if (m) mat.add(n);
-  }
-
-  // Respect the binding limit: an inlined subtree may read at most maxBindings - 1 buffers.
-  const maxIn = env.maxBindings - 1;
-  const srcs = new Map<Node, Set<Node>>();
-  const setOf = (i: Node): Set<Node> => (mat.has(i) ? new Set([i]) : srcs.get(i) ?? new Set());
-  for (const n of order) {
-    if (isLeaf(n)) continue;
-    for (;;) {
-      const u = new Set<Node>();
-      for (const i of n.inputs) for (const s of setOf(i)) u.add(s);
-      if (u.size <= maxIn) {
-        srcs.set(n, u);
-        break;
-      }
-      let worst: Node | undefined;
-      for (const i of n.inputs) if (!mat.has(i) && (!worst || setOf(i).size > setOf(worst).size)) worst = i;
-      if (!worst) throw new Error(`webgpu: ${n.prim} reads more buffers than this device can bind`);
-      mat.add(worst);
-    }
-  }
-
-  // Slots and steps.
-  const leaves = [...inputs, ...order.filter((n) => n.prim === "buffer" && !inputs.includes(n))];
-  for (const n of order) if (n.prim === "input" && !inputs.includes(n)) throw new Error("webgpu: a traced placeholder is not among the graph inputs");
-  const slot = new Map<Node, number>(leaves.map((n, i) => [n, i]));
-  let numSlots = leaves.length;
-  const steps: Step[] = [];
-  const scanSteps = new Map<string, { outs: number[] }>();
-  const matPred = (n: Node): boolean => mat.has(n);
-  for (const n of order) {
-    if (!mat.has(n) || isLeaf(n)) continue;
-    const bytes = sizeOf(n.shape) * 4;
-    env.checkSize(bytes, `${n.prim} of shape [${n.shape.join(", ")}]`);
-    if (n.prim === "scan") {
-      const sn = n as Node<"scan">;
-      const key = `${sn.params.body.id}|${n.inputs.map((i) => i.id).join(",")}`;
-      let st = scanSteps.get(key);
-      if (!st) {
-        const body = scanBodies(sn);
-        const outs = body.outputs.map(() => numSlots++);
-        st = { outs };
-        scanSteps.set(key, st);
-        steps.push({ kind: "scan", node: sn, body, ins: n.inputs.map((i) => slot.get(i)!), outs });
-      }
-      slot.set(n, st.outs[sn.params.index]!);
-      continue;
-    }
-    const out = numSlots++;
-    slot.set(n, out);
-    if (bytes === 0) {
-      steps.push({ kind: "alloc", out, bytes: 4 });
-      continue;
-    }
-    const spec = kernelFor(n, matPred, env.limits);
-    if (spec.inputs.length > maxIn) throw new Error(`webgpu: internal error: kernel for ${n.prim} binds ${spec.inputs.length} buffers`);
-    steps.push({ kind: "kernel", spec, ins: spec.inputs.map((i) => slot.get(i)!), out, bytes });
-  }
-  const outSlots = outputs.map((o) => {
-    const s = slot.get(o)!;
-    if (s >= leaves.length) return s;
-    const out = numSlots++;
-    steps.push({ kind: "copy", src: s, out, bytes: sizeOf(o.shape) * 4 });
-    return out;
-  });
-
-  // Last uses: release each non-leaf slot after the last step that reads it.
-  const last = new Map<number, number>();
-  steps.forEach((s, k) => {
-    const reads = s.kind === "kernel" ? s.ins : s.kind === "scan" ? s.ins : s.kind === "copy" ? [s.src] : [];
-    for (const r of reads) last.set(r, k);
-    const writes = s.kind === "scan" ? s.outs : [s.out];
-    for (const w of writes) if (!last.has(w)) last.set(w, k);
-  });
-  const keep = new Set(outSlots);
-  const frees: number[][] = steps.map(() => []);
-  for (const [s, k] of last) if (s >= leaves.length && !keep.has(s)) frees[k]!.push(s);
-  return { leaves, numInputs: inputs.length, steps, frees, outputs: outSlots, numSlots };
-}
-
-function kernelFor(n: Node, mat: (n: Node) => boolean, lim: KernelLimits): KernelSpec {
-  switch (n.prim) {
-    case "sum":
-    case "rmax":
-    case "rmin":
-    case "prod":
-      return reduceKernel(n, mat, lim);
-    case "argmax":
-      return argmaxKernel(n, mat, lim);
-    case "cumsum":
-      return cumsumKernel(n, mat, lim);
-    case "matmul":
-      return matmulKernel(n, mat, lim);
-    case "scatterAdd":
-      return scatterAddKernel(n, mat, lim);
-    default:
-      return mapKernel(n, mat, lim);
-  }
-}
-
 /**
- * Builds a plan from the scheduler's program (src/scheduler): one dispatch per kernel the
- * scheduler emits, its WGSL generated from the kernel IR (wgsl.ts). `inputs` are the graph's
- * input nodes; captured buffers become leaves after them; each intermediate is released to the
- * buffer pool after its last reader (the runtime form of the program's memory plan).
+ * Builds a plan from a scheduled program. `inputs` are the graph's input nodes; captured buffers
+ * become leaves after them.
  */
 export function planProgram(program: Program, inputs: readonly Node[], env: PlanEnv, scanBodies: (n: Node<"scan">) => Plan): Plan {
   const slotMap = new Map<number, number>();

@@ -9,12 +9,11 @@
  * argmax, cumsum, Threefry) use the templates of kernels.ts over materialized operands.
  */
 import type { DType } from "../../core/dtype.js";
-import type { Node } from "../../core/node.js";
 import { sizeOf } from "../../core/shape.js";
 import type { ElementwiseKernel, Idx, Instr, Kernel, MatmulKernel, OpaqueKernel, ReduceKernel } from "../../scheduler/ir.js";
 import { bounds } from "../../scheduler/ir.js";
 import { Block, Emitter, storeTyOf, tyOf, unravel } from "./codegen.js";
-import type { KernelLimits } from "./kernels.js";
+import type { GenOptions } from "./kernels.js";
 import { BUILTINS, argmaxKernel, cumsumKernel, grid1d, mapKernel, scatterAddKernel, storeExpr } from "./kernels.js";
 import { castExpr, helperCode, litOf, primExpr } from "./scalar.js";
 
@@ -30,12 +29,6 @@ export interface WgslKernel {
   /** Kernel input positions bound as `in0, in1, ...` (the output is the last binding). */
   readonly bindings: readonly number[];
   readonly groups: readonly [number, number, number];
-}
-
-/** Code-generation options from the device. */
-export interface GenOptions extends KernelLimits {
-  /** float16 buffers hold f16 (the adapter has `shader-f16`); otherwise f32. */
-  readonly f16: boolean;
 }
 
 /** i32 text of an index expression; `vars` maps loop-variable names to WGSL expressions. */
@@ -65,7 +58,7 @@ interface BodyEnv {
 
 /** Emits the kernel of one IR kernel (inputs `in{pos}` as `operands`, output `out`). */
 class IrGen {
-  readonly em = new Emitter(() => true);
+  readonly em = new Emitter();
   constructor(
     readonly operands: readonly Operand[],
     readonly out: Operand,
@@ -83,8 +76,7 @@ class IrGen {
 
   /** A value stored into `out`. */
   store(v: string): string {
-    if (this.out.dtype === "float16" && this.opt.f16) return `f16(${v})`;
-    return storeExpr(v, this.out.dtype);
+    return storeExpr(v, this.out.dtype, this.opt.f16);
   }
 
   /** Emits `instrs` as lets; returns the result's name or literal. */
@@ -355,18 +347,17 @@ function matmul(g: IrGen, k: MatmulKernel): WgslKernel {
 /** Opaque primitives over materialized operands: the templates of kernels.ts. */
 function opaque(k: OpaqueKernel, opt: GenOptions): WgslKernel {
   const node = k.node;
-  const mat = (n: Node): boolean => n !== node;
   const spec = (() => {
     switch (k.prim) {
       case "argmax":
-        return argmaxKernel(node, mat, opt);
+        return argmaxKernel(node, opt);
       case "cumsum":
-        return cumsumKernel(node, mat, opt);
+        return cumsumKernel(node, opt);
       case "scatterAdd":
-        return scatterAddKernel(node, mat, opt);
+        return scatterAddKernel(node, opt);
       case "gather":
       case "threefry":
-        return mapKernel(node, mat, opt);
+        return mapKernel(node, opt);
       default:
         throw new Error(`webgpu: no kernel for the primitive "${k.prim}"`);
     }
