@@ -65,7 +65,7 @@ describe.skipIf(!simdMemory())("wasm simd kernels", () => {
     both((x, y) => tf.multiply(tf.add(x, y), tf.floor(x)), { data: data(8 * 12, 3), shape: [8, 12] }, { data: data(12, 2, 5), shape: [12] });
     both((x, y) => tf.add(x, y), { data: data(8 * 12), shape: [8, 12] }, { data: data(8, 1, 3), shape: [8, 1] });
     both((x) => tf.exp(tf.slice(x, [0, 4], [8, 8])), { data: data(8 * 12), shape: [8, 12] });
-    both((x) => tf.cumsum(tf.exp(tf.permuteDims(tf.exp(x))), 0), { data: data(8 * 12), shape: [8, 12] });
+    both((x) => tf.cumsum(tf.exp(tf.permuteDims(tf.exp(x))), { axis: 0 }), { data: data(8 * 12), shape: [8, 12] });
     both((x) => tf.log(tf.add(tf.exp(x), tf.sum(tf.exp(x), { axis: -1, keepdims: true }))), { data: data(4 * 16), shape: [4, 16] });
   });
 });

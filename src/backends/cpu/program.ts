@@ -17,8 +17,8 @@ import { EVAL } from "../reference/interpret.js";
 import type { KernelFn } from "./codegen.js";
 import { elementwiseFn, matmulEpilogueFn, reduceFn } from "./codegen.js";
 import { igemm, sgemmAuto } from "./matmul.js";
-import type { SimdFn } from "./simd.js";
-import { simdKernel, simdMemory } from "./simd.js";
+import type { SimdFn, SimdPlan } from "./simd.js";
+import { simdGroup, simdMemory, simdPlan } from "./simd.js";
 
 type Runner = (bufs: TypedArray[]) => void;
 
@@ -133,15 +133,53 @@ function runnerOf(k: Kernel): Runner {
 export function compileProgram(program: Program): Executable {
   const { slots } = program;
   const f32 = (s: number): boolean => slots[s]!.dtype === "float32";
-  const simd: (SimdFn | undefined)[] = program.kernels.map((k) =>
-    (k.kind === "elementwise" || k.kind === "reduce") && f32(k.output) && k.inputs.every(f32) ? simdKernel(k) : undefined);
-  const runners = program.kernels.map((k, i) => (simd[i] ? undefined : runnerOf(k)));
+  const { kernels } = program;
+  const plans: (SimdPlan | undefined)[] = kernels.map((k) =>
+    (k.kind === "elementwise" || k.kind === "reduce") && f32(k.output) && k.inputs.every(f32) ? simdPlan(k) : undefined);
+  // A kernel that only loads (a plain sum or max) is faster in JS than after a copy into wasm
+  // memory: it runs as SIMD only when its operands are in wasm memory anyway.
+  const work = (p: SimdPlan): boolean => p.body.some((x) => x.op === "unary" || x.op === "binary");
+  const readLater = new Set<number>();
+  for (let i = kernels.length - 1; i >= 0; i--) if (plans[i] && work(plans[i]!)) for (const s of kernels[i]!.inputs) readLater.add(s);
+  const produced = new Set<number>();
+  kernels.forEach((k, i) => {
+    const p = plans[i];
+    if (!p) return;
+    if (!work(p) && !k.inputs.every((s) => produced.has(s) || readLater.has(s) || slots[s]!.size <= 64)) plans[i] = undefined;
+    else produced.add(k.output);
+  });
+  // Units: runs of SIMD kernels with the same rows, each reading what an earlier one wrote only
+  // at its own row, become one row-interleaved function; everything else runs alone.
+  const units: { readonly kernels: readonly number[]; readonly fn?: SimdFn }[] = [];
+  for (let i = 0; i < kernels.length; ) {
+    const p = plans[i];
+    if (!p) { units.push({ kernels: [i] }); i++; continue; }
+    const group = [i];
+    const by = new Map<number, SimdPlan>([[kernels[i]!.output, p]]);
+    for (let j = i + 1; p.rows > 1 && j < kernels.length; j++) {
+      const q = plans[j];
+      if (!q || q.rows !== p.rows) break;
+      const local = q.body.every((ins, t) => {
+        if (ins.op !== "load") return true;
+        const src = by.get(kernels[j]!.inputs[ins.input]!);
+        const a = q.acc[t]!;
+        if (!src) return true;
+        return a.off === 0 && (src.reduce ? a.colCoef === 0 && a.rowCoef === 1 : a.colCoef === 1 && a.rowCoef === src.cols && q.cols === src.cols);
+      });
+      if (!local) break;
+      group.push(j);
+      by.set(kernels[j]!.output, q);
+    }
+    units.push({ kernels: group, fn: simdGroup(group.map((g) => plans[g]!)) });
+    i += group.length;
+  }
+  const runners = kernels.map((k, i) => (plans[i] ? undefined : runnerOf(k)));
   // Arena: a byte offset in the SIMD memory for every slot a SIMD kernel touches (padded so
   // that 4-lane loads and stores past the end stay inside the slot).
   const at = new Int32Array(slots.length).fill(-1);
   let arenaBytes = 0;
-  program.kernels.forEach((k, i) => {
-    if (!simd[i]) return;
+  kernels.forEach((k, i) => {
+    if (!plans[i]) return;
     for (const s of [...k.inputs, k.output]) {
       if (at[s]! >= 0) continue;
       at[s] = arenaBytes;
@@ -188,30 +226,36 @@ export function compileProgram(program: Program): Executable {
           stale[s] = 0;
         }
       };
-      program.kernels.forEach((k, i) => {
-        const fn = simd[i];
-        if (fn) {
+      for (const u of units) {
+        if (u.fn) {
           let view: Float32Array | undefined;
-          for (const s of k.inputs) {
-            if (resident[s]) continue;
-            view ??= new Float32Array(mem.buffer);
-            view.set(bufs[s]!.subarray(0, slots[s]!.size) as Float32Array, at[s]! >> 2);
-            resident[s] = 1;
+          const ptrs: number[] = [];
+          const mine = new Set<number>();
+          for (const i of u.kernels) {
+            const k = kernels[i]!;
+            for (const s of k.inputs) {
+              ptrs.push(at[s]!);
+              if (resident[s] || mine.has(s)) continue;
+              view ??= new Float32Array(mem.buffer);
+              view.set(bufs[s]!.subarray(0, slots[s]!.size) as Float32Array, at[s]! >> 2);
+              resident[s] = 1;
+            }
+            ptrs.push(at[k.output]!);
+            mine.add(k.output);
           }
-          if (k.inputs.length === 1) fn(at[k.inputs[0]!]!, at[k.output]!);
-          else if (k.inputs.length === 2) fn(at[k.inputs[0]!]!, at[k.inputs[1]!]!, at[k.output]!);
-          else fn(...k.inputs.map((s) => at[s]!), at[k.output]!);
-          resident[k.output] = 1;
-          stale[k.output] = 1;
-          return;
+          u.fn(...ptrs);
+          for (const s of mine) resident[s] = stale[s] = 1;
+          continue;
         }
+        const i = u.kernels[0]!;
+        const k = kernels[i]!;
         flush(k.kind === "opaque" ? live(i) : k.inputs);
         runners[i]!(bufs);
         // The host copy is now the newer one; opaque kernels (scan) may run nested programs
         // that reuse the arena.
         if (k.kind === "opaque") resident.fill(0);
         else resident[k.output] = 0;
-      });
+      }
       flush(program.outputs);
       return program.outputs.map((s) => bufs[s]!);
     },

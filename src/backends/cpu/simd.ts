@@ -118,7 +118,7 @@ function emitTanh(f: FnBuilder, K: Consts, x: string): void {
 }
 
 /** How a load walks the rows × cols view. */
-interface Access {
+export interface Access {
   readonly off: number;
   readonly rowCoef: number;
   readonly colCoef: 0 | 1;
@@ -167,14 +167,24 @@ function access(index: Idx, vars: VarMap): Access | undefined {
   return { off: a.offset, rowCoef, colCoef };
 }
 
+/** How a kernel maps onto SIMD code: its rows × cols view and the access of every load. */
+export interface SimdPlan {
+  readonly body: readonly Instr[];
+  readonly acc: readonly (Access | undefined)[];
+  readonly nIn: number;
+  readonly rows: number;
+  readonly cols: number;
+  readonly reduce: string | undefined;
+}
+
 const cache = new Map<string, SimdFn>();
 
 /**
- * The SIMD function for a kernel, or undefined when the kernel is too small or not of the
- * supported form (float32 loads and results; neg/exp/tanh/sqrt/floor, add/mul/div/max/min;
- * reduce by sum/rmax/rmin over contiguous trailing axes with a plain `acc` epilogue).
+ * The SIMD plan of a kernel, or undefined when the kernel is too small or not of the supported
+ * form (float32 loads and results; neg/exp/tanh/sqrt/floor, add/mul/div/max/min; reduce by
+ * sum/rmax/rmin over contiguous trailing axes with a plain `acc` epilogue).
  */
-export function simdKernel(k: ElementwiseKernel | ReduceKernel): SimdFn | undefined {
+export function simdPlan(k: ElementwiseKernel | ReduceKernel): SimdPlan | undefined {
   const mem = simdMemory();
   if (!mem || k.dtype !== "float32") return undefined;
   const red = k.kind === "reduce";
@@ -216,61 +226,90 @@ export function simdKernel(k: ElementwiseKernel | ReduceKernel): SimdFn | undefi
     for (let j = 0; j < acc.length; j++) if (acc[j]?.colCoef === 1) acc[j] = { ...acc[j]!, rowCoef: 0 };
   } else if (cols % 4 !== 0) return undefined;
   if (red && cols % 4 !== 0) return undefined;
-  const key = JSON.stringify([k.kind, red ? k.fn : "", rows, cols, k.inputs.length, k.body, acc]);
+  return { body: k.body, acc, nIn: k.inputs.length, rows, cols, reduce: red ? k.fn : undefined };
+}
+
+/** The SIMD function of one kernel (see simdPlan), or undefined. */
+export function simdKernel(k: ElementwiseKernel | ReduceKernel): SimdFn | undefined {
+  const p = simdPlan(k);
+  return p && simdGroup([p]);
+}
+
+/**
+ * One function running several kernels of the same row count row by row (kernel 1 on row r,
+ * kernel 2 on row r, ...), so a row produced by one is still in L1 when the next reads it
+ * (softmax: row max, exp-sum, normalize). Params: each kernel's input pointers then its output.
+ */
+export function simdGroup(plans: readonly SimdPlan[]): SimdFn {
+  const key = JSON.stringify(plans);
   let fn = cache.get(key);
   if (!fn) {
-    fn = build(k.body, acc, k.inputs.length, rows, cols, red ? k.fn : undefined, mem);
+    fn = build(plans, simdMemory()!);
     cache.set(key, fn);
   }
   return fn;
 }
 
-function build(body: readonly Instr[], acc: readonly (Access | undefined)[], nIn: number, rows: number, cols: number, reduce: string | undefined, mem: WebAssembly.Memory): SimdFn {
-  const ins = Array.from({ length: nIn }, (_, i) => `in${i}`);
-  const f = new FnBuilder([...ins, "out"]);
+function build(plans: readonly SimdPlan[], mem: WebAssembly.Memory): SimdFn {
+  const params = plans.flatMap((p, g) => [...Array.from({ length: p.nIn }, (_, i) => `g${g}in${i}`), `g${g}out`]);
+  const f = new FnBuilder(params);
   f.local("row", "i32").local("c", "i32").local("po", "i32");
   for (const l of ["xt", "xn", "xr", "xi", "ta", "tz", "tt", "alo", "ahi"]) f.local(l, "v128");
-  body.forEach((_, j) => f.local(`v${j}`, "v128"));
-  acc.forEach((a, j) => { if (a?.colCoef === 1) f.local(`p${j}`, "i32"); });
+  const K = new Consts(f);
+  const rowCode = plans.map((p, g) => emitPlan(f, K, p, `g${g}`));
+  const at = f.code.length;
+  f.loop("row", (b) => b.i32(0), (b) => b.i32(plans[0]!.rows), (b) => b.i32(1), () => {
+    for (const r of rowCode) r();
+  });
+  f.code.splice(at, 0, ...K.prologue());
+  const inst = new WebAssembly.Instance(new WebAssembly.Module(moduleBytes([{ name: "k", fn: f }]) as BufferSource), { env: { mem } });
+  return inst.exports.k as SimdFn;
+}
+
+/** Declares a plan's locals and emits its hoisted code; returns the emitter of its per-row code. */
+function emitPlan(f: FnBuilder, K: Consts, plan: SimdPlan, P: string): () => void {
+  const { body, acc, cols, reduce } = plan;
+  body.forEach((_, j) => f.local(`${P}v${j}`, "v128"));
+  acc.forEach((a, j) => { if (a?.colCoef === 1) f.local(`${P}p${j}`, "i32"); });
+  const v = (j: number): string => `${P}v${j}`;
   const addr = (j: number, a: Access, withRow: boolean): void => {
     const i = body[j] as Extract<Instr, { op: "load" }>;
-    f.get(`in${i.input}`).i32(a.off * 4).add();
+    f.get(`${P}in${i.input}`).i32(a.off * 4).add();
     if (withRow && a.rowCoef !== 0) f.get("row").i32(a.rowCoef * 4).mul().add();
   };
   // Hoisted: constants and loads constant over the whole kernel.
   body.forEach((i, j) => {
-    if (i.op === "const") f.simd(OP.const, ...f32x4(i.value)).set(`v${j}`);
+    if (i.op === "const") f.simd(OP.const, ...f32x4(i.value)).set(v(j));
     const a = acc[j];
-    if (a && a.colCoef === 0 && a.rowCoef === 0) { addr(j, a, false); f.simd(OP.load32Splat, 2, 0).set(`v${j}`); }
+    if (a && a.colCoef === 0 && a.rowCoef === 0) { addr(j, a, false); f.simd(OP.load32Splat, 2, 0).set(v(j)); }
   });
   const ident = reduce === "rmax" ? -Infinity : Infinity;
-  const K = new Consts(f);
-  const at = f.code.length;
-  const last = `v${body.length - 1}`;
-  f.loop("row", (g) => g.i32(0), (g) => g.i32(rows), (g) => g.i32(1), () => {
+  const last = v(body.length - 1);
+  const out = `${P}out`;
+  return () => {
     acc.forEach((a, j) => {
       if (!a || (a.colCoef === 0 && a.rowCoef === 0)) return;
       addr(j, a, true);
-      if (a.colCoef === 1) f.set(`p${j}`);
-      else f.simd(OP.load32Splat, 2, 0).set(`v${j}`);
+      if (a.colCoef === 1) f.set(`${P}p${j}`);
+      else f.simd(OP.load32Splat, 2, 0).set(v(j));
     });
-    if (!reduce) f.get("out").get("row").i32(cols * 4).mul().add().set("po");
+    if (!reduce) f.get(out).get("row").i32(cols * 4).mul().add().set("po");
     else if (reduce === "sum") f.simd(OP.const, ...f32x4(0)).set("alo").simd(OP.const, ...f32x4(0)).set("ahi");
     else f.simd(OP.const, ...f32x4(ident)).set("alo");
     f.loop("c", (g) => g.i32(0), (g) => g.i32(Math.ceil(cols / 4) * 16), (g) => g.i32(16), () => {
       body.forEach((i, j) => {
         switch (i.op) {
           case "load":
-            if (acc[j]!.colCoef === 1) f.get(`p${j}`).get("c").add().simd(OP.load, 0, 0).set(`v${j}`);
+            if (acc[j]!.colCoef === 1) f.get(`${P}p${j}`).get("c").add().simd(OP.load, 0, 0).set(v(j));
             return;
           case "unary":
-            if (i.fn === "exp") emitExp(f, K, `v${i.x}`);
-            else if (i.fn === "tanh") emitTanh(f, K, `v${i.x}`);
-            else f.get(`v${i.x}`).simd(i.fn === "neg" ? OP.neg : i.fn === "sqrt" ? OP.sqrt : OP.floor);
-            f.set(`v${j}`);
+            if (i.fn === "exp") emitExp(f, K, v(i.x));
+            else if (i.fn === "tanh") emitTanh(f, K, v(i.x));
+            else f.get(v(i.x)).simd(i.fn === "neg" ? OP.neg : i.fn === "sqrt" ? OP.sqrt : OP.floor);
+            f.set(v(j));
             return;
           case "binary":
-            f.get(`v${i.a}`).get(`v${i.b}`).simd(BINARY[i.fn]!).set(`v${j}`);
+            f.get(v(i.a)).get(v(i.b)).simd(BINARY[i.fn]!).set(v(j));
             return;
           default:
             return;
@@ -283,7 +322,7 @@ function build(body: readonly Instr[], acc: readonly (Access | undefined)[], nIn
       } else f.get("alo").get(last).simd(reduce === "rmax" ? OP.max : OP.min).set("alo");
     });
     if (reduce) {
-      f.get("out").get("row").i32(4).mul().add();
+      f.get(out).get("row").i32(4).mul().add();
       if (reduce === "sum") {
         f.get("alo").get("ahi").simd(OP.f64Add).set("alo");
         f.get("alo").simd(OP.f64Extract, 0).get("alo").simd(OP.f64Extract, 1).op(0xa0, 0xb6); // f64.add; f32.demote_f64
@@ -293,8 +332,5 @@ function build(body: readonly Instr[], acc: readonly (Access | undefined)[], nIn
       }
       f.op(0x38, 2, 0); // f32.store
     }
-  });
-  f.code.splice(at, 0, ...K.prologue());
-  const inst = new WebAssembly.Instance(new WebAssembly.Module(moduleBytes([{ name: "k", fn: f }]) as BufferSource), { env: { mem } });
-  return inst.exports.k as SimdFn;
+  };
 }
