@@ -29,7 +29,12 @@ export interface WebGpuBackend extends Backend {
   /** Kernels dispatched and pipelines compiled so far. */
   readonly counters: { readonly dispatches: number; readonly pipelines: number };
   /** The device limits and features in use. */
-  readonly info: { readonly limits: GpuContext["limits"]; readonly features: readonly string[] };
+  readonly info: {
+    readonly limits: GpuContext["limits"];
+    readonly features: readonly string[];
+    /** Whether float16 tensors are stored as f16 (the device has `shader-f16`); else as f32. */
+    readonly f16: boolean;
+  };
   /** Waits until submitted work finished (and reports device errors). */
   sync(): Promise<void>;
   /** Destroys the device (tests use it to simulate a lost device). */
@@ -96,7 +101,7 @@ export function createWebGpuBackend(ctx: GpuContext): WebGpuBackend {
     get counters() {
       return { dispatches: exec.dispatches, pipelines: exec.pipelineCount };
     },
-    info: { limits: ctx.limits, features: ctx.features },
+    info: { limits: ctx.limits, features: ctx.features, f16: ctx.f16 },
     run(nodes) {
       alive();
       return wrap(exec.run(plan(nodes, []), []));
