@@ -10,7 +10,7 @@ import { Tensor } from "../core/tensor.js";
 import { bind, broadcastTo_ } from "../ops/base.js";
 import { permuteDims, reshape } from "../ops/shape.js";
 import { callInfo, closeOver } from "./closure.js";
-import { traceFlat } from "./trace.js";
+import { applyGraph, traceFlat } from "./trace.js";
 import { batchGraph } from "./vmap.js";
 
 /** A batching rule: operands (batched at 0 or unbatched), their dims, the node, the batch size. */
@@ -79,9 +79,9 @@ function batchedInfo(info: CustomVjpInfo, B: number): CustomVjpInfo {
   const hit = cvjpMemo.get(info);
   if (hit) return hit;
   const { graph: g0 } = batchedBody(info.graph, info.graph.inputs.map(() => 0), B);
-  // keep the input count: batchedBody may lift consts; apply them through a wrapper graph
+  // keep the input count: batchedBody may lift consts; re-trace through a wrapper graph then
   const graph = g0.inputs.length === info.graph.inputs.length ? g0 : (() => {
-    const tr = traceFlat((xs) => vmapFlat((ys) => applyFlat(info.graph, ys), xs, B), info.graph.inputs.map((n) => ({ shape: [B, ...n.shape], dtype: n.dtype })), "vmap");
+    const tr = traceFlat((xs) => vmapFlat((ys) => applyGraph(info.graph, ys), xs, B), info.graph.inputs.map((n) => ({ shape: [B, ...n.shape], dtype: n.dtype })), "vmap");
     return new Graph(tr.graph.inputs, tr.graph.outputs);
   })();
   const out: CustomVjpInfo = {
@@ -112,24 +112,6 @@ function batchedInfo(info: CustomVjpInfo, B: number): CustomVjpInfo {
   };
   cvjpMemo.set(info, out);
   return out;
-}
-
-function applyFlat(graph: Graph, xs: readonly Tensor[]): Tensor[] {
-  const tr = traceFlat(() => [], [], "vmap");
-  void tr;
-  const env = new Map<number, Node>();
-  graph.inputs.forEach((n, i) => env.set(n.id, xs[i]!.node));
-  // substitute lazily through makeNode (same as applyGraph)
-  const memo = new Map<number, Node>(env);
-  const visit = (n: Node): Node => {
-    const m = memo.get(n.id);
-    if (m) return m;
-    const ins = n.inputs.map(visit);
-    const r = ins.some((x, i) => x !== n.inputs[i]) ? makeNode(n.prim, n.params, ins) : n;
-    memo.set(n.id, r);
-    return r;
-  };
-  return graph.outputs.map((o) => new Tensor(visit(o)));
 }
 
 const ckptMemo = new WeakMap<Node, Tensor[]>();

@@ -38,8 +38,6 @@ const aval = (n: Node | Tensor): { shape: readonly number[]; dtype: Node["dtype"
 const scanJvpMemo = new WeakMap<Node, { outs: Tensor[]; touts: Tensor[] }>();
 
 function scanJvp(primals: readonly Tensor[], tangents: readonly (Tensor | null)[], node: Node<"scan">): { outs: Tensor[]; touts: Tensor[] } {
-  const key = node.inputs[0] ?? node;
-  void key;
   const p = node.params;
   const g = p.body.graph;
   const nK = p.numConsts;
@@ -125,7 +123,6 @@ const scanTranspose: TransposeRule<"scan"> = (ct, node, lin) => {
   const Xn = ins.slice(nK + nC).filter((_, i) => !isLinX[i]);
   const Xl = ins.slice(nK + nC).filter((_, i) => isLinX[i]);
   const H = ins.slice(nK, nK + nC);
-  const nY = g.outputs.length - nC;
   const idx = p.index;
   // cotangent inputs: for the carry (if idx is a carry) and for ys (if idx is a y)
   const ctH0 = H.map((h, i) => (i === idx ? ct : zeroOf(h)));
@@ -163,7 +160,6 @@ const scanTranspose: TransposeRule<"scan"> = (ct, node, lin) => {
     const rx = r.slice(Kl.length + nC).map((t, i) => t ?? zeroOf(xlPh[i]!));
     return [...rh, ...rk, ...rx];
   }, avals);
-  void nY;
   const s = scanNodes(body, lifted.length + Kn.length, nC + Kl.length, p.length, !p.reverse, [
     ...lifted, ...Kn, ...ctH0.map((t) => t.node), ...Kl.map((n) => zeroOf(n).node),
     ...Xn, ...(ctY ? [ctY.node] : []),
@@ -184,8 +180,7 @@ const scanTranspose: TransposeRule<"scan"> = (ct, node, lin) => {
 
 const customVjpRule: JvpRule<"customVjp"> = (primals, tangents, node) => {
   const info = node.params.info;
-  const { outs, res } = info.fwd(primals);
-  void outs;
+  const { res } = info.fwd(primals);
   if (tangents.every((t) => t === null)) return null;
   const argT = primals.map((x, i) => (tangents[i] ?? zeroOf(x)).node);
   return T(makeNode("customVjpLinear", { info, index: node.params.index, numRes: res.length, argShapes: primals.map((x) => ({ shape: x.shape, dtype: x.dtype })) }, [...res.map((r) => r.node), ...argT]));
