@@ -35,7 +35,8 @@ const aval = (n: Node | Tensor): { shape: readonly number[]; dtype: Node["dtype"
 
 // ---- scan --------------------------------------------------------------------------------------
 
-const scanJvpMemo = new WeakMap<Node, { outs: Tensor[]; touts: Tensor[] }>();
+/** One JVP per scan (all its output nodes share it): keyed by body, operands and tangent mask. */
+const scanJvpMemo = new WeakMap<CallInfo, Map<string, { outs: Tensor[]; touts: Tensor[] }>>();
 
 function scanJvp(primals: readonly Tensor[], tangents: readonly (Tensor | null)[], node: Node<"scan">): { outs: Tensor[]; touts: Tensor[] } {
   const p = node.params;
@@ -99,10 +100,13 @@ function scanJvp(primals: readonly Tensor[], tangents: readonly (Tensor | null)[
 }
 
 const scanJvpRule: JvpRule<"scan"> = (primals, tangents, node) => {
-  let r = scanJvpMemo.get(node);
+  let m = scanJvpMemo.get(node.params.body);
+  if (!m) scanJvpMemo.set(node.params.body, (m = new Map()));
+  const key = `${node.params.reverse}|${node.inputs.map((i) => i.id).join(",")}|${tangents.map((t) => t?.node.id ?? "-").join(",")}`;
+  let r = m.get(key);
   if (!r) {
     r = scanJvp(primals, tangents, node);
-    scanJvpMemo.set(node, r);
+    m.set(key, r);
   }
   return r.touts[node.params.index]!;
 };
