@@ -186,10 +186,23 @@ describe.skipIf(!available)("webgpu backend", () => {
     expect(Array.from(await tf.multiply(d, 2).data())).toEqual([10, 12]);
   });
 
-  it("refuses a buffer over the device's binding limit with a clear error", () => {
-    const lim = webgpuBackend().info.limits.maxStorageBufferBindingSize;
-    const big = tf.add(tf.zeros([Math.ceil(lim / 4) + 16]), 1);
-    expect(() => big.realize()).toThrow(/storage buffer limit.*Split the work/);
+  it("splits elementwise kernels over the device's binding limit; refuses other kernels clearly", async () => {
+    const b = webgpuBackend();
+    const lim = b.info.limits.maxStorageBufferBindingSize;
+    const n = Math.ceil(lim / 4) + 1000;
+    // Written in chunks (iota + 1), then read in chunks at the same index by the next kernel.
+    const y = tf.add(tf.arange(n, undefined, 1, { dtype: "int32" }), 1);
+    const before = b.counters.dispatches;
+    y.realize();
+    expect(b.counters.dispatches - before).toBeGreaterThan(1);
+    const z = tf.subtract(tf.multiply(y, 3), tf.arange(n, undefined, 1, { dtype: "int32" }));
+    const got = await z.data();
+    expect(got.length).toBe(n);
+    for (const i of [0, 1, 12345, Math.floor(n / 2), n - 1001, n - 1]) expect(got[i], `element ${i}`).toBe(2 * i + 3);
+    // A reduction reads its whole input through one binding: not split, a clear error instead.
+    expect(() => tf.sum(y).realize()).toThrow(/storage buffer limit.*cannot be split.*Split the work/);
+    y.dispose();
+    z.dispose();
   });
 
   it("reports a lost device clearly and recovers with setBackend", async () => {

@@ -53,7 +53,8 @@ export function createWebGpuBackend(ctx: GpuContext): WebGpuBackend {
   const wg = Math.min(64, 2 ** Math.floor(Math.log2(ctx.limits.workgroupSize)));
   const env: PlanEnv = {
     maxBindings: Math.min(ctx.limits.maxStorageBuffersPerShaderStage, 16),
-    checkSize: (bytes, what) => pool.checkSize(bytes, what),
+    checkSize: (bytes, what, limit) => pool.checkSize(bytes, what, limit),
+    bindLimit: pool.bindLimit,
     gen: { wg, maxInvocations: ctx.limits.workgroupSize, maxGroups: ctx.limits.maxComputeWorkgroupsPerDimension, f16: ctx.f16 },
     bytesOf: (d) => pool.bytesOf(d),
   };

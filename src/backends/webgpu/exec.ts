@@ -89,13 +89,16 @@ export class Executor {
         return;
       }
       case "kernel": {
-        const out = this.pool.alloc(step.bytes);
+        const out = step.reuse ? slots[step.out]! : this.pool.alloc(step.bytes);
         slots[step.out] = out;
         const pipe = this.#pipeline(step.spec.wgsl);
         const bufs = [...step.ins.map((s) => slots[s]!), out];
         const group = this.ctx.device.createBindGroup({
           layout: pipe.getBindGroupLayout(0),
-          entries: bufs.map((buffer, binding) => ({ binding, resource: { buffer } })),
+          entries: bufs.map((buffer, binding) => {
+            const r = step.ranges?.[binding];
+            return { binding, resource: r ? { buffer, offset: r[0], size: r[1] } : { buffer } };
+          }),
         });
         const pass = enc.beginComputePass();
         pass.setPipeline(pipe);

@@ -81,6 +81,8 @@ export interface GpuLimits {
   readonly maxStorageBuffersPerShaderStage: number;
   readonly maxComputeWorkgroupsPerDimension: number;
   readonly maxComputeWorkgroupStorageSize: number;
+  /** Byte alignment of a storage binding's offset (chunked kernels bind parts of a buffer). */
+  readonly minStorageBufferOffsetAlignment: number;
 }
 
 /** An acquired device with its limits. */
@@ -138,6 +140,7 @@ export async function acquireDevice(): Promise<GpuContext> {
     "maxComputeInvocationsPerWorkgroup",
     "maxComputeWorkgroupSizeX",
     "maxComputeWorkgroupStorageSize",
+    "minStorageBufferOffsetAlignment",
   ];
   const requiredLimits: Record<string, number> = {};
   for (const k of want) if (typeof al[k] === "number") requiredLimits[k] = al[k];
@@ -153,6 +156,7 @@ export async function acquireDevice(): Promise<GpuContext> {
     maxStorageBuffersPerShaderStage: num("maxStorageBuffersPerShaderStage", 8),
     maxComputeWorkgroupsPerDimension: num("maxComputeWorkgroupsPerDimension", 65535),
     maxComputeWorkgroupStorageSize: num("maxComputeWorkgroupStorageSize", 16384),
+    minStorageBufferOffsetAlignment: num("minStorageBufferOffsetAlignment", 256),
   };
   const ctx: GpuContext = { gpu, device, limits, features: [...adapter.features], f16, lostReason: undefined };
   void device.lost.then((info) => {

@@ -43,13 +43,32 @@ export class BufferPool {
     return Math.max(b, Math.min(rounded, this.ctx.limits.maxStorageBufferBindingSize));
   }
 
-  /** Throws a clear error when `bytes` cannot be bound as one storage buffer. */
-  checkSize(bytes: number, what: string): void {
-    const lim = Math.min(this.ctx.limits.maxStorageBufferBindingSize, this.ctx.limits.maxBufferSize);
+  /** Largest storage binding (bytes): a kernel reads or writes at most this much of one buffer. */
+  get bindLimit(): number {
+    return Math.min(this.ctx.limits.maxStorageBufferBindingSize, this.ctx.limits.maxBufferSize);
+  }
+
+  /**
+   * Throws a clear error when `bytes` cannot be bound as one storage buffer (`binding`), or cannot
+   * be allocated at all (`buffer`: larger buffers are only written and read in chunks).
+   */
+  checkSize(bytes: number, what: string, limit: "binding" | "buffer" = "binding"): void {
+    if (limit === "buffer") {
+      const max = this.ctx.limits.maxBufferSize;
+      if (bytes > max) {
+        throw new Error(
+          `webgpu: ${what} needs ${bytes} bytes, over this device's buffer size limit of ${max} bytes (maxBufferSize). ` +
+            "Split the work into smaller pieces (e.g. smaller batches), or use the cpu backend.",
+        );
+      }
+      return;
+    }
+    const lim = this.bindLimit;
     if (bytes > lim) {
       throw new Error(
         `webgpu: ${what} needs ${bytes} bytes, over this device's storage buffer limit of ${lim} bytes ` +
-          "(maxStorageBufferBindingSize). Split the work into smaller pieces (e.g. smaller batches), or use the cpu backend.",
+          "(maxStorageBufferBindingSize), and this kernel cannot be split. Split the work into smaller pieces " +
+          "(e.g. smaller batches), or use the cpu backend.",
       );
     }
   }
@@ -156,7 +175,7 @@ export function ensureOnDevice(pool: BufferPool, s: Storage, dtype: DType, shape
   const host = s.host;
   if (!host) throw new Error(`webgpu: tensor of shape [${shape.join(", ")}] has neither host nor device data`);
   const words = toWords(host, dtype, pool.ctx.f16);
-  pool.checkSize(words.byteLength, `a tensor of shape [${shape.join(", ")}]`);
+  pool.checkSize(words.byteLength, `a tensor of shape [${shape.join(", ")}]`, "buffer");
   const buf = pool.upload(words);
   const handle = new WebGpuHandle(pool, buf);
   s.device.set("webgpu", handle);

@@ -7,14 +7,24 @@
  */
 import type { DType } from "../../core/dtype.js";
 import type { Node } from "../../core/node.js";
-import type { Program } from "../../scheduler/ir.js";
+import type { Kernel, Program } from "../../scheduler/ir.js";
 import type { GenOptions } from "./kernels.js";
-import type { Operand } from "./wgsl.js";
+import type { Operand, WgslKernel } from "./wgsl.js";
 import { kernelWgsl } from "./wgsl.js";
 
 /** One step of a plan. */
 export type Step =
-  | { readonly kind: "kernel"; readonly spec: { readonly wgsl: string; readonly groups: readonly [number, number, number] }; readonly ins: readonly number[]; readonly out: number; readonly bytes: number }
+  | {
+      readonly kind: "kernel";
+      readonly spec: { readonly wgsl: string; readonly groups: readonly [number, number, number] };
+      readonly ins: readonly number[];
+      readonly out: number;
+      readonly bytes: number;
+      /** Write into the slot's existing buffer (a chunk of a split kernel) instead of a fresh one. */
+      readonly reuse?: boolean;
+      /** Byte ranges [offset, size] bound per binding (inputs, then the output); whole when absent. */
+      readonly ranges?: readonly (readonly [number, number] | undefined)[];
+    }
   | { readonly kind: "alloc"; readonly out: number; readonly bytes: number }
   | { readonly kind: "copy"; readonly src: number; readonly out: number; readonly bytes: number }
   | { readonly kind: "scan"; readonly node: Node<"scan">; readonly body: Plan; readonly ins: readonly number[]; readonly outs: readonly number[] };
@@ -39,8 +49,10 @@ export interface PlanEnv {
   bytesOf(dtype: DType): number;
   /** Storage buffers a kernel may bind (inputs plus the output). */
   readonly maxBindings: number;
-  /** Throws when a buffer of `bytes` cannot be bound. */
-  checkSize(bytes: number, what: string): void;
+  /** Largest storage binding in bytes (larger buffers are bound in chunks, where possible). */
+  readonly bindLimit: number;
+  /** Throws when a buffer of `bytes` cannot be bound (`binding`) or allocated (`buffer`). */
+  checkSize(bytes: number, what: string, limit?: "binding" | "buffer"): void;
 }
 
 /**
@@ -77,20 +89,30 @@ export function planProgram(program: Program, inputs: readonly Node[], env: Plan
       continue;
     }
     const outSlot = program.slots[k.output]!;
+    const what = `${k.ops.join("+")} of shape [${k.shape.join(", ")}]`;
     const bytes = outSlot.size * env.bytesOf(outSlot.dtype);
-    env.checkSize(bytes, `${k.ops.join("+")} of shape [${k.shape.join(", ")}]`);
+    env.checkSize(bytes, what, "buffer");
     const out = slot(k.output);
     if (bytes === 0) {
       steps.push({ kind: "alloc", out, bytes: 4 });
       continue;
     }
     const operands: Operand[] = k.inputs.map((s) => ({ size: program.slots[s]!.size, dtype: program.slots[s]!.dtype }));
-    const gen = kernelWgsl(k, operands, { size: outSlot.size, dtype: outSlot.dtype }, env.gen);
-    if (gen.bindings.length > maxIn) {
-      throw new Error(
-        `webgpu: a fused kernel (${k.ops.join(", ")}) reads ${gen.bindings.length} buffers, over this device's limit of ${maxIn} storage buffers per kernel (maxStorageBuffersPerShaderStage)`,
-      );
+    const outOp = { size: outSlot.size, dtype: outSlot.dtype };
+    const check = (gen: WgslKernel): WgslKernel => {
+      if (gen.bindings.length > maxIn) {
+        throw new Error(
+          `webgpu: a fused kernel (${k.ops.join(", ")}) reads ${gen.bindings.length} buffers, over this device's limit of ${maxIn} storage buffers per kernel (maxStorageBuffersPerShaderStage)`,
+        );
+      }
+      return gen;
+    };
+    const opBytes = (o: Operand): number => o.size * env.bytesOf(o.dtype);
+    if (bytes > env.bindLimit || operands.some((o) => opBytes(o) > env.bindLimit)) {
+      steps.push(...splitKernel(k, operands, outOp, env, check, slot, out, bytes, what));
+      continue;
     }
+    const gen = check(kernelWgsl(k, operands, outOp, env.gen));
     steps.push({ kind: "kernel", spec: gen, ins: gen.bindings.map((i) => slot(k.inputs[i]!)), out, bytes });
   }
   const outSlots = program.outputs.map((ps) => {
@@ -112,4 +134,56 @@ export function planProgram(program: Program, inputs: readonly Node[], env: Plan
   const frees: number[][] = steps.map(() => []);
   for (const [s, k] of last) if (s >= leaves.length && !keep.has(s)) frees[k]!.push(s);
   return { leaves, numInputs: inputs.length, steps, frees, outputs: outSlots, numSlots };
+}
+
+/**
+ * The steps of a kernel whose output or an input is over the storage-binding limit: an
+ * elementwise kernel that reads its large inputs only at its own output index runs in chunks
+ * (each binding the matching part of those buffers); anything else throws a clear error.
+ */
+function splitKernel(
+  k: Kernel,
+  operands: readonly Operand[],
+  out: Operand,
+  env: PlanEnv,
+  check: (g: WgslKernel) => WgslKernel,
+  slot: (s: number) => number,
+  outSlot: number,
+  bytes: number,
+  what: string,
+): Step[] {
+  const opBytes = (o: Operand): number => o.size * env.bytesOf(o.dtype);
+  const big = new Set(operands.flatMap((o, i) => (opBytes(o) > env.bindLimit ? [i] : [])));
+  const sameIndex = (pos: number): boolean =>
+    k.kind === "elementwise" &&
+    operands[pos]!.size === out.size &&
+    k.body.every((i) => i.op !== "load" || i.input !== pos || (i.index.k === "var" && i.index.name === "oi"));
+  const bad = [...big].find((p) => !sameIndex(p));
+  if (k.kind !== "elementwise" || bad !== undefined) {
+    const b = bad === undefined ? bytes : opBytes(operands[bad]!);
+    env.checkSize(b, bad === undefined ? what : `an input of ${what}`);
+    throw new Error(`webgpu: internal error: ${what} over the binding limit`);
+  }
+  const eb = Math.max(env.bytesOf(out.dtype), ...[...big].map((p) => env.bytesOf(operands[p]!.dtype)));
+  // Chunks of a multiple of 256 elements keep every binding offset aligned (≥ 512 bytes apart).
+  const per = Math.floor((env.bindLimit - 256) / eb / 256) * 256;
+  const steps: Step[] = [{ kind: "alloc", out: outSlot, bytes }];
+  const range = (d: DType, base: number, count: number): [number, number] => {
+    const e = env.bytesOf(d);
+    return [base * e, Math.ceil((count * e) / 4) * 4];
+  };
+  for (let base = 0; base < out.size; base += per) {
+    const count = Math.min(per, out.size - base);
+    const gen = check(kernelWgsl(k, operands, out, env.gen, { base, count, local: big }));
+    steps.push({
+      kind: "kernel",
+      spec: gen,
+      ins: gen.bindings.map((i) => slot(k.inputs[i]!)),
+      out: outSlot,
+      bytes,
+      reuse: true,
+      ranges: [...gen.bindings.map((i) => (big.has(i) ? range(operands[i]!.dtype, base, count) : undefined)), range(out.dtype, base, count)],
+    });
+  }
+  return steps;
 }

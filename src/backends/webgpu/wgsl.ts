@@ -31,6 +31,16 @@ export interface WgslKernel {
   readonly groups: readonly [number, number, number];
 }
 
+/**
+ * A part of a split elementwise kernel: output elements [base, base + count); the inputs in
+ * `local` are read at the output's own index and bound from `base` too (read at the local index).
+ */
+export interface Chunk {
+  readonly base: number;
+  readonly count: number;
+  readonly local: ReadonlySet<number>;
+}
+
 /** i32 text of an index expression; `vars` maps loop-variable names to WGSL expressions. */
 export function idxWgsl(i: Idx, vars: (name: string) => string): string {
   switch (i.k) {
@@ -63,6 +73,7 @@ class IrGen {
     readonly operands: readonly Operand[],
     readonly out: Operand,
     readonly opt: GenOptions,
+    readonly chunk?: Chunk,
   ) {}
 
   /** Reads input `pos` at an i32 index expression, as its value type. */
@@ -92,6 +103,10 @@ class IrGen {
       let t: string;
       switch (i.op) {
         case "load": {
+          if (this.chunk?.local.has(i.input)) {
+            t = this.read(i.input, "gi");
+            break;
+          }
           const size = this.operands[i.input]!.size;
           const [lo, hi] = bounds(i.index);
           let at = ix(i.index);
@@ -166,11 +181,13 @@ const gidStmt = (wg: number): string => `let gi = i32((wid.y * nw.x + wid.x) * $
 
 function elementwise(g: IrGen, k: ElementwiseKernel): WgslKernel {
   const b = new Block(g.em, "  ");
-  const n = sizeOf(k.shape);
+  const n = g.chunk ? g.chunk.count : sizeOf(k.shape);
   b.stmt(gidStmt(g.opt.wg));
   b.stmt(`if (gi >= ${n}) { return; }`);
-  const o = unravel(b, "gi", k.shape);
-  const v = g.body(b, k.body, { vars: varsOf(o, "gi") });
+  // In a chunk, `gi` indexes the bound parts of the output (and local inputs); `oi` is global.
+  const oi = g.chunk ? b.let(`gi + ${g.chunk.base}`) : "gi";
+  const o = unravel(b, oi, k.shape);
+  const v = g.body(b, k.body, { vars: varsOf(o, oi) });
   b.stmt(`out[gi] = ${g.store(v)};`);
   return { wgsl: g.finish(b.text()), bindings: k.inputs.map((_, i) => i), groups: grid1d(n, g.opt, g.opt.wg) };
 }
@@ -367,12 +384,12 @@ function opaque(k: OpaqueKernel, opt: GenOptions): WgslKernel {
 
 /**
  * The WGSL kernel of one kernel of the IR. `operands` are the buffers of `k.inputs` (by position)
- * and `out` the buffer written.
+ * and `out` the buffer written; `chunk` selects a part of a split elementwise kernel.
  */
-export function kernelWgsl(k: Kernel, operands: readonly Operand[], out: Operand, opt: GenOptions): WgslKernel {
+export function kernelWgsl(k: Kernel, operands: readonly Operand[], out: Operand, opt: GenOptions, chunk?: Chunk): WgslKernel {
   switch (k.kind) {
     case "elementwise":
-      return elementwise(new IrGen(operands, out, opt), k);
+      return elementwise(new IrGen(operands, out, opt, chunk), k);
     case "reduce":
       return reduce(new IrGen(operands, out, opt), k);
     case "matmul":
