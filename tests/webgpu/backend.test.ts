@@ -199,6 +199,21 @@ describe.skipIf(!available)("webgpu backend", () => {
     const got = await z.data();
     expect(got.length).toBe(n);
     for (const i of [0, 1, 12345, Math.floor(n / 2), n - 1001, n - 1]) expect(got[i], `element ${i}`).toBe(2 * i + 3);
+    // A matmul over the limit runs in blocks of rows: A (n×4, over the limit) is bound in row
+    // ranges and the output (n×8, over the limit) in matching parts; the epilogue sees global rows.
+    const rows = 3 * Math.ceil((lim / 16 + 300) / 3);
+    const i3 = tf.reshape(tf.broadcastTo(tf.tensor([0, 1, 2]), [rows / 3, 3]), [rows]); // i % 3
+    const a = tf.add(tf.expandDims(i3, 1), tf.arange(4)); // a[i, p] = i % 3 + p
+    a.realize();
+    const w = tf.tensor([[1, 0, 1, 0, 1, 0, 1, 0], [1, 1, 1, 1, 1, 1, 1, 1], [1, 0, 1, 0, 1, 0, 1, 0], [1, 1, 1, 1, 1, 1, 1, 1]]);
+    const res = tf.add(tf.matmul(a, w), tf.expandDims(i3, 1)); // column 2j: 5(i%3) + 6; 2j+1: 3(i%3) + 4
+    const mm = await res.data();
+    for (const i of [0, 1, 2, 1000, Math.floor(rows / 2), rows - 1]) {
+      expect(mm[i * 8 + 6], `row ${i}`).toBe(5 * (i % 3) + 6);
+      expect(mm[i * 8 + 7], `row ${i}`).toBe(3 * (i % 3) + 4);
+    }
+    a.dispose();
+    res.dispose();
     // A reduction reads its whole input through one binding: not split, a clear error instead.
     expect(() => tf.sum(y).realize()).toThrow(/storage buffer limit.*cannot be split.*Split the work/);
     y.dispose();

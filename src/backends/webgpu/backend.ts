@@ -55,6 +55,7 @@ export function createWebGpuBackend(ctx: GpuContext): WebGpuBackend {
     maxBindings: Math.min(ctx.limits.maxStorageBuffersPerShaderStage, 16),
     checkSize: (bytes, what, limit) => pool.checkSize(bytes, what, limit),
     bindLimit: pool.bindLimit,
+    align: ctx.limits.minStorageBufferOffsetAlignment,
     gen: { wg, maxInvocations: ctx.limits.workgroupSize, maxGroups: ctx.limits.maxComputeWorkgroupsPerDimension, f16: ctx.f16 },
     bytesOf: (d) => pool.bytesOf(d),
   };

@@ -51,6 +51,8 @@ export interface PlanEnv {
   readonly maxBindings: number;
   /** Largest storage binding in bytes (larger buffers are bound in chunks, where possible). */
   readonly bindLimit: number;
+  /** Byte alignment of a binding's offset (minStorageBufferOffsetAlignment). */
+  readonly align: number;
   /** Throws when a buffer of `bytes` cannot be bound (`binding`) or allocated (`buffer`). */
   checkSize(bytes: number, what: string, limit?: "binding" | "buffer"): void;
 }
@@ -137,9 +139,11 @@ export function planProgram(program: Program, inputs: readonly Node[], env: Plan
 }
 
 /**
- * The steps of a kernel whose output or an input is over the storage-binding limit: an
- * elementwise kernel that reads its large inputs only at its own output index runs in chunks
- * (each binding the matching part of those buffers); anything else throws a clear error.
+ * The steps of a kernel whose output or an input is over the storage-binding limit, run in chunks
+ * that each bind a part of the large buffers: an elementwise kernel that reads its large inputs
+ * only at its own output index, or a (non-batched) matmul in blocks of output rows (A's rows
+ * bound in parts, B whole, large epilogue inputs read at the output index). Anything else (a
+ * reduction, a batched matmul, a view that reorders a large buffer) throws a clear error.
  */
 function splitKernel(
   k: Kernel,
@@ -154,27 +158,58 @@ function splitKernel(
 ): Step[] {
   const opBytes = (o: Operand): number => o.size * env.bytesOf(o.dtype);
   const big = new Set(operands.flatMap((o, i) => (opBytes(o) > env.bindLimit ? [i] : [])));
+  const body = k.kind === "elementwise" ? k.body : k.kind === "matmul" ? k.epilogue : [];
   const sameIndex = (pos: number): boolean =>
-    k.kind === "elementwise" &&
-    operands[pos]!.size === out.size &&
-    k.body.every((i) => i.op !== "load" || i.input !== pos || (i.index.k === "var" && i.index.name === "oi"));
-  const bad = [...big].find((p) => !sameIndex(p));
-  if (k.kind !== "elementwise" || bad !== undefined) {
-    const b = bad === undefined ? bytes : opBytes(operands[bad]!);
-    env.checkSize(b, bad === undefined ? what : `an input of ${what}`);
-    throw new Error(`webgpu: internal error: ${what} over the binding limit`);
-  }
-  const eb = Math.max(env.bytesOf(out.dtype), ...[...big].map((p) => env.bytesOf(operands[p]!.dtype)));
-  // Chunks of a multiple of 256 elements keep every binding offset aligned (≥ 512 bytes apart).
-  const per = Math.floor((env.bindLimit - 256) / eb / 256) * 256;
+    operands[pos]!.size === out.size && body.every((i) => i.op !== "load" || i.input !== pos || (i.index.k === "var" && i.index.name === "oi"));
+  const mm = k.kind === "matmul" && k.batch.every((d) => d === 1) && k.a.strides.every((x) => x >= 0) ? k : undefined;
+  const chunkedA = mm && big.has(mm.a.input) && mm.a.input !== mm.b.input ? mm.a.input : undefined;
+  const bad = [...big].find((p) => p !== chunkedA && !sameIndex(p));
+  const fail = (): never => {
+    env.checkSize(bad === undefined ? bytes : opBytes(operands[bad]!), bad === undefined ? what : `an input of ${what}`);
+    throw new Error(`webgpu: ${what} is over this device's storage buffer limit and cannot be split`);
+  };
+  if ((k.kind !== "elementwise" && !mm) || bad !== undefined) return fail();
+  const local = new Set([...big].filter((p) => p !== chunkedA));
+  const eb = Math.max(env.bytesOf(out.dtype), ...[...local].map((p) => env.bytesOf(operands[p]!.dtype)));
+  // Chunks of a multiple of 256 elements (rows for a matmul) keep binding offsets aligned.
+  const room = env.bindLimit - 1024;
+  let per: number;
+  let rowsOf = 1;
+  if (mm) {
+    const r = mm.shape.length;
+    const [ar, ac] = [mm.a.strides[r - 2]!, mm.a.strides[r - 1]!];
+    const aeb = env.bytesOf(operands[mm.a.input]!.dtype);
+    let rows = Math.floor(room / (mm.n * eb));
+    if (chunkedA !== undefined) rows = Math.min(rows, Math.floor((room / aeb - (mm.k - 1) * ac) / Math.max(1, ar)));
+    rows = Math.min(rows, env.gen.maxGroups * 32); // rows per dispatch (tiled: 32 or 64 per workgroup)
+    rows = Math.floor(rows / 256) * 256;
+    if (rows < 256) return fail();
+    rowsOf = mm.n;
+    per = rows * mm.n;
+  } else per = Math.floor(room / eb / 256) * 256;
   const steps: Step[] = [{ kind: "alloc", out: outSlot, bytes }];
-  const range = (d: DType, base: number, count: number): [number, number] => {
+  const range = (d: DType, start: number, count: number): [number, number] => {
     const e = env.bytesOf(d);
-    return [base * e, Math.ceil((count * e) / 4) * 4];
+    return [start * e, Math.ceil((count * e) / 4) * 4];
   };
   for (let base = 0; base < out.size; base += per) {
     const count = Math.min(per, out.size - base);
-    const gen = check(kernelWgsl(k, operands, out, env.gen, { base, count, local: big }));
+    const ranges = new Map<number, [number, number]>();
+    for (const p of local) ranges.set(p, range(operands[p]!.dtype, base, count));
+    const shift = new Map<number, number>();
+    if (mm && chunkedA !== undefined) {
+      const r = mm.shape.length;
+      const [ar, ac] = [mm.a.strides[r - 2]!, mm.a.strides[r - 1]!];
+      const row0 = base / rowsOf;
+      const first = mm.a.offset + row0 * ar;
+      const last = mm.a.offset + (row0 + count / rowsOf - 1) * ar + (mm.k - 1) * ac;
+      const e = env.bytesOf(operands[chunkedA]!.dtype);
+      const align = Math.max(1, env.align / e);
+      const start = Math.floor(first / align) * align;
+      shift.set(chunkedA, start);
+      ranges.set(chunkedA, range(operands[chunkedA]!.dtype, start, last + 1 - start));
+    }
+    const gen = check(kernelWgsl(k, operands, out, env.gen, { base, count, local, shift }));
     steps.push({
       kind: "kernel",
       spec: gen,
@@ -182,7 +217,7 @@ function splitKernel(
       out: outSlot,
       bytes,
       reuse: true,
-      ranges: [...gen.bindings.map((i) => (big.has(i) ? range(operands[i]!.dtype, base, count) : undefined)), range(out.dtype, base, count)],
+      ranges: [...gen.bindings.map((i) => ranges.get(i)), range(out.dtype, base, count)],
     });
   }
   return steps;

@@ -32,13 +32,15 @@ export interface WgslKernel {
 }
 
 /**
- * A part of a split elementwise kernel: output elements [base, base + count); the inputs in
- * `local` are read at the output's own index and bound from `base` too (read at the local index).
+ * A part of a split kernel: output elements [base, base + count) (whole rows for a matmul); the
+ * inputs in `local` are read at the output's own index and bound from `base` too (read at the
+ * local index); inputs in `shift` are bound from that element offset (a matmul's row range of A).
  */
 export interface Chunk {
   readonly base: number;
   readonly count: number;
   readonly local: ReadonlySet<number>;
+  readonly shift?: ReadonlyMap<number, number>;
 }
 
 /** i32 text of an index expression; `vars` maps loop-variable names to WGSL expressions. */
@@ -64,6 +66,8 @@ interface BodyEnv {
   readonly vars: (name: string) => string;
   /** The anchor's value (reduce/matmul epilogues), as its dtype. */
   readonly acc?: string;
+  /** In a chunk: the output index relative to the chunk (where `local` inputs are read). */
+  readonly local?: string;
 }
 
 /** Emits the kernel of one IR kernel (inputs `in{pos}` as `operands`, output `out`). */
@@ -79,7 +83,8 @@ class IrGen {
   /** Reads input `pos` at an i32 index expression, as its value type. */
   read(pos: number, at: string): string {
     const d = this.operands[pos]!.dtype;
-    const v = `in${pos}[${at}]`;
+    const shift = this.chunk?.shift?.get(pos);
+    const v = shift ? `in${pos}[${at} - ${shift}]` : `in${pos}[${at}]`;
     if (d === "bool") return `(${v} != 0u)`;
     if (d === "float16" && this.opt.f16) return `f32(${v})`;
     return v;
@@ -104,7 +109,7 @@ class IrGen {
       switch (i.op) {
         case "load": {
           if (this.chunk?.local.has(i.input)) {
-            t = this.read(i.input, "gi");
+            t = this.read(i.input, env.local ?? "gi");
             break;
           }
           const size = this.operands[i.input]!.size;
@@ -269,10 +274,17 @@ function batchOffset(b: Block, s: MatmulKernel["a"], bi: readonly string[]): str
 
 const term = (x: string, stride: number): string => (stride === 0 ? "0" : stride === 1 ? x : `${x} * ${stride}`);
 
-function matmul(g: IrGen, k: MatmulKernel): WgslKernel {
+function matmul(g: IrGen, km: MatmulKernel): WgslKernel {
   const { em, opt } = g;
-  const { m: M, n: N, k: K } = k;
-  const r = k.shape.length;
+  const { n: N, k: K } = km;
+  const r = km.shape.length;
+  // A chunk computes output rows [r0, r0 + M): a smaller matmul whose A starts r0 rows later;
+  // the epilogue sees global rows and flat indices.
+  const r0 = g.chunk ? g.chunk.base / N : 0;
+  const M = g.chunk ? g.chunk.count / N : km.m;
+  const k: MatmulKernel = g.chunk ? { ...km, m: M, shape: [...km.batch, M, N], a: { ...km.a, offset: km.a.offset + r0 * km.a.strides[r - 2]! } } : km;
+  const gRow = (row: string): string => (r0 ? `(${row} + ${r0})` : row);
+  const gFlat = (oi: string): string => (g.chunk ? `(${oi} + ${g.chunk.base})` : oi);
   const batch = sizeOf(k.batch);
   if (batch > opt.maxGroups) throw new Error(`webgpu: matmul batch of ${batch} is over this device's dispatch limit`);
   const acc = accOf(k.epilogue, k.dtype);
@@ -297,7 +309,7 @@ function matmul(g: IrGen, k: MatmulKernel): WgslKernel {
     b.stmt(`for (var p = 0; p < ${K}; p++) {`);
     b.stmt(`  acc = acc + ${readA(aOff, o[r - 2]!, "p")} * ${readB(bOff, "p", o[r - 1]!)};`);
     b.stmt("}");
-    const v = g.body(b, k.epilogue, { vars: varsOf(o, "gi"), acc: acc.as("acc") });
+    const v = g.body(b, k.epilogue, { vars: varsOf([...bi, gRow(o[r - 2]!), o[r - 1]!], gFlat("gi")), acc: acc.as("acc"), local: "gi" });
     b.stmt(`out[gi] = ${g.store(v)};`);
     return { wgsl: g.finish(b.text()), bindings: k.inputs.map((_, i) => i), groups: grid1d(total, opt, opt.wg) };
   }
@@ -347,7 +359,7 @@ function matmul(g: IrGen, k: MatmulKernel): WgslKernel {
       s.stmt(`if (${row} < ${M} && ${col} < ${N}) {`);
       const e = s.child();
       const oi = e.let(`outBase + ${row} * ${N} + ${col}`);
-      const v = g.body(e, k.epilogue, { vars: varsOf([...bi, row, col], oi), acc: acc.as(`acc${i}${j}`) });
+      const v = g.body(e, k.epilogue, { vars: varsOf([...bi, gRow(row), col], gFlat(oi)), acc: acc.as(`acc${i}${j}`), local: oi });
       e.stmt(`out[${oi}] = ${g.store(v)};`);
       s.lines.push(...e.lines, s.indent + "}");
       b.lines.push(...s.lines, b.indent + "}");
@@ -384,7 +396,7 @@ function opaque(k: OpaqueKernel, opt: GenOptions): WgslKernel {
 
 /**
  * The WGSL kernel of one kernel of the IR. `operands` are the buffers of `k.inputs` (by position)
- * and `out` the buffer written; `chunk` selects a part of a split elementwise kernel.
+ * and `out` the buffer written; `chunk` selects a part of a split elementwise or matmul kernel.
  */
 export function kernelWgsl(k: Kernel, operands: readonly Operand[], out: Operand, opt: GenOptions, chunk?: Chunk): WgslKernel {
   switch (k.kind) {
@@ -393,7 +405,7 @@ export function kernelWgsl(k: Kernel, operands: readonly Operand[], out: Operand
     case "reduce":
       return reduce(new IrGen(operands, out, opt), k);
     case "matmul":
-      return matmul(new IrGen(operands, out, opt), k);
+      return matmul(new IrGen(operands, out, opt, chunk), k);
     case "opaque":
       return opaque(k, opt);
   }
