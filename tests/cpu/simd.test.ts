@@ -5,7 +5,8 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import * as tf from "../../src/index.js";
 import type { Tensor } from "../../src/index.js";
-import { setSimdMinElements, simdMemory } from "../../src/backends/cpu/simd.js";
+import { setSimdMinElements, simdGroup, simdMemory, simdPlan } from "../../src/backends/cpu/simd.js";
+import type { ElementwiseKernel, ReduceKernel } from "../../src/scheduler/ir.js";
 
 const close = (got: ArrayLike<number>, want: ArrayLike<number>, tol = 1e-5): number => {
   let bad = 0;
@@ -59,6 +60,18 @@ describe.skipIf(!simdMemory())("wasm simd kernels", () => {
     both((x) => tf.min(x, { axis: [1, 2] }), { data: data(4 * 4 * 8), shape: [4, 4, 8] });
     both((x) => tf.max(tf.sqrt(tf.abs(x)), { axis: -1 }), { data: data(4 * 8), shape: [4, 8] });
     both((x) => tf.sum(x, { axis: 0 }), { data: data(8 * 8), shape: [8, 8] }); // strided: JS
+  });
+
+  it("softmax's normalize kernel reuses exp-sum's exp values from a per-row scratch", () => {
+    tf.setBackend("cpu");
+    const sm = (x: Tensor): Tensor => { const e = tf.exp(tf.subtract(x, tf.max(x, { axis: -1, keepdims: true }))); return tf.divide(e, tf.sum(e, { axis: -1, keepdims: true })); };
+    const ks = tf.jit(sm).lower(tf.ones([8, 64])).program.kernels as readonly (ElementwiseKernel | ReduceKernel)[];
+    expect(ks.length).toBe(3);
+    const plans = ks.map((k) => simdPlan(k)!);
+    expect(simdGroup(plans, ks.map((k) => k.inputs)).scratchBytes).toBe(64 * 4);
+    // Same bodies over different inputs share nothing.
+    expect(simdGroup(plans, [[0], [0, 7], [0, 1, 2]]).scratchBytes ?? 0).toBe(0);
+    both((x) => tf.add(sm(x), tf.exp(tf.subtract(tf.flip(x, { axis: -1 }), tf.max(x, { axis: -1, keepdims: true })))), { data: data(6 * 32, 5), shape: [6, 32] });
   });
 
   it("broadcast, sliced and transposed operands; SIMD results feeding JS kernels and outputs", () => {

@@ -170,7 +170,7 @@ export function compileProgram(program: Program): Executable {
       group.push(j);
       by.set(kernels[j]!.output, q);
     }
-    units.push({ kernels: group, fn: simdGroup(group.map((g) => plans[g]!)) });
+    units.push({ kernels: group, fn: simdGroup(group.map((g) => plans[g]!), group.map((g) => kernels[g]!.inputs)) });
     i += group.length;
   }
   const runners = kernels.map((k, i) => (plans[i] ? undefined : runnerOf(k)));
@@ -186,6 +186,9 @@ export function compileProgram(program: Program): Executable {
       arenaBytes += (Math.ceil(slots[s]!.size / 4) * 4 + 8) * 4;
     }
   });
+  // Per-row scratch of groups that share values between their kernels (one region, reused).
+  const scratchAt = arenaBytes;
+  arenaBytes += Math.max(0, ...units.map((u) => u.fn?.scratchBytes ?? 0));
   const mem = arenaBytes > 0 ? simdMemory() : null;
   // Last kernel reading each slot (outputs: past the end), to read back only live results.
   const lastRead = new Int32Array(slots.length).fill(-1);
@@ -243,6 +246,7 @@ export function compileProgram(program: Program): Executable {
             ptrs.push(at[k.output]!);
             mine.add(k.output);
           }
+          if (u.fn.scratchBytes) ptrs.push(scratchAt);
           u.fn(...ptrs);
           for (const s of mine) resident[s] = stale[s] = 1;
           continue;

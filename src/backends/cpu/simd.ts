@@ -13,8 +13,12 @@ import type { ElementwiseKernel, Idx, Instr, ReduceKernel } from "../../schedule
 import { affine } from "../../scheduler/ir.js";
 import { FnBuilder, hasSimd, moduleBytes } from "./wasm.js";
 
-/** A compiled SIMD kernel: call with byte addresses of the kernel's inputs, then its output. */
-export type SimdFn = (...ptrs: number[]) => void;
+/**
+ * A compiled SIMD kernel: call with byte addresses of the kernel's inputs, then its output (for a
+ * group: every kernel's inputs and output in order, then, when `scratchBytes` > 0, the address
+ * of that many bytes of per-row scratch).
+ */
+export type SimdFn = ((...ptrs: number[]) => void) & { readonly scratchBytes?: number };
 
 /** Smallest kernel (output elements × reduced elements) sent to Wasm SIMD. */
 let minElements = 4096;
@@ -240,35 +244,117 @@ export function simdKernel(k: ElementwiseKernel | ReduceKernel): SimdFn | undefi
  * kernel 2 on row r, ...), so a row produced by one is still in L1 when the next reads it
  * (softmax: row max, exp-sum, normalize). Params: each kernel's input pointers then its output.
  */
-export function simdGroup(plans: readonly SimdPlan[]): SimdFn {
-  const key = JSON.stringify(plans);
+export function simdGroup(plans: readonly SimdPlan[], inputSlots?: readonly (readonly number[])[]): SimdFn {
+  const share = inputSlots ? sharing(plans, inputSlots) : { reuse: plans.map(() => new Map<number, number>()), keep: plans.map(() => new Map<number, number>()), regions: 0 };
+  const key = JSON.stringify([plans, share.reuse.map((m) => [...m]), share.keep.map((m) => [...m])]);
   let fn = cache.get(key);
   if (!fn) {
-    fn = build(plans, simdMemory()!);
+    fn = build(plans, simdMemory()!, share);
     cache.set(key, fn);
   }
   return fn;
 }
 
-function build(plans: readonly SimdPlan[], mem: WebAssembly.Memory): SimdFn {
+/**
+ * Values a later kernel of a group would recompute from the same loads as an earlier one (softmax:
+ * normalize's `exp(x − max)` is exp-sum's): the earlier kernel stores them in a per-row scratch
+ * region while the row is in L1, the later one loads them. `keep[g]`: instruction → region that
+ * kernel g stores; `reuse[g]`: instruction → region that kernel g loads instead of computing.
+ */
+interface Sharing {
+  readonly keep: readonly Map<number, number>[];
+  readonly reuse: readonly Map<number, number>[];
+  readonly regions: number;
+}
+
+function sharing(plans: readonly SimdPlan[], inputSlots: readonly (readonly number[])[]): Sharing {
+  const keys = plans.map((p, g) => {
+    const out: string[] = [];
+    p.body.forEach((i, j) => {
+      const a = p.acc[j];
+      out.push(i.op === "load" ? `L${inputSlots[g]![i.input]}@${a!.off},${a!.rowCoef},${a!.colCoef}`
+        : i.op === "const" ? `C${i.value}`
+        : i.op === "unary" ? `${i.fn}(${out[i.x]})`
+        : i.op === "binary" ? `${i.fn}(${out[i.a]},${out[i.b]})` : `?${j}`);
+    });
+    return out;
+  });
+  // Worth sharing: a value computed per column that involves a transcendental or a division.
+  const costly = (p: SimdPlan, j: number): boolean => {
+    const i = p.body[j]!;
+    if (i.op === "unary") return i.fn === "exp" || i.fn === "tanh" || i.fn === "sqrt" || costly(p, i.x);
+    if (i.op === "binary") return i.fn === "div" || costly(p, i.a) || costly(p, i.b);
+    return false;
+  };
+  const perCol = (p: SimdPlan, j: number): boolean => {
+    const i = p.body[j]!;
+    if (i.op === "load") return p.acc[j]!.colCoef === 1;
+    if (i.op === "unary") return perCol(p, i.x);
+    if (i.op === "binary") return perCol(p, i.a) || perCol(p, i.b);
+    return false;
+  };
+  const keep = plans.map(() => new Map<number, number>());
+  const reuse = plans.map(() => new Map<number, number>());
+  const region = new Map<string, number>();
+  for (let g = 1; g < plans.length && plans[0]!.cols <= 16384; g++) {
+    const q = plans[g]!;
+    const visit = (t: number): void => {
+      const i = q.body[t]!;
+      if (i.op !== "unary" && i.op !== "binary") return;
+      if (costly(q, t) && perCol(q, t)) {
+        const key = keys[g]![t]!;
+        for (let p = 0; p < g; p++) {
+          if (plans[p]!.cols !== q.cols || plans[p]!.rows !== q.rows) continue;
+          const s = keys[p]!.indexOf(key);
+          if (s < 0) continue;
+          let r = region.get(key);
+          if (r === undefined) { r = region.size; region.set(key, r); keep[p]!.set(s, r); }
+          reuse[g]!.set(t, r);
+          return;
+        }
+      }
+      if (i.op === "unary") visit(i.x);
+      else { visit(i.a); visit(i.b); }
+    };
+    visit(q.body.length - 1);
+  }
+  return { keep, reuse, regions: region.size };
+}
+
+function build(plans: readonly SimdPlan[], mem: WebAssembly.Memory, share: Sharing): SimdFn {
   const params = plans.flatMap((p, g) => [...Array.from({ length: p.nIn }, (_, i) => `g${g}in${i}`), `g${g}out`]);
+  const regionBytes = Math.ceil(plans[0]!.cols / 4) * 16;
+  if (share.regions > 0) params.push("scr");
   const f = new FnBuilder(params);
   f.local("row", "i32").local("c", "i32").local("po", "i32");
   for (const l of ["xt", "xn", "xr", "xi", "ta", "tz", "tt", "alo", "ahi"]) f.local(l, "v128");
   const K = new Consts(f);
-  const rowCode = plans.map((p, g) => emitPlan(f, K, p, `g${g}`));
+  const rowCode = plans.map((p, g) => emitPlan(f, K, p, `g${g}`, share.keep[g]!, share.reuse[g]!, regionBytes));
   const at = f.code.length;
   f.loop("row", (b) => b.i32(0), (b) => b.i32(plans[0]!.rows), (b) => b.i32(1), () => {
     for (const r of rowCode) r();
   });
   f.code.splice(at, 0, ...K.prologue());
   const inst = new WebAssembly.Instance(new WebAssembly.Module(moduleBytes([{ name: "k", fn: f }]) as BufferSource), { env: { mem } });
-  return inst.exports.k as SimdFn;
+  const k = inst.exports.k as SimdFn;
+  return share.regions > 0 ? Object.assign((...ptrs: number[]) => k(...ptrs), { scratchBytes: share.regions * regionBytes }) : k;
 }
 
 /** Declares a plan's locals and emits its hoisted code; returns the emitter of its per-row code. */
-function emitPlan(f: FnBuilder, K: Consts, plan: SimdPlan, P: string): () => void {
+function emitPlan(f: FnBuilder, K: Consts, plan: SimdPlan, P: string, keep: ReadonlyMap<number, number>, reuse: ReadonlyMap<number, number>, regionBytes: number): () => void {
   const { body, acc, cols, reduce } = plan;
+  // Instructions the result needs (a reused value's operands are not computed).
+  const need = new Set<number>();
+  const mark = (j: number): void => {
+    if (need.has(j)) return;
+    need.add(j);
+    const i = body[j]!;
+    if (reuse.has(j)) return;
+    if (i.op === "unary") mark(i.x);
+    else if (i.op === "binary") { mark(i.a); mark(i.b); }
+  };
+  mark(body.length - 1);
+  const scratch = (r: number): void => { f.get("scr").i32(r * regionBytes).add().get("c").add(); };
   body.forEach((_, j) => f.local(`${P}v${j}`, "v128"));
   acc.forEach((a, j) => { if (a?.colCoef === 1) f.local(`${P}p${j}`, "i32"); });
   const v = (j: number): string => `${P}v${j}`;
@@ -283,12 +369,30 @@ function emitPlan(f: FnBuilder, K: Consts, plan: SimdPlan, P: string): () => voi
     const a = acc[j];
     if (a && a.colCoef === 0 && a.rowCoef === 0) { addr(j, a, false); f.simd(OP.load32Splat, 2, 0).set(v(j)); }
   });
+  const emitInstr = (i: Instr, j: number): void => {
+    switch (i.op) {
+      case "load":
+        if (acc[j]!.colCoef === 1) f.get(`${P}p${j}`).get("c").add().simd(OP.load, 0, 0).set(v(j));
+        return;
+      case "unary":
+        if (i.fn === "exp") emitExp(f, K, v(i.x));
+        else if (i.fn === "tanh") emitTanh(f, K, v(i.x));
+        else f.get(v(i.x)).simd(i.fn === "neg" ? OP.neg : i.fn === "sqrt" ? OP.sqrt : OP.floor);
+        f.set(v(j));
+        return;
+      case "binary":
+        f.get(v(i.a)).get(v(i.b)).simd(BINARY[i.fn]!).set(v(j));
+        return;
+      default:
+        return;
+    }
+  };
   const ident = reduce === "rmax" ? -Infinity : Infinity;
   const last = v(body.length - 1);
   const out = `${P}out`;
   return () => {
     acc.forEach((a, j) => {
-      if (!a || (a.colCoef === 0 && a.rowCoef === 0)) return;
+      if (!a || (a.colCoef === 0 && a.rowCoef === 0) || !need.has(j)) return;
       addr(j, a, true);
       if (a.colCoef === 1) f.set(`${P}p${j}`);
       else f.simd(OP.load32Splat, 2, 0).set(v(j));
@@ -298,22 +402,12 @@ function emitPlan(f: FnBuilder, K: Consts, plan: SimdPlan, P: string): () => voi
     else f.simd(OP.const, ...f32x4(ident)).set("alo");
     f.loop("c", (g) => g.i32(0), (g) => g.i32(Math.ceil(cols / 4) * 16), (g) => g.i32(16), () => {
       body.forEach((i, j) => {
-        switch (i.op) {
-          case "load":
-            if (acc[j]!.colCoef === 1) f.get(`${P}p${j}`).get("c").add().simd(OP.load, 0, 0).set(v(j));
-            return;
-          case "unary":
-            if (i.fn === "exp") emitExp(f, K, v(i.x));
-            else if (i.fn === "tanh") emitTanh(f, K, v(i.x));
-            else f.get(v(i.x)).simd(i.fn === "neg" ? OP.neg : i.fn === "sqrt" ? OP.sqrt : OP.floor);
-            f.set(v(j));
-            return;
-          case "binary":
-            f.get(v(i.a)).get(v(i.b)).simd(BINARY[i.fn]!).set(v(j));
-            return;
-          default:
-            return;
-        }
+        if (!need.has(j)) return;
+        const r = reuse.get(j);
+        if (r !== undefined) { scratch(r); f.simd(OP.load, 0, 0).set(v(j)); return; }
+        emitInstr(i, j);
+        const kr = keep.get(j);
+        if (kr !== undefined) { scratch(kr); f.get(v(j)).simd(OP.store, 0, 0); }
       });
       if (!reduce) f.get("po").get("c").add().get(last).simd(OP.store, 0, 0);
       else if (reduce === "sum") {
