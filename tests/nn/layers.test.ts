@@ -184,3 +184,15 @@ describe("layer behaviour", () => {
     expect(nn.l2(t).itemSync()).toBe(14);
   });
 });
+
+describe("flatten as a layer and as a plain function", () => {
+  it("works both ways, including inside sequential and summary", () => {
+    const x = random.normal(random.key(3), [2, 1, 4, 4]);
+    expect(nn.flatten(x).shape).toEqual([2, 16]);
+    const m1 = nn.sequential(nn.conv2d(1, 2, 3, { padding: "SAME" }), nn.flatten, nn.dense(32, 3));
+    const m2 = nn.sequential(nn.conv2d(1, 2, 3, { padding: "SAME" }), nn.flatten(), nn.dense(32, 3));
+    const p = m1.init(random.key(4));
+    assertAllClose(m1.apply(p, x) as Tensor, m2.apply(p, x) as Tensor);
+    expect(nn.summary(m1, [2, 1, 4, 4])).toContain("[2, 32]");
+  });
+});

@@ -58,23 +58,29 @@ export function dense(inFeatures: number, outFeatures: number, options: DenseOpt
   });
 }
 
+function flattenTensor(x: Tensor): Tensor {
+  if (x.ndim < 1) throw new ShapeError("flatten: expected an input with a batch axis, got a scalar");
+  return reshape(x, [x.shape[0]!, x.shape.slice(1).reduce((a, b) => a * b, 1)]);
+}
+
 /**
- * Flattens every axis after the first (the batch): `[b, ...] => [b, prod(...)]`.
+ * Flattens every axis after the first (the batch): `[b, ...] => [b, prod(...)]`. Use it as a
+ * layer (`nn.flatten()`) or as a plain function (`nn.flatten` in `sequential`, or `nn.flatten(x)`).
  * @example
  * ```ts
  * import { nn, zeros } from "tenfold";
- * const f = nn.flatten();
- * console.log(f.apply({}, zeros([2, 3, 4])).shape); // [2, 12]
+ * console.log(nn.flatten().apply({}, zeros([2, 3, 4])).shape); // [2, 12]
+ * console.log(nn.flatten(zeros([2, 3, 4])).shape); // [2, 12]
  * ```
  */
-export function flatten(): Layer<Record<string, never>, State> {
+export function flatten(): Layer<Record<string, never>, State>;
+export function flatten(x: Tensor): Tensor;
+export function flatten(x?: Tensor): Layer<Record<string, never>, State> | Tensor {
+  if (x !== undefined) return flattenTensor(x);
   return makeLayer<Record<string, never>>({
     name: "flatten",
     init: () => ({}),
-    forward: (_p, x) => {
-      if (x.ndim < 1) throw new ShapeError("flatten: expected an input with a batch axis, got a scalar");
-      return [reshape(x, [x.shape[0]!, x.shape.slice(1).reduce((a, b) => a * b, 1)]), undefined];
-    },
+    forward: (_p, v) => [flattenTensor(v), undefined],
   });
 }
 
