@@ -195,7 +195,11 @@ export function idiv(a: Idx, c: number): Idx {
   const { q, r } = splitTerms(a, c);
   const [rlo, rhi] = bounds(r);
   if (!(q.k === "lit" && q.v === 0) && rlo >= 0 && rhi < c) return q;
+  // floor((c·q + r) / c) = q + floor(r / c) for r >= 0: (o1·50176 + o2) / 784 is o1·64 + o2 / 784.
+  if (!(q.k === "lit" && q.v === 0) && rlo >= 0) return iadd(q, idiv(r, c));
   if (a.k === "div") return idiv(a.a, a.c * c);
+  const mixed = mixedRadix(a, c);
+  if (mixed) return idiv(mixed.x, c / mixed.m);
   return { k: "div", a, c };
 }
 
@@ -207,7 +211,21 @@ export function imod(a: Idx, c: number): Idx {
   if (a.k === "lit") return lit(a.v % c);
   const { q, r } = splitTerms(a, c);
   if (!(q.k === "lit" && q.v === 0) && bounds(r)[0] >= 0) return imod(r, c);
+  if (a.k === "mod" && a.c % c === 0) return imod(a.a, c);
+  const mixed = mixedRadix(a, c);
+  if (mixed) return iadd(imul(imod(mixed.x, c / mixed.m), mixed.m), mixed.r);
   return { k: "mod", a, c };
+}
+
+/** a = x·m + r with 0 <= r < m and m dividing c (a mixed-radix digit split), or undefined. */
+function mixedRadix(a: Idx, c: number): { x: Idx; m: number; r: Idx } | undefined {
+  if (a.k !== "add") return undefined;
+  for (const [t, r] of [[a.a, a.b], [a.b, a.a]] as const) {
+    if (t.k !== "mul" || t.c <= 1 || c % t.c !== 0) continue;
+    const [lo, hi] = bounds(r);
+    if (lo >= 0 && hi < t.c && bounds(t.a)[0] >= 0) return { x: t.a, m: t.c, r };
+  }
+  return undefined;
 }
 
 /** A canonical text form (also valid JS and WGSL integer arithmetic). */
