@@ -5,6 +5,7 @@
  */
 import type { DType } from "../../core/dtype.js";
 import type { Cond, ElementwiseKernel, Idx, Instr, MatmulKernel, ReduceKernel } from "../../scheduler/ir.js";
+import { idxText } from "../../scheduler/ir.js";
 import { erf, powC, roundHalfEven } from "../reference/mathfns.js";
 
 /** A compiled kernel body: (inputs..., out) => void. */
@@ -167,7 +168,30 @@ function emitBody(instrs: readonly Instr[], acc: string, prefix: string): { stmt
   const hoist = { names: new Map<string, string>(), stmts: [] as string[], prefix };
   const ix = (i: Idx): string => idx(i, hoist);
   const at = (r: number): string => text[r]!;
+  // Sums of guarded values with provably disjoint conditions (a stack lowered as a sum of pads:
+  // the im2col patches kernel adds 9 guards on `row % 9`) become one chain of conditionals, so
+  // an element tests conditions until one holds instead of evaluating and adding every guard.
+  // x + 0 keeps the sum's value exactly (−0 + 0 is +0).
+  type Alt = { readonly cond: string; readonly sel: ReadonlyMap<string, readonly [number, number]>; readonly val: string };
+  const chains = new Map<number, readonly Alt[]>();
+  const zero = (r: number): boolean => { const z = instrs[r]!; return z.op === "const" && Object.is(z.value, 0); };
+  const disjoint = (a: Alt, b: Alt): boolean => [...a.sel].some(([key, [lo, hi]]) => {
+    const o = b.sel.get(key);
+    return o !== undefined && (o[1] <= lo || hi <= o[0]);
+  });
   instrs.forEach((i, k) => {
+    if (i.op === "guard" && isF(i.dtype) && zero(i.otherwise) && uses[i.x] === 1) {
+      chains.set(k, [{ cond: conds(i.conds, ix), sel: new Map(i.conds.map((c) => [idxText(c.idx), [c.lo, c.hi] as const])), val: at(i.x) }]);
+    } else if (i.op === "binary" && i.fn === "add" && isF(i.dtype) && uses[i.a] === 1 && uses[i.b] === 1) {
+      const [A, B] = [chains.get(i.a), chains.get(i.b)];
+      if (A && B && A.every((a) => B.every((b) => disjoint(a, b)))) {
+        const all = [...A, ...B];
+        chains.set(k, all);
+        text.push(`(${all.map((a) => `${a.cond} ? (${a.val} + 0) : `).join("")}0)`);
+        if (uses[k]! > 1) { stmts.push(`const ${prefix}${k} = ${text[k]};`); text[k] = `${prefix}${k}`; }
+        return;
+      }
+    }
     let t: string;
     switch (i.op) {
       case "load": t = `in${i.input}[${ix(i.index)}]`; break;
