@@ -137,16 +137,16 @@ describe.skipIf(!available)("webgpu backend", () => {
     g.forEach((x, i) => assertClose(x, c[i]!, `scan ${i}`));
   });
 
-  it("keeps memory bounded over many jitted steps (FinalizationRegistry frees dropped tensors)", async () => {
+  it("keeps memory bounded over 10,000 jitted steps (FinalizationRegistry frees dropped tensors)", async () => {
     const collect = gc();
     const b = webgpuBackend();
     const step = tf.jit((w: Tensor, x: Tensor) => tf.subtract(w, tf.multiply(tf.grad((v: Tensor) => tf.sum(tf.square(tf.matmul(x, v))))(w), 0.01)));
     const x = tf.random.normal(tf.random.key(1), [8, 4]);
     let w = tf.random.normal(tf.random.key(2), [4, 4]);
     const live: number[] = [];
-    for (let i = 0; i < 400; i++) {
+    for (let i = 0; i < 10_000; i++) {
       w = step(w, x);
-      if (i % 100 === 99) {
+      if (i % 2500 === 2499) {
         await w.data();
         collect();
         await new Promise((r) => setTimeout(r, 10));
