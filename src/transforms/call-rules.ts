@@ -111,8 +111,11 @@ const scanJvpRule: JvpRule<"scan"> = (primals, tangents, node) => {
   return r.touts[node.params.index]!;
 };
 
-/** Transpose of a linear scan (cotangent of one output): a scan running the other way. */
-const scanTranspose: TransposeRule<"scan"> = (ct, node, lin) => {
+/**
+ * Transpose of a linear scan given the cotangents of any of its outputs (one entry per output,
+ * null = zero): one scan running the other way computes them all.
+ */
+export function scanTransposeGroup(node: Node<"scan">, outCts: readonly (Tensor | null)[], lin: readonly boolean[]): (Tensor | null)[] {
   const p = node.params;
   const g = p.body.graph;
   const nK = p.numConsts;
@@ -127,22 +130,19 @@ const scanTranspose: TransposeRule<"scan"> = (ct, node, lin) => {
   const Xn = ins.slice(nK + nC).filter((_, i) => !isLinX[i]);
   const Xl = ins.slice(nK + nC).filter((_, i) => isLinX[i]);
   const H = ins.slice(nK, nK + nC);
-  const idx = p.index;
-  // cotangent inputs: for the carry (if idx is a carry) and for ys (if idx is a y)
-  const ctH0 = H.map((h, i) => (i === idx ? ct : zeroOf(h)));
-  const ctY = idx >= nC ? ct : null;
+  // cotangent inputs: the carries' (initial carry of the reverse loop) and the ys' (scanned over)
+  const ctH0 = H.map((h, i) => outCts[i] ?? zeroOf(h));
+  const yIdx = g.outputs.slice(nC).map((_, j) => j).filter((j) => outCts[nC + j]);
+  const ctYs = yIdx.map((j) => outCts[nC + j]!);
   const perStep = (n: Node | Tensor): { shape: readonly number[]; dtype: Node["dtype"] } => ({ shape: n.shape.slice(1), dtype: n.dtype });
-  const avals = [
-    ...Kn.map(aval), ...H.map(aval), ...Kl.map(aval),
-    ...Xn.map(perStep), ...(ctY ? [perStep(ctY)] : []),
-  ];
+  const avals = [...Kn.map(aval), ...H.map(aval), ...Kl.map(aval), ...Xn.map(perStep), ...ctYs.map(perStep)];
   const { body, consts: lifted } = closedCall((a) => {
     let k = 0;
     const kn = a.slice(k, (k += Kn.length));
     const cth = a.slice(k, (k += nC));
     const acc = a.slice(k, (k += Kl.length));
     const xn = a.slice(k, (k += Xn.length));
-    const cty = ctY ? a[k]! : null;
+    const cty = a.slice(k, (k += ctYs.length));
     // linear placeholders for Kl, H, Xl_t
     const klPh = Kl.map((n) => inputNode(n.shape, n.dtype));
     const hPh = H.map((n) => inputNode(n.shape, n.dtype));
@@ -157,7 +157,7 @@ const scanTranspose: TransposeRule<"scan"> = (ct, node, lin) => {
       ...isLinX.map((l) => (l ? T(xlPh[b1++]!) : xn[b2++]!)),
     ];
     const outs = applyGraph(g, args);
-    const cts: (Tensor | null)[] = [...cth, ...outs.slice(nC).map((_, j) => (cty && j === idx - nC ? cty : null))];
+    const cts: (Tensor | null)[] = [...cth, ...outs.slice(nC).map((_, j) => (yIdx.includes(j) ? cty[yIdx.indexOf(j)]! : null))];
     const r = transposeLinear(outs, cts, [...klPh, ...hPh, ...xlPh]);
     const rk = r.slice(0, Kl.length).map((t, i) => (t ? add(acc[i]!, t) : acc[i]!));
     const rh = r.slice(Kl.length, Kl.length + nC).map((t, i) => t ?? zeroOf(H[i]!));
@@ -166,7 +166,7 @@ const scanTranspose: TransposeRule<"scan"> = (ct, node, lin) => {
   }, avals);
   const s = scanNodes(body, lifted.length + Kn.length, nC + Kl.length, p.length, !p.reverse, [
     ...lifted, ...Kn, ...ctH0.map((t) => t.node), ...Kl.map((n) => zeroOf(n).node),
-    ...Xn, ...(ctY ? [ctY.node] : []),
+    ...Xn, ...ctYs.map((t) => t.node),
   ]);
   const ctHinit = s.slice(0, nC);
   const ctKl = s.slice(nC, nC + Kl.length);
@@ -178,7 +178,11 @@ const scanTranspose: TransposeRule<"scan"> = (ct, node, lin) => {
     ...ctHinit.map((t, i) => (lin[nK + i] ? t : null)),
     ...isLinX.map((l) => (l ? ctXl[b++]! : null)),
   ];
-};
+}
+
+/** Transpose of a linear scan for the cotangent of one output. */
+const scanTranspose: TransposeRule<"scan"> = (ct, node, lin) =>
+  scanTransposeGroup(node, node.params.body.graph.outputs.map((_, i) => (i === node.params.index ? ct : null)), lin);
 
 // ---- customVjp ---------------------------------------------------------------------------------
 

@@ -17,6 +17,7 @@ import { onesLike, zerosLike } from "../ops/creation.js";
 import { jvpGraph } from "./jvp.js";
 import type { TransposeRule } from "./transpose-rules.js";
 import { TRANSPOSE } from "./transpose-rules.js";
+import { scanTransposeGroup } from "./call-rules.js";
 import { dependents, flattenArgs, leafTensor, rebuild, traceFlat } from "./trace.js";
 
 /**
@@ -37,15 +38,39 @@ export function transposeLinear(outs: readonly (Tensor | null)[], cts: readonly 
   });
   const linSet = new Set(linIn.map((n) => n.id));
   const order = topoSort(outNodes).filter((n) => lin.has(n.id));
+  // Outputs of one scan are transposed together, by one reverse scan, once the earliest of them
+  // in topological order is reached (by then every consumer of each has been transposed).
+  const scanGroups = new Map<string, Node<"scan">[]>();
+  const groupOf = (n: Node<"scan">): string => `${n.params.body.id}|${n.params.reverse}|${n.inputs.map((i) => i.id).join(",")}`;
+  for (const n of order) if (n.prim === "scan") {
+    const key = groupOf(n as Node<"scan">);
+    const list = scanGroups.get(key) ?? [];
+    list.push(n as Node<"scan">);
+    scanGroups.set(key, list);
+  }
   for (let k = order.length - 1; k >= 0; k--) {
     const n = order[k]!;
     if (linSet.has(n.id)) continue;
-    const ct = ctm.get(n.id);
-    if (!ct) continue;
-    ctm.delete(n.id);
+    let ins: (Tensor | null)[];
     const mask = n.inputs.map((i) => lin.has(i.id));
-    const rule = TRANSPOSE[n.prim] as TransposeRule<Primitive>;
-    const ins = rule(ct, n, mask);
+    if (n.prim === "scan") {
+      const group = scanGroups.get(groupOf(n as Node<"scan">))!;
+      if (group[0] !== n) continue; // a later sibling: handled with the earliest one
+      const outCts = (n as Node<"scan">).params.body.graph.outputs.map((): Tensor | null => null);
+      for (const m of group) {
+        const c = ctm.get(m.id);
+        if (c) outCts[m.params.index] = outCts[m.params.index] ? add(outCts[m.params.index]!, c) : c;
+        ctm.delete(m.id);
+      }
+      if (outCts.every((c) => c === null)) continue;
+      ins = scanTransposeGroup(n as Node<"scan">, outCts, mask);
+    } else {
+      const ct = ctm.get(n.id);
+      if (!ct) continue;
+      ctm.delete(n.id);
+      const rule = TRANSPOSE[n.prim] as TransposeRule<Primitive>;
+      ins = rule(ct, n, mask);
+    }
     n.inputs.forEach((i, j) => {
       const g = ins[j];
       if (mask[j] && g) acc(i, g);

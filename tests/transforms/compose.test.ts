@@ -228,3 +228,22 @@ describe("composition", () => {
     );
   });
 });
+
+describe("scan gradients through several outputs", () => {
+  it("transposes all used outputs of one scan with a single reverse scan", () => {
+    const xs = tf.random.normal(tf.random.key(0), [5, 3]);
+    const f = (w: Tensor): Tensor => {
+      const [h, ys] = tf.scan((c: Tensor, x: Tensor) => {
+        const n = tf.tanh(tf.add(tf.multiply(c, w), x));
+        return [n, tf.multiply(n, 2)] as const;
+      }, tf.zeros([3]), xs) as [Tensor, Tensor];
+      return tf.add(tf.sum(tf.square(h)), tf.sum(ys));
+    };
+    const g = tf.makeGraph(tf.grad(f))(tf.tensor(0.5));
+    const reverse = new Set(g.nodes().filter((n) => n.prim === "scan" && (n.params as { reverse: boolean }).reverse).map((n) => (n.params as { body: { id: number } }).body.id));
+    expect(reverse.size).toBe(1);
+    const e = 1e-2;
+    const fd = (f(tf.tensor(0.5 + e)).itemSync() - f(tf.tensor(0.5 - e)).itemSync()) / (2 * e);
+    expect(tf.grad(f)(tf.tensor(0.5)).itemSync()).toBeCloseTo(fd, 2);
+  });
+});
