@@ -5,7 +5,7 @@
  */
 import type { DType } from "../../core/dtype.js";
 import type { Cond, ElementwiseKernel, Idx, Instr, MatmulKernel, ReduceKernel } from "../../scheduler/ir.js";
-import { idxText } from "../../scheduler/ir.js";
+import { bounds, iadd, idiv, idxText, imod, imul, ivar, lit } from "../../scheduler/ir.js";
 import { erf, powC, roundHalfEven } from "../reference/mathfns.js";
 
 /** A compiled kernel body: (inputs..., out) => void. */
@@ -107,6 +107,11 @@ function idx(i: Idx, hoist?: { names: Map<string, string>; stmts: string[]; pref
 const isF = (d: DType): boolean => d === "float32" || d === "float16";
 
 function conds(cs: readonly Cond[], ix: (i: Idx) => string): string {
+  // Conditions on literal indices (loop digits specialized to constants) fold away.
+  // Conditions that hold (or fail) over the whole range of their index fold too.
+  if (cs.some((c) => { const [lo, hi] = bounds(c.idx); return hi < c.lo || lo >= c.hi; })) return "false";
+  cs = cs.filter((c) => { const [lo, hi] = bounds(c.idx); return !(lo >= c.lo && hi < c.hi); });
+  if (cs.length === 0) return "true";
   return cs.map((c) => {
     const t = ix(c.idx);
     return `${t} >= ${c.lo} && ${t} < ${c.hi}`;
@@ -303,4 +308,109 @@ export function matmulEpilogueFn(k: MatmulKernel): KernelFn | undefined {
     ? `let oi = 0;\n${loops(k.shape, "o", `${stmts.join("\n")}\nout[oi] = ${result}; oi++;`)}`
     : `for (let oi = 0; oi < ${size(k.shape)}; oi++) {\n${stmts.join("\n")}\nout[oi] = ${result};\n}`;
   return compile(k.inputs.length, src);
+}
+
+/** `i` with variables replaced (re-simplified, so mixed-radix digits cancel their div/mod). */
+function substIdx(i: Idx, env: ReadonlyMap<string, Idx>): Idx {
+  switch (i.k) {
+    case "var": return env.get(i.name) ?? i;
+    case "lit": return i;
+    case "add": return iadd(substIdx(i.a, env), substIdx(i.b, env));
+    case "mul": return imul(substIdx(i.a, env), i.c);
+    case "div": return idiv(substIdx(i.a, env), i.c);
+    case "mod": return imod(substIdx(i.a, env), i.c);
+  }
+}
+
+function substBody(body: readonly Instr[], env: ReadonlyMap<string, Idx>): Instr[] {
+  return body.map((x) => {
+    switch (x.op) {
+      case "load": case "index": return { ...x, index: substIdx(x.index, env) };
+      case "guard": return { ...x, conds: x.conds.map((c) => ({ ...c, idx: substIdx(c.idx, env) })) };
+      default: return x;
+    }
+  });
+}
+
+/** Radices (innermost first) splitting variable `name` of `size` into the digits its div/mods use. */
+function digitsOf(body: readonly Instr[], name: string, size: number): number[] {
+  const cs = new Set<number>();
+  const has = (i: Idx): boolean => i.k === "var" ? i.name === name : i.k === "lit" ? false : has(i.a) || (i.k === "add" && has(i.b));
+  const walk = (i: Idx): void => {
+    if (i.k === "div" || i.k === "mod") {
+      if (has(i.a) && i.c < size && size % i.c === 0) cs.add(i.c);
+      walk(i.a);
+    } else if (i.k === "add") { walk(i.a); walk(i.b); } else if (i.k === "mul") walk(i.a);
+  };
+  for (const x of body) {
+    if (x.op === "load" || x.op === "index") walk(x.index);
+    if (x.op === "guard") for (const c of x.conds) walk(c.idx);
+  }
+  const sorted = [...cs].sort((a, b) => a - b);
+  const out: number[] = [];
+  let prev = 1;
+  for (const c of sorted) {
+    if (c % prev !== 0) continue;
+    out.push(c / prev);
+    prev = c;
+  }
+  out.push(size / prev);
+  return out;
+}
+
+/** Row digits up to this size are specialized to literals (one copy of the inner loop each). */
+const UNROLL_DIGIT = 9;
+
+/**
+ * Compiles an elementwise kernel of shape [..., n] (leading dims multiplying to k) as a B-panel
+ * packing routine for the SIMD gemm ("implicit im2col"): element (p, j) of the k×n operand is
+ * computed from the kernel body and stored at `out[base + (⌊j/nr⌋·k + p)·nr + j mod nr]` (out is
+ * the gemm's wasm memory), so the operand is never materialized. Each loop variable is split
+ * into the mixed-radix digits its index arithmetic divides by (the im2col index needs no
+ * division then), and the innermost row digit, when small, is unrolled into copies with a
+ * literal value (the patches' 9-way guard chain resolves at compile time). nr is a power of two;
+ * columns of the last panel past n are left to the caller.
+ */
+export function packFn(k: ElementwiseKernel, kk: number, n: number, nr: number, base: number): KernelFn {
+  const r = k.shape.length;
+  const sh = Math.log2(nr);
+  const store = (body: readonly Instr[], pre: string): string => {
+    const { stmts, result } = emitBody(body, "", pre);
+    return `${stmts.join("\n")}\nout[pq + (j >> ${sh}) * ${kk * nr} + (j & ${nr - 1})] = ${result}; j++;`;
+  };
+  if (usesVars(k.body, /"name":"oi"/)) {
+    const L = `o${r - 1}`;
+    const inner = `const pq = ${base} + prow * ${nr}; prow++;\nlet j = 0;\nfor (let ${L} = 0; ${L} < ${n}; ${L}++) {\n${store(k.body, "t")}\n}`;
+    return compile(k.inputs.length, `let prow = 0, oi = 0;\n${loops(k.shape.slice(0, r - 1), "o", inner.replace("j++;", "j++; oi++;"))}`);
+  }
+  // Digits d{v}_{i} (outermost first) of every loop variable o{v}.
+  const env = new Map<string, Idx>();
+  const digitVars: { name: string; size: number; row: boolean }[] = [];
+  k.shape.forEach((sz, d) => {
+    if (sz === 1) return;
+    const radices = digitsOf(k.body, `o${d}`, sz).reverse(); // outermost first
+    let e: Idx = lit(0);
+    radices.forEach((rad, t) => {
+      const name = `d${d}_${t}`;
+      digitVars.push({ name, size: rad, row: d < r - 1 });
+      e = iadd(imul(e, rad), ivar(name, rad));
+    });
+    env.set(`o${d}`, e);
+  });
+  const body = substBody(k.body, env);
+  const rowVars = digitVars.filter((v) => v.row);
+  const colVars = digitVars.filter((v) => !v.row);
+  const colLoops = (b: readonly Instr[], pre: string): string => {
+    let s = store(b, pre);
+    for (let t = colVars.length - 1; t >= 0; t--) s = `for (let ${colVars[t]!.name} = 0; ${colVars[t]!.name} < ${colVars[t]!.size}; ${colVars[t]!.name}++) {\n${s}\n}`;
+    return `{\nconst pq = ${base} + prow * ${nr}; prow++;\nlet j = 0;\n${s}\n}`;
+  };
+  const last = rowVars[rowVars.length - 1];
+  let rows: string;
+  if (last && last.size <= UNROLL_DIGIT) {
+    rows = Array.from({ length: last.size }, (_, v) => colLoops(substBody(body, new Map([[last.name, lit(v)]])), `u${v}_`)).join("\n");
+    rowVars.pop();
+  } else rows = colLoops(body, "t");
+  for (let t = rowVars.length - 1; t >= 0; t--) rows = `for (let ${rowVars[t]!.name} = 0; ${rowVars[t]!.name} < ${rowVars[t]!.size}; ${rowVars[t]!.name}++) {\n${rows}\n}`;
+  return compile(k.inputs.length, `let prow = 0;\n${rows}`);
 }

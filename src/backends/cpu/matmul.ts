@@ -237,7 +237,7 @@ const MB = 16;
  * sgemm on the Wasm SIMD kernel: A and B are packed into wasm memory (MR-row tiles, NR-column
  * panels), the kernel accumulates in float32, and C is copied out once.
  */
-function sgemmSimd(w: WasmGemm, A: Strided, B: Strided, C: Float32Array | Int32Array | Uint8Array, cOff: number, m: number, n: number, k: number): void {
+function sgemmSimd(w: WasmGemm, A: Strided, B: Strided | NonNullable<GemmHooks["packB"]>, C: Float32Array | Int32Array | Uint8Array, cOff: number, m: number, n: number, k: number, keepC?: GemmHooks["keepC"]): void {
   const mt = Math.ceil(m / MR);
   const np = Math.ceil(n / NR);
   const ldc = np * NR;
@@ -248,7 +248,6 @@ function sgemmSimd(w: WasmGemm, A: Strided, B: Strided, C: Float32Array | Int32A
   if (have < bytes) w.mem.grow(Math.ceil((bytes - have) / 65536));
   const f = new Float32Array(w.mem.buffer);
   const ad = A.data;
-  const bd = B.data;
   // Pack A: pa[(tile·k + p)·MR + r].
   for (let t = 0; t < mt; t++) {
     for (let r = 0; r < MR; r++) {
@@ -263,7 +262,12 @@ function sgemmSimd(w: WasmGemm, A: Strided, B: Strided, C: Float32Array | Int32A
   }
   // Pack B: pb[(panel·k + p)·NR + c].
   const pb = aFloats;
-  for (let jp = 0; jp < np; jp++) {
+  if (typeof B === "function") {
+    B(f, pb);
+    const jn = n - (np - 1) * NR;
+    if (jn < NR) for (let p = 0, q = pb + (np - 1) * k * NR; p < k; p++, q += NR) f.fill(0, q + jn, q + NR);
+  } else for (let jp = 0; jp < np; jp++) {
+    const bd = B.data;
     const j0 = jp * NR;
     const jn = Math.min(NR, n - j0);
     let q = pb + jp * k * NR;
@@ -275,8 +279,36 @@ function sgemmSimd(w: WasmGemm, A: Strided, B: Strided, C: Float32Array | Int32A
   }
   const pc = aFloats + bFloats;
   runGemm(w, pb * 4, pc * 4, mt, np, k, ldc * 4, m * n * k);
-  if (ldc === n) C.set(f.subarray(pc, pc + m * n), cOff);
+  if (keepC && ldc === n) keepC(f.subarray(pc, pc + m * n));
+  else if (ldc === n) C.set(f.subarray(pc, pc + m * n), cOff);
   else for (let i = 0; i < m; i++) C.set(f.subarray(pc + i * ldc, pc + i * ldc + n), cOff + i * n);
+}
+
+/** Hooks of a fused matmul (see `sgemmFused`). */
+export interface GemmHooks {
+  /** Writes B (k×n) into `f` from float offset `pb` in NR-column panels: (f, pb) => void. */
+  readonly packB?: (f: Float32Array, pb: number) => void;
+  /** Receives the m×n product (row stride n) still in wasm memory instead of a copy into C. */
+  readonly keepC?: (c: Float32Array) => void;
+}
+
+/** Whether an m×n×k float product runs on the SIMD kernel. */
+export function simdGemmFor(m: number, n: number, k: number): boolean {
+  return m * n * k >= SIMD_MIN_WORK && k > 0 && simdGemm() !== null;
+}
+
+/** The B-panel float offset in wasm memory of an m×k by k×n SIMD product (A's packed panels come first). */
+export function packedBOffset(m: number, k: number): number {
+  return Math.ceil(m / MR) * MR * k;
+}
+
+/**
+ * The SIMD sgemm with B packed by a generated routine (implicit im2col: B is never
+ * materialized) and, optionally, C left in wasm memory for the consumer (when its rows are
+ * unpadded; else C is filled as usual); without packB, B is packed from its strides. Call only when `simdGemmFor(m, n, k)`.
+ */
+export function sgemmFused(A: Strided, B: Strided, C: Float32Array | Int32Array | Uint8Array, cOff: number, m: number, n: number, k: number, hooks: GemmHooks): void {
+  sgemmSimd(simdGemm()!, A, hooks.packB ?? B, C, cOff, m, n, k, hooks.keepC);
 }
 
 /** sgemm choosing the SIMD kernel for large enough float products. */

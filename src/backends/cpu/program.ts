@@ -10,13 +10,15 @@ import type { Graph } from "../../core/graph.js";
 import type { Node } from "../../core/node.js";
 import type { Params, Primitive } from "../../core/primitives.js";
 import { sizeOf, stridesOf } from "../../core/shape.js";
-import type { Kernel, OpaqueKernel, Program } from "../../scheduler/ir.js";
+import type { ElementwiseKernel, Kernel, MatmulKernel, OpaqueKernel, Program, StridedOperand } from "../../scheduler/ir.js";
 import { optimizeGraph } from "../../scheduler/passes.js";
 import { scheduleGraph } from "../../scheduler/schedule.js";
 import { EVAL } from "../reference/interpret.js";
 import type { KernelFn } from "./codegen.js";
-import { elementwiseFn, matmulEpilogueFn, reduceFn } from "./codegen.js";
-import { igemm, sgemmAuto } from "./matmul.js";
+import { elementwiseFn, matmulEpilogueFn, packFn, reduceFn } from "./codegen.js";
+import type { Strided } from "./matmul.js";
+import { igemm, packedBOffset, sgemmAuto, sgemmFused, simdGemmFor } from "./matmul.js";
+import { NR } from "./wasm.js";
 import type { SimdFn, SimdPlan } from "./simd.js";
 import { simdGroup, simdMemory, simdPlan } from "./simd.js";
 
@@ -56,6 +58,70 @@ function matmulRunner(k: Extract<Kernel, { kind: "matmul" }>): Runner {
     }
     if (epi) epi(...k.inputs.map((s) => bufs[s]!), out);
   };
+}
+
+/**
+ * Implicit im2col: a float matmul (no batch) whose B is the output of the elementwise kernel
+ * just before it, read by nothing else, in its row-major layout (the im2col patches of a conv).
+ * The producer is not run: the gemm's B panels are packed straight from the producer's body
+ * (`packFn`). With `keep`, the product stays in wasm memory for the next kernel (its only
+ * reader), which reads it through `keep.set` instead of a copy into the output slot.
+ */
+function fusedMatmulRunner(k: MatmulKernel, producer: ElementwiseKernel | undefined, keep: { set(c: Float32Array): void } | undefined): Runner {
+  const { m, n, k: kk } = k;
+  const base = packedBOffset(m, kk);
+  const plain = producer ? elementwiseFn(producer) : undefined;
+  const epi = matmulEpilogueFn(k);
+  const pack = producer ? packFn(producer, kk, n, NR, base) : undefined;
+  const strided = (d: TypedArray, o: StridedOperand): Strided => ({ data: d, off: o.offset, rs: o.strides[k.batch.length]!, cs: o.strides[k.batch.length + 1]! });
+  return (bufs) => {
+    const out = bufs[k.output]!;
+    const A = strided(bufs[k.inputs[k.a.input]!]!, k.a);
+    const B = strided(bufs[k.inputs[k.b.input]!]!, k.b);
+    if (!simdGemmFor(m, n, kk)) {
+      if (producer) plain!(...producer.inputs.map((s) => bufs[s]!), bufs[producer.output]!);
+      sgemmAuto(A, B, out, 0, m, n, kk);
+    } else {
+    const packB = producer
+      ? (f: Float32Array, pb: number): void => {
+        if (pb !== base) throw new Error("cpu backend: unexpected packed B offset");
+        pack!(...producer.inputs.map((s) => bufs[s]!), f);
+      }
+      : undefined;
+      sgemmFused(A, B, out, 0, m, n, kk, { packB, keepC: keep ? (c) => keep.set(c) : undefined });
+    }
+    // (A kept product has no epilogue: see matmulFusions.)
+    if (epi) epi(...k.inputs.map((s) => bufs[s]!), out);
+  };
+}
+
+/** Matmul kernel i's fusions with its neighbours (see `fusedMatmulRunner`). */
+function matmulFusions(kernels: readonly Kernel[], slots: Program["slots"], simd: readonly unknown[]): { pack: Map<number, number>; keep: Map<number, number> } {
+  const readers = new Map<number, number[]>();
+  kernels.forEach((k, i) => {
+    for (const s of new Set(k.inputs)) (readers.get(s) ?? readers.set(s, []).get(s)!).push(i);
+  });
+  const only = (s: number, i: number): boolean => slots[s]!.kind === "temp" && slots[s]!.dtype === "float32" && readers.get(s)?.length === 1 && readers.get(s)![0] === i;
+  const pack = new Map<number, number>();
+  const keep = new Map<number, number>();
+  kernels.forEach((mk, i) => {
+    if (mk.kind !== "matmul" || mk.dtype !== "float32" || sizeOf(mk.batch) !== 1 || mk.n < 2) return;
+    const r = mk.batch.length;
+    const e = kernels[i - 1];
+    const S = mk.inputs[mk.b.input]!;
+    const epiReads = new Set(mk.epilogue.flatMap((x) => (x.op === "load" ? [mk.inputs[x.input]!] : [])));
+    if (e?.kind === "elementwise" && !simd[i - 1] && e.output === S && only(S, i) && mk.inputs[mk.a.input] !== S && !epiReads.has(S) &&
+        mk.b.offset === 0 && mk.b.strides[r] === mk.n && mk.b.strides[r + 1] === 1 && e.shape[e.shape.length - 1] === mk.n && sizeOf(e.shape) === mk.k * mk.n) {
+      pack.set(i, i - 1);
+    }
+  });
+  // A kept product lives in the gemm's memory: its reader must not be packing the next gemm.
+  kernels.forEach((mk, i) => {
+    const c = kernels[i + 1];
+    if (mk.kind === "matmul" && mk.dtype === "float32" && c?.kind === "elementwise" && !simd[i + 1] && !pack.has(i + 2) &&
+        sizeOf(mk.batch) === 1 && mk.epilogue.length === 1 && mk.epilogue[0]!.op === "acc" && only(mk.output, i + 1)) keep.set(i, i + 1);
+  });
+  return { pack, keep };
 }
 
 type EvalFn = (n: Node, ins: readonly TypedArray[], ctx: { calls: Map<string, TypedArray[]> }) => TypedArray;
@@ -174,6 +240,29 @@ export function compileProgram(program: Program): Executable {
     i += group.length;
   }
   const runners = kernels.map((k, i) => (plans[i] ? undefined : runnerOf(k)));
+  const fused = matmulFusions(kernels, slots, plans);
+  for (const i of new Set([...fused.pack.keys(), ...fused.keep.keys()])) {
+    const e = fused.pack.get(i);
+    const c = fused.keep.get(i);
+    let kept: Float32Array | undefined;
+    runners[i] = fusedMatmulRunner(kernels[i] as MatmulKernel, e === undefined ? undefined : (kernels[e] as ElementwiseKernel), c === undefined ? undefined : { set: (v) => (kept = v) });
+    if (e !== undefined) runners[e] = () => {};
+    if (c !== undefined) {
+      const run = runners[c]!;
+      const T = kernels[i]!.output;
+      runners[c] = (b) => {
+        if (!kept) return run(b);
+        const saved = b[T]!;
+        b[T] = kept;
+        kept = undefined;
+        try {
+          run(b);
+        } finally {
+          b[T] = saved;
+        }
+      };
+    }
+  }
   // Arena: a byte offset in the SIMD memory for every slot a SIMD kernel touches (padded so
   // that 4-lane loads and stores past the end stay inside the slot).
   const at = new Int32Array(slots.length).fill(-1);
