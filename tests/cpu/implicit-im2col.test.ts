@@ -5,6 +5,7 @@
 import { afterAll, describe, expect, it } from "vitest";
 import * as tf from "../../src/index.js";
 import type { Tensor } from "../../src/index.js";
+import { gatherStats } from "../../src/backends/cpu/matmul.js";
 import { close } from "../scheduler/gen.js";
 
 async function on(backend: string, f: () => Tensor[]): Promise<Float32Array[]> {
@@ -39,6 +40,29 @@ describe("cpu implicit im2col", () => {
         expect(close(again[i]!, v, 1e-4), `${JSON.stringify({ x, w, opts })} output ${i} (second run)`).toBe(true);
       });
     }
+  });
+
+  it("contiguous convs pack B with the wasm gather; strided and non-gather producers fall back", async () => {
+    const run = async (x: number[], w: number[], opts: tf.ConvOptions, pre?: (t: Tensor) => Tensor): Promise<number> => {
+      const X = tf.random.normal(tf.random.key(x[1]!), x);
+      const W = tf.random.normal(tf.random.key(w[1]!), w);
+      const g = (a: Tensor, b: Tensor): Tensor[] => [tf.conv(pre ? pre(a) : a, b, opts)];
+      const want = await on("reference", () => g(X, W));
+      const before = gatherStats.calls;
+      const jf = tf.jit(g);
+      const got = await on("cpu", () => jf(X, W));
+      const again = await on("cpu", () => jf(X, W));
+      expect(close(got[0]!, want[0]!, 1e-4), JSON.stringify({ x, w, opts })).toBe(true);
+      expect(close(again[0]!, want[0]!, 1e-4), JSON.stringify({ x, w, opts })).toBe(true);
+      return gatherStats.calls - before;
+    };
+    // SAME 3x3 (masked edges), odd width (groups of 4 columns straddle rows: not contiguous), 5x5, a tail panel.
+    expect(await run([4, 8, 12, 12], [16, 8, 3, 3], { padding: "SAME" })).toBe(2);
+    expect(await run([3, 5, 9, 8], [7, 5, 5, 5], { padding: "SAME" })).toBe(2);
+    expect(await run([2, 6, 6, 12], [5, 6, 3, 3], { padding: "VALID", dilation: 2 })).toBe(2);
+    expect(await run([2, 4, 11, 9], [8, 4, 3, 3], { padding: "SAME" })).toBe(0);
+    expect(await run([2, 4, 12, 12], [8, 4, 3, 3], { padding: "SAME", strides: 2 })).toBe(0);
+    expect(await run([4, 8, 12, 12], [16, 8, 3, 3], { padding: "SAME" }, (t) => tf.maximum(t, 0))).toBe(0);
   });
 
   it("a conv stack (conv -> relu -> conv) agrees", async () => {

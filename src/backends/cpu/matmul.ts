@@ -4,7 +4,7 @@
  * float64 (JS numbers); integer matmul uses a plain wrapping loop.
  */
 
-import { MR, NR, gemmFn, hasRelaxedSimd, hasSimd, moduleBytes } from "./wasm.js";
+import { FnBuilder, MR, NR, gemmFn, hasRelaxedSimd, hasSimd, moduleBytes } from "./wasm.js";
 
 let packA = new Float64Array(0);
 let packB = new Float64Array(0);
@@ -237,13 +237,14 @@ const MB = 16;
  * sgemm on the Wasm SIMD kernel: A and B are packed into wasm memory (MR-row tiles, NR-column
  * panels), the kernel accumulates in float32, and C is copied out once.
  */
-function sgemmSimd(w: WasmGemm, A: Strided, B: Strided | NonNullable<GemmHooks["packB"]>, C: Float32Array | Int32Array | Uint8Array, cOff: number, m: number, n: number, k: number, keepC?: GemmHooks["keepC"]): void {
+function sgemmSimd(w: WasmGemm, A: Strided, B: Strided | NonNullable<GemmHooks["packB"]>, C: Float32Array | Int32Array | Uint8Array, cOff: number, m: number, n: number, k: number, keepC?: GemmHooks["keepC"], extra = 0): void {
   const mt = Math.ceil(m / MR);
   const np = Math.ceil(n / NR);
   const ldc = np * NR;
   const aFloats = mt * MR * k;
   const bFloats = np * NR * k;
-  const bytes = (aFloats + bFloats + mt * MR * ldc) * 4;
+  const end = (aFloats + bFloats + mt * MR * ldc) * 4;
+  const bytes = end + extra;
   const have = w.mem.buffer.byteLength;
   if (have < bytes) w.mem.grow(Math.ceil((bytes - have) / 65536));
   const f = new Float32Array(w.mem.buffer);
@@ -263,7 +264,7 @@ function sgemmSimd(w: WasmGemm, A: Strided, B: Strided | NonNullable<GemmHooks["
   // Pack B: pb[(panel·k + p)·NR + c].
   const pb = aFloats;
   if (typeof B === "function") {
-    B(f, pb);
+    B(f, pb, end);
     const jn = n - (np - 1) * NR;
     if (jn < NR) for (let p = 0, q = pb + (np - 1) * k * NR; p < k; p++, q += NR) f.fill(0, q + jn, q + NR);
   } else for (let jp = 0; jp < np; jp++) {
@@ -287,7 +288,9 @@ function sgemmSimd(w: WasmGemm, A: Strided, B: Strided | NonNullable<GemmHooks["
 /** Hooks of a fused matmul (see `sgemmFused`). */
 export interface GemmHooks {
   /** Writes B (k×n) into `f` from float offset `pb` in NR-column panels: (f, pb) => void. */
-  readonly packB?: (f: Float32Array, pb: number) => void;
+  readonly packB?: (f: Float32Array, pb: number, end: number) => void;
+  /** Bytes of scratch the packing needs after the product (from byte `end`, given to packB). */
+  readonly extraBytes?: number;
   /** Receives the m×n product (row stride n) still in wasm memory instead of a copy into C. */
   readonly keepC?: (c: Float32Array) => void;
 }
@@ -308,7 +311,7 @@ export function packedBOffset(m: number, k: number): number {
  * unpadded; else C is filled as usual); without packB, B is packed from its strides. Call only when `simdGemmFor(m, n, k)`.
  */
 export function sgemmFused(A: Strided, B: Strided, C: Float32Array | Int32Array | Uint8Array, cOff: number, m: number, n: number, k: number, hooks: GemmHooks): void {
-  sgemmSimd(simdGemm()!, A, hooks.packB ?? B, C, cOff, m, n, k, hooks.keepC);
+  sgemmSimd(simdGemm()!, A, hooks.packB ?? B, C, cOff, m, n, k, hooks.keepC, hooks.extraBytes);
 }
 
 /** sgemm choosing the SIMD kernel for large enough float products. */
@@ -316,4 +319,106 @@ export function sgemmAuto(A: Strided, B: Strided, C: Float32Array | Int32Array |
   const w = m * n * k >= SIMD_MIN_WORK && k > 0 ? simdGemm() : null;
   if (w) sgemmSimd(w, A, B, C, cOff, m, n, k);
   else sgemm(A, B, C, cOff, m, n, k);
+}
+
+// ---- Table-driven SIMD B packing (implicit im2col) -------------------------------------------
+
+/** Calls of the wasm gather packing (tests check which path a conv took). */
+export const gatherStats = { calls: 0 };
+
+type GatherFn = (tab: number, inp: number, out: number, count: number) => void;
+let gatherInst: { mem: WebAssembly.Memory; fn: GatherFn } | undefined;
+
+/**
+ * The wasm routine `gather(tab, inp, out, count)`: for each i < count, reads the i32 code
+ * `c = tab[i]` and stores 4 floats at `out + 16·i`: the f32x4 loaded from byte
+ * `inp + 4·(c >> 4)` with lane l zeroed unless bit l of `c & 15` is set. Branchless.
+ */
+function gatherFn(): FnBuilder {
+  const f = new FnBuilder(["tab", "inp", "out", "count"]).local("i", "i32").local("c", "i32").local("m", "v128");
+  const bits = [1, 0, 0, 0, 2, 0, 0, 0, 4, 0, 0, 0, 8, 0, 0, 0];
+  f.loop("i", (g) => g.i32(0), (g) => g.get("count"), (g) => g.i32(1), () => {
+    f.get("tab").op(0x28, 2, 0).set("c"); // i32.load
+    // m = (splat(c) & bits) == bits
+    f.get("c").simd(17).simd(12, ...bits).simd(78).simd(12, ...bits).simd(55).set("m");
+    f.get("out");
+    f.get("inp").get("c").i32(2).op(0x75).i32(-4).op(0x71).add().simd(0, 2, 0); // v128.load
+    f.get("m").simd(78).simd(11, 4, 0); // v128.and; v128.store
+    f.inc("tab", (g) => g.i32(4)).inc("out", (g) => g.i32(16));
+  });
+  return f;
+}
+
+/**
+ * B panels packed by the wasm gather routine: `table` (one code per 4 panel floats, in panel
+ * order, see `gatherTable`) and the producer's input are copied after the product (from byte
+ * `end`; `gatherExtraBytes` reserves the room) and the panels written at float offset `pb`.
+ */
+export function gatherPack(table: Int32Array, inp: Float32Array, f: Float32Array, pb: number, end: number): void {
+  const w = simdGemm()!;
+  gatherStats.calls++;
+  if (gatherInst?.mem !== w.mem) {
+    const shared = typeof SharedArrayBuffer !== "undefined" && w.mem.buffer instanceof SharedArrayBuffer;
+    const bytes = moduleBytes([{ name: "gather", fn: gatherFn() }], shared ? MAX_PAGES : undefined);
+    const inst = new WebAssembly.Instance(new WebAssembly.Module(bytes as BufferSource), { env: { mem: w.mem } });
+    gatherInst = { mem: w.mem, fn: inst.exports.gather as GatherFn };
+  }
+  const tabOff = (end + 15) & ~15;
+  const inOff = tabOff + table.length * 4 + 16;
+  new Int32Array(f.buffer, tabOff, table.length).set(table);
+  f.set(inp, inOff >> 2);
+  f.fill(0, (inOff >> 2) + inp.length, (inOff >> 2) + inp.length + 4);
+  gatherInst.fn(tabOff, inOff - 16, pb * 4, table.length);
+}
+
+/** Scratch bytes `gatherPack` needs after the product. */
+export function gatherExtraBytes(tableLength: number, inputLength: number): number {
+  return 16 + tableLength * 4 + 16 + inputLength * 4 + 16;
+}
+
+/**
+ * The gather table of a B-packing routine that only copies its one float input (or writes 0):
+ * found by running `pack` on two probes (input i holding i + 1, then random values) into a
+ * scratch array. Codes, in panel order (panel, row, half): `(s + 4)·16 + mask` where the 4
+ * columns read input s, s+1, s+2, s+3 (lanes outside `mask` are 0), or 0 when all 4 are 0.
+ * Null when the routine is not such a gather, or a group of 4 columns is not contiguous.
+ */
+export function gatherTable(pack: (inp: Float32Array, out: Float32Array) => void, inLen: number, m: number, n: number, k: number): Int32Array | null {
+  if (inLen >= (1 << 24) - 8 || n < 4) return null;
+  const base = packedBOffset(m, k);
+  const np = Math.ceil(n / NR);
+  const size = base + np * NR * k;
+  const probe = new Float32Array(inLen);
+  for (let i = 0; i < inLen; i++) probe[i] = i + 1;
+  const o1 = new Float32Array(size);
+  pack(probe, o1);
+  for (let i = 0; i < inLen; i++) probe[i] = Math.random() * 2 - 1 || 0.5;
+  const o2 = new Float32Array(size);
+  pack(probe, o2);
+  const table = new Int32Array(np * k * 2);
+  let t = 0;
+  for (let jp = 0; jp < np; jp++) {
+    for (let p = 0; p < k; p++) {
+      for (let h = 0; h < NR; h += 4, t++) {
+        const q = base + (jp * k + p) * NR + h;
+        let s = 0;
+        let mask = 0;
+        for (let l = 0; l < 4; l++) {
+          if (jp * NR + h + l >= n) continue;
+          const v = o1[q + l]!;
+          const r = o2[q + l]!;
+          if (v === 0) {
+            if (r !== 0) return null;
+            continue;
+          }
+          if (!Number.isInteger(v) || v < 1 || v > inLen || r !== probe[v - 1]) return null;
+          if (mask === 0) s = v - 1 - l;
+          else if (v - 1 - l !== s) return null;
+          mask |= 1 << l;
+        }
+        table[t] = mask === 0 ? 0 : (s + 4) * 16 + mask;
+      }
+    }
+  }
+  return table;
 }

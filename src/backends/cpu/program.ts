@@ -17,7 +17,7 @@ import { EVAL } from "../reference/interpret.js";
 import type { KernelFn } from "./codegen.js";
 import { elementwiseFn, matmulEpilogueFn, packFn, reduceFn } from "./codegen.js";
 import type { Strided } from "./matmul.js";
-import { igemm, packedBOffset, sgemmAuto, sgemmFused, simdGemmFor } from "./matmul.js";
+import { gatherExtraBytes, gatherPack, gatherTable, igemm, packedBOffset, sgemmAuto, sgemmFused, simdGemmFor } from "./matmul.js";
 import { NR } from "./wasm.js";
 import type { SimdFn, SimdPlan } from "./simd.js";
 import { simdGroup, simdMemory, simdPlan } from "./simd.js";
@@ -73,6 +73,8 @@ function fusedMatmulRunner(k: MatmulKernel, producer: ElementwiseKernel | undefi
   const plain = producer ? elementwiseFn(producer) : undefined;
   const epi = matmulEpilogueFn(k);
   const pack = producer ? packFn(producer, kk, n, NR, base) : undefined;
+  // The wasm gather table of the packing routine (built on the first call; null: not a gather).
+  let table: { codes: Int32Array; inLen: number } | null | undefined;
   const strided = (d: TypedArray, o: StridedOperand): Strided => ({ data: d, off: o.offset, rs: o.strides[k.batch.length]!, cs: o.strides[k.batch.length + 1]! });
   return (bufs) => {
     const out = bufs[k.output]!;
@@ -82,13 +84,21 @@ function fusedMatmulRunner(k: MatmulKernel, producer: ElementwiseKernel | undefi
       if (producer) plain!(...producer.inputs.map((s) => bufs[s]!), bufs[producer.output]!);
       sgemmAuto(A, B, out, 0, m, n, kk);
     } else {
+    const ins = producer?.inputs.map((s) => bufs[s]!);
+    const inp = ins?.length === 1 && ins[0] instanceof Float32Array ? ins[0] : undefined;
+    if (inp && (table === undefined || (table !== null && table.inLen !== inp.length))) {
+      const t = gatherTable((x, o) => pack!(x, o), inp.length, m, n, kk);
+      table = t ? { codes: t, inLen: inp.length } : null;
+    }
+    const tab = inp && table ? table.codes : undefined;
     const packB = producer
-      ? (f: Float32Array, pb: number): void => {
+      ? (f: Float32Array, pb: number, end: number): void => {
         if (pb !== base) throw new Error("cpu backend: unexpected packed B offset");
-        pack!(...producer.inputs.map((s) => bufs[s]!), f);
+        if (tab) gatherPack(tab, inp!, f, pb, end);
+        else pack!(...ins!, f);
       }
       : undefined;
-      sgemmFused(A, B, out, 0, m, n, kk, { packB, keepC: keep ? (c) => keep.set(c) : undefined });
+      sgemmFused(A, B, out, 0, m, n, kk, { packB, keepC: keep ? (c) => keep.set(c) : undefined, extraBytes: tab ? gatherExtraBytes(tab.length, inp!.length) : 0 });
     }
     // (A kept product has no epilogue: see matmulFusions.)
     if (epi) epi(...k.inputs.map((s) => bufs[s]!), out);
