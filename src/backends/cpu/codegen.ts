@@ -88,20 +88,7 @@ function idx(i: Idx, hoist?: { names: Map<string, string>; stmts: string[]; pref
   }
   if (hoist && i.k === "add") return `(${idx(i.a, hoist)} + ${idx(i.b, hoist)})`;
   if (hoist && i.k === "mul") return `${idx(i.a, hoist)} * ${i.c}`;
-  switch (i.k) {
-    case "var":
-      return i.name;
-    case "lit":
-      return String(i.v);
-    case "add":
-      return `(${idx(i.a)} + ${idx(i.b)})`;
-    case "mul":
-      return `${idx(i.a)} * ${i.c}`;
-    case "div":
-      return `((${idx(i.a)} / ${i.c}) | 0)`;
-    case "mod":
-      return `(${idx(i.a)} % ${i.c})`;
-  }
+  return idxText(i);
 }
 
 const isF = (d: DType): boolean => d === "float32" || d === "float16";
