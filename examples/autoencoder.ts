@@ -6,7 +6,7 @@
  */
 import { jit, mean, nn, optim, random, slice, square, subtract } from "../src/index.js";
 import type { Tensor } from "../src/index.js";
-import { batchIndices, imageGrid, makeStep, rows, since, writeOut } from "./common.js";
+import { imageGrid, makeStep, since, trainEpochs, writeOut } from "./common.js";
 import { loadMnist } from "./mnist-data.js";
 
 const EPOCHS = Number(process.env.EPOCHS ?? 10);
@@ -23,19 +23,7 @@ let state = opt.init(params);
 const step = makeStep((p: nn.Params[], x: Tensor) => nn.mse(model.apply(p, x), x), opt);
 const reconstruct = jit((p: nn.Params[], x: Tensor) => model.apply(p, x));
 
-let key = random.key(1);
-for (let epoch = 1; epoch <= EPOCHS; epoch++) {
-  const [k, next] = random.split(key, 2);
-  key = next!;
-  let total = 0;
-  const batches = batchIndices(k!, train.x.shape[0]!, BATCH);
-  for (const idx of batches) {
-    const [l, p2, s2] = step(params, state, rows(train.x, idx));
-    [params, state] = [p2, s2];
-    total += l.itemSync();
-  }
-  console.log(`epoch ${epoch}  train mse ${(total / batches.length).toFixed(4)}  (${since(t0)})`);
-}
+[params, state] = trainEpochs(step, [params, state], [train.x], { epochs: EPOCHS, batch: BATCH, key: random.key(1), label: "train mse", t0 });
 const recon = reconstruct(params, test.x);
 const testMse = nn.mse(recon, test.x).itemSync();
 const baseline = mean(square(subtract(test.x, mean(train.x, { axis: 0 })))).itemSync();

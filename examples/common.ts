@@ -34,6 +34,33 @@ export function rows(x: Tensor, idx: Tensor): Tensor {
   return take(x, idx, { axis: 0 });
 }
 
+/**
+ * Runs `epochs` epochs of shuffled minibatches (rows of every tensor in `data`) through `step`,
+ * printing the mean of `label` per epoch; returns the final params and optimizer state.
+ */
+export function trainEpochs<P>(
+  step: Step<P>,
+  init: readonly [P, optim.OptState],
+  data: readonly Tensor[],
+  o: { readonly epochs: number; readonly batch: number; readonly key: random.Key; readonly label: string; readonly t0: number },
+): [P, optim.OptState] {
+  let [params, state] = init;
+  let key = o.key;
+  for (let epoch = 1; epoch <= o.epochs; epoch++) {
+    const [k, next] = random.split(key, 2);
+    key = next!;
+    let total = 0;
+    const batches = batchIndices(k!, data[0]!.shape[0]!, o.batch);
+    for (const idx of batches) {
+      const [l, p2, s2] = step(params, state, ...data.map((d) => rows(d, idx)));
+      [params, state] = [p2, s2];
+      total += l.itemSync();
+    }
+    console.log(`epoch ${String(epoch).padStart(2)}  ${o.label} ${(total / batches.length).toFixed(4)}  (${since(o.t0)})`);
+  }
+  return [params, state];
+}
+
 /** Seconds since `t0` (a `performance.now()` value), formatted. */
 export function since(t0: number): string {
   return `${((performance.now() - t0) / 1000).toFixed(1)}s`;

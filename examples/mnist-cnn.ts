@@ -6,7 +6,7 @@
 import { argmax, concat, jit, nn, optim, random, reshape, slice } from "../src/index.js";
 import type { Tensor } from "../src/index.js";
 import { accuracy } from "../src/metrics/index.js";
-import { batchIndices, makeStep, rows, since } from "./common.js";
+import { makeStep, since, trainEpochs } from "./common.js";
 import { loadMnist } from "./mnist-data.js";
 
 const EPOCHS = Number(process.env.EPOCHS ?? 10);
@@ -33,19 +33,7 @@ let state = opt.init(params);
 const step = makeStep((p: nn.Params[], x: Tensor, y: Tensor) => nn.sparseSoftmaxCrossEntropy(model.apply(p, img(x)), y), opt);
 const predict = jit((p: nn.Params[], x: Tensor) => argmax(model.apply(p, img(x)), { axis: -1 }));
 
-let key = random.key(1);
-for (let epoch = 1; epoch <= EPOCHS; epoch++) {
-  const [k, next] = random.split(key, 2);
-  key = next!;
-  let total = 0;
-  const batches = batchIndices(k!, train.x.shape[0]!, BATCH);
-  for (const idx of batches) {
-    const [l, p2, s2] = step(params, state, rows(train.x, idx), rows(train.y, idx));
-    [params, state] = [p2, s2];
-    total += l.itemSync();
-  }
-  console.log(`epoch ${epoch}  loss ${(total / batches.length).toFixed(4)}  (${since(t0)})`);
-}
+[params, state] = trainEpochs(step, [params, state], [train.x, train.y], { epochs: EPOCHS, batch: BATCH, key: random.key(1), label: "loss", t0 });
 // predict in chunks of 500 to bound memory
 const preds: Tensor[] = [];
 for (let i = 0; i < test.x.shape[0]!; i += 500) preds.push(predict(params, slice(test.x, [i, 0], [i + 500, 784])));

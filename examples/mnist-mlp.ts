@@ -6,7 +6,7 @@
 import { argmax, jit, nn, optim, random } from "../src/index.js";
 import type { Tensor } from "../src/index.js";
 import { accuracy } from "../src/metrics/index.js";
-import { batchIndices, makeStep, rows, since } from "./common.js";
+import { makeStep, since, trainEpochs } from "./common.js";
 import { loadMnist } from "./mnist-data.js";
 
 const EPOCHS = Number(process.env.EPOCHS ?? 12);
@@ -24,18 +24,6 @@ const loss = (p: nn.Params[], x: Tensor, y: Tensor): Tensor => nn.sparseSoftmaxC
 const step = makeStep(loss, opt);
 const predict = jit((p: nn.Params[], x: Tensor) => argmax(model.apply(p, x), { axis: -1 }));
 
-let key = random.key(1);
-for (let epoch = 1; epoch <= EPOCHS; epoch++) {
-  const [k, next] = random.split(key, 2);
-  key = next!;
-  let total = 0;
-  const batches = batchIndices(k!, train.x.shape[0]!, BATCH);
-  for (const idx of batches) {
-    const [l, p2, s2] = step(params, state, rows(train.x, idx), rows(train.y, idx));
-    [params, state] = [p2, s2];
-    total += l.itemSync();
-  }
-  console.log(`epoch ${String(epoch).padStart(2)}  loss ${(total / batches.length).toFixed(4)}  (${since(t0)})`);
-}
+[params, state] = trainEpochs(step, [params, state], [train.x, train.y], { epochs: EPOCHS, batch: BATCH, key: random.key(1), label: "loss", t0 });
 const acc = accuracy(predict(params, test.x), test.y).itemSync();
 console.log(`test accuracy ${(100 * acc).toFixed(2)}% on ${test.x.shape[0]} held-out digits; total ${since(t0)}`);
