@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import * as tf from "../../src/index.js";
 import type { Tensor } from "../../src/index.js";
-import { setSimdMinElements, simdGroup, simdMemory, simdPlan } from "../../src/backends/cpu/simd.js";
+import { setSimdMinElements, simdGroup, simdHelpers, simdMemory, simdPlan, simdThreads } from "../../src/backends/cpu/simd.js";
 import type { ElementwiseKernel, ReduceKernel } from "../../src/scheduler/ir.js";
 
 const close = (got: ArrayLike<number>, want: ArrayLike<number>, tol = 1e-5): number => {
@@ -60,6 +60,48 @@ describe.skipIf(!simdMemory())("wasm simd kernels", () => {
     both((x) => tf.min(x, { axis: [1, 2] }), { data: data(4 * 4 * 8), shape: [4, 4, 8] });
     both((x) => tf.max(tf.sqrt(tf.abs(x)), { axis: -1 }), { data: data(4 * 8), shape: [4, 8] });
     both((x) => tf.sum(x, { axis: 0 }), { data: data(8 * 8), shape: [8, 8] }); // strided: JS
+  });
+
+  it("unrolled row loops (4, 2 and 1 vectors per iteration) with NaN and infinities in any lane", () => {
+    const sm = (x: Tensor): Tensor => { const e = tf.exp(tf.subtract(x, tf.max(x, { axis: -1, keepdims: true }))); return tf.divide(e, tf.sum(e, { axis: -1, keepdims: true })); };
+    for (const cols of [4, 8, 12, 16, 24, 40, 1024]) {
+      const x = data(5 * cols, 7, cols);
+      x[cols + cols - 3] = NaN; // row 1, last vector
+      x[2 * cols + 5] = Infinity; // row 2
+      x[3 * cols + cols - 1] = -Infinity; // row 3
+      both(sm, { data: x, shape: [5, cols] });
+      both((a) => tf.max(a, { axis: -1 }), { data: x, shape: [5, cols] });
+      both((a) => tf.min(a, { axis: -1 }), { data: x, shape: [5, cols] });
+      both((a) => tf.sum(tf.exp(a), { axis: -1 }), { data: x, shape: [5, cols] });
+      both((a) => tf.tanh(tf.multiply(a, 2)), { data: x, shape: [5, cols] });
+    }
+  });
+
+  it("big kernels split their rows with the helper threads (flat chains viewed as rows, softmax with per-thread scratch)", async () => {
+    setSimdMinElements(4096);
+    try {
+      const sm = (x: Tensor): Tensor => { const e = tf.exp(tf.subtract(x, tf.max(x, { axis: -1, keepdims: true }))); return tf.divide(e, tf.sum(e, { axis: -1, keepdims: true })); };
+      const chain = (x: Tensor): Tensor => tf.subtract(tf.multiply(tf.maximum(tf.add(tf.multiply(x, 1.5), 0.25), 0), tf.divide(1, tf.add(1, tf.exp(tf.negative(x))))), tf.tanh(x));
+      const before = simdHelpers();
+      if (simdThreads() > 1) {
+        // Helpers start on first use; wait (bounded) until one is ready.
+        for (let i = 0; i < 200 && simdHelpers().length === 0; i++) await new Promise((r) => setTimeout(r, 10));
+      }
+      const x = data(600 * 1024, 6, 3);
+      x[300 * 1024 + 17] = NaN;
+      x[599 * 1024 + 1023] = Infinity;
+      both(sm, { data: x, shape: [600, 1024] });
+      both(chain, { data: x, shape: [600 * 1024] });
+      both(chain, { data: x.subarray(0, 600 * 1024 - 4), shape: [600 * 1024 - 4] }); // not a multiple of the flat row: one row
+      both((a) => tf.sum(tf.exp(a), { axis: -1 }), { data: x, shape: [1200, 512] });
+      const after = simdHelpers();
+      if (simdThreads() > 1) {
+        expect(after.length).toBeGreaterThan(0);
+        expect(after.reduce((a, b) => a + b, 0)).toBeGreaterThan(before.reduce((a, b) => a + b, 0));
+      }
+    } finally {
+      setSimdMinElements(1);
+    }
   });
 
   it("softmax's normalize kernel reuses exp-sum's exp values from a per-row scratch", () => {

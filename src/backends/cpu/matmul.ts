@@ -120,7 +120,7 @@ interface WasmGemm {
 let wasmGemm: WasmGemm | null | undefined;
 
 /** Largest shared wasm memory (pages of 64 KiB): 2 GiB. */
-const MAX_PAGES = 32768;
+export const MAX_PAGES = 32768;
 
 /**
  * The helper thread's program: instantiate the same module on the shared memory, then wait for
@@ -145,7 +145,7 @@ for (;;) {
 }`;
 
 /** Number of threads (this one included) for big matmuls: TENFOLD_THREADS or the core count (≤ 4). */
-function threadCount(): number {
+export function threadCount(): number {
   const proc = (globalThis as { process?: NodeJS.Process }).process;
   const env = Number(proc?.env?.TENFOLD_THREADS);
   if (env >= 1) return Math.min(env, 8);

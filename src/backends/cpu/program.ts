@@ -20,7 +20,7 @@ import type { Strided } from "./matmul.js";
 import { gatherExtraBytes, gatherPack, gatherTable, igemm, packedBOffset, sgemmAuto, sgemmFused, simdGemmFor } from "./matmul.js";
 import { NR } from "./wasm.js";
 import type { SimdFn, SimdPlan } from "./simd.js";
-import { simdGroup, simdMemory, simdPlan } from "./simd.js";
+import { simdGroup, simdMemory, simdPlan, simdThreads } from "./simd.js";
 
 type Runner = (bufs: TypedArray[]) => void;
 
@@ -285,9 +285,9 @@ export function compileProgram(program: Program): Executable {
       arenaBytes += (Math.ceil(slots[s]!.size / 4) * 4 + 8) * 4;
     }
   });
-  // Per-row scratch of groups that share values between their kernels (one region, reused).
+  // Per-row scratch of groups that share values between their kernels (one region per thread, reused).
   const scratchAt = arenaBytes;
-  arenaBytes += Math.max(0, ...units.map((u) => u.fn?.scratchBytes ?? 0));
+  arenaBytes += Math.max(0, ...units.map((u) => u.fn?.scratchBytes ?? 0)) * (units.some((u) => u.fn) ? simdThreads() : 1);
   const mem = arenaBytes > 0 ? simdMemory() : null;
   // Last kernel reading each slot (outputs: past the end), to read back only live results.
   const lastRead = new Int32Array(slots.length).fill(-1);

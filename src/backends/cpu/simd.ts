@@ -8,15 +8,18 @@
  *
  * Operands live in one wasm memory (see the arena in program.ts): the executor copies a JS
  * buffer in once per run and reads a result back only when a JS kernel or the caller needs it.
+ * That memory is shared when the runtime allows it, and big kernels split their rows with helper
+ * threads (flat elementwise kernels are viewed as rows of a few thousand columns for this).
  */
 import type { ElementwiseKernel, Idx, Instr, ReduceKernel } from "../../scheduler/ir.js";
 import { affine } from "../../scheduler/ir.js";
-import { FnBuilder, hasSimd, moduleBytes } from "./wasm.js";
+import { MAX_PAGES, threadCount } from "./matmul.js";
+import { FnBuilder, hasSimd, moduleBytes, uleb } from "./wasm.js";
 
 /**
  * A compiled SIMD kernel: call with byte addresses of the kernel's inputs, then its output (for a
  * group: every kernel's inputs and output in order, then, when `scratchBytes` > 0, the address
- * of that many bytes of per-row scratch).
+ * of that many bytes of per-row scratch for each of `simdThreads()` threads, one after another).
  */
 export type SimdFn = ((...ptrs: number[]) => void) & { readonly scratchBytes?: number };
 
@@ -28,13 +31,145 @@ export function setSimdMinElements(n: number): void {
 }
 
 let memory: WebAssembly.Memory | null | undefined;
+let shared = false;
 
-/** The wasm memory SIMD kernels run on (null without Wasm SIMD or with TENFOLD_SIMD=0). */
+/**
+ * The wasm memory SIMD kernels run on (null without Wasm SIMD or with TENFOLD_SIMD=0): shared
+ * (for the helper threads) when there are several threads and the runtime allows it.
+ */
 export function simdMemory(): WebAssembly.Memory | null {
   if (memory !== undefined) return memory;
   const proc = (globalThis as { process?: NodeJS.Process }).process;
-  memory = proc?.env?.TENFOLD_SIMD === "0" || !hasSimd() ? null : new WebAssembly.Memory({ initial: 1 });
+  memory = null;
+  if (proc?.env?.TENFOLD_SIMD === "0" || !hasSimd()) return memory;
+  if (threadCount() > 1 && typeof SharedArrayBuffer !== "undefined") {
+    try {
+      memory = new WebAssembly.Memory({ initial: 1, maximum: MAX_PAGES, shared: true });
+      shared = true;
+    } catch {
+      // No shared memory (e.g. a browser without cross-origin isolation): one thread.
+    }
+  }
+  memory ??= new WebAssembly.Memory({ initial: 1 });
   return memory;
+}
+
+/** Threads that may run one SIMD kernel at once (each needs its own scratch region). */
+export function simdThreads(): number {
+  return simdMemory() && shared ? threadCount() : 1;
+}
+
+/** Smallest kernel (elements over all kernels of a group) whose rows are shared with helpers. */
+const THREAD_MIN = 1 << 18;
+/** Elements per chunk of rows claimed at a time. */
+const CHUNK = 1 << 15;
+/** Most pointer arguments passed to a helper. */
+const MAX_ARGS = 240;
+
+/**
+ * The helper thread's program: wait for work on `ctl[0]` (1 = posted, 2 = taken, 0 = done or
+ * cancelled), take it with a compare-and-swap, compile the kernels posted on its port, and run
+ * chunks of rows claimed from the shared counter until none is left. ctl[1..6]: kernel id,
+ * argument count, rows, rows per chunk, index of the scratch argument (−1: none), this thread's
+ * scratch offset; arguments from ctl[16].
+ */
+const HELPER_SRC = `
+const { workerData, receiveMessageOnPort } = require("node:worker_threads");
+const { mem, ctl, counter, port } = workerData;
+const c = new Int32Array(ctl);
+const cnt = new Int32Array(counter);
+const fns = new Map();
+Atomics.store(c, 10, 1);
+for (;;) {
+  Atomics.wait(c, 0, 0);
+  if (Atomics.compareExchange(c, 0, 1, 2) !== 1) continue;
+  try {
+    for (let m; (m = receiveMessageOnPort(port)); ) fns.set(m.message.id, new WebAssembly.Instance(new WebAssembly.Module(m.message.bytes), { env: { mem } }).exports.k);
+    const k = fns.get(c[1]);
+    if (k) {
+      const n = c[2], rows = c[3], chunk = c[4], si = c[5];
+      const args = [];
+      for (let i = 0; i < n; i++) args.push(c[16 + i]);
+      if (si >= 0) args[si] += c[6];
+      args.push(0, 0);
+      for (let t; (t = Atomics.add(cnt, 0, 1) * chunk) < rows; ) { args[n] = t; args[n + 1] = Math.min(t + chunk, rows); k(...args); c[11] += args[n + 1] - t; }
+    }
+  } finally {
+    Atomics.store(c, 0, 0);
+    Atomics.notify(c, 0);
+  }
+}`;
+
+interface Helper { readonly ctl: Int32Array; readonly port: { postMessage(m: unknown): void }; readonly sent: Set<number>; ready: boolean }
+let helpers: Helper[] | undefined;
+const counter = typeof SharedArrayBuffer !== "undefined" ? new Int32Array(new SharedArrayBuffer(4)) : new Int32Array(1);
+
+function startHelpers(): Helper[] {
+  const proc = (globalThis as { process?: NodeJS.Process }).process;
+  const wt = proc?.getBuiltinModule?.("node:worker_threads") as typeof import("node:worker_threads") | undefined;
+  const out: Helper[] = [];
+  if (!wt || !shared) return out;
+  for (let i = 1; i < threadCount(); i++) {
+    try {
+      const ctl = new Int32Array(new SharedArrayBuffer((16 + MAX_ARGS) * 4));
+      const { port1, port2 } = new wt.MessageChannel();
+      const w = new wt.Worker(HELPER_SRC, { eval: true, workerData: { mem: memory, ctl: ctl.buffer, counter: counter.buffer, port: port2 }, transferList: [port2] });
+      w.unref();
+      port1.unref();
+      const h: Helper = { ctl, port: port1, sent: new Set(), ready: false };
+      w.on("error", () => out.splice(out.indexOf(h), 1));
+      out.push(h);
+    } catch {
+      break;
+    }
+  }
+  return out;
+}
+
+let nextId = 0;
+
+/**
+ * The helper threads started so far that are ready, and the rows each has run (tests check that
+ * big kernels are shared); starts them on first use.
+ */
+export function simdHelpers(): number[] {
+  if (!simdMemory() || !shared) return [];
+  return (helpers ??= startHelpers()).filter((h) => h.ready || (h.ready = Atomics.load(h.ctl, 10) === 1)).map((h) => Atomics.load(h.ctl, 11));
+}
+
+/**
+ * Runs `k(...ptrs, r0, r1)` over rows [0, rows): big kernels share chunks of rows with the ready
+ * helper threads through a shared counter (a helper that is slow to start or descheduled does not
+ * hold the call up: whatever it does not claim, this thread runs), work no helper took is cancelled.
+ */
+function threaded(k: (...a: number[]) => void, bytes: Uint8Array, rows: number, perRow: number, scratchBytes: number): SimdFn {
+  const id = nextId++;
+  const chunk = Math.max(1, Math.floor(CHUNK / perRow));
+  const big = shared && rows * perRow >= THREAD_MIN && rows >= 2 * chunk;
+  const fn = (...ptrs: number[]): void => {
+    const n = ptrs.length;
+    const ready = big && n <= MAX_ARGS ? (helpers ??= startHelpers()).filter((h) => h.ready || (h.ready = Atomics.load(h.ctl, 10) === 1)) : [];
+    if (ready.length === 0) {
+      k(...ptrs, 0, rows);
+      return;
+    }
+    Atomics.store(counter, 0, 0);
+    ready.forEach((h, i) => {
+      if (!h.sent.has(id)) { h.port.postMessage({ id, bytes }); h.sent.add(id); }
+      const c = h.ctl;
+      c[1] = id; c[2] = n; c[3] = rows; c[4] = chunk; c[5] = scratchBytes ? n - 1 : -1; c[6] = (i + 1) * scratchBytes;
+      for (let j = 0; j < n; j++) c[16 + j] = ptrs[j]!;
+      Atomics.store(c, 0, 1);
+      Atomics.notify(c, 0);
+    });
+    const args = [...ptrs, 0, 0];
+    for (let t; (t = Atomics.add(counter, 0, 1) * chunk) < rows; ) { args[n] = t; args[n + 1] = Math.min(t + chunk, rows); k(...args); }
+    for (const { ctl: c } of ready) {
+      if (Atomics.compareExchange(c, 0, 1, 0) === 1) continue;
+      while (Atomics.load(c, 0) !== 0) Atomics.wait(c, 0, 2);
+    }
+  };
+  return scratchBytes ? Object.assign(fn, { scratchBytes }) : fn;
 }
 
 /** SIMD opcodes used here (after 0xfd). */
@@ -183,6 +318,16 @@ export interface SimdPlan {
 
 const cache = new Map<string, SimdFn>();
 
+/** Row length of a flat elementwise kernel viewed as rows (see simdPlan). */
+const FLAT = 4096;
+
+/**
+ * Column vectors per inner-loop iteration when a row's vector count divides by it: a reduction
+ * keeps one accumulator per unrolled vector (independent dependency chains: the f64 adds and the
+ * NaN-propagating f32x4.max are latency-bound with one), and the loop overhead is shared.
+ */
+const UNROLL = 4;
+
 /**
  * The SIMD plan of a kernel, or undefined when the kernel is too small or not of the supported
  * form (float32 loads and results; neg/exp/tanh/sqrt/floor, add/mul/div/max/min; reduce by
@@ -224,10 +369,12 @@ export function simdPlan(k: ElementwiseKernel | ReduceKernel): SimdPlan | undefi
   const acc: (Access | undefined)[] = k.body.map((i) => (i.op === "load" ? access(i.index, vars) : undefined));
   if (k.body.some((i, j) => i.op === "load" && !acc[j])) return undefined;
   // Collapse to one row when every load is flat or a scalar (no per-row values, no row gaps).
+  // (Viewed as rows of FLAT columns when the size allows, so that helper threads can share it.)
   if (!red && acc.every((a) => !a || (a.colCoef === 1 && a.rowCoef === cols) || (a.colCoef === 0 && a.rowCoef === 0))) {
-    cols *= rows;
-    rows = 1;
-    for (let j = 0; j < acc.length; j++) if (acc[j]?.colCoef === 1) acc[j] = { ...acc[j]!, rowCoef: 0 };
+    const total = cols * rows;
+    cols = total % FLAT === 0 && total > FLAT ? FLAT : total;
+    rows = total / cols;
+    for (let j = 0; j < acc.length; j++) if (acc[j]?.colCoef === 1) acc[j] = { ...acc[j]!, rowCoef: rows > 1 ? cols : 0 };
   } else if (cols % 4 !== 0) return undefined;
   if (red && cols % 4 !== 0) return undefined;
   return { body: k.body, acc, nIn: k.inputs.length, rows, cols, reduce: red ? k.fn : undefined };
@@ -325,19 +472,22 @@ function build(plans: readonly SimdPlan[], mem: WebAssembly.Memory, share: Shari
   const params = plans.flatMap((p, g) => [...Array.from({ length: p.nIn }, (_, i) => `g${g}in${i}`), `g${g}out`]);
   const regionBytes = Math.ceil(plans[0]!.cols / 4) * 16;
   if (share.regions > 0) params.push("scr");
+  params.push("r0", "r1");
   const f = new FnBuilder(params);
   f.local("row", "i32").local("c", "i32").local("po", "i32");
-  for (const l of ["xt", "xn", "xr", "xi", "ta", "tz", "tt", "alo", "ahi"]) f.local(l, "v128");
+  for (const l of ["xt", "xn", "xr", "xi", "ta", "tz", "tt"]) f.local(l, "v128");
+  for (let u = 0; u < UNROLL; u++) f.local(`alo${u}`, "v128").local(`ahi${u}`, "v128");
   const K = new Consts(f);
   const rowCode = plans.map((p, g) => emitPlan(f, K, p, `g${g}`, share.keep[g]!, share.reuse[g]!, regionBytes));
   const at = f.code.length;
-  f.loop("row", (b) => b.i32(0), (b) => b.i32(plans[0]!.rows), (b) => b.i32(1), () => {
+  f.loop("row", (b) => b.get("r0"), (b) => b.get("r1"), (b) => b.i32(1), () => {
     for (const r of rowCode) r();
   });
   f.code.splice(at, 0, ...K.prologue());
-  const inst = new WebAssembly.Instance(new WebAssembly.Module(moduleBytes([{ name: "k", fn: f }]) as BufferSource), { env: { mem } });
-  const k = inst.exports.k as SimdFn;
-  return share.regions > 0 ? Object.assign((...ptrs: number[]) => k(...ptrs), { scratchBytes: share.regions * regionBytes }) : k;
+  const bytes = moduleBytes([{ name: "k", fn: f }], shared ? MAX_PAGES : undefined);
+  const inst = new WebAssembly.Instance(new WebAssembly.Module(bytes as BufferSource), { env: { mem } });
+  const k = inst.exports.k as (...a: number[]) => void;
+  return threaded(k, bytes, plans[0]!.rows, plans.reduce((s, p) => s + p.cols, 0), share.regions * regionBytes);
 }
 
 /** Declares a plan's locals and emits its hoisted code; returns the emitter of its per-row code. */
@@ -369,10 +519,10 @@ function emitPlan(f: FnBuilder, K: Consts, plan: SimdPlan, P: string, keep: Read
     const a = acc[j];
     if (a && a.colCoef === 0 && a.rowCoef === 0) { addr(j, a, false); f.simd(OP.load32Splat, 2, 0).set(v(j)); }
   });
-  const emitInstr = (i: Instr, j: number): void => {
+  const emitInstr = (i: Instr, j: number, off: number): void => {
     switch (i.op) {
       case "load":
-        if (acc[j]!.colCoef === 1) f.get(`${P}p${j}`).get("c").add().simd(OP.load, 0, 0).set(v(j));
+        if (acc[j]!.colCoef === 1) f.get(`${P}p${j}`).get("c").add().simd(OP.load, 0, ...uleb(off)).set(v(j));
         return;
       case "unary":
         if (i.fn === "exp") emitExp(f, K, v(i.x));
@@ -388,6 +538,8 @@ function emitPlan(f: FnBuilder, K: Consts, plan: SimdPlan, P: string, keep: Read
     }
   };
   const ident = reduce === "rmax" ? -Infinity : Infinity;
+  const vecs = Math.ceil(cols / 4);
+  const U = vecs % UNROLL === 0 ? UNROLL : vecs % 2 === 0 ? 2 : 1;
   const last = v(body.length - 1);
   const out = `${P}out`;
   return () => {
@@ -398,31 +550,47 @@ function emitPlan(f: FnBuilder, K: Consts, plan: SimdPlan, P: string, keep: Read
       else f.simd(OP.load32Splat, 2, 0).set(v(j));
     });
     if (!reduce) f.get(out).get("row").i32(cols * 4).mul().add().set("po");
-    else if (reduce === "sum") f.simd(OP.const, ...f32x4(0)).set("alo").simd(OP.const, ...f32x4(0)).set("ahi");
-    else f.simd(OP.const, ...f32x4(ident)).set("alo");
-    f.loop("c", (g) => g.i32(0), (g) => g.i32(Math.ceil(cols / 4) * 16), (g) => g.i32(16), () => {
-      body.forEach((i, j) => {
-        if (!need.has(j)) return;
-        const r = reuse.get(j);
-        if (r !== undefined) { scratch(r); f.simd(OP.load, 0, 0).set(v(j)); return; }
-        emitInstr(i, j);
-        const kr = keep.get(j);
-        if (kr !== undefined) { scratch(kr); f.get(v(j)).simd(OP.store, 0, 0); }
-      });
-      if (!reduce) f.get("po").get("c").add().get(last).simd(OP.store, 0, 0);
-      else if (reduce === "sum") {
-        f.get(last).simd(OP.promoteLow).get("alo").simd(OP.f64Add).set("alo");
-        f.get(last).get(last).simd(OP.shuffle, 8, 9, 10, 11, 12, 13, 14, 15, 8, 9, 10, 11, 12, 13, 14, 15).simd(OP.promoteLow).get("ahi").simd(OP.f64Add).set("ahi");
-      } else f.get("alo").get(last).simd(reduce === "rmax" ? OP.max : OP.min).set("alo");
+    for (let u = 0; u < U; u++) {
+      if (reduce === "sum") f.simd(OP.const, ...f32x4(0)).set(`alo${u}`).simd(OP.const, ...f32x4(0)).set(`ahi${u}`);
+      else if (reduce) f.simd(OP.const, ...f32x4(ident)).set(`alo${u}`);
+    }
+    f.loop("c", (g) => g.i32(0), (g) => g.i32(vecs * 16), (g) => g.i32(U * 16), () => {
+      for (let u = 0; u < U; u++) {
+        const off = u * 16;
+        const alo = `alo${u}`;
+        const ahi = `ahi${u}`;
+        body.forEach((i, j) => {
+          if (!need.has(j)) return;
+          const r = reuse.get(j);
+          if (r !== undefined) { scratch(r); f.simd(OP.load, 0, ...uleb(off)).set(v(j)); return; }
+          emitInstr(i, j, off);
+          const kr = keep.get(j);
+          if (kr !== undefined) { scratch(kr); f.get(v(j)).simd(OP.store, 0, ...uleb(off)); }
+        });
+        if (!reduce) f.get("po").get("c").add().get(last).simd(OP.store, 0, ...uleb(off));
+        else if (reduce === "sum") {
+          f.get(last).simd(OP.promoteLow).get(alo).simd(OP.f64Add).set(alo);
+          f.get(last).get(last).simd(OP.shuffle, 8, 9, 10, 11, 12, 13, 14, 15, 8, 9, 10, 11, 12, 13, 14, 15).simd(OP.promoteLow).get(ahi).simd(OP.f64Add).set(ahi);
+        } else f.get(alo).get(last).simd(reduce === "rmax" ? OP.max : OP.min).set(alo);
+      }
     });
     if (reduce) {
+      // Combine the unrolled accumulators pairwise into alo0 (and ahi0).
+      for (let w = 1; w < U; w *= 2) {
+        for (let u = 0; u + w < U; u += 2 * w) {
+          if (reduce === "sum") {
+            f.get(`alo${u}`).get(`alo${u + w}`).simd(OP.f64Add).set(`alo${u}`);
+            f.get(`ahi${u}`).get(`ahi${u + w}`).simd(OP.f64Add).set(`ahi${u}`);
+          } else f.get(`alo${u}`).get(`alo${u + w}`).simd(reduce === "rmax" ? OP.max : OP.min).set(`alo${u}`);
+        }
+      }
       f.get(out).get("row").i32(4).mul().add();
       if (reduce === "sum") {
-        f.get("alo").get("ahi").simd(OP.f64Add).set("alo");
-        f.get("alo").simd(OP.f64Extract, 0).get("alo").simd(OP.f64Extract, 1).op(0xa0, 0xb6); // f64.add; f32.demote_f64
+        f.get("alo0").get("ahi0").simd(OP.f64Add).set("alo0");
+        f.get("alo0").simd(OP.f64Extract, 0).get("alo0").simd(OP.f64Extract, 1).op(0xa0, 0xb6); // f64.add; f32.demote_f64
       } else {
         const m = reduce === "rmax" ? 0x97 : 0x96;
-        f.get("alo").simd(OP.f32Extract, 0).get("alo").simd(OP.f32Extract, 1).op(m).get("alo").simd(OP.f32Extract, 2).op(m).get("alo").simd(OP.f32Extract, 3).op(m);
+        f.get("alo0").simd(OP.f32Extract, 0).get("alo0").simd(OP.f32Extract, 1).op(m).get("alo0").simd(OP.f32Extract, 2).op(m).get("alo0").simd(OP.f32Extract, 3).op(m);
       }
       f.op(0x38, 2, 0); // f32.store
     }
