@@ -1,7 +1,7 @@
 // The runtime-generated Wasm SIMD gemm (packed operands, K blocks, edge tiles, helper threads)
 // agrees with a float64 reference on strided operands of awkward sizes.
 import { describe, expect, it } from "vitest";
-import { sgemmAuto, simdGemm } from "../../src/backends/cpu/matmul.js";
+import { gemmSplits, sgemmAuto, simdGemm, threadCount } from "../../src/backends/cpu/matmul.js";
 import { hasSimd, sleb, uleb } from "../../src/backends/cpu/wasm.js";
 
 function check(m: number, k: number, n: number, transA: boolean): void {
@@ -49,5 +49,14 @@ describe("wasm simd gemm", () => {
     simdGemm();
     await new Promise((r) => setTimeout(r, 200)); // let helpers start
     check(200, 300, 130, false);
+  });
+
+  it("splits a wide product with few rows (conv-shaped) by column panels across the helper threads", async () => {
+    if (!hasSimd()) return;
+    simdGemm();
+    await new Promise((r) => setTimeout(r, 200)); // let helpers start
+    const before = gemmSplits.columns;
+    check(60, 70, 2105, false); // 15 row tiles (≤ one M block), 264 column panels, odd tail
+    if (threadCount() > 1 && typeof SharedArrayBuffer !== "undefined") expect(gemmSplits.columns).toBeGreaterThan(before);
   });
 });

@@ -126,11 +126,12 @@ export const MAX_PAGES = 32768;
  * The helper thread's program: instantiate the same module on the shared memory, then wait for
  * work on `ctl[0]` (1 = posted, 2 = taken, 0 = done or cancelled), take it with a compare-and-swap
  * (the poster cancels work nobody took), and run chunks of MB row tiles claimed from the shared
- * counter until none is left. Args in ctl[1..9]: pa, pb, pc, mt, np, k, kc, mb, ldc.
+ * counter until none is left. Args in ctl[1..9]: pa, pb, pc, mt, np, k, kc, mb, ldc; ctl[11] is the
+ * split (0: chunks of mb row tiles; 1: chunks of ctl[12] column panels, for products with few rows).
  */
 const WORKER_SRC = `
 const { workerData } = require("node:worker_threads");
-const { mem, bytes, ctl, counter, mr } = workerData;
+const { mem, bytes, ctl, counter, mr, nr } = workerData;
 const c = new Int32Array(ctl);
 const cnt = new Int32Array(counter);
 const gemm = new WebAssembly.Instance(new WebAssembly.Module(bytes), { env: { mem } }).exports.gemm;
@@ -139,7 +140,12 @@ for (;;) {
   Atomics.wait(c, 0, 0);
   if (Atomics.compareExchange(c, 0, 1, 2) !== 1) continue;
   const pa = c[1], pb = c[2], pc = c[3], mt = c[4], np = c[5], k = c[6], kc = c[7], mb = c[8], ldc = c[9];
-  for (let t; (t = Atomics.add(cnt, 0, 1) * mb) < mt; ) gemm(pa + t * k * mr * 4, pb, pc + t * mr * ldc, Math.min(mb, mt - t), np, k, kc, mb, ldc);
+  if (c[11] === 0) {
+    for (let t; (t = Atomics.add(cnt, 0, 1) * mb) < mt; ) gemm(pa + t * k * mr * 4, pb, pc + t * mr * ldc, Math.min(mb, mt - t), np, k, kc, mb, ldc);
+  } else {
+    const pn = c[12];
+    for (let j; (j = Atomics.add(cnt, 0, 1) * pn) < np; ) gemm(pa, pb + j * k * nr * 4, pc + j * nr * 4, mt, Math.min(pn, np - j), k, kc, mb, ldc);
+  }
   Atomics.store(c, 0, 0);
   Atomics.notify(c, 0);
 }`;
@@ -161,7 +167,7 @@ function startWorkers(mem: WebAssembly.Memory, bytes: Uint8Array, n: number, cou
   for (let i = 1; i < n; i++) {
     try {
       const ctl = new Int32Array(new SharedArrayBuffer(16 * 4));
-      const w = new wt.Worker(WORKER_SRC, { eval: true, workerData: { mem, bytes, ctl: ctl.buffer, counter: counter.buffer, mr: MR } });
+      const w = new wt.Worker(WORKER_SRC, { eval: true, workerData: { mem, bytes, ctl: ctl.buffer, counter: counter.buffer, mr: MR, nr: NR } });
       w.unref();
       const entry = { ctl, ready: false };
       w.on("error", () => out.splice(out.indexOf(entry), 1));
@@ -199,6 +205,11 @@ export function simdGemm(): WasmGemm | null {
   return wasmGemm;
 }
 
+/** How often big products were shared with helper threads, by split (tests and diagnostics). */
+export const gemmSplits = { rows: 0, columns: 0 };
+
+/** Column panels per claimed chunk when a product is split by columns. */
+const PN = 64;
 /** Smallest m·n·k split across threads. */
 const THREAD_MIN_WORK = 1 << 22;
 
@@ -208,7 +219,10 @@ const THREAD_MIN_WORK = 1 << 22;
  * other load does not hold the call up), and work no helper took is cancelled.
  */
 function runGemm(w: WasmGemm, pb: number, pc: number, mt: number, np: number, k: number, ldc: number, work: number): void {
-  const ready = work >= THREAD_MIN_WORK && mt > MB ? w.workers.filter((x) => x.ready || (x.ready = Atomics.load(x.ctl, 10) === 1)) : [];
+  // Few row tiles (e.g. conv: 64 output channels × many pixels): split the column panels instead.
+  const byRows = mt > MB;
+  const splittable = byRows || np >= 4 * PN;
+  const ready = work >= THREAD_MIN_WORK && splittable ? w.workers.filter((x) => x.ready || (x.ready = Atomics.load(x.ctl, 10) === 1)) : [];
   if (ready.length === 0) {
     w.gemm(0, pb, pc, mt, np, k, KC, MB, ldc);
     return;
@@ -217,10 +231,17 @@ function runGemm(w: WasmGemm, pb: number, pc: number, mt: number, np: number, k:
   Atomics.store(cnt, 0, 0);
   for (const { ctl: c } of ready) {
     c[1] = 0; c[2] = pb; c[3] = pc; c[4] = mt; c[5] = np; c[6] = k; c[7] = KC; c[8] = MB; c[9] = ldc;
+    c[11] = byRows ? 0 : 1; c[12] = PN;
     Atomics.store(c, 0, 1);
     Atomics.notify(c, 0);
   }
-  for (let t; (t = Atomics.add(cnt, 0, 1) * MB) < mt; ) w.gemm(t * k * MR * 4, pb, pc + t * MR * ldc, Math.min(MB, mt - t), np, k, KC, MB, ldc);
+  if (byRows) gemmSplits.rows++;
+  else gemmSplits.columns++;
+  if (byRows) {
+    for (let t; (t = Atomics.add(cnt, 0, 1) * MB) < mt; ) w.gemm(t * k * MR * 4, pb, pc + t * MR * ldc, Math.min(MB, mt - t), np, k, KC, MB, ldc);
+  } else {
+    for (let j; (j = Atomics.add(cnt, 0, 1) * PN) < np; ) w.gemm(0, pb + j * k * NR * 4, pc + j * NR * 4, mt, Math.min(PN, np - j), k, KC, MB, ldc);
+  }
   for (const { ctl: c } of ready) {
     if (Atomics.compareExchange(c, 0, 1, 0) === 1) continue;
     while (Atomics.load(c, 0) !== 0) Atomics.wait(c, 0, 2);
