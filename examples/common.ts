@@ -14,7 +14,7 @@ export type Step<P> = (params: P, opt: optim.OptState, ...batch: Tensor[]) => re
 export function makeStep<P>(loss: (p: P, ...batch: Tensor[]) => Tensor, opt: optim.GradientTransformation): Step<P> {
   return jit((p: P, s: optim.OptState, ...batch: Tensor[]) => {
     const [l, g] = valueAndGrad((pp: P) => loss(pp, ...batch))(p);
-    const [u, s2] = opt.update(g, s, p);
+    const [u, s2] = opt.update(g as P, s, p);
     return [l, optim.applyUpdates(p, u), s2] as const;
   });
 }

@@ -138,6 +138,33 @@ export function vjp<R = any>(f: (...args: any[]) => R, ...primals: unknown[]): [
   return [rebuild(tr.outDef, lin.outs) as R, pullback];
 }
 
+/** A pytree whose leaves are all tensors (its gradient has the same type). */
+export type TensorTree = Tensor | readonly TensorTree[] | { readonly [k: string]: TensorTree };
+
+/** The gradient of a value of type T: the same pytree with every tensor or number leaf a Tensor. */
+export type GradTree<T> = T extends Tensor | number
+  ? Tensor
+  : T extends TensorTree
+    ? T
+    : T extends readonly unknown[]
+      ? { -readonly [K in keyof T]: GradTree<T[K]> }
+      : T extends object
+        ? { -readonly [K in keyof T]: GradTree<T[K]> }
+        : T;
+
+/** The gradients `grad` returns for arguments A and `argnums` N (0 by default). */
+export type GradsOf<A extends readonly unknown[], N> = N extends readonly number[]
+  ? { -readonly [K in keyof N]: GradTree<A[N[K] & number]> }
+  : N extends number
+    ? GradTree<A[N]>
+    : GradTree<A[0]>;
+
+/** `argnums` of literal options; 0 when absent; unknown (either form) for a non-literal GradOptions. */
+type ArgnumsOf<O> = "argnums" extends keyof O ? (O extends { readonly argnums: infer N } ? N : number | readonly number[]) : 0;
+type HasAux<O> = O extends { readonly hasAux: true } ? true : false;
+/** The auxiliary output of a `hasAux` function (`unknown` unless it returns a typed pair). */
+export type AuxOf<R> = R extends readonly [unknown, infer X] ? X : unknown;
+
 /** Options of `grad` and `valueAndGrad`. */
 export interface GradOptions {
   /** Which positional argument(s) to differentiate (default 0). */
@@ -215,11 +242,15 @@ function rebuildAux(outDef: TreeDef, outs: Tensor[]): unknown {
  * ```
  */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
-export function grad(f: (...args: any[]) => unknown, opts: GradOptions = {}): (...args: any[]) => any {
-  return (...args: unknown[]) => {
-    const r = gradParts(f, opts, args, "grad");
-    return opts.hasAux ? [r.grads, r.aux] : r.grads;
-  };
+export function grad<F extends (...args: any[]) => unknown, const O extends GradOptions = Record<never, never>>(
+  f: F,
+  opts?: O,
+): (...args: Parameters<F>) => HasAux<O> extends true ? [GradsOf<Parameters<F>, ArgnumsOf<O>>, AuxOf<ReturnType<F>>] : GradsOf<Parameters<F>, ArgnumsOf<O>> {
+  const o: GradOptions = opts ?? {};
+  return ((...args: unknown[]) => {
+    const r = gradParts(f, o, args, "grad");
+    return o.hasAux ? [r.grads, r.aux] : r.grads;
+  }) as never;
 }
 
 /**
@@ -232,9 +263,15 @@ export function grad(f: (...args: any[]) => unknown, opts: GradOptions = {}): (.
  * ```
  */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
-export function valueAndGrad(f: (...args: any[]) => unknown, opts: GradOptions = {}): (...args: any[]) => any {
-  return (...args: unknown[]) => {
-    const r = gradParts(f, opts, args, "valueAndGrad");
-    return opts.hasAux ? [[r.value, r.aux], r.grads] : [r.value, r.grads];
-  };
+export function valueAndGrad<F extends (...args: any[]) => unknown, const O extends GradOptions = Record<never, never>>(
+  f: F,
+  opts?: O,
+): (...args: Parameters<F>) => HasAux<O> extends true
+  ? [[Tensor, AuxOf<ReturnType<F>>], GradsOf<Parameters<F>, ArgnumsOf<O>>]
+  : [Tensor, GradsOf<Parameters<F>, ArgnumsOf<O>>] {
+  const o: GradOptions = opts ?? {};
+  return ((...args: unknown[]) => {
+    const r = gradParts(f, o, args, "valueAndGrad");
+    return o.hasAux ? [[r.value, r.aux], r.grads] : [r.value, r.grads];
+  }) as never;
 }

@@ -12,7 +12,7 @@ function train<P extends nn.Params>(params: P, loss: Loss<P>, x: Tensor, y: Tens
   let state = opt.init(params);
   const step = jit((p: P, s: typeof state, xb: Tensor, yb: Tensor) => {
     const [l, g] = valueAndGrad(loss)(p, xb, yb);
-    const [u, s2] = opt.update(g, s, p);
+    const [u, s2] = opt.update(g as P, s, p);
     return [l, optim.applyUpdates(p, u), s2] as const;
   });
   let first = NaN;

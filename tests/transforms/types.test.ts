@@ -1,0 +1,40 @@
+/**
+ * Static types of grad/valueAndGrad results (checked by `tsc` in npm test) and their runtime values:
+ * gradients mirror the differentiated arguments' pytrees (number leaves become Tensors), argnums
+ * arrays give tuples, hasAux gives [grads, aux].
+ */
+import { describe, expect, expectTypeOf, it } from "vitest";
+import { grad, multiply, square, sum, tensor, valueAndGrad } from "../../src/index.js";
+import type { Tensor } from "../../src/index.js";
+
+describe("typed gradients", () => {
+  it("mirror the argument pytrees", () => {
+    const g1 = grad((x: Tensor) => sum(square(x)))(tensor([1, 2]));
+    expectTypeOf(g1).toEqualTypeOf<Tensor>();
+    expect(g1.arraySync()).toEqual([2, 4]);
+
+    const g2 = grad((p: { w: Tensor; b: number }) => sum(multiply(p.w, p.b)))({ w: tensor([1, 1]), b: 2 });
+    expectTypeOf(g2).toEqualTypeOf<{ w: Tensor; b: Tensor }>();
+    expect(g2.b.arraySync()).toBe(2);
+
+    const g3 = grad((a: Tensor, b: Tensor) => multiply(a, b), { argnums: 1 })(tensor(2), tensor(3));
+    expectTypeOf(g3).toEqualTypeOf<Tensor>();
+    expect(g3.arraySync()).toBe(2);
+  });
+
+  it("give tuples for argnums arrays and [value, aux] with hasAux", () => {
+    const [v, [ga, gb]] = valueAndGrad((a: Tensor, b: Tensor) => multiply(a, b), { argnums: [0, 1] })(tensor(2), tensor(3));
+    expectTypeOf(v).toEqualTypeOf<Tensor>();
+    expectTypeOf(ga).toEqualTypeOf<Tensor>();
+    expect([v.arraySync(), ga.arraySync(), gb.arraySync()]).toEqual([6, 3, 2]);
+
+    const [[value, aux], g] = valueAndGrad((a: Tensor) => [multiply(a, a), "note"] as const, { hasAux: true })(tensor(2));
+    expectTypeOf(aux).toEqualTypeOf<"note">();
+    expectTypeOf(g).toEqualTypeOf<Tensor>();
+    expect([value.arraySync(), aux, g.arraySync()]).toEqual([4, "note", 4]);
+
+    const [gx, auxG] = grad((a: Tensor) => [sum(a), 1] as const, { hasAux: true })(tensor([1, 2]));
+    expectTypeOf(auxG).toEqualTypeOf<1>();
+    expect(gx.arraySync()).toEqual([1, 1]);
+  });
+});
