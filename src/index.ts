@@ -26,7 +26,7 @@ export { stopGradient } from "./ops/stopgrad.js";
 
 export { jvp } from "./transforms/jvp.js";
 export { vjp, grad, valueAndGrad } from "./transforms/vjp.js";
-export type { GradOptions } from "./transforms/vjp.js";
+export type { GradOptions, GradTree, GradsOf, TensorTree, AuxOf } from "./transforms/vjp.js";
 export { scan, customVjp, checkpoint } from "./transforms/control.js";
 
 export * as tree from "./core/tree.js";
