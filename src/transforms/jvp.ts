@@ -10,6 +10,7 @@ import { treeKey } from "../core/tree.js";
 import type { JvpRule } from "./jvp-rules.js";
 import { JVP, instantiate } from "./jvp-rules.js";
 import { flattenArgs, rebuild, traceFlat } from "./trace.js";
+import type { GradTree } from "./vjp.js";
 
 /** Result of pushing tangents through a graph: primal outputs and tangents (null = zero). */
 export interface JvpResult {
@@ -60,7 +61,7 @@ export function jvpGraph(graph: Graph, primals: readonly Tensor[], tangents: rea
  * ```
  */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
-export function jvp<R = any>(f: (...args: any[]) => R, primals: readonly unknown[], tangents: readonly unknown[]): [R, R] {
+export function jvp<F extends (...args: any[]) => unknown>(f: F, primals: Parameters<F>, tangents: readonly unknown[]): [ReturnType<F>, GradTree<ReturnType<F>>] {
   if (!Array.isArray(primals) || !Array.isArray(tangents)) throw new TypeError("jvp: primals and tangents must be arrays (one entry per argument of f)");
   const p = flattenArgs(primals, "jvp");
   const t = flattenArgs(tangents, "jvp");
@@ -76,5 +77,5 @@ export function jvp<R = any>(f: (...args: any[]) => R, primals: readonly unknown
   const tr = traceFlat((xs) => f(...(rebuild(p.def, xs) as unknown[])), p.leaves.map((x) => ({ shape: x.shape, dtype: x.dtype })), "jvp");
   const res = jvpGraph(tr.graph, p.leaves, t.leaves.map((x, i) => (isFloat(p.leaves[i]!.dtype) ? x : null)));
   const touts = res.touts.map((x, i) => instantiate(x, res.outs[i]!));
-  return [rebuild(tr.outDef, res.outs) as R, rebuild(tr.outDef, touts) as R];
+  return [rebuild(tr.outDef, res.outs) as ReturnType<F>, rebuild(tr.outDef, touts) as GradTree<ReturnType<F>>];
 }

@@ -118,11 +118,11 @@ function checkCotangent(ct: Tensor, out: Tensor, i: number): void {
  * ```
  */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
-export function vjp<R = any>(f: (...args: any[]) => R, ...primals: unknown[]): [R, (cotangent: unknown) => any[]] {
+export function vjp<F extends (...args: any[]) => unknown>(f: F, ...primals: Parameters<F>): [ReturnType<F>, (cotangent: unknown) => GradTree<Parameters<F>>] {
   const p = flattenArgs(primals, "vjp");
   const tr = traceFlat((xs) => f(...(rebuild(p.def, xs) as unknown[])), p.leaves.map((x) => ({ shape: x.shape, dtype: x.dtype })), "vjp");
   const lin = vjpGraph(tr.graph, p.leaves);
-  const pullback = (cotangent: unknown): unknown[] => {
+  const pullback = (cotangent: unknown): GradTree<Parameters<F>> => {
     const [cl, cdef] = flatten<unknown>(cotangent);
     if (treeKey(cdef) !== treeKey(tr.outDef)) {
       throw new ShapeError(`vjp: cotangent has structure ${treeKey(cdef)} but the output has ${treeKey(tr.outDef)}`);
@@ -133,9 +133,9 @@ export function vjp<R = any>(f: (...args: any[]) => R, ...primals: unknown[]): [
       return t;
     });
     const g = lin.pullback(cts).map((x, i) => x ?? zerosLike(p.leaves[i]!, { dtype: isFloat(p.leaves[i]!.dtype) ? p.leaves[i]!.dtype : "float32" }));
-    return rebuild(p.def, g) as unknown[];
+    return rebuild(p.def, g) as GradTree<Parameters<F>>;
   };
-  return [rebuild(tr.outDef, lin.outs) as R, pullback];
+  return [rebuild(tr.outDef, lin.outs) as ReturnType<F>, pullback];
 }
 
 /** A pytree whose leaves are all tensors (its gradient has the same type). */

@@ -4,7 +4,7 @@
  * arrays give tuples, hasAux gives [grads, aux].
  */
 import { describe, expect, expectTypeOf, it } from "vitest";
-import { grad, multiply, square, sum, tensor, valueAndGrad } from "../../src/index.js";
+import { grad, jvp, multiply, sin, square, sum, tensor, valueAndGrad, vjp } from "../../src/index.js";
 import type { Tensor } from "../../src/index.js";
 
 describe("typed gradients", () => {
@@ -36,5 +36,17 @@ describe("typed gradients", () => {
     const [gx, auxG] = grad((a: Tensor) => [sum(a), 1] as const, { hasAux: true })(tensor([1, 2]));
     expectTypeOf(auxG).toEqualTypeOf<1>();
     expect(gx.arraySync()).toEqual([1, 1]);
+  });
+
+  it("type vjp pullbacks and jvp tangents", () => {
+    const [y, pullback] = vjp((a: Tensor, p: { w: Tensor }) => multiply(a, p.w), tensor(2), { w: tensor(3) });
+    expectTypeOf(y).toEqualTypeOf<Tensor>();
+    const [ga, gp] = pullback(tensor(1));
+    expectTypeOf(ga).toEqualTypeOf<Tensor>();
+    expectTypeOf(gp).toEqualTypeOf<{ w: Tensor }>();
+    expect([ga.arraySync(), gp.w.arraySync()]).toEqual([3, 2]);
+    const [s, ds] = jvp((x: Tensor) => sin(x), [tensor(0)], [tensor(1)]);
+    expectTypeOf(ds).toEqualTypeOf<Tensor>();
+    expect([s.arraySync(), ds.arraySync()]).toEqual([0, 1]);
   });
 });
