@@ -1,12 +1,13 @@
 /**
- * Convolution and pooling, composed from pad, strided slices, stack and matmul (im2col): their
+ * Convolution and pooling, composed from pad, strided slices, stack and matmul (im2col: one
+ * product per image, [O, C·K] × [C·K, P], so the result is NCHW without a transpose): their
  * gradients, batching and higher derivatives follow from those primitives' rules.
  */
 import { DTypeError, ShapeError, fmtShape } from "../core/errors.js";
 import { sizeOf } from "../core/shape.js";
 import type { Tensor } from "../core/tensor.js";
 import type { TensorLike } from "./base.js";
-import { asTensor, bind, cast, resultDType } from "./base.js";
+import { asTensor, bind, broadcastTo_, cast, resultDType } from "./base.js";
 import { divide } from "./elementwise.js";
 import { max, sum } from "./reduce.js";
 import { pad, permuteDims, reshape, stack } from "./shape.js";
@@ -112,8 +113,14 @@ export function conv(x: TensorLike, w: TensorLike, options: ConvOptions = {}): T
   const xp = pad(xt, [[0, 0], [0, 0], ...pads]);
   const K = sizeOf(k);
   const P = sizeOf(out);
-  // patches [K, N, C, ...out] -> [G, Cg*K, N*P]
   const win = windows(xp, nsp, k, strides, dil, out);
+  if (groups === 1) {
+    // One product per image, NCHW straight out: [N, O, C*K] (broadcast) x [N, C*K, P] -> [N, O, P].
+    const patches = reshape(permuteDims(reshape(win, [K, N, C, P]), [1, 2, 0, 3]), [N, C * K, P]);
+    const wm = broadcastTo_(reshape(wt, [1, O, C * K]), [N, O, C * K]);
+    return reshape(bind("matmul", {}, [wm, patches]), [N, O, ...out]);
+  }
+  // patches [K, N, C, ...out] -> [G, Cg*K, N*P]
   const pr = reshape(win, [K, N, groups, Cg, P]);
   const patches = reshape(permuteDims(pr, [2, 3, 0, 1, 4]), [groups, Cg * K, N * P]);
   const wm = reshape(wt, [groups, O / groups, Cg * K]);

@@ -176,12 +176,26 @@ export function scheduleGraph(g: Graph): Program {
   const inputPos = new Map<Node, number>();
   g.inputs.forEach((n, i) => inputPos.set(n, i));
   const outs = new Set(g.outputs);
+  // An output that only reshapes a kernel's result (a conv's [N, O, P] product as [N, O, H, W])
+  // is that kernel's buffer: no copy kernel.
+  const aliasOf = new Map<Node, Node>();
+  const aliased = new Set<Node>();
+  const read = new Set(nodes.flatMap((n) => n.inputs));
+  for (const o of outs) {
+    if (read.has(o)) continue;
+    let b = o;
+    while (b.prim === "reshape" && (b === o || !outs.has(b))) b = b.inputs[0]!;
+    if (b === o || !M.has(b) || classify(b) === "source" || outs.has(b) || aliased.has(b)) continue;
+    aliasOf.set(o, b);
+    aliased.add(b);
+    M.delete(o);
+  }
   for (const n of nodes) {
     if (!M.has(n)) continue;
     const size = sizeOf(n.shape);
     if (n.prim === "input") slots.push({ kind: "input", index: inputPos.get(n)!, size, dtype: n.dtype });
     else if (n.prim === "buffer") slots.push({ kind: "const", node: n, size, dtype: n.dtype });
-    else if (outs.has(n)) slots.push({ kind: "output", size, dtype: n.dtype });
+    else if (outs.has(n) || aliased.has(n)) slots.push({ kind: "output", size, dtype: n.dtype });
     else slots.push({ kind: "temp", size, dtype: n.dtype, pool: -1 });
     slotOf.set(n, slots.length - 1);
   }
@@ -192,7 +206,7 @@ export function scheduleGraph(g: Graph): Program {
     const k = buildKernel(n, M, slotOf, nodes, done);
     if (k) kernels.push(k);
   }
-  const program = { slots, kernels, outputs: g.outputs.map((o) => slotOf.get(o)!), pool: [] };
+  const program = { slots, kernels, outputs: g.outputs.map((o) => slotOf.get(aliasOf.get(o) ?? o)!), pool: [] };
   return { ...program, pool: planMemory(slots, kernels, program.outputs) };
 }
 

@@ -4,7 +4,7 @@
  * float64 (JS numbers); integer matmul uses a plain wrapping loop.
  */
 
-import { FnBuilder, MR, NR, gemmFn, hasRelaxedSimd, hasSimd, moduleBytes } from "./wasm.js";
+import { MR, NR, gemmFn, hasRelaxedSimd, hasSimd, moduleBytes, tgemmFn } from "./wasm.js";
 
 let packA = new Float64Array(0);
 let packB = new Float64Array(0);
@@ -106,10 +106,12 @@ export function igemm(A: Strided, B: Strided, C: Float32Array | Int32Array | Uin
 // ---- WebAssembly SIMD path -------------------------------------------------------------------
 
 type GemmFn = (pa: number, pb: number, pc: number, mt: number, np: number, k: number, kc: number, mb: number, ldc: number) => void;
+type TgemmFn = (...args: number[]) => void;
 
 interface WasmGemm {
   readonly mem: WebAssembly.Memory;
   readonly gemm: GemmFn;
+  readonly tgemm: TgemmFn;
   readonly fma: boolean;
   /** Helper threads (each runs a share of the row tiles), ready or still starting. */
   readonly workers: { readonly ctl: Int32Array; ready: boolean }[];
@@ -119,6 +121,9 @@ interface WasmGemm {
 
 let wasmGemm: WasmGemm | null | undefined;
 
+/** Most chunks of one table gemm (their done flags follow the claim counter). */
+const MAX_CHUNKS = 1024;
+
 /** Largest shared wasm memory (pages of 64 KiB): 2 GiB. */
 export const MAX_PAGES = 32768;
 
@@ -127,20 +132,32 @@ export const MAX_PAGES = 32768;
  * work on `ctl[0]` (1 = posted, 2 = taken, 0 = done or cancelled), take it with a compare-and-swap
  * (the poster cancels work nobody took), and run chunks of MB row tiles claimed from the shared
  * counter until none is left. Args in ctl[1..9]: pa, pb, pc, mt, np, k, kc, mb, ldc; ctl[11] is the
- * split (0: chunks of mb row tiles; 1: chunks of ctl[12] column panels, for products with few rows).
+ * split (0: chunks of mb row tiles; 1: chunks of ctl[12] column panels, for products with few rows;
+ * 2: chunks of ctl[12] panels of the table gemm `tgemm`, its arguments in ctl[13..30] with the
+ * panel count at ctl[20] and this thread's scratch at ctl[30]; chunk i done sets counter[1 + i]).
  */
 const WORKER_SRC = `
 const { workerData } = require("node:worker_threads");
 const { mem, bytes, ctl, counter, mr, nr } = workerData;
 const c = new Int32Array(ctl);
 const cnt = new Int32Array(counter);
-const gemm = new WebAssembly.Instance(new WebAssembly.Module(bytes), { env: { mem } }).exports.gemm;
+const { gemm, tgemm } = new WebAssembly.Instance(new WebAssembly.Module(bytes), { env: { mem } }).exports;
 Atomics.store(c, 10, 1);
 for (;;) {
   Atomics.wait(c, 0, 0);
   if (Atomics.compareExchange(c, 0, 1, 2) !== 1) continue;
   const pa = c[1], pb = c[2], pc = c[3], mt = c[4], np = c[5], k = c[6], kc = c[7], mb = c[8], ldc = c[9];
-  if (c[11] === 0) {
+  if (c[11] === 2) {
+    const pn = c[12];
+    const a = Array.from(c.subarray(13, 31));
+    for (let ci, j; (j = (ci = Atomics.add(cnt, 0, 1)) * pn) < a[7]; ) {
+      a[6] = j;
+      a[7] = Math.min(pn, c[20] - j);
+      tgemm(...a);
+      a[7] = c[20];
+      Atomics.store(cnt, 1 + ci, 1);
+    }
+  } else if (c[11] === 0) {
     for (let t; (t = Atomics.add(cnt, 0, 1) * mb) < mt; ) gemm(pa + t * k * mr * 4, pb, pc + t * mr * ldc, Math.min(mb, mt - t), np, k, kc, mb, ldc);
   } else {
     const pn = c[12];
@@ -166,7 +183,7 @@ function startWorkers(mem: WebAssembly.Memory, bytes: Uint8Array, n: number, cou
   const out: WasmGemm["workers"] = [];
   for (let i = 1; i < n; i++) {
     try {
-      const ctl = new Int32Array(new SharedArrayBuffer(16 * 4));
+      const ctl = new Int32Array(new SharedArrayBuffer(32 * 4));
       const w = new wt.Worker(WORKER_SRC, { eval: true, workerData: { mem, bytes, ctl: ctl.buffer, counter: counter.buffer, mr: MR, nr: NR } });
       w.unref();
       const entry = { ctl, ready: false };
@@ -185,15 +202,15 @@ export function simdGemm(): WasmGemm | null {
   wasmGemm = null;
   if (!hasSimd()) return null;
   const fma = hasRelaxedSimd();
-  const fn = [{ name: "gemm", fn: gemmFn(fma) }];
+  const fn = [{ name: "gemm", fn: gemmFn(fma) }, { name: "tgemm", fn: tgemmFn(fma) }];
   const threads = threadCount();
   if (threads > 1 && typeof SharedArrayBuffer !== "undefined") {
     try {
       const mem = new WebAssembly.Memory({ initial: 16, maximum: MAX_PAGES, shared: true });
       const bytes = moduleBytes(fn, MAX_PAGES);
       const inst = new WebAssembly.Instance(new WebAssembly.Module(bytes as BufferSource), { env: { mem } });
-      const counter = new Int32Array(new SharedArrayBuffer(4));
-      wasmGemm = { mem, gemm: inst.exports.gemm as GemmFn, fma, counter, workers: startWorkers(mem, bytes, threads, counter) };
+      const counter = new Int32Array(new SharedArrayBuffer((1 + MAX_CHUNKS) * 4));
+      wasmGemm = { mem, gemm: inst.exports.gemm as GemmFn, tgemm: inst.exports.tgemm as TgemmFn, fma, counter, workers: startWorkers(mem, bytes, threads, counter) };
       return wasmGemm;
     } catch {
       // No shared memory (e.g. a browser without cross-origin isolation): one thread.
@@ -201,7 +218,7 @@ export function simdGemm(): WasmGemm | null {
   }
   const mem = new WebAssembly.Memory({ initial: 16 });
   const inst = new WebAssembly.Instance(new WebAssembly.Module(moduleBytes(fn) as BufferSource), { env: { mem } });
-  wasmGemm = { mem, gemm: inst.exports.gemm as GemmFn, fma, counter: new Int32Array(1), workers: [] };
+  wasmGemm = { mem, gemm: inst.exports.gemm as GemmFn, tgemm: inst.exports.tgemm as TgemmFn, fma, counter: new Int32Array(1 + MAX_CHUNKS), workers: [] };
   return wasmGemm;
 }
 
@@ -254,23 +271,10 @@ const SIMD_MIN_WORK = 4096;
 const KC = 256;
 const MB = 16;
 
-/**
- * sgemm on the Wasm SIMD kernel: A and B are packed into wasm memory (MR-row tiles, NR-column
- * panels), the kernel accumulates in float32, and C is copied out once.
- */
-function sgemmSimd(w: WasmGemm, A: Strided, B: Strided | NonNullable<GemmHooks["packB"]>, C: Float32Array | Int32Array | Uint8Array, cOff: number, m: number, n: number, k: number, keepC?: GemmHooks["keepC"], extra = 0): void {
-  const mt = Math.ceil(m / MR);
-  const np = Math.ceil(n / NR);
-  const ldc = np * NR;
-  const aFloats = mt * MR * k;
-  const bFloats = np * NR * k;
-  const end = (aFloats + bFloats + mt * MR * ldc) * 4;
-  const bytes = end + extra;
-  const have = w.mem.buffer.byteLength;
-  if (have < bytes) w.mem.grow(Math.ceil((bytes - have) / 65536));
-  const f = new Float32Array(w.mem.buffer);
+/** Packs A (m×k) at float 0 of `f` as MR-row tiles: f[(tile·k + p)·MR + r], rows past m zero. */
+function packATiles(f: Float32Array, A: Strided, m: number, k: number): void {
   const ad = A.data;
-  // Pack A: pa[(tile·k + p)·MR + r].
+  const mt = Math.ceil(m / MR);
   for (let t = 0; t < mt; t++) {
     for (let r = 0; r < MR; r++) {
       const i = t * MR + r;
@@ -282,6 +286,23 @@ function sgemmSimd(w: WasmGemm, A: Strided, B: Strided | NonNullable<GemmHooks["
       } else for (let p = 0; p < k; p++, q += MR) f[q] = 0;
     }
   }
+}
+
+/**
+ * sgemm on the Wasm SIMD kernel: A and B are packed into wasm memory (MR-row tiles, NR-column
+ * panels), the kernel accumulates in float32, and C is copied out once.
+ */
+function sgemmSimd(w: WasmGemm, A: Strided, B: Strided | NonNullable<GemmHooks["packB"]>, C: Float32Array | Int32Array | Uint8Array, cOff: number, m: number, n: number, k: number, keepC?: GemmHooks["keepC"]): void {
+  const mt = Math.ceil(m / MR);
+  const np = Math.ceil(n / NR);
+  const ldc = np * NR;
+  const aFloats = mt * MR * k;
+  const bFloats = np * NR * k;
+  const end = (aFloats + bFloats + mt * MR * ldc) * 4;
+  const have = w.mem.buffer.byteLength;
+  if (have < end) w.mem.grow(Math.ceil((end - have) / 65536));
+  const f = new Float32Array(w.mem.buffer);
+  packATiles(f, A, m, k);
   // Pack B: pb[(panel·k + p)·NR + c].
   const pb = aFloats;
   if (typeof B === "function") {
@@ -310,8 +331,6 @@ function sgemmSimd(w: WasmGemm, A: Strided, B: Strided | NonNullable<GemmHooks["
 export interface GemmHooks {
   /** Writes B (k×n) into `f` from float offset `pb` in NR-column panels: (f, pb) => void. */
   readonly packB?: (f: Float32Array, pb: number, end: number) => void;
-  /** Bytes of scratch the packing needs after the product (from byte `end`, given to packB). */
-  readonly extraBytes?: number;
   /** Receives the m×n product (row stride n) still in wasm memory instead of a copy into C. */
   readonly keepC?: (c: Float32Array) => void;
 }
@@ -332,7 +351,7 @@ export function packedBOffset(m: number, k: number): number {
  * unpadded; else C is filled as usual); without packB, B is packed from its strides. Call only when `simdGemmFor(m, n, k)`.
  */
 export function sgemmFused(A: Strided, B: Strided, C: Float32Array | Int32Array | Uint8Array, cOff: number, m: number, n: number, k: number, hooks: GemmHooks): void {
-  sgemmSimd(simdGemm()!, A, hooks.packB ?? B, C, cOff, m, n, k, hooks.keepC, hooks.extraBytes);
+  sgemmSimd(simdGemm()!, A, hooks.packB ?? B, C, cOff, m, n, k, hooks.keepC);
 }
 
 /** sgemm choosing the SIMD kernel for large enough float products. */
@@ -342,104 +361,196 @@ export function sgemmAuto(A: Strided, B: Strided, C: Float32Array | Int32Array |
   else sgemm(A, B, C, cOff, m, n, k);
 }
 
-// ---- Table-driven SIMD B packing (implicit im2col) -------------------------------------------
 
-/** Calls of the wasm gather packing (tests check which path a conv took). */
+// ---- Table gemm (implicit im2col) ------------------------------------------------------------
+
+/** Calls of the table gemm (tests check which path a conv took). */
 export const gatherStats = { calls: 0 };
 
-type GatherFn = (tab: number, inp: number, out: number, count: number) => void;
-let gatherInst: { mem: WebAssembly.Memory; fn: GatherFn } | undefined;
+/** Panels per claimed chunk of the table gemm. */
+const TPN = 32;
 
-/**
- * The wasm routine `gather(tab, inp, out, count)`: for each i < count, reads the i32 code
- * `c = tab[i]` and stores 4 floats at `out + 16·i`: the f32x4 loaded from byte
- * `inp + 4·(c >> 4)` with lane l zeroed unless bit l of `c & 15` is set. Branchless.
- */
-function gatherFn(): FnBuilder {
-  const f = new FnBuilder(["tab", "inp", "out", "count"]).local("i", "i32").local("c", "i32").local("m", "v128");
-  const bits = [1, 0, 0, 0, 2, 0, 0, 0, 4, 0, 0, 0, 8, 0, 0, 0];
-  f.loop("i", (g) => g.i32(0), (g) => g.get("count"), (g) => g.i32(1), () => {
-    f.get("tab").op(0x28, 2, 0).set("c"); // i32.load
-    // m = (splat(c) & bits) == bits
-    f.get("c").simd(17).simd(12, ...bits).simd(78).simd(12, ...bits).simd(55).set("m");
-    f.get("out");
-    f.get("inp").get("c").i32(2).op(0x75).i32(-4).op(0x71).add().simd(0, 2, 0); // v128.load
-    f.get("m").simd(78).simd(11, 4, 0); // v128.and; v128.store
-    f.inc("tab", (g) => g.i32(4)).inc("out", (g) => g.i32(16));
-  });
-  return f;
+/** A `gemmTable` result: gather codes and side entries, and the input stride between images. */
+export interface GemmTable {
+  /** Codes of one image (`perImage` > 0: image b reads the input shifted by b·perImage) or of all. */
+  readonly codes: Int32Array;
+  readonly side: Int32Array;
+  /** Input elements between consecutive images when one image's codes serve all; else 0. */
+  readonly perImage: number;
 }
 
 /**
- * B panels packed by the wasm gather routine: `table` (one code per 4 panel floats, in panel
- * order, see `gatherTable`) and the producer's input are copied after the product (from byte
- * `end`; `gatherExtraBytes` reserves the room) and the panels written at float offset `pb`.
+ * The gather table of a batched B read from a producer that only copies its one float input
+ * (or writes 0), as `sgemmTable` takes it. `run(inp, out)` runs the producer; B(b, p, j) is
+ * its output at `bOffs[b] + p·rs + j·cs` (b < bOffs.length, p < k, j < n). Found by running
+ * the producer on two probes (input i holding i + 1, then random values). Codes, in the order
+ * (image, panel, row, half of NR): `(s + 4)·16 + mask` when the 4 columns read input s, s+1,
+ * s+2, s+3 (lanes outside `mask`, and columns past n, are 0); else `~e` for side entry e (4
+ * values, input index + 1 per lane, 0 for a zero). When every image reads the same pattern
+ * shifted by a fixed input stride (a conv), only image 0's codes are kept. Null when the
+ * producer is not such a gather.
  */
-export function gatherPack(table: Int32Array, inp: Float32Array, f: Float32Array, pb: number, end: number): void {
-  const w = simdGemm()!;
-  gatherStats.calls++;
-  if (gatherInst?.mem !== w.mem) {
-    const shared = typeof SharedArrayBuffer !== "undefined" && w.mem.buffer instanceof SharedArrayBuffer;
-    const bytes = moduleBytes([{ name: "gather", fn: gatherFn() }], shared ? MAX_PAGES : undefined);
-    const inst = new WebAssembly.Instance(new WebAssembly.Module(bytes as BufferSource), { env: { mem: w.mem } });
-    gatherInst = { mem: w.mem, fn: inst.exports.gather as GatherFn };
-  }
-  const tabOff = (end + 15) & ~15;
-  const inOff = tabOff + table.length * 4 + 16;
-  new Int32Array(f.buffer, tabOff, table.length).set(table);
-  f.set(inp, inOff >> 2);
-  f.fill(0, (inOff >> 2) + inp.length, (inOff >> 2) + inp.length + 4);
-  gatherInst.fn(tabOff, inOff - 16, pb * 4, table.length);
-}
-
-/** Scratch bytes `gatherPack` needs after the product. */
-export function gatherExtraBytes(tableLength: number, inputLength: number): number {
-  return 16 + tableLength * 4 + 16 + inputLength * 4 + 16;
-}
-
-/**
- * The gather table of a B-packing routine that only copies its one float input (or writes 0):
- * found by running `pack` on two probes (input i holding i + 1, then random values) into a
- * scratch array. Codes, in panel order (panel, row, half): `(s + 4)·16 + mask` where the 4
- * columns read input s, s+1, s+2, s+3 (lanes outside `mask` are 0), or 0 when all 4 are 0.
- * Null when the routine is not such a gather, or a group of 4 columns is not contiguous.
- */
-export function gatherTable(pack: (inp: Float32Array, out: Float32Array) => void, inLen: number, m: number, n: number, k: number): Int32Array | null {
-  if (inLen >= (1 << 24) - 8 || n < 4) return null;
-  const base = packedBOffset(m, k);
-  const np = Math.ceil(n / NR);
-  const size = base + np * NR * k;
+export function gemmTable(run: (inp: Float32Array, out: Float32Array) => void, inLen: number, outLen: number, bOffs: readonly number[], rs: number, cs: number, k: number, n: number): GemmTable | null {
+  if (inLen >= (1 << 24) - 8 || bOffs.length === 0) return null;
   const probe = new Float32Array(inLen);
   for (let i = 0; i < inLen; i++) probe[i] = i + 1;
-  const o1 = new Float32Array(size);
-  pack(probe, o1);
+  const o1 = new Float32Array(outLen);
+  run(probe, o1);
   for (let i = 0; i < inLen; i++) probe[i] = Math.random() * 2 - 1 || 0.5;
-  const o2 = new Float32Array(size);
-  pack(probe, o2);
-  const table = new Int32Array(np * k * 2);
-  let t = 0;
-  for (let jp = 0; jp < np; jp++) {
-    for (let p = 0; p < k; p++) {
-      for (let h = 0; h < NR; h += 4, t++) {
-        const q = base + (jp * k + p) * NR + h;
-        let s = 0;
-        let mask = 0;
-        for (let l = 0; l < 4; l++) {
-          if (jp * NR + h + l >= n) continue;
-          const v = o1[q + l]!;
-          const r = o2[q + l]!;
+  const o2 = new Float32Array(outLen);
+  run(probe, o2);
+  const ppi = Math.ceil(n / NR);
+  const per = ppi * k * NR;
+  // Lane values (input index + 1, or 0) of image b's panels, in code order; false: not a gather.
+  const lanes = (b: number, out: Int32Array): boolean => {
+    const off = bOffs[b]!;
+    let t = 0;
+    for (let q = 0; q < ppi; q++) {
+      for (let p = 0; p < k; p++) {
+        for (let c = 0; c < NR; c++, t++) {
+          const j = q * NR + c;
+          out[t] = 0;
+          if (j >= n) continue;
+          const at = off + p * rs + j * cs;
+          const v = o1[at]!;
+          const r = o2[at]!;
           if (v === 0) {
-            if (r !== 0) return null;
+            if (r !== 0) return false;
             continue;
           }
-          if (!Number.isInteger(v) || v < 1 || v > inLen || r !== probe[v - 1]) return null;
-          if (mask === 0) s = v - 1 - l;
-          else if (v - 1 - l !== s) return null;
-          mask |= 1 << l;
+          if (!Number.isInteger(v) || v < 1 || v > inLen || r !== probe[v - 1]) return false;
+          out[t] = v;
         }
-        table[t] = mask === 0 ? 0 : (s + 4) * 16 + mask;
+      }
+    }
+    return true;
+  };
+  const l0 = new Int32Array(per);
+  if (!lanes(0, l0)) return null;
+  // One image's codes for all: image b's lanes are image 0's shifted by b·perImage.
+  let perImage = 0;
+  let shared = true;
+  const lb = new Int32Array(per);
+  for (let b = 1; b < bOffs.length && shared; b++) {
+    if (!lanes(b, lb)) return null;
+    let d: number | undefined;
+    for (let t = 0; t < per && shared; t++) {
+      if ((l0[t] === 0) !== (lb[t] === 0)) shared = false;
+      else if (l0[t] !== 0) {
+        d ??= lb[t]! - l0[t]!;
+        if (lb[t]! - l0[t]! !== d) shared = false;
+      }
+    }
+    if (b === 1) perImage = d ?? 0;
+    if ((d ?? b * perImage) !== b * perImage) shared = false;
+  }
+  const images = shared ? 1 : bOffs.length;
+  const codes = new Int32Array(images * per / 4);
+  const side: number[] = [];
+  for (let b = 0; b < images; b++) {
+    const l = b === 0 ? l0 : lb;
+    if (b > 0 && !lanes(b, lb)) return null;
+    for (let g = 0; g < per / 4; g++) {
+      let s = 0;
+      let mask = 0;
+      let contiguous = true;
+      for (let c = 0; c < 4; c++) {
+        const v = l[g * 4 + c]!;
+        if (v === 0) continue;
+        if (mask === 0) s = v - 1 - c;
+        else if (v - 1 - c !== s) contiguous = false;
+        mask |= 1 << c;
+      }
+      const at = b * (per / 4) + g;
+      if (contiguous) codes[at] = mask === 0 ? 0 : (s + 4) * 16 + mask;
+      else {
+        codes[at] = ~(side.length >> 2);
+        side.push(l[g * 4]!, l[g * 4 + 1]!, l[g * 4 + 2]!, l[g * 4 + 3]!);
       }
     }
   }
-  return table;
+  return { codes, side: Int32Array.from(side), perImage: shared ? perImage : 0 };
+}
+
+/**
+ * The batched product C[b] = A · B[b] (m×k by k×n, b < nb, C contiguous [nb, m, n] at cOff)
+ * where B is gathered from `inp` by a `gemmTable` table: on the SIMD kernel, each thread
+ * gathers one NR-column panel at a time into its own scratch (B is never materialized) and
+ * stores straight into C's layout. Threads claim chunks of whole images; this thread copies
+ * finished images out to C while the helpers still compute. With `keepC`, the product is
+ * handed over in wasm memory instead of copied into C. Call only when `simdGemmFor(m, n, k)`.
+ */
+export function sgemmTable(A: Strided, table: GemmTable, inp: Float32Array, C: Float32Array, cOff: number, m: number, nb: number, n: number, k: number, keepC?: (c: Float32Array) => void): void {
+  const w = simdGemm()!;
+  gatherStats.calls++;
+  const mt = Math.ceil(m / MR);
+  const ppi = Math.ceil(n / NR);
+  const np = nb * ppi;
+  const threads = 1 + w.workers.length;
+  const pc = mt * MR * k * 4;
+  const tab = (pc + nb * m * n * 4 + MR * n * 4 + 64 + 15) & ~15; // room for the reads of unstored rows
+  const sideAt = tab + table.codes.length * 4;
+  const inOff = (sideAt + table.side.length * 4 + 16 + 15) & ~15;
+  const scratch0 = (inOff + inp.length * 4 + 16 + 15) & ~15;
+  const per = (k * NR + MR * NR) * 4;
+  const bytes = scratch0 + threads * per;
+  const have = w.mem.buffer.byteLength;
+  if (have < bytes) w.mem.grow(Math.ceil((bytes - have) / 65536));
+  const f = new Float32Array(w.mem.buffer);
+  packATiles(f, A, m, k);
+  new Int32Array(w.mem.buffer, tab, table.codes.length).set(table.codes);
+  new Int32Array(w.mem.buffer, sideAt, table.side.length).set(table.side);
+  f.fill(0, (inOff >> 2) - 4, inOff >> 2);
+  f.set(inp, inOff >> 2);
+  f.fill(0, (inOff >> 2) + inp.length, (inOff >> 2) + inp.length + 4);
+  const tp = table.perImage > 0 || nb === 1 ? ppi : np;
+  const args = [0, tab, sideAt, inOff - 16, pc, mt, 0, np, k, Math.min(k, 1024), n * 4, ppi, m * n * 4, m, n - (ppi - 1) * NR, tp, table.perImage * 4, scratch0];
+  const ready = m * n * nb * k >= THREAD_MIN_WORK && np >= 2 * TPN ? w.workers.filter((x) => x.ready || (x.ready = Atomics.load(x.ctl, 10) === 1)) : [];
+  const pcF = pc >> 2;
+  const img = m * n;
+  if (ready.length === 0) w.tgemm(...args);
+  else {
+    // Chunks: g whole images (their C rows are contiguous), or TPN panels of one image.
+    const g = nb > 1 ? Math.max(Math.ceil(TPN / ppi), Math.ceil(nb / MAX_CHUNKS)) : 0;
+    const pn = g > 0 ? g * ppi : Math.max(TPN, Math.ceil(np / MAX_CHUNKS));
+    const chunks = Math.ceil(np / pn);
+    const cnt = w.counter;
+    cnt.fill(0, 0, 1 + chunks);
+    ready.forEach(({ ctl: c }, i) => {
+      c.set(args, 13);
+      c[30] = scratch0 + (i + 1) * per;
+      c[11] = 2;
+      c[12] = pn;
+      Atomics.store(c, 0, 1);
+      Atomics.notify(c, 0);
+    });
+    gemmSplits.columns++;
+    let copied = 0; // chunks already in C
+    const copyDone = (): void => {
+      if (keepC || g === 0) return;
+      let e = copied;
+      while (e < chunks && Atomics.load(cnt, 1 + e) === 1) e++;
+      if (e === copied) return;
+      const [a, b] = [copied * g * img, Math.min(e * g, nb) * img];
+      C.set(f.subarray(pcF + a, pcF + b), cOff + a);
+      copied = e;
+    };
+    for (let ci, j; (j = (ci = Atomics.add(cnt, 0, 1)) * pn) < np; ) {
+      args[6] = j;
+      args[7] = Math.min(pn, np - j);
+      w.tgemm(...args);
+      Atomics.store(cnt, 1 + ci, 1);
+      copyDone();
+    }
+    for (const { ctl: c } of ready) {
+      if (Atomics.compareExchange(c, 0, 1, 0) === 1) continue;
+      while (Atomics.load(c, 0) !== 0) Atomics.wait(c, 0, 2);
+    }
+    copyDone();
+    if (copied === chunks) return;
+    if (g > 0) throw new Error("internal: table gemm chunks left uncopied");
+  }
+  const view = f.subarray(pcF, pcF + nb * img);
+  if (keepC) keepC(view);
+  else C.set(view, cOff);
 }

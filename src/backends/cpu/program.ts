@@ -17,7 +17,8 @@ import { EVAL } from "../reference/interpret.js";
 import type { KernelFn } from "./codegen.js";
 import { elementwiseFn, matmulEpilogueFn, packFn, reduceFn } from "./codegen.js";
 import type { Strided } from "./matmul.js";
-import { gatherExtraBytes, gatherPack, gatherTable, igemm, packedBOffset, sgemmAuto, sgemmFused, simdGemmFor } from "./matmul.js";
+import type { GemmTable } from "./matmul.js";
+import { gemmTable, igemm, packedBOffset, sgemmAuto, sgemmFused, sgemmTable, simdGemmFor } from "./matmul.js";
 import { NR } from "./wasm.js";
 import type { SimdFn, SimdPlan } from "./simd.js";
 import { simdGroup, simdMemory, simdPlan, simdThreads } from "./simd.js";
@@ -61,75 +62,97 @@ function matmulRunner(k: Extract<Kernel, { kind: "matmul" }>): Runner {
 }
 
 /**
- * Implicit im2col: a float matmul (no batch) whose B is the output of the elementwise kernel
- * just before it, read by nothing else, in its row-major layout (the im2col patches of a conv).
- * The producer is not run: the gemm's B panels are packed straight from the producer's body
- * (`packFn`). With `keep`, the product stays in wasm memory for the next kernel (its only
- * reader), which reads it through `keep.set` instead of a copy into the output slot.
+ * Implicit im2col: a float matmul whose B is the output of the elementwise kernel just before
+ * it, read by nothing else (the im2col patches of a conv). The producer is not run:
+ * - when it only copies elements of its one float input (found once by probing it, see
+ *   `gemmTable`) and A is the same for every batch entry, the table gemm gathers each B panel
+ *   from that input inside the gemm's threads (`sgemmTable`);
+ * - else, when the product has no batch and B is contiguous (`packable`), the gemm's B panels
+ *   are packed by a routine generated from the producer's body (`packFn`).
+ * Otherwise the producer runs and the product runs as usual. With `keep`, the product stays in
+ * wasm memory for the next kernel (its only reader), which reads it through `keep.set`
+ * instead of a copy into the output slot.
  */
-function fusedMatmulRunner(k: MatmulKernel, producer: ElementwiseKernel | undefined, keep: { set(c: Float32Array): void } | undefined): Runner {
+function fusedMatmulRunner(k: MatmulKernel, producer: ElementwiseKernel, packable: boolean, bSize: number, keep: { set(c: Float32Array): void } | undefined): Runner {
   const { m, n, k: kk } = k;
-  const base = packedBOffset(m, kk);
-  const plain = producer ? elementwiseFn(producer) : undefined;
+  const r = k.batch.length;
+  const nb = sizeOf(k.batch);
+  const bStr = stridesOf(k.batch);
+  const bOffs = Array.from({ length: nb }, (_, bi) => k.batch.reduce((o, size, d) => o + (Math.floor(bi / bStr[d]!) % size) * k.b.strides[d]!, k.b.offset));
+  const plain = elementwiseFn(producer);
   const epi = matmulEpilogueFn(k);
-  const pack = producer ? packFn(producer, kk, n, NR, base) : undefined;
-  // The wasm gather table of the packing routine (built on the first call; null: not a gather).
-  let table: { codes: Int32Array; inLen: number } | null | undefined;
-  const strided = (d: TypedArray, o: StridedOperand): Strided => ({ data: d, off: o.offset, rs: o.strides[k.batch.length]!, cs: o.strides[k.batch.length + 1]! });
+  const pack = packable ? packFn(producer, kk, n, NR, packedBOffset(m, kk)) : undefined;
+  const unfused = matmulRunner(k);
+  // The gather table (built on the first call; null: the producer is not a gather).
+  let table: (GemmTable & { inLen: number }) | null | undefined;
+  const strided = (d: TypedArray, o: StridedOperand): Strided => ({ data: d, off: o.offset, rs: o.strides[r]!, cs: o.strides[r + 1]! });
   return (bufs) => {
     const out = bufs[k.output]!;
     const A = strided(bufs[k.inputs[k.a.input]!]!, k.a);
-    const B = strided(bufs[k.inputs[k.b.input]!]!, k.b);
-    if (!simdGemmFor(m, n, kk)) {
-      if (producer) plain!(...producer.inputs.map((s) => bufs[s]!), bufs[producer.output]!);
-      sgemmAuto(A, B, out, 0, m, n, kk);
-    } else {
-    const ins = producer?.inputs.map((s) => bufs[s]!);
-    const inp = ins?.length === 1 && ins[0] instanceof Float32Array ? ins[0] : undefined;
-    if (inp && (table === undefined || (table !== null && table.inLen !== inp.length))) {
-      const t = gatherTable((x, o) => pack!(x, o), inp.length, m, n, kk);
-      table = t ? { codes: t, inLen: inp.length } : null;
+    const ins = producer.inputs.map((s) => bufs[s]!);
+    const inp = ins.length === 1 && ins[0] instanceof Float32Array ? ins[0] : undefined;
+    const simd = simdGemmFor(m, n, kk);
+    if (simd && inp && (table === undefined || (table !== null && table.inLen !== inp.length))) {
+      const t = gemmTable((x, o) => plain(x, o), inp.length, bSize, bOffs, k.b.strides[r]!, k.b.strides[r + 1]!, kk, n);
+      table = t ? { ...t, inLen: inp.length } : null;
     }
-    const tab = inp && table ? table.codes : undefined;
-    const packB = producer
-      ? (f: Float32Array, pb: number, end: number): void => {
-        if (pb !== base) throw new Error("cpu backend: unexpected packed B offset");
-        if (tab) gatherPack(tab, inp!, f, pb, end);
-        else pack!(...ins!, f);
-      }
-      : undefined;
-      sgemmFused(A, B, out, 0, m, n, kk, { packB, keepC: keep ? (c) => keep.set(c) : undefined, extraBytes: tab ? gatherExtraBytes(tab.length, inp!.length) : 0 });
+    if (simd && inp && table && (nb === 1 || k.a.strides.slice(0, r).every((x) => x === 0))) {
+      sgemmTable(A, table, inp, out as Float32Array, 0, m, nb, n, kk, keep ? (c) => keep.set(c) : undefined);
+    } else if (simd && pack) {
+      const B = strided(bufs[k.inputs[k.b.input]!]!, k.b);
+      const packB = (f: Float32Array, pb: number): void => {
+        if (pb !== packedBOffset(m, kk)) throw new Error("cpu backend: unexpected packed B offset");
+        pack(...ins, f);
+      };
+      sgemmFused(A, B, out, 0, m, n, kk, { packB, keepC: keep ? (c) => keep.set(c) : undefined });
+    } else {
+      plain(...ins, bufs[producer.output]!);
+      unfused(bufs);
+      return;
     }
     // (A kept product has no epilogue: see matmulFusions.)
     if (epi) epi(...k.inputs.map((s) => bufs[s]!), out);
   };
 }
 
+/** A float matmul without batch whose product stays in wasm memory for its one reader (see `fusedMatmulRunner`). */
+function keptMatmulRunner(k: MatmulKernel, keep: { set(c: Float32Array): void }): Runner {
+  const unfused = matmulRunner(k);
+  const r = k.batch.length;
+  const strided = (d: TypedArray, o: StridedOperand): Strided => ({ data: d, off: o.offset, rs: o.strides[r]!, cs: o.strides[r + 1]! });
+  return (bufs) => {
+    if (!simdGemmFor(k.m, k.n, k.k)) return unfused(bufs);
+    const A = strided(bufs[k.inputs[k.a.input]!]!, k.a);
+    const B = strided(bufs[k.inputs[k.b.input]!]!, k.b);
+    sgemmFused(A, B, bufs[k.output]!, 0, k.m, k.n, k.k, { keepC: (c) => keep.set(c) });
+  };
+}
+
 /** Matmul kernel i's fusions with its neighbours (see `fusedMatmulRunner`). */
-function matmulFusions(kernels: readonly Kernel[], slots: Program["slots"], simd: readonly unknown[]): { pack: Map<number, number>; keep: Map<number, number> } {
+function matmulFusions(kernels: readonly Kernel[], slots: Program["slots"], simd: readonly unknown[]): { pack: Map<number, { producer: number; packable: boolean }>; keep: Map<number, number> } {
   const readers = new Map<number, number[]>();
   kernels.forEach((k, i) => {
     for (const s of new Set(k.inputs)) (readers.get(s) ?? readers.set(s, []).get(s)!).push(i);
   });
   const only = (s: number, i: number): boolean => slots[s]!.kind === "temp" && slots[s]!.dtype === "float32" && readers.get(s)?.length === 1 && readers.get(s)![0] === i;
-  const pack = new Map<number, number>();
+  const pack = new Map<number, { producer: number; packable: boolean }>();
   const keep = new Map<number, number>();
   kernels.forEach((mk, i) => {
-    if (mk.kind !== "matmul" || mk.dtype !== "float32" || sizeOf(mk.batch) !== 1 || mk.n < 2) return;
+    if (mk.kind !== "matmul" || mk.dtype !== "float32" || mk.n < 2) return;
     const r = mk.batch.length;
     const e = kernels[i - 1];
     const S = mk.inputs[mk.b.input]!;
     const epiReads = new Set(mk.epilogue.flatMap((x) => (x.op === "load" ? [mk.inputs[x.input]!] : [])));
-    if (e?.kind === "elementwise" && !simd[i - 1] && e.output === S && only(S, i) && mk.inputs[mk.a.input] !== S && !epiReads.has(S) &&
-        mk.b.offset === 0 && mk.b.strides[r] === mk.n && mk.b.strides[r + 1] === 1 && e.shape[e.shape.length - 1] === mk.n && sizeOf(e.shape) === mk.k * mk.n) {
-      pack.set(i, i - 1);
-    }
+    if (e?.kind !== "elementwise" || simd[i - 1] || e.output !== S || !only(S, i) || mk.inputs[mk.a.input] === S || epiReads.has(S)) return;
+    const packable = sizeOf(mk.batch) === 1 && mk.b.offset === 0 && mk.b.strides[r] === mk.n && mk.b.strides[r + 1] === 1 && e.shape[e.shape.length - 1] === mk.n && sizeOf(e.shape) === mk.k * mk.n;
+    const gather = e.inputs.length === 1 && slots[e.inputs[0]!]!.dtype === "float32";
+    if (packable || gather) pack.set(i, { producer: i - 1, packable });
   });
   // A kept product lives in the gemm's memory: its reader must not be packing the next gemm.
   kernels.forEach((mk, i) => {
     const c = kernels[i + 1];
     if (mk.kind === "matmul" && mk.dtype === "float32" && c?.kind === "elementwise" && !simd[i + 1] && !pack.has(i + 2) &&
-        sizeOf(mk.batch) === 1 && mk.epilogue.length === 1 && mk.epilogue[0]!.op === "acc" && only(mk.output, i + 1)) keep.set(i, i + 1);
+        (sizeOf(mk.batch) === 1 || pack.has(i)) && mk.epilogue.length === 1 && mk.epilogue[0]!.op === "acc" && only(mk.output, i + 1)) keep.set(i, i + 1);
   });
   return { pack, keep };
 }
@@ -255,8 +278,12 @@ export function compileProgram(program: Program): Executable {
     const e = fused.pack.get(i);
     const c = fused.keep.get(i);
     let kept: Float32Array | undefined;
-    runners[i] = fusedMatmulRunner(kernels[i] as MatmulKernel, e === undefined ? undefined : (kernels[e] as ElementwiseKernel), c === undefined ? undefined : { set: (v) => (kept = v) });
-    if (e !== undefined) runners[e] = () => {};
+    const keep = c === undefined ? undefined : { set: (v: Float32Array) => (kept = v) };
+    const mk = kernels[i] as MatmulKernel;
+    if (e !== undefined) {
+      runners[i] = fusedMatmulRunner(mk, kernels[e.producer] as ElementwiseKernel, e.packable, slots[mk.inputs[mk.b.input]!]!.size, keep);
+      runners[e.producer] = () => {};
+    } else runners[i] = keptMatmulRunner(mk, keep!);
     if (c !== undefined) {
       const run = runners[c]!;
       const T = kernels[i]!.output;

@@ -185,6 +185,38 @@ export const NR = 8;
 const MR0 = MR;
 const NR0 = NR;
 
+/** Unroll factor of the register tile's K loop (fewer loop instructions per multiply-add). */
+export const UNROLL = 1;
+
+/**
+ * The register tile's K loop: for p < `kl` (a local), acc(r, v) += A[ap][p][r] · B[bp][p][v·4..]
+ * over MR rows and NR columns, reading and advancing the locals `ap` and `bp`; unrolled by
+ * `unroll` (constant load offsets, one pointer update per unrolled step) with a remainder loop.
+ * Uses the locals `p`, `a`, `b0..`.
+ */
+export function microLoop(f: FnBuilder, kl: string, fma: boolean, MR: number, NR: number, unroll: number, acc: (r: number, v: number) => string): void {
+  const NV = NR / 4;
+  const step = (u: number): void => {
+    for (let v = 0; v < NV; v++) f.get("bp").simd(SIMD.load, 4, ...uleb(u * NR * 4 + v * 16)).set(`b${v}`);
+    for (let r = 0; r < MR; r++) {
+      f.get("ap").simd(SIMD.load32Splat, 2, ...uleb(u * MR * 4 + r * 4)).set("a");
+      for (let v = 0; v < NV; v++) {
+        if (fma) f.get("a").get(`b${v}`).get(acc(r, v)).simd(SIMD.relaxedMadd);
+        else f.get(acc(r, v)).get("a").get(`b${v}`).simd(SIMD.f32x4Mul).simd(SIMD.f32x4Add);
+        f.set(acc(r, v));
+      }
+    }
+  };
+  const body = (n: number) => (): void => {
+    for (let u = 0; u < n; u++) step(u);
+    f.inc("ap", (g) => g.i32(n * MR * 4)).inc("bp", (g) => g.i32(n * NR * 4));
+  };
+  if (unroll > 1) {
+    f.loop("p", (g) => g.i32(0), (g) => g.get(kl).i32(unroll - 1).op(0x6b), (g) => g.i32(unroll), body(unroll));
+    f.loop("p", (g) => g.get("p"), (g) => g.get(kl), (g) => g.i32(1), body(1));
+  } else f.loop("p", (g) => g.i32(0), (g) => g.get(kl), (g) => g.i32(1), body(1));
+}
+
 /**
  * The SIMD gemm over packed operands, as a wasm function
  * `gemm(pa, pb, pc, mt, np, k, kc, mb, ldc)` (byte addresses; ldc in bytes):
@@ -193,7 +225,7 @@ const NR0 = NR;
  * M blocks of `mb` tiles (the A block stays in L2), B panels, A tiles, then the MR×NR register
  * tile over the K block (FMA via relaxed SIMD when `fma`).
  */
-export function gemmFn(fma: boolean, MR = MR0, NR = NR0): FnBuilder {
+export function gemmFn(fma: boolean, MR = MR0, NR = NR0, unroll = UNROLL): FnBuilder {
   const f = new FnBuilder(["pa", "pb", "pc", "mt", "np", "k", "kc", "mb", "ldc"]);
   for (const l of ["kb", "kl", "ib", "ie", "jp", "it", "ap", "bp", "cp", "p", "bp0"]) f.local(l, "i32");
   const NV = NR / 4;
@@ -227,23 +259,121 @@ export function gemmFn(fma: boolean, MR = MR0, NR = NR0): FnBuilder {
             f.simd(SIMD.load, 4, ...uleb(v * 16)).set(acc(r, v));
           }
           f.op(0x0b);
-          f.loop("p", (g) => g.i32(0), (g) => g.get("kl"), (g) => g.i32(1), () => {
-            for (let v = 0; v < NV; v++) f.get("bp").simd(SIMD.load, 4, ...uleb(v * 16)).set(`b${v}`);
-            for (let r = 0; r < MR; r++) {
-              f.get("ap").simd(SIMD.load32Splat, 2, ...uleb(r * 4)).set("a");
-              for (let v = 0; v < NV; v++) {
-                if (fma) f.get("a").get(`b${v}`).get(acc(r, v)).simd(SIMD.relaxedMadd);
-                else f.get(acc(r, v)).get("a").get(`b${v}`).simd(SIMD.f32x4Mul).simd(SIMD.f32x4Add);
-                f.set(acc(r, v));
-              }
-            }
-            f.inc("ap", (g) => g.i32(MR * 4)).inc("bp", (g) => g.i32(NR * 4));
-          });
+          microLoop(f, "kl", fma, MR, NR, unroll, acc);
           for (let r = 0; r < MR; r++) for (let v = 0; v < NV; v++) {
             rowPtr(r);
             f.get(acc(r, v)).simd(SIMD.store, 4, ...uleb(v * 16));
           }
         });
+      });
+    });
+  });
+  return f;
+}
+
+/** Lane bits of a gather code's mask, as the bytes of an i32x4 constant. */
+const GATHER_BITS = [1, 0, 0, 0, 2, 0, 0, 0, 4, 0, 0, 0, 8, 0, 0, 0];
+
+/**
+ * One step of the table gather: reads the i32 code `c = [tab]` and stores at `out` the f32x4
+ * loaded from byte `inp + 4·(c >> 4)` with lane l zeroed unless bit l of `c & 15` is set
+ * (branchless; code 0 stores zeros when `inp` points 16 bytes before a zero-padded input).
+ * Uses the locals `c` (i32) and `msk` (v128); does not advance the pointers.
+ */
+export function emitGather(f: FnBuilder, tab: string, inp: string, out: string, side?: string): void {
+  f.get(tab).op(0x28, 2, 0).set("c"); // i32.load
+  if (side) {
+    // A negative code ~e names entry e of the side table: 4 i32 values v (input index + 1, or
+    // 0 for a zero), one per lane: v ? f32 at inp + 12 + 4·v : 0.
+    f.get("c").i32(0).op(0x48, 0x04, 0x40); // if c < 0
+    f.get(side).get("c").i32(-1).op(0x73).i32(4).op(0x74).add().set("c"); // c = side + (~c << 4)
+    for (let l = 0; l < 4; l++) {
+      f.get(out);
+      f.get(inp).get("c").op(0x28, 2, l * 4).i32(2).op(0x74).add().op(0x2a, 2, 12); // f32.load
+      f.op(0x43, 0, 0, 0, 0); // f32.const 0
+      f.get("c").op(0x28, 2, l * 4).op(0x1b); // select(v != 0)
+      f.op(0x38, 2, l * 4); // f32.store
+    }
+    f.op(0x05);
+  }
+  // msk = (splat(c) & bits) == bits
+  f.get("c").simd(17).simd(SIMD.const, ...GATHER_BITS).simd(78).simd(SIMD.const, ...GATHER_BITS).simd(55).set("msk");
+  f.get(out);
+  f.get(inp).get("c").i32(2).op(0x75).i32(-4).op(0x71).add().simd(SIMD.load, 2, 0);
+  f.get("msk").simd(78).simd(SIMD.store, 4, 0); // v128.and; v128.store
+  if (side) f.op(0x0b);
+}
+
+/**
+ * The table-driven gemm (implicit im2col), as a wasm function
+ * `tgemm(pa, tab, side, inp, pc, mt, j0, np, k, kc, ldc, ppi, img, m, last, tp, ins, scratch)`: for each of the
+ * `np` column panels J = j0, j0+1, ..., the NR-column B panel (k rows) is first gathered into
+ * `scratch` from the input at `inp + (J / ppi)·ins` by the panel's 2·k table codes at
+ * `tab + (J % tp)·k·2·4` (see `emitGather`, with the side table at `side`), then multiplied by every MR-row tile of the packed A (as `gemmFn`, K blocks of
+ * `kc`). Panels are grouped by image: panel J is column panel `J % ppi` of image `J / ppi`,
+ * whose C block starts at `pc + (J / ppi)·img` with `ldc` bytes per row; only rows < m and, in
+ * an image's last panel, the first `last` columns are stored (C has no padding). Byte
+ * addresses; `scratch` holds k·NR·4 bytes of panel plus an MR·NR·4-byte tile.
+ */
+export function tgemmFn(fma: boolean, unroll = UNROLL): FnBuilder {
+  const f = new FnBuilder(["pa", "tab", "side", "inp", "pc", "mt", "j0", "np", "k", "kc", "ldc", "ppi", "img", "m", "last", "tp", "ins", "scratch"]);
+  for (const l of ["jp", "J", "t", "o", "i", "c", "q", "cp0", "kb", "kl", "it", "ap", "bp", "cp", "p", "cols", "tile", "x", "src"]) f.local(l, "i32");
+  const NV = NR / 4;
+  const acc = (r: number, v: number): string => `c${r}_${v}`;
+  for (let r = 0; r < MR; r++) for (let v = 0; v < NV; v++) f.local(acc(r, v), "v128");
+  for (let v = 0; v < NV; v++) f.local(`b${v}`, "v128");
+  f.local("a", "v128").local("msk", "v128");
+  // tile = scratch + k·NR·4
+  f.get("scratch").get("k").i32(NR * 4).mul().add().set("tile");
+  f.loop("jp", (g) => g.i32(0), (g) => g.get("np"), (g) => g.i32(1), () => {
+    f.get("j0").get("jp").add().set("J");
+    // Gather the panel: 2·k codes from tab + (J % tp)·k·8, input at inp + (J / ppi)·ins.
+    f.get("tab").get("J").get("tp").op(0x70).get("k").mul().i32(NV * 4).mul().add().set("t");
+    f.get("inp").get("J").get("ppi").op(0x6e).get("ins").mul().add().set("src");
+    f.get("scratch").set("o");
+    f.loop("i", (g) => g.i32(0), (g) => g.get("k").i32(NV).mul(), (g) => g.i32(1), () => {
+      emitGather(f, "t", "src", "o", "side");
+      f.inc("t", (g) => g.i32(4)).inc("o", (g) => g.i32(16));
+    });
+    // q = J % ppi; cp0 = pc + (J / ppi)·img + q·NR·4; cols = q == ppi - 1 ? last : NR
+    f.get("J").get("ppi").op(0x70).set("q");
+    f.get("pc").get("J").get("ppi").op(0x6e).get("img").mul().add().get("q").i32(NR * 4).mul().add().set("cp0");
+    f.get("last").i32(NR).get("q").get("ppi").i32(1).op(0x6b).op(0x46).op(0x1b).set("cols");
+    f.loop("kb", (g) => g.i32(0), (g) => g.get("k"), (g) => g.get("kc"), () => {
+      f.get("kc").get("k").get("kb").op(0x6b).get("kc").get("k").get("kb").op(0x6b).op(0x48).op(0x1b).set("kl");
+      f.loop("it", (g) => g.i32(0), (g) => g.get("mt"), (g) => g.i32(1), () => {
+        f.get("pa").get("it").get("k").mul().get("kb").add().i32(MR * 4).mul().add().set("ap");
+        f.get("scratch").get("kb").i32(NR * 4).mul().add().set("bp");
+        f.get("cp0").get("it").i32(MR).mul().get("ldc").mul().add().set("cp");
+        // Accumulators: zero on the first K block, else the partial sums in C (rows and
+        // columns that are not stored read whatever lies there and are never written back).
+        f.get("kb").op(0x45, 0x04, 0x40);
+        for (let r = 0; r < MR; r++) for (let v = 0; v < NV; v++) f.simd(SIMD.const, ...new Array<number>(16).fill(0)).set(acc(r, v));
+        f.op(0x05);
+        for (let r = 0; r < MR; r++) for (let v = 0; v < NV; v++) {
+          f.get("cp");
+          if (r > 0) f.get("ldc").i32(r).mul().add();
+          f.simd(SIMD.load, 2, ...uleb(v * 16)).set(acc(r, v));
+        }
+        f.op(0x0b);
+        microLoop(f, "kl", fma, MR, NR, unroll, acc);
+        for (let r = 0; r < MR; r++) {
+          // if (it·MR + r < m)
+          f.get("it").i32(MR).mul().i32(r).add().get("m").op(0x48, 0x04, 0x40);
+          f.get("cp");
+          if (r > 0) f.get("ldc").i32(r).mul().add();
+          f.set("x");
+          f.get("cols").i32(NR).op(0x46, 0x04, 0x40); // if cols == NR: full-width stores
+          for (let v = 0; v < NV; v++) f.get("x").get(acc(r, v)).simd(SIMD.store, 2, ...uleb(v * 16));
+          f.op(0x05); // else: through the tile, `cols` floats
+          for (let v = 0; v < NV; v++) f.get("tile").get(acc(r, v)).simd(SIMD.store, 2, ...uleb(v * 16));
+          f.loop("i", (g) => g.i32(0), (g) => g.get("cols"), (g) => g.i32(1), () => {
+            f.get("x").get("i").i32(2).op(0x74).add(); // x + 4i
+            f.get("tile").get("i").i32(2).op(0x74).add().op(0x2a, 2, 0); // f32.load
+            f.op(0x38, 2, 0); // f32.store
+          });
+          f.op(0x0b, 0x0b);
+        }
       });
     });
   });
