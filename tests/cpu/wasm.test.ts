@@ -4,11 +4,13 @@ import { describe, expect, it } from "vitest";
 import { gemmSplits, sgemmAuto, simdGemm, threadCount } from "../../src/backends/cpu/matmul.js";
 import { hasSimd, sleb, uleb } from "../../src/backends/cpu/wasm.js";
 
-function check(m: number, k: number, n: number, transA: boolean): void {
+/** C = A·B vs float64; B is a column slice (row stride n + bPad, offset 1) when bPad > 0. */
+function check(m: number, k: number, n: number, transA: boolean, bPad = 0): void {
   const a = Float32Array.from({ length: m * k }, (_, i) => Math.sin(i * 0.37));
-  const b = Float32Array.from({ length: k * n }, (_, i) => Math.cos(i * 0.11));
+  const ld = n + bPad;
+  const b = Float32Array.from({ length: k * ld }, (_, i) => Math.cos(i * 0.11));
   const A = transA ? { data: a, off: 0, rs: 1, cs: m } : { data: a, off: 0, rs: k, cs: 1 };
-  const B = { data: b, off: 0, rs: n, cs: 1 };
+  const B = { data: b, off: bPad ? 1 : 0, rs: ld, cs: 1 };
   const c = new Float32Array(m * n + 3).fill(7);
   sgemmAuto(A, B, c, 3, m, n, k);
   expect(Array.from(c.subarray(0, 3))).toEqual([7, 7, 7]);
@@ -18,7 +20,7 @@ function check(m: number, k: number, n: number, transA: boolean): void {
       let s = 0;
       let mag = 0;
       for (let p = 0; p < k; p++) {
-        const t = a[A.off + i * A.rs + p * A.cs]! * b[p * n + j]!;
+        const t = a[A.off + i * A.rs + p * A.cs]! * b[B.off + p * ld + j]!;
         s += t;
         mag += Math.abs(t);
       }
@@ -49,6 +51,7 @@ describe("wasm simd gemm", () => {
     simdGemm();
     await new Promise((r) => setTimeout(r, 200)); // let helpers start
     check(200, 300, 130, false);
+    check(200, 300, 130, true, 5); // B a column slice: rows copied one by one before packing
   });
 
   it("splits a wide product with few rows (conv-shaped) by column panels across the helper threads", async () => {

@@ -4,7 +4,7 @@
  * float64 (JS numbers); integer matmul uses a plain wrapping loop.
  */
 
-import { MR, NR, gemmFn, hasRelaxedSimd, hasSimd, moduleBytes, tgemmFn } from "./wasm.js";
+import { MR, NR, gemmFn, hasRelaxedSimd, hasSimd, moduleBytes, packbFn, tgemmFn } from "./wasm.js";
 
 let packA = new Float64Array(0);
 let packB = new Float64Array(0);
@@ -112,6 +112,7 @@ interface WasmGemm {
   readonly mem: WebAssembly.Memory;
   readonly gemm: GemmFn;
   readonly tgemm: TgemmFn;
+  readonly packb: TgemmFn;
   readonly fma: boolean;
   /** Helper threads (each runs a share of the row tiles), ready or still starting. */
   readonly workers: { readonly ctl: Int32Array; ready: boolean }[];
@@ -138,7 +139,7 @@ export const MAX_PAGES = 32768;
  */
 const WORKER_SRC = `
 const { workerData } = require("node:worker_threads");
-const { mem, bytes, ctl, counter, mr, nr } = workerData;
+const { mem, bytes, ctl, counter, mr, nr, maxChunks } = workerData;
 const c = new Int32Array(ctl);
 const cnt = new Int32Array(counter);
 const { gemm, tgemm } = new WebAssembly.Instance(new WebAssembly.Module(bytes), { env: { mem } }).exports;
@@ -158,7 +159,10 @@ for (;;) {
       Atomics.store(cnt, 1 + ci, 1);
     }
   } else if (c[11] === 0) {
-    for (let t; (t = Atomics.add(cnt, 0, 1) * mb) < mt; ) gemm(pa + t * k * mr * 4, pb, pc + t * mr * ldc, Math.min(mb, mt - t), np, k, kc, mb, ldc);
+    for (let i, t; (t = (i = Atomics.add(cnt, 0, 1)) * mb) < mt; ) {
+      gemm(pa + t * k * mr * 4, pb, pc + t * mr * ldc, Math.min(mb, mt - t), np, k, kc, mb, ldc);
+      if (i < maxChunks) Atomics.store(cnt, 1 + i, 1);
+    }
   } else {
     const pn = c[12];
     for (let j; (j = Atomics.add(cnt, 0, 1) * pn) < np; ) gemm(pa, pb + j * k * nr * 4, pc + j * nr * 4, mt, Math.min(pn, np - j), k, kc, mb, ldc);
@@ -184,7 +188,7 @@ function startWorkers(mem: WebAssembly.Memory, bytes: Uint8Array, n: number, cou
   for (let i = 1; i < n; i++) {
     try {
       const ctl = new Int32Array(new SharedArrayBuffer(32 * 4));
-      const w = new wt.Worker(WORKER_SRC, { eval: true, workerData: { mem, bytes, ctl: ctl.buffer, counter: counter.buffer, mr: MR, nr: NR } });
+      const w = new wt.Worker(WORKER_SRC, { eval: true, workerData: { mem, bytes, ctl: ctl.buffer, counter: counter.buffer, mr: MR, nr: NR, maxChunks: MAX_CHUNKS } });
       w.unref();
       const entry = { ctl, ready: false };
       w.on("error", () => out.splice(out.indexOf(entry), 1));
@@ -202,7 +206,7 @@ export function simdGemm(): WasmGemm | null {
   wasmGemm = null;
   if (!hasSimd()) return null;
   const fma = hasRelaxedSimd();
-  const fn = [{ name: "gemm", fn: gemmFn(fma) }, { name: "tgemm", fn: tgemmFn(fma) }];
+  const fn = [{ name: "gemm", fn: gemmFn(fma) }, { name: "tgemm", fn: tgemmFn(fma) }, { name: "packb", fn: packbFn() }];
   const threads = threadCount();
   if (threads > 1 && typeof SharedArrayBuffer !== "undefined") {
     try {
@@ -210,7 +214,7 @@ export function simdGemm(): WasmGemm | null {
       const bytes = moduleBytes(fn, MAX_PAGES);
       const inst = new WebAssembly.Instance(new WebAssembly.Module(bytes as BufferSource), { env: { mem } });
       const counter = new Int32Array(new SharedArrayBuffer((1 + MAX_CHUNKS) * 4));
-      wasmGemm = { mem, gemm: inst.exports.gemm as GemmFn, tgemm: inst.exports.tgemm as TgemmFn, fma, counter, workers: startWorkers(mem, bytes, threads, counter) };
+      wasmGemm = { mem, gemm: inst.exports.gemm as GemmFn, tgemm: inst.exports.tgemm as TgemmFn, packb: inst.exports.packb as TgemmFn, fma, counter, workers: startWorkers(mem, bytes, threads, counter) };
       return wasmGemm;
     } catch {
       // No shared memory (e.g. a browser without cross-origin isolation): one thread.
@@ -218,7 +222,7 @@ export function simdGemm(): WasmGemm | null {
   }
   const mem = new WebAssembly.Memory({ initial: 16 });
   const inst = new WebAssembly.Instance(new WebAssembly.Module(moduleBytes(fn) as BufferSource), { env: { mem } });
-  wasmGemm = { mem, gemm: inst.exports.gemm as GemmFn, tgemm: inst.exports.tgemm as TgemmFn, fma, counter: new Int32Array(1 + MAX_CHUNKS), workers: [] };
+  wasmGemm = { mem, gemm: inst.exports.gemm as GemmFn, tgemm: inst.exports.tgemm as TgemmFn, packb: inst.exports.packb as TgemmFn, fma, counter: new Int32Array(1 + MAX_CHUNKS), workers: [] };
   return wasmGemm;
 }
 
@@ -235,17 +239,19 @@ const THREAD_MIN_WORK = 1 << 22;
  * every thread claims chunks of MB row tiles from a shared counter (so a helper descheduled by
  * other load does not hold the call up), and work no helper took is cancelled.
  */
-function runGemm(w: WasmGemm, pb: number, pc: number, mt: number, np: number, k: number, ldc: number, work: number): void {
+function runGemm(w: WasmGemm, pb: number, pc: number, mt: number, np: number, k: number, ldc: number, work: number, rowsDone?: (t0: number, t1: number) => void): void {
   // Few row tiles (e.g. conv: 64 output channels × many pixels): split the column panels instead.
   const byRows = mt > MB;
   const splittable = byRows || np >= 4 * PN;
   const ready = work >= THREAD_MIN_WORK && splittable ? w.workers.filter((x) => x.ready || (x.ready = Atomics.load(x.ctl, 10) === 1)) : [];
   if (ready.length === 0) {
     w.gemm(0, pb, pc, mt, np, k, KC, MB, ldc);
+    rowsDone?.(0, mt);
     return;
   }
   const cnt = w.counter;
-  Atomics.store(cnt, 0, 0);
+  const chunks = Math.ceil(mt / MB);
+  cnt.fill(0, 0, 1 + Math.min(chunks, MAX_CHUNKS));
   for (const { ctl: c } of ready) {
     c[1] = 0; c[2] = pb; c[3] = pc; c[4] = mt; c[5] = np; c[6] = k; c[7] = KC; c[8] = MB; c[9] = ldc;
     c[11] = byRows ? 0 : 1; c[12] = PN;
@@ -254,8 +260,21 @@ function runGemm(w: WasmGemm, pb: number, pc: number, mt: number, np: number, k:
   }
   if (byRows) gemmSplits.rows++;
   else gemmSplits.columns++;
+  // Row chunks finished by any thread are handed to rowsDone in order while the helpers work.
+  let copied = 0;
+  const overlap = byRows && rowsDone && chunks <= MAX_CHUNKS;
+  const flush = (): void => {
+    let e = copied;
+    while (e < chunks && Atomics.load(cnt, 1 + e) === 1) e++;
+    if (e > copied) rowsDone!(copied * MB, Math.min(e * MB, mt));
+    copied = e;
+  };
   if (byRows) {
-    for (let t; (t = Atomics.add(cnt, 0, 1) * MB) < mt; ) w.gemm(t * k * MR * 4, pb, pc + t * MR * ldc, Math.min(MB, mt - t), np, k, KC, MB, ldc);
+    for (let i, t; (t = (i = Atomics.add(cnt, 0, 1)) * MB) < mt; ) {
+      w.gemm(t * k * MR * 4, pb, pc + t * MR * ldc, Math.min(MB, mt - t), np, k, KC, MB, ldc);
+      if (i < MAX_CHUNKS) Atomics.store(cnt, 1 + i, 1);
+      if (overlap) flush();
+    }
   } else {
     for (let j; (j = Atomics.add(cnt, 0, 1) * PN) < np; ) w.gemm(0, pb + j * k * NR * 4, pc + j * NR * 4, mt, Math.min(PN, np - j), k, KC, MB, ldc);
   }
@@ -263,6 +282,8 @@ function runGemm(w: WasmGemm, pb: number, pc: number, mt: number, np: number, k:
     if (Atomics.compareExchange(c, 0, 1, 0) === 1) continue;
     while (Atomics.load(c, 0) !== 0) Atomics.wait(c, 0, 2);
   }
+  if (overlap) flush();
+  else rowsDone?.(0, mt);
 }
 
 /** Smallest m·n·k sent to the SIMD kernel (below, the float64 JS kernel is as fast and exact). */
@@ -299,17 +320,29 @@ function sgemmSimd(w: WasmGemm, A: Strided, B: Strided | NonNullable<GemmHooks["
   const aFloats = mt * MR * k;
   const bFloats = np * NR * k;
   const end = (aFloats + bFloats + mt * MR * ldc) * 4;
+  // A row-major float B is copied as is after the product and packed by the wasm routine.
+  const raw = typeof B !== "function" && B.cs === 1 && B.rs >= n && B.data instanceof Float32Array && np > 1 ? end : 0;
+  const bytes = raw ? raw + k * n * 4 + 64 : end;
   const have = w.mem.buffer.byteLength;
-  if (have < end) w.mem.grow(Math.ceil((end - have) / 65536));
+  if (have < bytes) w.mem.grow(Math.ceil((bytes - have) / 65536));
   const f = new Float32Array(w.mem.buffer);
   packATiles(f, A, m, k);
   // Pack B: pb[(panel·k + p)·NR + c].
   const pb = aFloats;
+  let from = 0; // first panel packed in JS
   if (typeof B === "function") {
     B(f, pb, end);
     const jn = n - (np - 1) * NR;
     if (jn < NR) for (let p = 0, q = pb + (np - 1) * k * NR; p < k; p++, q += NR) f.fill(0, q + jn, q + NR);
-  } else for (let jp = 0; jp < np; jp++) {
+    from = np;
+  } else if (raw) {
+    const bd = B.data as Float32Array;
+    if (B.rs === n) f.set(bd.subarray(B.off, B.off + k * n), raw >> 2);
+    else for (let p = 0; p < k; p++) f.set(bd.subarray(B.off + p * B.rs, B.off + p * B.rs + n), (raw >> 2) + p * n);
+    from = Math.floor(n / NR);
+    w.packb(raw, n * 4, pb * 4, from, k);
+  }
+  if (typeof B !== "function") for (let jp = from; jp < np; jp++) {
     const bd = B.data;
     const j0 = jp * NR;
     const jn = Math.min(NR, n - j0);
@@ -321,10 +354,17 @@ function sgemmSimd(w: WasmGemm, A: Strided, B: Strided | NonNullable<GemmHooks["
     }
   }
   const pc = aFloats + bFloats;
-  runGemm(w, pb * 4, pc * 4, mt, np, k, ldc * 4, m * n * k);
-  if (keepC && ldc === n) keepC(f.subarray(pc, pc + m * n));
-  else if (ldc === n) C.set(f.subarray(pc, pc + m * n), cOff);
-  else for (let i = 0; i < m; i++) C.set(f.subarray(pc + i * ldc, pc + i * ldc + n), cOff + i * n);
+  if (keepC && ldc === n) {
+    runGemm(w, pb * 4, pc * 4, mt, np, k, ldc * 4, m * n * k);
+    keepC(f.subarray(pc, pc + m * n));
+    return;
+  }
+  // C rows are copied out as row chunks finish.
+  runGemm(w, pb * 4, pc * 4, mt, np, k, ldc * 4, m * n * k, (t0, t1) => {
+    const [r0, r1] = [t0 * MR, Math.min(t1 * MR, m)];
+    if (ldc === n) C.set(f.subarray(pc + r0 * n, pc + r1 * n), cOff + r0 * n);
+    else for (let i = r0; i < r1; i++) C.set(f.subarray(pc + i * ldc, pc + i * ldc + n), cOff + i * n);
+  });
 }
 
 /** Hooks of a fused matmul (see `sgemmFused`). */

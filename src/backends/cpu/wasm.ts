@@ -379,3 +379,22 @@ export function tgemmFn(fma: boolean, unroll = UNROLL): FnBuilder {
   });
   return f;
 }
+
+/**
+ * B packing for a row-major B (unit column stride), as a wasm function
+ * `packb(src, ld, dst, np, k)`: for each of the `np` full NR-column panels jp and row p < k,
+ * copies the NR floats at `src + p·ld + jp·NR·4` to `dst + (jp·k + p)·NR·4` (byte addresses,
+ * `ld` bytes per row of B).
+ */
+export function packbFn(): FnBuilder {
+  const f = new FnBuilder(["src", "ld", "dst", "np", "k"]);
+  for (const l of ["jp", "p", "s"]) f.local(l, "i32");
+  f.loop("jp", (g) => g.i32(0), (g) => g.get("np"), (g) => g.i32(1), () => {
+    f.get("src").get("jp").i32(NR * 4).mul().add().set("s");
+    f.loop("p", (g) => g.i32(0), (g) => g.get("k"), (g) => g.i32(1), () => {
+      for (let v = 0; v < NR / 4; v++) f.get("dst").get("s").simd(SIMD.load, 2, ...uleb(v * 16)).simd(SIMD.store, 4, ...uleb(v * 16));
+      f.inc("s", (g) => g.get("ld")).inc("dst", (g) => g.i32(NR * 4));
+    });
+  });
+  return f;
+}
