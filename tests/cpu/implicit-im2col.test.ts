@@ -67,6 +67,19 @@ describe("cpu implicit im2col", () => {
     expect(await run([4, 8, 12, 12], [16, 8, 3, 3], { padding: "SAME" }, (t) => tf.maximum(t, 0))).toBe(0);
   });
 
+  it("forward and weight gradient both gather from the input (the patches are never built)", async () => {
+    const X = tf.random.normal(tf.random.key(3), [4, 8, 12, 12]);
+    const W = tf.random.normal(tf.random.key(4), [16, 8, 3, 3]);
+    const g = tf.jit(tf.valueAndGrad((w: Tensor, x: Tensor) => tf.sum(tf.square(tf.conv(x, w, { padding: "SAME" })))));
+    const f = (): Tensor[] => { const [v, dw] = g(W, X); return [v, dw]; };
+    const want = await on("reference", f);
+    await on("cpu", f);
+    const before = gatherStats.calls;
+    const got = await on("cpu", f);
+    expect(gatherStats.calls - before).toBe(2);
+    want.forEach((v, i) => expect(close(got[i]!, v, 1e-4), `output ${i}`).toBe(true));
+  });
+
   it("a conv stack (conv -> relu -> conv) agrees", async () => {
     const X = tf.random.normal(tf.random.key(5), [4, 3, 12, 12]);
     const W1 = tf.random.normal(tf.random.key(6), [8, 3, 3, 3]);

@@ -134,8 +134,8 @@ export const MAX_PAGES = 32768;
  * (the poster cancels work nobody took), and run chunks of MB row tiles claimed from the shared
  * counter until none is left. Args in ctl[1..9]: pa, pb, pc, mt, np, k, kc, mb, ldc; ctl[11] is the
  * split (0: chunks of mb row tiles; 1: chunks of ctl[12] column panels, for products with few rows;
- * 2: chunks of ctl[12] panels of the table gemm `tgemm`, its arguments in ctl[13..30] with the
- * panel count at ctl[20] and this thread's scratch at ctl[30]; chunk i done sets counter[1 + i]).
+ * 2: chunks of ctl[12] panels of the table gemm `tgemm`, its arguments in ctl[13..31] with the
+ * panel count at ctl[20] and this thread's scratch at ctl[31]; chunk i done sets counter[1 + i]).
  */
 const WORKER_SRC = `
 const { workerData } = require("node:worker_threads");
@@ -150,7 +150,7 @@ for (;;) {
   const pa = c[1], pb = c[2], pc = c[3], mt = c[4], np = c[5], k = c[6], kc = c[7], mb = c[8], ldc = c[9];
   if (c[11] === 2) {
     const pn = c[12];
-    const a = Array.from(c.subarray(13, 31));
+    const a = Array.from(c.subarray(13, 32));
     for (let ci, j; (j = (ci = Atomics.add(cnt, 0, 1)) * pn) < a[7]; ) {
       a[6] = j;
       a[7] = Math.min(pn, c[20] - j);
@@ -292,14 +292,14 @@ const SIMD_MIN_WORK = 4096;
 const KC = 256;
 const MB = 16;
 
-/** Packs A (m×k) at float 0 of `f` as MR-row tiles: f[(tile·k + p)·MR + r], rows past m zero. */
-function packATiles(f: Float32Array, A: Strided, m: number, k: number): void {
+/** Packs A (m×k) at float `at` of `f` as MR-row tiles: f[at + (tile·k + p)·MR + r], rows past m zero. */
+function packATiles(f: Float32Array, A: Strided, m: number, k: number, at = 0): void {
   const ad = A.data;
   const mt = Math.ceil(m / MR);
   for (let t = 0; t < mt; t++) {
     for (let r = 0; r < MR; r++) {
       const i = t * MR + r;
-      let q = t * k * MR + r;
+      let q = at + t * k * MR + r;
       if (i < m) {
         let src = A.off + i * A.rs;
         const cs = A.cs;
@@ -520,14 +520,15 @@ export function gemmTable(run: (inp: Float32Array, out: Float32Array) => void, i
  * finished images out to C while the helpers still compute. With `keepC`, the product is
  * handed over in wasm memory instead of copied into C. Call only when `simdGemmFor(m, n, k)`.
  */
-export function sgemmTable(A: Strided, table: GemmTable, inp: Float32Array, C: Float32Array, cOff: number, m: number, nb: number, n: number, k: number, keepC?: (c: Float32Array) => void): void {
+export function sgemmTable(A: Strided, aOffs: readonly number[] | undefined, table: GemmTable, inp: Float32Array, C: Float32Array, cOff: number, m: number, nb: number, n: number, k: number, keepC?: (c: Float32Array) => void): void {
   const w = simdGemm()!;
   gatherStats.calls++;
   const mt = Math.ceil(m / MR);
   const ppi = Math.ceil(n / NR);
   const np = nb * ppi;
   const threads = 1 + w.workers.length;
-  const pc = mt * MR * k * 4;
+  const aImg = mt * MR * k; // floats of one packed A
+  const pc = (aOffs ? nb : 1) * aImg * 4;
   const tab = (pc + nb * m * n * 4 + MR * n * 4 + 64 + 15) & ~15; // room for the reads of unstored rows
   const sideAt = tab + table.codes.length * 4;
   const inOff = (sideAt + table.side.length * 4 + 16 + 15) & ~15;
@@ -537,14 +538,15 @@ export function sgemmTable(A: Strided, table: GemmTable, inp: Float32Array, C: F
   const have = w.mem.buffer.byteLength;
   if (have < bytes) w.mem.grow(Math.ceil((bytes - have) / 65536));
   const f = new Float32Array(w.mem.buffer);
-  packATiles(f, A, m, k);
+  if (aOffs) aOffs.forEach((off, b) => packATiles(f, { ...A, off }, m, k, b * aImg));
+  else packATiles(f, A, m, k);
   new Int32Array(w.mem.buffer, tab, table.codes.length).set(table.codes);
   new Int32Array(w.mem.buffer, sideAt, table.side.length).set(table.side);
   f.fill(0, (inOff >> 2) - 4, inOff >> 2);
   f.set(inp, inOff >> 2);
   f.fill(0, (inOff >> 2) + inp.length, (inOff >> 2) + inp.length + 4);
   const tp = table.perImage > 0 || nb === 1 ? ppi : np;
-  const args = [0, tab, sideAt, inOff - 16, pc, mt, 0, np, k, Math.min(k, 1024), n * 4, ppi, m * n * 4, m, n - (ppi - 1) * NR, tp, table.perImage * 4, scratch0];
+  const args = [0, tab, sideAt, inOff - 16, pc, mt, 0, np, k, Math.min(k, 1024), n * 4, ppi, m * n * 4, m, n - (ppi - 1) * NR, tp, table.perImage * 4, aOffs ? aImg * 4 : 0, scratch0];
   const ready = m * n * nb * k >= THREAD_MIN_WORK && np >= 2 * TPN ? w.workers.filter((x) => x.ready || (x.ready = Atomics.load(x.ctl, 10) === 1)) : [];
   const pcF = pc >> 2;
   const img = m * n;
@@ -558,7 +560,7 @@ export function sgemmTable(A: Strided, table: GemmTable, inp: Float32Array, C: F
     cnt.fill(0, 0, 1 + chunks);
     ready.forEach(({ ctl: c }, i) => {
       c.set(args, 13);
-      c[30] = scratch0 + (i + 1) * per;
+      c[31] = scratch0 + (i + 1) * per;
       c[11] = 2;
       c[12] = pn;
       Atomics.store(c, 0, 1);

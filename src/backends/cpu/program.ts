@@ -73,14 +73,18 @@ function matmulRunner(k: Extract<Kernel, { kind: "matmul" }>): Runner {
  * wasm memory for the next kernel (its only reader), which reads it through `keep.set`
  * instead of a copy into the output slot.
  */
-function fusedMatmulRunner(k: MatmulKernel, producer: ElementwiseKernel, packable: boolean, bSize: number, keep: { set(c: Float32Array): void } | undefined): Runner {
+function fusedMatmulRunner(k: MatmulKernel, producer: ElementwiseKernel, packable: boolean, bSize: number, keep: { set(c: Float32Array): void } | undefined, produce: Runner): Runner {
   const { m, n, k: kk } = k;
   const r = k.batch.length;
   const nb = sizeOf(k.batch);
   const bStr = stridesOf(k.batch);
-  const bOffs = Array.from({ length: nb }, (_, bi) => k.batch.reduce((o, size, d) => o + (Math.floor(bi / bStr[d]!) % size) * k.b.strides[d]!, k.b.offset));
+  const offs = (o: StridedOperand): number[] => Array.from({ length: nb }, (_, bi) => k.batch.reduce((s, size, d) => s + (Math.floor(bi / bStr[d]!) % size) * o.strides[d]!, o.offset));
+  const bOffs = offs(k.b);
+  // A per image, unless it is the same for all (broadcast).
+  const aOffs = nb > 1 && k.a.strides.slice(0, r).some((x) => x !== 0) ? offs(k.a) : undefined;
   const plain = elementwiseFn(producer);
   const epi = matmulEpilogueFn(k);
+
   const pack = packable ? packFn(producer, kk, n, NR, packedBOffset(m, kk)) : undefined;
   const unfused = matmulRunner(k);
   // The gather table (built on the first call; null: the producer is not a gather).
@@ -96,8 +100,8 @@ function fusedMatmulRunner(k: MatmulKernel, producer: ElementwiseKernel, packabl
       const t = gemmTable((x, o) => plain(x, o), inp.length, bSize, bOffs, k.b.strides[r]!, k.b.strides[r + 1]!, kk, n);
       table = t ? { ...t, inLen: inp.length } : null;
     }
-    if (simd && inp && table && (nb === 1 || k.a.strides.slice(0, r).every((x) => x === 0))) {
-      sgemmTable(A, table, inp, out as Float32Array, 0, m, nb, n, kk, keep ? (c) => keep.set(c) : undefined);
+    if (simd && inp && table) {
+      sgemmTable(A, aOffs, table, inp, out as Float32Array, 0, m, nb, n, kk, keep ? (c) => keep.set(c) : undefined);
     } else if (simd && pack) {
       const B = strided(bufs[k.inputs[k.b.input]!]!, k.b);
       const packB = (f: Float32Array, pb: number): void => {
@@ -106,7 +110,7 @@ function fusedMatmulRunner(k: MatmulKernel, producer: ElementwiseKernel, packabl
       };
       sgemmFused(A, B, out, 0, m, n, kk, { packB, keepC: keep ? (c) => keep.set(c) : undefined });
     } else {
-      plain(...ins, bufs[producer.output]!);
+      produce(bufs);
       unfused(bufs);
       return;
     }
@@ -147,6 +151,20 @@ function matmulFusions(kernels: readonly Kernel[], slots: Program["slots"], simd
     const packable = sizeOf(mk.batch) === 1 && mk.b.offset === 0 && mk.b.strides[r] === mk.n && mk.b.strides[r + 1] === 1 && e.shape[e.shape.length - 1] === mk.n && sizeOf(e.shape) === mk.k * mk.n;
     const gather = e.inputs.length === 1 && slots[e.inputs[0]!]!.dtype === "float32";
     if (packable || gather) pack.set(i, { producer: i - 1, packable });
+  });
+  // A gather producer read only as B by several float matmuls (a conv's patches in forward and
+  // weight-gradient products) is gathered by each of them.
+  kernels.forEach((e, p) => {
+    if (e.kind !== "elementwise" || simd[p] || e.inputs.length !== 1 || slots[e.inputs[0]!]!.dtype !== "float32") return;
+    const S = e.output;
+    const rs = readers.get(S) ?? [];
+    if (slots[S]!.kind !== "temp" || rs.length < 2 || rs.some((i) => i <= p)) return;
+    const ok = rs.every((i) => {
+      const mk = kernels[i]!;
+      return mk.kind === "matmul" && mk.dtype === "float32" && mk.n >= 2 && mk.inputs[mk.b.input] === S && mk.inputs.filter((s) => s === S).length === 1 &&
+        !mk.epilogue.some((x) => x.op === "load" && mk.inputs[x.input] === S);
+    });
+    if (ok) for (const i of rs) pack.set(i, { producer: p, packable: false });
   });
   // A kept product lives in the gemm's memory: its reader must not be packing the next gemm.
   kernels.forEach((mk, i) => {
@@ -274,6 +292,23 @@ export function compileProgram(program: Program): Executable {
   }
   const runners = kernels.map((k, i) => (plans[i] ? undefined : runnerOf(k)));
   const fused = matmulFusions(kernels, slots, plans);
+  // A skipped producer runs only when one of its readers cannot gather: at most once per run
+  // (its slot stays reserved from the producer to its last reader, so running it late is safe).
+  const producers = new Map<number, Runner>();
+  const produce = (p: number): Runner => {
+    let r = producers.get(p);
+    if (!r) {
+      const run = runnerOf(kernels[p]!);
+      const done = new WeakSet<TypedArray[]>();
+      r = (bufs) => {
+        if (done.has(bufs)) return;
+        done.add(bufs);
+        run(bufs);
+      };
+      producers.set(p, r);
+    }
+    return r;
+  };
   for (const i of new Set([...fused.pack.keys(), ...fused.keep.keys()])) {
     const e = fused.pack.get(i);
     const c = fused.keep.get(i);
@@ -281,7 +316,7 @@ export function compileProgram(program: Program): Executable {
     const keep = c === undefined ? undefined : { set: (v: Float32Array) => (kept = v) };
     const mk = kernels[i] as MatmulKernel;
     if (e !== undefined) {
-      runners[i] = fusedMatmulRunner(mk, kernels[e.producer] as ElementwiseKernel, e.packable, slots[mk.inputs[mk.b.input]!]!.size, keep);
+      runners[i] = fusedMatmulRunner(mk, kernels[e.producer] as ElementwiseKernel, e.packable, slots[mk.inputs[mk.b.input]!]!.size, keep, produce(e.producer));
       runners[e.producer] = () => {};
     } else runners[i] = keptMatmulRunner(mk, keep!);
     if (c !== undefined) {

@@ -306,18 +306,18 @@ export function emitGather(f: FnBuilder, tab: string, inp: string, out: string, 
 
 /**
  * The table-driven gemm (implicit im2col), as a wasm function
- * `tgemm(pa, tab, side, inp, pc, mt, j0, np, k, kc, ldc, ppi, img, m, last, tp, ins, scratch)`: for each of the
+ * `tgemm(pa, tab, side, inp, pc, mt, j0, np, k, kc, ldc, ppi, img, m, last, tp, ins, ains, scratch)`: for each of the
  * `np` column panels J = j0, j0+1, ..., the NR-column B panel (k rows) is first gathered into
  * `scratch` from the input at `inp + (J / ppi)·ins` by the panel's 2·k table codes at
- * `tab + (J % tp)·k·2·4` (see `emitGather`, with the side table at `side`), then multiplied by every MR-row tile of the packed A (as `gemmFn`, K blocks of
- * `kc`). Panels are grouped by image: panel J is column panel `J % ppi` of image `J / ppi`,
+ * `tab + (J % tp)·k·2·4` (see `emitGather`, with the side table at `side`), then multiplied
+ * by every MR-row tile of the packed A at `pa + (J / ppi)·ains` (as `gemmFn`, K blocks of `kc`). Panels are grouped by image: panel J is column panel `J % ppi` of image `J / ppi`,
  * whose C block starts at `pc + (J / ppi)·img` with `ldc` bytes per row; only rows < m and, in
  * an image's last panel, the first `last` columns are stored (C has no padding). Byte
  * addresses; `scratch` holds k·NR·4 bytes of panel plus an MR·NR·4-byte tile.
  */
 export function tgemmFn(fma: boolean, unroll = UNROLL): FnBuilder {
-  const f = new FnBuilder(["pa", "tab", "side", "inp", "pc", "mt", "j0", "np", "k", "kc", "ldc", "ppi", "img", "m", "last", "tp", "ins", "scratch"]);
-  for (const l of ["jp", "J", "t", "o", "i", "c", "q", "cp0", "kb", "kl", "it", "ap", "bp", "cp", "p", "cols", "tile", "x", "src"]) f.local(l, "i32");
+  const f = new FnBuilder(["pa", "tab", "side", "inp", "pc", "mt", "j0", "np", "k", "kc", "ldc", "ppi", "img", "m", "last", "tp", "ins", "ains", "scratch"]);
+  for (const l of ["jp", "J", "t", "o", "i", "c", "q", "cp0", "kb", "kl", "it", "ap", "bp", "cp", "p", "cols", "tile", "x", "src", "pai"]) f.local(l, "i32");
   const NV = NR / 4;
   const acc = (r: number, v: number): string => `c${r}_${v}`;
   for (let r = 0; r < MR; r++) for (let v = 0; v < NV; v++) f.local(acc(r, v), "v128");
@@ -330,6 +330,7 @@ export function tgemmFn(fma: boolean, unroll = UNROLL): FnBuilder {
     // Gather the panel: 2·k codes from tab + (J % tp)·k·8, input at inp + (J / ppi)·ins.
     f.get("tab").get("J").get("tp").op(0x70).get("k").mul().i32(NV * 4).mul().add().set("t");
     f.get("inp").get("J").get("ppi").op(0x6e).get("ins").mul().add().set("src");
+    f.get("pa").get("J").get("ppi").op(0x6e).get("ains").mul().add().set("pai");
     f.get("scratch").set("o");
     f.loop("i", (g) => g.i32(0), (g) => g.get("k").i32(NV).mul(), (g) => g.i32(1), () => {
       emitGather(f, "t", "src", "o", "side");
@@ -342,7 +343,7 @@ export function tgemmFn(fma: boolean, unroll = UNROLL): FnBuilder {
     f.loop("kb", (g) => g.i32(0), (g) => g.get("k"), (g) => g.get("kc"), () => {
       f.get("kc").get("k").get("kb").op(0x6b).get("kc").get("k").get("kb").op(0x6b).op(0x48).op(0x1b).set("kl");
       f.loop("it", (g) => g.i32(0), (g) => g.get("mt"), (g) => g.i32(1), () => {
-        f.get("pa").get("it").get("k").mul().get("kb").add().i32(MR * 4).mul().add().set("ap");
+        f.get("pai").get("it").get("k").mul().get("kb").add().i32(MR * 4).mul().add().set("ap");
         f.get("scratch").get("kb").i32(NR * 4).mul().add().set("bp");
         f.get("cp0").get("it").i32(MR).mul().get("ldc").mul().add().set("cp");
         // Accumulators: zero on the first K block, else the partial sums in C (rows and
