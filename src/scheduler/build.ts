@@ -8,7 +8,7 @@ import type { Node } from "../core/node.js";
 import type { Params } from "../core/primitives.js";
 import { stridesOf } from "../core/shape.js";
 import type { Cond, Idx, Instr } from "./ir.js";
-import { iadd, idiv, idxText, imod, imul, lit } from "./ir.js";
+import { iadd, idiv, idxKey, imod, imul, lit, narrowed, substIdx } from "./ir.js";
 
 /** An index into a node: one Idx per dimension, and the row-major flat index when known. */
 export interface View {
@@ -103,7 +103,7 @@ export class BodyBuilder {
   expr(n: Node, v: View): number {
     // The flat index is part of the key: equal multi-indices (after mod simplification) can
     // carry different flat indices (e.g. the two branches of a concat of a reshaped operand).
-    const key = `${n.id}@${v.multi.map(idxText).join(",")}${v.flat ? `|${idxText(v.flat)}` : ""}`;
+    const key = `${n.id}@${v.multi.map(idxKey).join(",")}${v.flat ? `|${idxKey(v.flat)}` : ""}`;
     const hit = this.#memo.get(key);
     if (hit !== undefined) return hit;
     const r = this.#compute(n, v);
@@ -147,8 +147,10 @@ export class BodyBuilder {
       default: {
         if (!VIEW_PRIMS.has(n.prim)) throw new Error(`scheduler: cannot inline ${n.prim} into a kernel`);
         const { view, conds } = operandView(n, v);
-        const x = this.expr(n.inputs[0]!, view);
-        if (!conds || conds.length === 0) return x;
+        if (!conds || conds.length === 0) return this.expr(n.inputs[0]!, view);
+        // The operand is read only where the conds hold: narrow the variables they bound.
+        const env = narrowed(conds);
+        const x = this.expr(n.inputs[0]!, env.size ? { multi: view.multi.map((m) => substIdx(m, env)), ...(view.flat ? { flat: substIdx(view.flat, env) } : {}) } : view);
         const fill = this.#emit({ op: "const", value: (n.params as Params<"pad">).value, dtype: n.dtype });
         return this.#emit({ op: "guard", conds, x, otherwise: fill, dtype: n.dtype });
       }

@@ -14,7 +14,8 @@ import type { Node } from "../core/node.js";
 
 /** Integer index expression. `var` ranges over [0, size). */
 export type Idx =
-  | { readonly k: "var"; readonly name: string; readonly size: number }
+  /** A loop variable; `lo` (default 0) narrows its range to [lo, size) where a guard holds. */
+  | { readonly k: "var"; readonly name: string; readonly size: number; readonly lo?: number }
   | { readonly k: "lit"; readonly v: number }
   | { readonly k: "add"; readonly a: Idx; readonly b: Idx }
   | { readonly k: "mul"; readonly a: Idx; readonly c: number }
@@ -126,7 +127,7 @@ export interface Program {
 export function bounds(i: Idx): readonly [number, number] {
   switch (i.k) {
     case "var":
-      return [0, i.size - 1];
+      return [i.lo ?? 0, i.size - 1];
     case "lit":
       return [i.v, i.v];
     case "add": {
@@ -226,6 +227,69 @@ function mixedRadix(a: Idx, c: number): { x: Idx; m: number; r: Idx } | undefine
     if (lo >= 0 && hi < t.c && bounds(t.a)[0] >= 0) return { x: t.a, m: t.c, r };
   }
   return undefined;
+}
+
+/** `i` with variables replaced (re-simplified, so mixed-radix digits cancel their div/mod). */
+export function substIdx(i: Idx, env: ReadonlyMap<string, Idx>): Idx {
+  switch (i.k) {
+    case "var": return env.get(i.name) ?? i;
+    case "lit": return i;
+    case "add": return iadd(substIdx(i.a, env), substIdx(i.b, env));
+    case "mul": return imul(substIdx(i.a, env), i.c);
+    case "div": return idiv(substIdx(i.a, env), i.c);
+    case "mod": return imod(substIdx(i.a, env), i.c);
+  }
+}
+
+/**
+ * The variables of `conds`' indices narrowed to the ranges where all conds hold (a cond on
+ * `v + c` bounds v; other conds narrow nothing), as a substitution for `substIdx`. Index
+ * arithmetic under a guard (pad) then simplifies with the narrower ranges.
+ */
+export function narrowed(conds: readonly Cond[]): Map<string, Idx> {
+  const env = new Map<string, Idx>();
+  for (const c of conds) {
+    const a = affine(c.idx);
+    if (!a || a.coef.size !== 1) continue;
+    const [name, k] = [...a.coef][0]!;
+    if (k !== 1) continue;
+    const v = findVar(c.idx, name);
+    if (!v) continue;
+    const cur = env.get(name) ?? v;
+    const [lo0, hi0] = bounds(cur);
+    const lo = Math.max(lo0, c.lo - a.offset);
+    const hi = Math.min(hi0, c.hi - 1 - a.offset);
+    if (lo > hi) continue; // never holds: the guard folds to its fill value anyway
+    env.set(name, lo === hi ? lit(lo) : { k: "var", name, size: hi + 1, ...(lo > 0 ? { lo } : {}) });
+  }
+  return env;
+}
+
+function findVar(i: Idx, name: string): Extract<Idx, { k: "var" }> | undefined {
+  switch (i.k) {
+    case "var": return i.name === name ? i : undefined;
+    case "lit": return undefined;
+    case "add": return findVar(i.a, name) ?? findVar(i.b, name);
+    default: return findVar(i.a, name);
+  }
+}
+
+/** A key that tells apart equal texts over differently narrowed variables (memo keys). */
+export function idxKey(i: Idx): string {
+  switch (i.k) {
+    case "var":
+      return `${i.name}[${i.lo ?? 0},${i.size})`;
+    case "lit":
+      return String(i.v);
+    case "add":
+      return `(${idxKey(i.a)} + ${idxKey(i.b)})`;
+    case "mul":
+      return `${idxKey(i.a)} * ${i.c}`;
+    case "div":
+      return `(${idxKey(i.a)} / ${i.c})`;
+    case "mod":
+      return `(${idxKey(i.a)} % ${i.c})`;
+  }
 }
 
 /** A canonical text form (also valid JS and WGSL integer arithmetic). */

@@ -2,7 +2,10 @@
 // the conv/im2col shapes collapse (mixed-radix digit splits, division through a multiple).
 import { describe, expect, it } from "vitest";
 import type { Idx } from "../../src/scheduler/ir.js";
-import { iadd, idiv, idxText, imod, imul, ivar } from "../../src/scheduler/ir.js";
+import { bounds, iadd, idiv, idxText, imod, imul, ivar, narrowed, substIdx } from "../../src/scheduler/ir.js";
+import { optimizeGraph } from "../../src/scheduler/passes.js";
+import { scheduleGraph } from "../../src/scheduler/schedule.js";
+import * as tf from "../../src/index.js";
 
 const evalIdx = (i: Idx, env: Record<string, number>): number => {
   switch (i.k) {
@@ -34,5 +37,38 @@ describe("Idx simplification", () => {
     expect(idxText(idiv(iadd(imul(a, 36), b), 12))).toBe("(a * 3 + ((b / 12) | 0))");
     expect(idxText(idiv(iadd(imul(a, 36), b), 108))).toBe("((a / 3) | 0)");
     expect(idxText(imod(imod(b, 12), 4))).toBe("(b % 4)");
+  });
+});
+
+describe("guard narrowing", () => {
+  it("narrows the variables a pad's conditions bound, and only those", () => {
+    const x = ivar("x", 30);
+    const y = ivar("y", 30);
+    // lo <= x + 1 < hi and 2 <= y < 10 (affine in one variable); x + y is left alone.
+    const env = narrowed([
+      { idx: iadd(x, { k: "lit", v: 1 }), lo: 2, hi: 30 },
+      { idx: y, lo: 2, hi: 10 },
+      { idx: iadd(x, y), lo: 0, hi: 5 },
+    ]);
+    expect(bounds(env.get("x")!)).toEqual([1, 28]);
+    expect(bounds(env.get("y")!)).toEqual([2, 9]);
+    // Under the guard, ((x - 1) + 28·y) / 28 is y and its mod 28 is x - 1: no division left.
+    const flat = iadd(iadd(x, { k: "lit", v: -1 }), imul(y, 28));
+    const q = substIdx(idiv(flat, 28), env);
+    const r = substIdx(imod(flat, 28), env);
+    expect(idxText(q)).toBe("y");
+    expect(idxText(r)).not.toMatch(/[/%]/);
+    for (let xv = 1; xv <= 28; xv++) for (let yv = 2; yv <= 9; yv++) {
+      expect(evalIdx(q, { x: xv, y: yv })).toBe(Math.floor((xv - 1 + 28 * yv) / 28));
+      expect(evalIdx(r, { x: xv, y: yv })).toBe((xv - 1 + 28 * yv) % 28);
+    }
+  });
+
+  it("the col2im kernel of a conv's input gradient has no integer division", () => {
+    const f = tf.jit(tf.grad((a: tf.Tensor, w: tf.Tensor) => tf.sum(tf.square(tf.conv(a, w, { padding: "SAME" })))));
+    const program = scheduleGraph(optimizeGraph(f.lower(tf.ones([2, 3, 10, 10]), tf.ones([4, 3, 3, 3])).graph));
+    const col2im = program.kernels.filter((k) => k.kind === "elementwise" && k.shape.join() === "2,3,10,10");
+    expect(col2im.length).toBe(1);
+    expect(JSON.stringify(col2im[0])).not.toMatch(/"k":"(div|mod)"/);
   });
 });

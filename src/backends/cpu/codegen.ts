@@ -5,7 +5,7 @@
  */
 import type { DType } from "../../core/dtype.js";
 import type { Cond, ElementwiseKernel, Idx, Instr, MatmulKernel, ReduceKernel } from "../../scheduler/ir.js";
-import { bounds, iadd, idiv, idxText, imod, imul, ivar, lit } from "../../scheduler/ir.js";
+import { bounds, iadd, idiv, idxText, imod, imul, ivar, lit, substIdx } from "../../scheduler/ir.js";
 import { erf, powC, roundHalfEven } from "../reference/mathfns.js";
 
 /** A compiled kernel body: (inputs..., out) => void. */
@@ -295,18 +295,6 @@ export function matmulEpilogueFn(k: MatmulKernel): KernelFn | undefined {
     ? `let oi = 0;\n${loops(k.shape, "o", `${stmts.join("\n")}\nout[oi] = ${result}; oi++;`)}`
     : `for (let oi = 0; oi < ${size(k.shape)}; oi++) {\n${stmts.join("\n")}\nout[oi] = ${result};\n}`;
   return compile(k.inputs.length, src);
-}
-
-/** `i` with variables replaced (re-simplified, so mixed-radix digits cancel their div/mod). */
-function substIdx(i: Idx, env: ReadonlyMap<string, Idx>): Idx {
-  switch (i.k) {
-    case "var": return env.get(i.name) ?? i;
-    case "lit": return i;
-    case "add": return iadd(substIdx(i.a, env), substIdx(i.b, env));
-    case "mul": return imul(substIdx(i.a, env), i.c);
-    case "div": return idiv(substIdx(i.a, env), i.c);
-    case "mod": return imod(substIdx(i.a, env), i.c);
-  }
 }
 
 function substBody(body: readonly Instr[], env: ReadonlyMap<string, Idx>): Instr[] {
