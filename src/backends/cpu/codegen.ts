@@ -5,7 +5,7 @@
  */
 import type { DType } from "../../core/dtype.js";
 import type { Cond, ElementwiseKernel, Idx, Instr, MatmulKernel, ReduceKernel } from "../../scheduler/ir.js";
-import { bounds, iadd, idiv, idxText, imod, imul, ivar, lit, substIdx } from "../../scheduler/ir.js";
+import { bounds, iadd, idxText, imul, ivar, lit, substIdx } from "../../scheduler/ir.js";
 import { erf, powC, roundHalfEven } from "../reference/mathfns.js";
 
 /** A compiled kernel body: (inputs..., out) => void. */
