@@ -48,13 +48,13 @@ describe("cpu implicit im2col", () => {
       const W = tf.random.normal(tf.random.key(w[1]!), w);
       const g = (a: Tensor, b: Tensor): Tensor[] => [tf.conv(pre ? pre(a) : a, b, opts)];
       const want = await on("reference", () => g(X, W));
-      const before = gatherStats.calls;
+      const before = gatherStats.implicit;
       const jf = tf.jit(g);
       const got = await on("cpu", () => jf(X, W));
       const again = await on("cpu", () => jf(X, W));
       expect(close(got[0]!, want[0]!, 1e-4), JSON.stringify({ x, w, opts })).toBe(true);
       expect(close(again[0]!, want[0]!, 1e-4), JSON.stringify({ x, w, opts })).toBe(true);
-      return gatherStats.calls - before;
+      return gatherStats.implicit - before;
     };
     // SAME 3x3 (masked edges), 5x5 with a tail panel, dilation; odd width (groups of 4 columns
     // straddle rows: per-lane side entries) and strides (no contiguous lanes at all).
@@ -74,9 +74,9 @@ describe("cpu implicit im2col", () => {
     const f = (): Tensor[] => { const [v, dw] = g(W, X); return [v, dw]; };
     const want = await on("reference", f);
     await on("cpu", f);
-    const before = gatherStats.calls;
+    const before = gatherStats.implicit;
     const got = await on("cpu", f);
-    expect(gatherStats.calls - before).toBe(2);
+    expect(gatherStats.implicit - before).toBe(2);
     want.forEach((v, i) => expect(close(got[i]!, v, 1e-4), `output ${i}`).toBe(true));
   });
 

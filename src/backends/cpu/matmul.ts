@@ -404,8 +404,11 @@ export function sgemmAuto(A: Strided, B: Strided, C: Float32Array | Int32Array |
 
 // ---- Table gemm (implicit im2col) ------------------------------------------------------------
 
-/** Calls of the table gemm (tests check which path a conv took). */
-export const gatherStats = { calls: 0 };
+/**
+ * Calls of the table gemm, and of products that gathered B from a producer's input instead of
+ * running the producer (tests check which path a conv took).
+ */
+export const gatherStats = { calls: 0, implicit: 0 };
 
 /** Panels per claimed chunk of the table gemm. */
 const TPN = 32;
@@ -415,7 +418,9 @@ export interface GemmTable {
   /** Codes of one image (`perImage` > 0: image b reads the input shifted by b·perImage) or of all. */
   readonly codes: Int32Array;
   readonly side: Int32Array;
-  /** Input elements between consecutive images when one image's codes serve all; else 0. */
+  /** Whether `codes` are one image's, serving all (image b shifted by b·perImage). */
+  readonly shared: boolean;
+  /** Input elements between consecutive images when `shared`; else 0. */
   readonly perImage: number;
 }
 
@@ -423,12 +428,8 @@ export interface GemmTable {
  * The gather table of a batched B read from a producer that only copies its one float input
  * (or writes 0), as `sgemmTable` takes it. `run(inp, out)` runs the producer; B(b, p, j) is
  * its output at `bOffs[b] + p·rs + j·cs` (b < bOffs.length, p < k, j < n). Found by running
- * the producer on two probes (input i holding i + 1, then random values). Codes, in the order
- * (image, panel, row, half of NR): `(s + 4)·16 + mask` when the 4 columns read input s, s+1,
- * s+2, s+3 (lanes outside `mask`, and columns past n, are 0); else `~e` for side entry e (4
- * values, input index + 1 per lane, 0 for a zero). When every image reads the same pattern
- * shifted by a fixed input stride (a conv), only image 0's codes are kept. Null when the
- * producer is not such a gather.
+ * the producer on two probes (input i holding i + 1, then random values); see `tableOf` for
+ * the codes. Null when the producer is not such a gather.
  */
 export function gemmTable(run: (inp: Float32Array, out: Float32Array) => void, inLen: number, outLen: number, bOffs: readonly number[], rs: number, cs: number, k: number, n: number): GemmTable | null {
   if (inLen >= (1 << 24) - 8 || bOffs.length === 0) return null;
@@ -439,26 +440,43 @@ export function gemmTable(run: (inp: Float32Array, out: Float32Array) => void, i
   for (let i = 0; i < inLen; i++) probe[i] = Math.random() * 2 - 1 || 0.5;
   const o2 = new Float32Array(outLen);
   run(probe, o2);
+  return tableOf(bOffs.length, k, n, (b, p, j) => {
+    const at = bOffs[b]! + p * rs + j * cs;
+    const v = o1[at]!;
+    const r = o2[at]!;
+    if (v === 0) return r === 0 ? 0 : -1;
+    return !Number.isInteger(v) || v < 1 || v > inLen || r !== probe[v - 1] ? -1 : v;
+  });
+}
+
+/**
+ * The table of a batched B that is a strided view of a buffer (B(b, p, j) at
+ * `bOffs[b] + p·rs + j·cs`): any batched float product runs on the table gemm this way.
+ */
+export function stridedTable(bOffs: readonly number[], rs: number, cs: number, k: number, n: number): GemmTable | null {
+  return tableOf(bOffs.length, k, n, (b, p, j) => bOffs[b]! + p * rs + j * cs + 1);
+}
+
+/**
+ * Builds the codes from `lane(b, p, j)`, the input index + 1 that B(b, p, j) copies (0: a zero;
+ * -1: not a gather). Codes, in the order (image, panel, row, half of NR): `(s + 4)·16 + mask`
+ * when the 4 columns read input s, s+1, s+2, s+3 (lanes outside `mask`, and columns past n, are
+ * 0); else `~e` for side entry e (4 values, input index + 1 per lane, 0 for a zero). When every
+ * image reads the same pattern shifted by a fixed input stride (a conv), only image 0's codes
+ * are kept. Null when some lane is -1 or an index does not fit the codes.
+ */
+function tableOf(nb: number, k: number, n: number, lane: (b: number, p: number, j: number) => number): GemmTable | null {
   const ppi = Math.ceil(n / NR);
   const per = ppi * k * NR;
-  // Lane values (input index + 1, or 0) of image b's panels, in code order; false: not a gather.
+  // Lane values of image b's panels, in code order; false: not a gather.
   const lanes = (b: number, out: Int32Array): boolean => {
-    const off = bOffs[b]!;
     let t = 0;
     for (let q = 0; q < ppi; q++) {
       for (let p = 0; p < k; p++) {
         for (let c = 0; c < NR; c++, t++) {
           const j = q * NR + c;
-          out[t] = 0;
-          if (j >= n) continue;
-          const at = off + p * rs + j * cs;
-          const v = o1[at]!;
-          const r = o2[at]!;
-          if (v === 0) {
-            if (r !== 0) return false;
-            continue;
-          }
-          if (!Number.isInteger(v) || v < 1 || v > inLen || r !== probe[v - 1]) return false;
+          const v = j < n ? lane(b, p, j) : 0;
+          if (v < 0 || v >= (1 << 27) - 8) return false;
           out[t] = v;
         }
       }
@@ -471,7 +489,7 @@ export function gemmTable(run: (inp: Float32Array, out: Float32Array) => void, i
   let perImage = 0;
   let shared = true;
   const lb = new Int32Array(per);
-  for (let b = 1; b < bOffs.length && shared; b++) {
+  for (let b = 1; b < nb && shared; b++) {
     if (!lanes(b, lb)) return null;
     let d: number | undefined;
     for (let t = 0; t < per && shared; t++) {
@@ -484,7 +502,7 @@ export function gemmTable(run: (inp: Float32Array, out: Float32Array) => void, i
     if (b === 1) perImage = d ?? 0;
     if ((d ?? b * perImage) !== b * perImage) shared = false;
   }
-  const images = shared ? 1 : bOffs.length;
+  const images = shared ? 1 : nb;
   const codes = new Int32Array(images * per / 4);
   const side: number[] = [];
   for (let b = 0; b < images; b++) {
@@ -509,7 +527,7 @@ export function gemmTable(run: (inp: Float32Array, out: Float32Array) => void, i
       }
     }
   }
-  return { codes, side: Int32Array.from(side), perImage: shared ? perImage : 0 };
+  return { codes, side: Int32Array.from(side), shared, perImage: shared ? perImage : 0 };
 }
 
 /**
@@ -545,7 +563,7 @@ export function sgemmTable(A: Strided, aOffs: readonly number[] | undefined, tab
   f.fill(0, (inOff >> 2) - 4, inOff >> 2);
   f.set(inp, inOff >> 2);
   f.fill(0, (inOff >> 2) + inp.length, (inOff >> 2) + inp.length + 4);
-  const tp = table.perImage > 0 || nb === 1 ? ppi : np;
+  const tp = table.shared ? ppi : np;
   const args = [0, tab, sideAt, inOff - 16, pc, mt, 0, np, k, Math.min(k, 1024), n * 4, ppi, m * n * 4, m, n - (ppi - 1) * NR, tp, table.perImage * 4, aOffs ? aImg * 4 : 0, scratch0];
   const ready = m * n * nb * k >= THREAD_MIN_WORK && np >= 2 * TPN ? w.workers.filter((x) => x.ready || (x.ready = Atomics.load(x.ctl, 10) === 1)) : [];
   const pcF = pc >> 2;

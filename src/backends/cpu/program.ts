@@ -18,7 +18,7 @@ import type { KernelFn } from "./codegen.js";
 import { elementwiseFn, matmulEpilogueFn, packFn, reduceFn } from "./codegen.js";
 import type { Strided } from "./matmul.js";
 import type { GemmTable } from "./matmul.js";
-import { gemmTable, igemm, packedBOffset, sgemmAuto, sgemmFused, sgemmTable, simdGemmFor } from "./matmul.js";
+import { gatherStats, gemmTable, igemm, packedBOffset, sgemmAuto, sgemmFused, sgemmTable, simdGemmFor, stridedTable } from "./matmul.js";
 import { NR } from "./wasm.js";
 import type { SimdFn, SimdPlan } from "./simd.js";
 import { simdGroup, simdMemory, simdPlan, simdThreads } from "./simd.js";
@@ -42,23 +42,36 @@ function matmulRunner(k: Extract<Kernel, { kind: "matmul" }>): Runner {
   const gemm = k.dtype === "int32" ? igemm : sgemmAuto;
   const r = k.batch.length;
   const nb = sizeOf(k.batch);
-  const bStr = stridesOf(k.batch);
+  const { aOffs, bOffs } = batchOffsets(k);
+  // A batched float product whose per-entry A fits in L2 runs as one table gemm over all
+  // entries (B's panels gathered per thread, C written in place); else one gemm per entry.
+  const table = k.dtype === "float32" && nb > 1 && k.m * k.k * 4 <= TABLE_MAX_A_BYTES && simdGemmFor(k.m, k.n, k.k) ? stridedTable(bOffs, k.b.strides[r]!, k.b.strides[r + 1]!, k.k, k.n) : null;
+  const broadcastA = k.a.strides.slice(0, r).every((x) => x === 0);
   return (bufs) => {
     const out = bufs[k.output]!;
     const A = bufs[k.inputs[k.a.input]!]!;
     const B = bufs[k.inputs[k.b.input]!]!;
-    for (let bi = 0; bi < nb; bi++) {
-      let aOff = k.a.offset;
-      let bOff = k.b.offset;
-      for (let d = 0; d < r; d++) {
-        const id = Math.floor(bi / bStr[d]!) % k.batch[d]!;
-        aOff += id * k.a.strides[d]!;
-        bOff += id * k.b.strides[d]!;
+    if (table && A instanceof Float32Array && B instanceof Float32Array && out instanceof Float32Array) {
+      const As = { data: A, off: k.a.offset, rs: k.a.strides[r]!, cs: k.a.strides[r + 1]! };
+      sgemmTable(As, broadcastA ? undefined : aOffs, table, B, out, 0, k.m, nb, k.n, k.k);
+    } else {
+      for (let bi = 0; bi < nb; bi++) {
+        gemm({ data: A, off: aOffs[bi]!, rs: k.a.strides[r]!, cs: k.a.strides[r + 1]! }, { data: B, off: bOffs[bi]!, rs: k.b.strides[r]!, cs: k.b.strides[r + 1]! }, out, bi * k.m * k.n, k.m, k.n, k.k);
       }
-      gemm({ data: A, off: aOff, rs: k.a.strides[r]!, cs: k.a.strides[r + 1]! }, { data: B, off: bOff, rs: k.b.strides[r]!, cs: k.b.strides[r + 1]! }, out, bi * k.m * k.n, k.m, k.n, k.k);
     }
     if (epi) epi(...k.inputs.map((s) => bufs[s]!), out);
   };
+}
+
+/** Largest A (one batch entry) for the table gemm: its packed tiles are re-read for every B panel. */
+const TABLE_MAX_A_BYTES = 512 * 1024;
+
+/** Element offsets of A and B for each batch entry of a matmul kernel. */
+function batchOffsets(k: MatmulKernel): { aOffs: number[]; bOffs: number[] } {
+  const nb = sizeOf(k.batch);
+  const bStr = stridesOf(k.batch);
+  const offs = (o: StridedOperand): number[] => Array.from({ length: nb }, (_, bi) => k.batch.reduce((s, size, d) => s + (Math.floor(bi / bStr[d]!) % size) * o.strides[d]!, o.offset));
+  return { aOffs: offs(k.a), bOffs: offs(k.b) };
 }
 
 /**
@@ -77,11 +90,10 @@ function fusedMatmulRunner(k: MatmulKernel, producer: ElementwiseKernel, packabl
   const { m, n, k: kk } = k;
   const r = k.batch.length;
   const nb = sizeOf(k.batch);
-  const bStr = stridesOf(k.batch);
-  const offs = (o: StridedOperand): number[] => Array.from({ length: nb }, (_, bi) => k.batch.reduce((s, size, d) => s + (Math.floor(bi / bStr[d]!) % size) * o.strides[d]!, o.offset));
-  const bOffs = offs(k.b);
+  const offs = batchOffsets(k);
+  const bOffs = offs.bOffs;
   // A per image, unless it is the same for all (broadcast).
-  const aOffs = nb > 1 && k.a.strides.slice(0, r).some((x) => x !== 0) ? offs(k.a) : undefined;
+  const aOffs = nb > 1 && k.a.strides.slice(0, r).some((x) => x !== 0) ? offs.aOffs : undefined;
   const plain = elementwiseFn(producer);
   const epi = matmulEpilogueFn(k);
 
@@ -101,6 +113,7 @@ function fusedMatmulRunner(k: MatmulKernel, producer: ElementwiseKernel, packabl
       table = t ? { ...t, inLen: inp.length } : null;
     }
     if (simd && inp && table) {
+      gatherStats.implicit++;
       sgemmTable(A, aOffs, table, inp, out as Float32Array, 0, m, nb, n, kk, keep ? (c) => keep.set(c) : undefined);
     } else if (simd && pack) {
       const B = strided(bufs[k.inputs[k.b.input]!]!, k.b);
