@@ -421,8 +421,22 @@ export function compileProgram(program: Program): Executable {
             mine.add(k.output);
           }
           if (u.fn.scratchBytes) ptrs.push(scratchAt);
-          u.fn(...ptrs);
+          // Program outputs no later kernel reads are copied out as their rows finish.
+          const early = u.kernels.filter((i) => slots[kernels[i]!.output]!.kind === "output" && lastRead[kernels[i]!.output] === kernels.length && !u.kernels.some((j) => kernels[j]!.inputs.includes(kernels[i]!.output)));
           for (const s of mine) resident[s] = stale[s] = 1;
+          if (early.length && u.fn.withRows) {
+            let fv: Float32Array | undefined;
+            u.fn.withRows(ptrs, (r0, r1) => {
+              fv ??= new Float32Array(mem.buffer);
+              for (const i of early) {
+                const s = kernels[i]!.output;
+                const per = plans[i]!.reduce ? 1 : plans[i]!.cols;
+                const [a, b] = [r0 * per, Math.min(r1 * per, slots[s]!.size)];
+                bufs[s]!.set(fv.subarray((at[s]! >> 2) + a, (at[s]! >> 2) + b), a);
+              }
+            });
+            for (const i of early) stale[kernels[i]!.output] = 0;
+          } else u.fn(...ptrs);
           continue;
         }
         const i = u.kernels[0]!;

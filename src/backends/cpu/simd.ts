@@ -21,7 +21,15 @@ import { FnBuilder, hasSimd, moduleBytes, uleb } from "./wasm.js";
  * group: every kernel's inputs and output in order, then, when `scratchBytes` > 0, the address
  * of that many bytes of per-row scratch for each of `simdThreads()` threads, one after another).
  */
-export type SimdFn = ((...ptrs: number[]) => void) & { readonly scratchBytes?: number };
+export type SimdFn = ((...ptrs: number[]) => void) & {
+  readonly scratchBytes?: number;
+  /**
+   * Runs like the function itself and reports finished rows: `onRows(r0, r1)` is called for
+   * consecutive row ranges covering [0, rows) in order, while helper threads may still compute
+   * later rows (so the caller can copy results out in parallel).
+   */
+  readonly withRows?: (ptrs: readonly number[], onRows: (r0: number, r1: number) => void) => void;
+};
 
 /** Smallest kernel (output elements × reduced elements) sent to Wasm SIMD. */
 let minElements = 4096;
@@ -69,9 +77,9 @@ const MAX_ARGS = 240;
 /**
  * The helper thread's program: wait for work on `ctl[0]` (1 = posted, 2 = taken, 0 = done or
  * cancelled), take it with a compare-and-swap, compile the kernels posted on its port, and run
- * chunks of rows claimed from the shared counter until none is left. ctl[1..6]: kernel id,
+ * chunks of rows claimed from the shared counter until none is left. ctl[1..7]: kernel id,
  * argument count, rows, rows per chunk, index of the scratch argument (−1: none), this thread's
- * scratch offset; arguments from ctl[16].
+ * scratch offset, whether to set counter[1 + i] when chunk i is done; arguments from ctl[16].
  */
 const HELPER_SRC = `
 const { workerData, receiveMessageOnPort } = require("node:worker_threads");
@@ -92,7 +100,10 @@ for (;;) {
       for (let i = 0; i < n; i++) args.push(c[16 + i]);
       if (si >= 0) args[si] += c[6];
       args.push(0, 0);
-      for (let t; (t = Atomics.add(cnt, 0, 1) * chunk) < rows; ) { args[n] = t; args[n + 1] = Math.min(t + chunk, rows); k(...args); c[11] += args[n + 1] - t; }
+      for (let i, t; (t = (i = Atomics.add(cnt, 0, 1)) * chunk) < rows; ) {
+        args[n] = t; args[n + 1] = Math.min(t + chunk, rows); k(...args); c[11] += args[n + 1] - t;
+        if (c[7]) Atomics.store(cnt, 1 + i, 1);
+      }
     }
   } finally {
     Atomics.store(c, 0, 0);
@@ -102,7 +113,9 @@ for (;;) {
 
 interface Helper { readonly ctl: Int32Array; readonly port: { postMessage(m: unknown): void }; readonly sent: Set<number>; ready: boolean }
 let helpers: Helper[] | undefined;
-const counter = typeof SharedArrayBuffer !== "undefined" ? new Int32Array(new SharedArrayBuffer(4)) : new Int32Array(1);
+/** Most chunks whose completion is reported (their flags follow the claim counter). */
+const MAX_CHUNKS = 1024;
+const counter = typeof SharedArrayBuffer !== "undefined" ? new Int32Array(new SharedArrayBuffer((1 + MAX_CHUNKS) * 4)) : new Int32Array(1 + MAX_CHUNKS);
 
 function startHelpers(): Helper[] {
   const proc = (globalThis as { process?: NodeJS.Process }).process;
@@ -146,30 +159,47 @@ function threaded(k: (...a: number[]) => void, bytes: Uint8Array, rows: number, 
   const id = nextId++;
   const chunk = Math.max(1, Math.floor(CHUNK / perRow));
   const big = shared && rows * perRow >= THREAD_MIN && rows >= 2 * chunk;
-  const fn = (...ptrs: number[]): void => {
+  const chunks = Math.ceil(rows / chunk);
+  const run = (ptrs: readonly number[], onRows?: (r0: number, r1: number) => void): void => {
     const n = ptrs.length;
     const ready = big && n <= MAX_ARGS ? (helpers ??= startHelpers()).filter((h) => h.ready || (h.ready = Atomics.load(h.ctl, 10) === 1)) : [];
     if (ready.length === 0) {
       k(...ptrs, 0, rows);
+      onRows?.(0, rows);
       return;
     }
-    Atomics.store(counter, 0, 0);
+    const flags = onRows !== undefined && chunks <= MAX_CHUNKS;
+    counter.fill(0, 0, flags ? 1 + chunks : 1);
     ready.forEach((h, i) => {
       if (!h.sent.has(id)) { h.port.postMessage({ id, bytes }); h.sent.add(id); }
       const c = h.ctl;
-      c[1] = id; c[2] = n; c[3] = rows; c[4] = chunk; c[5] = scratchBytes ? n - 1 : -1; c[6] = (i + 1) * scratchBytes;
+      c[1] = id; c[2] = n; c[3] = rows; c[4] = chunk; c[5] = scratchBytes ? n - 1 : -1; c[6] = (i + 1) * scratchBytes; c[7] = flags ? 1 : 0;
       for (let j = 0; j < n; j++) c[16 + j] = ptrs[j]!;
       Atomics.store(c, 0, 1);
       Atomics.notify(c, 0);
     });
+    // Finished chunks (in order) go to onRows while the helpers compute.
+    let done = 0;
+    const report = (): void => {
+      let e = done;
+      while (e < chunks && Atomics.load(counter, 1 + e) === 1) e++;
+      if (e > done) onRows!(done * chunk, Math.min(e * chunk, rows));
+      done = e;
+    };
     const args = [...ptrs, 0, 0];
-    for (let t; (t = Atomics.add(counter, 0, 1) * chunk) < rows; ) { args[n] = t; args[n + 1] = Math.min(t + chunk, rows); k(...args); }
+    for (let i, t; (t = (i = Atomics.add(counter, 0, 1)) * chunk) < rows; ) {
+      args[n] = t; args[n + 1] = Math.min(t + chunk, rows); k(...args);
+      if (flags) { Atomics.store(counter, 1 + i, 1); report(); }
+    }
     for (const { ctl: c } of ready) {
       if (Atomics.compareExchange(c, 0, 1, 0) === 1) continue;
       while (Atomics.load(c, 0) !== 0) Atomics.wait(c, 0, 2);
     }
+    if (flags) report();
+    else onRows?.(0, rows);
   };
-  return scratchBytes ? Object.assign(fn, { scratchBytes }) : fn;
+  const fn = (...ptrs: number[]): void => run(ptrs);
+  return Object.assign(fn, { withRows: run, ...(scratchBytes ? { scratchBytes } : {}) });
 }
 
 /** SIMD opcodes used here (after 0xfd). */
@@ -230,9 +260,13 @@ function emitExp(f: FnBuilder, K: Consts, x: string): void {
   f.get("xt").get("xn"); c(0.693359375); f.simd(OP.mul).simd(OP.sub);
   f.get("xn"); c(-2.12194440e-4); f.simd(OP.mul).simd(OP.sub).set("xr");
   const coef = [1.9875691500e-4, 1.3981999507e-3, 8.3334519073e-3, 4.1665795894e-2, 1.6666665459e-1, 5.0000001201e-1];
-  f.get("xr"); c(coef[0]!); f.simd(OP.mul);
-  for (const k of coef.slice(1, -1)) { c(k); f.simd(OP.add).get("xr").simd(OP.mul); }
-  c(coef[coef.length - 1]!); f.simd(OP.add).get("xr").get("xr").simd(OP.mul).simd(OP.mul).get("xr").simd(OP.add);
+  // p(r) = c0·r⁵ + … + c5 by Estrin's scheme (a shorter dependency chain than Horner's):
+  // ((c0·r + c1)·r² + (c2·r + c3))·r² + (c4·r + c5); then e^r = p·r² + r + 1.
+  const lin = (a: number, b: number): void => { f.get("xr"); c(a); f.simd(OP.mul); c(b); f.simd(OP.add); };
+  f.get("xr").get("xr").simd(OP.mul).set("xq");
+  lin(coef[0]!, coef[1]!); f.get("xq").simd(OP.mul); lin(coef[2]!, coef[3]!); f.simd(OP.add);
+  f.get("xq").simd(OP.mul); lin(coef[4]!, coef[5]!); f.simd(OP.add);
+  f.get("xq").simd(OP.mul).get("xr").simd(OP.add);
   c(1); f.simd(OP.add);
   // × 2^n as 2^(n>>1) · 2^(n − n>>1): both factors stay normal for n in [−150, 128].
   f.get("xi"); K.push(0x4b400000, true); f.simd(OP.i32Sub).set("xi");
@@ -475,7 +509,7 @@ function build(plans: readonly SimdPlan[], mem: WebAssembly.Memory, share: Shari
   params.push("r0", "r1");
   const f = new FnBuilder(params);
   f.local("row", "i32").local("c", "i32").local("po", "i32");
-  for (const l of ["xt", "xn", "xr", "xi", "ta", "tz", "tt"]) f.local(l, "v128");
+  for (const l of ["xt", "xn", "xr", "xi", "xq", "ta", "tz", "tt"]) f.local(l, "v128");
   for (let u = 0; u < UNROLL; u++) f.local(`alo${u}`, "v128").local(`ahi${u}`, "v128");
   const K = new Consts(f);
   const rowCode = plans.map((p, g) => emitPlan(f, K, p, `g${g}`, share.keep[g]!, share.reuse[g]!, regionBytes));
