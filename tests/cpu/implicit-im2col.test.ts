@@ -80,6 +80,35 @@ describe("cpu implicit im2col", () => {
     want.forEach((v, i) => expect(close(got[i]!, v, 1e-4), `output ${i}`).toBe(true));
   });
 
+  it("a conv reading a pool's output: the input's buffer is reused before the weight gradient reads it", async () => {
+    // The pool output's pool buffer is recycled by the memory plan after the (skipped) patches
+    // kernel; the weight-gradient product runs later and must read a snapshot.
+    const X = tf.random.normal(tf.random.key(8), [4, 8, 28, 28]);
+    const W = tf.random.normal(tf.random.key(9), [16, 8, 3, 3]);
+    const loss = (w: Tensor, x: Tensor): Tensor => tf.sum(tf.square(tf.conv(tf.maxPool(x, [2, 2]), w, { padding: "SAME" })));
+    const fs = [(w: Tensor, x: Tensor): Tensor[] => [tf.grad(loss)(w, x)], (w: Tensor, x: Tensor): Tensor[] => [tf.grad(loss)(w, x), tf.grad((a: Tensor, b: Tensor) => loss(b, a))(x, w)]];
+    for (const f of fs) {
+      const want = await on("reference", () => f(W, X));
+      const jf = tf.jit(f);
+      for (let run = 0; run < 2; run++) {
+        const got = await on("cpu", () => jf(W, X));
+        want.forEach((v, i) => expect(close(got[i]!, v, 1e-4), `output ${i}, run ${run}`).toBe(true));
+      }
+    }
+  });
+
+  it("the example CNN's loss gradients (conv-relu-pool twice, dense) match the reference backend", async () => {
+    const model = tf.nn.sequential(tf.nn.conv2d(1, 8, 3, { padding: "SAME" }), tf.nn.relu, tf.nn.maxPool2d(2), tf.nn.conv2d(8, 16, 3, { padding: "SAME" }), tf.nn.relu, tf.nn.maxPool2d(2), tf.nn.flatten(), tf.nn.dense(16 * 7 * 7, 10));
+    const params = model.init(tf.random.key(0));
+    const x = tf.random.normal(tf.random.key(3), [12, 1, 28, 28]);
+    const y = tf.tensor(Array.from({ length: 12 }, (_, i) => (i * 7) % 10), { dtype: "int32" });
+    const grads = (p: tf.nn.Params[], a: Tensor, b: Tensor): Tensor[] => tf.tree.flatten(tf.grad((q: tf.nn.Params[]) => tf.nn.sparseSoftmaxCrossEntropy(model.apply(q, a), b))(p))[0] as Tensor[];
+    const want = await on("reference", () => grads(params, x, y));
+    const jg = tf.jit(grads);
+    const got = await on("cpu", () => jg(params, x, y));
+    want.forEach((v, i) => expect(close(got[i]!, v, 1e-4), `gradient ${i}`).toBe(true));
+  });
+
   it("a conv stack (conv -> relu -> conv) agrees", async () => {
     const X = tf.random.normal(tf.random.key(5), [4, 3, 12, 12]);
     const W1 = tf.random.normal(tf.random.key(6), [8, 3, 3, 3]);

@@ -86,7 +86,7 @@ function batchOffsets(k: MatmulKernel): { aOffs: number[]; bOffs: number[] } {
  * wasm memory for the next kernel (its only reader), which reads it through `keep.set`
  * instead of a copy into the output slot.
  */
-function fusedMatmulRunner(k: MatmulKernel, producer: ElementwiseKernel, packable: boolean, bSize: number, keep: { set(c: Float32Array): void } | undefined, produce: Runner): Runner {
+function fusedMatmulRunner(k: MatmulKernel, producer: ElementwiseKernel, packable: boolean, bSize: number, keep: { set(c: Float32Array): void } | undefined, src: { source(bufs: TypedArray[]): TypedArray[]; produce: Runner }): Runner {
   const { m, n, k: kk } = k;
   const r = k.batch.length;
   const nb = sizeOf(k.batch);
@@ -105,7 +105,7 @@ function fusedMatmulRunner(k: MatmulKernel, producer: ElementwiseKernel, packabl
   return (bufs) => {
     const out = bufs[k.output]!;
     const A = strided(bufs[k.inputs[k.a.input]!]!, k.a);
-    const ins = producer.inputs.map((s) => bufs[s]!);
+    const ins = src.source(bufs);
     const inp = ins.length === 1 && ins[0] instanceof Float32Array ? ins[0] : undefined;
     const simd = simdGemmFor(m, n, kk);
     if (simd && inp && (table === undefined || (table !== null && table.inLen !== inp.length))) {
@@ -123,7 +123,7 @@ function fusedMatmulRunner(k: MatmulKernel, producer: ElementwiseKernel, packabl
       };
       sgemmFused(A, B, out, 0, m, n, kk, { packB, keepC: keep ? (c) => keep.set(c) : undefined });
     } else {
-      produce(bufs);
+      src.produce(bufs);
       unfused(bufs);
       return;
     }
@@ -305,21 +305,32 @@ export function compileProgram(program: Program): Executable {
   }
   const runners = kernels.map((k, i) => (plans[i] ? undefined : runnerOf(k)));
   const fused = matmulFusions(kernels, slots, plans);
-  // A skipped producer runs only when one of its readers cannot gather: at most once per run
-  // (its slot stays reserved from the producer to its last reader, so running it late is safe).
-  const producers = new Map<number, Runner>();
-  const produce = (p: number): Runner => {
-    let r = producers.get(p);
-    if (!r) {
-      const run = runnerOf(kernels[p]!);
-      const done = new WeakSet<TypedArray[]>();
-      r = (bufs) => {
-        if (done.has(bufs)) return;
-        done.add(bufs);
-        run(bufs);
-      };
-      producers.set(p, r);
-    }
+  // A skipped producer's readers read its inputs later than the memory plan assumed (it ends
+  // their lifetimes at the producer): when a kernel up to the last reader may overwrite an input's
+  // pool buffer, the producer's place takes a private snapshot of that input, which the readers
+  // (and a late run of the producer) use instead. The producer itself runs only when a reader
+  // cannot gather: at most once per run, into its own slot (reserved up to its last reader).
+  const sources = new Map<number, { source: (bufs: TypedArray[]) => TypedArray[]; produce: Runner; snapshot?: Runner }>();
+  const sourceOf = (p: number): { source: (bufs: TypedArray[]) => TypedArray[]; produce: Runner; snapshot?: Runner } => {
+    let r = sources.get(p);
+    if (r) return r;
+    const e = kernels[p] as ElementwiseKernel;
+    const last = Math.max(...[...fused.pack].filter(([, v]) => v.producer === p).map(([i]) => i));
+    const poolOf = (s: number): number => { const sl = slots[s]!; return sl.kind === "temp" ? sl.pool : -1; };
+    const written = (k: Kernel): readonly number[] => (k.kind === "opaque" && k.outputs ? k.outputs.filter((x): x is number => x !== undefined) : [k.output]);
+    const clobbered = (s: number): boolean => poolOf(s) >= 0 && kernels.slice(p + 1, last).some((k) => written(k).some((w) => w !== s && poolOf(w) === poolOf(s)));
+    const copies = e.inputs.map((s) => (clobbered(s) ? allocArray(slots[s]!.dtype, slots[s]!.size) : undefined));
+    const source = (bufs: TypedArray[]): TypedArray[] => e.inputs.map((s, j) => copies[j] ?? bufs[s]!);
+    const plain = elementwiseFn(e);
+    const done = new WeakSet<TypedArray[]>();
+    const produce: Runner = (bufs) => {
+      if (done.has(bufs)) return;
+      done.add(bufs);
+      plain(...source(bufs), bufs[e.output]!);
+    };
+    const snapshot: Runner | undefined = copies.some((c) => c) ? (bufs) => e.inputs.forEach((s, j) => copies[j]?.set(bufs[s]!.subarray(0, slots[s]!.size))) : undefined;
+    r = { source, produce, snapshot };
+    sources.set(p, r);
     return r;
   };
   for (const i of new Set([...fused.pack.keys(), ...fused.keep.keys()])) {
@@ -329,8 +340,9 @@ export function compileProgram(program: Program): Executable {
     const keep = c === undefined ? undefined : { set: (v: Float32Array) => (kept = v) };
     const mk = kernels[i] as MatmulKernel;
     if (e !== undefined) {
-      runners[i] = fusedMatmulRunner(mk, kernels[e.producer] as ElementwiseKernel, e.packable, slots[mk.inputs[mk.b.input]!]!.size, keep, produce(e.producer));
-      runners[e.producer] = () => {};
+      const src = sourceOf(e.producer);
+      runners[i] = fusedMatmulRunner(mk, kernels[e.producer] as ElementwiseKernel, e.packable, slots[mk.inputs[mk.b.input]!]!.size, keep, src);
+      runners[e.producer] = src.snapshot ?? (() => {});
     } else runners[i] = keptMatmulRunner(mk, keep!);
     if (c !== undefined) {
       const run = runners[c]!;
