@@ -1,7 +1,8 @@
-// Implicit im2col: a conv's patches kernel is not run; the SIMD gemm packs its B panels straight
-// from the patches' index expression, and the NCHW permute reads the product in wasm memory.
+// Implicit im2col: a conv's patches kernel is not run; the table gemm gathers each B panel from
+// the conv's input (or, for producers that compute, B panels are packed from the producer's body).
 // Forward and both gradients agree with the reference backend on awkward shapes (panel tails,
 // strides, dilation, groups, chained convs where a gradient's pack reads another gemm's output).
+// Operands are realized buffers: a graph of constants only would be folded at compile time.
 import { afterAll, describe, expect, it } from "vitest";
 import * as tf from "../../src/index.js";
 import type { Tensor } from "../../src/index.js";
@@ -11,6 +12,11 @@ import { close } from "../scheduler/gen.js";
 async function on(backend: string, f: () => Tensor[]): Promise<Float32Array[]> {
   await tf.setBackend(backend);
   return f().map((t) => Float32Array.from(t.dataSync()));
+}
+
+/** Realized (a buffer, not a lazy random graph the scheduler would constant-fold away). */
+function rand(seed: number, shape: number[]): Tensor {
+  return tf.tensor(tf.random.normal(tf.random.key(seed), shape).dataSync(), { shape });
 }
 
 type Case = { x: number[]; w: number[]; opts: tf.ConvOptions };
@@ -27,8 +33,8 @@ describe("cpu implicit im2col", () => {
 
   it("conv forward, input and weight gradients agree with the reference backend", async () => {
     for (const { x, w, opts } of CASES) {
-      const X = tf.random.normal(tf.random.key(x[0]!), x);
-      const W = tf.random.normal(tf.random.key(w[0]!), w);
+      const X = rand(x[0]!, x);
+      const W = rand(w[0]!, w);
       const loss = (a: Tensor, b: Tensor): Tensor => tf.sum(tf.multiply(tf.conv(a, b, opts), tf.conv(a, b, opts)));
       const f = (): Tensor[] => [tf.conv(X, W, opts), tf.grad(loss)(X, W), tf.grad((b: Tensor, a: Tensor) => loss(a, b))(W, X)];
       const want = await on("reference", f);
@@ -44,8 +50,8 @@ describe("cpu implicit im2col", () => {
 
   it("contiguous convs pack B with the wasm gather; strided and non-gather producers fall back", async () => {
     const run = async (x: number[], w: number[], opts: tf.ConvOptions, pre?: (t: Tensor) => Tensor): Promise<number> => {
-      const X = tf.random.normal(tf.random.key(x[1]!), x);
-      const W = tf.random.normal(tf.random.key(w[1]!), w);
+      const X = rand(x[1]!, x);
+      const W = rand(w[1]!, w);
       const g = (a: Tensor, b: Tensor): Tensor[] => [tf.conv(pre ? pre(a) : a, b, opts)];
       const want = await on("reference", () => g(X, W));
       const before = gatherStats.implicit;
@@ -68,8 +74,8 @@ describe("cpu implicit im2col", () => {
   });
 
   it("forward and weight gradient both gather from the input (the patches are never built)", async () => {
-    const X = tf.random.normal(tf.random.key(3), [4, 8, 12, 12]);
-    const W = tf.random.normal(tf.random.key(4), [16, 8, 3, 3]);
+    const X = rand(3, [4, 8, 12, 12]);
+    const W = rand(4, [16, 8, 3, 3]);
     const g = tf.jit(tf.valueAndGrad((w: Tensor, x: Tensor) => tf.sum(tf.square(tf.conv(x, w, { padding: "SAME" })))));
     const f = (): Tensor[] => { const [v, dw] = g(W, X); return [v, dw]; };
     const want = await on("reference", f);
@@ -83,8 +89,8 @@ describe("cpu implicit im2col", () => {
   it("a conv reading a pool's output: the input's buffer is reused before the weight gradient reads it", async () => {
     // The pool output's pool buffer is recycled by the memory plan after the (skipped) patches
     // kernel; the weight-gradient product runs later and must read a snapshot.
-    const X = tf.random.normal(tf.random.key(8), [4, 8, 28, 28]);
-    const W = tf.random.normal(tf.random.key(9), [16, 8, 3, 3]);
+    const X = rand(8, [4, 8, 28, 28]);
+    const W = rand(9, [16, 8, 3, 3]);
     const loss = (w: Tensor, x: Tensor): Tensor => tf.sum(tf.square(tf.conv(tf.maxPool(x, [2, 2]), w, { padding: "SAME" })));
     const fs = [(w: Tensor, x: Tensor): Tensor[] => [tf.grad(loss)(w, x)], (w: Tensor, x: Tensor): Tensor[] => [tf.grad(loss)(w, x), tf.grad((a: Tensor, b: Tensor) => loss(b, a))(x, w)]];
     for (const f of fs) {
@@ -100,7 +106,7 @@ describe("cpu implicit im2col", () => {
   it("the example CNN's loss gradients (conv-relu-pool twice, dense) match the reference backend", async () => {
     const model = tf.nn.sequential(tf.nn.conv2d(1, 8, 3, { padding: "SAME" }), tf.nn.relu, tf.nn.maxPool2d(2), tf.nn.conv2d(8, 16, 3, { padding: "SAME" }), tf.nn.relu, tf.nn.maxPool2d(2), tf.nn.flatten(), tf.nn.dense(16 * 7 * 7, 10));
     const params = model.init(tf.random.key(0));
-    const x = tf.random.normal(tf.random.key(3), [12, 1, 28, 28]);
+    const x = rand(3, [12, 1, 28, 28]);
     const y = tf.tensor(Array.from({ length: 12 }, (_, i) => (i * 7) % 10), { dtype: "int32" });
     const grads = (p: tf.nn.Params[], a: Tensor, b: Tensor): Tensor[] => tf.tree.flatten(tf.grad((q: tf.nn.Params[]) => tf.nn.sparseSoftmaxCrossEntropy(model.apply(q, a), b))(p))[0] as Tensor[];
     const want = await on("reference", () => grads(params, x, y));
@@ -110,9 +116,9 @@ describe("cpu implicit im2col", () => {
   });
 
   it("a conv stack (conv -> relu -> conv) agrees", async () => {
-    const X = tf.random.normal(tf.random.key(5), [4, 3, 12, 12]);
-    const W1 = tf.random.normal(tf.random.key(6), [8, 3, 3, 3]);
-    const W2 = tf.random.normal(tf.random.key(7), [8, 8, 3, 3]);
+    const X = rand(5, [4, 3, 12, 12]);
+    const W1 = rand(6, [8, 3, 3, 3]);
+    const W2 = rand(7, [8, 8, 3, 3]);
     const f = (): Tensor[] => [tf.conv(tf.maximum(tf.conv(X, W1, { padding: "SAME" }), 0), W2, { padding: "SAME" })];
     const want = await on("reference", f);
     const got = await on("cpu", tf.jit(f));
@@ -121,8 +127,8 @@ describe("cpu implicit im2col", () => {
 
   it("a matmul whose B is packed from a producer keeps its epilogue (small and SIMD sizes)", async () => {
     for (const [m, k, n] of [[4, 3, 5], [16, 40, 70]] as const) {
-      const a = tf.random.normal(tf.random.key(m), [m, k]);
-      const b = tf.random.normal(tf.random.key(n), [k, n]);
+      const a = rand(m, [m, k]);
+      const b = rand(n, [k, n]);
       const f = (): Tensor[] => [tf.tanh(tf.matmul(a, tf.multiply(b, 1.5)))];
       const want = await on("reference", f);
       const got = await on("cpu", tf.jit(f));
