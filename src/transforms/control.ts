@@ -10,8 +10,9 @@ import { flattenArgs, leafTensor, rebuild, traceFlat } from "./trace.js";
 
 /**
  * A loop carried through the graph as one primitive: `f(carry, x) => [carry, y]` runs over the
- * leading axis of `xs` (pytrees allowed); returns `[finalCarry, ys]` with `ys` stacked on axis 0.
- * Its gradient is a reverse scan; `vmap` batches it.
+ * leading axis of `xs` (pytrees allowed: each step's `x` has the structure of `xs`, one leading
+ * axis less); returns `[finalCarry, ys]` with `ys` stacked on axis 0. Its gradient is a reverse
+ * scan; `vmap` batches it. `xs` may be null with `{ length }` to loop without inputs.
  * @example
  * ```ts
  * import { scan, add, tensor } from "tenfold";
@@ -19,12 +20,10 @@ import { flattenArgs, leafTensor, rebuild, traceFlat } from "./trace.js";
  * console.log(total.arraySync(), running.arraySync()); // 6 [1, 3, 6]
  * ```
  */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-export function scan<C = any, Y = any>(
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
-  f: (carry: C, x: any) => readonly [C, Y],
+export function scan<C, X = Tensor, Y = Tensor>(
+  f: (carry: C, x: X) => readonly [C, Y],
   init: C,
-  xs: unknown,
+  xs: X | null | undefined,
   options: { reverse?: boolean; length?: number } = {},
 ): [C, Y] {
   const c = flattenArgs([init], "scan init");
@@ -45,7 +44,7 @@ export function scan<C = any, Y = any>(
     (args) => {
       const carry = (rebuild(c.def, args.slice(0, nC)) as unknown[])[0] as C;
       const x = rebuild(xdef, args.slice(nC));
-      const res = f(carry, x);
+      const res = f(carry, x as X);
       if (!Array.isArray(res) || res.length !== 2) throw new TypeError("scan: f must return [carry, y]");
       const [cl, cdef] = flatten<unknown>(res[0]);
       if (treeKey(cdef) !== treeKey(flatten<unknown>(init)[1])) {

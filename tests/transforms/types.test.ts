@@ -4,7 +4,7 @@
  * arrays give tuples, hasAux gives [grads, aux].
  */
 import { describe, expect, expectTypeOf, it } from "vitest";
-import { grad, jvp, multiply, sin, square, sum, tensor, valueAndGrad, vjp } from "../../src/index.js";
+import { add, grad, jvp, multiply, scan, sin, square, sum, tensor, valueAndGrad, vjp } from "../../src/index.js";
 import type { Tensor } from "../../src/index.js";
 
 describe("typed gradients", () => {
@@ -48,5 +48,19 @@ describe("typed gradients", () => {
     const [s, ds] = jvp((x: Tensor) => sin(x), [tensor(0)], [tensor(1)]);
     expectTypeOf(ds).toEqualTypeOf<Tensor>();
     expect([s.arraySync(), ds.arraySync()]).toEqual([0, 1]);
+  });
+
+  it("type scan's step inputs from xs and its results from the step", () => {
+    // Untyped lambdas: the carry comes from init, x from xs (one leading axis less at run time).
+    const [total, running] = scan((c, x) => { const t = add(c, x); return [t, t]; }, tensor(0), tensor([1, 2, 3]));
+    expectTypeOf(total).toEqualTypeOf<Tensor>();
+    expectTypeOf(running).toEqualTypeOf<Tensor>();
+    expect([total.arraySync(), running.arraySync()]).toEqual([6, [1, 3, 6]]);
+    const [c2, ys] = scan((c, x) => {
+      expectTypeOf(x).toEqualTypeOf<{ a: Tensor; b: Tensor }>();
+      return [add(c, x.a), { prod: multiply(x.a, x.b) }];
+    }, tensor(0), { a: tensor([1, 2]), b: tensor([3, 4]) });
+    expectTypeOf(ys).toEqualTypeOf<{ prod: Tensor }>();
+    expect([c2.arraySync(), ys.prod.arraySync()]).toEqual([3, [3, 8]]);
   });
 });
