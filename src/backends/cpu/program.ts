@@ -75,16 +75,17 @@ function batchOffsets(k: MatmulKernel): { aOffs: number[]; bOffs: number[] } {
 }
 
 /**
- * Implicit im2col: a float matmul whose B is the output of the elementwise kernel just before
- * it, read by nothing else (the im2col patches of a conv). The producer is not run:
+ * Implicit im2col: a float matmul whose B is the output of an elementwise kernel that only
+ * matmuls read as B (the im2col patches of a conv: see `matmulFusions`). The producer is not run:
  * - when it only copies elements of its one float input (found once by probing it, see
- *   `gemmTable`) and A is the same for every batch entry, the table gemm gathers each B panel
- *   from that input inside the gemm's threads (`sgemmTable`);
+ *   `gemmTable`), the table gemm gathers each B panel from that input inside the gemm's threads
+ *   (`sgemmTable`; A is packed once, or once per batch entry when it differs);
  * - else, when the product has no batch and B is contiguous (`packable`), the gemm's B panels
  *   are packed by a routine generated from the producer's body (`packFn`).
- * Otherwise the producer runs and the product runs as usual. With `keep`, the product stays in
- * wasm memory for the next kernel (its only reader), which reads it through `keep.set`
- * instead of a copy into the output slot.
+ * Otherwise the producer runs (`src.produce`, once per call) and the product runs as usual.
+ * `src.source` gives the producer's inputs (a snapshot when the memory plan may have reused
+ * their buffers by now). With `keep`, the product stays in wasm memory for the next kernel (its
+ * only reader), which reads it through `keep.set` instead of a copy into the output slot.
  */
 function fusedMatmulRunner(k: MatmulKernel, producer: ElementwiseKernel, packable: boolean, bSize: number, keep: { set(c: Float32Array): void } | undefined, src: { source(bufs: TypedArray[]): TypedArray[]; produce: Runner }): Runner {
   const { m, n, k: kk } = k;
