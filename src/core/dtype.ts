@@ -56,6 +56,33 @@ export function allocArray(d: DType, n: number): TypedArray {
   }
 }
 
+/** Node's Buffer (absent in browsers): `allocUnsafe` gives memory without the zero fill. */
+const NodeBuffer = (globalThis as { Buffer?: { allocUnsafe(n: number): Uint8Array } }).Buffer;
+
+/** Arrays of at least this many bytes skip the zero fill in `allocFilled`. */
+const UNSAFE_MIN_BYTES = 1 << 20;
+
+/**
+ * A fresh array that the caller overwrites completely before anyone reads it (kernel outputs):
+ * big ones come from `Buffer.allocUnsafe` where Node has it, skipping a zero fill the kernel
+ * would overwrite anyway (its own ArrayBuffer of exactly this size, offset 0).
+ */
+export function allocFilled(d: DType, n: number): TypedArray {
+  const bytes = d === "bool" ? n : 4 * n;
+  if (!NodeBuffer || bytes < UNSAFE_MIN_BYTES) return allocArray(d, n);
+  const b = NodeBuffer.allocUnsafe(bytes);
+  if (b.byteOffset !== 0 || b.buffer.byteLength !== bytes) return allocArray(d, n);
+  switch (d) {
+    case "float32":
+    case "float16":
+      return new Float32Array(b.buffer, 0, n);
+    case "int32":
+      return new Int32Array(b.buffer, 0, n);
+    case "bool":
+      return new Uint8Array(b.buffer, 0, n);
+  }
+}
+
 /** Validates a user-supplied dtype string. */
 export function checkDType(d: unknown, op: string): DType {
   if (d === "float32" || d === "int32" || d === "bool" || d === "float16") return d;

@@ -5,7 +5,7 @@
  * threefry) with the reference rules and scan as a loop over a compiled body program.
  */
 import type { TypedArray } from "../../core/dtype.js";
-import { allocArray } from "../../core/dtype.js";
+import { allocArray, allocFilled } from "../../core/dtype.js";
 import type { Graph } from "../../core/graph.js";
 import type { Node } from "../../core/node.js";
 import type { Params, Primitive } from "../../core/primitives.js";
@@ -393,7 +393,7 @@ export function compileProgram(program: Program): Executable {
           case "input": return inputs[s.index]!;
           case "const": return hostOf(s.node);
           case "temp": return pool![s.pool]!.subarray(0, s.size) as TypedArray;
-          case "output": return allocArray(s.dtype, s.size);
+          case "output": return allocFilled(s.dtype, s.size);
         }
       });
       if (!mem) {
