@@ -252,6 +252,27 @@ function runnerOf(k: Kernel): Runner {
 }
 
 /**
+ * Input slots of a SIMD group that every kernel of it reads only at its own row, row-major with
+ * the group's columns (row r is elements [r·cols, (r+1)·cols)): they can be copied into wasm
+ * memory row chunk by row chunk while helper threads compute the chunks already there.
+ */
+function rowLocalInputs(group: readonly number[], kernels: readonly Kernel[], plans: readonly (SimdPlan | undefined)[], slots: Program["slots"]): Set<number> {
+  const { rows, cols } = plans[group[0]!]!;
+  const ok = new Map<number, boolean>();
+  for (const g of group) {
+    const p = plans[g]!;
+    p.body.forEach((ins, t) => {
+      if (ins.op !== "load") return;
+      const s = kernels[g]!.inputs[ins.input]!;
+      const a = p.acc[t]!;
+      const local = p.cols === cols && a.off === 0 && a.colCoef === 1 && a.rowCoef === cols && slots[s]!.size === rows * cols;
+      ok.set(s, (ok.get(s) ?? true) && local);
+    });
+  }
+  return new Set([...ok].filter(([, v]) => v).map(([s]) => s));
+}
+
+/**
  * Compiles a program for arrays: kernels are generated once, the intermediate pool is allocated
  * on first run and reused by later runs.
  * @example
@@ -281,7 +302,7 @@ export function compileProgram(program: Program): Executable {
   });
   // Units: runs of SIMD kernels with the same rows, each reading what an earlier one wrote only
   // at its own row, become one row-interleaved function; everything else runs alone.
-  const units: { readonly kernels: readonly number[]; readonly fn?: SimdFn }[] = [];
+  const units: { readonly kernels: readonly number[]; readonly fn?: SimdFn; readonly rowLocal?: ReadonlySet<number>; readonly cols?: number }[] = [];
   for (let i = 0; i < kernels.length; ) {
     const p = plans[i];
     if (!p) { units.push({ kernels: [i] }); i++; continue; }
@@ -301,7 +322,7 @@ export function compileProgram(program: Program): Executable {
       group.push(j);
       by.set(kernels[j]!.output, q);
     }
-    units.push({ kernels: group, fn: simdGroup(group.map((g) => plans[g]!), group.map((g) => kernels[g]!.inputs)) });
+    units.push({ kernels: group, fn: simdGroup(group.map((g) => plans[g]!), group.map((g) => kernels[g]!.inputs)), rowLocal: rowLocalInputs(group, kernels, plans, slots), cols: p.cols });
     i += group.length;
   }
   const runners = kernels.map((k, i) => (plans[i] ? undefined : runnerOf(k)));
@@ -421,14 +442,16 @@ export function compileProgram(program: Program): Executable {
           let view: Float32Array | undefined;
           const ptrs: number[] = [];
           const mine = new Set<number>();
+          const byRows: number[] = []; // inputs copied in row by row (see `prepare`)
           for (const i of u.kernels) {
             const k = kernels[i]!;
             for (const s of k.inputs) {
               ptrs.push(at[s]!);
               if (resident[s] || mine.has(s)) continue;
+              resident[s] = 1;
+              if (u.rowLocal!.has(s) && u.fn.withRows) { byRows.push(s); continue; }
               view ??= new Float32Array(mem.buffer);
               view.set(bufs[s]!.subarray(0, slots[s]!.size) as Float32Array, at[s]! >> 2);
-              resident[s] = 1;
             }
             ptrs.push(at[k.output]!);
             mine.add(k.output);
@@ -437,9 +460,14 @@ export function compileProgram(program: Program): Executable {
           // Program outputs no later kernel reads are copied out as their rows finish.
           const early = u.kernels.filter((i) => slots[kernels[i]!.output]!.kind === "output" && lastRead[kernels[i]!.output] === kernels.length && !u.kernels.some((j) => kernels[j]!.inputs.includes(kernels[i]!.output)));
           for (const s of mine) resident[s] = stale[s] = 1;
-          if (early.length && u.fn.withRows) {
+          if ((early.length || byRows.length) && u.fn.withRows) {
+            const cols = u.cols!;
+            const prepare = byRows.length ? (r0: number, r1: number): void => {
+              view ??= new Float32Array(mem.buffer);
+              for (const s of byRows) view.set(bufs[s]!.subarray(r0 * cols, r1 * cols) as Float32Array, (at[s]! >> 2) + r0 * cols);
+            } : undefined;
             let fv: Float32Array | undefined;
-            u.fn.withRows(ptrs, (r0, r1) => {
+            u.fn.withRows(ptrs, early.length ? (r0, r1) => {
               fv ??= new Float32Array(mem.buffer);
               for (const i of early) {
                 const s = kernels[i]!.output;
@@ -447,7 +475,7 @@ export function compileProgram(program: Program): Executable {
                 const [a, b] = [r0 * per, Math.min(r1 * per, slots[s]!.size)];
                 bufs[s]!.set(fv.subarray((at[s]! >> 2) + a, (at[s]! >> 2) + b), a);
               }
-            });
+            } : undefined, prepare);
             for (const i of early) stale[kernels[i]!.output] = 0;
           } else u.fn(...ptrs);
           continue;

@@ -26,9 +26,11 @@ export type SimdFn = ((...ptrs: number[]) => void) & {
   /**
    * Runs like the function itself and reports finished rows: `onRows(r0, r1)` is called for
    * consecutive row ranges covering [0, rows) in order, while helper threads may still compute
-   * later rows (so the caller can copy results out in parallel).
+   * later rows (so the caller can copy results out in parallel). `prepare(r0, r1)` must make
+   * rows [r0, r1) of the inputs ready (copy them in): it is called in order, chunk by chunk,
+   * while helper threads already compute the rows made ready.
    */
-  readonly withRows?: (ptrs: readonly number[], onRows: (r0: number, r1: number) => void) => void;
+  readonly withRows?: (ptrs: readonly number[], onRows?: (r0: number, r1: number) => void, prepare?: (r0: number, r1: number) => void) => void;
 };
 
 /** Smallest kernel (output elements × reduced elements) sent to Wasm SIMD. */
@@ -79,11 +81,13 @@ const MAX_ARGS = 240;
  * cancelled), take it with a compare-and-swap, compile the kernels posted on its port, and run
  * chunks of rows claimed from the shared counter until none is left. ctl[1..7]: kernel id,
  * argument count, rows, rows per chunk, index of the scratch argument (−1: none), this thread's
- * scratch offset, whether to set counter[1 + i] when chunk i is done; arguments from ctl[16].
+ * scratch offset, whether to set counter[1 + i] when chunk i is done, whether to wait until
+ * counter[READY] > i (the caller is still copying rows in) before running chunk i; arguments from
+ * ctl[16].
  */
 const HELPER_SRC = `
 const { workerData, receiveMessageOnPort } = require("node:worker_threads");
-const { mem, ctl, counter, port } = workerData;
+const { mem, ctl, counter, port, ready } = workerData;
 const c = new Int32Array(ctl);
 const cnt = new Int32Array(counter);
 const fns = new Map();
@@ -101,6 +105,7 @@ for (;;) {
       if (si >= 0) args[si] += c[6];
       args.push(0, 0);
       for (let i, t; (t = (i = Atomics.add(cnt, 0, 1)) * chunk) < rows; ) {
+        if (c[8]) for (let r; (r = Atomics.load(cnt, ready)) <= i; ) Atomics.wait(cnt, ready, r);
         args[n] = t; args[n + 1] = Math.min(t + chunk, rows); k(...args); c[11] += args[n + 1] - t;
         if (c[7]) Atomics.store(cnt, 1 + i, 1);
       }
@@ -115,7 +120,9 @@ interface Helper { readonly ctl: Int32Array; readonly port: { postMessage(m: unk
 let helpers: Helper[] | undefined;
 /** Most chunks whose completion is reported (their flags follow the claim counter). */
 const MAX_CHUNKS = 1024;
-const counter = typeof SharedArrayBuffer !== "undefined" ? new Int32Array(new SharedArrayBuffer((1 + MAX_CHUNKS) * 4)) : new Int32Array(1 + MAX_CHUNKS);
+/** Counter cell holding how many chunks of rows the caller has made ready (copied in). */
+const READY = 1 + MAX_CHUNKS;
+const counter = typeof SharedArrayBuffer !== "undefined" ? new Int32Array(new SharedArrayBuffer((2 + MAX_CHUNKS) * 4)) : new Int32Array(2 + MAX_CHUNKS);
 
 function startHelpers(): Helper[] {
   const proc = (globalThis as { process?: NodeJS.Process }).process;
@@ -126,7 +133,7 @@ function startHelpers(): Helper[] {
     try {
       const ctl = new Int32Array(new SharedArrayBuffer((16 + MAX_ARGS) * 4));
       const { port1, port2 } = new wt.MessageChannel();
-      const w = new wt.Worker(HELPER_SRC, { eval: true, workerData: { mem: memory, ctl: ctl.buffer, counter: counter.buffer, port: port2 }, transferList: [port2] });
+      const w = new wt.Worker(HELPER_SRC, { eval: true, workerData: { mem: memory, ctl: ctl.buffer, counter: counter.buffer, port: port2, ready: READY }, transferList: [port2] });
       w.unref();
       port1.unref();
       const h: Helper = { ctl, port: port1, sent: new Set(), ready: false };
@@ -160,24 +167,36 @@ function threaded(k: (...a: number[]) => void, bytes: Uint8Array, rows: number, 
   const chunk = Math.max(1, Math.floor(CHUNK / perRow));
   const big = shared && rows * perRow >= THREAD_MIN && rows >= 2 * chunk;
   const chunks = Math.ceil(rows / chunk);
-  const run = (ptrs: readonly number[], onRows?: (r0: number, r1: number) => void): void => {
+  const run = (ptrs: readonly number[], onRows?: (r0: number, r1: number) => void, prepare?: (r0: number, r1: number) => void): void => {
     const n = ptrs.length;
     const ready = big && n <= MAX_ARGS ? (helpers ??= startHelpers()).filter((h) => h.ready || (h.ready = Atomics.load(h.ctl, 10) === 1)) : [];
     if (ready.length === 0) {
+      prepare?.(0, rows);
       k(...ptrs, 0, rows);
       onRows?.(0, rows);
       return;
     }
     const flags = onRows !== undefined && chunks <= MAX_CHUNKS;
+    // Gated: the helpers start while this thread still copies rows in, chunk by chunk.
+    const gated = prepare !== undefined && chunks <= MAX_CHUNKS;
+    if (prepare && !gated) prepare(0, rows);
     counter.fill(0, 0, flags ? 1 + chunks : 1);
+    counter[READY] = 0;
     ready.forEach((h, i) => {
       if (!h.sent.has(id)) { h.port.postMessage({ id, bytes }); h.sent.add(id); }
       const c = h.ctl;
-      c[1] = id; c[2] = n; c[3] = rows; c[4] = chunk; c[5] = scratchBytes ? n - 1 : -1; c[6] = (i + 1) * scratchBytes; c[7] = flags ? 1 : 0;
+      c[1] = id; c[2] = n; c[3] = rows; c[4] = chunk; c[5] = scratchBytes ? n - 1 : -1; c[6] = (i + 1) * scratchBytes; c[7] = flags ? 1 : 0; c[8] = gated ? 1 : 0;
       for (let j = 0; j < n; j++) c[16 + j] = ptrs[j]!;
       Atomics.store(c, 0, 1);
       Atomics.notify(c, 0);
     });
+    if (gated) {
+      for (let i = 0; i < chunks; i++) {
+        prepare(i * chunk, Math.min((i + 1) * chunk, rows));
+        Atomics.store(counter, READY, i + 1);
+        Atomics.notify(counter, READY);
+      }
+    }
     // Finished chunks (in order) go to onRows while the helpers compute.
     let done = 0;
     const report = (): void => {
