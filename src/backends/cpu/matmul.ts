@@ -128,6 +128,26 @@ const MAX_CHUNKS = 1024;
 /** Largest shared wasm memory (pages of 64 KiB): 2 GiB. */
 export const MAX_PAGES = 32768;
 
+let memLimit = MAX_PAGES * 65536 - 65536;
+/**
+ * Bytes of wasm memory a kernel may use (just under the 2 GiB maximum); bigger work runs on the
+ * JS kernels instead of failing to grow the memory. Tests lower it to exercise the fallbacks.
+ */
+export function wasmMemoryLimit(): number {
+  return memLimit;
+}
+/** Sets `wasmMemoryLimit` (tests). */
+export function setWasmMemoryLimit(bytes: number): void {
+  memLimit = bytes;
+}
+
+/** Wasm memory bytes of an m×k by k×n SIMD product: packed A and B, C, a raw copy of B. */
+function gemmBytes(m: number, n: number, k: number): number {
+  const mt = Math.ceil(m / MR);
+  const np = Math.ceil(n / NR);
+  return (mt * MR * k + np * NR * k + mt * MR * np * NR + k * n) * 4 + 64;
+}
+
 /**
  * The helper thread's program: instantiate the same module on the shared memory, then wait for
  * work on `ctl[0]` (1 = posted, 2 = taken, 0 = done or cancelled), take it with a compare-and-swap
@@ -377,7 +397,7 @@ export interface GemmHooks {
 
 /** Whether an m×n×k float product runs on the SIMD kernel. */
 export function simdGemmFor(m: number, n: number, k: number): boolean {
-  return m * n * k >= SIMD_MIN_WORK && k > 0 && simdGemm() !== null;
+  return m * n * k >= SIMD_MIN_WORK && k > 0 && gemmBytes(m, n, k) <= memLimit && simdGemm() !== null;
 }
 
 /** The B-panel float offset in wasm memory of an m×k by k×n SIMD product (A's packed panels come first). */
@@ -396,7 +416,7 @@ export function sgemmFused(A: Strided, B: Strided, C: Float32Array | Int32Array 
 
 /** sgemm choosing the SIMD kernel for large enough float products. */
 export function sgemmAuto(A: Strided, B: Strided, C: Float32Array | Int32Array | Uint8Array, cOff: number, m: number, n: number, k: number): void {
-  const w = m * n * k >= SIMD_MIN_WORK && k > 0 ? simdGemm() : null;
+  const w = simdGemmFor(m, n, k) ? simdGemm() : null;
   if (w) sgemmSimd(w, A, B, C, cOff, m, n, k);
   else sgemm(A, B, C, cOff, m, n, k);
 }
@@ -537,10 +557,10 @@ function tableOf(nb: number, k: number, n: number, lane: (b: number, p: number, 
  * stores straight into C's layout. Threads claim chunks of whole images; this thread copies
  * finished images out to C while the helpers still compute. With `keepC`, the product is
  * handed over in wasm memory instead of copied into C. Call only when `simdGemmFor(m, n, k)`.
+ * Returns false (and computes nothing) when the work does not fit `wasmMemoryLimit`.
  */
-export function sgemmTable(A: Strided, aOffs: readonly number[] | undefined, table: GemmTable, inp: Float32Array, C: Float32Array, cOff: number, m: number, nb: number, n: number, k: number, keepC?: (c: Float32Array) => void): void {
+export function sgemmTable(A: Strided, aOffs: readonly number[] | undefined, table: GemmTable, inp: Float32Array, C: Float32Array, cOff: number, m: number, nb: number, n: number, k: number, keepC?: (c: Float32Array) => void): boolean {
   const w = simdGemm()!;
-  gatherStats.calls++;
   const mt = Math.ceil(m / MR);
   const ppi = Math.ceil(n / NR);
   const np = nb * ppi;
@@ -553,6 +573,8 @@ export function sgemmTable(A: Strided, aOffs: readonly number[] | undefined, tab
   const scratch0 = (inOff + inp.length * 4 + 16 + 15) & ~15;
   const per = (k * NR + MR * NR) * 4;
   const bytes = scratch0 + threads * per;
+  if (bytes > memLimit) return false;
+  gatherStats.calls++;
   const have = w.mem.buffer.byteLength;
   if (have < bytes) w.mem.grow(Math.ceil((bytes - have) / 65536));
   const f = new Float32Array(w.mem.buffer);
@@ -607,10 +629,11 @@ export function sgemmTable(A: Strided, aOffs: readonly number[] | undefined, tab
       while (Atomics.load(c, 0) !== 0) Atomics.wait(c, 0, 2);
     }
     copyDone();
-    if (copied === chunks) return;
+    if (copied === chunks) return true;
     if (g > 0) throw new Error("internal: table gemm chunks left uncopied");
   }
   const view = f.subarray(pcF, pcF + nb * img);
   if (keepC) keepC(view);
   else C.set(view, cOff);
+  return true;
 }

@@ -18,7 +18,7 @@ import type { KernelFn } from "./codegen.js";
 import { elementwiseFn, matmulEpilogueFn, packFn, reduceFn } from "./codegen.js";
 import type { Strided } from "./matmul.js";
 import type { GemmTable } from "./matmul.js";
-import { gatherStats, gemmTable, igemm, packedBOffset, sgemmAuto, sgemmFused, sgemmTable, simdGemmFor, stridedTable } from "./matmul.js";
+import { gatherStats, gemmTable, igemm, packedBOffset, sgemmAuto, sgemmFused, sgemmTable, simdGemmFor, stridedTable, wasmMemoryLimit } from "./matmul.js";
 import { NR } from "./wasm.js";
 import type { SimdFn, SimdPlan } from "./simd.js";
 import { simdGroup, simdMemory, simdPlan, simdThreads } from "./simd.js";
@@ -51,9 +51,9 @@ function matmulRunner(k: Extract<Kernel, { kind: "matmul" }>): Runner {
     const out = bufs[k.output]!;
     const A = bufs[k.inputs[k.a.input]!]!;
     const B = bufs[k.inputs[k.b.input]!]!;
-    if (table && A instanceof Float32Array && B instanceof Float32Array && out instanceof Float32Array) {
-      const As = { data: A, off: k.a.offset, rs: k.a.strides[r]!, cs: k.a.strides[r + 1]! };
-      sgemmTable(As, broadcastA ? undefined : aOffs, table, B, out, 0, k.m, nb, k.n, k.k);
+    const As = { data: A, off: k.a.offset, rs: k.a.strides[r]!, cs: k.a.strides[r + 1]! };
+    if (table && A instanceof Float32Array && B instanceof Float32Array && out instanceof Float32Array && sgemmTable(As, broadcastA ? undefined : aOffs, table, B, out, 0, k.m, nb, k.n, k.k)) {
+      // done on the table gemm
     } else {
       for (let bi = 0; bi < nb; bi++) {
         gemm({ data: A, off: aOffs[bi]!, rs: k.a.strides[r]!, cs: k.a.strides[r + 1]! }, { data: B, off: bOffs[bi]!, rs: k.b.strides[r]!, cs: k.b.strides[r + 1]! }, out, bi * k.m * k.n, k.m, k.n, k.k);
@@ -113,9 +113,8 @@ function fusedMatmulRunner(k: MatmulKernel, producer: ElementwiseKernel, packabl
       const t = gemmTable((x, o) => plain(x, o), inp.length, bSize, bOffs, k.b.strides[r]!, k.b.strides[r + 1]!, kk, n);
       table = t ? { ...t, inLen: inp.length } : null;
     }
-    if (simd && inp && table) {
+    if (simd && inp && table && sgemmTable(A, aOffs, table, inp, out as Float32Array, 0, m, nb, n, kk, keep ? (c) => keep.set(c) : undefined)) {
       gatherStats.implicit++;
-      sgemmTable(A, aOffs, table, inp, out as Float32Array, 0, m, nb, n, kk, keep ? (c) => keep.set(c) : undefined);
     } else if (simd && pack) {
       const B = strided(bufs[k.inputs[k.b.input]!]!, k.b);
       const packB = (f: Float32Array, pb: number): void => {
@@ -288,6 +287,9 @@ export function compileProgram(program: Program): Executable {
   const { kernels } = program;
   const plans: (SimdPlan | undefined)[] = kernels.map((k) =>
     (k.kind === "elementwise" || k.kind === "reduce") && f32(k.output) && k.inputs.every(f32) ? simdPlan(k) : undefined);
+  // Work whose operands (with per-row scratch) would not fit the wasm memory runs in JS.
+  const arenaNeed = new Set(kernels.flatMap((k, i) => (plans[i] ? [...k.inputs, k.output] : [])));
+  if ([...arenaNeed].reduce((b, s) => b + (slots[s]!.size + 16) * 4, 0) * 2 + (1 << 20) > wasmMemoryLimit()) plans.fill(undefined);
   // A kernel that only loads (a plain sum or max) is faster in JS than after a copy into wasm
   // memory: it runs as SIMD only when its operands are in wasm memory anyway.
   const work = (p: SimdPlan): boolean => p.body.some((x) => x.op === "unary" || x.op === "binary");
@@ -397,6 +399,7 @@ export function compileProgram(program: Program): Executable {
   // Per-row scratch of groups that share values between their kernels (one region per thread, reused).
   const scratchAt = arenaBytes;
   arenaBytes += Math.max(0, ...units.map((u) => u.fn?.scratchBytes ?? 0)) * (units.some((u) => u.fn) ? simdThreads() : 1);
+  if (arenaBytes > wasmMemoryLimit()) throw new Error("internal: SIMD arena over the wasm memory limit");
   const mem = arenaBytes > 0 ? simdMemory() : null;
   // Last kernel reading each slot (outputs: past the end), to read back only live results.
   const lastRead = new Int32Array(slots.length).fill(-1);
