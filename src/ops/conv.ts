@@ -137,7 +137,13 @@ export interface PoolOptions {
   readonly padding?: Padding;
 }
 
-function pool(op: string, x: TensorLike, window: number | readonly number[], options: PoolOptions, padValue: number): { win: Tensor; count: number } {
+/**
+ * The values each pooling window reduces over, as `x` reduced over `axes`: for non-overlapping,
+ * unpadded windows that tile the input exactly, the input itself reshaped so that each window
+ * is a pair of axes (`[..., H/2, 2, W/2, 2]`: no copy, one reduce kernel, and a gradient that
+ * stays at the input's size); else the windows stacked on a new leading axis.
+ */
+function pool(op: string, x: TensorLike, window: number | readonly number[], options: PoolOptions, padValue: number): { win: Tensor; axes: number[]; count: number } {
   const xt = asTensor(x, op);
   const win = typeof window === "number" ? new Array<number>(Math.max(1, xt.ndim - 2)).fill(window) : [...window];
   const nsp = win.length;
@@ -150,8 +156,13 @@ function pool(op: string, x: TensorLike, window: number | readonly number[], opt
   const out = inSp.map((s, i) => Math.floor((s + pads[i]![0] + pads[i]![1] - win[i]!) / strides[i]!) + 1);
   if (out.some((o) => o <= 0)) throw new ShapeError(`${op}: window ${fmtShape(win)} is larger than the padded input ${fmtShape(inSp)}`);
   const lead = xt.ndim - nsp;
+  const count = sizeOf(win);
+  if (pads.every(([lo, hi]) => lo === 0 && hi === 0) && win.every((w, i) => strides[i] === w && inSp[i]! % w === 0)) {
+    const tiled = reshape(xt, [...xt.shape.slice(0, lead), ...out.flatMap((o, i) => [o, win[i]!])]);
+    return { win: tiled, axes: win.map((_, i) => lead + 2 * i + 1), count };
+  }
   const xp = pad(xt, [...new Array<[number, number]>(lead).fill([0, 0]), ...pads], { value: padValue });
-  return { win: windows(xp, nsp, win, strides, win.map(() => 1), out), count: sizeOf(win) };
+  return { win: windows(xp, nsp, win, strides, win.map(() => 1), out), axes: [0], count };
 }
 
 /**
@@ -165,8 +176,8 @@ function pool(op: string, x: TensorLike, window: number | readonly number[], opt
  * ```
  */
 export function maxPool(x: TensorLike, window: number | readonly number[], options: PoolOptions = {}): Tensor {
-  const { win } = pool("maxPool", x, window, options, -Infinity);
-  return max(win, { axis: 0 });
+  const { win, axes } = pool("maxPool", x, window, options, -Infinity);
+  return max(win, { axis: axes });
 }
 
 /**
@@ -179,6 +190,6 @@ export function maxPool(x: TensorLike, window: number | readonly number[], optio
  * ```
  */
 export function avgPool(x: TensorLike, window: number | readonly number[], options: PoolOptions = {}): Tensor {
-  const { win, count } = pool("avgPool", x, window, options, 0);
-  return divide(sum(win, { axis: 0 }), count);
+  const { win, axes, count } = pool("avgPool", x, window, options, 0);
+  return divide(sum(win, { axis: axes }), count);
 }
