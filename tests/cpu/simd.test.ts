@@ -45,6 +45,31 @@ describe.skipIf(!simdMemory())("wasm simd kernels", () => {
     both((a) => tf.exp(a), { data: y, shape: [4099] });
   });
 
+  it("comparisons as lane masks: where, casts of bool, NaN and signed zeros", () => {
+    const x = data(4099, 3);
+    x.set([NaN, -0, 0, Infinity, -Infinity, 1e-40, -1e-40], 0);
+    const y = data(4099, 3, 7);
+    y.set([0, 0, -0, NaN, 1, 1e-40, 0], 0);
+    both((a) => tf.where(tf.less(a, 0), 0, a), { data: x, shape: [4099] }); // relu as nn.relu writes it
+    both((a, b) => tf.multiply(tf.astype(tf.greater(a, 0), "float32"), b), { data: x, shape: [4099] }, { data: y, shape: [4099] });
+    both((a, b) => tf.where(tf.equal(a, b), a, tf.multiply(b, 2)), { data: x, shape: [4099] }, { data: y, shape: [4099] });
+    both((a, b) => tf.add(tf.astype(tf.notEqual(a, b), "float32"), tf.astype(tf.lessEqual(a, b), "float32")), { data: x, shape: [4099] }, { data: y, shape: [4099] });
+    both((a) => tf.sum(tf.astype(tf.less(a, 0.5), "float32"), { axis: -1 }), { data: x.subarray(0, 4096), shape: [16, 256] });
+  });
+
+  it("per-row operands that are not affine in the row (NCHW bias: channel (row / H) % C)", () => {
+    const x = data(2 * 3 * 5 * 8, 2);
+    const b = data(3, 1, 9);
+    const g = data(2 * 3 * 5 * 8, 1, 4);
+    const bias = (a: Tensor, c: Tensor): Tensor => tf.add(a, tf.reshape(c, [3, 1, 1]));
+    both((a, c) => tf.where(tf.less(bias(a, c), 0), 0, bias(a, c)), { data: x, shape: [2, 3, 5, 8] }, { data: b, shape: [3] });
+    both((a, c, d) => tf.multiply(tf.astype(tf.greater(bias(a, c), 0), "float32"), d), { data: x, shape: [2, 3, 5, 8] }, { data: b, shape: [3] }, { data: g, shape: [2, 3, 5, 8] });
+    // a leading-axis term too: per (n, c) scale of a [2, 3, 40] tensor, and a row reduction
+    const sc = data(2 * 3, 1, 2);
+    both((a, c) => tf.multiply(tf.reshape(a, [2, 3, 40]), tf.reshape(c, [2, 3, 1])), { data: x, shape: [2, 3, 5, 8] }, { data: sc, shape: [2, 3] });
+    both((a, c) => tf.sum(tf.multiply(tf.reshape(a, [2, 3, 40]), tf.reshape(c, [1, 3, 1])), { axis: -1 }), { data: x, shape: [2, 3, 5, 8] }, { data: b, shape: [3] });
+  });
+
   it("the bench chain, odd length", () => {
     const f = (x: Tensor): Tensor => tf.subtract(tf.multiply(tf.maximum(tf.add(tf.multiply(x, 1.5), 0.25), 0), tf.divide(1, tf.add(1, tf.exp(tf.negative(x))))), tf.tanh(x));
     both(f, { data: data(1001, 4), shape: [1001] });

@@ -264,7 +264,7 @@ function rowLocalInputs(group: readonly number[], kernels: readonly Kernel[], pl
       if (ins.op !== "load") return;
       const s = kernels[g]!.inputs[ins.input]!;
       const a = p.acc[t]!;
-      const local = p.cols === cols && a.off === 0 && a.colCoef === 1 && a.rowCoef === cols && slots[s]!.size === rows * cols;
+      const local = p.cols === cols && a.off === 0 && a.colCoef === 1 && a.rowCoef === cols && !a.terms && slots[s]!.size === rows * cols;
       ok.set(s, (ok.get(s) ?? true) && local);
     });
   }
@@ -318,7 +318,7 @@ export function compileProgram(program: Program): Executable {
         const src = by.get(kernels[j]!.inputs[ins.input]!);
         const a = q.acc[t]!;
         if (!src) return true;
-        return a.off === 0 && (src.reduce ? a.colCoef === 0 && a.rowCoef === 1 : a.colCoef === 1 && a.rowCoef === src.cols && q.cols === src.cols);
+        return a.off === 0 && !a.terms && (src.reduce ? a.colCoef === 0 && a.rowCoef === 1 : a.colCoef === 1 && a.rowCoef === src.cols && q.cols === src.cols);
       });
       if (!local) break;
       group.push(j);

@@ -235,6 +235,8 @@ const i32x4 = (v: number): number[] => [...new Uint8Array(new Int32Array([v, v, 
 
 const UNARY = new Set(["neg", "exp", "tanh", "sqrt", "floor"]);
 const BINARY: Record<string, number> = { add: OP.add, mul: OP.mul, div: OP.div, max: OP.max, min: OP.min };
+/** Float comparisons: their bool result is an all-ones/zeros lane mask (where → bitselect, cast → and 1.0). */
+const COMPARE: Record<string, number> = { eq: 0x41, ne: 0x42, lt: 0x43, le: 0x45 };
 
 /**
  * v128 constants, hoisted into locals set once ahead of the loops (V8 rematerializes a
@@ -309,19 +311,43 @@ function emitTanh(f: FnBuilder, K: Consts, x: string): void {
   f.get("ta"); c(0.625); f.simd(OP.f32Lt).simd(OP.bitselect);
 }
 
-/** How a load walks the rows × cols view. */
+/**
+ * How a load walks the rows × cols view: element `off + row·rowCoef + col·colCoef`, plus, when
+ * `terms` is present (a per-row operand that is not affine in the row: the bias of an NCHW
+ * tensor, channel `(row / H) % C`), `Σ coef·((row / div) % mod)` (and rowCoef 0).
+ */
 export interface Access {
   readonly off: number;
   readonly rowCoef: number;
   readonly colCoef: 0 | 1;
+  readonly terms?: readonly { readonly div: number; readonly mod: number; readonly coef: number }[];
 }
 
-/** Row and column strides of each loop variable name. */
-type VarMap = ReadonlyMap<string, { readonly row: number; readonly col: number }>;
+/** Whether a load reads one element for the whole kernel. */
+const fixed = (a: Access): boolean => a.colCoef === 0 && a.rowCoef === 0 && !a.terms;
+
+/** Row and column strides (and sizes) of each loop variable name. */
+type VarMap = ReadonlyMap<string, { readonly row: number; readonly col: number; readonly size?: number }>;
 
 function access(index: Idx, vars: VarMap): Access | undefined {
   const a = affine(index);
   if (!a) return undefined;
+  return affineAccess(a, vars) ?? termAccess(a, vars);
+}
+
+/** A load that is per row (no column part) but not affine in the row: one term per row variable. */
+function termAccess(a: { readonly offset: number; readonly coef: ReadonlyMap<string, number> }, vars: VarMap): Access | undefined {
+  const terms: { div: number; mod: number; coef: number }[] = [];
+  for (const [name, coef] of a.coef) {
+    if (coef === 0) continue;
+    const v = vars.get(name);
+    if (!v || v.col !== 0 || v.size === undefined || name === "oi") return undefined;
+    terms.push({ div: v.row, mod: v.size, coef });
+  }
+  return terms.length ? { off: a.offset, rowCoef: 0, colCoef: 0, terms } : undefined;
+}
+
+function affineAccess(a: { readonly offset: number; readonly coef: ReadonlyMap<string, number> }, vars: VarMap): Access | undefined {
   let row: number | undefined;
   let col: number | undefined;
   // Σ coef_v · v must equal rowCoef·row + colCoef·col with v = row·v.row... : solve from each var.
@@ -395,27 +421,34 @@ export function simdPlan(k: ElementwiseKernel | ReduceKernel): SimdPlan | undefi
   if (total < minElements) return undefined;
   if (red && (!["sum", "rmax", "rmin"].includes(k.fn) || k.epilogue.length !== 1 || k.epilogue[0]!.op !== "acc")) return undefined;
   for (const i of k.body) {
+    // Bool values only as masks: float comparisons, read by where (as its condition) and casts.
+    if (i.op === "binary" && i.fn in COMPARE) {
+      if (i.argDtype !== "float32" || i.dtype !== "bool") return undefined;
+      continue;
+    }
     if (i.dtype !== "float32") return undefined;
     if (i.op === "unary" && !UNARY.has(i.fn)) return undefined;
     if (i.op === "binary" && (!(i.fn in BINARY) || i.argDtype !== "float32")) return undefined;
-    if (i.op !== "load" && i.op !== "const" && i.op !== "unary" && i.op !== "binary") return undefined;
+    if (i.op === "cast" && i.from !== "bool") return undefined;
+    if (i.op === "where" && k.body[i.c]!.dtype !== "bool") return undefined;
+    if (i.op !== "load" && i.op !== "const" && i.op !== "unary" && i.op !== "binary" && i.op !== "where" && i.op !== "cast") return undefined;
   }
   // rows × cols view.
-  const vars = new Map<string, { row: number; col: number }>();
+  const vars = new Map<string, { row: number; col: number; size?: number }>();
   let rows: number;
   let cols: number;
   if (red) {
     rows = shape.reduce((a, b) => a * b, 1);
     cols = k.reduceShape.reduce((a, b) => a * b, 1);
     let s = 1;
-    for (let d = shape.length - 1; d >= 0; d--) { if (shape[d]! > 1) vars.set(`o${d}`, { row: s, col: 0 }); s *= shape[d]!; }
+    for (let d = shape.length - 1; d >= 0; d--) { if (shape[d]! > 1) vars.set(`o${d}`, { row: s, col: 0, size: shape[d]! }); s *= shape[d]!; }
     s = 1;
     for (let d = k.reduceShape.length - 1; d >= 0; d--) { if (k.reduceShape[d]! > 1) vars.set(`r${d}`, { row: 0, col: s }); s *= k.reduceShape[d]!; }
   } else {
     cols = shape.length ? shape[shape.length - 1]! : 1;
     rows = shape.length ? shape.slice(0, -1).reduce((a, b) => a * b, 1) : 1;
     let s = 1;
-    for (let d = shape.length - 2; d >= 0; d--) { if (shape[d]! > 1) vars.set(`o${d}`, { row: s, col: 0 }); s *= shape[d]!; }
+    for (let d = shape.length - 2; d >= 0; d--) { if (shape[d]! > 1) vars.set(`o${d}`, { row: s, col: 0, size: shape[d]! }); s *= shape[d]!; }
     if (shape.length && cols > 1) vars.set(`o${shape.length - 1}`, { row: 0, col: 1 });
     vars.set("oi", { row: cols, col: 1 });
   }
@@ -423,7 +456,7 @@ export function simdPlan(k: ElementwiseKernel | ReduceKernel): SimdPlan | undefi
   if (k.body.some((i, j) => i.op === "load" && !acc[j])) return undefined;
   // Collapse to one row when every load is flat or a scalar (no per-row values, no row gaps).
   // (Viewed as rows of FLAT columns when the size allows, so that helper threads can share it.)
-  if (!red && acc.every((a) => !a || (a.colCoef === 1 && a.rowCoef === cols) || (a.colCoef === 0 && a.rowCoef === 0))) {
+  if (!red && acc.every((a) => !a || (a.colCoef === 1 && a.rowCoef === cols && !a.terms) || fixed(a))) {
     const total = cols * rows;
     cols = total % FLAT === 0 && total > FLAT ? FLAT : total;
     rows = total / cols;
@@ -472,7 +505,7 @@ function sharing(plans: readonly SimdPlan[], inputSlots: readonly (readonly numb
     const out: string[] = [];
     p.body.forEach((i, j) => {
       const a = p.acc[j];
-      out.push(i.op === "load" ? `L${inputSlots[g]![i.input]}@${a!.off},${a!.rowCoef},${a!.colCoef}`
+      out.push(i.op === "load" ? `L${inputSlots[g]![i.input]}@${a!.off},${a!.rowCoef},${a!.colCoef},${JSON.stringify(a!.terms ?? [])}`
         : i.op === "const" ? `C${i.value}`
         : i.op === "unary" ? `${i.fn}(${out[i.x]})`
         : i.op === "binary" ? `${i.fn}(${out[i.a]},${out[i.b]})` : `?${j}`);
@@ -553,8 +586,9 @@ function emitPlan(f: FnBuilder, K: Consts, plan: SimdPlan, P: string, keep: Read
     need.add(j);
     const i = body[j]!;
     if (reuse.has(j)) return;
-    if (i.op === "unary") mark(i.x);
+    if (i.op === "unary" || i.op === "cast") mark(i.x);
     else if (i.op === "binary") { mark(i.a); mark(i.b); }
+    else if (i.op === "where") { mark(i.c); mark(i.a); mark(i.b); }
   };
   mark(body.length - 1);
   const scratch = (r: number): void => { f.get("scr").i32(r * regionBytes).add().get("c").add(); };
@@ -565,12 +599,13 @@ function emitPlan(f: FnBuilder, K: Consts, plan: SimdPlan, P: string, keep: Read
     const i = body[j] as Extract<Instr, { op: "load" }>;
     f.get(`${P}in${i.input}`).i32(a.off * 4).add();
     if (withRow && a.rowCoef !== 0) f.get("row").i32(a.rowCoef * 4).mul().add();
+    if (withRow) for (const t of a.terms ?? []) f.get("row").i32(t.div).op(0x6e).i32(t.mod).op(0x70).i32(t.coef * 4).mul().add(); // ((row / div) % mod)·coef
   };
   // Hoisted: constants and loads constant over the whole kernel.
   body.forEach((i, j) => {
     if (i.op === "const") f.simd(OP.const, ...f32x4(i.value)).set(v(j));
     const a = acc[j];
-    if (a && a.colCoef === 0 && a.rowCoef === 0) { addr(j, a, false); f.simd(OP.load32Splat, 2, 0).set(v(j)); }
+    if (a && fixed(a)) { addr(j, a, false); f.simd(OP.load32Splat, 2, 0).set(v(j)); }
   });
   const emitInstr = (i: Instr, j: number, off: number): void => {
     switch (i.op) {
@@ -584,7 +619,13 @@ function emitPlan(f: FnBuilder, K: Consts, plan: SimdPlan, P: string, keep: Read
         f.set(v(j));
         return;
       case "binary":
-        f.get(v(i.a)).get(v(i.b)).simd(BINARY[i.fn]!).set(v(j));
+        f.get(v(i.a)).get(v(i.b)).simd(COMPARE[i.fn] ?? BINARY[i.fn]!).set(v(j));
+        return;
+      case "where":
+        f.get(v(i.a)).get(v(i.b)).get(v(i.c)).simd(OP.bitselect).set(v(j));
+        return;
+      case "cast": // bool mask → 1.0 / 0.0
+        f.get(v(i.x)); K.push(1); f.simd(OP.and).set(v(j));
         return;
       default:
         return;
@@ -597,7 +638,7 @@ function emitPlan(f: FnBuilder, K: Consts, plan: SimdPlan, P: string, keep: Read
   const out = `${P}out`;
   return () => {
     acc.forEach((a, j) => {
-      if (!a || (a.colCoef === 0 && a.rowCoef === 0) || !need.has(j)) return;
+      if (!a || fixed(a) || !need.has(j)) return;
       addr(j, a, true);
       if (a.colCoef === 1) f.set(`${P}p${j}`);
       else f.simd(OP.load32Splat, 2, 0).set(v(j));
