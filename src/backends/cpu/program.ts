@@ -250,6 +250,9 @@ function runnerOf(k: Kernel): Runner {
   }
 }
 
+/** Smallest load-only SIMD kernel (elements) worth a copy into wasm memory (it is shared with the helpers). */
+const SIMD_SHARED_MIN = 1 << 20;
+
 /**
  * Input slots of a SIMD group that every kernel of it reads only at its own row, row-major with
  * the group's columns (row r is elements [r·cols, (r+1)·cols)): they can be copied into wasm
@@ -291,8 +294,9 @@ export function compileProgram(program: Program): Executable {
   const arenaNeed = new Set(kernels.flatMap((k, i) => (plans[i] ? [...k.inputs, k.output] : [])));
   if ([...arenaNeed].reduce((b, s) => b + (slots[s]!.size + 16) * 4, 0) * 2 + (1 << 20) > wasmMemoryLimit()) plans.fill(undefined);
   // A kernel that only loads (a plain sum or max) is faster in JS than after a copy into wasm
-  // memory: it runs as SIMD only when its operands are in wasm memory anyway.
-  const work = (p: SimdPlan): boolean => p.body.some((x) => x.op === "unary" || x.op === "binary");
+  // memory: it runs as SIMD only when its operands are in wasm memory anyway, or when it is big
+  // enough for the helper threads (its copy-in then overlaps their work).
+  const work = (p: SimdPlan): boolean => p.body.some((x) => x.op === "unary" || x.op === "binary") || (simdThreads() > 1 && p.rows * p.cols >= SIMD_SHARED_MIN);
   const readLater = new Set<number>();
   for (let i = kernels.length - 1; i >= 0; i--) if (plans[i] && work(plans[i]!)) for (const s of kernels[i]!.inputs) readLater.add(s);
   const produced = new Set<number>();
