@@ -94,7 +94,9 @@ export class Tensor {
   }
 
   /**
-   * The data as a typed array, synchronously (CPU and reference backends only).
+   * The data as a typed array, synchronously (CPU and reference backends only). On the CPU and
+   * reference backends this is the tensor's own storage: treat it as read-only (tensors are
+   * immutable, and backends may keep copies of it, e.g. in wasm memory or on the GPU).
    * @example
    * ```ts
    * import { tensor } from "tenfold";

@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import * as tf from "../../src/index.js";
 import type { Tensor } from "../../src/index.js";
 import { setSimdMinElements, simdGroup, simdHelpers, simdMemory, simdPlan, simdThreads } from "../../src/backends/cpu/simd.js";
+import { arenaStats } from "../../src/backends/cpu/program.js";
 import type { ElementwiseKernel, ReduceKernel } from "../../src/scheduler/ir.js";
 
 const close = (got: ArrayLike<number>, want: ArrayLike<number>, tol = 1e-5): number => {
@@ -68,6 +69,31 @@ describe.skipIf(!simdMemory())("wasm simd kernels", () => {
     const sc = data(2 * 3, 1, 2);
     both((a, c) => tf.multiply(tf.reshape(a, [2, 3, 40]), tf.reshape(c, [2, 3, 1])), { data: x, shape: [2, 3, 5, 8] }, { data: sc, shape: [2, 3] });
     both((a, c) => tf.sum(tf.multiply(tf.reshape(a, [2, 3, 40]), tf.reshape(c, [1, 3, 1])), { axis: -1 }), { data: x, shape: [2, 3, 5, 8] }, { data: b, shape: [3] });
+  });
+
+  it("an input's arena copy is reused by the next call of the same program only", () => {
+    const f = tf.jit((a: Tensor) => tf.exp(a));
+    const g = tf.jit((a: Tensor) => tf.tanh(tf.multiply(a, 2)));
+    const [x1, x2, y] = [data(8192, 2, 1), data(8192, 2, 2), data(12000, 2, 3)].map((d) => tf.tensor(d)) as [Tensor, Tensor, Tensor];
+    const ref = (h: (a: Tensor) => Tensor, t: Tensor): Float32Array => {
+      tf.setBackend("reference");
+      const r = Float32Array.from(h(t).dataSync());
+      tf.setBackend("cpu");
+      return r;
+    };
+    const check = (h: (a: Tensor) => Tensor, t: Tensor): void => expect(close(h(t).dataSync(), ref(h, t))).toBe(0);
+    tf.setBackend("cpu");
+    check(f, x1);
+    let { reused } = arenaStats;
+    check(f, x1); // same program, same tensor, nothing in between: no copy
+    expect(arenaStats.reused).toBe(reused + 1);
+    check(g, y); // another program overwrites the arena
+    reused = arenaStats.reused;
+    check(f, x1);
+    check(f, x2); // a different tensor of the same shape
+    expect(arenaStats.reused).toBe(reused);
+    check(f, x2);
+    expect(arenaStats.reused).toBe(reused + 1);
   });
 
   it("the bench chain, odd length", () => {

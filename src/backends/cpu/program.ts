@@ -250,6 +250,12 @@ function runnerOf(k: Kernel): Runner {
   }
 }
 
+/** Which compiled program last used the SIMD arena (its layout and contents are per program). */
+const arena: { owner?: object } = {};
+
+/** Input/constant copies into the SIMD arena: done, and skipped because the copy was still there (tests). */
+export const arenaStats = { copied: 0, reused: 0 };
+
 /** Smallest load-only SIMD kernel (elements) worth a copy into wasm memory (it is shared with the helpers). */
 const SIMD_SHARED_MIN = 1 << 20;
 
@@ -412,6 +418,9 @@ export function compileProgram(program: Program): Executable {
   });
   for (const s of program.outputs) lastRead[s] = program.kernels.length;
   let pool: TypedArray[] | undefined;
+  // Arena copies of input/constant slots from this program's last call, by slot (see `run`).
+  const held = new Map<number, TypedArray>();
+  const token = {};
   return {
     program,
     run(inputs) {
@@ -429,8 +438,18 @@ export function compileProgram(program: Program): Executable {
         return program.outputs.map((s) => bufs[s]!);
       }
       if (mem.buffer.byteLength < arenaBytes) mem.grow(Math.ceil((arenaBytes - mem.buffer.byteLength) / 65536));
+      // An input or captured constant copied into the arena by this program's previous call is
+      // still there when no other program used the arena since: calling again with the same
+      // tensor skips its copy (tensors are immutable; see Tensor.dataSync).
+      if (arena.owner !== token) held.clear();
+      arena.owner = token;
       // resident: the arena copy is current; stale: the host copy is not.
       const resident = new Uint8Array(slots.length);
+      for (const [s, host] of held) {
+        if (bufs[s] !== host) continue;
+        resident[s] = 1;
+        arenaStats.reused++;
+      }
       const live = (i: number): number[] => [...lastRead.keys()].filter((s) => lastRead[s]! >= i);
       const stale = new Uint8Array(slots.length);
       // Reads back the arena copies of the slots in `which` (a pool buffer whose slot is dead may
@@ -456,6 +475,8 @@ export function compileProgram(program: Program): Executable {
               ptrs.push(at[s]!);
               if (resident[s] || mine.has(s)) continue;
               resident[s] = 1;
+              arenaStats.copied++;
+              if (slots[s]!.kind === "input" || slots[s]!.kind === "const") held.set(s, bufs[s]!);
               if (u.rowLocal!.has(s) && u.fn.withRows) { byRows.push(s); continue; }
               view ??= new Float32Array(mem.buffer);
               view.set(bufs[s]!.subarray(0, slots[s]!.size) as Float32Array, at[s]! >> 2);
@@ -493,7 +514,10 @@ export function compileProgram(program: Program): Executable {
         runners[i]!(bufs);
         // The host copy is now the newer one; opaque kernels (scan) may run nested programs
         // that reuse the arena.
-        if (k.kind === "opaque") resident.fill(0);
+        if (k.kind === "opaque") {
+          resident.fill(0);
+          held.clear();
+        }
         else resident[k.output] = 0;
       }
       flush(program.outputs);
