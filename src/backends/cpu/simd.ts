@@ -224,7 +224,7 @@ function threaded(k: (...a: number[]) => void, bytes: Uint8Array, rows: number, 
 /** SIMD opcodes used here (after 0xfd). */
 const OP = {
   load: 0x00, load32Splat: 0x09, store: 0x0b, const: 0x0c, shuffle: 0x0d, f32Extract: 0x1f, f64Extract: 0x21,
-  f32Lt: 0x43, and: 0x4e, or: 0x50, bitselect: 0x52, promoteLow: 0x5f, nearest: 0x6a, floor: 0x68,
+  f32Lt: 0x43, and: 0x4e, or: 0x50, bitselect: 0x52, anyTrue: 0x53, promoteLow: 0x5f, nearest: 0x6a, floor: 0x68,
   i32Shl: 0xab, i32ShrS: 0xac, i32Add: 0xae, i32Sub: 0xb1,
   abs: 0xe0, neg: 0xe1, sqrt: 0xe3, add: 0xe4, sub: 0xe5, mul: 0xe6, div: 0xe7, min: 0xe8, max: 0xe9, pmin: 0xea, pmax: 0xeb,
   f64Add: 0xf0, truncSat: 0xf8,
@@ -273,26 +273,39 @@ const MAGIC = 12582912;
 /** exp(x) for the v128 in local `x`, pushed on the stack (scratch locals xt, xn, xr, xi). */
 function emitExp(f: FnBuilder, K: Consts, x: string): void {
   const c = (v: number): FnBuilder => K.push(v);
-  // pmax/pmin (one instruction each) keep a NaN in their first operand.
+  // Range reduction: n = round(x·log2e) by adding a magic number (n sits in the low mantissa
+  // bits of xi), r = x − n·ln2 in two steps (Cody–Waite), then e^r by a degree-6 polynomial.
+  const reduce = (src: string, magic: number): void => {
+    f.get(src); c(1.4426950408889634); f.simd(OP.mul); c(magic); f.simd(OP.add).set("xi");
+    f.get("xi"); c(magic); f.simd(OP.sub).set("xn");
+    f.get(src).get("xn"); c(0.693359375); f.simd(OP.mul).simd(OP.sub);
+    f.get("xn"); c(-2.12194440e-4); f.simd(OP.mul).simd(OP.sub).set("xr");
+    const coef = [1.9875691500e-4, 1.3981999507e-3, 8.3334519073e-3, 4.1665795894e-2, 1.6666665459e-1, 5.0000001201e-1];
+    // p(r) = c0·r⁵ + … + c5 by Estrin's scheme (a shorter dependency chain than Horner's):
+    // ((c0·r + c1)·r² + (c2·r + c3))·r² + (c4·r + c5); then e^r = p·r² + r + 1.
+    const lin = (a: number, b: number): void => { f.get("xr"); c(a); f.simd(OP.mul); c(b); f.simd(OP.add); };
+    f.get("xr").get("xr").simd(OP.mul).set("xq");
+    lin(coef[0]!, coef[1]!); f.get("xq").simd(OP.mul); lin(coef[2]!, coef[3]!); f.simd(OP.add);
+    f.get("xq").simd(OP.mul); lin(coef[4]!, coef[5]!); f.simd(OP.add);
+    f.get("xq").simd(OP.mul).get("xr").simd(OP.add);
+    c(1); f.simd(OP.add);
+  };
+  // Whole vector in [−87, 88] (n in [−126, 127]): the magic number also carries the exponent
+  // bias, so xi's bits shifted left by 23 are 2^n; one multiply (a denormal result rounds once).
+  f.get(x); c(-87); f.simd(OP.f32Lt);
+  c(88); f.get(x); f.simd(OP.f32Lt).simd(OP.or).simd(OP.anyTrue);
+  f.op(0x04, 0x7b); // if (some lane outside) → v128
+  // × 2^n as 2^(n>>1) · 2^(n − n>>1): both factors stay normal for n in [−150, 128] (x clamped
+  // to [−104, 89]; pmax/pmin keep a NaN in their first operand).
   f.get(x); c(-104); f.simd(OP.pmax); c(89); f.simd(OP.pmin).set("xt");
-  // n = round(x·log2e) by the magic-number trick; its integer value is the low mantissa bits.
-  f.get("xt"); c(1.4426950408889634); f.simd(OP.mul); c(MAGIC); f.simd(OP.add).set("xi");
-  f.get("xi"); c(MAGIC); f.simd(OP.sub).set("xn");
-  f.get("xt").get("xn"); c(0.693359375); f.simd(OP.mul).simd(OP.sub);
-  f.get("xn"); c(-2.12194440e-4); f.simd(OP.mul).simd(OP.sub).set("xr");
-  const coef = [1.9875691500e-4, 1.3981999507e-3, 8.3334519073e-3, 4.1665795894e-2, 1.6666665459e-1, 5.0000001201e-1];
-  // p(r) = c0·r⁵ + … + c5 by Estrin's scheme (a shorter dependency chain than Horner's):
-  // ((c0·r + c1)·r² + (c2·r + c3))·r² + (c4·r + c5); then e^r = p·r² + r + 1.
-  const lin = (a: number, b: number): void => { f.get("xr"); c(a); f.simd(OP.mul); c(b); f.simd(OP.add); };
-  f.get("xr").get("xr").simd(OP.mul).set("xq");
-  lin(coef[0]!, coef[1]!); f.get("xq").simd(OP.mul); lin(coef[2]!, coef[3]!); f.simd(OP.add);
-  f.get("xq").simd(OP.mul); lin(coef[4]!, coef[5]!); f.simd(OP.add);
-  f.get("xq").simd(OP.mul).get("xr").simd(OP.add);
-  c(1); f.simd(OP.add);
-  // × 2^n as 2^(n>>1) · 2^(n − n>>1): both factors stay normal for n in [−150, 128].
+  reduce("xt", MAGIC);
   f.get("xi"); K.push(0x4b400000, true); f.simd(OP.i32Sub).set("xi");
   f.get("xi").i32(1).simd(OP.i32ShrS); K.push(127, true); f.simd(OP.i32Add).i32(23).simd(OP.i32Shl).simd(OP.mul);
   f.get("xi").get("xi").i32(1).simd(OP.i32ShrS).simd(OP.i32Sub); K.push(127, true); f.simd(OP.i32Add).i32(23).simd(OP.i32Shl).simd(OP.mul);
+  f.op(0x05); // else
+  reduce(x, MAGIC + 127);
+  f.get("xi").i32(23).simd(OP.i32Shl).simd(OP.mul);
+  f.op(0x0b);
 }
 
 /** tanh(x) pushed on the stack: odd polynomial below |x| = 0.625, else 1 − 2/(e^2|x| + 1) with x's sign. */
