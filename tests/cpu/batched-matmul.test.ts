@@ -22,6 +22,8 @@ describe("cpu batched matmul (table gemm)", () => {
     ["broadcast B (stride 0)", [4, 20, 30], [1, 30, 33], (a, b) => tf.matmul(a, tf.broadcastTo(b, [4, 30, 33]))],
     ["transposed B (attention scores)", [2, 3, 24, 16], [2, 3, 26, 16], (a, b) => tf.matmul(a, tf.permuteDims(b, [0, 1, 3, 2]))],
     ["big enough for the helper threads", [32, 96], [16, 96, 900], (a, b) => tf.matmul(a, b)],
+    ["per-entry A, big enough for the helper threads", [16, 32, 96], [16, 96, 900], (a, b) => tf.matmul(a, b)],
+    ["threads, read in place by the next JS kernel", [32, 96], [16, 96, 900], (a, b) => { const y = tf.matmul(a, b); return tf.where(tf.less(y, 0), 0, tf.add(y, 1)); }],
   ];
   it.each(cases)("%s agrees with the reference backend", async (_name, sa, sb, f) => {
     const [a, b] = [r(sa.length, sa), r(sb.length + 10, sb)];

@@ -115,6 +115,24 @@ describe("cpu implicit im2col", () => {
     want.forEach((v, i) => expect(close(got[i]!, v, 1e-4), `gradient ${i}`).toBe(true));
   });
 
+  it("a product big enough for the helper threads, read in wasm memory by the next (JS) kernel", async () => {
+    // The table gemm hands its product to the bias + relu kernel in place (keep) while splitting
+    // images across threads: no copy-out, and no chunk bookkeeping left behind.
+    const X = rand(11, [64, 8, 14, 14]);
+    const W = rand(12, [16, 8, 3, 3]);
+    const B = rand(13, [16]);
+    const f = (a: Tensor, v: Tensor, c: Tensor): Tensor => {
+      const y = tf.add(tf.conv(a, v, { padding: "SAME" }), tf.reshape(c, [16, 1, 1]));
+      return tf.where(tf.less(y, 0), 0, y);
+    };
+    await tf.setBackend("reference");
+    const want = Float32Array.from(f(X, W, B).dataSync());
+    await tf.setBackend("cpu");
+    await new Promise((r) => setTimeout(r, 200)); // let the helpers start
+    const jf = tf.jit(f);
+    for (let run = 0; run < 2; run++) expect(close(Float32Array.from(jf(X, W, B).dataSync()), want, 1e-4), `run ${run}`).toBe(true);
+  });
+
   it("a conv stack (conv -> relu -> conv) agrees", async () => {
     const X = rand(5, [4, 3, 12, 12]);
     const W1 = rand(6, [8, 3, 3, 3]);

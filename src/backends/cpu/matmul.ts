@@ -351,7 +351,7 @@ function sgemmSimd(w: WasmGemm, A: Strided, B: Strided | NonNullable<GemmHooks["
   const pb = aFloats;
   let from = 0; // first panel packed in JS
   if (typeof B === "function") {
-    B(f, pb, end);
+    B(f, pb);
     const jn = n - (np - 1) * NR;
     if (jn < NR) for (let p = 0, q = pb + (np - 1) * k * NR; p < k; p++, q += NR) f.fill(0, q + jn, q + NR);
     from = np;
@@ -390,7 +390,7 @@ function sgemmSimd(w: WasmGemm, A: Strided, B: Strided | NonNullable<GemmHooks["
 /** Hooks of a fused matmul (see `sgemmFused`). */
 export interface GemmHooks {
   /** Writes B (k×n) into `f` from float offset `pb` in NR-column panels: (f, pb) => void. */
-  readonly packB?: (f: Float32Array, pb: number, end: number) => void;
+  readonly packB?: (f: Float32Array, pb: number) => void;
   /** Receives the m×n product (row stride n) still in wasm memory instead of a copy into C. */
   readonly keepC?: (c: Float32Array) => void;
 }
@@ -629,8 +629,10 @@ export function sgemmTable(A: Strided, aOffs: readonly number[] | undefined, tab
       while (Atomics.load(c, 0) !== 0) Atomics.wait(c, 0, 2);
     }
     copyDone();
-    if (copied === chunks) return true;
-    if (g > 0) throw new Error("internal: table gemm chunks left uncopied");
+    if (!keepC && g > 0) {
+      if (copied !== chunks) throw new Error("internal: table gemm chunks left uncopied");
+      return true;
+    }
   }
   const view = f.subarray(pcF, pcF + nb * img);
   if (keepC) keepC(view);
