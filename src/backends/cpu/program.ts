@@ -421,6 +421,7 @@ export function compileProgram(program: Program): Executable {
   // Arena copies of input/constant slots from this program's last call, by slot (see `run`).
   const held = new Map<number, TypedArray>();
   const token = {};
+  let finished = true;
   return {
     program,
     run(inputs) {
@@ -441,8 +442,9 @@ export function compileProgram(program: Program): Executable {
       // An input or captured constant copied into the arena by this program's previous call is
       // still there when no other program used the arena since: calling again with the same
       // tensor skips its copy (tensors are immutable; see Tensor.dataSync).
-      if (arena.owner !== token) held.clear();
+      if (arena.owner !== token || !finished) held.clear();
       arena.owner = token;
+      finished = false; // (a call that threw part-way may have promised copies it never made)
       // resident: the arena copy is current; stale: the host copy is not.
       const resident = new Uint8Array(slots.length);
       for (const [s, host] of held) {
@@ -521,6 +523,7 @@ export function compileProgram(program: Program): Executable {
         else resident[k.output] = 0;
       }
       flush(program.outputs);
+      finished = true;
       return program.outputs.map((s) => bufs[s]!);
     },
   };
