@@ -191,9 +191,15 @@ function threaded(k: (...a: number[]) => void, bytes: Uint8Array, rows: number, 
       Atomics.notify(c, 0);
     });
     if (gated) {
-      for (let i = 0; i < chunks; i++) {
-        prepare(i * chunk, Math.min((i + 1) * chunk, rows));
-        Atomics.store(counter, READY, i + 1);
+      try {
+        for (let i = 0; i < chunks; i++) {
+          prepare(i * chunk, Math.min((i + 1) * chunk, rows));
+          Atomics.store(counter, READY, i + 1);
+          Atomics.notify(counter, READY);
+        }
+      } finally {
+        // Never leave a helper waiting for rows (it then computes garbage nobody reads).
+        Atomics.store(counter, READY, chunks);
         Atomics.notify(counter, READY);
       }
     }
