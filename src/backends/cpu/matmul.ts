@@ -124,6 +124,8 @@ let wasmGemm: WasmGemm | null | undefined;
 
 /** Most chunks of one table gemm (their done flags follow the claim counter). */
 const MAX_CHUNKS = 1024;
+/** Counter cell holding how many row chunks of A the caller has packed (a gated row split). */
+const READY = 1 + MAX_CHUNKS;
 
 /** Largest shared wasm memory (pages of 64 KiB): 2 GiB. */
 export const MAX_PAGES = 32768;
@@ -159,7 +161,7 @@ function gemmBytes(m: number, n: number, k: number): number {
  */
 const WORKER_SRC = `
 const { workerData } = require("node:worker_threads");
-const { mem, bytes, ctl, counter, mr, nr, maxChunks } = workerData;
+const { mem, bytes, ctl, counter, mr, nr, maxChunks, ready } = workerData;
 const c = new Int32Array(ctl);
 const cnt = new Int32Array(counter);
 const { gemm, tgemm } = new WebAssembly.Instance(new WebAssembly.Module(bytes), { env: { mem } }).exports;
@@ -180,6 +182,7 @@ for (;;) {
     }
   } else if (c[11] === 0) {
     for (let i, t; (t = (i = Atomics.add(cnt, 0, 1)) * mb) < mt; ) {
+      if (c[13]) for (let r; (r = Atomics.load(cnt, ready)) <= i; ) Atomics.wait(cnt, ready, r);
       gemm(pa + t * k * mr * 4, pb, pc + t * mr * ldc, Math.min(mb, mt - t), np, k, kc, mb, ldc);
       if (i < maxChunks) Atomics.store(cnt, 1 + i, 1);
     }
@@ -208,7 +211,7 @@ function startWorkers(mem: WebAssembly.Memory, bytes: Uint8Array, n: number, cou
   for (let i = 1; i < n; i++) {
     try {
       const ctl = new Int32Array(new SharedArrayBuffer(32 * 4));
-      const w = new wt.Worker(WORKER_SRC, { eval: true, workerData: { mem, bytes, ctl: ctl.buffer, counter: counter.buffer, mr: MR, nr: NR, maxChunks: MAX_CHUNKS } });
+      const w = new wt.Worker(WORKER_SRC, { eval: true, workerData: { mem, bytes, ctl: ctl.buffer, counter: counter.buffer, mr: MR, nr: NR, maxChunks: MAX_CHUNKS, ready: READY } });
       w.unref();
       const entry = { ctl, ready: false };
       w.on("error", () => out.splice(out.indexOf(entry), 1));
@@ -233,7 +236,7 @@ export function simdGemm(): WasmGemm | null {
       const mem = new WebAssembly.Memory({ initial: 16, maximum: MAX_PAGES, shared: true });
       const bytes = moduleBytes(fn, MAX_PAGES);
       const inst = new WebAssembly.Instance(new WebAssembly.Module(bytes as BufferSource), { env: { mem } });
-      const counter = new Int32Array(new SharedArrayBuffer((1 + MAX_CHUNKS) * 4));
+      const counter = new Int32Array(new SharedArrayBuffer((2 + MAX_CHUNKS) * 4));
       wasmGemm = { mem, gemm: inst.exports.gemm as GemmFn, tgemm: inst.exports.tgemm as TgemmFn, packb: inst.exports.packb as TgemmFn, fma, counter, workers: startWorkers(mem, bytes, threads, counter) };
       return wasmGemm;
     } catch {
@@ -242,7 +245,7 @@ export function simdGemm(): WasmGemm | null {
   }
   const mem = new WebAssembly.Memory({ initial: 16 });
   const inst = new WebAssembly.Instance(new WebAssembly.Module(moduleBytes(fn) as BufferSource), { env: { mem } });
-  wasmGemm = { mem, gemm: inst.exports.gemm as GemmFn, tgemm: inst.exports.tgemm as TgemmFn, packb: inst.exports.packb as TgemmFn, fma, counter: new Int32Array(1 + MAX_CHUNKS), workers: [] };
+  wasmGemm = { mem, gemm: inst.exports.gemm as GemmFn, tgemm: inst.exports.tgemm as TgemmFn, packb: inst.exports.packb as TgemmFn, fma, counter: new Int32Array(2 + MAX_CHUNKS), workers: [] };
   return wasmGemm;
 }
 
@@ -255,29 +258,53 @@ const PN = 64;
 const THREAD_MIN_WORK = 1 << 22;
 
 /**
+ * Prepares chunks 0, 1, ... in order (`prepare(i)`: copy or pack its inputs), publishing after
+ * each that it is ready in `counter[cell]`, where helper threads wait for the chunk they claimed.
+ * On an error every chunk is released, so that no helper is left waiting.
+ */
+export function feedChunks(counter: Int32Array, cell: number, chunks: number, prepare: (i: number) => void): void {
+  try {
+    for (let i = 0; i < chunks; i++) {
+      prepare(i);
+      Atomics.store(counter, cell, i + 1);
+      Atomics.notify(counter, cell);
+    }
+  } finally {
+    Atomics.store(counter, cell, chunks);
+    Atomics.notify(counter, cell);
+  }
+}
+
+/**
  * Runs the kernel over all row tiles. Big products are shared with the ready helper threads:
  * every thread claims chunks of MB row tiles from a shared counter (so a helper descheduled by
  * other load does not hold the call up), and work no helper took is cancelled.
  */
-function runGemm(w: WasmGemm, pb: number, pc: number, mt: number, np: number, k: number, ldc: number, work: number, rowsDone?: (t0: number, t1: number) => void): void {
+function runGemm(w: WasmGemm, pb: number, pc: number, mt: number, np: number, k: number, ldc: number, work: number, rowsDone?: (t0: number, t1: number) => void, packA?: (t0: number, t1: number) => void): void {
   // Few row tiles (e.g. conv: 64 output channels × many pixels): split the column panels instead.
   const byRows = mt > MB;
   const splittable = byRows || np >= 4 * PN;
   const ready = work >= THREAD_MIN_WORK && splittable ? w.workers.filter((x) => x.ready || (x.ready = Atomics.load(x.ctl, 10) === 1)) : [];
   if (ready.length === 0) {
+    packA?.(0, mt);
     w.gemm(0, pb, pc, mt, np, k, KC, MB, ldc);
     rowsDone?.(0, mt);
     return;
   }
   const cnt = w.counter;
   const chunks = Math.ceil(mt / MB);
+  // Gated: the helpers start on row chunks while this thread still packs A's later ones.
+  const gated = packA !== undefined && byRows && chunks <= MAX_CHUNKS;
+  if (packA && !gated) packA(0, mt);
   cnt.fill(0, 0, 1 + Math.min(chunks, MAX_CHUNKS));
+  cnt[READY] = 0;
   for (const { ctl: c } of ready) {
     c[1] = 0; c[2] = pb; c[3] = pc; c[4] = mt; c[5] = np; c[6] = k; c[7] = KC; c[8] = MB; c[9] = ldc;
-    c[11] = byRows ? 0 : 1; c[12] = PN;
+    c[11] = byRows ? 0 : 1; c[12] = PN; c[13] = gated ? 1 : 0;
     Atomics.store(c, 0, 1);
     Atomics.notify(c, 0);
   }
+  if (gated) feedChunks(cnt, READY, chunks, (i) => packA(i * MB, Math.min((i + 1) * MB, mt)));
   if (byRows) gemmSplits.rows++;
   else gemmSplits.columns++;
   // Row chunks finished by any thread are handed to rowsDone in order while the helpers work.
@@ -312,11 +339,10 @@ const SIMD_MIN_WORK = 4096;
 const KC = 256;
 const MB = 16;
 
-/** Packs A (m×k) at float `at` of `f` as MR-row tiles: f[at + (tile·k + p)·MR + r], rows past m zero. */
-function packATiles(f: Float32Array, A: Strided, m: number, k: number, at = 0): void {
+/** Packs row tiles [t0, t1) of A (m×k) at float `at` of `f` as MR-row tiles: f[at + (tile·k + p)·MR + r], rows past m zero. */
+function packATiles(f: Float32Array, A: Strided, m: number, k: number, at = 0, t0 = 0, t1 = Math.ceil(m / MR)): void {
   const ad = A.data;
-  const mt = Math.ceil(m / MR);
-  for (let t = 0; t < mt; t++) {
+  for (let t = t0; t < t1; t++) {
     for (let r = 0; r < MR; r++) {
       const i = t * MR + r;
       let q = at + t * k * MR + r;
@@ -346,8 +372,8 @@ function sgemmSimd(w: WasmGemm, A: Strided, B: Strided | NonNullable<GemmHooks["
   const have = w.mem.buffer.byteLength;
   if (have < bytes) w.mem.grow(Math.ceil((bytes - have) / 65536));
   const f = new Float32Array(w.mem.buffer);
-  packATiles(f, A, m, k);
-  // Pack B: pb[(panel·k + p)·NR + c].
+  const packA = (t0: number, t1: number): void => packATiles(f, A, m, k, 0, t0, t1);
+  // Pack B: pb[(panel·k + p)·NR + c]. (A is packed by runGemm, row chunks ahead of the helpers.)
   const pb = aFloats;
   let from = 0; // first panel packed in JS
   if (typeof B === "function") {
@@ -375,7 +401,7 @@ function sgemmSimd(w: WasmGemm, A: Strided, B: Strided | NonNullable<GemmHooks["
   }
   const pc = aFloats + bFloats;
   if (keepC && ldc === n) {
-    runGemm(w, pb * 4, pc * 4, mt, np, k, ldc * 4, m * n * k);
+    runGemm(w, pb * 4, pc * 4, mt, np, k, ldc * 4, m * n * k, undefined, packA);
     keepC(f.subarray(pc, pc + m * n));
     return;
   }
@@ -384,7 +410,7 @@ function sgemmSimd(w: WasmGemm, A: Strided, B: Strided | NonNullable<GemmHooks["
     const [r0, r1] = [t0 * MR, Math.min(t1 * MR, m)];
     if (ldc === n) C.set(f.subarray(pc + r0 * n, pc + r1 * n), cOff + r0 * n);
     else for (let i = r0; i < r1; i++) C.set(f.subarray(pc + i * ldc, pc + i * ldc + n), cOff + i * n);
-  });
+  }, packA);
 }
 
 /** Hooks of a fused matmul (see `sgemmFused`). */

@@ -13,7 +13,7 @@
  */
 import type { ElementwiseKernel, Idx, Instr, ReduceKernel } from "../../scheduler/ir.js";
 import { affine } from "../../scheduler/ir.js";
-import { MAX_PAGES, threadCount } from "./matmul.js";
+import { MAX_PAGES, feedChunks, threadCount } from "./matmul.js";
 import { FnBuilder, hasSimd, moduleBytes, uleb } from "./wasm.js";
 
 /**
@@ -190,19 +190,7 @@ function threaded(k: (...a: number[]) => void, bytes: Uint8Array, rows: number, 
       Atomics.store(c, 0, 1);
       Atomics.notify(c, 0);
     });
-    if (gated) {
-      try {
-        for (let i = 0; i < chunks; i++) {
-          prepare(i * chunk, Math.min((i + 1) * chunk, rows));
-          Atomics.store(counter, READY, i + 1);
-          Atomics.notify(counter, READY);
-        }
-      } finally {
-        // Never leave a helper waiting for rows (it then computes garbage nobody reads).
-        Atomics.store(counter, READY, chunks);
-        Atomics.notify(counter, READY);
-      }
-    }
+    if (gated) feedChunks(counter, READY, chunks, (i) => prepare(i * chunk, Math.min((i + 1) * chunk, rows)));
     // Finished chunks (in order) go to onRows while the helpers compute.
     let done = 0;
     const report = (): void => {
