@@ -278,7 +278,9 @@ export function feedChunks(counter: Int32Array, cell: number, chunks: number, pr
 /**
  * Runs the kernel over all row tiles. Big products are shared with the ready helper threads:
  * every thread claims chunks of MB row tiles from a shared counter (so a helper descheduled by
- * other load does not hold the call up), and work no helper took is cancelled.
+ * other load does not hold the call up), and work no helper took is cancelled. `packA(t0, t1)`
+ * packs A's row tiles (chunk by chunk while the helpers start, for a row split); `rowsDone`
+ * receives finished row-tile ranges in order (C is copied out while the helpers still compute).
  */
 function runGemm(w: WasmGemm, pb: number, pc: number, mt: number, np: number, k: number, ldc: number, work: number, rowsDone?: (t0: number, t1: number) => void, packA?: (t0: number, t1: number) => void): void {
   // Few row tiles (e.g. conv: 64 output channels × many pixels): split the column panels instead.
