@@ -12,6 +12,7 @@ export default defineConfig({
     train: "src/train/index.ts",
     laws: "laws/index.ts",
     webgpu: "src/backends/webgpu/index.ts",
+    onnx: "src/onnx/index.ts",
   },
   format: ["esm", "cjs"],
   dts: true,

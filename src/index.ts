@@ -40,3 +40,5 @@ export { devicePut, devicePutAsync } from "./core/device.js";
 export type { Lowered, KernelInfo } from "./scheduler/lower.js";
 export * as optim from "./optim/index.js";
 export * as nn from "./nn/index.js";
+export { exportOnnx, OnnxExportError } from "./onnx/index.js";
+export type { OnnxExportOptions } from "./onnx/index.js";

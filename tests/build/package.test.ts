@@ -44,7 +44,7 @@ describe("the built package", () => {
       entry: {
         index: join(ROOT, "src/index.ts"), nn: join(ROOT, "src/nn/index.ts"), optim: join(ROOT, "src/optim/index.ts"),
         metrics: join(ROOT, "src/metrics/index.ts"), io: join(ROOT, "src/io/index.ts"), train: join(ROOT, "src/train/index.ts"),
-        laws: join(ROOT, "laws/index.ts"), webgpu: join(ROOT, "src/backends/webgpu/index.ts"),
+        laws: join(ROOT, "laws/index.ts"), webgpu: join(ROOT, "src/backends/webgpu/index.ts"), onnx: join(ROOT, "src/onnx/index.ts"),
       },
       format: ["esm", "cjs"],
       dts: true,
@@ -69,7 +69,7 @@ describe("the built package", () => {
   });
 
   it("has ESM, CJS and declarations for every entry of package.json exports", () => {
-    for (const e of ["index", "nn", "optim", "metrics", "io", "train", "laws", "webgpu"]) {
+    for (const e of ["index", "nn", "optim", "metrics", "io", "train", "laws", "webgpu", "onnx"]) {
       for (const ext of [".js", ".cjs", ".d.ts", ".d.cts"]) {
         expect(existsSync(join(proj, "node_modules/tenfold/dist", e + ext)), e + ext).toBe(true);
       }

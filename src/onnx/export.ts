@@ -1,0 +1,428 @@
+/**
+ * ONNX export: a traced tenfold graph (from `jit(f)` or a plain function) becomes an ONNX model
+ * (opset 17 or later) that onnxruntime and other ONNX engines run. Each primitive maps to one or a
+ * few ONNX operators; `scan` becomes a `Loop` whose body is the scan body, `customVjp` and
+ * `checkpoint` calls are inlined (their forward graphs), captured tensors become initializers.
+ * `max(x, 0)` is kept as `Relu`. Primitives with no inference meaning in ONNX (the random bit
+ * generator, the linear maps only gradients build) throw an `OnnxExportError` naming them.
+ */
+import { Graph } from "../core/graph.js";
+import type { DType, TypedArray } from "../core/dtype.js";
+import type { Node } from "../core/node.js";
+import { topoSort } from "../core/node.js";
+import { Tensor } from "../core/tensor.js";
+import { makeGraph } from "../transforms/jit.js";
+import { flattenArgs } from "../transforms/trace.js";
+import type { AttrValue, GraphMsg, NodeMsg, OnnxDType, TensorMsg, ValueInfoMsg } from "./proto.js";
+import { ONNX_DTYPE, encodeModel } from "./proto.js";
+
+/** Thrown when a function cannot be expressed as an ONNX model (names the primitive at fault). */
+export class OnnxExportError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "OnnxExportError";
+  }
+}
+
+/** Options of {@link exportOnnx}. */
+export interface OnnxExportOptions {
+  /** Default-domain opset version, 17 (the default) or later. */
+  readonly opset?: number;
+  /** Names of the graph inputs, one per tensor leaf of the arguments (default `input_0`, ...). */
+  readonly inputNames?: readonly string[];
+  /** Names of the graph outputs, one per tensor leaf of the result (default `output_0`, ...). */
+  readonly outputNames?: readonly string[];
+  /** The graph's name (default `"tenfold"`). */
+  readonly graphName?: string;
+}
+
+const UNARY: Partial<Record<string, string>> = {
+  neg: "Neg", exp: "Exp", log: "Log", sin: "Sin", cos: "Cos", tanh: "Tanh", sqrt: "Sqrt",
+  floor: "Floor", round: "Round", erf: "Erf", stopGradient: "Identity", barrier: "Identity",
+};
+const BINARY: Partial<Record<string, string>> = {
+  add: "Add", mul: "Mul", div: "Div", pow: "Pow", max: "Max", min: "Min", eq: "Equal", lt: "Less", le: "LessOrEqual",
+};
+const REDUCE: Partial<Record<string, string>> = { sum: "ReduceSum", rmax: "ReduceMax", rmin: "ReduceMin", prod: "ReduceProd" };
+
+function onnxDType(d: DType, where: string): OnnxDType {
+  if (d === "float16") throw new OnnxExportError(`exportOnnx: float16 tensors are not supported yet (${where}); cast to float32 first`);
+  return ONNX_DTYPE[d];
+}
+
+function rawOf(d: DType, data: ArrayLike<number>): Uint8Array {
+  if (d === "float32") return new Uint8Array(Float32Array.from(data).buffer);
+  if (d === "int32") return new Uint8Array(Int32Array.from(data).buffer);
+  return Uint8Array.from(data, (v) => (v ? 1 : 0));
+}
+
+function int64Raw(vs: readonly number[]): Uint8Array {
+  return new Uint8Array(BigInt64Array.from(vs.map((v) => BigInt(v))).buffer);
+}
+
+function iotaData(shape: readonly number[], axis: number): number[] {
+  const size = shape.reduce((a, b) => a * b, 1);
+  const inner = shape.slice(axis + 1).reduce((a, b) => a * b, 1);
+  const out = new Array<number>(size);
+  for (let i = 0; i < size; i++) out[i] = Math.floor(i / inner) % shape[axis]!;
+  return out;
+}
+
+/** A literal 0, possibly broadcast. */
+function isZero(n: Node): boolean {
+  if (n.prim === "broadcast" || n.prim === "reshape") return isZero(n.inputs[0]!);
+  return n.prim === "const" && (n.params as { value: number }).value === 0;
+}
+
+/** Shared state of one export: unique names and the data of captured buffers. */
+interface Session {
+  count: number;
+  readonly buffers: ReadonlyMap<number, TypedArray>;
+  readonly opset: number;
+}
+
+/** Emits the nodes of one ONNX graph (the main graph or a Loop body). */
+class Emitter {
+  readonly nodes: NodeMsg[] = [];
+  readonly inits: TensorMsg[] = [];
+  readonly #names = new Map<number, string>();
+  readonly #groups = new Map<string, string[]>();
+
+  constructor(
+    readonly session: Session,
+    readonly parent?: Emitter,
+  ) {}
+
+  fresh(base: string): string {
+    return `${base}_${this.session.count++}`;
+  }
+
+  bind(n: Node, name: string): void {
+    this.#names.set(n.id, name);
+  }
+
+  lookup(n: Node): string | undefined {
+    return this.#names.get(n.id) ?? this.parent?.lookup(n);
+  }
+
+  op(op: string, inputs: readonly string[], attrs?: Record<string, AttrValue>, outputs = 1): string[] {
+    const outs = Array.from({ length: outputs }, () => this.fresh(op.toLowerCase()));
+    this.nodes.push({ op, inputs, outputs: outs, name: this.fresh(`n_${op}`), attrs });
+    return outs;
+  }
+
+  op1(op: string, inputs: readonly string[], attrs?: Record<string, AttrValue>): string {
+    return this.op(op, inputs, attrs)[0]!;
+  }
+
+  /** A constant: an initializer in the main graph, a Constant node inside a Loop body. */
+  constant(dtype: OnnxDType, dims: readonly number[], raw: Uint8Array, base = "c"): string {
+    const name = this.fresh(base);
+    const t: TensorMsg = { name, dtype, dims, raw };
+    if (this.parent) this.nodes.push({ op: "Constant", inputs: [], outputs: [name], name: this.fresh("n_Constant"), attrs: { value: { kind: "tensor", v: t } } });
+    else this.inits.push(t);
+    return name;
+  }
+
+  ints(vs: readonly number[], scalar = false): string {
+    return this.constant(ONNX_DTYPE.int64, scalar ? [] : [vs.length], int64Raw(vs), "i64");
+  }
+
+  scalar(value: number, d: DType): string {
+    return this.constant(onnxDType(d, "a literal"), [], rawOf(d, [value]));
+  }
+
+  /** Emits every node `outputs` need; returns their names. */
+  emitAll(outputs: readonly Node[]): string[] {
+    for (const n of topoSort([...outputs], (m) => this.lookup(m) !== undefined || this.session.buffers.has(m.id))) {
+      if (this.lookup(n) === undefined) this.bind(n, this.emit(n));
+    }
+    return outputs.map((o) => this.lookup(o)!);
+  }
+
+  /** Emits a traced graph inline with its inputs bound to `args`. */
+  inline(g: Graph, args: readonly string[]): string[] {
+    // The graph's placeholders are bound here (their ids are unique to that trace).
+    g.inputs.forEach((p, i) => this.bind(p, args[i]!));
+    return this.emitAll(g.outputs);
+  }
+
+  emit(n: Node): string {
+    const x = (i: number): string => this.lookup(n.inputs[i]!)!;
+    const captured = this.session.buffers.get(n.id);
+    if (captured) return this.constant(onnxDType(n.dtype, "a captured tensor"), n.shape, rawOf(n.dtype, captured), "w");
+    const u = UNARY[n.prim];
+    if (u) return this.op1(u, [x(0)]);
+    const b = BINARY[n.prim];
+    if (b) {
+      if (n.prim === "max") {
+        const zero = n.inputs.findIndex(isZero);
+        if (zero >= 0 && n.dtype === "float32") return this.op1("Relu", [x(1 - zero)]);
+      }
+      return this.op1(b, [x(0), x(1)]);
+    }
+    const r = REDUCE[n.prim];
+    if (r) {
+      const { axes } = n.params as { axes: readonly number[] };
+      if (!axes.length) return this.op1("Identity", [x(0)]);
+      if (n.prim === "sum" || this.session.opset >= 18) return this.op1(r, [x(0), this.ints(axes)], { keepdims: { kind: "int", v: 0 } });
+      return this.op1(r, [x(0)], { axes: { kind: "ints", v: axes }, keepdims: { kind: "int", v: 0 } });
+    }
+    switch (n.prim) {
+      case "const": {
+        const p = n.params as { value: number; dtype: DType };
+        return this.scalar(p.value, p.dtype);
+      }
+      case "iota": {
+        const p = n.params as { shape: readonly number[]; axis: number; dtype: DType };
+        return this.constant(onnxDType(p.dtype, "iota"), p.shape, rawOf(p.dtype, iotaData(p.shape, p.axis)), "iota");
+      }
+      case "input":
+        throw new OnnxExportError("exportOnnx: the function reads a placeholder that is not one of its arguments");
+      case "expm1":
+        return this.op1("Sub", [this.op1("Exp", [x(0)]), this.scalar(1, n.dtype)]);
+      case "log1p":
+        return this.op1("Log", [this.op1("Add", [x(0), this.scalar(1, n.dtype)])]);
+      case "ne":
+        return this.op1("Not", [this.op1("Equal", [x(0), x(1)])]);
+      case "where":
+        return this.op1("Where", [x(0), x(1), x(2)]);
+      case "cast":
+        return this.op1("Cast", [x(0)], { to: { kind: "int", v: onnxDType(n.dtype, "cast") } });
+      case "argmax": {
+        const { axis } = n.params as { axis: number };
+        const am = this.op1("ArgMax", [x(0)], { axis: { kind: "int", v: axis }, keepdims: { kind: "int", v: 0 } });
+        return this.op1("Cast", [am], { to: { kind: "int", v: ONNX_DTYPE.int32 } });
+      }
+      case "cumsum": {
+        const p = n.params as { axis: number; reverse: boolean };
+        return this.op1("CumSum", [x(0), this.ints([p.axis], true)], { reverse: { kind: "int", v: p.reverse ? 1 : 0 } });
+      }
+      case "reshape":
+        return this.op1("Reshape", [x(0), this.ints(n.shape)], { allowzero: { kind: "int", v: 1 } });
+      case "permute":
+        return this.op1("Transpose", [x(0)], { perm: { kind: "ints", v: (n.params as { perm: readonly number[] }).perm } });
+      case "broadcast":
+        return this.op1("Expand", [x(0), this.ints(n.shape)]);
+      case "pad": {
+        const p = n.params as { widths: readonly (readonly [number, number])[]; value: number };
+        if (p.widths.every(([lo, hi]) => lo === 0 && hi === 0)) return this.op1("Identity", [x(0)]);
+        const pads = [...p.widths.map((w) => w[0]), ...p.widths.map((w) => w[1])];
+        return this.op1("Pad", [x(0), this.ints(pads), this.scalar(p.value, n.dtype)], { mode: { kind: "string", v: "constant" } });
+      }
+      case "slice": {
+        const p = n.params as { starts: readonly number[]; ends: readonly number[]; steps: readonly number[] };
+        const axes = p.starts.map((_, i) => i);
+        return this.op1("Slice", [x(0), this.ints(p.starts), this.ints(p.ends), this.ints(axes), this.ints(p.steps)]);
+      }
+      case "flip": {
+        const { axes } = n.params as { axes: readonly number[] };
+        if (!axes.length) return this.op1("Identity", [x(0)]);
+        return this.op1("Slice", [x(0), this.ints(axes.map(() => -1)), this.ints(axes.map(() => Number.MIN_SAFE_INTEGER)), this.ints(axes), this.ints(axes.map(() => -1))]);
+      }
+      case "gather":
+        return this.gather(n);
+      case "scatterAdd":
+        return this.scatterAdd(n);
+      case "matmul":
+        return this.op1("MatMul", [x(0), x(1)]);
+      case "scan":
+        return this.scan(n);
+      case "customVjp": {
+        const p = n.params as { info: { id: number; graph: Graph }; index: number };
+        return this.call(`cv${p.info.id}`, p.info.graph, n, p.index);
+      }
+      case "checkpoint": {
+        const p = n.params as { body: { id: number; graph: Graph }; index: number };
+        return this.call(`ck${p.body.id}`, p.body.graph, n, p.index);
+      }
+      case "threefry":
+      case "shrl":
+        throw new OnnxExportError(`exportOnnx: primitive "${n.prim}" (random bit generation) has no ONNX equivalent; pass random values in as inputs`);
+      case "customVjpLinear":
+        throw new OnnxExportError(`exportOnnx: primitive "customVjpLinear" (the tangent map of a customVjp, built only by gradients) is not supported`);
+      default:
+        throw new OnnxExportError(`exportOnnx: primitive "${n.prim}" is not supported`);
+    }
+  }
+
+  /** customVjp/checkpoint: the forward graph inlined once per call site; output `index`. */
+  call(key: string, g: Graph, n: Node, index: number): string {
+    const ins = n.inputs.map((i) => this.lookup(i)!);
+    const k = `${key}:${ins.join(",")}`;
+    let outs = this.#groups.get(k);
+    if (!outs) {
+      outs = this.inline(g, ins);
+      this.#groups.set(k, outs);
+    }
+    return outs[index]!;
+  }
+
+  gather(n: Node): string {
+    const { axis, batchDims } = n.params as { axis: number; batchDims: number };
+    const [xn, idxn] = [n.inputs[0]!, n.inputs[1]!];
+    const data = this.lookup(xn)!;
+    const idx = this.lookup(idxn)!;
+    if (batchDims === 0) return this.op1("Gather", [data, idx], { axis: { kind: "int", v: axis } });
+    // Move `axis` next to the batch dims, GatherND with batch_dims, then restore the layout.
+    const r = xn.shape.length;
+    const mid = axis - batchDims;
+    const permIn = [...Array(batchDims).keys(), axis, ...Array.from({ length: mid }, (_, i) => batchDims + i), ...Array.from({ length: r - axis - 1 }, (_, i) => axis + 1 + i)];
+    const moved = mid === 0 ? data : this.op1("Transpose", [data], { perm: { kind: "ints", v: permIn } });
+    const idx64 = this.op1("Unsqueeze", [this.op1("Cast", [idx], { to: { kind: "int", v: ONNX_DTYPE.int64 } }), this.ints([-1])]);
+    const g = this.op1("GatherND", [moved, idx64], { batch_dims: { kind: "int", v: batchDims } });
+    if (mid === 0) return g;
+    // g: [B..., I..., M..., R...] -> [B..., M..., I..., R...]
+    const ni = idxn.shape.length - batchDims;
+    const B = [...Array(batchDims).keys()];
+    const I = Array.from({ length: ni }, (_, i) => batchDims + i);
+    const M = Array.from({ length: mid }, (_, i) => batchDims + ni + i);
+    const R = Array.from({ length: r - axis - 1 }, (_, i) => batchDims + ni + mid + i);
+    return this.op1("Transpose", [g], { perm: { kind: "ints", v: [...B, ...M, ...I, ...R] } });
+  }
+
+  scatterAdd(n: Node): string {
+    const { axis, batchDims, shape } = n.params as { axis: number; batchDims: number; shape: readonly number[] };
+    if (batchDims !== 0) throw new OnnxExportError(`exportOnnx: primitive "scatterAdd" with batch dims (built by gradients of takeAlongAxis) is not supported`);
+    const [un, idxn] = [n.inputs[0]!, n.inputs[1]!];
+    const ri = idxn.shape.length;
+    const ru = un.shape.length;
+    // updates [S[:axis], I, S[axis+1:]] -> [I, S[:axis], S[axis+1:]]
+    const permU = [...Array.from({ length: ri }, (_, i) => axis + i), ...Array(axis).keys(), ...Array.from({ length: ru - axis - ri }, (_, i) => axis + ri + i)];
+    const upd = axis === 0 ? this.lookup(un)! : this.op1("Transpose", [this.lookup(un)!], { perm: { kind: "ints", v: permU } });
+    const dims = [shape[axis]!, ...shape.slice(0, axis), ...shape.slice(axis + 1)];
+    const zero: TensorMsg = { name: "value", dtype: onnxDType(n.dtype, "scatterAdd"), dims: [1], raw: rawOf(n.dtype, [0]) };
+    const data = this.op1("ConstantOfShape", [this.ints(dims)], { value: { kind: "tensor", v: zero } });
+    const idx64 = this.op1("Unsqueeze", [this.op1("Cast", [this.lookup(idxn)!], { to: { kind: "int", v: ONNX_DTYPE.int64 } }), this.ints([-1])]);
+    const s = this.op1("ScatterND", [data, idx64, upd], { reduction: { kind: "string", v: "add" } });
+    if (axis === 0) return s;
+    const back = [...Array.from({ length: axis }, (_, i) => i + 1), 0, ...Array.from({ length: shape.length - axis - 1 }, (_, i) => axis + 1 + i)];
+    return this.op1("Transpose", [s], { perm: { kind: "ints", v: back } });
+  }
+
+  /** A scan group (all its outputs at once) as one ONNX Loop. */
+  scan(n: Node): string {
+    const p = n.params as { body: { id: number; graph: Graph }; numConsts: number; numCarry: number; length: number; reverse: boolean; index: number };
+    const ins = n.inputs.map((i) => this.lookup(i)!);
+    const key = `scan${p.body.id}:${ins.join(",")}`;
+    let outs = this.#groups.get(key);
+    if (!outs) {
+      outs = this.loop(p, n.inputs, ins);
+      this.#groups.set(key, outs);
+    }
+    return outs[p.index]!;
+  }
+
+  loop(
+    p: { body: { graph: Graph }; numConsts: number; numCarry: number; length: number; reverse: boolean },
+    inputs: readonly Node[],
+    ins: readonly string[],
+  ): string[] {
+    const g = p.body.graph;
+    const body = new Emitter(this.session, this);
+    const iter = body.fresh("iter");
+    const condIn = body.fresh("cond_in");
+    const bodyInputs: ValueInfoMsg[] = [
+      { name: iter, dtype: ONNX_DTYPE.int64, dims: [] },
+      { name: condIn, dtype: ONNX_DTYPE.bool, dims: [] },
+    ];
+    g.inputs.forEach((ph, i) => {
+      if (i < p.numConsts) body.bind(ph, ins[i]!);
+      else if (i < p.numConsts + p.numCarry) {
+        const name = body.fresh("carry_in");
+        body.bind(ph, name);
+        bodyInputs.push({ name, dtype: onnxDType(ph.dtype, "scan carry"), dims: ph.shape });
+      }
+    });
+    const numXs = inputs.length - p.numConsts - p.numCarry;
+    if (numXs > 0) {
+      const at = p.reverse ? body.op1("Sub", [body.ints([p.length - 1], true), iter]) : iter;
+      for (let j = 0; j < numXs; j++) {
+        const k = p.numConsts + p.numCarry + j;
+        body.bind(g.inputs[k]!, body.op1("Gather", [ins[k]!, at], { axis: { kind: "int", v: 0 } }));
+      }
+    }
+    const results = body.emitAll(g.outputs);
+    const bodyOutputs: ValueInfoMsg[] = [{ name: body.op1("Identity", [condIn]), dtype: ONNX_DTYPE.bool, dims: [] }];
+    g.outputs.forEach((o, i) => bodyOutputs.push({ name: body.op1("Identity", [results[i]!]), dtype: onnxDType(o.dtype, "scan output"), dims: o.shape }));
+    const bodyGraph: GraphMsg = { name: this.fresh("loop_body"), nodes: body.nodes, initializers: [], inputs: bodyInputs, outputs: bodyOutputs };
+    const loopIns = [this.ints([p.length], true), this.constant(ONNX_DTYPE.bool, [], Uint8Array.of(1), "true"), ...ins.slice(p.numConsts, p.numConsts + p.numCarry)];
+    const outs = this.op("Loop", loopIns, { body: { kind: "graph", v: bodyGraph } }, g.outputs.length);
+    if (!p.reverse) return outs;
+    // a reverse scan stacks ys in the order of xs: the Loop stacked them in iteration order
+    return outs.map((o, i) => (i < p.numCarry ? o : this.op1("Slice", [o, this.ints([-1]), this.ints([Number.MIN_SAFE_INTEGER]), this.ints([0]), this.ints([-1])])));
+  }
+}
+
+function isJitted(f: unknown): f is { graph(...args: unknown[]): Graph } {
+  return typeof f === "function" && typeof (f as { graph?: unknown }).graph === "function";
+}
+
+/** A value computed outside the traced function (a captured tensor, realized for export). */
+function isCaptured(n: Node): boolean {
+  return !n.traced && n.prim !== "const" && n.prim !== "iota";
+}
+
+/** Collects the captured values a graph (and the graphs of its calls) reads. */
+function capturedOf(g: Graph, out: Map<number, Node>, seen: Set<number>): void {
+  for (const n of topoSort([...g.outputs], isCaptured)) {
+    if (seen.has(n.id)) continue;
+    seen.add(n.id);
+    if (isCaptured(n)) {
+      out.set(n.id, n);
+      continue;
+    }
+    const p = n.params as { body?: { graph?: Graph }; info?: { graph?: Graph } };
+    const inner = p.body?.graph ?? p.info?.graph;
+    if (inner instanceof Graph) capturedOf(inner, out, seen);
+  }
+}
+
+/**
+ * Exports a function as an ONNX model (opset 17+), traced at the shapes and dtypes of
+ * `exampleArgs`. Pass a `jit`-compiled function or a plain one; tensors it captures (trained
+ * weights) become initializers. Returns the serialized `ModelProto`: write it to a `.onnx` file and
+ * load it in onnxruntime or any ONNX engine. Tensor leaves of the arguments become the inputs
+ * `input_0, input_1, ...` in flattening order, result leaves the outputs `output_0, ...`.
+ * @example
+ * ```ts
+ * import { exportOnnx, jit, matmul, tanh, tensor } from "tenfold";
+ * const w = tensor([[1, 2], [3, 4]]);
+ * const f = jit((x: ReturnType<typeof tensor>) => tanh(matmul(x, w)));
+ * const bytes = await exportOnnx(f, [tensor([[0.1, 0.2]])]);
+ * console.log(bytes.length > 0); // true
+ * ```
+ */
+export async function exportOnnx(f: (...args: never[]) => unknown, exampleArgs: readonly unknown[], options: OnnxExportOptions = {}): Promise<Uint8Array> {
+  const opset = options.opset ?? 17;
+  if (!Number.isInteger(opset) || opset < 17) throw new RangeError(`exportOnnx: opset must be an integer >= 17, got ${String(opset)}`);
+  if (!Array.isArray(exampleArgs)) throw new TypeError("exportOnnx: exampleArgs must be an array of the function's arguments");
+  const call = f as unknown as (...args: unknown[]) => unknown;
+  const graph = isJitted(f) ? f.graph(...exampleArgs) : makeGraph(call)(...exampleArgs);
+  flattenArgs(exampleArgs, "exportOnnx");
+  if (options.inputNames && options.inputNames.length !== graph.inputs.length) {
+    throw new RangeError(`exportOnnx: inputNames has ${options.inputNames.length} names for ${graph.inputs.length} input tensors`);
+  }
+  if (options.outputNames && options.outputNames.length !== graph.outputs.length) {
+    throw new RangeError(`exportOnnx: outputNames has ${options.outputNames.length} names for ${graph.outputs.length} output tensors`);
+  }
+  const found = new Map<number, Node>();
+  capturedOf(graph, found, new Set());
+  const buffers = new Map<number, TypedArray>();
+  for (const [id, n] of found) buffers.set(id, await new Tensor(n).data());
+  const session: Session = { count: 0, buffers, opset };
+  const main = new Emitter(session);
+  const inputs: ValueInfoMsg[] = graph.inputs.map((ph, i) => {
+    const name = options.inputNames?.[i] ?? `input_${i}`;
+    main.bind(ph, name);
+    return { name, dtype: onnxDType(ph.dtype, `input ${i}`), dims: ph.shape };
+  });
+  const results = main.emitAll(graph.outputs);
+  const outputs: ValueInfoMsg[] = graph.outputs.map((o, i) => {
+    const name = options.outputNames?.[i] ?? `output_${i}`;
+    main.nodes.push({ op: "Identity", inputs: [results[i]!], outputs: [name], name: main.fresh("n_out") });
+    return { name, dtype: onnxDType(o.dtype, `output ${i}`), dims: o.shape };
+  });
+  const model: GraphMsg = { name: options.graphName ?? "tenfold", nodes: main.nodes, initializers: main.inits, inputs, outputs };
+  return encodeModel(model, opset, "0.1.0");
+}
