@@ -6,7 +6,7 @@
  */
 import type { Tensor } from "../core/tensor.js";
 import type { TensorLike } from "../ops/base.js";
-import { asTensor } from "../ops/base.js";
+import { asTensor, checkLabels } from "../ops/base.js";
 import { arange, eye, scalar } from "../ops/creation.js";
 import { add, astype, divide, equal, greater, multiply, where } from "../ops/elementwise.js";
 import { matmul } from "../ops/linalg.js";
@@ -33,6 +33,7 @@ function classes(x: TensorLike, name: string, what: string): Tensor {
   const t = asTensor(x, name);
   if (t.ndim === 2 && (t.dtype === "float32" || t.dtype === "float16")) return argmax(t, { axis: -1 });
   if (t.ndim > 1) throw new Error(`${name}: ${what} must be 1-D class ids or [n, classes] scores, got shape [${t.shape.join(", ")}] (${t.dtype})`);
+  checkLabels(name, what, t, Number.MAX_SAFE_INTEGER);
   return t.dtype === "int32" ? t : astype(t, "int32");
 }
 
@@ -101,6 +102,8 @@ export function accuracy(predOrLogits: TensorLike, labels: TensorLike): Tensor {
 export function confusionMatrix(pred: TensorLike, labels: TensorLike, numClasses: number): Tensor {
   if (!Number.isInteger(numClasses) || numClasses < 1) throw new RangeError(`confusionMatrix: numClasses must be a positive integer, got ${numClasses}`);
   const [p, l] = pair(pred, labels, "confusionMatrix");
+  checkLabels("confusionMatrix", "pred", p, numClasses);
+  checkLabels("confusionMatrix", "labels", l, numClasses);
   return astype(counts(p, l, numClasses), "int32");
 }
 
@@ -115,6 +118,8 @@ function stats(pred: TensorLike, labels: TensorLike, opts: AverageOptions, name:
   const average = opts.average ?? "binary";
   const [p, l] = pair(pred, labels, name);
   const k = average === "binary" ? 2 : (opts.numClasses ?? inferClasses([p, l], name));
+  checkLabels(name, "pred", p, k);
+  checkLabels(name, "labels", l, k);
   const c = counts(p, l, k);
   const predicted = sum(c, { axis: 0 });
   const actual = sum(c, { axis: 1 });
