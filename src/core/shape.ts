@@ -69,8 +69,13 @@ export function normAxes(op: string, axis: number | readonly number[] | undefine
 /** Validates a user shape (non-negative integers). */
 export function checkShape(op: string, shape: readonly number[]): number[] {
   if (!Array.isArray(shape)) throw new ShapeError(`${op}: shape must be an array of integers, got ${String(shape)}`);
-  for (const d of shape) {
-    if (!Number.isInteger(d) || d < 0) throw new ShapeError(`${op}: invalid shape ${fmtShape(shape)} (dimensions must be non-negative integers)`);
+  shape.forEach((d, i) => {
+    if (typeof d !== "number" || !Number.isInteger(d) || d < 0) {
+      throw new ShapeError(`${op}: invalid shape ${fmtShape(shape)}: dimension ${i} is ${String(d)} (dimensions must be non-negative integers)`);
+    }
+  });
+  if (!Number.isSafeInteger(sizeOf(shape))) {
+    throw new ShapeError(`${op}: shape ${fmtShape(shape)} has ${sizeOf(shape)} elements, more than 2^53 - 1 (the most a tensor can index exactly)`);
   }
   return [...shape];
 }

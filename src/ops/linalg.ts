@@ -183,8 +183,11 @@ function contract(a: Term, b: Term, needed: Set<string>): Term {
  * ```
  */
 export function einsum(subscripts: string, ...operands: TensorLike[]): Tensor {
+  if (typeof subscripts !== "string") throw new ShapeError(`einsum: subscripts must be a string like "ij,jk->ik", got ${typeof subscripts}`);
   const spec = subscripts.replace(/\s+/g, "");
-  const [lhs, rhsGiven] = spec.split("->") as [string, string | undefined];
+  const parts = spec.split("->");
+  if (parts.length > 2) throw new ShapeError(`einsum: subscripts "${subscripts}" have ${parts.length - 1} "->"; at most one is allowed ("inputs->output")`);
+  const [lhs, rhsGiven] = parts as [string, string | undefined];
   const inputs = lhs.split(",");
   if (inputs.length !== operands.length) throw new ShapeError(`einsum: "${subscripts}" names ${inputs.length} operands, got ${operands.length}`);
   const d = resultDType(operands);
@@ -211,6 +214,12 @@ export function einsum(subscripts: string, ...operands: TensorLike[]): Tensor {
     const counts = new Map<string, number>();
     for (const s of inputs) for (const l of s.replace("...", "")) counts.set(l, (counts.get(l) ?? 0) + 1);
     out = [...ellLetters, ...[...counts.keys()].filter((l) => counts.get(l) === 1).sort()];
+  }
+  if (rhsGiven !== undefined) {
+    const bare = rhsGiven.replace("...", "");
+    if (bare.includes(".")) throw new ShapeError(`einsum: invalid output subscripts "${rhsGiven}" in "${subscripts}"`);
+    for (const l of bare) if (!/^[a-zA-Z]$/.test(l)) throw new ShapeError(`einsum: invalid subscript "${l}" in the output of "${subscripts}"`);
+    if (new Set(out).size !== out.length) throw new ShapeError(`einsum: output subscripts "${rhsGiven}" repeat an index in "${subscripts}"`);
   }
   const all = new Set(terms.flatMap((t) => t.ix));
   for (const l of out) if (!all.has(l)) throw new ShapeError(`einsum: output index "${l}" does not appear in the inputs of "${subscripts}"`);

@@ -138,6 +138,13 @@ export function std(x: TensorLike, opts: ReduceOptions & { ddof?: number } = {})
  */
 export function logsumexp(x: TensorLike, opts: ReduceOptions = {}): Tensor {
   const t = floatOf(asTensor(x, "logsumexp"));
+  const axes0 = normAxes("logsumexp", opts.axis, t.ndim, t.shape);
+  if (axes0.some((a) => t.shape[a] === 0)) {
+    // an empty sum is 0, its log -Infinity (as JAX)
+    const shape = t.shape.map((d, i) => (axes0.includes(i) ? 1 : d));
+    const r = broadcastTo_(constant(-Infinity, t.dtype), shape);
+    return opts.keepdims ? r : reshape(r, t.shape.filter((_, i) => !axes0.includes(i)));
+  }
   const m = max(t, { axis: opts.axis ?? null, keepdims: true });
   const ms = stopGradient(where(isfinite(m), m, 0));
   const s = sum(exp(subtract(t, ms)), { axis: opts.axis ?? null, keepdims: true });

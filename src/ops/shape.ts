@@ -192,7 +192,14 @@ export function split(x: TensorLike, sections: number | readonly number[], optio
       throw new ShapeError(`split: axis ${axis} of size ${n} (shape ${fmtShape(t.shape)}) cannot be split into ${sections} equal sections`);
     }
     cuts = Array.from({ length: sections - 1 }, (_, i) => ((i + 1) * n) / sections);
-  } else cuts = sections.map((c) => Math.min(Math.max(c < 0 ? c + n : c, 0), n));
+  } else {
+    sections.forEach((c, i) => {
+      if (typeof c !== "number" || !Number.isInteger(c)) {
+        throw new ShapeError(`split: sections must be whole-number indices, got ${String(c)} at position ${i} of ${JSON.stringify(sections)}`);
+      }
+    });
+    cuts = sections.map((c) => Math.min(Math.max(c < 0 ? c + n : c, 0), n));
+  }
   const bounds = [0, ...cuts, n];
   const out: Tensor[] = [];
   for (let i = 0; i + 1 < bounds.length; i++) {
@@ -229,6 +236,11 @@ export function slice(x: TensorLike, starts: readonly number[], ends?: readonly 
   const t = asTensor(x, "slice");
   if (starts.length !== t.ndim) throw new ShapeError(`slice: starts ${fmtShape(starts)} must have one entry per axis of shape ${fmtShape(t.shape)}`);
   if (ends && ends.length !== t.ndim) throw new ShapeError(`slice: ends must have one entry per axis of shape ${fmtShape(t.shape)}`);
+  const whole = (what: string, v: unknown, i: number): void => {
+    if (typeof v !== "number" || !Number.isInteger(v)) throw new ShapeError(`slice: ${what} must be whole numbers, got ${String(v)} for axis ${i}`);
+  };
+  starts.forEach((v, i) => whole("starts", v, i));
+  ends?.forEach((v, i) => v === null || v === undefined || whole("ends", v, i));
   const steps = options.strides ? [...options.strides] : t.shape.map(() => 1);
   if (steps.length !== t.ndim || steps.some((s) => !Number.isInteger(s) || s < 1)) throw new ShapeError(`slice: strides ${fmtShape(steps)} must be positive integers, one per axis`);
   const norm = (v: number, n: number): number => Math.min(Math.max(v < 0 ? v + n : v, 0), n);
@@ -346,7 +358,13 @@ export function pad(x: TensorLike, padWidth: PadWidth, options: { value?: number
 }
 
 function toIndices(indices: TensorLike | readonly number[], op: string): Tensor {
-  if (Array.isArray(indices)) return tensor(new Int32Array(indices as number[]), { shape: [indices.length] });
+  if (Array.isArray(indices)) {
+    (indices as unknown[]).forEach((v, i) => {
+      if (typeof v !== "number" || !Number.isInteger(v)) throw new DTypeError(`${op}: indices must be whole numbers, got ${String(v)} at position ${i}`);
+      if (Math.abs(v) > 2147483647) throw new ShapeError(`${op}: index ${v} at position ${i} is out of range`);
+    });
+    return tensor(new Int32Array(indices as number[]), { shape: [indices.length] });
+  }
   const t = asTensor(indices as TensorLike, op);
   if (t.dtype !== "int32") throw new DTypeError(`${op}: indices must be int32, got ${t.dtype} (use astype(indices, "int32"))`);
   return t;
