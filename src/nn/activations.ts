@@ -35,6 +35,7 @@ import {
   full,
   ValueError,
   DTypeError,
+  ShapeError,
   checkLabels,
 } from "./ops.js";
 
@@ -264,6 +265,9 @@ export function asLabels(op: string, arg: string, labels: TensorLike, n: number)
 
 function emptyAxis(op: string, x: TensorLike, axis: number): Tensor | undefined {
   const t = asTensor(x, op);
+  if (typeof axis !== "number" || !Number.isInteger(axis) || axis < -t.ndim || axis >= t.ndim) {
+    throw new ShapeError(`${op}: axis ${String(axis)} is out of range for a tensor of rank ${t.ndim} (shape [${t.shape.join(", ")}]); allowed: ${-t.ndim} to ${t.ndim - 1}`);
+  }
   const a = axis < 0 ? axis + t.ndim : axis;
   return t.shape[a] === 0 ? astype(t, t.dtype === "float32" ? t.dtype : "float32") : undefined;
 }

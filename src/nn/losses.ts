@@ -57,7 +57,7 @@ function sameShape(op: string, a: TensorLike, b: TensorLike, names: readonly [st
   }
 }
 
-function reduce(l: Tensor, options: LossOptions): Tensor {
+function reduce(l: Tensor, options: LossOptions, op: string): Tensor {
   const r = options.reduction ?? "mean";
   switch (r) {
     case "mean":
@@ -67,7 +67,7 @@ function reduce(l: Tensor, options: LossOptions): Tensor {
     case "none":
       return l;
     default:
-      throw new ValueError(`nn loss: unknown reduction ${JSON.stringify(r as unknown)} (use "mean", "sum" or "none")`);
+      throw new ValueError(`${op}: unknown reduction ${JSON.stringify(r as unknown)} (use "mean", "sum" or "none")`);
   }
 }
 
@@ -81,7 +81,7 @@ function reduce(l: Tensor, options: LossOptions): Tensor {
  */
 export function mse(predictions: TensorLike, targets: TensorLike, options: LossOptions = {}): Tensor {
   sameShape("mse", predictions, targets, ["predictions", "targets"]);
-  return reduce(square(subtract(predictions, targets)), options);
+  return reduce(square(subtract(predictions, targets)), options, "mse");
 }
 
 /**
@@ -94,7 +94,7 @@ export function mse(predictions: TensorLike, targets: TensorLike, options: LossO
  */
 export function mae(predictions: TensorLike, targets: TensorLike, options: LossOptions = {}): Tensor {
   sameShape("mae", predictions, targets, ["predictions", "targets"]);
-  return reduce(abs(subtract(predictions, targets)), options);
+  return reduce(abs(subtract(predictions, targets)), options, "mae");
 }
 
 /**
@@ -113,7 +113,7 @@ export function binaryCrossEntropy(probs: TensorLike, targets: TensorLike, optio
   const p = clip(probs, { min: eps, max: 1 - eps });
   const t = targets;
   const l = negative(add(multiply(t, log(p)), multiply(subtract(1, t), log(subtract(1, p)))));
-  return reduce(l, options);
+  return reduce(l, options, "binaryCrossEntropy");
 }
 
 /**
@@ -129,7 +129,7 @@ export function binaryCrossEntropy(probs: TensorLike, targets: TensorLike, optio
 export function binaryCrossEntropyWithLogits(logits: TensorLike, targets: TensorLike, options: LossOptions = {}): Tensor {
   sameShape("binaryCrossEntropyWithLogits", logits, targets, ["logits", "targets"]);
   const z = asTensor(logits, "binaryCrossEntropyWithLogits");
-  return reduce(add(multiply(targets, softplus(negative(z))), multiply(subtract(1, targets), softplus(z))), options);
+  return reduce(add(multiply(targets, softplus(negative(z))), multiply(subtract(1, targets), softplus(z))), options, "binaryCrossEntropyWithLogits");
 }
 
 /**
@@ -146,7 +146,7 @@ export function categoricalCrossEntropy(probs: TensorLike, targets: TensorLike, 
   sameShape("categoricalCrossEntropy", probs, targets, ["probs", "targets"]);
   const eps = options.eps ?? 1e-7;
   const l = negative(sum(multiply(targets, log(clip(probs, { min: eps, max: 1 }))), { axis: options.axis ?? -1 }));
-  return reduce(l, options);
+  return reduce(l, options, "categoricalCrossEntropy");
 }
 
 /**
@@ -162,7 +162,7 @@ export function categoricalCrossEntropy(probs: TensorLike, targets: TensorLike, 
 export function softmaxCrossEntropy(logits: TensorLike, targets: TensorLike, options: CategoricalLossOptions = {}): Tensor {
   sameShape("softmaxCrossEntropy", logits, targets, ["logits", "targets"]);
   const axis = options.axis ?? -1;
-  return reduce(negative(sum(multiply(targets, logSoftmax(logits, { axis })), { axis })), options);
+  return reduce(negative(sum(multiply(targets, logSoftmax(logits, { axis })), { axis })), options, "softmaxCrossEntropy");
 }
 
 /**
@@ -187,5 +187,5 @@ export function sparseSoftmaxCrossEntropy(logits: TensorLike, labels: TensorLike
     );
   }
   const picked = squeeze(takeAlongAxis(z, expandDims(y, -1), { axis: -1 }), { axis: -1 });
-  return reduce(subtract(logsumexp(z, { axis: -1 }), picked), options);
+  return reduce(subtract(logsumexp(z, { axis: -1 }), picked), options, "sparseSoftmaxCrossEntropy");
 }

@@ -64,6 +64,8 @@ export function dot(a: TensorLike, b: TensorLike): Tensor {
   const x = asTensor(a, "dot");
   const y = asTensor(b, "dot");
   if (x.ndim === 0 || y.ndim === 0) return multiply(x, y);
+  const [ka, kb] = [x.shape[x.ndim - 1]!, y.shape[y.ndim === 1 ? 0 : y.ndim - 2]!];
+  if (ka !== kb) throw new ShapeError(`dot: shapes ${fmtShape(x.shape)} and ${fmtShape(y.shape)} are not aligned: ${ka} (last axis of a) != ${kb} (${y.ndim === 1 ? "axis 0" : "second-to-last axis"} of b)`);
   if (y.ndim === 1) return tensordot(x, y, { axes: [[x.ndim - 1], [0]] });
   return tensordot(x, y, { axes: [[x.ndim - 1], [y.ndim - 2]] });
 }

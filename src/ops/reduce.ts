@@ -97,6 +97,7 @@ function count(x: Tensor, opts: ReduceOptions, op: string): number {
  */
 export function mean(x: TensorLike, opts: ReduceOptions = {}): Tensor {
   const t = floatOf(asTensor(x, "mean"));
+  normAxes("mean", opts.axis, t.ndim, t.shape);
   return divide(sum(t, opts), count(t, opts, "mean"));
 }
 
@@ -110,6 +111,7 @@ export function mean(x: TensorLike, opts: ReduceOptions = {}): Tensor {
  */
 export function var_(x: TensorLike, opts: ReduceOptions & { ddof?: number } = {}): Tensor {
   const t = floatOf(asTensor(x, "var_"));
+  normAxes("var_", opts.axis, t.ndim, t.shape);
   const m = mean(t, { axis: opts.axis ?? null, keepdims: true });
   const d = subtract(t, m);
   const n = count(t, opts, "var_") - (opts.ddof ?? 0);

@@ -4,7 +4,7 @@
  */
 import { DTypeError, ShapeError, fmtShape } from "../core/errors.js";
 import type { Shape } from "../core/shape.js";
-import { broadcastShapes, checkPerm, normAxes, normAxis, shapeEq, sizeOf } from "../core/shape.js";
+import { broadcastShapes, checkPerm, checkShape, normAxes, normAxis, shapeEq, sizeOf } from "../core/shape.js";
 import type { Tensor } from "../core/tensor.js";
 import type { TensorLike } from "./base.js";
 import { asTensor, bind, broadcastTo_, cast, constant, resultDType } from "./base.js";
@@ -112,6 +112,7 @@ export function squeeze(x: TensorLike, options: { axis?: number | readonly numbe
  */
 export function broadcastTo(x: TensorLike, shape: readonly number[]): Tensor {
   const t = asTensor(x, "broadcastTo");
+  checkShape("broadcastTo", shape);
   const b = broadcastShapes("broadcastTo", t.shape, shape);
   if (!shapeEq(b, shape)) throw new ShapeError(`broadcastTo: cannot broadcast ${fmtShape(t.shape)} to ${fmtShape(shape)}`);
   return broadcastTo_(t, shape);

@@ -53,6 +53,7 @@ type Axes = number | null | readonly Axes[] | { readonly [k: string]: Axes };
 /** Broadcasts an axes prefix-tree over a value tree, returning one axis per leaf. */
 function axesPerLeaf(axes: Axes | undefined, value: unknown, what: string): (number | null)[] {
   const [leaves, def] = flatten<unknown>(value);
+  if (typeof axes === "number" && !Number.isInteger(axes)) throw new ShapeError(`vmap: ${what} entries must be integers or null, got ${axes}`);
   if (axes === undefined || axes === null || typeof axes === "number") return leaves.map(() => (axes === undefined ? 0 : axes));
   const rec = (a: Axes, d: TreeDef, out: (number | null)[]): void => {
     if (a === null || typeof a === "number") {

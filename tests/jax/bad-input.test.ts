@@ -69,6 +69,16 @@ describe("tensor, full and shapes", () => {
     throwsWith(() => tf.arange(0, 2 ** 60), ShapeError, /^arange:/);
     throwsWith(() => tf.arange(0, NaN), ShapeError, /^arange:/, /finite/);
   });
+  it("errors name the public op the user called, not the op it is built from", () => {
+    throwsWith(() => tf.dot(ones([2]), ones([3])), ShapeError, /^dot:/, /\[2\]/, /\[3\]/);
+    throwsWith(() => tf.mean(ones([2]), { axis: 1 }), ShapeError, /^mean:/, /axis 1/);
+    throwsWith(() => tf.var_(ones([2]), { axis: 1 }), ShapeError, /^var_:/, /axis 1/);
+    throwsWith(() => nn.softmax(ones([2]), { axis: 2 }), ShapeError, /^softmax:/, /axis 2/, /-1 to 0/);
+    throwsWith(() => nn.logSoftmax(ones([2]), { axis: 1.5 }), ShapeError, /^logSoftmax:/, /axis 1\.5/);
+    throwsWith(() => tf.broadcastTo(ones([2]), [1.5, 2]), ShapeError, /^broadcastTo:/, /1\.5/);
+    throwsWith(() => tf.vmap((a: tf.Tensor) => a, { inAxes: 0.5 })(ones([3])), ShapeError, /^vmap:/, /inAxes/, /0\.5/);
+    throwsWith(() => nn.mse(ones([2]), ones([2]), { reduction: "avg" as "mean" }), ValueError, /^mse:/, /reduction "avg"/, /"mean", "sum" or "none"/);
+  });
   it("a non-tensor operand is a DTypeError, not a bare TypeError", () => {
     throwsWith(() => tf.add(ones([2]), "a" as unknown as number), DTypeError, /^add:/, /Tensor or a number/);
   });
