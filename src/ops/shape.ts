@@ -151,7 +151,8 @@ export function concat(xs: readonly TensorLike[], options: { axis?: number } = {
     const w = t.shape.map((): [number, number] => [0, 0]);
     w[axis] = [off, total - off - t.shape[axis]!];
     off += t.shape[axis]!;
-    const p = padRaw(t, w, 0);
+    // padding with -0 keeps a -0 entry (-0 + -0 = -0, and -0 + x = x for every other x)
+    const p = padRaw(t, w, d === "float32" || d === "float16" ? -0 : 0);
     acc = acc ? (d === "bool" ? bind("max", {}, [acc, p]) : bind("add", {}, [acc, p])) : p;
   }
   return acc!;

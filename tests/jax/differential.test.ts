@@ -1,7 +1,8 @@
 // Differential suite against JAX: every case of tests/fixtures/jax.json (written by
 // tests/fixtures/gen_jax.py with JAX itself: public ops, activations and losses on ordinary and
 // extreme inputs, values and gradients of sum(fn(...))) is run on the reference and cpu backends,
-// eagerly and under jit (the gradient too: jit(grad(...))). Values must match JAX: NaN where JAX
+// eagerly and under jit (the gradient too: jit(grad(...))), and its value under vmap (a batch of
+// two copies). Values must match JAX: NaN where JAX
 // has NaN, the same infinities, and float32 agreement elsewhere ("tail" cases are compared
 // relatively down to the smallest normal float, so an underflow to 0 fails). Deliberate
 // differences from JAX are listed in KNOWN with the reason (and in docs/jax.md).
@@ -87,7 +88,7 @@ const stats = { cases: 0, values: 0, grads: 0 };
 for (const backend of ["reference", "cpu"] as const) {
   describe(`JAX ${FIXTURE.jax} differential suite on ${backend}`, () => {
     for (const c of FIXTURE.cases) {
-      for (const mode of ["eager", "jit"] as const) {
+      for (const mode of ["eager", "jit", "vmap"] as const) {
         it(`${c.fn} ${c.desc} (${mode})`, async () => {
           await tf.setBackend(backend);
           const f = resolve(c.fn);
@@ -102,6 +103,17 @@ for (const backend of ["reference", "cpu"] as const) {
             const full = c.args.map((a, i) => (dynIdx.includes(i) ? d[dynIdx.indexOf(i)] : a));
             return c.opts ? f(...full, c.opts) : f(...full);
           };
+          if (mode === "vmap") {
+            // the batch of two copies, mapped with vmap, gives two copies of JAX's result
+            if (dyn.length === 0 || dyn.some((d) => Array.isArray(d)) || "list" in c.out) return;
+            const batched = (dyn as Tensor[]).map((d) => tf.stack([d, d]));
+            const out = tf.vmap(call)(...batched) as Tensor;
+            const want: Enc = { s: [2, ...c.out.s], d: c.out.d, v: [...c.out.v, ...c.out.v] };
+            const kv = known?.value;
+            const n = c.out.v.length;
+            close(out, want, `${c.fn} value (vmap)`, known?.tol ?? c.tol, kv && Object.fromEntries(Object.entries(kv).flatMap(([i, v]) => [[Number(i), v], [Number(i) + n, v]])));
+            return;
+          }
           const run = mode === "jit" && dyn.length > 0 ? tf.jit(call) : call;
           const out = run(...dyn);
           if ("list" in c.out) {
