@@ -159,8 +159,13 @@ function pool(op: string, x: TensorLike, window: number | readonly number[], opt
   const inSp = xt.shape.slice(xt.ndim - nsp);
   const pads = resolvePadding(op, options.padding ?? "VALID", inSp, win, strides);
   const out = inSp.map((s, i) => Math.floor((s + pads[i]![0] + pads[i]![1] - win[i]!) / strides[i]!) + 1);
-  if (out.some((o) => o <= 0)) throw new ShapeError(`${op}: window ${fmtShape(win)} is larger than the padded input ${fmtShape(inSp)}`);
   const lead = xt.ndim - nsp;
+  if (inSp.includes(0)) {
+    // an input with a zero-size pooled axis gives an empty output, as lax.reduce_window
+    const shape = [...xt.shape.slice(0, lead), ...out.map((o, i) => (inSp[i] === 0 ? 0 : Math.max(o, 0)))];
+    return { win: broadcastTo_(constant(0, xt.dtype), [...shape, 1]), axes: [shape.length], count: 1 };
+  }
+  if (out.some((o) => o <= 0)) throw new ShapeError(`${op}: window ${fmtShape(win)} is larger than the padded input ${fmtShape(inSp)}`);
   const count = sizeOf(win);
   if (pads.every(([lo, hi]) => lo === 0 && hi === 0) && win.every((w, i) => strides[i] === w && inSp[i]! % w === 0)) {
     const tiled = reshape(xt, [...xt.shape.slice(0, lead), ...out.flatMap((o, i) => [o, win[i]!])]);

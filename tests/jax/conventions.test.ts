@@ -142,6 +142,11 @@ for (const backend of ["reference", "cpu"] as const) {
       await use();
       expect(tf.conv(tf.ones([1, 2, 0, 4]), tf.ones([3, 2, 1, 1])).shape).toEqual([1, 3, 0, 4]);
       expect(tf.conv(tf.ones([1, 2, 0, 4]), tf.ones([3, 2, 2, 2]), { padding: "SAME" }).shape).toEqual([1, 3, 0, 4]);
+      expect(tf.conv(tf.ones([0, 2, 5, 4]), tf.ones([3, 2, 2, 2])).shape).toEqual([0, 3, 4, 3]);
+      expect(tf.conv(tf.ones([2, 2, 0]), tf.ones([3, 2, 3])).shape).toEqual([2, 3, 0]);
+      expect(grad((x: Tensor) => sum(tf.conv(x, tf.ones([3, 2, 1, 1]))))(tf.ones([1, 2, 0, 4])).shape).toEqual([1, 2, 0, 4]);
+      expect(tf.maxPool(tf.ones([1, 1, 0, 4]), [2, 2]).shape).toEqual([1, 1, 0, 2]);
+      expect(tf.avgPool(tf.ones([1, 1, 4, 0]), [2, 2]).shape).toEqual([1, 1, 2, 0]);
     });
 
     it("softmax of an empty axis, cumsum of a 0-d tensor", async () => {
