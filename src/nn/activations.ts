@@ -269,5 +269,6 @@ function emptyAxis(op: string, x: TensorLike, axis: number): Tensor | undefined 
     throw new ShapeError(`${op}: axis ${String(axis)} is out of range for a tensor of rank ${t.ndim} (shape [${t.shape.join(", ")}]); allowed: ${-t.ndim} to ${t.ndim - 1}`);
   }
   const a = axis < 0 ? axis + t.ndim : axis;
-  return t.shape[a] === 0 ? astype(t, t.dtype === "float32" ? t.dtype : "float32") : undefined;
+  // an empty axis: the (empty) result, in the float dtype softmax computes in
+  return t.shape[a] === 0 ? astype(t, t.dtype === "float16" ? "float16" : "float32") : undefined;
 }
