@@ -45,6 +45,9 @@ export function broadcastShapes(op: string, ...shapes: Shape[]): number[] {
       }
     }
   }
+  if (!Number.isSafeInteger(sizeOf(out))) {
+    throw new ShapeError(`${op}: the broadcast shape ${fmtShape(out)} of ${shapes.map(fmtShape).join(" and ")} has more than 2^53 - 1 elements`);
+  }
   return out;
 }
 

@@ -244,6 +244,7 @@ export function arange(start: number, stop?: number, step = 1, options: { dtype?
  */
 export function linspace(start: number, stop: number, num = 50, options: { endpoint?: boolean; dtype?: DType } = {}): Tensor {
   if (!Number.isInteger(num) || num < 0) throw new ShapeError(`linspace: num must be a non-negative integer, got ${num}`);
+  checkShape("linspace", [num]);
   const endpoint = options.endpoint ?? true;
   const div = endpoint ? num - 1 : num;
   const step = div > 0 ? (stop - start) / div : 0;

@@ -1,6 +1,6 @@
 /** Linear algebra: matmul (the contraction primitive), dot, tensordot, einsum, outer. */
 import { DTypeError, ShapeError, fmtShape } from "../core/errors.js";
-import { broadcastShapes, normAxis, sizeOf } from "../core/shape.js";
+import { broadcastShapes, checkShape, normAxis, sizeOf } from "../core/shape.js";
 import type { Tensor } from "../core/tensor.js";
 import type { TensorLike } from "./base.js";
 import { asTensor, bind, broadcastTo_, cast, resultDType } from "./base.js";
@@ -118,7 +118,9 @@ export function tensordot(a: TensorLike, b: TensorLike, options: { axes?: number
  * ```
  */
 export function outer(a: TensorLike, b: TensorLike): Tensor {
-  return multiply(reshape(asTensor(a, "outer"), [-1, 1]), reshape(asTensor(b, "outer"), [1, -1]));
+  const [x, y] = [asTensor(a, "outer"), asTensor(b, "outer")];
+  checkShape("outer", [x.size, y.size]);
+  return multiply(reshape(x, [-1, 1]), reshape(y, [1, -1]));
 }
 
 interface Term {

@@ -292,6 +292,7 @@ export function tile(x: TensorLike, reps: number | readonly number[]): Tensor {
     inter.push(1, d);
     big.push(reps2[i]!, d);
   });
+  checkShape("tile", shape.map((d, i) => d * reps2[i]!));
   const e = broadcastTo_(reshape(t, inter), big);
   return reshape(e, shape.map((d, i) => d * reps2[i]!));
 }
@@ -317,6 +318,7 @@ export function repeat(x: TensorLike, repeats: number | readonly number[], optio
     const s2 = [...t.shape.slice(0, axis + 1), repeats, ...t.shape.slice(axis + 1)];
     const out = [...t.shape];
     out[axis] = n * repeats;
+    checkShape("repeat", out);
     return reshape(broadcastTo_(reshape(t, s1), s2), out);
   }
   if (repeats.length !== n) throw new ShapeError(`repeat: ${repeats.length} repeats for axis ${axis} of size ${n}`);
@@ -356,6 +358,7 @@ export function pad(x: TensorLike, padWidth: PadWidth, options: { value?: number
       throw new ShapeError(`pad: pad widths must be non-negative integers, got [${lo}, ${hi}] for axis ${i} of shape ${fmtShape(t.shape)}`);
     }
   });
+  checkShape("pad", t.shape.map((d, i) => d + widths[i]![0] + widths[i]![1]));
   return padRaw(t, widths, options.value ?? 0);
 }
 

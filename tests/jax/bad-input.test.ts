@@ -59,6 +59,15 @@ describe("tensor, full and shapes", () => {
     throwsWith(() => ones([2 ** 30, 2 ** 30]), ShapeError, /^ones:/, /2\^53/);
     throwsWith(() => tf.full([2 ** 30, 2 ** 30], 1), ShapeError, /^full:/, /2\^53/);
   });
+  it("more than 2^53 elements from broadcasting, tile, repeat, pad, outer, linspace", () => {
+    throwsWith(() => tf.add(ones([2 ** 27, 1]), ones([2 ** 27])), ShapeError, /^add:/, /2\^53/);
+    throwsWith(() => tf.broadcastTo(ones([1, 1]), [2 ** 27, 2 ** 27]), ShapeError, /^broadcastTo:/, /2\^53/);
+    throwsWith(() => tf.tile(ones([2 ** 27]), [2 ** 27]), ShapeError, /^tile:/, /2\^53/);
+    throwsWith(() => tf.repeat(ones([2 ** 27]), 2 ** 27), ShapeError, /^repeat:/, /2\^53/);
+    throwsWith(() => tf.pad(ones([2]), [[2 ** 60, 0]]), ShapeError, /^pad:/, /2\^53/);
+    throwsWith(() => tf.outer(ones([2 ** 27]), ones([2 ** 27])), ShapeError, /^outer:/, /2\^53/);
+    throwsWith(() => tf.linspace(0, 1, 2 ** 60), ShapeError, /^linspace:/, /2\^53/);
+  });
   it("non-integer dims", () => {
     throwsWith(() => zeros([1.5]), ShapeError, /^zeros:/, /dimension 0 is 1\.5/, /non-negative integers/);
     throwsWith(() => ones([2, NaN]), ShapeError, /^ones:/, /dimension 1/);
