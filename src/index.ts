@@ -8,7 +8,7 @@ import "./backends/cpu/index.js";
 export { Tensor, ConcretizationError } from "./core/tensor.js";
 export type { NestedArray } from "./core/tensor.js";
 export type { DType, TypedArray } from "./core/dtype.js";
-export { ShapeError, DTypeError } from "./core/errors.js";
+export { ShapeError, DTypeError, ValueError } from "./core/errors.js";
 export { getBackend, setBackend, registerBackend } from "./core/backend.js";
 export type { Backend } from "./core/backend.js";
 export { Graph } from "./core/graph.js";

@@ -33,6 +33,23 @@ export class DTypeError extends Error {
   }
 }
 
+/**
+ * A value the op cannot take although its shape and dtype are fine: a class label outside
+ * `[0, numClasses)`, a fractional or NaN index, a number that does not fit the dtype. It extends
+ * the built-in `RangeError`.
+ * @example
+ * ```ts
+ * import { nn, tensor, ValueError } from "tenfold";
+ * try { nn.oneHot(tensor([3], { dtype: "int32" }), 3); } catch (e) { console.log(e instanceof ValueError); } // true
+ * ```
+ */
+export class ValueError extends RangeError {
+  constructor(message: string) {
+    super(message);
+    this.name = "ValueError";
+  }
+}
+
 /** Formats a shape as `[2, 3]` for error messages. */
 export function fmtShape(shape: readonly number[]): string {
   return `[${shape.join(", ")}]`;

@@ -45,6 +45,9 @@ export function broadcastShapes(op: string, ...shapes: Shape[]): number[] {
       }
     }
   }
+  if (!Number.isSafeInteger(sizeOf(out))) {
+    throw new ShapeError(`${op}: the broadcast shape ${fmtShape(out)} of ${shapes.map(fmtShape).join(" and ")} has more than 2^53 - 1 elements`);
+  }
   return out;
 }
 
@@ -69,8 +72,13 @@ export function normAxes(op: string, axis: number | readonly number[] | undefine
 /** Validates a user shape (non-negative integers). */
 export function checkShape(op: string, shape: readonly number[]): number[] {
   if (!Array.isArray(shape)) throw new ShapeError(`${op}: shape must be an array of integers, got ${String(shape)}`);
-  for (const d of shape) {
-    if (!Number.isInteger(d) || d < 0) throw new ShapeError(`${op}: invalid shape ${fmtShape(shape)} (dimensions must be non-negative integers)`);
+  shape.forEach((d, i) => {
+    if (typeof d !== "number" || !Number.isInteger(d) || d < 0) {
+      throw new ShapeError(`${op}: invalid shape ${fmtShape(shape)}: dimension ${i} is ${String(d)} (dimensions must be non-negative integers)`);
+    }
+  });
+  if (!Number.isSafeInteger(sizeOf(shape))) {
+    throw new ShapeError(`${op}: shape ${fmtShape(shape)} has ${sizeOf(shape)} elements, more than 2^53 - 1 (the most a tensor can index exactly)`);
   }
   return [...shape];
 }

@@ -6,7 +6,8 @@
  */
 import type { Tensor } from "../core/tensor.js";
 import type { TensorLike } from "../ops/base.js";
-import { asTensor } from "../ops/base.js";
+import { asTensor, checkLabels } from "../ops/base.js";
+import { ShapeError, ValueError } from "../core/errors.js";
 import { arange, eye, scalar } from "../ops/creation.js";
 import { add, astype, divide, equal, greater, multiply, where } from "../ops/elementwise.js";
 import { matmul } from "../ops/linalg.js";
@@ -32,14 +33,15 @@ export interface AverageOptions {
 function classes(x: TensorLike, name: string, what: string): Tensor {
   const t = asTensor(x, name);
   if (t.ndim === 2 && (t.dtype === "float32" || t.dtype === "float16")) return argmax(t, { axis: -1 });
-  if (t.ndim > 1) throw new Error(`${name}: ${what} must be 1-D class ids or [n, classes] scores, got shape [${t.shape.join(", ")}] (${t.dtype})`);
+  if (t.ndim > 1) throw new ShapeError(`${name}: ${what} must be 1-D class ids or [n, classes] scores, got shape [${t.shape.join(", ")}] (${t.dtype})`);
+  checkLabels(name, what, t, Number.MAX_SAFE_INTEGER);
   return t.dtype === "int32" ? t : astype(t, "int32");
 }
 
 function pair(pred: TensorLike, labels: TensorLike, name: string): [Tensor, Tensor] {
   const p = classes(pred, name, "pred");
   const l = classes(labels, name, "labels");
-  if (p.size !== l.size) throw new Error(`${name}: pred has ${p.size} samples, labels ${l.size}`);
+  if (p.size !== l.size) throw new ShapeError(`${name}: pred has ${p.size} samples, labels ${l.size}`);
   return [reshape(p, [-1]), reshape(l, [-1])];
 }
 
@@ -99,8 +101,10 @@ export function accuracy(predOrLogits: TensorLike, labels: TensorLike): Tensor {
  * ```
  */
 export function confusionMatrix(pred: TensorLike, labels: TensorLike, numClasses: number): Tensor {
-  if (!Number.isInteger(numClasses) || numClasses < 1) throw new RangeError(`confusionMatrix: numClasses must be a positive integer, got ${numClasses}`);
+  if (!Number.isInteger(numClasses) || numClasses < 1) throw new ValueError(`confusionMatrix: numClasses must be a positive integer, got ${numClasses}`);
   const [p, l] = pair(pred, labels, "confusionMatrix");
+  checkLabels("confusionMatrix", "pred", p, numClasses);
+  checkLabels("confusionMatrix", "labels", l, numClasses);
   return astype(counts(p, l, numClasses), "int32");
 }
 
@@ -115,6 +119,8 @@ function stats(pred: TensorLike, labels: TensorLike, opts: AverageOptions, name:
   const average = opts.average ?? "binary";
   const [p, l] = pair(pred, labels, name);
   const k = average === "binary" ? 2 : (opts.numClasses ?? inferClasses([p, l], name));
+  checkLabels(name, "pred", p, k);
+  checkLabels(name, "labels", l, k);
   const c = counts(p, l, k);
   const predicted = sum(c, { axis: 0 });
   const actual = sum(c, { axis: 1 });
@@ -136,7 +142,7 @@ function combine(name: string, pred: TensorLike, labels: TensorLike, opts: Avera
       return safeDiv(sum(multiply(perClass(s), s.present)), sum(s.present));
     default: {
       const never: never = average;
-      throw new Error(`${name}: unknown average ${JSON.stringify(never)} (use "binary", "macro" or "micro")`);
+      throw new ValueError(`${name}: unknown average ${JSON.stringify(never)} (use "binary", "macro" or "micro")`);
     }
   }
 }
@@ -212,7 +218,7 @@ export function aucRoc(scores: TensorLike, labels: TensorLike): Tensor {
   const s = asTensor(scores, "aucRoc");
   const l = asTensor(labels, "aucRoc");
   if (s.size !== l.size || (s.ndim > 1 && s.size !== s.shape[0])) {
-    throw new Error(`aucRoc: scores must be 1-D with one per label, got shapes [${s.shape.join(", ")}] and [${l.shape.join(", ")}]`);
+    throw new ShapeError(`aucRoc: scores must be 1-D with one per label, got shapes [${s.shape.join(", ")}] and [${l.shape.join(", ")}]`);
   }
   const sd = s.dataSync();
   const ld = l.dataSync();
@@ -226,7 +232,7 @@ export function aucRoc(scores: TensorLike, labels: TensorLike): Tensor {
     const avgRank = (i + j) / 2 + 1; // 1-based average rank of the tie group
     for (let k = i; k <= j; k++) {
       const y = ld[order[k]!]!;
-      if (y !== 0 && y !== 1) throw new Error(`aucRoc: labels must be 0/1 (or booleans), got ${y}`);
+      if (y !== 0 && y !== 1) throw new ValueError(`aucRoc: labels must be 0/1 (or booleans), got ${y}`);
       if (y === 1) {
         rankSumPos += avgRank;
         pos++;
@@ -235,7 +241,7 @@ export function aucRoc(scores: TensorLike, labels: TensorLike): Tensor {
     i = j + 1;
   }
   const neg = n - pos;
-  if (pos === 0 || neg === 0) throw new Error(`aucRoc: needs both classes in labels, got ${pos} positive and ${neg} negative`);
+  if (pos === 0 || neg === 0) throw new ValueError(`aucRoc: needs both classes in labels, got ${pos} positive and ${neg} negative`);
   return scalar((rankSumPos - (pos * (pos + 1)) / 2) / (pos * neg));
 }
 

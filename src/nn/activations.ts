@@ -1,10 +1,13 @@
 /**
- * nn activations: elementwise nonlinearities and softmax, composed from tenfold ops. Every form is
- * numerically stable for large |x| (no exp of a large positive number on any branch, so neither
- * values nor gradients overflow to Inf/NaN for logits of ±100).
+ * nn activations: elementwise nonlinearities and softmax, composed from tenfold ops, with JAX's
+ * (`jax.nn`) definitions and conventions. Every form is stable over the whole float32 range for
+ * values and gradients (no exp of a large positive number on any branch, no cancellation in the
+ * tails, every branch of a `where` fed a safe input so the untaken one cannot poison the
+ * gradient); NaN propagates, ±Infinity gives JAX's limits. Deliberate differences: docs/jax.md.
  */
 import type { Tensor, TensorLike, DType } from "./ops.js";
 import {
+  asTensor,
   abs,
   add,
   arange,
@@ -17,21 +20,28 @@ import {
   expm1,
   greater,
   greaterEqual,
+  isnan,
+  less,
   log,
   log1p,
   max,
   multiply,
   negative,
-  pow,
   stopGradient,
   subtract,
   sum,
   tanh as tanhOp,
   where,
+  full,
+  ValueError,
+  DTypeError,
+  ShapeError,
+  checkLabels,
 } from "./ops.js";
 
 /**
- * Rectified linear unit `max(x, 0)` (gradient 0 at 0, as in JAX).
+ * Rectified linear unit `max(x, 0)`; NaN stays NaN and the gradient is 0 at 0 (and at NaN), as in
+ * JAX.
  * @example
  * ```ts
  * import { nn, tensor } from "tenfold";
@@ -39,11 +49,12 @@ import {
  * ```
  */
 export function relu(x: TensorLike): Tensor {
-  return where(greater(x, 0), x, 0);
+  return where(greater(x, 0), x, where(isnan(x), stopGradient(x), 0));
 }
 
 /**
- * Leaky ReLU: `x` for positive inputs, `alpha * x` otherwise (alpha defaults to 0.01).
+ * Leaky ReLU: `x` for `x >= 0`, `alpha * x` otherwise (alpha defaults to 0.01); the gradient at
+ * 0 is 1, as JAX's `leaky_relu`.
  * @example
  * ```ts
  * import { nn, tensor } from "tenfold";
@@ -52,11 +63,12 @@ export function relu(x: TensorLike): Tensor {
  */
 export function leakyRelu(x: TensorLike, options: { alpha?: number } = {}): Tensor {
   const alpha = options.alpha ?? 0.01;
-  return where(greater(x, 0), x, multiply(x, alpha));
+  return where(greaterEqual(x, 0), x, multiply(x, alpha));
 }
 
 /**
- * Logistic sigmoid `1 / (1 + exp(-x))`, computed from `exp(-|x|)` so neither branch overflows.
+ * Logistic sigmoid `1 / (1 + exp(-x))`, computed from `exp(-|x|)` so neither branch overflows;
+ * tiny values (`sigmoid(-100)` ≈ 3.7e-44) and their gradients do not underflow early.
  * @example
  * ```ts
  * import { nn, tensor } from "tenfold";
@@ -88,7 +100,9 @@ export interface AxisOptions {
 }
 
 /**
- * `log(softmax(x))` along `axis` (default -1), as `x - max - log(sum(exp(x - max)))`.
+ * `log(softmax(x))` along `axis` (default -1), as `x - max - log(sum(exp(x - max)))` (JAX's
+ * formula: -Infinity entries give -Infinity, a row of only -Infinity gives NaN, an empty axis an
+ * empty result).
  * @example
  * ```ts
  * import { nn, tensor } from "tenfold";
@@ -98,6 +112,8 @@ export interface AxisOptions {
  */
 export function logSoftmax(x: TensorLike, options: AxisOptions = {}): Tensor {
   const axis = options.axis ?? -1;
+  const e = emptyAxis("logSoftmax", x, axis);
+  if (e) return e;
   const shifted = subtract(x, stopGradient(max(x, { axis, keepdims: true })));
   return subtract(shifted, log(sum(exp(shifted), { axis, keepdims: true })));
 }
@@ -112,25 +128,49 @@ export function logSoftmax(x: TensorLike, options: AxisOptions = {}): Tensor {
  */
 export function softmax(x: TensorLike, options: AxisOptions = {}): Tensor {
   const axis = options.axis ?? -1;
+  const em = emptyAxis("softmax", x, axis);
+  if (em) return em;
   const e = exp(subtract(x, stopGradient(max(x, { axis, keepdims: true }))));
   return divide(e, sum(e, { axis, keepdims: true }));
 }
 
 /**
- * Gaussian error linear unit. Exact `x * Φ(x)` by default; `{ approximate: true }` uses the tanh
- * form `0.5x(1 + tanh(√(2/π)(x + 0.044715x³)))`.
+ * Gaussian error linear unit, as JAX's `jax.nn.gelu`: by default (`approximate: true`) the tanh
+ * form `0.5x(1 + tanh(√(2/π)(x + 0.044715x³)))`; with `{ approximate: false }` the exact
+ * `x Φ(x) = (x/2) erfc(-x/√2)`, computed through an erfc that keeps its relative accuracy in the
+ * far left tail (`gelu(-10, exact)` ≈ -7.6e-23, not 0).
  * @example
  * ```ts
  * import { nn, tensor } from "tenfold";
  * console.log(nn.gelu(tensor([0, 10])).arraySync()); // [0, 10]
+ * console.log(nn.gelu(tensor([-10]), { approximate: false }).arraySync()); // [-7.6e-23] (approximately)
  * ```
  */
 export function gelu(x: TensorLike, options: { approximate?: boolean } = {}): Tensor {
-  if (options.approximate) {
-    const inner = multiply(Math.sqrt(2 / Math.PI), add(x, multiply(0.044715, pow(x, 3))));
-    return multiply(multiply(0.5, x), add(1, tanhOp(inner)));
+  if (options.approximate ?? true) {
+    const x3 = multiply(x, multiply(x, x));
+    const inner = multiply(Math.sqrt(2 / Math.PI), add(x, multiply(0.044715, x3)));
+    return multiply(x, multiply(0.5, add(1, tanhOp(inner))));
   }
-  return multiply(multiply(0.5, x), add(1, erf(multiply(x, Math.SQRT1_2))));
+  // x >= 0 (or NaN): 1 + erf(x/√2) has no cancellation. x < 0: erfc(|x|/√2) directly, on an
+  // input that is 0 where that branch is not taken (so neither branch's gradient sees a bad value).
+  const neg = less(x, 0);
+  const zPos = multiply(where(neg, 0, x), Math.SQRT1_2);
+  const zNeg = multiply(where(neg, negative(x), 0), Math.SQRT1_2);
+  const cdf = where(neg, multiply(0.5, erfcNonNeg(zNeg)), multiply(0.5, add(1, erf(zPos))));
+  return multiply(x, cdf);
+}
+
+/**
+ * `erfc(z)` for `z >= 0` with a relative error below 1.2e-7 everywhere (Numerical Recipes'
+ * Chebyshev fit `t·exp(-z² + P(t))`, `t = 1/(1 + z/2)`), so it stays accurate where erfc is tiny.
+ */
+function erfcNonNeg(z: Tensor): Tensor {
+  const t = divide(1, add(1, multiply(0.5, z)));
+  const c = [-1.26551223, 1.00002368, 0.37409196, 0.09678418, -0.18628806, 0.27886807, -1.1352039, 1.48851587, -0.82215223, 0.17087277];
+  let p: Tensor = multiply(t, c[9]!);
+  for (let k = 8; k >= 1; k--) p = multiply(t, add(c[k]!, p));
+  return multiply(t, exp(add(negative(multiply(z, z)), add(c[0]!, p))));
 }
 
 /**
@@ -159,21 +199,26 @@ export function elu(x: TensorLike, options: { alpha?: number } = {}): Tensor {
 }
 
 /**
- * Softplus `log(1 + exp(x))`, as `(x + |x|)/2 + log1p(exp(-|x|))`: finite for any input, and its
- * gradient is exactly `sigmoid(x)` (also at 0).
+ * Softplus `log(1 + exp(x))` (JAX's `logaddexp(x, 0)`): `x + log1p(exp(-x))` for `x > 0`,
+ * `log1p(exp(x))` otherwise, so it is exact in both tails (`softplus(-30)` ≈ 9.4e-14,
+ * `softplus(-Infinity)` = 0, `softplus(Infinity)` = Infinity) and so is its gradient `sigmoid(x)`
+ * (0.5 at 0).
  * @example
  * ```ts
  * import { nn, tensor } from "tenfold";
- * console.log(nn.softplus(tensor([0, 100, -100])).arraySync()); // [0.693..., 100, ~0]
+ * console.log(nn.softplus(tensor([0, 100, -30])).arraySync()); // [0.693..., 100, 9.357e-14]
  * ```
  */
 export function softplus(x: TensorLike): Tensor {
-  const a = abs(x);
-  return add(multiply(0.5, add(x, a)), log1p(exp(negative(a))));
+  const pos = greater(x, 0);
+  const xp = where(pos, x, 0);
+  const xn = where(pos, 0, x);
+  return where(pos, add(xp, log1p(exp(negative(xp)))), log1p(exp(xn)));
 }
 
 /**
- * Heaviside step: 1 where `x > 0`, else 0 (float32). Its gradient is zero everywhere.
+ * Heaviside step: 1 where `x > 0`, else 0 (float32; NaN stays NaN). Its gradient is zero
+ * everywhere.
  * @example
  * ```ts
  * import { nn, tensor } from "tenfold";
@@ -181,12 +226,15 @@ export function softplus(x: TensorLike): Tensor {
  * ```
  */
 export function step(x: TensorLike): Tensor {
-  return astype(greater(x, 0), "float32");
+  const t = astype(x, "float32");
+  return where(isnan(t), stopGradient(t), astype(greater(t, 0), "float32"));
 }
 
 /**
  * One-hot encoding: integer labels `[...]` become `[..., numClasses]` (float32 unless told).
- * Labels outside `[0, numClasses)` give an all-zero row.
+ * `numClasses` must be a positive integer; labels known at the call must be whole numbers in
+ * `[0, numClasses)` (else a ValueError; JAX would give an all-zero row, which hides the bug).
+ * Labels computed lazily (or traced under jit) cannot be checked there and follow JAX.
  * @example
  * ```ts
  * import { nn, tensor } from "tenfold";
@@ -195,6 +243,32 @@ export function step(x: TensorLike): Tensor {
  * ```
  */
 export function oneHot(labels: TensorLike, numClasses: number, options: { dtype?: DType } = {}): Tensor {
+  if (!Number.isInteger(numClasses) || numClasses < 1) {
+    throw new ValueError(`oneHot: numClasses must be a positive integer, got ${String(numClasses)}`);
+  }
+  const l = asLabels("oneHot", "labels", labels, numClasses);
   const cls = arange(numClasses, undefined, 1, { dtype: "int32" });
-  return astype(equal(expandDims(labels, -1), cls), options.dtype ?? "float32");
+  return astype(equal(expandDims(l, -1), cls), options.dtype ?? "float32");
+}
+
+/**
+ * Validates class labels for `op` (bool labels are not class ids: a DTypeError; values known at
+ * the call must be whole numbers in `[0, n)`: a ValueError) and returns them as int32.
+ * @internal
+ */
+export function asLabels(op: string, arg: string, labels: TensorLike, n: number): Tensor {
+  const l = typeof labels === "number" ? full([], labels, { dtype: Number.isInteger(labels) ? "int32" : "float32" }) : asTensor(labels, op);
+  if (l.dtype === "bool") throw new DTypeError(`${op}: ${arg} must be integer class ids (int32), got bool`);
+  checkLabels(op, arg, l, n);
+  return astype(l, "int32");
+}
+
+function emptyAxis(op: string, x: TensorLike, axis: number): Tensor | undefined {
+  const t = asTensor(x, op);
+  if (typeof axis !== "number" || !Number.isInteger(axis) || axis < -t.ndim || axis >= t.ndim) {
+    throw new ShapeError(`${op}: axis ${String(axis)} is out of range for a tensor of rank ${t.ndim} (shape [${t.shape.join(", ")}]); allowed: ${-t.ndim} to ${t.ndim - 1}`);
+  }
+  const a = axis < 0 ? axis + t.ndim : axis;
+  // an empty axis: the (empty) result, in the float dtype softmax computes in
+  return t.shape[a] === 0 ? astype(t, t.dtype === "float16" ? "float16" : "float32") : undefined;
 }

@@ -20,3 +20,5 @@ export { stopGradient } from "../ops/stopgrad.js";
 export { scan } from "../transforms/control.js";
 export * as tree from "../core/tree.js";
 export * as random from "../random/index.js";
+export { ValueError, DTypeError } from "../core/errors.js";
+export { checkLabels } from "../ops/base.js";

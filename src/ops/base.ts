@@ -4,7 +4,7 @@
  */
 import type { DType } from "../core/dtype.js";
 import { isFloat, promoteTypes, weakScalarDType } from "../core/dtype.js";
-import { DTypeError, fmtShape } from "../core/errors.js";
+import { DTypeError, ValueError, fmtShape } from "../core/errors.js";
 import { makeNode } from "../core/node.js";
 import type { Node } from "../core/node.js";
 import type { Params, Primitive } from "../core/primitives.js";
@@ -43,7 +43,7 @@ export function asTensor(x: TensorLike, op = "op"): Tensor {
   if (x instanceof Tensor) return x;
   if (typeof x === "number") return constant(x, "float32");
   if (typeof x === "boolean") return constant(x ? 1 : 0, "bool");
-  throw new TypeError(`${op}: expected a Tensor or a number, got ${describe(x)}`);
+  throw new DTypeError(`${op}: expected a Tensor or a number, got ${describe(x)}`);
 }
 
 /** A short description of a value for error messages. */
@@ -86,7 +86,7 @@ export function resultDType(xs: readonly TensorLike[]): DType {
 /** Converts operands to one dtype and one broadcast shape. */
 export function align(op: string, xs: readonly TensorLike[], dtype?: DType): Tensor[] {
   for (const x of xs) if (!(x instanceof Tensor) && typeof x !== "number" && typeof x !== "boolean") {
-    throw new TypeError(`${op}: expected a Tensor or a number, got ${describe(x)}`);
+    throw new DTypeError(`${op}: expected a Tensor or a number, got ${describe(x)}`);
   }
   const d = dtype ?? resultDType(xs);
   const ts = xs.map((x) => (x instanceof Tensor ? cast(x, d) : constant(typeof x === "boolean" ? Number(x) : x, d)));
@@ -112,4 +112,26 @@ export function shapes(...ts: Tensor[]): string {
 /** The node of a tensor (internal). */
 export function nodeOf(t: Tensor): Node {
   return t.node;
+}
+
+/**
+ * Checks integer labels/indices at the call (computing them if they are lazy, on a backend with
+ * synchronous reads): each must be a whole number in `[0, n)` (NaN, fractions, negatives and
+ * `>= n` throw a ValueError naming the public function and the argument). Traced values (inside
+ * grad/jit/vmap) are abstract and cannot be checked.
+ */
+export function checkLabels(op: string, arg: string, labels: Tensor, n: number): void {
+  if (labels.node.traced || labels.dtype === "bool") return;
+  let data: ArrayLike<number>;
+  try {
+    data = labels.dataSync();
+  } catch {
+    return; // a device buffer without synchronous reads
+  }
+  for (let i = 0; i < data.length; i++) {
+    const v = data[i]!;
+    if (!Number.isInteger(v) || v < 0 || v >= n) {
+      throw new ValueError(`${op}: ${arg} must be whole numbers in [0, ${n}), got ${v} at flat index ${i} (shape ${fmtShape(labels.shape)})`);
+    }
+  }
 }

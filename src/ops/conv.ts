@@ -7,9 +7,10 @@ import { DTypeError, ShapeError, fmtShape } from "../core/errors.js";
 import { sizeOf } from "../core/shape.js";
 import type { Tensor } from "../core/tensor.js";
 import type { TensorLike } from "./base.js";
-import { asTensor, bind, broadcastTo_, cast, resultDType } from "./base.js";
-import { divide } from "./elementwise.js";
-import { max, sum } from "./reduce.js";
+import { asTensor, bind, broadcastTo_, cast, constant, resultDType } from "./base.js";
+import { divide, equal, isnan, where } from "./elementwise.js";
+import { iota } from "./creation.js";
+import { argmax, max, sum } from "./reduce.js";
 import { pad, permuteDims, reshape, stack } from "./shape.js";
 import { isFloat } from "../core/dtype.js";
 
@@ -109,6 +110,10 @@ export function conv(x: TensorLike, w: TensorLike, options: ConvOptions = {}): T
   const inSp = xt.shape.slice(2);
   const pads = resolvePadding("conv", options.padding ?? "VALID", inSp, kEff, strides);
   const out = inSp.map((s, i) => Math.floor((s + pads[i]![0] + pads[i]![1] - kEff[i]!) / strides[i]!) + 1);
+  if (inSp.includes(0) || N === 0 || O === 0) {
+    // an empty input (or batch, or set of filters) gives an empty output, as lax.conv_general_dilated
+    return broadcastTo_(constant(0, d), [N, O, ...out.map((o, i) => (inSp[i] === 0 ? 0 : Math.max(o, 0)))]);
+  }
   if (out.some((o) => o <= 0)) throw new ShapeError(`conv: kernel ${fmtShape(k)} (dilation ${fmtShape(dil)}) is larger than the padded input ${fmtShape(inSp)}`);
   const xp = pad(xt, [[0, 0], [0, 0], ...pads]);
   const K = sizeOf(k);
@@ -154,8 +159,13 @@ function pool(op: string, x: TensorLike, window: number | readonly number[], opt
   const inSp = xt.shape.slice(xt.ndim - nsp);
   const pads = resolvePadding(op, options.padding ?? "VALID", inSp, win, strides);
   const out = inSp.map((s, i) => Math.floor((s + pads[i]![0] + pads[i]![1] - win[i]!) / strides[i]!) + 1);
-  if (out.some((o) => o <= 0)) throw new ShapeError(`${op}: window ${fmtShape(win)} is larger than the padded input ${fmtShape(inSp)}`);
   const lead = xt.ndim - nsp;
+  if (inSp.includes(0)) {
+    // an input with a zero-size pooled axis gives an empty output, as lax.reduce_window
+    const shape = [...xt.shape.slice(0, lead), ...out.map((o, i) => (inSp[i] === 0 ? 0 : Math.max(o, 0)))];
+    return { win: broadcastTo_(constant(0, xt.dtype), [...shape, 1]), axes: [shape.length], count: 1 };
+  }
+  if (out.some((o) => o <= 0)) throw new ShapeError(`${op}: window ${fmtShape(win)} is larger than the padded input ${fmtShape(inSp)}`);
   const count = sizeOf(win);
   if (pads.every(([lo, hi]) => lo === 0 && hi === 0) && win.every((w, i) => strides[i] === w && inSp[i]! % w === 0)) {
     const tiled = reshape(xt, [...xt.shape.slice(0, lead), ...out.flatMap((o, i) => [o, win[i]!])]);
@@ -167,7 +177,8 @@ function pool(op: string, x: TensorLike, window: number | readonly number[], opt
 
 /**
  * Max pooling over the last `window.length` axes (NCHW: pass a 2-entry window). Strides
- * default to the window; padding "VALID" by default ("SAME" pads with -Infinity).
+ * default to the window; padding "VALID" by default ("SAME" pads with -Infinity). A NaN in a
+ * window gives NaN; the gradient goes to the first maximum of each window (as JAX).
  * @example
  * ```ts
  * import { maxPool, arange, reshape } from "tenfold";
@@ -177,7 +188,15 @@ function pool(op: string, x: TensorLike, window: number | readonly number[], opt
  */
 export function maxPool(x: TensorLike, window: number | readonly number[], options: PoolOptions = {}): Tensor {
   const { win, axes } = pool("maxPool", x, window, options, -Infinity);
-  return max(win, { axis: axes });
+  // The window's values on one last axis, so the first maximum can be picked.
+  const lead = win.shape.map((_, i) => i).filter((i) => !axes.includes(i));
+  const flat = reshape(permuteDims(win, [...lead, ...axes]), [...lead.map((i) => win.shape[i]!), sizeOf(axes.map((a) => win.shape[a]!))]);
+  const last = flat.ndim - 1;
+  const m = max(flat, { axis: last });
+  // The value picked at the first maximum (ties send the whole gradient there, as JAX); NaN wins.
+  const first = equal(iota(flat.shape, last), reshape(argmax(flat, { axis: last }), [...m.shape, 1]));
+  const picked = sum(where(first, flat, 0), { axis: last });
+  return where(isnan(m), m, picked);
 }
 
 /**

@@ -1,7 +1,7 @@
 /** Tensor creation: from JS data (realized buffers) or as lazy constants (iota, fills). */
 import type { DType, TypedArray } from "../core/dtype.js";
 import { allocArray, checkDType } from "../core/dtype.js";
-import { ShapeError, fmtShape } from "../core/errors.js";
+import { DTypeError, ShapeError, ValueError, fmtShape } from "../core/errors.js";
 import { bufferNode } from "../core/node.js";
 import type { Shape } from "../core/shape.js";
 import { checkShape, sizeOf } from "../core/shape.js";
@@ -29,7 +29,7 @@ function flatten(data: NestedArray, shape: number[], out: number[], dim: number,
     if (Array.isArray(data)) throw new ShapeError(`tensor: ragged nested array: expected a number at index [${path.join(", ")}], got an array`);
     if (typeof data === "boolean") kinds.add("bool");
     else if (typeof data === "number") kinds.add("number");
-    else throw new TypeError(`tensor: expected numbers or booleans, got ${typeof data} at index [${path.join(", ")}]`);
+    else throw new DTypeError(`tensor: expected numbers or booleans, got ${typeof data} at index [${path.join(", ")}]`);
     out.push(Number(data));
     return;
   }
@@ -37,7 +37,20 @@ function flatten(data: NestedArray, shape: number[], out: number[], dim: number,
     const got = Array.isArray(data) ? `length ${data.length}` : "a number";
     throw new ShapeError(`tensor: ragged nested array: expected length ${shape[dim]} at index [${path.join(", ")}], got ${got}`);
   }
-  data.forEach((d, i) => flatten(d, shape, out, dim + 1, [...path, i], kinds));
+  for (let i = 0; i < data.length; i++) {
+    if (!(i in data)) throw new ShapeError(`tensor: the array has a hole (an empty slot) at index [${[...path, i].join(", ")}]; every entry must be a number or a boolean`);
+    flatten(data[i]!, shape, out, dim + 1, [...path, i], kinds);
+  }
+}
+
+/** Throws a ValueError unless every value fits int32 (NaN, ±Infinity and overflow are rejected). */
+function checkInt32(op: string, values: ArrayLike<number>): void {
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i]!;
+    if (!(v >= -2147483648 && v < 2147483648)) {
+      throw new ValueError(`${op}: value ${v} at flat index ${i} does not fit int32 (range [-2147483648, 2147483647]); use dtype "float32"`);
+    }
+  }
 }
 
 /** Wraps a typed array as a realized tensor (the array is copied). */
@@ -68,6 +81,7 @@ export function tensor(data: NestedArray | TypedArray | Tensor, options: TensorO
     const shape = opts.shape ? checkShape("tensor", opts.shape) : [arr.length];
     if (sizeOf(shape) !== arr.length) throw new ShapeError(`tensor: shape ${fmtShape(shape)} needs ${sizeOf(shape)} elements, the array has ${arr.length}`);
     const d = dtype ?? (arr instanceof Int32Array ? "int32" : arr instanceof Uint8Array ? "bool" : "float32");
+    if (d === "int32" && !(arr instanceof Int32Array)) checkInt32("tensor", arr);
     return fromTypedArray(arr, shape, d);
   }
   const shape = inferShape(data);
@@ -80,6 +94,7 @@ export function tensor(data: NestedArray | TypedArray | Tensor, options: TensorO
     finalShape = checkShape("tensor", opts.shape);
     if (sizeOf(finalShape) !== flat.length) throw new ShapeError(`tensor: shape ${fmtShape(finalShape)} needs ${sizeOf(finalShape)} elements, the data has ${flat.length}`);
   }
+  if (d === "int32") checkInt32("tensor", flat);
   const arr = allocArray(d, flat.length);
   for (let i = 0; i < flat.length; i++) {
     const v = flat[i]!;
@@ -109,8 +124,17 @@ export function scalar(value: number | boolean, options: { dtype?: DType } = {})
  * ```
  */
 export function full(shape: readonly number[], value: number | boolean, options: { dtype?: DType } = {}): Tensor {
-  const s = checkShape("full", shape);
-  const d = options.dtype ? checkDType(options.dtype, "full") : typeof value === "boolean" ? "bool" : "float32";
+  return fill("full", shape, value, options.dtype);
+}
+
+/** `full` for a public creation function `op` (errors name `op`). */
+function fill(op: string, shape: readonly number[], value: number | boolean, dtype: DType | undefined): Tensor {
+  const s = checkShape(op, shape);
+  if (typeof value !== "number" && typeof value !== "boolean") {
+    throw new DTypeError(`${op}: value must be a number or a boolean, got ${typeof value} ${JSON.stringify(value)}`);
+  }
+  const d = dtype ? checkDType(dtype, op) : typeof value === "boolean" ? "bool" : "float32";
+  if (d === "int32") checkInt32(op, [Number(value)]);
   return broadcastTo_(constant(Number(value), d), s);
 }
 
@@ -123,7 +147,7 @@ export function full(shape: readonly number[], value: number | boolean, options:
  * ```
  */
 export function zeros(shape: readonly number[], options: { dtype?: DType } = {}): Tensor {
-  return full(shape, 0, { dtype: options.dtype ?? "float32" });
+  return fill("zeros", shape, 0, options.dtype ?? "float32");
 }
 
 /**
@@ -135,7 +159,7 @@ export function zeros(shape: readonly number[], options: { dtype?: DType } = {})
  * ```
  */
 export function ones(shape: readonly number[], options: { dtype?: DType } = {}): Tensor {
-  return full(shape, 1, { dtype: options.dtype ?? "float32" });
+  return fill("ones", shape, 1, options.dtype ?? "float32");
 }
 
 /**
@@ -148,7 +172,7 @@ export function ones(shape: readonly number[], options: { dtype?: DType } = {}):
  */
 export function zerosLike(x: TensorLike, options: { dtype?: DType } = {}): Tensor {
   const t = asTensor(x, "zerosLike");
-  return full(t.shape, 0, { dtype: options.dtype ?? t.dtype });
+  return fill("zerosLike", t.shape, 0, options.dtype ?? t.dtype);
 }
 
 /**
@@ -161,7 +185,7 @@ export function zerosLike(x: TensorLike, options: { dtype?: DType } = {}): Tenso
  */
 export function onesLike(x: TensorLike, options: { dtype?: DType } = {}): Tensor {
   const t = asTensor(x, "onesLike");
-  return full(t.shape, 1, { dtype: options.dtype ?? t.dtype });
+  return fill("onesLike", t.shape, 1, options.dtype ?? t.dtype);
 }
 
 /**
@@ -174,7 +198,7 @@ export function onesLike(x: TensorLike, options: { dtype?: DType } = {}): Tensor
  */
 export function fullLike(x: TensorLike, value: number | boolean, options: { dtype?: DType } = {}): Tensor {
   const t = asTensor(x, "fullLike");
-  return full(t.shape, value, { dtype: options.dtype ?? t.dtype });
+  return fill("fullLike", t.shape, value, options.dtype ?? t.dtype);
 }
 
 /** Index along `axis` of a new tensor (a lazy constant). */
@@ -193,11 +217,20 @@ export function iota(shape: readonly number[], axis: number, dtype: DType = "int
  */
 export function arange(start: number, stop?: number, step = 1, options: { dtype?: DType } = {}): Tensor {
   const [a, b] = stop === undefined ? [0, start] : [start, stop];
-  if (step === 0 || !Number.isFinite(step)) throw new ShapeError(`arange: step must be a finite nonzero number, got ${step}`);
+  if (typeof step !== "number" || step === 0 || !Number.isFinite(step)) throw new ShapeError(`arange: step must be a finite nonzero number, got ${String(step)}`);
+  if (typeof a !== "number" || typeof b !== "number" || !Number.isFinite(a) || !Number.isFinite(b)) {
+    throw new ShapeError(`arange: start and stop must be finite numbers, got ${String(a)} and ${String(b)}`);
+  }
   const n = Math.max(0, Math.ceil((b - a) / step));
   const d = options.dtype ? checkDType(options.dtype, "arange") : "float32";
+  checkShape("arange", [n]);
   const i = iota([n], 0, d === "int32" ? "int32" : "float32");
-  const r = bind("add", {}, [bind("mul", {}, [i, broadcastTo_(constant(step, i.dtype), [n])]), broadcastTo_(constant(a, i.dtype), [n])]);
+  let r = bind("add", {}, [bind("mul", {}, [i, broadcastTo_(constant(step, i.dtype), [n])]), broadcastTo_(constant(a, i.dtype), [n])]);
+  if (i.dtype === "float32" && n > 0) {
+    // the first value is exactly `start` (0 * negative step would give -0, as JAX does not)
+    const first = bind("eq", {}, [i, broadcastTo_(constant(0, "float32"), [n])]);
+    r = bind("where", {}, [first, broadcastTo_(constant(a === 0 ? 0 : a, "float32"), [n]), r]);
+  }
   return cast(r, d);
 }
 
@@ -211,6 +244,7 @@ export function arange(start: number, stop?: number, step = 1, options: { dtype?
  */
 export function linspace(start: number, stop: number, num = 50, options: { endpoint?: boolean; dtype?: DType } = {}): Tensor {
   if (!Number.isInteger(num) || num < 0) throw new ShapeError(`linspace: num must be a non-negative integer, got ${num}`);
+  checkShape("linspace", [num]);
   const endpoint = options.endpoint ?? true;
   const div = endpoint ? num - 1 : num;
   const step = div > 0 ? (stop - start) / div : 0;

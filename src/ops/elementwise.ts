@@ -219,14 +219,21 @@ export const cos: (x: TensorLike) => Tensor = unaryFloat("cos", "cos");
  */
 export const tanh: (x: TensorLike) => Tensor = unaryFloat("tanh", "tanh");
 /**
- * The error function.
+ * The error function. Below |x| = 2^-12 it is the series `(2/√π)(x - x³/3)`, so it keeps its
+ * relative accuracy for tiny arguments (`erf(1e-30)` = 1.128e-30).
  * @example
  * ```ts
  * import { erf, tensor } from "tenfold";
  * console.log(erf(tensor([0])).arraySync()); // [0]
  * ```
  */
-export const erf: (x: TensorLike) => Tensor = unaryFloat("erf", "erf");
+export function erf(x: TensorLike): Tensor {
+  const t = floatOf(asTensor(x, "erf"));
+  const small = less(abs(t), 2 ** -12);
+  const ts = where(small, t, 0);
+  const series = multiply(multiply(ts, 2 / Math.sqrt(Math.PI)), subtract(1, divide(multiply(ts, ts), 3)));
+  return where(small, series, bind("erf", {}, [t]));
+}
 
 /**
  * `1 / sqrt(x)`.

@@ -1,6 +1,6 @@
 /** Linear algebra: matmul (the contraction primitive), dot, tensordot, einsum, outer. */
 import { DTypeError, ShapeError, fmtShape } from "../core/errors.js";
-import { broadcastShapes, normAxis, sizeOf } from "../core/shape.js";
+import { broadcastShapes, checkShape, normAxis, sizeOf } from "../core/shape.js";
 import type { Tensor } from "../core/tensor.js";
 import type { TensorLike } from "./base.js";
 import { asTensor, bind, broadcastTo_, cast, resultDType } from "./base.js";
@@ -64,6 +64,8 @@ export function dot(a: TensorLike, b: TensorLike): Tensor {
   const x = asTensor(a, "dot");
   const y = asTensor(b, "dot");
   if (x.ndim === 0 || y.ndim === 0) return multiply(x, y);
+  const [ka, kb] = [x.shape[x.ndim - 1]!, y.shape[y.ndim === 1 ? 0 : y.ndim - 2]!];
+  if (ka !== kb) throw new ShapeError(`dot: shapes ${fmtShape(x.shape)} and ${fmtShape(y.shape)} are not aligned: ${ka} (last axis of a) != ${kb} (${y.ndim === 1 ? "axis 0" : "second-to-last axis"} of b)`);
   if (y.ndim === 1) return tensordot(x, y, { axes: [[x.ndim - 1], [0]] });
   return tensordot(x, y, { axes: [[x.ndim - 1], [y.ndim - 2]] });
 }
@@ -116,7 +118,9 @@ export function tensordot(a: TensorLike, b: TensorLike, options: { axes?: number
  * ```
  */
 export function outer(a: TensorLike, b: TensorLike): Tensor {
-  return multiply(reshape(asTensor(a, "outer"), [-1, 1]), reshape(asTensor(b, "outer"), [1, -1]));
+  const [x, y] = [asTensor(a, "outer"), asTensor(b, "outer")];
+  checkShape("outer", [x.size, y.size]);
+  return multiply(reshape(x, [-1, 1]), reshape(y, [1, -1]));
 }
 
 interface Term {
@@ -183,8 +187,11 @@ function contract(a: Term, b: Term, needed: Set<string>): Term {
  * ```
  */
 export function einsum(subscripts: string, ...operands: TensorLike[]): Tensor {
+  if (typeof subscripts !== "string") throw new ShapeError(`einsum: subscripts must be a string like "ij,jk->ik", got ${typeof subscripts}`);
   const spec = subscripts.replace(/\s+/g, "");
-  const [lhs, rhsGiven] = spec.split("->") as [string, string | undefined];
+  const parts = spec.split("->");
+  if (parts.length > 2) throw new ShapeError(`einsum: subscripts "${subscripts}" have ${parts.length - 1} "->"; at most one is allowed ("inputs->output")`);
+  const [lhs, rhsGiven] = parts as [string, string | undefined];
   const inputs = lhs.split(",");
   if (inputs.length !== operands.length) throw new ShapeError(`einsum: "${subscripts}" names ${inputs.length} operands, got ${operands.length}`);
   const d = resultDType(operands);
@@ -211,6 +218,12 @@ export function einsum(subscripts: string, ...operands: TensorLike[]): Tensor {
     const counts = new Map<string, number>();
     for (const s of inputs) for (const l of s.replace("...", "")) counts.set(l, (counts.get(l) ?? 0) + 1);
     out = [...ellLetters, ...[...counts.keys()].filter((l) => counts.get(l) === 1).sort()];
+  }
+  if (rhsGiven !== undefined) {
+    const bare = rhsGiven.replace("...", "");
+    if (bare.includes(".")) throw new ShapeError(`einsum: invalid output subscripts "${rhsGiven}" in "${subscripts}"`);
+    for (const l of bare) if (!/^[a-zA-Z]$/.test(l)) throw new ShapeError(`einsum: invalid subscript "${l}" in the output of "${subscripts}"`);
+    if (new Set(out).size !== out.length) throw new ShapeError(`einsum: output subscripts "${rhsGiven}" repeat an index in "${subscripts}"`);
   }
   const all = new Set(terms.flatMap((t) => t.ix));
   for (const l of out) if (!all.has(l)) throw new ShapeError(`einsum: output index "${l}" does not appear in the inputs of "${subscripts}"`);

@@ -97,6 +97,7 @@ function count(x: Tensor, opts: ReduceOptions, op: string): number {
  */
 export function mean(x: TensorLike, opts: ReduceOptions = {}): Tensor {
   const t = floatOf(asTensor(x, "mean"));
+  normAxes("mean", opts.axis, t.ndim, t.shape);
   return divide(sum(t, opts), count(t, opts, "mean"));
 }
 
@@ -110,6 +111,7 @@ export function mean(x: TensorLike, opts: ReduceOptions = {}): Tensor {
  */
 export function var_(x: TensorLike, opts: ReduceOptions & { ddof?: number } = {}): Tensor {
   const t = floatOf(asTensor(x, "var_"));
+  normAxes("var_", opts.axis, t.ndim, t.shape);
   const m = mean(t, { axis: opts.axis ?? null, keepdims: true });
   const d = subtract(t, m);
   const n = count(t, opts, "var_") - (opts.ddof ?? 0);
@@ -138,6 +140,13 @@ export function std(x: TensorLike, opts: ReduceOptions & { ddof?: number } = {})
  */
 export function logsumexp(x: TensorLike, opts: ReduceOptions = {}): Tensor {
   const t = floatOf(asTensor(x, "logsumexp"));
+  const axes0 = normAxes("logsumexp", opts.axis, t.ndim, t.shape);
+  if (axes0.some((a) => t.shape[a] === 0)) {
+    // an empty sum is 0, its log -Infinity (as JAX)
+    const shape = t.shape.map((d, i) => (axes0.includes(i) ? 1 : d));
+    const r = broadcastTo_(constant(-Infinity, t.dtype), shape);
+    return opts.keepdims ? r : reshape(r, t.shape.filter((_, i) => !axes0.includes(i)));
+  }
   const m = max(t, { axis: opts.axis ?? null, keepdims: true });
   const ms = stopGradient(where(isfinite(m), m, 0));
   const s = sum(exp(subtract(t, ms)), { axis: opts.axis ?? null, keepdims: true });

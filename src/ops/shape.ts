@@ -4,7 +4,7 @@
  */
 import { DTypeError, ShapeError, fmtShape } from "../core/errors.js";
 import type { Shape } from "../core/shape.js";
-import { broadcastShapes, checkPerm, normAxes, normAxis, shapeEq, sizeOf } from "../core/shape.js";
+import { broadcastShapes, checkPerm, checkShape, normAxes, normAxis, shapeEq, sizeOf } from "../core/shape.js";
 import type { Tensor } from "../core/tensor.js";
 import type { TensorLike } from "./base.js";
 import { asTensor, bind, broadcastTo_, cast, constant, resultDType } from "./base.js";
@@ -112,6 +112,7 @@ export function squeeze(x: TensorLike, options: { axis?: number | readonly numbe
  */
 export function broadcastTo(x: TensorLike, shape: readonly number[]): Tensor {
   const t = asTensor(x, "broadcastTo");
+  checkShape("broadcastTo", shape);
   const b = broadcastShapes("broadcastTo", t.shape, shape);
   if (!shapeEq(b, shape)) throw new ShapeError(`broadcastTo: cannot broadcast ${fmtShape(t.shape)} to ${fmtShape(shape)}`);
   return broadcastTo_(t, shape);
@@ -150,7 +151,8 @@ export function concat(xs: readonly TensorLike[], options: { axis?: number } = {
     const w = t.shape.map((): [number, number] => [0, 0]);
     w[axis] = [off, total - off - t.shape[axis]!];
     off += t.shape[axis]!;
-    const p = padRaw(t, w, 0);
+    // padding with -0 keeps a -0 entry (-0 + -0 = -0, and -0 + x = x for every other x)
+    const p = padRaw(t, w, d === "float32" || d === "float16" ? -0 : 0);
     acc = acc ? (d === "bool" ? bind("max", {}, [acc, p]) : bind("add", {}, [acc, p])) : p;
   }
   return acc!;
@@ -192,7 +194,14 @@ export function split(x: TensorLike, sections: number | readonly number[], optio
       throw new ShapeError(`split: axis ${axis} of size ${n} (shape ${fmtShape(t.shape)}) cannot be split into ${sections} equal sections`);
     }
     cuts = Array.from({ length: sections - 1 }, (_, i) => ((i + 1) * n) / sections);
-  } else cuts = sections.map((c) => Math.min(Math.max(c < 0 ? c + n : c, 0), n));
+  } else {
+    sections.forEach((c, i) => {
+      if (typeof c !== "number" || !Number.isInteger(c)) {
+        throw new ShapeError(`split: sections must be whole-number indices, got ${String(c)} at position ${i} of ${JSON.stringify(sections)}`);
+      }
+    });
+    cuts = sections.map((c) => Math.min(Math.max(c < 0 ? c + n : c, 0), n));
+  }
   const bounds = [0, ...cuts, n];
   const out: Tensor[] = [];
   for (let i = 0; i + 1 < bounds.length; i++) {
@@ -229,6 +238,11 @@ export function slice(x: TensorLike, starts: readonly number[], ends?: readonly 
   const t = asTensor(x, "slice");
   if (starts.length !== t.ndim) throw new ShapeError(`slice: starts ${fmtShape(starts)} must have one entry per axis of shape ${fmtShape(t.shape)}`);
   if (ends && ends.length !== t.ndim) throw new ShapeError(`slice: ends must have one entry per axis of shape ${fmtShape(t.shape)}`);
+  const whole = (what: string, v: unknown, i: number): void => {
+    if (typeof v !== "number" || !Number.isInteger(v)) throw new ShapeError(`slice: ${what} must be whole numbers, got ${String(v)} for axis ${i}`);
+  };
+  starts.forEach((v, i) => whole("starts", v, i));
+  ends?.forEach((v, i) => v === null || v === undefined || whole("ends", v, i));
   const steps = options.strides ? [...options.strides] : t.shape.map(() => 1);
   if (steps.length !== t.ndim || steps.some((s) => !Number.isInteger(s) || s < 1)) throw new ShapeError(`slice: strides ${fmtShape(steps)} must be positive integers, one per axis`);
   const norm = (v: number, n: number): number => Math.min(Math.max(v < 0 ? v + n : v, 0), n);
@@ -278,6 +292,7 @@ export function tile(x: TensorLike, reps: number | readonly number[]): Tensor {
     inter.push(1, d);
     big.push(reps2[i]!, d);
   });
+  checkShape("tile", shape.map((d, i) => d * reps2[i]!));
   const e = broadcastTo_(reshape(t, inter), big);
   return reshape(e, shape.map((d, i) => d * reps2[i]!));
 }
@@ -303,6 +318,7 @@ export function repeat(x: TensorLike, repeats: number | readonly number[], optio
     const s2 = [...t.shape.slice(0, axis + 1), repeats, ...t.shape.slice(axis + 1)];
     const out = [...t.shape];
     out[axis] = n * repeats;
+    checkShape("repeat", out);
     return reshape(broadcastTo_(reshape(t, s1), s2), out);
   }
   if (repeats.length !== n) throw new ShapeError(`repeat: ${repeats.length} repeats for axis ${axis} of size ${n}`);
@@ -342,11 +358,18 @@ export function pad(x: TensorLike, padWidth: PadWidth, options: { value?: number
       throw new ShapeError(`pad: pad widths must be non-negative integers, got [${lo}, ${hi}] for axis ${i} of shape ${fmtShape(t.shape)}`);
     }
   });
+  checkShape("pad", t.shape.map((d, i) => d + widths[i]![0] + widths[i]![1]));
   return padRaw(t, widths, options.value ?? 0);
 }
 
 function toIndices(indices: TensorLike | readonly number[], op: string): Tensor {
-  if (Array.isArray(indices)) return tensor(new Int32Array(indices as number[]), { shape: [indices.length] });
+  if (Array.isArray(indices)) {
+    (indices as unknown[]).forEach((v, i) => {
+      if (typeof v !== "number" || !Number.isInteger(v)) throw new DTypeError(`${op}: indices must be whole numbers, got ${String(v)} at position ${i}`);
+      if (Math.abs(v) > 2147483647) throw new ShapeError(`${op}: index ${v} at position ${i} is out of range`);
+    });
+    return tensor(new Int32Array(indices as number[]), { shape: [indices.length] });
+  }
   const t = asTensor(indices as TensorLike, op);
   if (t.dtype !== "int32") throw new DTypeError(`${op}: indices must be int32, got ${t.dtype} (use astype(indices, "int32"))`);
   return t;

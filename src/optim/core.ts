@@ -4,6 +4,7 @@
  * `globalNorm`. Everything is pure: state in, state out, a pytree of tensors throughout.
  */
 import { Tensor } from "../core/tensor.js";
+import { ShapeError, fmtShape } from "../core/errors.js";
 import type { PyTree } from "../core/tree.js";
 import * as tree from "../core/tree.js";
 import type { TensorLike } from "../ops/base.js";
@@ -25,8 +26,31 @@ export interface GradientTransformation {
   update<U>(updates: U, state: OptState, params?: U): [U, OptState];
 }
 
+/**
+ * Throws a ShapeError naming `op` unless every tree in `rest` has the structure of `t` and the
+ * same leaf shapes (e.g. gradients that do not match the optimizer state built from the params).
+ */
+function checkTrees(op: string, what: readonly string[], t: unknown, rest: readonly unknown[]): void {
+  const [ls, def] = tree.flatten(t);
+  const key = tree.treeKey(def);
+  rest.forEach((r, k) => {
+    const [l2, d2] = tree.flatten(r);
+    const k2 = tree.treeKey(d2);
+    if (k2 !== key) {
+      throw new ShapeError(`${op}: the ${what[0]} tree has structure ${key} but the ${what[k + 1] ?? what[1]} has ${k2}; they must match leaf for leaf`);
+    }
+    ls.forEach((a, i) => {
+      const b = l2[i];
+      if (a instanceof Tensor && b instanceof Tensor && (a.ndim !== b.ndim || a.shape.some((d, j) => d !== b.shape[j]))) {
+        throw new ShapeError(`${op}: leaf ${i} of the ${what[0]} tree has shape ${fmtShape(a.shape)} but the ${what[k + 1] ?? what[1]} has ${fmtShape(b.shape)}`);
+      }
+    });
+  });
+}
+
 /** @internal maps a function over the leaves of trees of equal structure. */
 export function mapLeaves<U>(f: (...leaves: Tensor[]) => Tensor, t: U, ...rest: unknown[]): U {
+  checkTrees("optimizer update(updates, state, params)", ["updates (gradient)", "optimizer state (from init(params)) / params"], t, rest);
   return tree.map((...ls: TensorLike[]) => f(...ls.map(asLeaf)), t, ...rest) as U;
 }
 
@@ -71,6 +95,7 @@ export function field<T extends OptState>(state: OptState, name: string, opt: st
  * ```
  */
 export function applyUpdates<P>(params: P, updates: unknown): P {
+  checkTrees("applyUpdates(params, updates)", ["params", "updates"], params, [updates]);
   return mapLeaves((p, u) => (p.dtype === u.dtype ? add(p, u) : add(p, astype(u, p.dtype))), params, updates);
 }
 

@@ -10,6 +10,7 @@ import { bufferNode } from "../core/node.js";
 import { Tensor, realizeAll } from "../core/tensor.js";
 import type { TreeDef } from "../core/tree.js";
 import { treeKey } from "../core/tree.js";
+import { ValueError } from "../core/errors.js";
 import type { Lowered } from "../scheduler/lower.js";
 import { lowerGraph } from "../scheduler/lower.js";
 import { applyGraph, flattenArgs, rebuild, traceFlat } from "./trace.js";
@@ -66,7 +67,13 @@ export function jit<F extends (...args: any[]) => any>(f: F, options: JitOptions
   let traces = 0;
   let lastParts: string[] | undefined;
 
+  for (const s of statics) if (!Number.isInteger(s)) throw new ValueError(`jit: staticArgnums must be integers, got ${String(s)}`);
   const prepare = (args: unknown[]): { entry: Entry; leaves: Tensor[] } => {
+    for (const s of statics) {
+      if (s >= args.length || s < 0) {
+        throw new ValueError(`jit(${name}): staticArgnums ${s} is out of range: the call has ${args.length} argument(s), so allowed indices are 0 to ${args.length - 1}`);
+      }
+    }
     const dyn = args.map((a, i) => (statics.has(i) ? null : a));
     const a = flattenArgs(dyn, `jit(${name})`);
     const parts = args.map((arg, i) => {

@@ -53,6 +53,7 @@ type Axes = number | null | readonly Axes[] | { readonly [k: string]: Axes };
 /** Broadcasts an axes prefix-tree over a value tree, returning one axis per leaf. */
 function axesPerLeaf(axes: Axes | undefined, value: unknown, what: string): (number | null)[] {
   const [leaves, def] = flatten<unknown>(value);
+  if (typeof axes === "number" && !Number.isInteger(axes)) throw new ShapeError(`vmap: ${what} entries must be integers or null, got ${axes}`);
   if (axes === undefined || axes === null || typeof axes === "number") return leaves.map(() => (axes === undefined ? 0 : axes));
   const rec = (a: Axes, d: TreeDef, out: (number | null)[]): void => {
     if (a === null || typeof a === "number") {
@@ -60,18 +61,34 @@ function axesPerLeaf(axes: Axes | undefined, value: unknown, what: string): (num
       for (let i = 0; i < n; i++) out.push(a);
       return;
     }
+    if (typeof a !== "object") throw new ShapeError(`vmap: ${what} entries must be integers or null, got ${String(a)}`);
     if (d.kind === "array" && Array.isArray(a) && a.length === d.children.length) {
       d.children.forEach((c, i) => rec((a as readonly Axes[])[i]!, c, out));
       return;
     }
     if (d.kind === "object" && !Array.isArray(a)) {
-      d.keys.forEach((k, i) => rec((a as { [k: string]: Axes })[k] ?? 0, d.children[i]!, out));
+      const o = a as { readonly [k: string]: Axes };
+      for (const k of Object.keys(o)) {
+        if (!d.keys.includes(k)) throw new ShapeError(`vmap: ${what} names key "${k}", which the argument ({ ${d.keys.join(", ")} }) does not have`);
+      }
+      // a key left out of the prefix tree maps axis 0; an explicit null leaves it unmapped
+      d.keys.forEach((k, i) => rec(k in o ? o[k]! : 0, d.children[i]!, out));
+      return;
+    }
+    if (d.kind === "array" && !Array.isArray(a) && d.children.length === 1 && top) {
+      // one argument: an object of axes is that argument's prefix tree
+      top = false;
+      rec(a, d.children[0]!, out);
       return;
     }
     throw new ShapeError(`vmap: ${what} do not match the structure of the arguments`);
   };
+  let top = what === "inAxes";
   const out: (number | null)[] = [];
   rec(axes, def, out);
+  for (const x of out) {
+    if (x !== null && !Number.isInteger(x)) throw new ShapeError(`vmap: ${what} entries must be integers or null, got ${String(x)}`);
+  }
   return out;
 }
 
@@ -134,6 +151,9 @@ export function vmap<F extends (...args: any[]) => any>(f: F, options: VmapOptio
         return o;
       }
       const b = r.dims[i] === 0 ? o : broadcastTo_(reshape(o, [1, ...o.shape]), [batch, ...o.shape]);
+      if (ax < -b.ndim || ax >= b.ndim) {
+        throw new ShapeError(`vmap: outAxes ${ax} is out of range for output ${i} of rank ${b.ndim} (per-example shape ${fmtShape(o.shape.slice(r.dims[i] === 0 ? 1 : 0))}); allowed: ${-b.ndim} to ${b.ndim - 1}`);
+      }
       return moveAxis(b, 0, ax < 0 ? ax + b.ndim : ax);
     });
     return rebuild(tr.outDef, outs);

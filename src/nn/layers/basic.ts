@@ -2,7 +2,7 @@
  * Basic layers: dense, flatten, dropout, embedding.
  */
 import type { Tensor } from "../ops.js";
-import { ShapeError, add, astype, divide, matmul, multiply, random, reshape, take, where } from "../ops.js";
+import { ShapeError, add, asTensor, astype, checkLabels, divide, matmul, multiply, random, reshape, take, where } from "../ops.js";
 import type { Initializer } from "../initializers.js";
 import { glorotUniform, zeros as zerosInit } from "../initializers.js";
 import type { Layer, State } from "../layer.js";
@@ -114,7 +114,8 @@ export type EmbeddingParams = { readonly table: Tensor };
 
 /**
  * Embedding lookup: integer ids `[...]` become vectors `[..., dim]`. The table starts as
- * normal samples with standard deviation `1/√dim`.
+ * normal samples with standard deviation `1/√dim`. Ids known at the call must be whole numbers
+ * in `[0, vocab)` (else a ValueError; JAX would clamp them silently).
  * @example
  * ```ts
  * import { nn, random, tensor } from "tenfold";
@@ -127,6 +128,10 @@ export function embedding(vocab: number, dim: number): Layer<EmbeddingParams, St
   return makeLayer<EmbeddingParams>({
     name: `embedding(${vocab}, ${dim})`,
     init: (key) => ({ table: multiply(random.normal(key, [vocab, dim]), 1 / Math.sqrt(dim)) }),
-    forward: (p, x) => [take(p.table, astype(x, "int32"), { axis: 0 }), undefined],
+    forward: (p, x) => {
+      const ids = asTensor(x, "embedding");
+      checkLabels(`embedding(${vocab}, ${dim}).apply`, "ids", ids, vocab);
+      return [take(p.table, astype(ids, "int32"), { axis: 0 }), undefined];
+    },
   });
 }
