@@ -7,9 +7,9 @@ import type { Node } from "../core/node.js";
 import type { Primitive } from "../core/primitives.js";
 import type { Tensor } from "../core/tensor.js";
 import { bind, broadcastTo_, cast, constant } from "../ops/base.js";
-import { add, cos, divide, equal, exp, greater, less, log, logicalAnd, multiply, negative, sin, square, subtract, where } from "../ops/elementwise.js";
+import { add, cos, divide, equal, exp, log, logicalAnd, multiply, negative, sin, square, subtract, where } from "../ops/elementwise.js";
 import { sum } from "../ops/reduce.js";
-import { reshape } from "../ops/shape.js";
+import { flip, pad, permuteDims, reshape, sliceAxis } from "../ops/shape.js";
 import { zerosLike } from "../ops/creation.js";
 import { callJvpRules } from "./call-rules.js";
 
@@ -56,17 +56,48 @@ function extremumJvp(primals: readonly Tensor[], tangents: readonly (Tensor | nu
   return divide(sum(multiply(t, mask), { axis: axes }), cnt);
 }
 
+/** Exclusive running products along the last axis (Hillis-Steele doubling: exact products, no division). */
+function exclusiveCumprod(x: Tensor, reverse: boolean): Tensor {
+  const last = x.ndim - 1;
+  const n = x.shape[last]!;
+  let y = reverse ? flip(x, { axis: last }) : x;
+  const shift = (v: Tensor, s: number): Tensor => {
+    const widths = v.shape.map((_, i): [number, number] => (i === last ? [s, 0] : [0, 0]));
+    return pad(sliceAxis(v, last, 0, n - s, 1), widths, { value: 1 });
+  };
+  for (let s = 1; s < n; s *= 2) y = multiply(y, shift(y, s));
+  const ex = n > 0 ? shift(y, 1) : y;
+  return reverse ? flip(ex, { axis: last }) : ex;
+}
+
 function prodJvp(primals: readonly Tensor[], tangents: readonly (Tensor | null)[], node: Node<"prod">): Tensor | null {
   const [x] = primals;
   const [t] = tangents;
   if (!t) return null;
   const axes = node.params.axes;
-  const isZero = equal(x!, 0);
-  const nz = unreduce(sum(cast(isZero, "int32"), { axis: axes }), x!.shape, axes);
-  const pnz = unreduce(bind("prod", { axes }, [where(isZero, 1, x!)]), x!.shape, axes);
-  // product of the other elements, exact when zeros are present
-  const others = where(isZero, where(equal(nz, 1), pnz, 0), where(equal(nz, 0), divide(pnz, where(isZero, 1, x!)), 0));
+  if (!axes.length) return t;
+  // The product of the other factors of each element, as JAX: exclusive running products from
+  // both sides (exact beside zeros, NaN and infinities, unlike prod / x). Reduced axes go last.
+  const keep = x!.shape.map((_, i) => i).filter((i) => !axes.includes(i));
+  const perm = [...keep, ...axes];
+  const moved = permuteDims(x!, perm);
+  const lead = keep.map((i) => x!.shape[i]!);
+  const flat = reshape(moved, [...lead, axes.reduce((a, i) => a * x!.shape[i]!, 1)]);
+  const othersFlat = multiply(exclusiveCumprod(flat, false), exclusiveCumprod(flat, true));
+  const inv = perm.map((_, i) => perm.indexOf(i));
+  const others = permuteDims(reshape(othersFlat, moved.shape), inv);
   return sum(multiply(t, others), { axis: axes });
+}
+
+/**
+ * max/min: each operand's tangent passes where it equals the result, half each on a tie (JAX's
+ * balanced rule); a NaN result passes neither.
+ */
+function extremumPair(a: Tensor, b: Tensor, ta: Tensor | null | undefined, tb: Tensor | null | undefined, out: Tensor): Tensor | null {
+  const [ea, eb] = [equal(a, out), equal(b, out)];
+  const wa = where(ea, where(eb, 0.5, 1), 0);
+  const wb = where(eb, where(ea, 0.5, 1), 0);
+  return addT(ta ? multiply(ta, wa) : null, tb ? multiply(tb, wb) : null);
 }
 
 const SQRT_PI_2 = 2 / Math.sqrt(Math.PI);
@@ -104,15 +135,13 @@ export const JVP: { readonly [P in Primitive]: JvpRule<P> } = {
     const db = tb ? multiply(tb, where(equal(a!, 0), 0, multiply(log(a!), out))) : null;
     return addT(da, db);
   },
-  max: ([a, b], [ta, tb]) => {
+  max: ([a, b], [ta, tb], _n, out) => {
     if (!ta && !tb) return null;
-    const wa = where(greater(a!, b!), 1, where(equal(a!, b!), 0.5, 0));
-    return addT(ta ? multiply(ta, wa) : null, tb ? multiply(tb, subtract(1, wa)) : null);
+    return extremumPair(a!, b!, ta, tb, out);
   },
-  min: ([a, b], [ta, tb]) => {
+  min: ([a, b], [ta, tb], _n, out) => {
     if (!ta && !tb) return null;
-    const wa = where(less(a!, b!), 1, where(equal(a!, b!), 0.5, 0));
-    return addT(ta ? multiply(ta, wa) : null, tb ? multiply(tb, subtract(1, wa)) : null);
+    return extremumPair(a!, b!, ta, tb, out);
   },
   eq: zeroRule,
   ne: zeroRule,
