@@ -11,8 +11,8 @@ import type { Primitive } from "../../core/primitives.js";
 import { sizeOf, stridesOf } from "../../core/shape.js";
 import type { Shape } from "../../core/shape.js";
 import { ConcretizationError } from "../../core/tensor.js";
-import { threefry2x32 } from "./threefry.js";
-import { erf, powC, roundHalfEven } from "./mathfns.js";
+import type { ElementwisePrim } from "../../core/primitives.js";
+import { scalarFn } from "../../core/semantics.js";
 
 type Env = Map<number, TypedArray>;
 type EvalRule<P extends Primitive> = (n: Node<P>, ins: readonly TypedArray[], ctx: Ctx) => TypedArray;
@@ -21,18 +21,15 @@ interface Ctx {
   readonly calls: Map<string, TypedArray[]>;
 }
 
-function unary(f: (x: number) => number): EvalRule<Primitive> {
-  return (n, [x]) => {
-    const out = allocArray(n.dtype, x!.length);
-    for (let i = 0; i < x!.length; i++) out[i] = f(x![i]!);
-    return out;
-  };
-}
-function binary(f: (a: number, b: number) => number, intF?: (a: number, b: number) => number): EvalRule<Primitive> {
-  return (n, [a, b]) => {
-    const out = allocArray(n.dtype, a!.length);
-    const g = n.inputs[0]!.dtype === "int32" && intF ? intF : f;
-    for (let i = 0; i < a!.length; i++) out[i] = g(a![i]!, b![i]!);
+/** Elementwise primitives evaluate through the one scalar definition (core/semantics.ts). */
+function elementwise<P extends ElementwisePrim>(): EvalRule<P> {
+  return (n, ins) => {
+    const first = n.prim === "where" ? n.inputs[1]! : n.inputs[0]!;
+    const f = scalarFn(n.prim, first.dtype, n.dtype, n.params);
+    const len = ins[0]!.length;
+    const [a, b, c, d] = [ins[0]!, ins[1] ?? ins[0]!, ins[2] ?? ins[0]!, ins[3] ?? ins[0]!];
+    const out = allocArray(n.dtype, len);
+    for (let i = 0; i < len; i++) out[i] = f(a[i]!, b[i]!, c[i]!, d[i]!);
     return out;
   };
 }
@@ -163,54 +160,32 @@ export const EVAL: { readonly [P in Primitive]: EvalRule<P> } = {
     forEachIndex(n.shape, (i, idx) => (out[i] = idx[n.params.axis]!));
     return out;
   },
-  neg: unary((x) => -x),
-  exp: unary(Math.exp),
-  log: unary(Math.log),
-  expm1: unary(Math.expm1),
-  log1p: unary(Math.log1p),
-  sin: unary(Math.sin),
-  cos: unary(Math.cos),
-  tanh: unary(Math.tanh),
-  sqrt: unary(Math.sqrt),
-  floor: unary(Math.floor),
-  round: unary(roundHalfEven),
-  erf: unary(erf),
-  add: binary((a, b) => a + b),
-  mul: binary((a, b) => a * b, Math.imul),
-  div: binary((a, b) => a / b, (a, b) => (b === 0 ? 0 : Math.trunc(a / b))),
-  pow: binary(powC),
-  max: binary((a, b) => (Number.isNaN(a) || Number.isNaN(b) ? NaN : Math.max(a, b))),
-  min: binary((a, b) => (Number.isNaN(a) || Number.isNaN(b) ? NaN : Math.min(a, b))),
-  eq: binary((a, b) => (a === b ? 1 : 0)),
-  ne: binary((a, b) => (a !== b ? 1 : 0)),
-  lt: binary((a, b) => (a < b ? 1 : 0)),
-  le: binary((a, b) => (a <= b ? 1 : 0)),
-  where: (n, [c, a, b]) => {
-    const out = allocArray(n.dtype, c!.length);
-    for (let i = 0; i < c!.length; i++) out[i] = c![i] ? a![i]! : b![i]!;
-    return out;
-  },
-  cast: (n, [x]) => {
-    const out = allocArray(n.dtype, x!.length);
-    const from = n.inputs[0]!.dtype;
-    for (let i = 0; i < x!.length; i++) {
-      const v = x![i]!;
-      if (n.dtype === "bool") out[i] = v !== 0 ? 1 : 0;
-      else if (n.dtype === "int32" && from !== "int32" && from !== "bool") out[i] = Number.isFinite(v) ? Math.trunc(v) : 0;
-      else out[i] = v;
-    }
-    return out;
-  },
-  threefry: (n, [k0, k1, x0, x1]) => {
-    const out = new Int32Array(k0!.length);
-    for (let i = 0; i < out.length; i++) out[i] = threefry2x32(k0![i]!, k1![i]!, x0![i]!, x1![i]!)[n.params.lane];
-    return out;
-  },
-  shrl: (n, [x]) => {
-    const out = new Int32Array(x!.length);
-    for (let i = 0; i < out.length; i++) out[i] = (x![i]! >>> n.params.bits) | 0;
-    return out;
-  },
+  neg: elementwise(),
+  exp: elementwise(),
+  log: elementwise(),
+  expm1: elementwise(),
+  log1p: elementwise(),
+  sin: elementwise(),
+  cos: elementwise(),
+  tanh: elementwise(),
+  sqrt: elementwise(),
+  floor: elementwise(),
+  round: elementwise(),
+  erf: elementwise(),
+  add: elementwise(),
+  mul: elementwise(),
+  div: elementwise(),
+  pow: elementwise(),
+  max: elementwise(),
+  min: elementwise(),
+  eq: elementwise(),
+  ne: elementwise(),
+  lt: elementwise(),
+  le: elementwise(),
+  where: elementwise(),
+  cast: elementwise(),
+  threefry: elementwise(),
+  shrl: elementwise(),
   sum: reducer(0, (a, x) => a + x, (a, x) => (a + x) | 0),
   rmax: reducer(-Infinity, (a, x) => (Number.isNaN(a) || Number.isNaN(x) ? NaN : Math.max(a, x))),
   rmin: reducer(Infinity, (a, x) => (Number.isNaN(a) || Number.isNaN(x) ? NaN : Math.min(a, x))),
