@@ -11,6 +11,8 @@
  * That memory is shared when the runtime allows it, and big kernels split their rows with helper
  * threads (flat elementwise kernels are viewed as rows of a few thousand columns for this).
  */
+import type { ElementwisePrim } from "../../core/primitives.js";
+import { META } from "../../core/primitives.js";
 import type { ElementwiseKernel, Idx, Instr, ReduceKernel } from "../../scheduler/ir.js";
 import { affine } from "../../scheduler/ir.js";
 import { MAX_PAGES, feedChunks, threadCount } from "./matmul.js";
@@ -227,10 +229,6 @@ const OP = {
 const f32x4 = (v: number): number[] => [...new Uint8Array(new Float32Array([v, v, v, v]).buffer)];
 const i32x4 = (v: number): number[] => [...new Uint8Array(new Int32Array([v, v, v, v]).buffer)];
 
-const UNARY = new Set(["neg", "exp", "tanh", "sqrt", "floor"]);
-const BINARY: Record<string, number> = { add: OP.add, mul: OP.mul, div: OP.div, max: OP.max, min: OP.min };
-/** Float comparisons: their bool result is an all-ones/zeros lane mask (where → bitselect, cast → and 1.0). */
-const COMPARE: Record<string, number> = { eq: 0x41, ne: 0x42, lt: 0x43, le: 0x45 };
 
 /**
  * v128 constants, hoisted into locals set once ahead of the loops (V8 rematerializes a
@@ -333,6 +331,44 @@ export interface Access {
 /** Whether a load reads one element for the whole kernel. */
 const fixed = (a: Access): boolean => a.colCoef === 0 && a.rowCoef === 0 && !a.terms;
 
+/** Pushes one elementwise primitive's f32x4 result computed from the v128 locals `args`. */
+type LaneEmit = (f: FnBuilder, K: Consts, args: readonly string[]) => void;
+const lanes = (op: number): LaneEmit => (f, _K, args) => {
+  for (const a of args) f.get(a);
+  f.simd(op);
+};
+
+/**
+ * Every elementwise primitive in f32x4 lanes, each its definition in core/semantics.ts: the
+ * IEEE lane ops are exactly float32 rounding of the definition (add, mul, div, sqrt, floor,
+ * round half to even = f32x4.nearest, NaN-propagating max/min ordering ±0, comparisons as lane
+ * masks); exp and tanh are polynomials within the ulp bound documented there. `null`: kernels
+ * using it fall back to the JS emitter.
+ */
+const LANES: { readonly [P in ElementwisePrim]: LaneEmit | null } = {
+  neg: lanes(OP.neg),
+  exp: (f, K, [x]) => emitExp(f, K, x!),
+  tanh: (f, K, [x]) => emitTanh(f, K, x!),
+  sqrt: lanes(OP.sqrt),
+  floor: lanes(OP.floor),
+  round: lanes(OP.nearest),
+  log: null, expm1: null, log1p: null, sin: null, cos: null, erf: null,
+  add: lanes(OP.add),
+  mul: lanes(OP.mul),
+  div: lanes(OP.div),
+  max: lanes(OP.max),
+  min: lanes(OP.min),
+  pow: null,
+  eq: lanes(0x41),
+  ne: lanes(0x42),
+  lt: lanes(0x43),
+  le: lanes(0x45),
+  where: (f, _K, [c, a, b]) => { f.get(a!).get(b!).get(c!).simd(OP.bitselect); },
+  cast: (f, K, [x]) => { f.get(x!); K.push(1); f.simd(OP.and); }, // bool mask → 1.0 / 0.0
+  shrl: null,
+  threefry: null,
+};
+
 /** Row and column strides (and sizes) of each loop variable name. */
 type VarMap = ReadonlyMap<string, { readonly row: number; readonly col: number; readonly size?: number }>;
 
@@ -416,7 +452,7 @@ const UNROLL = 4;
 
 /**
  * The SIMD plan of a kernel, or undefined when the kernel is too small or not of the supported
- * form (float32 loads and results; neg/exp/tanh/sqrt/floor, add/mul/div/max/min; reduce by
+ * form (float32 loads and results; the primitives LANES has; reduce by
  * sum/rmax/rmin over contiguous trailing axes with a plain `acc` epilogue).
  */
 export function simdPlan(k: ElementwiseKernel | ReduceKernel): SimdPlan | undefined {
@@ -429,13 +465,13 @@ export function simdPlan(k: ElementwiseKernel | ReduceKernel): SimdPlan | undefi
   if (red && (!["sum", "rmax", "rmin"].includes(k.fn) || k.epilogue.length !== 1 || k.epilogue[0]!.op !== "acc")) return undefined;
   for (const i of k.body) {
     // Bool values only as masks: float comparisons, read by where (as its condition) and casts.
-    if (i.op === "binary" && i.fn in COMPARE) {
+    if (i.op === "binary" && META[i.fn].predicate) {
       if (i.argDtype !== "float32" || i.dtype !== "bool") return undefined;
       continue;
     }
     if (i.dtype !== "float32") return undefined;
-    if (i.op === "unary" && !UNARY.has(i.fn)) return undefined;
-    if (i.op === "binary" && (!(i.fn in BINARY) || i.argDtype !== "float32")) return undefined;
+    if (i.op === "unary" && !LANES[i.fn]) return undefined;
+    if (i.op === "binary" && (!LANES[i.fn] || i.argDtype !== "float32")) return undefined;
     if (i.op === "cast" && i.from !== "bool") return undefined;
     if (i.op === "where" && k.body[i.c]!.dtype !== "bool") return undefined;
     if (i.op !== "load" && i.op !== "const" && i.op !== "unary" && i.op !== "binary" && i.op !== "where" && i.op !== "cast") return undefined;
@@ -620,19 +656,20 @@ function emitPlan(f: FnBuilder, K: Consts, plan: SimdPlan, P: string, keep: Read
         if (acc[j]!.colCoef === 1) f.get(`${P}p${j}`).get("c").add().simd(OP.load, 0, ...uleb(off)).set(v(j));
         return;
       case "unary":
-        if (i.fn === "exp") emitExp(f, K, v(i.x));
-        else if (i.fn === "tanh") emitTanh(f, K, v(i.x));
-        else f.get(v(i.x)).simd(i.fn === "neg" ? OP.neg : i.fn === "sqrt" ? OP.sqrt : OP.floor);
+        LANES[i.fn]!(f, K, [v(i.x)]);
         f.set(v(j));
         return;
       case "binary":
-        f.get(v(i.a)).get(v(i.b)).simd(COMPARE[i.fn] ?? BINARY[i.fn]!).set(v(j));
+        LANES[i.fn]!(f, K, [v(i.a), v(i.b)]);
+        f.set(v(j));
         return;
       case "where":
-        f.get(v(i.a)).get(v(i.b)).get(v(i.c)).simd(OP.bitselect).set(v(j));
+        LANES.where!(f, K, [v(i.c), v(i.a), v(i.b)]);
+        f.set(v(j));
         return;
-      case "cast": // bool mask → 1.0 / 0.0
-        f.get(v(i.x)); K.push(1); f.simd(OP.and).set(v(j));
+      case "cast":
+        LANES.cast!(f, K, [v(i.x)]);
+        f.set(v(j));
         return;
       default:
         return;
