@@ -36,6 +36,11 @@ export interface Bound {
   readonly ulp: number;
   /** An absolute error also accepted (transcendentals whose WGSL spec bound is absolute). */
   readonly abs?: number;
+  /**
+   * Operands beyond this magnitude get no accuracy promise, only the range of the function
+   * (|result| <= 1 for sin/cos) and NaN exactly where the definition gives NaN.
+   */
+  readonly domain?: number;
 }
 
 /** The definition of one elementwise primitive. */
@@ -70,6 +75,7 @@ function binary(meaning: string, f: (a: number, b: number) => number, i: (a: num
 }
 
 const TRANS = { webgpu: { ulp: 4, abs: 2 ** -20 } } as const;
+const TRIG = { webgpu: { ulp: 4, abs: 2 ** -20, domain: 1e4 } } as const;
 
 /** The meaning of every elementwise primitive. */
 export const SEMANTICS: { readonly [P in ElementwisePrim]: ScalarDef<P> } = {
@@ -78,8 +84,8 @@ export const SEMANTICS: { readonly [P in ElementwisePrim]: ScalarDef<P> } = {
   log: math1(Math.log, "natural log; log(0) = -Inf, log(x < 0) = NaN, log(denormal) finite (kept, not flushed)", TRANS),
   expm1: math1(Math.expm1, "e^x - 1, accurate near 0", TRANS),
   log1p: math1(Math.log1p, "log(1 + x), accurate near 0; log1p(-1) = -Inf", TRANS),
-  sin: math1(Math.sin, "sine; sin(±Inf) = NaN", TRANS),
-  cos: math1(Math.cos, "cosine; cos(±Inf) = NaN", TRANS),
+  sin: math1(Math.sin, "sine; sin(±Inf) = NaN", TRIG),
+  cos: math1(Math.cos, "cosine; cos(±Inf) = NaN", TRIG),
   tanh: math1(Math.tanh, "hyperbolic tangent; ±1 at ±Inf", { js: { ulp: 2 }, wasm: { ulp: 2 }, webgpu: { ulp: 4, abs: 2 ** -20 } }),
   sqrt: math1(Math.sqrt, "square root, correctly rounded; sqrt(-0) = -0, sqrt(x < 0) = NaN", { webgpu: { ulp: 1 } }),
   erf: math1(erf, "error function", { webgpu: { ulp: 4, abs: 2 ** -20 } }),
@@ -88,7 +94,7 @@ export const SEMANTICS: { readonly [P in ElementwisePrim]: ScalarDef<P> } = {
   add: binary("a + b (IEEE: Inf - Inf = NaN, -0 + +0 = +0); int32 wraps; bool: or", (a, b) => a + b, (a, b) => a + b),
   mul: binary("a * b (IEEE: 0 * Inf = NaN); int32 wraps (exact low 32 bits); bool: and", (a, b) => a * b, Math.imul),
   div: binary("a / b (IEEE: x/0 = ±Inf, 0/0 = NaN); int32: truncates, x/0 = -1, INT_MIN/-1 = INT_MIN (XLA CPU)", (a, b) => a / b, divI32),
-  pow: binary("C pow (pow(x, 0) = 1, pow(1, y) = 1, pow(-8, 1/3) = NaN); int32: exact wrapping product, negative exponent -> 0 unless base is ±1", powC, powI32),
+  pow: { ...binary("C pow (pow(x, 0) = 1, pow(1, y) = 1, pow(-8, 1/3) = NaN); int32: exact wrapping product, negative exponent -> 0 unless base is ±1", powC, powI32), bound: { webgpu: { ulp: 128 } } },
   max: binary("maximum; NaN if either is NaN; max(-0, +0) = +0; bool: or", maxN, Math.max),
   min: binary("minimum; NaN if either is NaN; min(-0, +0) = -0; bool: and", minN, Math.min),
   eq: binary("a == b (NaN == NaN is false, -0 == +0 is true)", (a, b) => (a === b ? 1 : 0), (a, b) => (a === b ? 1 : 0)),

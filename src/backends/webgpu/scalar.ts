@@ -81,7 +81,7 @@ const WGSL: { readonly [P in ElementwisePrim]: WgslEmit } = {
     need(sink, "bits");
     return `neg_f(${x})`;
   },
-  exp: fcall("exp"),
+  exp: fcall("exp_f", "exp"),
   log: fcall("log_f", "log"),
   expm1: fcall("expm1_f", "expm1"),
   log1p: fcall("log1p_f", "log1p"),
@@ -208,6 +208,20 @@ fn min_f(a: f32, b: f32) -> f32 {
   return min(a, b);
 }`,
   },
+  exp: {
+    // Range reduction (Cody–Waite): the builtin's error grows with |x| (3 + 2|x| ulp in the WGSL
+    // spec); exp(r) for |r| <= ln2/2 scaled by 2^n in two exact steps keeps it a few ulp.
+    deps: ["bits"],
+    code: `fn exp_f(x: f32) -> f32 {
+  if (is_nan_f(x)) { return x; }
+  let c = clamp(x, -104.0, 89.0);
+  let n = round(c * 1.4426950408889634);
+  let r = (c - n * 0.693359375) + n * 2.12194440e-4;
+  let e = exp(r);
+  let h = i32(n) / 2;
+  return ldexp(ldexp(e, h), i32(n) - h);
+}`,
+  },
   log: {
     // Denormal inputs: drivers' log reads the exponent field (garbage below 2^-126); scale up.
     code: `fn log_f(x: f32) -> f32 {
@@ -216,15 +230,16 @@ fn min_f(a: f32, b: f32) -> f32 {
 }`,
   },
   expm1: {
-    deps: ["bits"],
+    deps: ["bits", "exp"],
     code: `fn expm1_f(x: f32) -> f32 {
   if (is_nan_f(x)) { return x; }
   if (abs(x) < 1e-5) { return x + 0.5 * x * x; }
-  let u = exp(x);
+  if (x > 0.5) { return exp_f(x) - 1.0; }
+  let u = exp_f(x);
   if (is_inf_f(u)) { return u; }
   let um1 = u - 1.0;
   if (um1 == -1.0) { return -1.0; }
-  return um1 * x / log(u);
+  return um1 * (x / log(u));
 }`,
   },
   log1p: {
@@ -234,7 +249,7 @@ fn min_f(a: f32, b: f32) -> f32 {
   let u = 1.0 + x;
   if (u == 1.0) { return x; }
   if (is_inf_f(u) || u == 0.0) { return log(u); }
-  return log(u) * x / (u - 1.0);
+  return log(u) * (x / (u - 1.0));
 }`,
   },
   tanh: {
@@ -272,7 +287,7 @@ fn min_f(a: f32, b: f32) -> f32 {
     return f32_bits(0x7f800000u);
   }
   let isInt = floor(b) == b;
-  if (a < 0.0 && !isInt) { return f32_bits(0x7fc00000u); }
+  if (a < 0.0 && !isInt && !is_inf_f(a)) { return f32_bits(0x7fc00000u); }
   let odd = isInt && abs(b) < 16777216.0 && (i32(abs(b)) & 1) == 1;
   var r: f32;
   if (ab == 0.0) {
@@ -291,7 +306,9 @@ fn min_f(a: f32, b: f32) -> f32 {
     }
     if (b < 0.0) { r = 1.0 / r; }
   } else {
-    r = exp2(b * log2(ab));
+    // exp2 of the driver may not produce denormals: scale results below 2^-125 in two steps.
+    let t = b * select(log2(ab), log2(ab * 16777216.0) - 24.0, ab < 1.17549435e-38);
+    r = select(exp2(t), exp2(t + 32.0) * 2.3283064365386963e-10, t < -125.0);
   }
   let neg = (bitcast<u32>(a) >> 31u) == 1u;
   return select(r, -r, neg && odd);
