@@ -450,6 +450,11 @@ const FLAT = 4096;
  */
 const UNROLL = 4;
 
+/** Whether kernels using `p` can run in Wasm SIMD lanes (float32 operands). */
+export function hasSimdLanes(p: ElementwisePrim): boolean {
+  return LANES[p] !== null;
+}
+
 /**
  * The SIMD plan of a kernel, or undefined when the kernel is too small or not of the supported
  * form (float32 loads and results; the primitives LANES has; reduce by
