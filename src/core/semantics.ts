@@ -103,7 +103,7 @@ export const SEMANTICS: { readonly [P in ElementwisePrim]: ScalarDef<P> } = {
   le: binary("a <= b (false when either is NaN)", (a, b) => (a <= b ? 1 : 0), (a, b) => (a <= b ? 1 : 0)),
   where: { meaning: "where(c, a, b): a where c is true (nonzero), else b; only the chosen value is passed through (NaN in the other is ignored)", eval: () => (c, a, b) => (c ? a : b) },
   cast: {
-    meaning: "to bool: x != 0 (NaN -> true); float -> int32: truncate toward zero, saturate to [INT_MIN, INT_MAX], NaN -> 0; bool/int32 -> float: exact or rounded to nearest; float16 is computed and stored as float32",
+    meaning: "to bool: x != 0 (NaN -> true); float -> int32: truncate toward zero, saturate to [INT_MIN, INT_MAX], NaN -> 0; bool/int32 -> float: exact or rounded to nearest; float16 operands compute in float32 (rounded to float16 only where a backend stores float16)",
     eval: ({ inT, outT }) => {
       if (outT === "bool") return (a) => (a !== 0 ? 1 : 0);
       if (outT === "int32") return isF(inT) ? f2i32 : (a) => a | 0;

@@ -6,7 +6,7 @@
 import type { DType } from "../../core/dtype.js";
 import type { Cond, ElementwiseKernel, Idx, Instr, MatmulKernel, ReduceKernel } from "../../scheduler/ir.js";
 import { bounds, iadd, idxText, imul, ivar, lit, substIdx } from "../../scheduler/ir.js";
-import type { ElementwisePrim } from "../../core/primitives.js";
+import type { ElementwisePrim, ReductionPrim } from "../../core/primitives.js";
 import { divI32, erf, f2i32, powC, powI32, roundHalfEven, threefry2x32 } from "../../core/semantics-math.js";
 
 /** A compiled kernel body: (inputs..., out) => void. */
@@ -243,18 +243,21 @@ export function elementwiseFn(k: ElementwiseKernel): KernelFn {
   return compile(k.inputs.length, src);
 }
 
-function combine(fn: string, d: DType, acc = "acc", v = "v"): string {
-  const f = isF(d);
-  switch (fn) {
-    case "sum": return f ? `${acc} += ${v};` : `${acc} = (${acc} + ${v}) | 0;`;
-    case "prod": return f ? `${acc} *= ${v};` : `${acc} = Math.imul(${acc}, ${v});`;
-    case "rmax": return `if (${v} > ${acc} || ${v} !== ${v}) ${acc} = ${v};`;
-    case "rmin": return `if (${v} < ${acc} || ${v} !== ${v}) ${acc} = ${v};`;
-    default: throw new Error(`cpu codegen: unknown reduction ${fn}`);
-  }
-}
+/**
+ * Each reduction as the fold of its elementwise primitive (core/semantics.ts): float sums and
+ * products accumulate in float64 (rounded once at the store), int32 ones wrap, max/min propagate
+ * NaN (once the accumulator is NaN no comparison replaces it).
+ */
+const FOLD: { readonly [P in ReductionPrim]: { readonly init: string; readonly step: (f: boolean, acc: string, v: string) => string } } = {
+  sum: { init: "0", step: (f, acc, v) => (f ? `${acc} += ${v};` : `${acc} = (${acc} + ${v}) | 0;`) },
+  prod: { init: "1", step: (f, acc, v) => (f ? `${acc} *= ${v};` : `${acc} = Math.imul(${acc}, ${v});`) },
+  rmax: { init: "-Infinity", step: (_f, acc, v) => `if (${v} > ${acc} || ${v} !== ${v}) ${acc} = ${v};` },
+  rmin: { init: "Infinity", step: (_f, acc, v) => `if (${v} < ${acc} || ${v} !== ${v}) ${acc} = ${v};` },
+};
 
-const INIT: Record<string, string> = { sum: "0", prod: "1", rmax: "-Infinity", rmin: "Infinity" };
+function combine(fn: ReductionPrim, d: DType, acc = "acc", v = "v"): string {
+  return FOLD[fn].step(isF(d), acc, v);
+}
 
 /** Partial accumulators of an unrolled reduction's innermost loop. */
 const UNROLL = 4;
@@ -269,7 +272,7 @@ export function reduceFn(k: ReduceKernel): KernelFn {
   const red = k.reduceShape;
   let last = red.length - 1;
   while (last >= 0 && red[last] === 1) last--;
-  const init = INIT[k.fn]!;
+  const init = FOLD[k.fn].init;
   let perOut: string;
   if (last >= 0 && red[last]! >= 4 * UNROLL) {
     const v = `r${last}`;
