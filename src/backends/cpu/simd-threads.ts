@@ -4,7 +4,7 @@
  * chunks of rows through an atomic counter and report finished chunks so the caller can copy
  * results out while later rows are still computed.
  */
-import { MAX_PAGES, feedChunks, threadCount } from "./matmul.js";
+import { MAX_PAGES, feedChunks, threadCount } from "./matmul-simd.js";
 import { hasSimd } from "./wasm.js";
 
 /**
