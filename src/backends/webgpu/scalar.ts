@@ -29,7 +29,10 @@ export function litOf(v: number, dtype: DType, sink: HelperSink): string {
     const bits = Number.isNaN(f) ? 0x7fc00000 : f > 0 ? 0x7f800000 : 0xff800000;
     return `f32_bits(${bits}u)`;
   }
-  if (Object.is(f, -0)) return "(-0.0f)";
+  if (Object.is(f, -0)) {
+    sink.helpers.add("bits");
+    return "f32_bits(0x80000000u)"; // a -0.0 literal loses its sign in some compilers
+  }
   const s = String(f);
   return s.includes(".") || s.includes("e") ? `f32(${s})` : `${s}.0f`;
 }
