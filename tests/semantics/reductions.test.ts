@@ -25,23 +25,28 @@ const OPS: Record<Red, (x: Tensor) => Tensor> = {
 };
 
 /** The definition: fold of add/max/min/mul over the row, exact (float64), rounded once. */
-function fold(op: Red, row: ArrayLike<number>): { value: number; abs: number } {
+function fold(op: Red, row: ArrayLike<number>): { value: number; abs: number; overflow32: boolean } {
   let v = op === "sum" ? 0 : op === "prod" ? 1 : op === "max" ? -Infinity : Infinity;
   let abs = 0;
+  let big = 1;
   for (let i = 0; i < row.length; i++) {
     const x = row[i]!;
     if (op === "sum") v += x;
     else if (op === "prod") v *= x;
     else v = op === "max" ? Math.max(v, x) : Math.min(v, x);
-    abs += Math.abs(x);
+    if (Number.isFinite(x)) abs += Math.abs(x);
+    if (Math.abs(x) > 1) big *= Math.abs(x);
   }
-  return { value: Math.fround(v), abs };
+  // Whether some float32 partial result (any order) may overflow where float64 does not.
+  const overflow32 = op === "sum" ? abs > 3.4028234663852886e38 : op === "prod" && big > 3.4028234663852886e38;
+  return { value: Math.fround(v), abs, overflow32 };
 }
 
-/** Allowed error of a float32 sum of n terms: CPU float64 accumulation, WebGPU blocked float32. */
+/** Allowed error of a float32 sum of n terms: CPU float64 accumulation, WebGPU blocked float32 (Σ|x| = abs). */
 function sumBound(backend: string, n: number, abs: number, value: number): number {
   const ulp = Math.abs(value) * 2 ** -23 + 2 ** -149;
-  if (backend !== "webgpu") return ulp;
+  // CPU: float64 partial sums in any order (unrolled, SIMD lanes, threads), then one rounding.
+  if (backend !== "webgpu") return ulp + abs * n * 2 ** -53;
   return ulp + abs * 2 ** -24 * (3 * 64 + Math.log2(Math.max(n, 2)));
 }
 
@@ -66,16 +71,18 @@ describe("reductions agree with their definition on every backend", () => {
             const data = Float32Array.from({ length: rows * cols }, (_, i) => {
               const v = base[i % base.length]!;
               if (!withSpecial && !Number.isFinite(v)) return 0.75;
-              return op === "prod" && cols > 64 ? 1 + (Number.isFinite(v) ? v : 0) / 1e4 : v;
+              return op === "prod" && cols > 64 && Number.isFinite(v) ? 1 + Math.max(-1, Math.min(1, v)) / 1e4 : v;
             });
             const want = Array.from({ length: rows }, (_, r) => fold(op, data.subarray(r * cols, (r + 1) * cols)));
             for (const backend of BACKENDS) {
               await tf.setBackend(backend);
               const got = await OPS[op](tf.tensor(data, { shape: [rows, cols] })).data();
               for (let r = 0; r < rows; r++) {
-                const { value: w, abs } = want[r]!;
+                const { value: w, abs, overflow32 } = want[r]!;
                 const g = got[r]!;
                 const where = `${op} on ${backend}, row ${r} of [${rows}, ${cols}]: want ${w}, got ${g}`;
+                // WebGPU accumulates in float32: a partial result past FLT_MAX is ±Inf (then NaN).
+                if (backend === "webgpu" && overflow32 && !Number.isFinite(g)) continue;
                 if (Number.isNaN(w) || !Number.isFinite(w) || op === "max" || op === "min") {
                   // NaN, ±Inf and max/min results are exact (max/min may give either sign of a zero).
                   if (w === 0 && g === 0) continue;
