@@ -101,6 +101,30 @@ describe("reductions agree with their definition on every backend", () => {
     }, 120_000);
   }
 
+  it("argmax: the first NaN, else the first maximum, on every backend", async () => {
+    const seed = Number(process.env.FC_SEED ?? Date.now() % 2 ** 31);
+    console.log(`argmax: fast-check seed ${seed} (replay with FC_SEED=${seed})`);
+    await fc.assert(
+      fc.asyncProperty(fc.array(fc.oneof(fc.constantFrom(NaN, Infinity, -Infinity, 0, -0, 1, 1), fc.integer({ min: -3, max: 3 })), { minLength: 1, maxLength: 30 }), async (row) => {
+        const data = Float32Array.from({ length: 3 * row.length }, (_, i) => row[(i * 7) % row.length]!);
+        const want = [0, 1, 2].map((r) => {
+          const x = data.subarray(r * row.length, (r + 1) * row.length);
+          const nan = x.findIndex((v) => Number.isNaN(v));
+          if (nan >= 0) return nan;
+          let b = 0;
+          for (let k = 1; k < x.length; k++) if (x[k]! > x[b]!) b = k;
+          return b;
+        });
+        for (const backend of BACKENDS) {
+          await tf.setBackend(backend);
+          const got = Array.from(await tf.argmax(tf.tensor(data, { shape: [3, row.length] }), { axis: 1 }).data());
+          expect(got, `argmax on ${backend} of ${Array.from(data).join(",")}`).toEqual(want);
+        }
+      }),
+      { numRuns: 4 * RUNS, seed },
+    );
+  }, 60_000);
+
   it.skipIf(!gpu)("a 10M-element sum on WebGPU is as accurate as the CPU's", async () => {
     const n = 10_000_000;
     // 0.1 + small noise: a sequential float32 sum drifts by ~1e-3 relative here.
