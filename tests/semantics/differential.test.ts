@@ -18,6 +18,14 @@ import { probeWebGpu } from "../webgpu/gpu.js";
 
 const RUNS = Number(process.env.PROPS_RUNS ?? 1);
 const gpu = await probeWebGpu();
+/** Whether WebGPU stores float16 as f16 here (shader-f16); else float16 is float32 there too. */
+let f16Storage = false;
+if (gpu) {
+  await tf.setBackend("webgpu");
+  const h = await tf.multiply(tf.tensor([1 + 2 ** -12], { dtype: "float16" }), 1).data();
+  f16Storage = h[0] === 1;
+  await tf.setBackend("cpu");
+}
 
 /** One typing of a primitive: operand dtypes (in order), params. */
 interface Case {
@@ -31,6 +39,7 @@ interface Case {
 const F: DType = "float32";
 const I: DType = "int32";
 const B: DType = "bool";
+const H: DType = "float16";
 const UNARY_F = ["neg", "exp", "log", "expm1", "log1p", "sin", "cos", "tanh", "sqrt", "floor", "round", "erf"] as const;
 const BINARY = ["add", "mul", "div", "pow", "max", "min", "eq", "ne", "lt", "le"] as const;
 const CASES: Case[] = [
@@ -43,6 +52,11 @@ const CASES: Case[] = [
   { prim: "where", ins: [B, I, I], params: {} },
   { prim: "where", ins: [B, B, B], params: {} },
   ...([[F, I], [F, B], [I, F], [I, B], [B, F], [B, I]] as const).map(([from, to]): Case => ({ prim: "cast", ins: [from], params: { dtype: to } })),
+  // float16: operands computed in float32; WebGPU (shader-f16) stores results as float16.
+  ...(["neg", "exp", "log", "sqrt", "tanh", "floor", "round"] as const).map((prim): Case => ({ prim, ins: [H], params: {} })),
+  ...(["add", "mul", "div", "max", "min", "pow", "lt", "eq"] as const).map((prim): Case => ({ prim, ins: [H, H], params: {} })),
+  { prim: "where", ins: [B, H, H], params: {} },
+  ...([[H, I], [H, F], [F, H], [I, H]] as const).map(([from, to]): Case => ({ prim: "cast", ins: [from], params: { dtype: to } })),
   { prim: "shrl", ins: [I], params: { bits: 7 } },
   { prim: "threefry", ins: [I, I, I, I], params: { lane: 1 } },
 ];
@@ -59,7 +73,20 @@ const gens = {
 };
 function gen(d: DType, kind: "any" | "mask" | "small" = "any"): fc.Arbitrary<number> {
   if (kind === "small") return gens.small;
-  return d === "bool" ? gens.bool : d === "int32" ? gens.int : gens.float;
+  return d === "bool" ? gens.bool : d === "int32" ? gens.int : d === "float16" ? gens.float.map(f16round) : gens.float;
+}
+
+/** Rounds to the nearest float16 (ties to even), as a number. */
+function f16round(x: number): number {
+  if (!Number.isFinite(x) || x === 0) return x;
+  const a = Math.abs(x);
+  const e = Math.max(Math.floor(Math.log2(a)), -14);
+  const q = 2 ** (e - 10);
+  const m = a / q;
+  let r = Math.round(m);
+  if (Math.abs(m - Math.trunc(m)) === 0.5 && r % 2 === 1) r -= 1;
+  const v = r * q;
+  return Math.sign(x) * (v >= 65520 ? Infinity : v);
 }
 
 /** Sizes: empty, JS kernels, the SIMD path with a tail (threshold lowered), the threaded path. */
@@ -73,7 +100,7 @@ const ulpOf = (x: number): number => {
 };
 
 /** Checks `got` against `want` under the bound; returns a description of the first mismatch. */
-function mismatch(prim: ElementwisePrim, outT: DType, backend: SemanticsBackend | "reference", want: ArrayLike<number>, got: ArrayLike<number>, ins: readonly ArrayLike<number>[]): string | undefined {
+function mismatch(prim: ElementwisePrim, outT: DType, backend: SemanticsBackend | "reference", want: ArrayLike<number>, got: ArrayLike<number>, ins: readonly ArrayLike<number>[], f16 = false): string | undefined {
   if (want.length !== got.length) return `length ${got.length} vs ${want.length}`;
   const bound = backend === "reference" ? { ulp: 0 } : boundOf(prim, backend);
   for (let i = 0; i < want.length; i++) {
@@ -81,7 +108,11 @@ function mismatch(prim: ElementwisePrim, outT: DType, backend: SemanticsBackend 
     const g = got[i]!;
     if (Object.is(w, g) || (Number.isNaN(w) && Number.isNaN(g))) continue;
     if (bound.domain !== undefined && ins.some((a) => Math.abs(a[i]!) > bound.domain!) && Number.isNaN(w) === Number.isNaN(g) && Math.abs(g) <= 1) continue;
-    if (outT === "float32" && bound.ulp > 0 && Number.isFinite(w) && Number.isFinite(g)) {
+    if (outT === "float16" && backend === "webgpu" && f16) {
+      const h = f16round(w);
+      if (Object.is(h, g) || (bound.ulp > 0 && Number.isFinite(h) && Math.abs(h - g) <= 2 ** -10 * Math.max(Math.abs(h), 2 ** -14) + (bound.abs ?? 0))) continue;
+    }
+    if ((outT === "float32" || outT === "float16") && bound.ulp > 0 && Number.isFinite(w) && Number.isFinite(g)) {
       const err = Math.abs(w - g);
       if (err <= bound.ulp * ulpOf(w) || (bound.abs !== undefined && err <= bound.abs)) continue;
     }
@@ -147,7 +178,7 @@ describe("scalar semantics: every backend agrees with core/semantics.ts", () => 
               await tf.setBackend(backend);
               const { out, dtype } = await run(c, ins, jitted);
               const want = expected(c, dtype, ins);
-              const bad = mismatch(c.prim, dtype, kind, want, out, ins);
+              const bad = mismatch(c.prim, dtype, kind, want, out, ins, f16Storage);
               expect(bad, `${label(c)} on ${backend}${jitted ? " (jit)" : ""}, n = ${n}: ${bad}`).toBeUndefined();
             }
           }
