@@ -9,6 +9,7 @@
  * argmax, cumsum, Threefry) use the templates of kernels.ts over materialized operands.
  */
 import type { DType } from "../../core/dtype.js";
+import type { ReductionPrim } from "../../core/primitives.js";
 import { sizeOf } from "../../core/shape.js";
 import type { ElementwiseKernel, Idx, Instr, Kernel, MatmulKernel, OpaqueKernel, ReduceKernel } from "../../scheduler/ir.js";
 import { bounds } from "../../scheduler/ir.js";
@@ -205,6 +206,17 @@ function accOf(instrs: readonly Instr[], fallback: DType): { ty: "f32" | "i32"; 
   return { ty, dtype, as: (v) => (dtype === "bool" ? `(${v} != 0)` : v) };
 }
 
+/**
+ * Each reduction as the fold of its elementwise primitive from its identity (core/semantics.ts):
+ * max/min through the NaN-propagating, ±0-ordering helpers for floats.
+ */
+const FOLD: { readonly [P in ReductionPrim]: { readonly init: number; readonly initI32: string; readonly comb: (float: boolean, a: string, x: string) => string } } = {
+  sum: { init: 0, initI32: "0", comb: (_f, a, x) => `${a} + ${x}` },
+  prod: { init: 1, initI32: "1", comb: (_f, a, x) => `${a} * ${x}` },
+  rmax: { init: -Infinity, initI32: "(-2147483647 - 1)", comb: (f, a, x) => (f ? `max_f(${a}, ${x})` : `max(${a}, ${x})`) },
+  rmin: { init: Infinity, initI32: "2147483647", comb: (f, a, x) => (f ? `min_f(${a}, ${x})` : `min(${a}, ${x})`) },
+};
+
 /** Terms per block of a blocked float sum. */
 const BLOCK = 64;
 
@@ -215,16 +227,9 @@ function reduce(g: IrGen, k: ReduceKernel): WgslKernel {
   const accTy = tyOf(k.accDtype) === "f32" ? "f32" : "i32";
   const accD: DType = accTy === "f32" ? "float32" : "int32";
   if (accTy === "f32") em.helpers.add("minmax");
-  const init =
-    k.fn === "sum" ? litOf(0, accD, em)
-    : k.fn === "prod" ? litOf(1, accD, em)
-    : accTy === "f32" ? litOf(k.fn === "rmax" ? -Infinity : Infinity, accD, em)
-    : k.fn === "rmax" ? "(-2147483647 - 1)" : "2147483647";
-  const comb = (a: string, x: string): string =>
-    k.fn === "sum" ? `${a} + ${x}`
-    : k.fn === "prod" ? `${a} * ${x}`
-    : accTy === "f32" ? `${k.fn === "rmax" ? "max_f" : "min_f"}(${a}, ${x})`
-    : `${k.fn === "rmax" ? "max" : "min"}(${a}, ${x})`;
+  const fold = FOLD[k.fn];
+  const init = accTy === "f32" ? litOf(fold.init, accD, em) : fold.initI32;
+  const comb = (a: string, x: string): string => fold.comb(accTy === "f32", a, x);
   const epilogue = (b: Block, o: string, acc: string): void => {
     const keep = unravel(b, o, k.shape);
     const v = g.body(b, k.epilogue, { vars: varsOf(keep, o), acc: accOf(k.epilogue, k.accDtype).as(acc) });
