@@ -13,6 +13,7 @@ export { getBackend, setBackend, registerBackend } from "./core/backend.js";
 export type { Backend } from "./core/backend.js";
 export { Graph } from "./core/graph.js";
 export { PRIMITIVES, META } from "./core/primitives.js";
+export { SEMANTICS, scalarFn } from "./core/semantics.js";
 export type { Primitive, PrimMeta } from "./core/primitives.js";
 export type { TensorLike } from "./ops/base.js";
 

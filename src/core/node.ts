@@ -76,6 +76,7 @@ export function withNodeTable<T>(f: () => T): T {
 function paramKey(params: unknown): string {
   return JSON.stringify(params, (_k, v: unknown) => {
     if (typeof v === "number" && !Number.isFinite(v)) return String(v);
+    if (Object.is(v, -0)) return "-0"; // a -0 literal must not merge with +0
     if (typeof v === "object" && v !== null && "id" in v && ("graph" in v || "fwd" in v)) return `call#${String((v as { id: number }).id)}`;
     return v;
   });

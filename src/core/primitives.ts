@@ -158,16 +158,24 @@ export interface PrimMeta {
   readonly involution?: boolean;
 }
 
-const u = (differentiable = true): PrimMeta => ({ kind: "unary", differentiable });
-/** Metadata of every primitive. */
-export const META: { readonly [P in Primitive]: PrimMeta } = {
+/** Metadata of every primitive, literal-typed: the primitive subsets below are derived from it. */
+const META_LIT = {
   const: { kind: "leaf", differentiable: false },
   buffer: { kind: "leaf", differentiable: false },
   input: { kind: "leaf", differentiable: false },
   iota: { kind: "leaf", differentiable: false },
   neg: { kind: "unary", differentiable: true, linear: true, involution: true },
-  exp: u(), log: u(), expm1: u(), log1p: u(), sin: u(), cos: u(), tanh: u(), sqrt: u(), erf: u(),
-  floor: u(false), round: u(false),
+  exp: { kind: "unary", differentiable: true },
+  log: { kind: "unary", differentiable: true },
+  expm1: { kind: "unary", differentiable: true },
+  log1p: { kind: "unary", differentiable: true },
+  sin: { kind: "unary", differentiable: true },
+  cos: { kind: "unary", differentiable: true },
+  tanh: { kind: "unary", differentiable: true },
+  sqrt: { kind: "unary", differentiable: true },
+  erf: { kind: "unary", differentiable: true },
+  floor: { kind: "unary", differentiable: false },
+  round: { kind: "unary", differentiable: false },
   add: { kind: "binary", differentiable: true, commutative: true, associative: true, identity: 0, linear: true },
   mul: { kind: "binary", differentiable: true, commutative: true, associative: true, identity: 1 },
   div: { kind: "binary", differentiable: true },
@@ -186,8 +194,8 @@ export const META: { readonly [P in Primitive]: PrimMeta } = {
   rmax: { kind: "reduce", differentiable: true, identity: -Infinity },
   rmin: { kind: "reduce", differentiable: true, identity: Infinity },
   prod: { kind: "reduce", differentiable: true, identity: 1 },
-  argmax: { kind: "reduce", differentiable: false },
-  cumsum: { kind: "reduce", differentiable: true, linear: true },
+  argmax: { kind: "index", differentiable: false },
+  cumsum: { kind: "index", differentiable: true, linear: true },
   reshape: { kind: "movement", differentiable: true, linear: true },
   permute: { kind: "movement", differentiable: true, linear: true },
   broadcast: { kind: "movement", differentiable: true, linear: true },
@@ -201,6 +209,41 @@ export const META: { readonly [P in Primitive]: PrimMeta } = {
   customVjp: { kind: "call", differentiable: true },
   customVjpLinear: { kind: "call", differentiable: true, linear: true },
   checkpoint: { kind: "call", differentiable: true },
-  stopGradient: { kind: "unary", differentiable: false },
+  stopGradient: { kind: "movement", differentiable: false },
   barrier: { kind: "movement", differentiable: true, linear: true },
-};
+} as const satisfies { readonly [P in Primitive]: PrimMeta };
+/** Metadata of every primitive. */
+export const META: { readonly [P in Primitive]: PrimMeta } = META_LIT;
+
+/** The primitives whose metadata kind is one of K (a type derived from META). */
+export type PrimOfKind<K extends PrimMeta["kind"]> = { [P in Primitive]: (typeof META_LIT)[P]["kind"] extends K ? P : never }[Primitive];
+
+/**
+ * Elementwise primitives: one output element from the operand elements at the same index. Their
+ * scalar meaning is defined once, in core/semantics.ts, and every backend's emitter table is typed
+ * over this set.
+ */
+export type ElementwisePrim = PrimOfKind<"unary" | "binary" | "ternary" | "random">;
+/** View primitives: pure index remapping (or identity), fused as index arithmetic. */
+export type ViewPrim = PrimOfKind<"movement">;
+/** Full reductions over axes with an identity (`sum`, `rmax`, `rmin`, `prod`). */
+export type ReductionPrim = PrimOfKind<"reduce">;
+
+const primsOfKind = <K extends PrimMeta["kind"]>(...kinds: K[]): ReadonlySet<PrimOfKind<K>> =>
+  new Set(PRIMITIVES.filter((p) => (kinds as string[]).includes(META[p].kind)) as PrimOfKind<K>[]);
+
+/** The elementwise primitives, derived from META. */
+export const ELEMENTWISE_PRIMS: ReadonlySet<ElementwisePrim> = primsOfKind("unary", "binary", "ternary", "random");
+/** The view primitives, derived from META. */
+export const VIEW_PRIMS: ReadonlySet<ViewPrim> = primsOfKind("movement");
+/** The reduction primitives, derived from META. */
+export const REDUCTION_PRIMS: ReadonlySet<ReductionPrim> = primsOfKind("reduce");
+
+/** Whether `p` is an elementwise primitive (from META). */
+export function isElementwisePrim(p: Primitive): p is ElementwisePrim {
+  return (ELEMENTWISE_PRIMS as ReadonlySet<Primitive>).has(p);
+}
+/** Whether `p` is a view primitive (from META). */
+export function isViewPrim(p: Primitive): p is ViewPrim {
+  return (VIEW_PRIMS as ReadonlySet<Primitive>).has(p);
+}

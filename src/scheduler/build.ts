@@ -5,7 +5,8 @@
  * matmul) becomes `acc`.
  */
 import type { Node } from "../core/node.js";
-import type { Params } from "../core/primitives.js";
+import type { Params, Primitive } from "../core/primitives.js";
+import { VIEW_PRIMS as CORE_VIEW_PRIMS } from "../core/primitives.js";
 import { stridesOf } from "../core/shape.js";
 import type { Cond, Idx, Instr } from "./ir.js";
 import { iadd, idiv, idxKey, imod, imul, lit, narrowed, substIdx } from "./ir.js";
@@ -71,8 +72,8 @@ export function operandView(n: Node, v: View): { view: View; conds?: Cond[] } {
   }
 }
 
-/** Movement primitives that are pure index arithmetic. */
-export const VIEW_PRIMS = new Set(["reshape", "permute", "broadcast", "slice", "flip", "pad", "barrier", "stopGradient"]);
+/** Movement primitives that are pure index arithmetic (derived from the primitive metadata). */
+export const VIEW_PRIMS: ReadonlySet<Primitive> = CORE_VIEW_PRIMS;
 
 /** Emits the SSA body of one kernel region. */
 export class BodyBuilder {

@@ -7,10 +7,12 @@
 import { Graph } from "../core/graph.js";
 import type { Node } from "../core/node.js";
 import { bufferNode, freshId, makeNode, topoSort } from "../core/node.js";
-import type { Params, Primitive } from "../core/primitives.js";
-import { BINARY, META, UNARY } from "../core/primitives.js";
+import type { Params } from "../core/primitives.js";
+import { META, isElementwisePrim, isViewPrim } from "../core/primitives.js";
 import type { DType } from "../core/dtype.js";
-import { EVAL, interpret } from "../backends/reference/interpret.js";
+import { isFloat } from "../core/dtype.js";
+import { interpret } from "../core/semantics-eval.js";
+import { scalarFn, storeAs } from "../core/semantics.js";
 import { sizeOf } from "../core/shape.js";
 
 type Rule = (n: Node) => Node;
@@ -111,11 +113,9 @@ export function splat(value: number, dtype: DType, shape: readonly number[]): No
   return shape.every((d) => d === 1) ? r : makeNode("broadcast", { shape: [...shape] }, [r]);
 }
 
-const ELEMENTWISE = new Set<Primitive>([...UNARY, ...BINARY, "where", "cast", "shrl", "threefry"]);
-
-/** Whether `n` is elementwise (same-shape operands, output at the same index). */
+/** Whether `n` is elementwise (same-shape operands, output at the same index; from META). */
 export function isElementwise(n: Node): boolean {
-  return ELEMENTWISE.has(n.prim);
+  return isElementwisePrim(n.prim);
 }
 
 /**
@@ -135,7 +135,6 @@ export function foldConstants(g: Graph): Graph {
 
 /** Largest constant-only (const/iota) computation precomputed into a buffer. */
 const FOLD_LIMIT = 1 << 16;
-const VIEWS = new Set<Primitive>(["reshape", "permute", "broadcast", "pad", "slice", "flip", "barrier", "stopGradient"]);
 
 /** Precomputes maximal subgraphs with only const/iota leaves that contain real work. */
 function foldPure(outputs: readonly Node[]): Node[] {
@@ -145,7 +144,7 @@ function foldPure(outputs: readonly Node[]): Node[] {
   for (const n of order) {
     const leaf = n.prim === "const" || n.prim === "iota";
     pure.set(n, leaf || (n.inputs.length > 0 && n.prim !== "scan" && n.inputs.every((i) => pure.get(i))));
-    work.set(n, !leaf && (n.inputs.some((i) => work.get(i)) || !(VIEWS.has(n.prim) || isElementwise(n))));
+    work.set(n, !leaf && (n.inputs.some((i) => work.get(i)) || !(isViewPrim(n.prim) || isElementwise(n))));
   }
   const fold = new Set<Node>();
   const want = (x: Node): void => {
@@ -164,14 +163,15 @@ function foldPure(outputs: readonly Node[]): Node[] {
   return rewriteNodes(outputs, (n) => map.get(n) ?? n, (n) => map.has(n));
 }
 
+/** Folds an elementwise node of splats through the scalar definition (core/semantics.ts). */
 function foldRule(n: Node): Node {
-  if (!isElementwise(n) || n.inputs.length === 0) return n;
-  const vals = n.inputs.map(splatValue);
-  if (vals.some((v) => v === undefined)) return n;
-  const scalar = makeNode(n.prim, n.params, n.inputs.map((i, k) => makeNode("const", { value: vals[k]!, dtype: i.dtype }, [])));
-  const rule = EVAL[n.prim] as (x: Node, ins: readonly (Float32Array | Int32Array | Uint8Array)[], ctx: { calls: Map<string, (Float32Array | Int32Array | Uint8Array)[]> }) => Float32Array | Int32Array | Uint8Array;
-  const ins = scalar.inputs.map((i) => (EVAL.const as (x: Node) => Float32Array | Int32Array | Uint8Array)(i));
-  const v = rule(scalar, ins, { calls: new Map() })[0]!;
+  if (!isElementwisePrim(n.prim) || n.inputs.length === 0) return n;
+  const raw = n.inputs.map(splatValue);
+  if (raw.some((v) => v === undefined)) return n;
+  const vals = raw.map((v, k) => storeAs(n.inputs[k]!.dtype, v!));
+  const first = n.prim === "where" ? n.inputs[1]! : n.inputs[0]!;
+  const f = scalarFn(n.prim, first.dtype, n.dtype, n.params as Params<typeof n.prim>);
+  const v = f(vals[0]!, vals[1] ?? 0, vals[2] ?? 0, vals[3] ?? 0);
   return splat(v, n.dtype, n.shape);
 }
 
@@ -185,9 +185,12 @@ function simplifyRule(n: Node): Node {
   switch (n.prim) {
     case "add":
     case "mul": {
-      const id = meta.identity!;
-      if (splatValue(b!) === id) return a!;
-      if (splatValue(a!) === id) return b!;
+      // Only rewrites exact under IEEE: x·1 = x for every x, but x + (+0) is +0 for x = -0, so a
+      // float sum drops only a -0 addend. Nothing folds x·0, x − x or x / x (NaN/Inf operands).
+      const exact = (v: number | undefined): boolean =>
+        v === meta.identity && (n.prim === "mul" || !isFloat(n.dtype) || Object.is(v, -0));
+      if (exact(splatValue(b!))) return a!;
+      if (exact(splatValue(a!))) return b!;
       return n;
     }
     case "div":
@@ -245,12 +248,14 @@ function simplifyRule(n: Node): Node {
 }
 
 /**
- * Algebraic simplification: x·1, x+0, x/1, −(−x), x^1, x^2 → x·x, cast to the same dtype,
- * permute∘permute, reshape chains, broadcast of broadcast, identity views, where on a constant.
+ * Algebraic simplification, only where exact under IEEE 754: x·1, x + (−0) (so x − 0), integer
+ * x + 0, x/1, −(−x), x^1, x^2 → x·x, cast to the same dtype, permute∘permute, reshape chains,
+ * broadcast of broadcast, identity views, where on a constant. (x + 0 for floats, x·0, x − x and
+ * x/x are not rewritten: they differ for −0, ±Inf or NaN.)
  * @example
  * ```ts
- * import { jit, add, multiply, negative, exp, tensor } from "tenfold";
- * const f = jit((x) => exp(negative(negative(add(multiply(x, 1), 0)))));
+ * import { jit, subtract, multiply, negative, exp, tensor } from "tenfold";
+ * const f = jit((x) => exp(negative(negative(subtract(multiply(x, 1), 0)))));
  * console.log(f.lower(tensor([1])).kernels[0].ops); // ["exp"]
  * ```
  */

@@ -46,10 +46,25 @@ describe("scheduler passes", () => {
 
   it("simplify removes identities and folds view chains", () => {
     const g = tf.makeGraph((x: Tensor) =>
-      tf.negative(tf.negative(tf.add(tf.multiply(tf.permuteDims(tf.permuteDims(x, [1, 0]), [1, 0]), 1), 0))),
+      tf.negative(tf.negative(tf.subtract(tf.multiply(tf.permuteDims(tf.permuteDims(x, [1, 0]), [1, 0]), 1), 0))),
     )(tf.ones([2, 3]));
     const s = optimizeGraph(g);
     expect(s.outputs[0]).toBe(s.inputs[0]);
+  });
+
+  it("simplify keeps rewrites that are wrong under IEEE (float x + 0, x·0, x − x, x / x)", () => {
+    for (const f of [
+      (x: Tensor) => tf.add(x, 0),
+      (x: Tensor) => tf.multiply(x, 0),
+      (x: Tensor) => tf.subtract(x, x),
+      (x: Tensor) => tf.divide(x, x),
+    ]) {
+      const g = tf.makeGraph(f)(tf.ones([2]));
+      expect(optimizeGraph(g).outputs[0]!.prim).not.toBe("input");
+    }
+    // integer x + 0 is exact and goes
+    const gi = tf.makeGraph((x: Tensor) => tf.add(x, 0))(tf.ones([2], { dtype: "int32" }));
+    expect(optimizeGraph(gi).outputs[0]).toBe(optimizeGraph(gi).inputs[0]);
   });
 
   it("scalar constant arithmetic folds to one literal", () => {

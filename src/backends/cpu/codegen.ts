@@ -6,7 +6,8 @@
 import type { DType } from "../../core/dtype.js";
 import type { Cond, ElementwiseKernel, Idx, Instr, MatmulKernel, ReduceKernel } from "../../scheduler/ir.js";
 import { bounds, iadd, idxText, imul, ivar, lit, substIdx } from "../../scheduler/ir.js";
-import { erf, powC, roundHalfEven } from "../reference/mathfns.js";
+import type { ElementwisePrim, ReductionPrim } from "../../core/primitives.js";
+import { divI32, erf, f2i32, powC, powI32, roundHalfEven, threefry2x32 } from "../../core/semantics-math.js";
 
 /** A compiled kernel body: (inputs..., out) => void. */
 export type KernelFn = (...arrays: ArrayLike<number>[]) => void;
@@ -43,7 +44,7 @@ export function ftanh(x: number): number {
   return x < 0 ? -t : t;
 }
 
-const HELPERS = { erf, powC, roundHalfEven, fr: Math.fround, fexp, ftanh };
+const HELPERS = { erf, powC, powI32, divI32, f2i32, threefry2x32, roundHalfEven, fr: Math.fround, fexp, ftanh };
 const cache = new Map<string, KernelFn>();
 /** At most this many compiled kernels are kept (least recently used go first), so constants that
  * change every step (baked into the source) cannot grow the cache without bound. */
@@ -57,7 +58,7 @@ function compile(nIn: number, src: string): KernelFn {
     cache.delete(key); // refresh its recency
   } else {
     const params = Array.from({ length: nIn }, (_, i) => `in${i}`);
-    f = new Function("H", `"use strict"; const {erf, powC, roundHalfEven, fr, fexp, ftanh} = H; return function kernel(${[...params, "out"].join(", ")}) {\n${src}\n};`)(HELPERS) as KernelFn;
+    f = new Function("H", `"use strict"; const {erf, powC, powI32, divI32, f2i32, threefry2x32, roundHalfEven, fr, fexp, ftanh} = H; return function kernel(${[...params, "out"].join(", ")}) {\n${src}\n};`)(HELPERS) as KernelFn;
     if (cache.size >= KERNEL_CACHE_LIMIT) cache.delete(cache.keys().next().value!);
   }
   cache.set(key, f);
@@ -105,42 +106,51 @@ function conds(cs: readonly Cond[], ix: (i: Idx) => string): string {
   }).join(" && ");
 }
 
-function unary(fn: string, x: string, d: DType): string {
-  const f = isF(d);
-  switch (fn) {
-    case "neg": return f ? `-${x}` : `((-${x}) | 0)`;
-    case "floor": return f ? `Math.floor(${x})` : x;
-    case "round": return f ? `roundHalfEven(${x})` : x;
-    case "erf": return `fr(erf(${x}))`;
-    case "exp": return `fr(fexp(${x}))`;
-    case "tanh": return `fr(ftanh(${x}))`;
-    default: return `fr(Math.${fn}(${x}))`;
-  }
-}
+/** A JS expression of an elementwise primitive over operand expressions (inT: operands' dtype). */
+type JsEmit = (x: readonly string[], inT: DType, outT: DType, bits: number) => string;
+const fmath = (fn: string): JsEmit => ([x]) => `fr(Math.${fn}(${x}))`;
+/** Bool operands are 0/1: add/max are `or`, mul/min are `and` (the definition's int result stored as bool). */
+const arith = (op: string, boolOp: string, int: (a: string, b: string) => string): JsEmit => ([a, b], inT) =>
+  isF(inT) ? `fr(${a} ${op} ${b})` : inT === "bool" ? `(${a} ${boolOp} ${b})` : int(a!, b!);
+const cmp = (op: string): JsEmit => ([a, b]) => `(${a} ${op} ${b} ? 1 : 0)`;
 
-function binary(fn: string, a: string, b: string, d: DType): string {
-  const f = isF(d);
-  switch (fn) {
-    case "add": return f ? `fr(${a} + ${b})` : d === "bool" ? `(${a} + ${b})` : `((${a} + ${b}) | 0)`;
-    case "mul": return f ? `fr(${a} * ${b})` : `Math.imul(${a}, ${b})`;
-    case "div": return f ? `fr(${a} / ${b})` : `((${b}) === 0 ? 0 : Math.trunc(${a} / ${b}))`;
-    case "pow": return f ? `fr(powC(${a}, ${b}))` : `powC(${a}, ${b})`;
-    case "max": return `Math.max(${a}, ${b})`;
-    case "min": return `Math.min(${a}, ${b})`;
-    case "eq": return `(${a} === ${b} ? 1 : 0)`;
-    case "ne": return `(${a} !== ${b} ? 1 : 0)`;
-    case "lt": return `(${a} < ${b} ? 1 : 0)`;
-    case "le": return `(${a} <= ${b} ? 1 : 0)`;
-    default: throw new Error(`cpu codegen: unknown binary ${fn}`);
-  }
-}
-
-function cast(x: string, to: DType, from: DType): string {
-  if (to === "bool") return `(${x} !== 0 ? 1 : 0)`;
-  if (to === "int32" && isF(from)) return `(Number.isFinite(${x}) ? Math.trunc(${x}) | 0 : 0)`;
-  if (isF(to) && !isF(from)) return `fr(${x})`;
-  return x;
-}
+/**
+ * The JS form of every elementwise primitive, each the expression of its definition in
+ * core/semantics.ts (helpers are the very functions of core/semantics-math.ts). exp and tanh use
+ * the fast float32 evaluations fexp/ftanh (within the ulp bound the definition documents).
+ */
+const JS: { readonly [P in ElementwisePrim]: JsEmit } = {
+  neg: ([x], inT) => (isF(inT) ? `-${x}` : inT === "bool" ? x! : `((-${x}) | 0)`),
+  exp: ([x]) => `fr(fexp(${x}))`,
+  log: fmath("log"),
+  expm1: fmath("expm1"),
+  log1p: fmath("log1p"),
+  sin: fmath("sin"),
+  cos: fmath("cos"),
+  tanh: ([x]) => `fr(ftanh(${x}))`,
+  sqrt: fmath("sqrt"),
+  erf: ([x]) => `fr(erf(${x}))`,
+  floor: ([x], inT) => (isF(inT) ? `Math.floor(${x})` : x!),
+  round: ([x], inT) => (isF(inT) ? `roundHalfEven(${x})` : x!),
+  add: arith("+", "|", (a, b) => `((${a} + ${b}) | 0)`),
+  mul: arith("*", "&", (a, b) => `Math.imul(${a}, ${b})`),
+  div: ([a, b], inT) => (isF(inT) ? `fr(${a} / ${b})` : `divI32(${a}, ${b})`),
+  pow: ([a, b], inT) => (isF(inT) ? `fr(powC(${a}, ${b}))` : `powI32(${a}, ${b})`),
+  max: ([a, b], inT) => (inT === "bool" ? `(${a} | ${b})` : `Math.max(${a}, ${b})`),
+  min: ([a, b], inT) => (inT === "bool" ? `(${a} & ${b})` : `Math.min(${a}, ${b})`),
+  eq: cmp("==="),
+  ne: cmp("!=="),
+  lt: cmp("<"),
+  le: cmp("<="),
+  where: ([c, a, b]) => `(${c} ? ${a} : ${b})`,
+  cast: ([x], from, to) => {
+    if (to === "bool") return `(${x} !== 0 ? 1 : 0)`;
+    if (to === "int32") return isF(from) ? `f2i32(${x})` : x!;
+    return isF(from) ? x! : `fr(${x})`;
+  },
+  shrl: ([x], _i, _o, bits) => `((${x} >>> ${bits}) | 0)`,
+  threefry: ([a, b, c, d], _i, _o, lane) => `(threefry2x32(${a}, ${b}, ${c}, ${d})[${lane}] | 0)`,
+};
 
 /** Emits an SSA body: single-use values are inlined (so guarded branches stay lazy). */
 function emitBody(instrs: readonly Instr[], acc: string, prefix: string): { stmts: string[]; result: string } {
@@ -190,11 +200,11 @@ function emitBody(instrs: readonly Instr[], acc: string, prefix: string): { stmt
       case "const": t = Number.isNaN(i.value) ? "NaN" : i.value === Infinity ? "Infinity" : i.value === -Infinity ? "-Infinity" : Object.is(i.value, -0) ? "-0" : String(i.value); break;
       case "index": t = ix(i.index); break;
       case "acc": t = acc; break;
-      case "unary": t = unary(i.fn, at(i.x), i.dtype); break;
-      case "binary": t = binary(i.fn, at(i.a), at(i.b), i.argDtype); break;
-      case "where": t = `(${at(i.c)} ? ${at(i.a)} : ${at(i.b)})`; break;
-      case "cast": t = cast(at(i.x), i.dtype, i.from); break;
-      case "shrl": t = `((${at(i.x)} >>> ${i.bits}) | 0)`; break;
+      case "unary": t = JS[i.fn]([at(i.x)], i.dtype, i.dtype, 0); break;
+      case "binary": t = JS[i.fn]([at(i.a), at(i.b)], i.argDtype, i.dtype, 0); break;
+      case "where": t = JS.where([at(i.c), at(i.a), at(i.b)], i.dtype, i.dtype, 0); break;
+      case "cast": t = JS.cast([at(i.x)], i.from, i.dtype, 0); break;
+      case "shrl": t = JS.shrl([at(i.x)], "int32", "int32", i.bits); break;
       case "guard": t = `(${conds(i.conds, ix)} ? ${at(i.x)} : ${at(i.otherwise)})`; break;
     }
     if (uses[k]! > 1 && i.op !== "const" && i.op !== "acc") {
@@ -233,18 +243,21 @@ export function elementwiseFn(k: ElementwiseKernel): KernelFn {
   return compile(k.inputs.length, src);
 }
 
-function combine(fn: string, d: DType, acc = "acc", v = "v"): string {
-  const f = isF(d);
-  switch (fn) {
-    case "sum": return f ? `${acc} += ${v};` : `${acc} = (${acc} + ${v}) | 0;`;
-    case "prod": return f ? `${acc} *= ${v};` : `${acc} = Math.imul(${acc}, ${v});`;
-    case "rmax": return `if (${v} > ${acc} || ${v} !== ${v}) ${acc} = ${v};`;
-    case "rmin": return `if (${v} < ${acc} || ${v} !== ${v}) ${acc} = ${v};`;
-    default: throw new Error(`cpu codegen: unknown reduction ${fn}`);
-  }
-}
+/**
+ * Each reduction as the fold of its elementwise primitive (core/semantics.ts): float sums and
+ * products accumulate in float64 (rounded once at the store), int32 ones wrap, max/min propagate
+ * NaN (once the accumulator is NaN no comparison replaces it).
+ */
+const FOLD: { readonly [P in ReductionPrim]: { readonly init: string; readonly step: (f: boolean, acc: string, v: string) => string } } = {
+  sum: { init: "0", step: (f, acc, v) => (f ? `${acc} += ${v};` : `${acc} = (${acc} + ${v}) | 0;`) },
+  prod: { init: "1", step: (f, acc, v) => (f ? `${acc} *= ${v};` : `${acc} = Math.imul(${acc}, ${v});`) },
+  rmax: { init: "-Infinity", step: (_f, acc, v) => `if (${v} > ${acc} || ${v} !== ${v}) ${acc} = ${v};` },
+  rmin: { init: "Infinity", step: (_f, acc, v) => `if (${v} < ${acc} || ${v} !== ${v}) ${acc} = ${v};` },
+};
 
-const INIT: Record<string, string> = { sum: "0", prod: "1", rmax: "-Infinity", rmin: "Infinity" };
+function combine(fn: ReductionPrim, d: DType, acc = "acc", v = "v"): string {
+  return FOLD[fn].step(isF(d), acc, v);
+}
 
 /** Partial accumulators of an unrolled reduction's innermost loop. */
 const UNROLL = 4;
@@ -259,7 +272,7 @@ export function reduceFn(k: ReduceKernel): KernelFn {
   const red = k.reduceShape;
   let last = red.length - 1;
   while (last >= 0 && red[last] === 1) last--;
-  const init = INIT[k.fn]!;
+  const init = FOLD[k.fn].init;
   let perOut: string;
   if (last >= 0 && red[last]! >= 4 * UNROLL) {
     const v = `r${last}`;

@@ -11,311 +11,23 @@
  * That memory is shared when the runtime allows it, and big kernels split their rows with helper
  * threads (flat elementwise kernels are viewed as rows of a few thousand columns for this).
  */
+import { META } from "../../core/primitives.js";
 import type { ElementwiseKernel, Idx, Instr, ReduceKernel } from "../../scheduler/ir.js";
 import { affine } from "../../scheduler/ir.js";
-import { MAX_PAGES, feedChunks, threadCount } from "./matmul.js";
-import { FnBuilder, hasSimd, moduleBytes, uleb } from "./wasm.js";
+import { FnBuilder, moduleBytes, uleb } from "./wasm.js";
+import { Consts, LANES, OP, f32x4 } from "./simd-lanes.js";
+import type { SimdFn } from "./simd-threads.js";
+import { SHARED_PAGES, simdMemory, simdShared, threaded } from "./simd-threads.js";
 
-/**
- * A compiled SIMD kernel: call with byte addresses of the kernel's inputs, then its output (for a
- * group: every kernel's inputs and output in order, then, when `scratchBytes` > 0, the address
- * of that many bytes of per-row scratch for each of `simdThreads()` threads, one after another).
- */
-export type SimdFn = ((...ptrs: number[]) => void) & {
-  readonly scratchBytes?: number;
-  /**
-   * Runs like the function itself and reports finished rows: `onRows(r0, r1)` is called for
-   * consecutive row ranges covering [0, rows) in order, while helper threads may still compute
-   * later rows (so the caller can copy results out in parallel). `prepare(r0, r1)` must make
-   * rows [r0, r1) of the inputs ready (copy them in): it is called in order, chunk by chunk,
-   * while helper threads already compute the rows made ready.
-   */
-  readonly withRows?: (ptrs: readonly number[], onRows?: (r0: number, r1: number) => void, prepare?: (r0: number, r1: number) => void) => void;
-};
+export type { SimdFn } from "./simd-threads.js";
+export { simdHelpers, simdMemory, simdThreads } from "./simd-threads.js";
+export { hasSimdLanes } from "./simd-lanes.js";
 
 /** Smallest kernel (output elements × reduced elements) sent to Wasm SIMD. */
 let minElements = 4096;
 /** Sets the size threshold for SIMD kernels (tests lower it to exercise the path on small inputs). */
 export function setSimdMinElements(n: number): void {
   minElements = n;
-}
-
-let memory: WebAssembly.Memory | null | undefined;
-let shared = false;
-
-/**
- * The wasm memory SIMD kernels run on (null without Wasm SIMD or with TENFOLD_SIMD=0): shared
- * (for the helper threads) when there are several threads and the runtime allows it.
- */
-export function simdMemory(): WebAssembly.Memory | null {
-  if (memory !== undefined) return memory;
-  const proc = (globalThis as { process?: NodeJS.Process }).process;
-  memory = null;
-  if (proc?.env?.TENFOLD_SIMD === "0" || !hasSimd()) return memory;
-  if (threadCount() > 1 && typeof SharedArrayBuffer !== "undefined") {
-    try {
-      memory = new WebAssembly.Memory({ initial: 1, maximum: MAX_PAGES, shared: true });
-      shared = true;
-    } catch {
-      // No shared memory (e.g. a browser without cross-origin isolation): one thread.
-    }
-  }
-  memory ??= new WebAssembly.Memory({ initial: 1 });
-  return memory;
-}
-
-/** Threads that may run one SIMD kernel at once (each needs its own scratch region). */
-export function simdThreads(): number {
-  return simdMemory() && shared ? threadCount() : 1;
-}
-
-/** Smallest kernel (elements over all kernels of a group) whose rows are shared with helpers. */
-const THREAD_MIN = 1 << 18;
-/** Elements per chunk of rows claimed at a time. */
-const CHUNK = 1 << 15;
-/** Most pointer arguments passed to a helper. */
-const MAX_ARGS = 240;
-
-/**
- * The helper thread's program: wait for work on `ctl[0]` (1 = posted, 2 = taken, 0 = done or
- * cancelled), take it with a compare-and-swap, compile the kernels posted on its port, and run
- * chunks of rows claimed from the shared counter until none is left. ctl[1..7]: kernel id,
- * argument count, rows, rows per chunk, index of the scratch argument (−1: none), this thread's
- * scratch offset, whether to set counter[1 + i] when chunk i is done, whether to wait until
- * counter[READY] > i (the caller is still copying rows in) before running chunk i; arguments from
- * ctl[16].
- */
-const HELPER_SRC = `
-const { workerData, receiveMessageOnPort } = require("node:worker_threads");
-const { mem, ctl, counter, port, ready } = workerData;
-const c = new Int32Array(ctl);
-const cnt = new Int32Array(counter);
-const fns = new Map();
-Atomics.store(c, 10, 1);
-for (;;) {
-  Atomics.wait(c, 0, 0);
-  if (Atomics.compareExchange(c, 0, 1, 2) !== 1) continue;
-  try {
-    for (let m; (m = receiveMessageOnPort(port)); ) fns.set(m.message.id, new WebAssembly.Instance(new WebAssembly.Module(m.message.bytes), { env: { mem } }).exports.k);
-    const k = fns.get(c[1]);
-    if (k) {
-      const n = c[2], rows = c[3], chunk = c[4], si = c[5];
-      const args = [];
-      for (let i = 0; i < n; i++) args.push(c[16 + i]);
-      if (si >= 0) args[si] += c[6];
-      args.push(0, 0);
-      for (let i, t; (t = (i = Atomics.add(cnt, 0, 1)) * chunk) < rows; ) {
-        if (c[8]) for (let r; (r = Atomics.load(cnt, ready)) <= i; ) Atomics.wait(cnt, ready, r);
-        args[n] = t; args[n + 1] = Math.min(t + chunk, rows); k(...args); c[11] += args[n + 1] - t;
-        if (c[7]) Atomics.store(cnt, 1 + i, 1);
-      }
-    }
-  } finally {
-    Atomics.store(c, 0, 0);
-    Atomics.notify(c, 0);
-  }
-}`;
-
-interface Helper { readonly ctl: Int32Array; readonly port: { postMessage(m: unknown): void }; readonly sent: Set<number>; ready: boolean }
-let helpers: Helper[] | undefined;
-/** Most chunks whose completion is reported (their flags follow the claim counter). */
-const MAX_CHUNKS = 1024;
-/** Counter cell holding how many chunks of rows the caller has made ready (copied in). */
-const READY = 1 + MAX_CHUNKS;
-const counter = typeof SharedArrayBuffer !== "undefined" ? new Int32Array(new SharedArrayBuffer((2 + MAX_CHUNKS) * 4)) : new Int32Array(2 + MAX_CHUNKS);
-
-function startHelpers(): Helper[] {
-  const proc = (globalThis as { process?: NodeJS.Process }).process;
-  const wt = proc?.getBuiltinModule?.("node:worker_threads") as typeof import("node:worker_threads") | undefined;
-  const out: Helper[] = [];
-  if (!wt || !shared) return out;
-  for (let i = 1; i < threadCount(); i++) {
-    try {
-      const ctl = new Int32Array(new SharedArrayBuffer((16 + MAX_ARGS) * 4));
-      const { port1, port2 } = new wt.MessageChannel();
-      const w = new wt.Worker(HELPER_SRC, { eval: true, workerData: { mem: memory, ctl: ctl.buffer, counter: counter.buffer, port: port2, ready: READY }, transferList: [port2] });
-      w.unref();
-      port1.unref();
-      const h: Helper = { ctl, port: port1, sent: new Set(), ready: false };
-      w.on("error", () => out.splice(out.indexOf(h), 1));
-      out.push(h);
-    } catch {
-      break;
-    }
-  }
-  return out;
-}
-
-let nextId = 0;
-
-/**
- * The helper threads started so far that are ready, and the rows each has run (tests check that
- * big kernels are shared); starts them on first use.
- */
-export function simdHelpers(): number[] {
-  if (!simdMemory() || !shared) return [];
-  return (helpers ??= startHelpers()).filter((h) => h.ready || (h.ready = Atomics.load(h.ctl, 10) === 1)).map((h) => Atomics.load(h.ctl, 11));
-}
-
-/**
- * Runs `k(...ptrs, r0, r1)` over rows [0, rows): big kernels share chunks of rows with the ready
- * helper threads through a shared counter (a helper that is slow to start or descheduled does not
- * hold the call up: whatever it does not claim, this thread runs), work no helper took is cancelled.
- */
-function threaded(k: (...a: number[]) => void, bytes: Uint8Array, rows: number, perRow: number, scratchBytes: number): SimdFn {
-  const id = nextId++;
-  const chunk = Math.max(1, Math.floor(CHUNK / perRow));
-  const big = shared && rows * perRow >= THREAD_MIN && rows >= 2 * chunk;
-  const chunks = Math.ceil(rows / chunk);
-  const run = (ptrs: readonly number[], onRows?: (r0: number, r1: number) => void, prepare?: (r0: number, r1: number) => void): void => {
-    const n = ptrs.length;
-    const ready = big && n <= MAX_ARGS ? (helpers ??= startHelpers()).filter((h) => h.ready || (h.ready = Atomics.load(h.ctl, 10) === 1)) : [];
-    if (ready.length === 0) {
-      prepare?.(0, rows);
-      k(...ptrs, 0, rows);
-      onRows?.(0, rows);
-      return;
-    }
-    const flags = onRows !== undefined && chunks <= MAX_CHUNKS;
-    // Gated: the helpers start while this thread still copies rows in, chunk by chunk.
-    const gated = prepare !== undefined && chunks <= MAX_CHUNKS;
-    if (prepare && !gated) prepare(0, rows);
-    counter.fill(0, 0, flags ? 1 + chunks : 1);
-    counter[READY] = 0;
-    ready.forEach((h, i) => {
-      if (!h.sent.has(id)) { h.port.postMessage({ id, bytes }); h.sent.add(id); }
-      const c = h.ctl;
-      c[1] = id; c[2] = n; c[3] = rows; c[4] = chunk; c[5] = scratchBytes ? n - 1 : -1; c[6] = (i + 1) * scratchBytes; c[7] = flags ? 1 : 0; c[8] = gated ? 1 : 0;
-      for (let j = 0; j < n; j++) c[16 + j] = ptrs[j]!;
-      Atomics.store(c, 0, 1);
-      Atomics.notify(c, 0);
-    });
-    if (gated) feedChunks(counter, READY, chunks, (i) => prepare(i * chunk, Math.min((i + 1) * chunk, rows)));
-    // Finished chunks (in order) go to onRows while the helpers compute.
-    let done = 0;
-    const report = (): void => {
-      let e = done;
-      while (e < chunks && Atomics.load(counter, 1 + e) === 1) e++;
-      if (e > done) onRows!(done * chunk, Math.min(e * chunk, rows));
-      done = e;
-    };
-    const args = [...ptrs, 0, 0];
-    for (let i, t; (t = (i = Atomics.add(counter, 0, 1)) * chunk) < rows; ) {
-      args[n] = t; args[n + 1] = Math.min(t + chunk, rows); k(...args);
-      if (flags) { Atomics.store(counter, 1 + i, 1); report(); }
-    }
-    for (const { ctl: c } of ready) {
-      if (Atomics.compareExchange(c, 0, 1, 0) === 1) continue;
-      while (Atomics.load(c, 0) !== 0) Atomics.wait(c, 0, 2);
-    }
-    if (flags) report();
-    else onRows?.(0, rows);
-  };
-  const fn = (...ptrs: number[]): void => run(ptrs);
-  return Object.assign(fn, { withRows: run, ...(scratchBytes ? { scratchBytes } : {}) });
-}
-
-/** SIMD opcodes used here (after 0xfd). */
-const OP = {
-  load: 0x00, load32Splat: 0x09, store: 0x0b, const: 0x0c, shuffle: 0x0d, f32Extract: 0x1f, f64Extract: 0x21,
-  f32Lt: 0x43, and: 0x4e, or: 0x50, bitselect: 0x52, anyTrue: 0x53, promoteLow: 0x5f, nearest: 0x6a, floor: 0x68,
-  i32Shl: 0xab, i32ShrS: 0xac, i32Add: 0xae, i32Sub: 0xb1,
-  abs: 0xe0, neg: 0xe1, sqrt: 0xe3, add: 0xe4, sub: 0xe5, mul: 0xe6, div: 0xe7, min: 0xe8, max: 0xe9, pmin: 0xea, pmax: 0xeb,
-  f64Add: 0xf0, truncSat: 0xf8,
-} as const;
-
-const f32x4 = (v: number): number[] => [...new Uint8Array(new Float32Array([v, v, v, v]).buffer)];
-const i32x4 = (v: number): number[] => [...new Uint8Array(new Int32Array([v, v, v, v]).buffer)];
-
-const UNARY = new Set(["neg", "exp", "tanh", "sqrt", "floor"]);
-const BINARY: Record<string, number> = { add: OP.add, mul: OP.mul, div: OP.div, max: OP.max, min: OP.min };
-/** Float comparisons: their bool result is an all-ones/zeros lane mask (where → bitselect, cast → and 1.0). */
-const COMPARE: Record<string, number> = { eq: 0x41, ne: 0x42, lt: 0x43, le: 0x45 };
-
-/**
- * v128 constants, hoisted into locals set once ahead of the loops (V8 rematerializes a
- * `v128.const` on every use otherwise).
- */
-class Consts {
-  readonly #locals = new Map<string, string>();
-  constructor(readonly f: FnBuilder) {}
-  /** Pushes the f32x4 (or, with `int`, i32x4) splat of v. */
-  push(v: number, int = false): FnBuilder {
-    const key = `${int ? "i" : "f"}${Object.is(v, -0) ? "-0" : v}`;
-    let l = this.#locals.get(key);
-    if (!l) {
-      l = `k${this.#locals.size}`;
-      this.f.local(l, "v128");
-      this.#locals.set(key, l);
-    }
-    return this.f.get(l);
-  }
-  /** Code setting every constant local. */
-  prologue(): number[] {
-    const out: number[] = [];
-    for (const [key, l] of this.#locals) {
-        const v = Number(key.slice(1));
-      out.push(0xfd, OP.const, ...(key[0] === "i" ? i32x4(v) : f32x4(v)), 0x21, ...this.f.localIndex(l));
-    }
-    return out;
-  }
-}
-
-/** Magic number 1.5·2^23: adding it rounds a float32 below 2^22 to an integer in the low mantissa bits. */
-const MAGIC = 12582912;
-
-/** exp(x) for the v128 in local `x`, pushed on the stack (scratch locals xt, xn, xr, xi). */
-function emitExp(f: FnBuilder, K: Consts, x: string): void {
-  const c = (v: number): FnBuilder => K.push(v);
-  // Range reduction: n = round(x·log2e) by adding a magic number (n sits in the low mantissa
-  // bits of xi), r = x − n·ln2 in two steps (Cody–Waite), then e^r by a degree-6 polynomial.
-  const reduce = (src: string, magic: number): void => {
-    f.get(src); c(1.4426950408889634); f.simd(OP.mul); c(magic); f.simd(OP.add).set("xi");
-    f.get("xi"); c(magic); f.simd(OP.sub).set("xn");
-    f.get(src).get("xn"); c(0.693359375); f.simd(OP.mul).simd(OP.sub);
-    f.get("xn"); c(-2.12194440e-4); f.simd(OP.mul).simd(OP.sub).set("xr");
-    const coef = [1.9875691500e-4, 1.3981999507e-3, 8.3334519073e-3, 4.1665795894e-2, 1.6666665459e-1, 5.0000001201e-1];
-    // p(r) = c0·r⁵ + … + c5 by Estrin's scheme (a shorter dependency chain than Horner's):
-    // ((c0·r + c1)·r² + (c2·r + c3))·r² + (c4·r + c5); then e^r = p·r² + r + 1.
-    const lin = (a: number, b: number): void => { f.get("xr"); c(a); f.simd(OP.mul); c(b); f.simd(OP.add); };
-    f.get("xr").get("xr").simd(OP.mul).set("xq");
-    lin(coef[0]!, coef[1]!); f.get("xq").simd(OP.mul); lin(coef[2]!, coef[3]!); f.simd(OP.add);
-    f.get("xq").simd(OP.mul); lin(coef[4]!, coef[5]!); f.simd(OP.add);
-    f.get("xq").simd(OP.mul).get("xr").simd(OP.add);
-    c(1); f.simd(OP.add);
-  };
-  // Whole vector in [−87, 88] (n in [−126, 127]): the magic number also carries the exponent
-  // bias, so xi's bits shifted left by 23 are 2^n; one multiply (a denormal result rounds once).
-  f.get(x); c(-87); f.simd(OP.f32Lt);
-  c(88); f.get(x); f.simd(OP.f32Lt).simd(OP.or).simd(OP.anyTrue);
-  f.op(0x04, 0x7b); // if (some lane outside) → v128
-  // × 2^n as 2^(n>>1) · 2^(n − n>>1): both factors stay normal for n in [−150, 128] (x clamped
-  // to [−104, 89]; pmax/pmin keep a NaN in their first operand).
-  f.get(x); c(-104); f.simd(OP.pmax); c(89); f.simd(OP.pmin).set("xt");
-  reduce("xt", MAGIC);
-  f.get("xi"); K.push(0x4b400000, true); f.simd(OP.i32Sub).set("xi");
-  f.get("xi").i32(1).simd(OP.i32ShrS); K.push(127, true); f.simd(OP.i32Add).i32(23).simd(OP.i32Shl).simd(OP.mul);
-  f.get("xi").get("xi").i32(1).simd(OP.i32ShrS).simd(OP.i32Sub); K.push(127, true); f.simd(OP.i32Add).i32(23).simd(OP.i32Shl).simd(OP.mul);
-  f.op(0x05); // else
-  reduce(x, MAGIC + 127);
-  f.get("xi").i32(23).simd(OP.i32Shl).simd(OP.mul);
-  f.op(0x0b);
-}
-
-/** tanh(x) pushed on the stack: odd polynomial below |x| = 0.625, else 1 − 2/(e^2|x| + 1) with x's sign. */
-function emitTanh(f: FnBuilder, K: Consts, x: string): void {
-  const c = (v: number): FnBuilder => K.push(v);
-  f.get(x).simd(OP.abs).set("ta");
-  f.get(x).get(x).simd(OP.mul).set("tz");
-  f.get("tz"); c(-5.70498872745e-3); f.simd(OP.mul);
-  for (const k of [2.06390887954e-2, -5.37397155531e-2, 1.33314422036e-1]) { c(k); f.simd(OP.add).get("tz").simd(OP.mul); }
-  c(-3.33332819422e-1); f.simd(OP.add).get("tz").simd(OP.mul).get(x).simd(OP.mul).get(x).simd(OP.add); // small branch
-  f.get("ta").get("ta").simd(OP.add).set("tt");
-  c(1); c(2);
-  emitExp(f, K, "tt");
-  c(1); f.simd(OP.add).simd(OP.div).simd(OP.sub);
-  f.get(x); K.push(-0x80000000, true); f.simd(OP.and).simd(OP.or); // large branch with x's sign
-  f.get("ta"); c(0.625); f.simd(OP.f32Lt).simd(OP.bitselect);
 }
 
 /**
@@ -416,7 +128,7 @@ const UNROLL = 4;
 
 /**
  * The SIMD plan of a kernel, or undefined when the kernel is too small or not of the supported
- * form (float32 loads and results; neg/exp/tanh/sqrt/floor, add/mul/div/max/min; reduce by
+ * form (float32 loads and results; the primitives LANES has; reduce by
  * sum/rmax/rmin over contiguous trailing axes with a plain `acc` epilogue).
  */
 export function simdPlan(k: ElementwiseKernel | ReduceKernel): SimdPlan | undefined {
@@ -429,13 +141,13 @@ export function simdPlan(k: ElementwiseKernel | ReduceKernel): SimdPlan | undefi
   if (red && (!["sum", "rmax", "rmin"].includes(k.fn) || k.epilogue.length !== 1 || k.epilogue[0]!.op !== "acc")) return undefined;
   for (const i of k.body) {
     // Bool values only as masks: float comparisons, read by where (as its condition) and casts.
-    if (i.op === "binary" && i.fn in COMPARE) {
+    if (i.op === "binary" && META[i.fn].predicate) {
       if (i.argDtype !== "float32" || i.dtype !== "bool") return undefined;
       continue;
     }
     if (i.dtype !== "float32") return undefined;
-    if (i.op === "unary" && !UNARY.has(i.fn)) return undefined;
-    if (i.op === "binary" && (!(i.fn in BINARY) || i.argDtype !== "float32")) return undefined;
+    if (i.op === "unary" && !LANES[i.fn]) return undefined;
+    if (i.op === "binary" && (!LANES[i.fn] || i.argDtype !== "float32")) return undefined;
     if (i.op === "cast" && i.from !== "bool") return undefined;
     if (i.op === "where" && k.body[i.c]!.dtype !== "bool") return undefined;
     if (i.op !== "load" && i.op !== "const" && i.op !== "unary" && i.op !== "binary" && i.op !== "where" && i.op !== "cast") return undefined;
@@ -577,7 +289,7 @@ function build(plans: readonly SimdPlan[], mem: WebAssembly.Memory, share: Shari
     for (const r of rowCode) r();
   });
   f.code.splice(at, 0, ...K.prologue());
-  const bytes = moduleBytes([{ name: "k", fn: f }], shared ? MAX_PAGES : undefined);
+  const bytes = moduleBytes([{ name: "k", fn: f }], simdShared() ? SHARED_PAGES : undefined);
   const inst = new WebAssembly.Instance(new WebAssembly.Module(bytes as BufferSource), { env: { mem } });
   const k = inst.exports.k as (...a: number[]) => void;
   return threaded(k, bytes, plans[0]!.rows, plans.reduce((s, p) => s + p.cols, 0), share.regions * regionBytes);
@@ -620,19 +332,20 @@ function emitPlan(f: FnBuilder, K: Consts, plan: SimdPlan, P: string, keep: Read
         if (acc[j]!.colCoef === 1) f.get(`${P}p${j}`).get("c").add().simd(OP.load, 0, ...uleb(off)).set(v(j));
         return;
       case "unary":
-        if (i.fn === "exp") emitExp(f, K, v(i.x));
-        else if (i.fn === "tanh") emitTanh(f, K, v(i.x));
-        else f.get(v(i.x)).simd(i.fn === "neg" ? OP.neg : i.fn === "sqrt" ? OP.sqrt : OP.floor);
+        LANES[i.fn]!(f, K, [v(i.x)]);
         f.set(v(j));
         return;
       case "binary":
-        f.get(v(i.a)).get(v(i.b)).simd(COMPARE[i.fn] ?? BINARY[i.fn]!).set(v(j));
+        LANES[i.fn]!(f, K, [v(i.a), v(i.b)]);
+        f.set(v(j));
         return;
       case "where":
-        f.get(v(i.a)).get(v(i.b)).get(v(i.c)).simd(OP.bitselect).set(v(j));
+        LANES.where!(f, K, [v(i.c), v(i.a), v(i.b)]);
+        f.set(v(j));
         return;
-      case "cast": // bool mask → 1.0 / 0.0
-        f.get(v(i.x)); K.push(1); f.simd(OP.and).set(v(j));
+      case "cast":
+        LANES.cast!(f, K, [v(i.x)]);
+        f.set(v(j));
         return;
       default:
         return;

@@ -1,0 +1,208 @@
+/**
+ * The Wasm memory of the SIMD kernels and the helper threads that split a big kernel's rows: the
+ * memory is shared when the runtime allows it (SharedArrayBuffer, Node workers), helpers claim
+ * chunks of rows through an atomic counter and report finished chunks so the caller can copy
+ * results out while later rows are still computed.
+ */
+import { MAX_PAGES, feedChunks, threadCount } from "./matmul-simd.js";
+import { hasSimd } from "./wasm.js";
+
+/**
+ * A compiled SIMD kernel: call with byte addresses of the kernel's inputs, then its output (for a
+ * group: every kernel's inputs and output in order, then, when `scratchBytes` > 0, the address
+ * of that many bytes of per-row scratch for each of `simdThreads()` threads, one after another).
+ */
+export type SimdFn = ((...ptrs: number[]) => void) & {
+  readonly scratchBytes?: number;
+  /**
+   * Runs like the function itself and reports finished rows: `onRows(r0, r1)` is called for
+   * consecutive row ranges covering [0, rows) in order, while helper threads may still compute
+   * later rows (so the caller can copy results out in parallel). `prepare(r0, r1)` must make
+   * rows [r0, r1) of the inputs ready (copy them in): it is called in order, chunk by chunk,
+   * while helper threads already compute the rows made ready.
+   */
+  readonly withRows?: (ptrs: readonly number[], onRows?: (r0: number, r1: number) => void, prepare?: (r0: number, r1: number) => void) => void;
+};
+
+let memory: WebAssembly.Memory | null | undefined;
+let shared = false;
+
+/**
+ * The wasm memory SIMD kernels run on (null without Wasm SIMD or with TENFOLD_SIMD=0): shared
+ * (for the helper threads) when there are several threads and the runtime allows it.
+ */
+export function simdMemory(): WebAssembly.Memory | null {
+  if (memory !== undefined) return memory;
+  const proc = (globalThis as { process?: NodeJS.Process }).process;
+  memory = null;
+  if (proc?.env?.TENFOLD_SIMD === "0" || !hasSimd()) return memory;
+  if (threadCount() > 1 && typeof SharedArrayBuffer !== "undefined") {
+    try {
+      memory = new WebAssembly.Memory({ initial: 1, maximum: MAX_PAGES, shared: true });
+      shared = true;
+    } catch {
+      // No shared memory (e.g. a browser without cross-origin isolation): one thread.
+    }
+  }
+  memory ??= new WebAssembly.Memory({ initial: 1 });
+  return memory;
+}
+
+/** Threads that may run one SIMD kernel at once (each needs its own scratch region). */
+export function simdThreads(): number {
+  return simdMemory() && shared ? threadCount() : 1;
+}
+
+/** Smallest kernel (elements over all kernels of a group) whose rows are shared with helpers. */
+const THREAD_MIN = 1 << 18;
+/** Elements per chunk of rows claimed at a time. */
+const CHUNK = 1 << 15;
+/** Most pointer arguments passed to a helper. */
+const MAX_ARGS = 240;
+
+/**
+ * The helper thread's program: wait for work on `ctl[0]` (1 = posted, 2 = taken, 0 = done or
+ * cancelled), take it with a compare-and-swap, compile the kernels posted on its port, and run
+ * chunks of rows claimed from the shared counter until none is left. ctl[1..7]: kernel id,
+ * argument count, rows, rows per chunk, index of the scratch argument (−1: none), this thread's
+ * scratch offset, whether to set counter[1 + i] when chunk i is done, whether to wait until
+ * counter[READY] > i (the caller is still copying rows in) before running chunk i; arguments from
+ * ctl[16].
+ */
+const HELPER_SRC = `
+const { workerData, receiveMessageOnPort } = require("node:worker_threads");
+const { mem, ctl, counter, port, ready } = workerData;
+const c = new Int32Array(ctl);
+const cnt = new Int32Array(counter);
+const fns = new Map();
+Atomics.store(c, 10, 1);
+for (;;) {
+  Atomics.wait(c, 0, 0);
+  if (Atomics.compareExchange(c, 0, 1, 2) !== 1) continue;
+  try {
+    for (let m; (m = receiveMessageOnPort(port)); ) fns.set(m.message.id, new WebAssembly.Instance(new WebAssembly.Module(m.message.bytes), { env: { mem } }).exports.k);
+    const k = fns.get(c[1]);
+    if (k) {
+      const n = c[2], rows = c[3], chunk = c[4], si = c[5];
+      const args = [];
+      for (let i = 0; i < n; i++) args.push(c[16 + i]);
+      if (si >= 0) args[si] += c[6];
+      args.push(0, 0);
+      for (let i, t; (t = (i = Atomics.add(cnt, 0, 1)) * chunk) < rows; ) {
+        if (c[8]) for (let r; (r = Atomics.load(cnt, ready)) <= i; ) Atomics.wait(cnt, ready, r);
+        args[n] = t; args[n + 1] = Math.min(t + chunk, rows); k(...args); c[11] += args[n + 1] - t;
+        if (c[7]) Atomics.store(cnt, 1 + i, 1);
+      }
+    }
+  } finally {
+    Atomics.store(c, 0, 0);
+    Atomics.notify(c, 0);
+  }
+}`;
+
+interface Helper { readonly ctl: Int32Array; readonly port: { postMessage(m: unknown): void }; readonly sent: Set<number>; ready: boolean }
+let helpers: Helper[] | undefined;
+/** Most chunks whose completion is reported (their flags follow the claim counter). */
+const MAX_CHUNKS = 1024;
+/** Counter cell holding how many chunks of rows the caller has made ready (copied in). */
+const READY = 1 + MAX_CHUNKS;
+const counter = typeof SharedArrayBuffer !== "undefined" ? new Int32Array(new SharedArrayBuffer((2 + MAX_CHUNKS) * 4)) : new Int32Array(2 + MAX_CHUNKS);
+
+function startHelpers(): Helper[] {
+  const proc = (globalThis as { process?: NodeJS.Process }).process;
+  const wt = proc?.getBuiltinModule?.("node:worker_threads") as typeof import("node:worker_threads") | undefined;
+  const out: Helper[] = [];
+  if (!wt || !shared) return out;
+  for (let i = 1; i < threadCount(); i++) {
+    try {
+      const ctl = new Int32Array(new SharedArrayBuffer((16 + MAX_ARGS) * 4));
+      const { port1, port2 } = new wt.MessageChannel();
+      const w = new wt.Worker(HELPER_SRC, { eval: true, workerData: { mem: memory, ctl: ctl.buffer, counter: counter.buffer, port: port2, ready: READY }, transferList: [port2] });
+      w.unref();
+      port1.unref();
+      const h: Helper = { ctl, port: port1, sent: new Set(), ready: false };
+      w.on("error", () => out.splice(out.indexOf(h), 1));
+      out.push(h);
+    } catch {
+      break;
+    }
+  }
+  return out;
+}
+
+let nextId = 0;
+
+/**
+ * The helper threads started so far that are ready, and the rows each has run (tests check that
+ * big kernels are shared); starts them on first use.
+ */
+export function simdHelpers(): number[] {
+  if (!simdMemory() || !shared) return [];
+  return (helpers ??= startHelpers()).filter((h) => h.ready || (h.ready = Atomics.load(h.ctl, 10) === 1)).map((h) => Atomics.load(h.ctl, 11));
+}
+
+/**
+ * Runs `k(...ptrs, r0, r1)` over rows [0, rows): big kernels share chunks of rows with the ready
+ * helper threads through a shared counter (a helper that is slow to start or descheduled does not
+ * hold the call up: whatever it does not claim, this thread runs), work no helper took is cancelled.
+ */
+export function threaded(k: (...a: number[]) => void, bytes: Uint8Array, rows: number, perRow: number, scratchBytes: number): SimdFn {
+  const id = nextId++;
+  const chunk = Math.max(1, Math.floor(CHUNK / perRow));
+  const big = shared && rows * perRow >= THREAD_MIN && rows >= 2 * chunk;
+  const chunks = Math.ceil(rows / chunk);
+  const run = (ptrs: readonly number[], onRows?: (r0: number, r1: number) => void, prepare?: (r0: number, r1: number) => void): void => {
+    const n = ptrs.length;
+    const ready = big && n <= MAX_ARGS ? (helpers ??= startHelpers()).filter((h) => h.ready || (h.ready = Atomics.load(h.ctl, 10) === 1)) : [];
+    if (ready.length === 0) {
+      prepare?.(0, rows);
+      k(...ptrs, 0, rows);
+      onRows?.(0, rows);
+      return;
+    }
+    const flags = onRows !== undefined && chunks <= MAX_CHUNKS;
+    // Gated: the helpers start while this thread still copies rows in, chunk by chunk.
+    const gated = prepare !== undefined && chunks <= MAX_CHUNKS;
+    if (prepare && !gated) prepare(0, rows);
+    counter.fill(0, 0, flags ? 1 + chunks : 1);
+    counter[READY] = 0;
+    ready.forEach((h, i) => {
+      if (!h.sent.has(id)) { h.port.postMessage({ id, bytes }); h.sent.add(id); }
+      const c = h.ctl;
+      c[1] = id; c[2] = n; c[3] = rows; c[4] = chunk; c[5] = scratchBytes ? n - 1 : -1; c[6] = (i + 1) * scratchBytes; c[7] = flags ? 1 : 0; c[8] = gated ? 1 : 0;
+      for (let j = 0; j < n; j++) c[16 + j] = ptrs[j]!;
+      Atomics.store(c, 0, 1);
+      Atomics.notify(c, 0);
+    });
+    if (gated) feedChunks(counter, READY, chunks, (i) => prepare(i * chunk, Math.min((i + 1) * chunk, rows)));
+    // Finished chunks (in order) go to onRows while the helpers compute.
+    let done = 0;
+    const report = (): void => {
+      let e = done;
+      while (e < chunks && Atomics.load(counter, 1 + e) === 1) e++;
+      if (e > done) onRows!(done * chunk, Math.min(e * chunk, rows));
+      done = e;
+    };
+    const args = [...ptrs, 0, 0];
+    for (let i, t; (t = (i = Atomics.add(counter, 0, 1)) * chunk) < rows; ) {
+      args[n] = t; args[n + 1] = Math.min(t + chunk, rows); k(...args);
+      if (flags) { Atomics.store(counter, 1 + i, 1); report(); }
+    }
+    for (const { ctl: c } of ready) {
+      if (Atomics.compareExchange(c, 0, 1, 0) === 1) continue;
+      while (Atomics.load(c, 0) !== 0) Atomics.wait(c, 0, 2);
+    }
+    if (flags) report();
+    else onRows?.(0, rows);
+  };
+  const fn = (...ptrs: number[]): void => run(ptrs);
+  return Object.assign(fn, { withRows: run, ...(scratchBytes ? { scratchBytes } : {}) });
+}
+
+/** Whether the SIMD memory is shared with helper threads (its module then imports MAX_PAGES). */
+export function simdShared(): boolean {
+  return shared;
+}
+
+/** Pages of a shared memory's declared maximum. */
+export const SHARED_PAGES = MAX_PAGES;
