@@ -10,3 +10,5 @@ export type { SaveSafetensorsOptions } from "./safetensors.js";
 export { save, load, checkpointBytes, loadCheckpointBytes } from "./checkpoint.js";
 export type { SaveOptions } from "./checkpoint.js";
 export { saveNpy, loadNpy } from "./npy.js";
+export { fromTorch, toTorch, fromFlax, toFlax } from "./interop.js";
+export type { FromForeignOptions, FlaxTree } from "./interop.js";
