@@ -162,4 +162,49 @@ describe("npy", () => {
     c8.set(new TextEncoder().encode("<c8"), at);
     expect(() => loadNpy(c8)).toThrow(/unsupported dtype/);
   });
+
+  /** An .npy file with a hand-written header (version 1 or 2) and the given data bytes. */
+  function npy(header: string, data: Uint8Array, version: 1 | 2 = 1, pad = 0): Uint8Array {
+    const prefix = version === 1 ? 10 : 12;
+    let text = header + " ".repeat(pad);
+    text += " ".repeat(63 - ((prefix + text.length) % 64)) + "\n";
+    const out = new Uint8Array(prefix + text.length + data.length);
+    out.set([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59, version, 0]);
+    const dv = new DataView(out.buffer);
+    if (version === 1) dv.setUint16(8, text.length, true);
+    else dv.setUint32(8, text.length, true);
+    for (let i = 0; i < text.length; i++) out[prefix + i] = text.charCodeAt(i);
+    out.set(data, prefix + text.length);
+    return out;
+  }
+  const f4x3 = new Uint8Array(new Float32Array([1, 2, 3]).buffer);
+
+  test("a version 2.0 file with a multi-megabyte header loads (no stack overflow)", () => {
+    const big = npy("{'descr': '<f4', 'fortran_order': False, 'shape': (3,), }", f4x3, 2, 4_000_000);
+    expect(big.length).toBeGreaterThan(4_000_000);
+    expect(loadNpy(big).arraySync()).toEqual([1, 2, 3]);
+    const v1 = npy("{'shape': (3,), 'fortran_order': False, 'descr': '<f4'}", f4x3);
+    expect(loadNpy(v1).arraySync()).toEqual([1, 2, 3]);
+  });
+
+  test("duplicated, missing and unknown header keys are rejected", () => {
+    expect(() => loadNpy(npy("{'descr': '<i4', 'descr': '<f4', 'fortran_order': False, 'shape': (3,), }", f4x3))).toThrow(/loadNpy: header has the key 'descr' twice/);
+    expect(() => loadNpy(npy("{'descr': '<f4', 'fortran_order': False, 'shape': (3,), 'shape': (1, 3), }", f4x3))).toThrow(/'shape' twice/);
+    expect(() => loadNpy(npy("{'descr': '<f4', 'shape': (3,), }", f4x3))).toThrow(/keys must be exactly descr, fortran_order, shape; got descr, shape/);
+    expect(() => loadNpy(npy("{'descr': '<f4', 'fortran_order': False, 'shape': (3,), 'x': True}", f4x3))).toThrow(IoError);
+    expect(() => loadNpy(npy("{'descr': '<f4', 'fortran_order': False, 'shape': (3,) ", f4x3))).toThrow(/malformed header/);
+    expect(() => loadNpy(npy("{'descr': [('a', '<f4')], 'fortran_order': False, 'shape': (3,)}", f4x3))).toThrow(/loadNpy: malformed header/);
+  });
+
+  test("absurd shapes are rejected at load with the reason", () => {
+    const h = (shape: string): string => `{'descr': '<f4', 'fortran_order': False, 'shape': ${shape}, }`;
+    expect(() => loadNpy(npy(h("(-1,)"), f4x3))).toThrow(/loadNpy: shape entry -1 is negative/);
+    expect(() => loadNpy(npy(h("(1.5, 2)"), f4x3))).toThrow(/loadNpy: shape entry '1.5' is not an integer/);
+    expect(() => loadNpy(npy(h("(1e3,)"), f4x3))).toThrow(/'1e3' is not an integer/);
+    expect(() => loadNpy(npy(h("(1073741824, 1073741824, 1073741824)"), f4x3))).toThrow(/has 1237940039285380274899124224 elements, more than 2\^53 - 1/);
+    expect(() => loadNpy(npy(h("(100000000000000000000000000000,)"), f4x3))).toThrow(/more than 2\^53 - 1/);
+    expect(() => loadNpy(npy(h("(1000, 1000)"), f4x3))).toThrow(/loadNpy: shape \(1000, 1000\) of '<f4' needs 4000000 data bytes, the file has 12 \(truncated\?\)/);
+    expect(() => loadNpy(npy(h("(0, 3)"), new Uint8Array(0)))).not.toThrow();
+    expect(loadNpy(npy(h("(3L,)"), f4x3)).shape).toEqual([3]); // Python 2 long literals, as numpy reads them
+  });
 });
