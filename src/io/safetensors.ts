@@ -27,6 +27,7 @@ const DTYPES: Readonly<Record<string, ElementType>> = {
   F16: { kind: "f", size: 2 },
   BF16: { kind: "bf", size: 2 },
   I64: { kind: "i", size: 8 },
+  U32: { kind: "u", size: 4 },
   I16: { kind: "i", size: 2 },
   U16: { kind: "u", size: 2 },
   I8: { kind: "i", size: 1 },
@@ -70,6 +71,8 @@ function fileTensor(x: Tensor): { code: string; t: Tensor } {
   if (x.dtype === "float32") return { code: "F32", t: x };
   if (x.dtype === "int32") return { code: "I32", t: x };
   if (x.dtype === "bool") return { code: "BOOL", t: x };
+  // PRNG keys as uint32 (where the build has that dtype) keep their bits
+  if ((x.dtype as string) === "uint32") return { code: "U32", t: x };
   return { code: "F32", t: astype(x, "float32") };
 }
 
@@ -271,6 +274,10 @@ function withStructure(bytes: Uint8Array, p: Parsed, node: SNode): Result<PyTree
       tensor: (name, dtype) => {
         const e = byName.get(name)!;
         if (dtype !== undefined && !(DTYPE_NAMES as readonly string[]).includes(dtype)) return fail(`safetensors: entry "${name}" has unknown tenfold dtype "${dtype}" in ${TREE_KEY}`);
+        if (e.dtype === "U32" && dtype === "uint32") {
+          const raw = bytes.slice(p.dataStart + e.begin, p.dataStart + e.end);
+          return E.right(fromTypedArray(new Uint32Array(raw.buffer) as unknown as TypedArray, e.shape, dtype as DType));
+        }
         return E.map((x: Tensor) => (dtype === undefined || dtype === x.dtype ? x : astype(x, dtype as DType)))(decodeEntry(bytes, p, e));
       },
       number: (name) => {
@@ -311,9 +318,12 @@ export function readSafetensors(bytes: Uint8Array): Result<{ tree: PyTree<Tensor
 }
 
 /**
- * Loads a safetensors file into a pytree: dotted names become nested objects, numeric segments
- * arrays. F32/I32/BOOL load as float32/int32/bool; F64, F16 and BF16 convert to float32, and I64,
- * I16, U16, I8, U8 to int32 (an I64 value outside int32 is an error). Throws `IoError` for a
+ * Loads a safetensors file into a pytree. A file written by tenfold with its structure in
+ * `__metadata__["tenfold.tree"]` comes back exactly (empty nodes, numbers, null, dtypes). Otherwise
+ * dotted names become nested objects, numeric segments arrays, and gaps in numeric names `{}`
+ * (a PyTorch `nn.Sequential` file: `0.weight`, `2.weight` loads as `[{ weight }, {}, { weight }]`).
+ * F32/I32/BOOL load as float32/int32/bool; F64, F16 and BF16 convert to float32, and I64, U32,
+ * I16, U16, I8, U8 to int32 (a value outside int32 is an error). Throws `IoError` for a
  * truncated or corrupt file or a header that contradicts the data, before loading anything.
  * @example
  * ```ts

@@ -92,6 +92,12 @@ describe("safetensors", () => {
     expect(loadSafetensors(saveSafetensors({ "a.b": tensor([1]), s: "x" })) as object).toEqual({ "a.b": expect.any(Object), s: "x" });
   });
 
+  test("U32 entries (e.g. PRNG keys from JAX) load as int32 when they fit", () => {
+    const t = loadSafetensors(withHeader({ k: { dtype: "U32", shape: [2], data_offsets: [0, 8] } }, new Uint8Array([0, 0, 0, 0, 42, 0, 0, 0]))) as { k: Tensor };
+    expect(t.k.dtype).toBe("int32");
+    expect(t.k.arraySync()).toEqual([0, 42]);
+  });
+
   test("numeric names with holes (PyTorch nn.Sequential: 0.weight, 2.weight) load with {} in the gaps", () => {
     const data = new Uint8Array(new Float32Array([1, 2]).buffer);
     const t = loadSafetensors(withHeader({ "x.0": { dtype: "F32", shape: [1], data_offsets: [0, 4] }, "x.2": { dtype: "F32", shape: [1], data_offsets: [4, 8] } }, data)) as { x: unknown[] };
@@ -122,6 +128,7 @@ describe("safetensors", () => {
     ["trailing bytes", withHeader({ a: { dtype: "F32", shape: [1], data_offsets: [0, 4] } }, data8), /trailing/],
     ["unknown dtype", withHeader({ a: { dtype: "C64", shape: [1], data_offsets: [0, 8] } }, data8), /unsupported dtype/],
     ["name is a tensor and a prefix", withHeader({ a: { dtype: "F32", shape: [1], data_offsets: [0, 4] }, "a.b": { dtype: "F32", shape: [1], data_offsets: [4, 8] } }, data8), /prefix/],
+    ["U32 beyond int32", withHeader({ a: { dtype: "U32", shape: [2], data_offsets: [0, 8] } }, new Uint8Array([7, 0, 0, 0, 255, 255, 255, 255])), /element 1 \(4294967295\) does not fit in int32/],
     ["I64 beyond int32", withHeader({ a: { dtype: "I64", shape: [1], data_offsets: [0, 8] } }, new Uint8Array([0, 0, 0, 0, 1, 0, 0, 0])), /does not fit/],
   ];
   for (const [name, bytes, re] of cases) {
