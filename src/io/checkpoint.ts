@@ -62,6 +62,8 @@ export function loadCheckpointBytes<T = PyTree<Tensor | number>>(bytes: Uint8Arr
   return conform(tree, like) as T;
 }
 
+const CHUNK = 1 << 22;
+
 /** @internal writes bytes to `path` atomically: temp file in the same directory, fsync, rename. */
 export async function writeAtomic(path: string, bytes: Uint8Array): Promise<void> {
   const { mkdir, open, rename, unlink } = await import("node:fs/promises");
@@ -73,7 +75,7 @@ export async function writeAtomic(path: string, bytes: Uint8Array): Promise<void
   try {
     try {
       for (let at = 0; at < bytes.length; ) {
-        const { bytesWritten } = await fh.write(bytes, at, bytes.length - at);
+        const { bytesWritten } = await fh.write(bytes, at, Math.min(CHUNK, bytes.length - at));
         at += bytesWritten;
       }
       await fh.sync();
