@@ -3,8 +3,10 @@
  * header length N, N bytes of UTF-8 JSON `{ name: { dtype, shape, data_offsets: [begin, end] },
  * "__metadata__"?: { string: string } }` padded with spaces to 8-byte alignment, then the data
  * buffer, which the offsets must tile exactly (no overlap, no hole, nothing past the end).
- * Tree paths become names joined with "." ("layers.0.w"); loading rebuilds the nesting, with
- * numeric segments as arrays. Parsing returns an `Either`; the public functions throw `IoError`.
+ * Tree paths become names joined with "." ("layers.0.w"); when names alone cannot rebuild the
+ * tree, its exact structure is stored in `__metadata__["tenfold.tree"]` (see structure.ts).
+ * Loading uses that structure, or else rebuilds the nesting from the names (numeric segments as
+ * arrays, gaps as `{}`). Parsing returns an `Either`; the public functions throw `IoError`.
  */
 import * as E from "fp-ts/lib/Either.js";
 import { pipe } from "fp-ts/lib/function.js";
