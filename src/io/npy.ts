@@ -77,34 +77,127 @@ const TYPES: Readonly<Record<string, ElementType>> = {
   b1: { kind: "b", size: 1 },
 };
 
+/** A parsed header value: a string, a boolean or a tuple of integers (as decimal strings). */
+type PyValue = { readonly str: string } | { readonly bool: boolean } | { readonly tuple: readonly string[] };
+
+/**
+ * Parses the header's Python dict literal (`{'descr': '<f4', 'fortran_order': False, 'shape': (2, 3), }`)
+ * without regular expressions over the whole text: a duplicated key is an error (numpy would
+ * silently take the last), as are keys other than descr, fortran_order and shape.
+ */
+function parseDict(text: string): Result<Map<string, PyValue>> {
+  let i = 0;
+  const ws = (): void => {
+    while (i < text.length && /\s/.test(text[i]!)) i++;
+  };
+  const bad = (what: string): Result<never> => fail(`loadNpy: malformed header at character ${i} (${what}): ${JSON.stringify(text.slice(0, 120).trim())}`);
+  const str = (): string | undefined => {
+    const q = text[i];
+    if (q !== "'" && q !== '"') return undefined;
+    const end = text.indexOf(q, i + 1);
+    if (end < 0) return undefined;
+    const s = text.slice(i + 1, end);
+    i = end + 1;
+    return s;
+  };
+  const out = new Map<string, PyValue>();
+  ws();
+  if (text[i++] !== "{") return bad("expected '{'");
+  for (;;) {
+    ws();
+    if (text[i] === "}") {
+      i++;
+      break;
+    }
+    const key = str();
+    if (key === undefined) return bad("expected a quoted key");
+    ws();
+    if (text[i++] !== ":") return bad(`expected ':' after '${key}'`);
+    ws();
+    let value: PyValue;
+    const s = str();
+    if (s !== undefined) value = { str: s };
+    else if (text.startsWith("True", i) || text.startsWith("False", i)) {
+      value = { bool: text[i] === "T" };
+      i += value.bool ? 4 : 5;
+    } else if (text[i] === "(") {
+      const end = text.indexOf(")", i);
+      if (end < 0) return bad("unterminated shape tuple");
+      const items = text.slice(i + 1, end).split(",").map((d) => d.trim());
+      if (items.length > 1 && items[items.length - 1] === "") items.pop();
+      if (items.length === 1 && items[0] === "") items.pop();
+      value = { tuple: items };
+      i = end + 1;
+    } else return bad(`unsupported value for '${key}'`);
+    if (out.has(key)) return fail(`loadNpy: header has the key '${key}' twice (a well-formed .npy header names each key once)`);
+    out.set(key, value);
+    ws();
+    if (text[i] === ",") i++;
+    else if (text[i] !== "}") return bad("expected ',' or '}'");
+  }
+  ws();
+  if (i !== text.length) return bad("text after the dict");
+  const keys = [...out.keys()].sort().join(", ");
+  if (keys !== "descr, fortran_order, shape") return fail(`loadNpy: header keys must be exactly descr, fortran_order, shape; got ${keys}`);
+  return E.right(out);
+}
+
+/** Validates shape entries: non-negative integers whose product is a safe integer (at most 2^53 - 1). */
+function parseShape(items: readonly string[]): Result<number[]> {
+  const shape: number[] = [];
+  let total = 1n;
+  for (const d of items) {
+    const m = /^(-?\d+)L?$/.exec(d);
+    if (!m) return fail(`loadNpy: shape entry '${d}' is not an integer`);
+    const v = BigInt(m[1]!);
+    if (v < 0n) return fail(`loadNpy: shape entry ${d} is negative`);
+    total *= v;
+    shape.push(Number(v));
+  }
+  if (total > BigInt(Number.MAX_SAFE_INTEGER)) return fail(`loadNpy: shape (${items.join(", ")}) has ${total} elements, more than 2^53 - 1`);
+  return E.right(shape);
+}
+
+/** Latin-1 text of header bytes, in chunks (spreading a large header into one call would overflow the stack). */
+function latin1(raw: Uint8Array): string {
+  let s = "";
+  for (let i = 0; i < raw.length; i += 8192) s += String.fromCharCode(...raw.subarray(i, i + 8192));
+  return s;
+}
+
 /** @internal Parses and validates an .npy header against the file's length. */
 export function parseNpy(bytes: Uint8Array): Result<NpyHeader> {
-  if (bytes.length < 10) return fail(`npy: file has ${bytes.length} bytes, too short for the header (truncated?)`);
-  if (!MAGIC.every((b, i) => bytes[i] === b)) return fail("npy: not an .npy file (bad magic string; expected \\x93NUMPY)");
+  if (bytes.length < 10) return fail(`loadNpy: file has ${bytes.length} bytes, too short for the header (truncated?)`);
+  if (!MAGIC.every((b, i) => bytes[i] === b)) return fail("loadNpy: not an .npy file (bad magic string; expected \\x93NUMPY)");
   const major = bytes[6]!;
-  if (major < 1 || major > 3) return fail(`npy: unsupported format version ${major}.${bytes[7]}`);
+  if (major < 1 || major > 3) return fail(`loadNpy: unsupported format version ${major}.${bytes[7]}`);
   const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const prefix = major === 1 ? 10 : 12;
-  if (bytes.length < prefix) return fail("npy: truncated header length");
+  if (bytes.length < prefix) return fail("loadNpy: truncated header length");
   const hlen = major === 1 ? dv.getUint16(8, true) : dv.getUint32(8, true);
   const dataStart = prefix + hlen;
-  if (dataStart > bytes.length) return fail(`npy: header length ${hlen} exceeds the file (${bytes.length} bytes; truncated?)`);
+  if (dataStart > bytes.length) return fail(`loadNpy: header length ${hlen} exceeds the file (${bytes.length} bytes; truncated?)`);
   const raw = bytes.subarray(prefix, dataStart);
-  const text = major === 3 ? new TextDecoder().decode(raw) : String.fromCharCode(...raw);
-  const descr = /'descr'\s*:\s*'([<>|=])([a-z])(\d+)'/.exec(text);
-  const fortran = /'fortran_order'\s*:\s*(True|False)/.exec(text);
-  const shapeM = /'shape'\s*:\s*\(([^)]*)\)/.exec(text);
-  if (!descr || !fortran || !shapeM) return fail(`npy: cannot parse header ${JSON.stringify(text.trim())}`);
-  const code = `${descr[2]}${descr[3]}`;
+  const text = major === 3 ? new TextDecoder().decode(raw) : latin1(raw);
+  const dict = parseDict(text);
+  if (E.isLeft(dict)) return dict;
+  const descr = dict.right.get("descr")!;
+  const fortran = dict.right.get("fortran_order")!;
+  const shapeV = dict.right.get("shape")!;
+  if (!("str" in descr)) return fail("loadNpy: header 'descr' must be a dtype string such as '<f4' (structured dtypes are not supported)");
+  if (!("bool" in fortran)) return fail("loadNpy: header 'fortran_order' must be True or False");
+  if (!("tuple" in shapeV)) return fail("loadNpy: header 'shape' must be a tuple of integers");
+  const dm = /^([<>|=])([a-z])(\d+)$/.exec(descr.str);
+  const code = dm ? `${dm[2]}${dm[3]}` : descr.str;
   const type = TYPES[code];
-  if (!type) return fail(`npy: unsupported dtype '${descr[1]}${code}' (supported: ${Object.keys(TYPES).join(", ")})`);
-  const dims = shapeM[1]!.split(",").map((s) => s.trim()).filter((s) => s !== "");
-  if (!dims.every((d) => /^\d+$/.test(d))) return fail(`npy: invalid shape (${shapeM[1]})`);
-  const shape = dims.map(Number);
+  if (!dm || !type) return fail(`loadNpy: unsupported dtype '${descr.str}' (supported: ${Object.keys(TYPES).join(", ")})`);
+  const sh = parseShape(shapeV.tuple);
+  if (E.isLeft(sh)) return sh;
+  const shape = sh.right;
   const need = numel(shape) * type.size;
   const have = bytes.length - dataStart;
-  if (have !== need) return fail(`npy: shape (${shape.join(", ")}) of '${descr[1]}${code}' needs ${need} data bytes, the file has ${have}${have < need ? " (truncated?)" : ""}`);
-  return E.right({ type, littleEndian: descr[1] !== ">", fortran: fortran[1] === "True", shape, dataStart });
+  if (have !== need) return fail(`loadNpy: shape (${shape.join(", ")}) of '${descr.str}' needs ${need} data bytes, the file has ${have}${have < need ? " (truncated?)" : ""}`);
+  return E.right({ type, littleEndian: dm[1] !== ">", fortran: fortran.bool, shape, dataStart });
 }
 
 /**
@@ -120,7 +213,7 @@ export function parseNpy(bytes: Uint8Array): Result<NpyHeader> {
  */
 export function loadNpy(bytes: Uint8Array): Tensor {
   const h = orThrow(parseNpy(bytes));
-  const data = orThrow(decode(bytes, h.dataStart, numel(h.shape), h.type, h.littleEndian, "npy"));
+  const data = orThrow(decode(bytes, h.dataStart, numel(h.shape), h.type, h.littleEndian, "loadNpy"));
   const dtype = targetDType(h.type);
   if (!h.fortran) return fromTypedArray(data, h.shape, dtype);
   const rev = [...h.shape].reverse();

@@ -68,8 +68,9 @@ describe("safetensors", () => {
 
   test("round trip of a tree with numbers and nested arrays", () => {
     const t = { a: [[tensor([1, 2])], tensor([[3]])], b: 5 };
-    const back = loadSafetensors(saveSafetensors(t));
-    expect(tree.map((x: Tensor) => x.arraySync() as unknown as Tensor, back)).toEqual({ a: [[[1, 2]], [[3]]], b: 5 });
+    const back = loadSafetensors(saveSafetensors(t)) as { b: number };
+    expect(back.b).toBe(5); // numbers come back as numbers (exact: stored as F64)
+    expect(tree.map((x: Tensor | number) => (typeof x === "number" ? x : (x.arraySync() as unknown as Tensor)), back)).toEqual({ a: [[[1, 2]], [[3]]], b: 5 });
   });
 
   test("F64, I64, F16, BF16, U8 convert to float32 / int32", () => {
@@ -83,10 +84,26 @@ describe("safetensors", () => {
     expectTensor(t.u8, c.u8!);
   });
 
-  test("writer rejects what the format cannot name", () => {
-    expect(() => saveSafetensors(tensor([1]))).toThrow(/root must be an object/);
-    expect(() => saveSafetensors({ "a.b": tensor([1]) })).toThrow(/contains "."/);
-    expect(() => saveSafetensors({ a: "x" })).toThrow(/unsupported value/);
+  test("writer rejects what a tree cannot hold, and stores the rest with its structure", () => {
+    expect(() => saveSafetensors({ a: () => 1 })).toThrow(/saveSafetensors: unsupported value at "a" \(a function\)/);
+    expect(() => saveSafetensors({ a: [new Map()] })).toThrow(/unsupported value at "a.0" \(a Map\)/);
+    const root = loadSafetensors(saveSafetensors(tensor([1, 2]))) as Tensor;
+    expect(root.arraySync()).toEqual([1, 2]);
+    expect(loadSafetensors(saveSafetensors({ "a.b": tensor([1]), s: "x" })) as object).toEqual({ "a.b": expect.any(Object), s: "x" });
+  });
+
+  test("U32 entries (e.g. PRNG keys from JAX) load as int32 when they fit", () => {
+    const t = loadSafetensors(withHeader({ k: { dtype: "U32", shape: [2], data_offsets: [0, 8] } }, new Uint8Array([0, 0, 0, 0, 42, 0, 0, 0]))) as { k: Tensor };
+    expect(t.k.dtype).toBe("int32");
+    expect(t.k.arraySync()).toEqual([0, 42]);
+  });
+
+  test("numeric names with holes (PyTorch nn.Sequential: 0.weight, 2.weight) load with {} in the gaps", () => {
+    const data = new Uint8Array(new Float32Array([1, 2]).buffer);
+    const t = loadSafetensors(withHeader({ "x.0": { dtype: "F32", shape: [1], data_offsets: [0, 4] }, "x.2": { dtype: "F32", shape: [1], data_offsets: [4, 8] } }, data)) as { x: unknown[] };
+    expect(t.x.length).toBe(3);
+    expect(t.x[1]).toEqual({});
+    expect((t.x[2] as Tensor).arraySync()).toEqual([2]);
   });
 
   /** Rewrites the header of a valid file (keeping the data) to craft lying headers. */
@@ -111,7 +128,7 @@ describe("safetensors", () => {
     ["trailing bytes", withHeader({ a: { dtype: "F32", shape: [1], data_offsets: [0, 4] } }, data8), /trailing/],
     ["unknown dtype", withHeader({ a: { dtype: "C64", shape: [1], data_offsets: [0, 8] } }, data8), /unsupported dtype/],
     ["name is a tensor and a prefix", withHeader({ a: { dtype: "F32", shape: [1], data_offsets: [0, 4] }, "a.b": { dtype: "F32", shape: [1], data_offsets: [4, 8] } }, data8), /prefix/],
-    ["sparse array indices", withHeader({ "x.0": { dtype: "F32", shape: [1], data_offsets: [0, 4] }, "x.2": { dtype: "F32", shape: [1], data_offsets: [4, 8] } }, data8), /no element 1/],
+    ["U32 beyond int32", withHeader({ a: { dtype: "U32", shape: [2], data_offsets: [0, 8] } }, new Uint8Array([7, 0, 0, 0, 255, 255, 255, 255])), /element 1 \(4294967295\) does not fit in int32/],
     ["I64 beyond int32", withHeader({ a: { dtype: "I64", shape: [1], data_offsets: [0, 8] } }, new Uint8Array([0, 0, 0, 0, 1, 0, 0, 0])), /does not fit/],
   ];
   for (const [name, bytes, re] of cases) {
@@ -151,5 +168,50 @@ describe("npy", () => {
     const at = Buffer.from(c8).indexOf("<f4");
     c8.set(new TextEncoder().encode("<c8"), at);
     expect(() => loadNpy(c8)).toThrow(/unsupported dtype/);
+  });
+
+  /** An .npy file with a hand-written header (version 1 or 2) and the given data bytes. */
+  function npy(header: string, data: Uint8Array, version: 1 | 2 = 1, pad = 0): Uint8Array {
+    const prefix = version === 1 ? 10 : 12;
+    let text = header + " ".repeat(pad);
+    text += " ".repeat(63 - ((prefix + text.length) % 64)) + "\n";
+    const out = new Uint8Array(prefix + text.length + data.length);
+    out.set([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59, version, 0]);
+    const dv = new DataView(out.buffer);
+    if (version === 1) dv.setUint16(8, text.length, true);
+    else dv.setUint32(8, text.length, true);
+    for (let i = 0; i < text.length; i++) out[prefix + i] = text.charCodeAt(i);
+    out.set(data, prefix + text.length);
+    return out;
+  }
+  const f4x3 = new Uint8Array(new Float32Array([1, 2, 3]).buffer);
+
+  test("a version 2.0 file with a multi-megabyte header loads (no stack overflow)", () => {
+    const big = npy("{'descr': '<f4', 'fortran_order': False, 'shape': (3,), }", f4x3, 2, 4_000_000);
+    expect(big.length).toBeGreaterThan(4_000_000);
+    expect(loadNpy(big).arraySync()).toEqual([1, 2, 3]);
+    const v1 = npy("{'shape': (3,), 'fortran_order': False, 'descr': '<f4'}", f4x3);
+    expect(loadNpy(v1).arraySync()).toEqual([1, 2, 3]);
+  });
+
+  test("duplicated, missing and unknown header keys are rejected", () => {
+    expect(() => loadNpy(npy("{'descr': '<i4', 'descr': '<f4', 'fortran_order': False, 'shape': (3,), }", f4x3))).toThrow(/loadNpy: header has the key 'descr' twice/);
+    expect(() => loadNpy(npy("{'descr': '<f4', 'fortran_order': False, 'shape': (3,), 'shape': (1, 3), }", f4x3))).toThrow(/'shape' twice/);
+    expect(() => loadNpy(npy("{'descr': '<f4', 'shape': (3,), }", f4x3))).toThrow(/keys must be exactly descr, fortran_order, shape; got descr, shape/);
+    expect(() => loadNpy(npy("{'descr': '<f4', 'fortran_order': False, 'shape': (3,), 'x': True}", f4x3))).toThrow(IoError);
+    expect(() => loadNpy(npy("{'descr': '<f4', 'fortran_order': False, 'shape': (3,) ", f4x3))).toThrow(/malformed header/);
+    expect(() => loadNpy(npy("{'descr': [('a', '<f4')], 'fortran_order': False, 'shape': (3,)}", f4x3))).toThrow(/loadNpy: malformed header/);
+  });
+
+  test("absurd shapes are rejected at load with the reason", () => {
+    const h = (shape: string): string => `{'descr': '<f4', 'fortran_order': False, 'shape': ${shape}, }`;
+    expect(() => loadNpy(npy(h("(-1,)"), f4x3))).toThrow(/loadNpy: shape entry -1 is negative/);
+    expect(() => loadNpy(npy(h("(1.5, 2)"), f4x3))).toThrow(/loadNpy: shape entry '1.5' is not an integer/);
+    expect(() => loadNpy(npy(h("(1e3,)"), f4x3))).toThrow(/'1e3' is not an integer/);
+    expect(() => loadNpy(npy(h("(1073741824, 1073741824, 1073741824)"), f4x3))).toThrow(/has 1237940039285380274899124224 elements, more than 2\^53 - 1/);
+    expect(() => loadNpy(npy(h("(100000000000000000000000000000,)"), f4x3))).toThrow(/more than 2\^53 - 1/);
+    expect(() => loadNpy(npy(h("(1000, 1000)"), f4x3))).toThrow(/loadNpy: shape \(1000, 1000\) of '<f4' needs 4000000 data bytes, the file has 12 \(truncated\?\)/);
+    expect(() => loadNpy(npy(h("(0, 3)"), new Uint8Array(0)))).not.toThrow();
+    expect(loadNpy(npy(h("(3L,)"), f4x3)).shape).toEqual([3]); // Python 2 long literals, as numpy reads them
   });
 });
