@@ -85,3 +85,12 @@ export function batches<B>(key: Key | null | undefined, data: B, batchSize: numb
   }
   return gen();
 }
+
+/**
+ * @internal the permutation `random.permutation(key, n)` draws, from the key's `bits(key, [n])`
+ * already read to the host (so shuffling never needs a synchronous device read).
+ */
+export function orderFromBits(data: ArrayLike<number>): Int32Array {
+  const idx = Array.from({ length: data.length }, (_, i) => i).sort((a, b) => data[a]! - data[b]! || a - b);
+  return Int32Array.from(idx);
+}
