@@ -8,13 +8,16 @@
  */
 import * as E from "fp-ts/lib/Either.js";
 import { pipe } from "fp-ts/lib/function.js";
-import type { TypedArray } from "../core/dtype.js";
+import type { DType, TypedArray } from "../core/dtype.js";
+import { DTYPES as DTYPE_NAMES } from "../core/dtype.js";
 import { Tensor } from "../core/tensor.js";
 import type { PyTree } from "../core/tree.js";
-import { fromTypedArray, tensor } from "../ops/creation.js";
+import { fromTypedArray } from "../ops/creation.js";
 import { astype } from "../ops/elementwise.js";
 import type { ElementType, Result } from "./common.js";
 import { bytesOf, decode, fail, numel, orThrow, targetDType } from "./common.js";
+import type { SNode } from "./structure.js";
+import { describeTree, isPlain, parseStructure, rebuild, TREE_KEY } from "./structure.js";
 
 const DTYPES: Readonly<Record<string, ElementType>> = {
   F32: { kind: "f", size: 4 },
@@ -55,69 +58,50 @@ export interface SaveSafetensorsOptions {
 
 type Leaf = readonly [path: string, value: Tensor];
 
-function isPlain(x: unknown): x is Record<string, unknown> {
-  if (typeof x !== "object" || x === null) return false;
-  const p = Object.getPrototypeOf(x) as unknown;
-  return p === Object.prototype || p === null;
+/** @internal One leaf ready to write: entry name, file dtype code, shape and bytes. */
+export interface Encoded {
+  readonly name: string;
+  readonly code: string;
+  readonly shape: readonly number[];
+  readonly data: Uint8Array;
 }
 
-function pathsOf(t: unknown): Leaf[] {
-  if (!Array.isArray(t) && !isPlain(t)) {
-    throw new TypeError(`saveSafetensors: the root must be an object or array of tensors (wrap a single tensor: { x })`);
-  }
-  const out: Leaf[] = [];
-  const rec = (x: unknown, path: string): void => {
-    if (x instanceof Tensor || typeof x === "number") {
-      out.push([path, x instanceof Tensor ? x : tensor(x)]);
-      return;
-    }
-    const entries: [string, unknown][] = Array.isArray(x) ? x.map((v, i) => [String(i), v]) : isPlain(x) ? Object.entries(x) : [];
-    if (!Array.isArray(x) && !isPlain(x)) {
-      throw new TypeError(`saveSafetensors: unsupported value at "${path}" (${x === null ? "null" : typeof x}); only tensors and numbers can be stored`);
-    }
-    for (const [k, v] of entries) {
-      if (k === "" || k.includes(".")) throw new TypeError(`saveSafetensors: key ${JSON.stringify(k)} under "${path}" is empty or contains "." (names are tree paths joined with ".")`);
-      rec(v, path === "" ? k : `${path}.${k}`);
-    }
-  };
-  rec(t, "");
-  return out;
+function fileTensor(x: Tensor): { code: string; t: Tensor } {
+  if (x.dtype === "float32") return { code: "F32", t: x };
+  if (x.dtype === "int32") return { code: "I32", t: x };
+  if (x.dtype === "bool") return { code: "BOOL", t: x };
+  return { code: "F32", t: astype(x, "float32") };
 }
 
-function codeOf(t: Tensor): { code: string; data: TypedArray } {
-  switch (t.dtype) {
-    case "float32":
-      return { code: "F32", data: t.dataSync() };
-    case "int32":
-      return { code: "I32", data: t.dataSync() };
-    case "bool":
-      return { code: "BOOL", data: t.dataSync() };
-    default:
-      return { code: "F32", data: astype(t, "float32").dataSync() };
-  }
+/** @internal a leaf to write: a number (0-d F64) or a tensor with its file code. */
+export type Item = { readonly name: string; readonly num: number } | { readonly name: string; readonly code: string; readonly t: Tensor };
+
+/** @internal a JS number as a 0-d F64 entry. */
+export function numberLeaf(name: string, v: number): Encoded {
+  return { name, code: "F64", shape: [], data: new Uint8Array(new Float64Array([v]).buffer) };
 }
 
 /**
- * Serializes a pytree of tensors (and numbers) to safetensors bytes. Names are the tree paths
- * joined with "."; tensors are stored in tree order (float32 as F32, int32 as I32, bool as BOOL).
- * Reads the data synchronously (CPU backend, or realized tensors).
- * @example
- * ```ts
- * import { tensor } from "tenfold";
- * import { saveSafetensors, loadSafetensors } from "tenfold/io";
- * const bytes = saveSafetensors({ layers: [{ w: tensor([[1, 2]]), b: tensor([0]) }] });
- * const back = loadSafetensors(bytes) as { layers: { w: unknown }[] };
- * console.log(Object.keys(back.layers[0]!)); // ["w", "b"]
- * ```
+ * @internal Describes a tree for writing: its named leaves (tensors and numbers) with their file
+ * codes, and the metadata (user entries plus the structure when names alone do not rebuild it).
  */
-export function saveSafetensors(t: unknown, options: SaveSafetensorsOptions = {}): Uint8Array {
-  const leaves = pathsOf(t).map(([name, x]) => ({ name, shape: x.shape, ...codeOf(x) }));
+export function prepare(t: unknown, fn: string, metadata: Readonly<Record<string, string>> | undefined, always: boolean): { meta: Record<string, string> | undefined; items: Item[] } {
+  if (metadata && TREE_KEY in metadata) throw new TypeError(`${fn}: metadata key "${TREE_KEY}" is reserved (it holds the tree structure)`);
+  if (metadata && !Object.values(metadata).every((v) => typeof v === "string")) throw new TypeError(`${fn}: metadata values must be strings`);
+  const d = describeTree(t, fn);
+  const meta: Record<string, string> | undefined = d.needsStructure || always ? { ...metadata, [TREE_KEY]: JSON.stringify(d.node) } : metadata;
+  const items = d.leaves.map((l): Item => (typeof l.value === "number" ? { name: l.name, num: l.value } : { name: l.name, ...fileTensor(l.value) }));
+  return { meta, items };
+}
+
+/** @internal Writes the header and the data of encoded leaves into safetensors bytes. */
+export function assemble(leaves: readonly Encoded[], metadata: Readonly<Record<string, string>> | undefined): Uint8Array {
   const header: Record<string, unknown> = {};
-  if (options.metadata) header.__metadata__ = options.metadata;
+  if (metadata) header.__metadata__ = metadata;
   let offset = 0;
   for (const l of leaves) {
     const end = offset + l.data.byteLength;
-    header[l.name] = { dtype: l.code, shape: l.shape, data_offsets: [offset, end] };
+    Object.defineProperty(header, l.name, { value: { dtype: l.code, shape: l.shape, data_offsets: [offset, end] }, enumerable: true });
     offset = end;
   }
   let json = new TextEncoder().encode(JSON.stringify(header));
@@ -132,10 +116,39 @@ export function saveSafetensors(t: unknown, options: SaveSafetensorsOptions = {}
   out.set(json, 8);
   let at = 8 + json.length;
   for (const l of leaves) {
-    out.set(bytesOf(l.data), at);
+    out.set(l.data, at);
     at += l.data.byteLength;
   }
   return out;
+}
+
+/**
+ * Serializes a pytree to safetensors bytes. Names are the tree paths joined with "." and tensors
+ * are stored in tree order (float32 as F32, int32 as I32, bool as BOOL, float16 widened to F32).
+ * When the names alone cannot rebuild the tree (empty `{}`/`[]` nodes such as the params of
+ * `nn.sequential`'s parameter-free layers, JS numbers, `null`, strings, booleans, keys with ".",
+ * float16), the exact structure goes into `__metadata__["tenfold.tree"]` so `loadSafetensors`
+ * restores it; numbers are stored as 0-d F64 tensors and read back exactly. Reads the data
+ * synchronously (use `save` from `tenfold/io` on WebGPU).
+ * @example
+ * ```ts
+ * import { nn, random, tensor } from "tenfold";
+ * import { saveSafetensors, loadSafetensors } from "tenfold/io";
+ * const bytes = saveSafetensors({ layers: [{ w: tensor([[1, 2]]), b: tensor([0]) }] });
+ * const back = loadSafetensors(bytes) as { layers: { w: unknown }[] };
+ * console.log(Object.keys(back.layers[0]!)); // ["w", "b"]
+ * const mlp = nn.sequential(nn.dense(2, 3), nn.relu, nn.dense(3, 1));
+ * const p = loadSafetensors(saveSafetensors(mlp.init(random.key(0)))) as object[];
+ * console.log(p.length, p[1]); // 3 {}
+ * ```
+ */
+export function saveSafetensors(t: unknown, options: SaveSafetensorsOptions = {}): Uint8Array {
+  const { meta, items } = prepare(t, "saveSafetensors", options.metadata, false);
+  const leaves = items.map((it): Encoded => {
+    if ("num" in it) return numberLeaf(it.name, it.num);
+    return { name: it.name, code: it.code, shape: it.t.shape, data: bytesOf(it.t.dataSync()) };
+  });
+  return assemble(leaves, meta);
 }
 
 const isCount = (v: unknown): v is number => typeof v === "number" && Number.isSafeInteger(v) && v >= 0;
@@ -237,23 +250,57 @@ function buildTree(leaves: readonly Leaf[]): Result<PyTree<Tensor>> {
     if (!numeric) return E.right(Object.fromEntries(kids));
     const arr: PyTree<Tensor>[] = [];
     for (const [k, v] of kids) arr[Number(k)] = v;
-    for (let i = 0; i < arr.length; i++) if (!(i in arr)) return fail(`safetensors: array "${path}" has no element ${i} (numeric names must be 0..n-1)`);
+    // a hole is a parameter-free entry, as layer 1 (ReLU) of a PyTorch nn.Sequential "0.weight", "2.weight"
+    for (let i = 0; i < arr.length; i++) if (!(i in arr)) arr[i] = {};
     return E.right(arr);
   };
   return convert(root, "");
 }
 
-/** @internal Parses, decodes and rebuilds the tree, all as an Either. */
-export function readSafetensors(bytes: Uint8Array): Result<{ tree: PyTree<Tensor>; metadata: Readonly<Record<string, string>> | undefined }> {
+function decodeEntry(bytes: Uint8Array, p: Parsed, e: Entry): Result<Tensor> {
+  const t = DTYPES[e.dtype]!;
+  return E.map((d: TypedArray) => fromTypedArray(d, e.shape, targetDType(t)))(decode(bytes, p.dataStart + e.begin, numel(e.shape), t, true, `safetensors: entry "${e.name}"`));
+}
+
+function withStructure(bytes: Uint8Array, p: Parsed, node: SNode): Result<PyTree<Tensor | number>> {
+  const byName = new Map(p.entries.map((e) => [e.name, e]));
+  return rebuild(
+    node,
+    p.entries.map((e) => e.name),
+    {
+      tensor: (name, dtype) => {
+        const e = byName.get(name)!;
+        if (dtype !== undefined && !(DTYPE_NAMES as readonly string[]).includes(dtype)) return fail(`safetensors: entry "${name}" has unknown tenfold dtype "${dtype}" in ${TREE_KEY}`);
+        return E.map((x: Tensor) => (dtype === undefined || dtype === x.dtype ? x : astype(x, dtype as DType)))(decodeEntry(bytes, p, e));
+      },
+      number: (name) => {
+        const e = byName.get(name)!;
+        if (e.shape.length !== 0) return fail(`safetensors: entry "${name}" holds a number but has shape [${e.shape.join(", ")}]`);
+        if (e.dtype === "F64") return E.right(new DataView(bytes.buffer, bytes.byteOffset + p.dataStart + e.begin, 8).getFloat64(0, true));
+        return E.map((d: TypedArray) => d[0]!)(decode(bytes, p.dataStart + e.begin, 1, DTYPES[e.dtype]!, true, `safetensors: entry "${name}"`));
+      },
+    },
+  );
+}
+
+/** @internal Parses, decodes and rebuilds the tree (by the stored structure when present), all as an Either. */
+export function readSafetensors(bytes: Uint8Array): Result<{ tree: PyTree<Tensor | number>; metadata: Readonly<Record<string, string>> | undefined }> {
   return pipe(
     parseSafetensors(bytes),
     E.chain((p) => {
+      const structure = p.metadata?.[TREE_KEY];
+      if (structure !== undefined) {
+        return pipe(
+          parseStructure(structure),
+          E.chain((node) => withStructure(bytes, p, node)),
+          E.map((tree) => ({ tree, metadata: p.metadata })),
+        );
+      }
       const leaves: Leaf[] = [];
       for (const e of p.entries) {
-        const t = DTYPES[e.dtype]!;
-        const d = decode(bytes, p.dataStart + e.begin, numel(e.shape), t, true, `safetensors: entry "${e.name}"`);
+        const d = decodeEntry(bytes, p, e);
         if (E.isLeft(d)) return d;
-        leaves.push([e.name, fromTypedArray(d.right, e.shape, targetDType(t))]);
+        leaves.push([e.name, d.right]);
       }
       return pipe(
         buildTree(leaves),
@@ -281,7 +328,7 @@ export function readSafetensors(bytes: Uint8Array): Result<{ tree: PyTree<Tensor
  * }
  * ```
  */
-export function loadSafetensors(bytes: Uint8Array): PyTree<Tensor> {
+export function loadSafetensors(bytes: Uint8Array): PyTree<Tensor | number> {
   return orThrow(readSafetensors(bytes)).tree;
 }
 
