@@ -4,6 +4,7 @@
  * checkpoint (every epoch, and every `everySteps` steps), and the best one by a monitored metric.
  * Saving goes through `tenfold/io`'s `save(path, tree)` unless a `save` function is given.
  */
+import { save as ioSave } from "../io/checkpoint.js";
 import type { Callback } from "./callbacks.js";
 import type { TrainCheckpoint } from "./state.js";
 
@@ -23,13 +24,6 @@ export interface ModelCheckpointOptions {
   readonly everySteps?: number;
   /** The writer (default: `save` from `tenfold/io`, atomic: a crash never leaves a torn file). */
   readonly save?: SaveFn;
-}
-
-async function ioSave(path: string, tree: TrainCheckpoint): Promise<void> {
-  const io = (await import("../io/index.js")) as Record<string, unknown>;
-  const save = io.save;
-  if (typeof save !== "function") throw new Error("modelCheckpoint: tenfold/io has no save(path, tree) in this build; pass { save } to modelCheckpoint");
-  await (save as (p: string, t: unknown) => unknown)(path, tree);
 }
 
 /** Runs `jobs` one after another; synchronous unless one of them returns a promise. */
