@@ -19,3 +19,5 @@ export type { ModelCheckpointOptions, SaveFn } from "./checkpoint.js";
 export type { TrainCheckpoint } from "./state.js";
 export { plotHistory } from "./plot.js";
 export type { PlotOptions } from "./plot.js";
+export { loadMnist } from "./mnist.js";
+export type { MnistOptions, MnistSplit } from "./mnist.js";
