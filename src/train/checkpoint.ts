@@ -17,6 +17,8 @@ export interface ModelCheckpointOptions {
   readonly path?: string;
   /** Where the best checkpoint by `monitor` goes; omit to keep only the last. */
   readonly bestPath?: string;
+  /** Keras style: save only the best checkpoint, to `path` (same as `{ bestPath: path }`). */
+  readonly saveBestOnly?: boolean;
   /** The series that decides "best" (default `valLoss`, or `loss` without validation). */
   readonly monitor?: string;
   readonly mode?: "min" | "max";
@@ -58,7 +60,9 @@ function inOrder(jobs: readonly (() => void | Promise<void>)[]): void | Promise<
  * ```
  */
 export function modelCheckpoint(options: ModelCheckpointOptions): Callback {
-  const { path, bestPath, mode = "min", everySteps } = options;
+  const { mode = "min", everySteps } = options;
+  const path = options.saveBestOnly ? undefined : options.path;
+  const bestPath = options.saveBestOnly ? (options.bestPath ?? options.path) : options.bestPath;
   if (path === undefined && bestPath === undefined) throw new TypeError("modelCheckpoint: give path (last checkpoint) and/or bestPath (best checkpoint)");
   if (everySteps !== undefined && (!Number.isInteger(everySteps) || everySteps < 1)) throw new RangeError(`modelCheckpoint: everySteps must be a positive integer, got ${everySteps}`);
   if (everySteps !== undefined && path === undefined) throw new TypeError("modelCheckpoint: everySteps saves the last checkpoint; give path too");

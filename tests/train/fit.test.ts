@@ -176,6 +176,13 @@ describe("callbacks", () => {
     expect(bests.at(-1)).toBe(bestEpoch + 1); // a checkpoint taken at the end of epoch e resumes at e + 1
     expect(saved.filter((s) => s.path === "last").map((s) => s.epoch)).toEqual([1, 2, 3]);
     expect(() => modelCheckpoint({})).toThrow(/give path/);
+    // saveBestOnly: only improvements are written, to path
+    const only: number[] = [];
+    await fit({
+      init, loss: mse, optimizer: sgd({ lr: 0.1 }), data, epochs: 3, batchSize: 32, verbose: 0, lrSchedule: () => 0,
+      callbacks: [modelCheckpoint({ path: "p", saveBestOnly: true, save: (_p, t) => void only.push(t.progress.dataSync()[1]!) })],
+    });
+    expect(only).toEqual([1]); // frozen params: the loss never improves after epoch 0
   });
 });
 
