@@ -28,14 +28,25 @@ export interface MnistOptions {
 
 const FILE = "data/mnist-sample.bin.gz";
 
-function moduleDir(path: typeof import("node:path"), url: typeof import("node:url")): string | undefined {
-  try {
-    const u = import.meta.url;
-    if (u) return path.dirname(url.fileURLToPath(u));
-  } catch {
-    // a CommonJS build: import.meta is empty
+/** Folders to search upward from: this module's (CJS `__dirname`, else the file in the stack), the installed package's, the cwd. */
+function startDirs(path: typeof import("node:path"), url: typeof import("node:url")): string[] {
+  const dirs: string[] = [];
+  if (typeof __dirname === "string") dirs.push(__dirname);
+  // ESM without import.meta (which a CommonJS build cannot contain): this code's own file from the stack
+  const m = /((?:file:\/\/)?\/[^\s():]+?\.[cm]?[jt]s)(?::\d+)+/.exec(new Error().stack ?? "");
+  if (m) dirs.push(path.dirname(m[1]!.startsWith("file:") ? url.fileURLToPath(m[1]!) : m[1]!));
+  const proc = (globalThis as { process?: { cwd?: () => string } }).process;
+  const cwd = proc?.cwd?.();
+  if (cwd) {
+    try {
+      const mod = nodeModule<typeof import("node:module")>("node:module", "loadMnist");
+      dirs.push(path.dirname(mod.createRequire(path.join(cwd, "noop.js")).resolve("tenfold/package.json")));
+    } catch {
+      // not installed where the cwd can see it
+    }
+    dirs.push(cwd);
   }
-  return typeof __dirname === "string" ? __dirname : undefined;
+  return dirs;
 }
 
 /** The bundled file: looked up from this module's directory upward (src/train, dist, dist chunks). */
@@ -43,12 +54,14 @@ function bundledPath(): string {
   const fs = nodeModule<typeof import("node:fs")>("node:fs", "loadMnist");
   const path = nodeModule<typeof import("node:path")>("node:path", "loadMnist");
   const url = nodeModule<typeof import("node:url")>("node:url", "loadMnist");
-  let dir = moduleDir(path, url);
-  for (let i = 0; dir !== undefined && i < 5; i++) {
-    const p = path.join(dir, FILE);
-    if (fs.existsSync(p)) return p;
-    const up = path.dirname(dir);
-    dir = up === dir ? undefined : up;
+  for (const start of startDirs(path, url)) {
+    let dir: string | undefined = start;
+    for (let i = 0; dir !== undefined && i < 5; i++) {
+      const p = path.join(dir, FILE);
+      if (fs.existsSync(p)) return p;
+      const up = path.dirname(dir);
+      dir = up === dir ? undefined : up;
+    }
   }
   throw new Error(`loadMnist: the bundled sample ${FILE} was not found next to the package; pass { path }`);
 }
