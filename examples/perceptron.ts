@@ -1,30 +1,47 @@
 /**
- * The perceptron: a single unit with a step activation, trained with Rosenblatt's rule
- * `w += lr * (y - step(w·x + b)) * x` on linearly separable 2-D points, until every point is right.
+ * The perceptron: a single linear unit with a step activation, trained with `fit` on the
+ * perceptron criterion `mean(relu(-s·(w·x + b)))` (s = ±1), whose gradient step is Rosenblatt's
+ * rule on the misclassified points, on linearly separable 2-D points. Writes
+ * examples/out/perceptron.svg.
  *   npm run example:perceptron
  */
-import { add, astype, equal, greater, matmul, matrixTranspose, mean, multiply, nn, random, subtract, sum, tensor } from "../src/index.js";
+import { add, astype, equal, greater, matmul, maximum, mean, multiply, negative, nn, random, subtract, tensor, zeros } from "../src/index.js";
 import type { Tensor } from "../src/index.js";
-import { since } from "./common.js";
+import { optim } from "../src/index.js";
+import { fit } from "../src/train/index.js";
+import type { ExampleOptions, ExampleResult } from "./common.js";
+import { checkpoints, epochsOf, isMain, say, since, writePlot } from "./common.js";
 
-const t0 = performance.now();
-const n = 200;
-const x = random.uniform(random.key(0), [n, 2], { minval: -1, maxval: 1 });
-// the true boundary: 2·x0 - x1 + 0.3 > 0
-const score = add(matmul(x, tensor([[2], [-1]])), 0.3);
-const y = astype(greater(score, 0), "float32"); // [n, 1]
+type P = { w: Tensor; b: Tensor };
 
-let w = tensor([[0], [0]]);
-let b = tensor(0);
-const predict = (xx: Tensor): Tensor => nn.step(add(matmul(xx, w), b));
-let epoch = 0;
-for (; epoch < 100; epoch++) {
-  const err = subtract(y, predict(x)); // [n, 1] in {-1, 0, 1}
-  const mistakes = sum(astype(greater(multiply(err, err), 0), "float32")).itemSync();
-  if (mistakes === 0) break;
-  // batch perceptron rule
-  w = add(w, multiply(0.1, matmul(matrixTranspose(x), err)));
-  b = add(b, multiply(0.1, sum(err)));
+export async function main(o: ExampleOptions = {}): Promise<ExampleResult> {
+  const t0 = performance.now();
+  const n = 200;
+  const x = random.uniform(random.key(0), [n, 2], { minval: -1, maxval: 1 });
+  // the true boundary: 2·x0 - x1 + 0.3 > 0
+  const y = astype(greater(add(matmul(x, tensor([[2], [-1]])), 0.3), 0), "float32");
+  const predict = (p: P, xx: Tensor): Tensor => nn.step(add(matmul(xx, p.w), p.b));
+  const loss = (p: P, b: { x: Tensor; y: Tensor }) => {
+    const sign = subtract(multiply(b.y, 2), 1);
+    const criterion = mean(maximum(negative(multiply(sign, add(matmul(b.x, p.w), p.b))), 0));
+    return [criterion, { accuracy: mean(astype(equal(predict(p, b.x), b.y), "float32")) }] as const;
+  };
+  const data = { x, y };
+  const { params, history } = await fit({
+    init: { w: zeros([2, 1]), b: zeros([]) },
+    loss,
+    optimizer: optim.sgd({ lr: 1 }),
+    data,
+    epochs: epochsOf(o, 30),
+    batchSize: 20,
+    key: 1,
+    ...(o.verbose !== undefined ? { verbose: o.verbose } : {}),
+    callbacks: [checkpoints(o, "perceptron", "accuracy")],
+  });
+  const acc = mean(astype(equal(predict(params, x), y), "float32")).itemSync();
+  const plot = writePlot(o, "perceptron", history, { title: "perceptron: criterion and accuracy" });
+  say(o, `perceptron: ${(acc * 100).toFixed(1)}% of ${n} points right after ${history.loss.length} epochs; w = ${JSON.stringify(params.w.arraySync())}, b = ${params.b.itemSync().toFixed(3)}; wrote ${plot} (${since(t0)})`);
+  return { history, value: acc, metric: "accuracy", files: [plot] };
 }
-const acc = mean(astype(equal(predict(x), y), "float32")).itemSync();
-console.log(`perceptron: ${(acc * 100).toFixed(1)}% of ${n} points right after ${epoch} epochs; w = ${JSON.stringify(w.arraySync())}, b = ${b.itemSync().toFixed(3)} (${since(t0)})`);
+
+if (isMain(import.meta.url)) await main();

@@ -55,6 +55,7 @@ export function batchCount(n: number, batchSize: number, dropLast: boolean): num
  * Iterates over mini-batches of `data` (a pytree of tensors with equal leading dimension): each
  * sample appears exactly once per pass (the last batch may be smaller unless `dropLast`).
  * `key` may be null when `shuffle` is false. Validates the data at once, not on first use.
+ * Synchronous: on WebGPU shuffle with `Dataset` (or let `fit` batch), which read asynchronously.
  * @example
  * ```ts
  * import { random, arange } from "tenfold";
@@ -71,8 +72,15 @@ export function batches<B>(key: Key | null | undefined, data: B, batchSize: numb
   if (shuffle && !(key instanceof Tensor)) throw new TypeError("batches: shuffling needs a key (random.key(seed)); pass { shuffle: false } to keep the order");
   let order: Int32Array | undefined;
   if (shuffle) {
-    (key as Tensor).dataSync(); // a concrete key: the permutation is drawn on the host
-    order = permutation(key as Tensor, n).dataSync() as Int32Array;
+    try {
+      (key as Tensor).dataSync(); // a concrete key: the permutation is drawn on the host
+      order = permutation(key as Tensor, n).dataSync() as Int32Array;
+    } catch (e) {
+      throw new Error(
+        `batches: shuffling reads the permutation synchronously, which this backend cannot (${(e as Error).message.split(".")[0]}); ` +
+          "use Dataset.fromArrays(data).shuffle(key).batch(n) (asynchronous) or fit, which shuffle on every backend",
+      );
+    }
   }
   const count = batchCount(n, batchSize, dropLast);
   function* gen(): Generator<B> {
@@ -84,4 +92,13 @@ export function batches<B>(key: Key | null | undefined, data: B, batchSize: numb
     }
   }
   return gen();
+}
+
+/**
+ * @internal the permutation `random.permutation(key, n)` draws, from the key's `bits(key, [n])`
+ * already read to the host (so shuffling never needs a synchronous device read).
+ */
+export function orderFromBits(data: ArrayLike<number>): Int32Array {
+  const idx = Array.from({ length: data.length }, (_, i) => i).sort((a, b) => data[a]! - data[b]! || a - b);
+  return Int32Array.from(idx);
 }

@@ -120,7 +120,7 @@ describe("fit", () => {
       });
     }
     expect(outs.plain).toHaveLength(2);
-    expect(outs.plain![0]).toMatch(/^epoch 1\/2 - loss \d\.\d{4} - \d+\.\ds\n$/);
+    expect(outs.plain![0]).toMatch(/^epoch 1\/2 - loss \d\.\d{4} - \d+\.\ds - [\d.]+ steps\/s\n$/);
     expect(outs.tty!.some((s) => s.startsWith("\repoch 1/2 [") && s.includes("4/4"))).toBe(true);
   });
 });
