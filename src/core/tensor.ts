@@ -38,7 +38,8 @@ const disposeSym: symbol = (Symbol as { dispose?: symbol }).dispose ?? Symbol.fo
 /** An immutable n-dimensional array backed by a lazy graph node. */
 export class Tensor {
   #node: Node;
-  #disposed = false;
+  /** Why the data can no longer be used (disposed, donated), once it cannot. */
+  #gone: string | undefined;
 
   /** @internal Wraps a graph node; use `tensor()` and the ops to make tensors. */
   constructor(node: Node) {
@@ -47,7 +48,7 @@ export class Tensor {
 
   /** @internal The graph node behind this tensor. */
   get node(): Node {
-    if (this.#disposed) throw new Error("this tensor was disposed: its data can no longer be used");
+    if (this.#gone) throw new Error(`this tensor was ${this.#gone}: its data can no longer be used`);
     const r = this.#node.isBuffer() ? undefined : realizedOf().get(this.#node);
     if (r) this.#node = r;
     return this.#node;
@@ -146,9 +147,19 @@ export class Tensor {
 
   /** Releases device memory now. Reading the tensor afterwards throws. */
   dispose(): void {
+    this.#release("disposed");
+  }
+
+  /** @internal Frees the buffers of an input donated to a jitted call (`donateArgnums`). */
+  _donate(fn: string): void {
+    this.#release(`donated to ${fn} (donateArgnums), which reused or freed its buffer; use the call's result instead`);
+  }
+
+  #release(why: string): void {
+    if (this.#gone) return;
     const n = this.#node;
     if (n.storage) for (const h of n.storage.device.values()) h.free();
-    this.#disposed = true;
+    this.#gone = why;
   }
 
   /** `using t = ...` support: disposes at the end of the scope. */

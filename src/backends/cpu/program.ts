@@ -11,8 +11,7 @@ import type { Node } from "../../core/node.js";
 import type { Params, Primitive } from "../../core/primitives.js";
 import { sizeOf, stridesOf } from "../../core/shape.js";
 import type { ElementwiseKernel, Kernel, MatmulKernel, OpaqueKernel, Program, StridedOperand } from "../../scheduler/ir.js";
-import { optimizeGraph } from "../../scheduler/passes.js";
-import { scheduleGraph } from "../../scheduler/schedule.js";
+import { planGraph } from "../../scheduler/engine.js";
 import { EVAL } from "../reference/interpret.js";
 import type { KernelFn } from "./codegen.js";
 import { elementwiseFn, matmulEpilogueFn, packFn, reduceFn } from "./codegen.js";
@@ -538,5 +537,5 @@ export function compileProgram(program: Program): Executable {
  * ```
  */
 export function compileGraph(g: Graph): Executable {
-  return compileProgram(scheduleGraph(optimizeGraph(g)));
+  return compileProgram(planGraph(g));
 }
