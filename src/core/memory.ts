@@ -24,6 +24,8 @@ export interface MemoryStats {
   readonly programs: number;
   /** Most compiled programs the backend caches. */
   readonly programCapacity: number;
+  /** Scheduled kernels run so far by the backend (a recomputation shows up here). */
+  readonly kernelsRun: number;
 }
 
 /**
@@ -101,5 +103,5 @@ export function checkBudget(backend: string, live: number, bytes: number, what: 
 export function memoryStats(backend: string = getBackend()): MemoryStats {
   const b = backendInstance(backend);
   if (b.memoryStats) return b.memoryStats();
-  return { backend, liveBuffers: 0, liveBytes: 0, pooledBytes: 0, created: 0, budget, programs: 0, programCapacity: 0 };
+  return { backend, liveBuffers: 0, liveBytes: 0, pooledBytes: 0, created: 0, budget, programs: 0, programCapacity: 0, kernelsRun: 0 };
 }

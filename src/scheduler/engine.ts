@@ -43,8 +43,8 @@ export interface Device<E> {
   adopt?(storage: Storage, node: Node): void;
   /** False once the device is lost. */
   readonly alive?: boolean;
-  /** Buffer counters (the driver adds the budget). */
-  memory(): Omit<MemoryStats, "budget">;
+  /** Buffer counters (the driver adds the budget and the kernel count). */
+  memory(): Omit<MemoryStats, "budget" | "kernelsRun">;
   /** Whether jitted programs precompute the subgraphs that depend only on captured tensors. */
   readonly hoistConstants?: boolean;
 }
@@ -86,6 +86,8 @@ interface Compiled<E> {
   readonly bytes: number;
   /** The ops computing the outputs, for error messages. */
   readonly what: string;
+  /** Kernels the program runs. */
+  readonly kernels: number;
 }
 
 function describe(program: Program): { bytes: number; what: string } {
@@ -108,11 +110,14 @@ export function engineBackend<E>(device: Device<E>): Backend {
   const compileGraph = (graph: Graph): E => device.compile(planGraph(graph), graph.inputs, compileGraph);
   const prepare = (graph: Graph): Compiled<E> => {
     const program = planGraph(graph);
-    return { exe: device.compile(program, graph.inputs, compileGraph), ...describe(program) };
+    return { exe: device.compile(program, graph.inputs, compileGraph), kernels: program.kernels.length, ...describe(program) };
   };
+  let kernelsRun = 0;
   const execute = (c: Compiled<E>, inputs: readonly Storage[]): Storage[] => {
     if (memoryBudget() !== Infinity) checkBudget(device.name, device.memory().liveBytes, c.bytes, c.what);
-    return device.execute(c.exe, inputs);
+    const out = device.execute(c.exe, inputs);
+    kernelsRun += c.kernels;
+    return out;
   };
   const run = (nodes: readonly Node[]): Storage[] => execute(prepare(new Graph([], nodes)), []);
   return {
@@ -131,6 +136,6 @@ export function engineBackend<E>(device: Device<E>): Backend {
     read: (s, n) => device.read(s, n),
     readSync: (s, n) => device.readSync(s, n),
     adopt: device.adopt ? (s, n) => device.adopt!(s, n) : undefined,
-    memoryStats: () => ({ ...device.memory(), budget: memoryBudget() }),
+    memoryStats: () => ({ ...device.memory(), budget: memoryBudget(), kernelsRun }),
   };
 }
