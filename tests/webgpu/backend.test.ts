@@ -143,7 +143,7 @@ describe.skipIf(!available)("webgpu backend", () => {
         live.push(b.memory.liveBuffers);
       }
     }
-    expect(live[3]!).toBe(live[0]!);
+    expect(live[3]!).toBeLessThanOrEqual(live[0]!); // never more (dropped eager tensors may still be collected)
     expect(b.memory.liveBytes).toBeLessThan(1 << 20);
   });
 
