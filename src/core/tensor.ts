@@ -194,22 +194,34 @@ Object.defineProperty(Tensor.prototype, disposeSym, { value: Tensor.prototype.di
 /** Primitives never worth keeping on their own: leaves and views (recomputed inside kernels for free). */
 const CHEAP = new Set(["const", "iota", "buffer", "input", "reshape", "broadcast", "permute", "slice", "flip", "pad", "barrier", "stopGradient"]);
 
-/** Primitives whose value is kept whenever a read computes a tensor of it (too costly to redo). */
+/** Primitives too costly to compute again for another reduction of the same tensor. */
 const COSTLY = new Set(["matmul"]);
+/** Reductions: a tensor a read reduces is likely reduced again (sum then mean, max then argmax). */
+const REDUCTIONS = new Set(["sum", "rmax", "rmin", "prod", "argmax", "cumsum"]);
 
 /**
  * The pending tensors a read computes anyway and that may be read or used again: nodes below the
  * requested ones that have a Tensor handle, are not free views, and either have consumers
  * outside the requested graph (e.g. the parameters and activations of an eager training step,
- * read through the loss, that the update of the parameters reuses) or are costly (a matmul, which
- * a later read of another reduction of it would redo). They are realized with the read, so no
+ * read through the loss, that the update of the parameters reuses) or are reduced by the read
+ * and computed through a matmul (a later reduction of the same tensor would redo it). A matmul
+ * feeding only elementwise work keeps its fused epilogue. They are realized with the read, so no
  * later read computes them again, and an eager loop that reads only its loss does constant work
  * per step. Deterministic: it depends on the graph, never on the garbage collector.
  */
 function sharedWork(roots: readonly Node[]): Node[] {
   const order = topoSort(roots);
   const inside = new Map<number, number>();
-  for (const n of order) for (const i of n.inputs) inside.set(i.id, (inside.get(i.id) ?? 0) + 1);
+  const reduced = new Set<number>();
+  const costly = new Set<number>();
+  for (const n of order) {
+    for (const i of n.inputs) {
+      inside.set(i.id, (inside.get(i.id) ?? 0) + 1);
+      if (REDUCTIONS.has(n.prim)) reduced.add(i.id);
+      if (costly.has(i.id)) costly.add(n.id);
+    }
+    if (COSTLY.has(n.prim)) costly.add(n.id);
+  }
   const requested = new Set(roots.map((r) => r.id));
   const keep = new Set<Node>();
   for (const n of order) {
@@ -218,7 +230,7 @@ function sharedWork(roots: readonly Node[]): Node[] {
     let s = n;
     while (CHEAP.has(s.prim) && s.inputs.length === 1) s = s.inputs[0]!;
     if (CHEAP.has(s.prim) || s.traced || requested.has(s.id)) continue;
-    if (COSTLY.has(s.prim) || n.uses > (inside.get(n.id) ?? 0)) keep.add(s);
+    if ((reduced.has(n.id) && costly.has(s.id)) || n.uses > (inside.get(n.id) ?? 0)) keep.add(s);
   }
   return [...keep];
 }
