@@ -4,13 +4,20 @@
  */
 import "./backends/reference/index.js";
 import "./backends/cpu/index.js";
+import "./scheduler/lower.js";
+import { registerBackendLoader } from "./core/backend.js";
+
+// WebGPU is loaded on demand (`await setBackend("webgpu")`); `tenfold/webgpu` registers it too.
+registerBackendLoader("webgpu", () => import("./backends/webgpu/index.js"));
 
 export { Tensor, ConcretizationError } from "./core/tensor.js";
 export type { NestedArray } from "./core/tensor.js";
 export type { DType, TypedArray } from "./core/dtype.js";
 export { ShapeError, DTypeError, ValueError } from "./core/errors.js";
-export { getBackend, setBackend, registerBackend } from "./core/backend.js";
+export { getBackend, setBackend, registerBackend, registerBackendLoader } from "./core/backend.js";
 export type { Backend } from "./core/backend.js";
+export { memoryStats, setMemoryBudget, memoryBudget, DeviceMemoryError } from "./core/memory.js";
+export type { MemoryStats } from "./core/memory.js";
 export { Graph } from "./core/graph.js";
 export { PRIMITIVES, META } from "./core/primitives.js";
 export { SEMANTICS, scalarFn } from "./core/semantics.js";
@@ -35,7 +42,8 @@ export * as random from "./random/index.js";
 export { vmap } from "./transforms/vmap.js";
 export type { VmapOptions } from "./transforms/vmap.js";
 export { jit, makeGraph } from "./transforms/jit.js";
-export type { JitOptions, Jitted } from "./transforms/jit.js";
+export type { JitOptions, Jitted, JitStats } from "./transforms/jit.js";
+export { JIT_CACHE_SIZE } from "./transforms/jit.js";
 export { jacfwd, jacrev, hessian } from "./transforms/jac.js";
 export { devicePut, devicePutAsync } from "./core/device.js";
 export type { Lowered, KernelInfo } from "./scheduler/lower.js";

@@ -1,11 +1,14 @@
 /**
  * The backend contract and registry. A backend turns a set of pending nodes into Storage
  * (dispatching kernels), and reads Storage back. `reference` is the slow oracle, `cpu` the fast
- * default, `webgpu` the device backend (registered when `tenfold/webgpu` loads).
+ * default, `webgpu` the device backend (registered when `tenfold/webgpu` loads). `core` imports
+ * nothing above it: backends register themselves from their entry points, and an entry point may
+ * register a lazy loader (the root `tenfold` entry does so for `webgpu`), which `setBackend` awaits.
  */
 import type { TypedArray } from "./dtype.js";
 import type { Node, Storage } from "./node.js";
 import type { Graph } from "./graph.js";
+import type { MemoryStats } from "./memory.js";
 
 /** What a backend implements. */
 export interface Backend {
@@ -25,10 +28,14 @@ export interface Backend {
   adopt?(storage: Storage, node: Node): void;
   /** False when the backend can no longer work (a lost GPU device): `setBackend` then recreates it. */
   readonly alive?: boolean;
+  /** Memory counters (live buffers and bytes, pool, budget, program cache). */
+  memoryStats?(): MemoryStats;
 }
 
 type Factory = () => Backend | Promise<Backend>;
 const factories = new Map<string, Factory>();
+/** Loaders of backends not imported yet: importing the module registers its factory. */
+const loaders = new Map<string, () => Promise<unknown>>();
 const instances = new Map<string, Backend>();
 let current: string = "cpu";
 
@@ -36,6 +43,26 @@ let current: string = "cpu";
 export function registerBackend(name: string, factory: Factory): void {
   factories.set(name, factory);
   instances.delete(name);
+}
+
+/**
+ * Registers a loader for a backend whose module is imported on demand: `setBackend(name)` awaits
+ * `load()` (which must call `registerBackend(name, ...)`) the first time the backend is selected.
+ * @example
+ * ```ts
+ * import { registerBackendLoader, getBackend } from "tenfold";
+ * // What the root `tenfold` entry does: `await setBackend("webgpu")` imports it on first use.
+ * registerBackendLoader("webgpu", () => import("tenfold/webgpu"));
+ * console.log(getBackend()); // "cpu"
+ * ```
+ */
+export function registerBackendLoader(name: string, load: () => Promise<unknown>): void {
+  if (!factories.has(name)) loaders.set(name, load);
+}
+
+/** The names of registered backends (loaded or loadable). */
+export function knownBackends(): string[] {
+  return [...new Set([...factories.keys(), ...loaders.keys()])];
 }
 
 /** Drops a cached backend instance, so the next `setBackend` creates a fresh one. */
@@ -54,12 +81,14 @@ export function resetBackendInstance(name: string): void {
  * ```
  */
 export async function setBackend(name: "cpu" | "webgpu" | "reference" | (string & {})): Promise<void> {
-  if (name === "webgpu" && !factories.has("webgpu")) {
-    // Loaded on demand: importing it registers the backend.
-    await import("../backends/webgpu/index.js");
+  const load = loaders.get(name);
+  if (load && !factories.has(name)) {
+    // Loaded on demand: importing the backend's module registers it.
+    await load();
+    loaders.delete(name);
   }
   const f = factories.get(name);
-  if (!f) throw new Error(`setBackend: unknown backend "${name}" (known: ${[...factories.keys()].join(", ")})`);
+  if (!f) throw new Error(`setBackend: unknown backend "${name}" (known: ${knownBackends().join(", ")})`);
   if (!instances.has(name) || instances.get(name)!.alive === false) instances.set(name, await f());
   current = name;
 }
@@ -88,4 +117,18 @@ export function backendInstance(name: string = current): Backend {
     instances.set(name, b);
   }
   return b;
+}
+
+/** What `jit(f).lower()` calls: the scheduler registers it when it loads (core imports nothing above it). */
+let lowering: ((graph: Graph) => unknown) | undefined;
+
+/** Registers the lowering used by `jit(f).lower()` (called by src/scheduler/lower.ts). */
+export function registerLowering(fn: (graph: Graph) => unknown): void {
+  lowering = fn;
+}
+
+/** The registered lowering (throws when the scheduler was not loaded). */
+export function lowerWith(graph: Graph): unknown {
+  if (!lowering) throw new Error("lower: the scheduler is not loaded (import tenfold's root entry)");
+  return lowering(graph);
 }

@@ -47,9 +47,27 @@ export class Node<P extends Primitive = Primitive> {
     readonly traced: boolean = prim === "input",
   ) {}
 
+  /** Consumers built on this node so far (outside traces): work a read may share with later reads. */
+  uses = 0;
+  /** Whether a Tensor handle was made for this node (a value the user can read again). */
+  wrapped = false;
+
   /** Whether this node is a realized buffer. */
   isBuffer(): this is Node<"buffer"> {
     return this.prim === "buffer";
+  }
+
+  /**
+   * @internal Turns a computed node into the buffer holding its value, in place: every consumer
+   * built on it (and every tensor of it) now reads the buffer, and its history can be collected.
+   */
+  _become(storage: Storage): void {
+    const m = this as unknown as { prim: Primitive; params: Params<"buffer">; inputs: readonly Node[]; storage: Storage; depth: number };
+    m.prim = "buffer";
+    m.params = { dtype: this.dtype, shape: this.shape };
+    m.inputs = [];
+    m.storage = storage;
+    m.depth = 0;
   }
 }
 
@@ -102,7 +120,11 @@ function freshNode<P extends Primitive>(prim: P, params: Params<P>, inputs: read
  */
 export function makeNode<P extends Primitive>(prim: P, params: Params<P>, inputs: readonly Node[]): Node {
   const { shape, dtype } = INFER[prim](params, inputs);
-  if (!tables.length) return freshNode(prim, params, inputs, shape, dtype);
+  if (!tables.length) {
+    const n = freshNode(prim, params, inputs, shape, dtype);
+    if (!n.traced) for (const i of inputs) i.uses++;
+    return n;
+  }
   const key = nodeKey(prim, params, inputs);
   for (let i = tables.length - 1; i >= 0; i--) {
     const hit = tables[i]!.get(key);

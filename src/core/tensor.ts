@@ -1,13 +1,14 @@
 /**
  * The user-facing Tensor: an immutable handle on a lazy graph node. Reading data realizes the
  * pending graph on the current backend; the handle then points at the realized buffer, so the
- * history behind it can be collected.
+ * history behind it can be collected. A read also keeps the values of tensors it computes that
+ * other pending work shares (eager without recomputation, see `realizeAll`).
  */
 import type { DType, TypedArray } from "./dtype.js";
 import type { Shape } from "./shape.js";
 import { sizeOf } from "./shape.js";
 import type { Node, Storage } from "./node.js";
-import { bufferNode, cse } from "./node.js";
+import { bufferNode, cse, topoSort } from "./node.js";
 import { backendInstance, getBackend } from "./backend.js";
 
 /** Nested JS arrays of numbers (the shape of `array()`). */
@@ -38,16 +39,18 @@ const disposeSym: symbol = (Symbol as { dispose?: symbol }).dispose ?? Symbol.fo
 /** An immutable n-dimensional array backed by a lazy graph node. */
 export class Tensor {
   #node: Node;
-  #disposed = false;
+  /** Why the data can no longer be used (disposed, donated), once it cannot. */
+  #gone: string | undefined;
 
   /** @internal Wraps a graph node; use `tensor()` and the ops to make tensors. */
   constructor(node: Node) {
     this.#node = node.isBuffer() ? node : (realizedOf().get(node) ?? node);
+    if (!this.#node.isBuffer() && !this.#node.traced) this.#node.wrapped = true;
   }
 
   /** @internal The graph node behind this tensor. */
   get node(): Node {
-    if (this.#disposed) throw new Error("this tensor was disposed: its data can no longer be used");
+    if (this.#gone) throw new Error(`this tensor was ${this.#gone}: its data can no longer be used`);
     const r = this.#node.isBuffer() ? undefined : realizedOf().get(this.#node);
     if (r) this.#node = r;
     return this.#node;
@@ -146,9 +149,19 @@ export class Tensor {
 
   /** Releases device memory now. Reading the tensor afterwards throws. */
   dispose(): void {
+    this.#release("disposed");
+  }
+
+  /** @internal Frees the buffers of an input donated to a jitted call (`donateArgnums`). */
+  _donate(fn: string): void {
+    this.#release(`donated to ${fn} (donateArgnums), which reused or freed its buffer; use the call's result instead`);
+  }
+
+  #release(why: string): void {
+    if (this.#gone) return;
     const n = this.#node;
     if (n.storage) for (const h of n.storage.device.values()) h.free();
-    this.#disposed = true;
+    this.#gone = why;
   }
 
   /** `using t = ...` support: disposes at the end of the scope. */
@@ -178,7 +191,57 @@ export class Tensor {
 }
 Object.defineProperty(Tensor.prototype, disposeSym, { value: Tensor.prototype.dispose });
 
-/** Realizes several tensors in one backend run (their graphs are scheduled together). */
+/** Primitives never worth keeping on their own: leaves and views (recomputed inside kernels for free). */
+const CHEAP = new Set(["const", "iota", "buffer", "input", "reshape", "broadcast", "permute", "slice", "flip", "pad", "barrier", "stopGradient"]);
+
+/** Primitives too costly to compute again for another reduction of the same tensor. */
+const COSTLY = new Set(["matmul"]);
+/** Reductions: a tensor a read reduces is likely reduced again (sum then mean, max then argmax). */
+const REDUCTIONS = new Set(["sum", "rmax", "rmin", "prod", "argmax", "cumsum"]);
+
+/**
+ * The pending tensors a read computes anyway and that may be read or used again: nodes below the
+ * requested ones that have a Tensor handle, are not free views, and either have consumers
+ * outside the requested graph (e.g. the parameters and activations of an eager training step,
+ * read through the loss, that the update of the parameters reuses) or are reduced by the read
+ * and computed through a matmul (a later reduction of the same tensor would redo it). A matmul
+ * feeding only elementwise work keeps its fused epilogue. They are realized with the read, so no
+ * later read computes them again, and an eager loop that reads only its loss does constant work
+ * per step. Deterministic: it depends on the graph, never on the garbage collector.
+ */
+function sharedWork(roots: readonly Node[]): Node[] {
+  const order = topoSort(roots);
+  const inside = new Map<number, number>();
+  const reduced = new Set<number>();
+  const costly = new Set<number>();
+  for (const n of order) {
+    for (const i of n.inputs) {
+      inside.set(i.id, (inside.get(i.id) ?? 0) + 1);
+      if (REDUCTIONS.has(n.prim)) reduced.add(i.id);
+      if (costly.has(i.id)) costly.add(n.id);
+    }
+    if (COSTLY.has(n.prim)) costly.add(n.id);
+  }
+  const requested = new Set(roots.map((r) => r.id));
+  const keep = new Set<Node>();
+  for (const n of order) {
+    if (!n.wrapped || n.traced || requested.has(n.id)) continue;
+    // A view (e.g. the reshape around a matmul) keeps the value it is a view of.
+    let s = n;
+    while (CHEAP.has(s.prim) && s.inputs.length === 1) s = s.inputs[0]!;
+    if (CHEAP.has(s.prim) || s.traced || requested.has(s.id)) continue;
+    if ((reduced.has(n.id) && costly.has(s.id)) || n.uses > (inside.get(n.id) ?? 0)) keep.add(s);
+  }
+  return [...keep];
+}
+
+/**
+ * Realizes several tensors in one backend run (their graphs are scheduled together), with the
+ * shared pending work below them (`sharedWork`). Each shared node becomes its buffer in place, so
+ * consumers built earlier read the value instead of computing it again, and the history behind
+ * it can be collected. The requested nodes are mapped to their buffers per backend (another
+ * backend computes its own, which differential tests rely on).
+ */
 export function realizeAll(ts: readonly Tensor[]): void {
   const pending: [Tensor, number][] = [];
   const nodes: Node[] = [];
@@ -201,9 +264,13 @@ export function realizeAll(ts: readonly Tensor[]): void {
     pending.push([t, k]);
   }
   if (!nodes.length) return;
-  const storages = backendInstance().run(cse(nodes));
+  const extra = sharedWork(nodes);
+  const storages = backendInstance().run(cse([...nodes, ...extra]));
   const made = nodes.map((n, i) => bufferNode(storages[i]!, n.shape, n.dtype));
   for (const [t, k] of pending) t._setRealized(made[k]!);
+  // Realized consumers no longer need their inputs: they stop counting as shared work.
+  for (const n of [...nodes, ...extra]) for (const i of n.inputs) i.uses--;
+  extra.forEach((n, i) => n._become(storages[nodes.length + i]!));
 }
 
 function readStorageSync(n: Node): TypedArray {

@@ -4,6 +4,7 @@
  * IR (src/scheduler/ir.ts); each kernel lists the primitives fused into it.
  */
 import type { Graph } from "../core/graph.js";
+import { registerLowering } from "../core/backend.js";
 import type { Kernel, Program } from "./ir.js";
 import { optimizeGraph } from "./passes.js";
 import { scheduleGraph } from "./schedule.js";
@@ -62,3 +63,5 @@ export function lowerGraph(graph: Graph): Lowered {
       ].join("\n"),
   };
 }
+
+registerLowering(lowerGraph);

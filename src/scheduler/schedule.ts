@@ -11,7 +11,7 @@
 import type { Graph } from "../core/graph.js";
 import type { Node } from "../core/node.js";
 import type { Params, Primitive } from "../core/primitives.js";
-import { BINARY, REDUCE, UNARY } from "../core/primitives.js";
+import { ELEMENTWISE_PRIMS, META, REDUCTION_PRIMS } from "../core/primitives.js";
 import { sizeOf } from "../core/shape.js";
 import type { DType } from "../core/dtype.js";
 import type { Kernel, Program, Slot } from "./ir.js";
@@ -19,8 +19,9 @@ import { ivar } from "./ir.js";
 import { BodyBuilder, VIEW_PRIMS, stridedView } from "./build.js";
 
 type Cls = "source" | "free" | "view" | "elementwise" | "reduce" | "matmul" | "opaque";
-const EW = new Set<Primitive>([...UNARY, ...BINARY, "where", "cast", "shrl"]);
-const RED = new Set<Primitive>(REDUCE);
+/** Fusable elementwise primitives: derived from META (the random-bit generator runs as its own kernel). */
+const EW = new Set<Primitive>([...ELEMENTWISE_PRIMS].filter((p) => META[p].kind !== "random"));
+const RED: ReadonlySet<Primitive> = REDUCTION_PRIMS;
 
 function classify(n: Node): Cls {
   if (n.prim === "input" || n.prim === "buffer") return "source";

@@ -11,7 +11,7 @@ import { bind, broadcastTo_ } from "../ops/base.js";
 import { permuteDims, reshape } from "../ops/shape.js";
 import { callInfo, closeOver } from "./closure.js";
 import { applyGraph, traceFlat } from "./trace.js";
-import { batchGraph } from "./vmap.js";
+import { transform } from "./recurse.js";
 
 /** A batching rule: operands (batched at 0 or unbatched), their dims, the node, the batch size. */
 export type BatchRule<P extends Primitive> = (args: readonly Tensor[], dims: readonly (0 | null)[], node: Node<P>, B: number) => Tensor;
@@ -35,14 +35,14 @@ const unreachable = (prim: string): BatchRule<Primitive> => () => {
 /** vmaps a flat function: all operands batched at 0, all results batched at 0. */
 export function vmapFlat(fn: (xs: Tensor[]) => Tensor[], args: readonly Tensor[], B: number): Tensor[] {
   const tr = traceFlat((xs) => fn(xs), args.map((a) => ({ shape: a.shape.slice(1), dtype: a.dtype })), "vmap");
-  const r = batchGraph(tr.graph, args, args.map(() => 0), B);
+  const r = transform("batchGraph")(tr.graph, args, args.map(() => 0), B);
   return r.outs.map((o, i) => materialize(o, r.dims[i]!, B));
 }
 
 function batchedBody(graph: Graph, dims: readonly (0 | null)[], B: number): { graph: Graph; consts: Node[] } {
   const avals = graph.inputs.map((n, i) => ({ shape: dims[i] === 0 ? [B, ...n.shape] : n.shape, dtype: n.dtype }));
   const tr = traceFlat((xs) => {
-    const r = batchGraph(graph, xs, dims, B);
+    const r = transform("batchGraph")(graph, xs, dims, B);
     return r.outs.map((o, i) => materialize(o, r.dims[i]!, B));
   }, avals, "vmap");
   return closeOver(tr.graph);

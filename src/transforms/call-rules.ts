@@ -11,11 +11,10 @@ import { Tensor } from "../core/tensor.js";
 import { zerosLike } from "../ops/creation.js";
 import { add } from "../ops/elementwise.js";
 import { callInfo, closeOver } from "./closure.js";
-import { jvpGraph } from "./jvp.js";
 import type { JvpRule } from "./jvp-rules.js";
 import type { TransposeRule } from "./transpose-rules.js";
 import { applyGraph, traceFlat } from "./trace.js";
-import { transposeLinear } from "./vjp.js";
+import { transform } from "./recurse.js";
 
 const T = (n: Node): Tensor => new Tensor(n);
 const zeroOf = (n: Node | Tensor): Tensor => zerosLike(n instanceof Tensor ? n : T(n), { dtype: isFloat(n.dtype) ? n.dtype : "float32" });
@@ -82,7 +81,7 @@ function scanJvp(primals: readonly Tensor[], tangents: readonly (Tensor | null)[
       ...tH.map((t) => (t ? ths[ih++]! : null)),
       ...tX.map((t) => (t ? txs[ix++]! : null)),
     ];
-    const r = jvpGraph(g, [...cs, ...rts, ...xts], tan);
+    const r = transform("jvpGraph")(g, [...cs, ...rts, ...xts], tan);
     const tc = r.touts.slice(0, nC).filter((_, i) => tH[i] !== null).map((t, i) => t ?? zeroOf(liveH[i]!));
     const ty = r.touts.slice(nC).map((t, i) => t ?? zeroOf(r.outs[nC + i]!));
     return [...tc, ...ty];
@@ -158,7 +157,7 @@ export function scanTransposeGroup(node: Node<"scan">, outCts: readonly (Tensor 
     ];
     const outs = applyGraph(g, args);
     const cts: (Tensor | null)[] = [...cth, ...outs.slice(nC).map((_, j) => (yIdx.includes(j) ? cty[yIdx.indexOf(j)]! : null))];
-    const r = transposeLinear(outs, cts, [...klPh, ...hPh, ...xlPh]);
+    const r = transform("transposeLinear")(outs, cts, [...klPh, ...hPh, ...xlPh]);
     const rk = r.slice(0, Kl.length).map((t, i) => (t ? add(acc[i]!, t) : acc[i]!));
     const rh = r.slice(Kl.length, Kl.length + nC).map((t, i) => t ?? zeroOf(H[i]!));
     const rx = r.slice(Kl.length + nC).map((t, i) => t ?? zeroOf(xlPh[i]!));
@@ -228,7 +227,7 @@ const checkpointJvp: JvpRule<"checkpoint"> = (primals, tangents, node) => {
     const n = primals.length;
     jb = closedCall((a) => {
       const tan = primals.map((_, i) => (live.includes(i) ? a[n + live.indexOf(i)]! : null));
-      const r = jvpGraph(body.graph, a.slice(0, n), tan);
+      const r = transform("jvpGraph")(body.graph, a.slice(0, n), tan);
       return r.touts.map((t, i) => t ?? zeroOf(r.outs[i]!));
     }, [...primals.map(aval), ...live.map((i) => aval(primals[i]!))]);
     m.set(mask, jb);
@@ -251,7 +250,7 @@ const checkpointT: TransposeRule<"checkpoint"> = (ct, node, lin) => {
     const args = ins.map((_, i) => (lin[i] ? T(phs[p++]!) : nl[q++]!));
     const outs = applyGraph(g, args);
     const cts = outs.map((_, i) => (i === node.params.index ? c : null));
-    return transposeLinear(outs, cts, phs).map((t, i) => t ?? zeroOf(phs[i]!));
+    return transform("transposeLinear")(outs, cts, phs).map((t, i) => t ?? zeroOf(phs[i]!));
   }, [...nonlin.map(aval), aval(ct)]);
   const outs = body.graph.outputs.map((_, i) => T(makeNode("checkpoint", { body, index: i }, [...consts, ...nonlin, ct.node])));
   let k = 0;

@@ -1,9 +1,11 @@
 /**
  * jit: trace once per signature (tree structure, shapes, dtypes, static arguments), cache the graph
- * and the backend's compiled program, and run it directly on later calls. Called inside another
- * transform (on traced values), a jitted function inlines its graph.
+ * and the backend's compiled program (an LRU of `cacheSize` signatures per function), and run it
+ * directly on later calls; donated arguments (`donateArgnums`) are freed when the call returns.
+ * Called inside another transform (on traced values), a jitted function inlines its graph.
  */
-import { backendInstance, getBackend } from "../core/backend.js";
+import { backendInstance, getBackend, lowerWith } from "../core/backend.js";
+import { LruCache } from "../core/lru.js";
 import type { Graph } from "../core/graph.js";
 import type { Storage } from "../core/node.js";
 import { bufferNode } from "../core/node.js";
@@ -12,7 +14,6 @@ import type { TreeDef } from "../core/tree.js";
 import { treeKey } from "../core/tree.js";
 import { ValueError } from "../core/errors.js";
 import type { Lowered } from "../scheduler/lower.js";
-import { lowerGraph } from "../scheduler/lower.js";
 import { applyGraph, flattenArgs, rebuild, traceFlat } from "./trace.js";
 
 /** Options of `jit`. */
@@ -21,6 +22,29 @@ export interface JitOptions {
   readonly staticArgnums?: number | readonly number[];
   /** Log each (re)trace and its reason: `true` for console.log, or a function. */
   readonly debug?: boolean | ((message: string) => void);
+  /**
+   * Arguments whose buffers the call may free (as JAX's `donate_argnums`): every tensor in them is
+   * released when the call returns, so a step like `w = step(w, x)` keeps device memory flat
+   * without waiting for the garbage collector. Reading a donated tensor afterwards throws.
+   */
+  readonly donateArgnums?: number | readonly number[];
+  /** Signatures (traces and compiled programs) cached per function, least recently used evicted (default 64). */
+  readonly cacheSize?: number;
+}
+
+/** Default `cacheSize` of `jit`: traced signatures kept per function. */
+export const JIT_CACHE_SIZE = 64;
+
+/** Cache counters of a jitted function. */
+export interface JitStats {
+  /** Traces made so far (a signature evicted and seen again is traced again). */
+  readonly traces: number;
+  /** Signatures cached now. */
+  readonly cached: number;
+  /** Most signatures cached. */
+  readonly capacity: number;
+  /** Signatures evicted so far. */
+  readonly evictions: number;
 }
 
 /** A jitted function. */
@@ -30,6 +54,8 @@ export type Jitted<F extends (...args: any[]) => any> = F & {
   lower(...args: Parameters<F>): Lowered;
   /** How many times the function has been traced. */
   readonly traceCount: number;
+  /** Trace cache counters (bounded by `cacheSize`). */
+  readonly stats: JitStats;
   /** The traced graph for these arguments. */
   graph(...args: Parameters<F>): Graph;
 };
@@ -61,7 +87,12 @@ function staticKey(v: unknown): string {
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export function jit<F extends (...args: any[]) => any>(f: F, options: JitOptions = {}): Jitted<F> {
   const statics = new Set(typeof options.staticArgnums === "number" ? [options.staticArgnums] : (options.staticArgnums ?? []));
-  const cache = new Map<string, Entry>();
+  const donated = new Set(typeof options.donateArgnums === "number" ? [options.donateArgnums] : (options.donateArgnums ?? []));
+  for (const i of donated) {
+    if (!Number.isInteger(i) || i < 0) throw new RangeError(`jit: donateArgnums must be argument indices (integers >= 0), got ${i}`);
+    if (statics.has(i)) throw new RangeError(`jit: argument ${i} is in both staticArgnums and donateArgnums`);
+  }
+  const cache = new LruCache<string, Entry>(options.cacheSize ?? JIT_CACHE_SIZE);
   const name = f.name || "f";
   const log = options.debug === true ? (m: string) => console.log(m) : options.debug || undefined;
   let traces = 0;
@@ -109,7 +140,21 @@ export function jit<F extends (...args: any[]) => any>(f: F, options: JitOptions
     return { entry, leaves: a.leaves };
   };
 
+  /** Frees the donated arguments' buffers, except any an output still uses. */
+  const donate = (args: unknown[], outs: readonly Tensor[]): void => {
+    if (!donated.size) return;
+    const keep = new Set(outs.map((t) => t.node.storage));
+    for (const i of donated) {
+      for (const t of flattenArgs([args[i]], `jit(${name})`).leaves) {
+        if (!keep.has(t.node.storage)) t._donate(`jit(${name})`);
+      }
+    }
+  };
+
   const g = (...args: unknown[]): unknown => {
+    for (const i of donated) {
+      if (i >= args.length) throw new RangeError(`jit(${name}): donateArgnums ${i} is out of range for a call with ${args.length} arguments`);
+    }
     const { entry, leaves } = prepare(args);
     if (leaves.some((t) => t.node.traced)) return rebuild(entry.outDef, applyGraph(entry.graph, leaves));
     realizeAll(leaves);
@@ -117,6 +162,7 @@ export function jit<F extends (...args: any[]) => any>(f: F, options: JitOptions
     if (!backend.compile) {
       const outs = applyGraph(entry.graph, leaves);
       realizeAll(outs);
+      donate(args, outs);
       return rebuild(entry.outDef, outs);
     }
     let exec = entry.compiled.get(getBackend());
@@ -126,10 +172,12 @@ export function jit<F extends (...args: any[]) => any>(f: F, options: JitOptions
     }
     const stores = exec(leaves.map((t) => t.node.storage!));
     const outs = stores.map((s, i) => new Tensor(bufferNode(s, entry.graph.outputs[i]!.shape, entry.graph.outputs[i]!.dtype)));
+    donate(args, outs);
     return rebuild(entry.outDef, outs);
   };
   Object.defineProperty(g, "traceCount", { get: () => traces });
-  Object.defineProperty(g, "lower", { value: (...args: unknown[]) => lowerGraph(prepare(args).entry.graph) });
+  Object.defineProperty(g, "stats", { get: (): JitStats => ({ traces, cached: cache.size, capacity: cache.capacity, evictions: cache.evictions }) });
+  Object.defineProperty(g, "lower", { value: (...args: unknown[]) => lowerWith(prepare(args).entry.graph) as Lowered });
   Object.defineProperty(g, "graph", { value: (...args: unknown[]) => prepare(args).entry.graph });
   return g as unknown as Jitted<F>;
 }

@@ -10,6 +10,7 @@ import { treeKey } from "../core/tree.js";
 import type { JvpRule } from "./jvp-rules.js";
 import { JVP, instantiate } from "./jvp-rules.js";
 import { flattenArgs, rebuild, traceFlat } from "./trace.js";
+import { provide } from "./recurse.js";
 import type { GradTree } from "./vjp.js";
 
 /** Result of pushing tangents through a graph: primal outputs and tangents (null = zero). */
@@ -79,3 +80,5 @@ export function jvp<F extends (...args: any[]) => unknown>(f: F, primals: Parame
   const touts = res.touts.map((x, i) => instantiate(x, res.outs[i]!));
   return [rebuild(tr.outDef, res.outs) as ReturnType<F>, rebuild(tr.outDef, touts) as GradTree<ReturnType<F>>];
 }
+
+provide("jvpGraph", jvpGraph);

@@ -19,6 +19,7 @@ import type { TransposeRule } from "./transpose-rules.js";
 import { TRANSPOSE } from "./transpose-rules.js";
 import { scanTransposeGroup } from "./call-rules.js";
 import { dependents, flattenArgs, leafTensor, rebuild, traceFlat } from "./trace.js";
+import { provide } from "./recurse.js";
 
 /**
  * Transposes the linear map from `linIn` (placeholders) to `outs`: given output cotangents,
@@ -275,3 +276,5 @@ export function valueAndGrad<F extends (...args: any[]) => unknown, const O exte
     return o.hasAux ? [[r.value, r.aux], r.grads] : [r.value, r.grads];
   }) as never;
 }
+
+provide("transposeLinear", transposeLinear);

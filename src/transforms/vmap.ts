@@ -12,6 +12,7 @@ import { moveAxis } from "./axes.js";
 import type { BatchRule } from "./batch-rules.js";
 import { BATCH } from "./batch-rules.js";
 import { flattenArgs, rebuild, traceFlat } from "./trace.js";
+import { provide } from "./recurse.js";
 import { reshape } from "../ops/shape.js";
 
 /** Batched outputs of a graph: values and where their batch axis is (null = unbatched). */
@@ -160,3 +161,5 @@ export function vmap<F extends (...args: any[]) => any>(f: F, options: VmapOptio
   };
   return g as F;
 }
+
+provide("batchGraph", batchGraph);

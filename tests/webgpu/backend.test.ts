@@ -1,8 +1,6 @@
 // The WebGPU backend against the cpu/reference backends: Threefry bits, gradients, random graphs,
-// an MLP trained on both from the same key, scan, memory (dispose, pool, FinalizationRegistry over
+// an MLP trained on both from the same key, scan, memory (dispose, pool, donated inputs over
 // many jitted steps), devicePut, and the failure modes (sync reads, size limit, device lost).
-import v8 from "node:v8";
-import vm from "node:vm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import * as tf from "../../src/index.js";
 import type { Tensor } from "../../src/index.js";
@@ -19,11 +17,6 @@ async function on(backend: string, f: () => Tensor | Tensor[]): Promise<Float32A
   const res = await Promise.all(list.map(async (t) => Float32Array.from(await t.data())));
   await tf.setBackend("webgpu");
   return res;
-}
-
-function gc(): () => void {
-  v8.setFlagsFromString("--expose-gc");
-  return vm.runInNewContext("gc") as () => void;
 }
 
 describe.skipIf(!available)("webgpu backend", () => {
@@ -137,10 +130,9 @@ describe.skipIf(!available)("webgpu backend", () => {
     g.forEach((x, i) => assertClose(x, c[i]!, `scan ${i}`));
   });
 
-  it("keeps memory bounded over 10,000 jitted steps (FinalizationRegistry frees dropped tensors)", async () => {
-    const collect = gc();
+  it("keeps memory bounded over 10,000 jitted steps (donated inputs freed at once, no gc)", async () => {
     const b = webgpuBackend();
-    const step = tf.jit((w: Tensor, x: Tensor) => tf.subtract(w, tf.multiply(tf.grad((v: Tensor) => tf.sum(tf.square(tf.matmul(x, v))))(w), 0.01)));
+    const step = tf.jit((w: Tensor, x: Tensor) => tf.subtract(w, tf.multiply(tf.grad((v: Tensor) => tf.sum(tf.square(tf.matmul(x, v))))(w), 0.01)), { donateArgnums: 0 });
     const x = tf.random.normal(tf.random.key(1), [8, 4]);
     let w = tf.random.normal(tf.random.key(2), [4, 4]);
     const live: number[] = [];
@@ -148,12 +140,10 @@ describe.skipIf(!available)("webgpu backend", () => {
       w = step(w, x);
       if (i % 2500 === 2499) {
         await w.data();
-        collect();
-        await new Promise((r) => setTimeout(r, 10));
         live.push(b.memory.liveBuffers);
       }
     }
-    expect(live[3]!).toBeLessThanOrEqual(live[0]! + 4);
+    expect(live[3]!).toBeLessThanOrEqual(live[0]!); // never more (dropped eager tensors may still be collected)
     expect(b.memory.liveBytes).toBeLessThan(1 << 20);
   });
 

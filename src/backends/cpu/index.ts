@@ -1,54 +1,65 @@
 /**
- * The CPU backend (default): graphs are optimized, fused into kernels and compiled to JS over
- * typed arrays (see src/scheduler and ./codegen.ts). `jit` caches the whole compiled program,
- * including its intermediate memory pool; subgraphs that depend only on captured tensors are
- * computed once at compile time.
+ * The CPU backend (default): the engine driver (src/scheduler/engine.ts) optimizes and schedules
+ * graphs; this device compiles the scheduled kernels to JS / Wasm SIMD over typed arrays
+ * (./program.ts) and hands out host arrays. `jit` caches the whole compiled program, including
+ * its intermediate memory pool; subgraphs that depend only on captured tensors are computed once
+ * at compile time. Output arrays are counted as live buffers until freed (dispose, jit donation)
+ * or collected.
  */
-import type { Backend } from "../../core/backend.js";
 import { registerBackend } from "../../core/backend.js";
+import type { Backend } from "../../core/backend.js";
 import type { TypedArray } from "../../core/dtype.js";
-import { Graph } from "../../core/graph.js";
-import type { Node, Storage } from "../../core/node.js";
-import { bufferNode, makeNode, topoSort } from "../../core/node.js";
-import { compileGraph } from "./program.js";
+import type { DeviceHandle, Node, Storage } from "../../core/node.js";
+import { engineBackend } from "../../scheduler/engine.js";
+import type { Executable } from "./program.js";
+import { compileProgram } from "./program.js";
+import { KERNEL_CACHE_LIMIT, kernelCacheSize } from "./codegen.js";
+
+const stats = { liveBuffers: 0, liveBytes: 0, created: 0 };
+
+/**
+ * Accounts for one host array handed out: `free()` (dispose, jit donation) takes it off the live
+ * counters at once; the array itself is left to the storage, since other tensors deduplicated to
+ * the same result may still read it, and goes with the last of them.
+ */
+class CpuHandle implements DeviceHandle {
+  readonly backend = "cpu";
+  #bytes: number;
+  constructor(bytes: number) {
+    this.#bytes = bytes;
+  }
+  free(): void {
+    if (this.#bytes < 0) return;
+    stats.liveBuffers--;
+    stats.liveBytes -= this.#bytes;
+    this.#bytes = -1;
+  }
+  /** Counts a collected storage as freed (its array went with it). */
+  collected(): void {
+    if (this.#bytes < 0) return;
+    stats.liveBuffers--;
+    stats.liveBytes -= this.#bytes;
+    this.#bytes = -1;
+  }
+}
+
+const finalizer = new FinalizationRegistry<CpuHandle>((h) => h.collected());
 
 function host(a: TypedArray): Storage {
-  return { host: a, device: new Map() };
+  const s: Storage = { host: a, device: new Map() };
+  const h = new CpuHandle(a.byteLength);
+  s.device.set("cpu", h);
+  stats.liveBuffers++;
+  stats.liveBytes += a.byteLength;
+  stats.created++;
+  finalizer.register(s, h);
+  return s;
 }
 
-function readHost(s: Storage, n: Node): TypedArray {
+function readHost(s: Storage, n?: Node): TypedArray {
   if (s.host) return s.host;
-  throw new Error(`tensor of shape [${n.shape.join(", ")}] lives on ${[...s.device.keys()].join(", ")}: use await data() or devicePut(x, "cpu")`);
-}
-
-const FREE = new Set(["const", "iota", "buffer", "input", "reshape", "broadcast", "permute", "slice", "flip", "pad", "barrier", "stopGradient"]);
-
-/** Whether computing `n` needs a kernel (not only leaves and views of leaves). */
-function computes(n: Node): boolean {
-  for (const m of topoSort([n])) if (!FREE.has(m.prim)) return true;
-  return false;
-}
-
-/** Replaces subgraphs that depend only on captured tensors by their precomputed values. */
-function hoistConstants(g: Graph, run: (nodes: readonly Node[]) => Storage[]): Graph {
-  const nodes = g.nodes();
-  const pre = new Set<Node>();
-  const need = (x: Node): void => {
-    if (!x.traced && x.prim !== "buffer" && !pre.has(x) && computes(x)) pre.add(x);
-  };
-  for (const n of nodes) if (n.traced) for (const i of n.inputs) need(i);
-  for (const o of g.outputs) need(o);
-  if (pre.size === 0) return g;
-  const list = [...pre];
-  const stores = run(list);
-  const map = new Map<number, Node>();
-  list.forEach((n, i) => map.set(n.id, bufferNode(stores[i]!, n.shape, n.dtype)));
-  for (const n of topoSort(g.outputs, (x) => map.has(x.id) || !x.traced)) {
-    if (map.has(n.id) || !n.traced) continue;
-    const ins = n.inputs.map((i) => map.get(i.id) ?? i);
-    map.set(n.id, ins.every((x, k) => x === n.inputs[k]) ? n : makeNode(n.prim, n.params, ins));
-  }
-  return new Graph(g.inputs, g.outputs.map((o) => map.get(o.id) ?? o));
+  const what = n ? `this tensor (shape [${n.shape.join(", ")}])` : "an input tensor";
+  throw new Error(`cpu: ${what} lives on ${[...s.device.keys()].join(", ")}: use await data() or devicePut(x, "cpu")`);
 }
 
 /**
@@ -61,17 +72,15 @@ function hoistConstants(g: Graph, run: (nodes: readonly Node[]) => Storage[]): G
  * ```
  */
 export function cpuBackend(): Backend {
-  const run = (nodes: readonly Node[]): Storage[] => compileGraph(new Graph([], nodes)).run([]).map(host);
-  return {
+  return engineBackend<Executable>({
     name: "cpu",
-    run,
-    compile: (graph) => {
-      const exe = compileGraph(hoistConstants(graph, run));
-      return (inputs) => exe.run(inputs.map((s, i) => readHost(s, graph.inputs[i]!))).map(host);
-    },
+    hoistConstants: true,
+    compile: (program) => compileProgram(program),
+    execute: (exe, inputs) => exe.run(inputs.map((s) => readHost(s))).map(host),
     read: (s, n) => Promise.resolve(readHost(s, n)),
     readSync: readHost,
-  };
+    memory: () => ({ backend: "cpu", ...stats, pooledBytes: 0, programs: kernelCacheSize(), programCapacity: KERNEL_CACHE_LIMIT }),
+  });
 }
 
 registerBackend("cpu", cpuBackend);

@@ -1,7 +1,8 @@
 /**
- * The WebGPU Backend object: `run` plans and dispatches pending nodes, `compile` plans a jitted
- * graph once and replays it, `read` copies device data back asynchronously (and keeps the host
- * copy), `readSync` refuses with a clear error, `adopt` uploads host data.
+ * The WebGPU device of the engine driver (src/scheduler/engine.ts): it turns scheduled programs
+ * into plans of WGSL dispatches (plan.ts) and runs them (exec.ts); `read` copies device data back
+ * asynchronously (and keeps the host copy), `readSync` refuses with a clear error, `adopt` uploads
+ * host data. The driver does the optimizing, scheduling and budget checks.
  */
 import type { Backend } from "../../core/backend.js";
 import { resetBackendInstance } from "../../core/backend.js";
@@ -15,10 +16,9 @@ import { BufferPool, WebGpuHandle, deviceStorage, ensureOnDevice, readBuffer } f
 import { Executor } from "./exec.js";
 import type { Plan, PlanEnv } from "./plan.js";
 import { planProgram } from "./plan.js";
-import { Graph } from "../../core/graph.js";
-import { optimizeGraph } from "../../scheduler/passes.js";
-import { scheduleGraph } from "../../scheduler/schedule.js";
-
+import type { Graph } from "../../core/graph.js";
+import type { Device } from "../../scheduler/engine.js";
+import { engineBackend } from "../../scheduler/engine.js";
 
 /** The WebGPU backend instance, with diagnostics beyond the Backend contract. */
 export interface WebGpuBackend extends Backend {
@@ -59,18 +59,6 @@ export function createWebGpuBackend(ctx: GpuContext): WebGpuBackend {
     gen: { wg, maxInvocations: ctx.limits.workgroupSize, maxGroups: ctx.limits.maxComputeWorkgroupsPerDimension, f16: ctx.f16 },
     bytesOf: (d) => pool.bytesOf(d),
   };
-  const plan = (outputs: readonly Node[], inputs: readonly Node[]): Plan =>
-    planProgram(scheduleGraph(optimizeGraph(new Graph(inputs, outputs))), inputs, env, scanBody);
-  const scanBodies = new WeakMap<object, Plan>();
-  const scanBody = (n: Node<"scan">): Plan => {
-    let p = scanBodies.get(n.params.body);
-    if (!p) {
-      const g = n.params.body.graph;
-      p = plan(g.outputs, g.inputs);
-      scanBodies.set(n.params.body, p);
-    }
-    return p;
-  };
   const alive = (): void => {
     if (ctx.lostReason !== undefined) resetBackendInstance("webgpu");
     checkAlive(ctx);
@@ -83,32 +71,26 @@ export function createWebGpuBackend(ctx: GpuContext): WebGpuBackend {
       return s;
     });
   };
-  const compile = (graph: Graph): ((inputs: readonly Storage[]) => Storage[]) => {
-    let compiled: Plan | undefined;
-    return (inputs) => {
-      alive();
-      compiled ??= plan(graph.outputs, graph.inputs);
-      const bufs = inputs.map((s, i) => ensureOnDevice(pool, s, graph.inputs[i]!.dtype, graph.inputs[i]!.shape));
-      return wrap(exec.run(compiled, bufs));
-    };
-  };
-  const backend: WebGpuBackend = {
+  const device: Device<Plan> = {
     name: "webgpu",
     get alive() {
       return ctx.lostReason === undefined;
     },
-    get memory() {
-      return { ...pool.stats };
+    compile(program, inputs, body) {
+      const bodies = new Map<Graph, Plan>();
+      const scanBody = (n: Node<"scan">): Plan => {
+        const g = n.params.body.graph;
+        let p = bodies.get(g);
+        if (!p) bodies.set(g, (p = body(g)));
+        return p;
+      };
+      return planProgram(program, inputs, env, scanBody);
     },
-    get counters() {
-      return { dispatches: exec.dispatches, pipelines: exec.pipelineCount };
-    },
-    info: { limits: ctx.limits, features: ctx.features, f16: ctx.f16 },
-    run(nodes) {
+    execute(plan, inputs) {
       alive();
-      return wrap(exec.run(plan(nodes, []), []));
+      const bufs = inputs.map((s, i) => ensureOnDevice(pool, s, plan.leaves[i]!.dtype, plan.leaves[i]!.shape));
+      return wrap(exec.run(plan, bufs));
     },
-    compile,
     async read(s: Storage, n: Node): Promise<TypedArray> {
       if (s.host) return s.host;
       alive();
@@ -128,15 +110,26 @@ export function createWebGpuBackend(ctx: GpuContext): WebGpuBackend {
       alive();
       ensureOnDevice(pool, s, n.dtype, n.shape);
     },
-    async sync() {
-      alive();
-      await ctx.device.queue.onSubmittedWorkDone();
-      await exec.flushErrors();
-    },
-    destroyDevice() {
-      pool.trim();
-      ctx.device.destroy();
-    },
+    memory: () => ({ backend: "webgpu", ...pool.stats, programs: exec.pipelineCount, programCapacity: exec.pipelineCapacity }),
   };
+  const backend = engineBackend(device) as WebGpuBackend;
+  Object.defineProperties(backend, {
+    memory: { get: () => ({ ...pool.stats }) },
+    counters: { get: () => ({ dispatches: exec.dispatches, pipelines: exec.pipelineCount }) },
+    info: { value: { limits: ctx.limits, features: ctx.features, f16: ctx.f16 } },
+    sync: {
+      value: async () => {
+        alive();
+        await ctx.device.queue.onSubmittedWorkDone();
+        await exec.flushErrors();
+      },
+    },
+    destroyDevice: {
+      value: () => {
+        pool.trim();
+        ctx.device.destroy();
+      },
+    },
+  });
   return backend;
 }

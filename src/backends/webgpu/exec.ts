@@ -10,10 +10,14 @@ import type { GpuBuffer, GpuCommandEncoder, GpuComputePipeline, GpuContext } fro
 import type { BufferPool } from "./memory.js";
 import { ensureOnDevice } from "./memory.js";
 import type { Plan, Step } from "./plan.js";
+import { LruCache } from "../../core/lru.js";
+
+/** Compiled pipelines kept per device (least recently used evicted first). */
+export const PIPELINE_CACHE_LIMIT = 1024;
 
 /** Runs plans on one device. */
 export class Executor {
-  readonly #pipelines = new Map<string, GpuComputePipeline>();
+  readonly #pipelines = new LruCache<string, GpuComputePipeline>(PIPELINE_CACHE_LIMIT);
   /** Errors raised by the device for earlier submissions (reported by the next read). */
   readonly pending: Promise<string | undefined>[] = [];
   /** Kernels dispatched so far (for tests and benchmarks). */
@@ -27,6 +31,11 @@ export class Executor {
   /** Number of distinct compiled pipelines. */
   get pipelineCount(): number {
     return this.#pipelines.size;
+  }
+
+  /** Most pipelines cached. */
+  get pipelineCapacity(): number {
+    return this.#pipelines.capacity;
   }
 
   #pipeline(wgsl: string): GpuComputePipeline {
@@ -48,7 +57,15 @@ export class Executor {
     device.pushErrorScope("out-of-memory");
     device.pushErrorScope("validation");
     const enc = device.createCommandEncoder();
-    const outs = this.#exec(plan, inputs, enc);
+    let outs: GpuBuffer[];
+    try {
+      outs = this.#exec(plan, inputs, enc);
+    } catch (e) {
+      // Nothing was submitted (e.g. the memory budget refused a buffer): close the error scopes.
+      void device.popErrorScope();
+      void device.popErrorScope();
+      throw e;
+    }
     device.queue.submit([enc.finish()]);
     this.pending.push(device.popErrorScope().then((e) => (e ? `webgpu: ${e.message}` : undefined)));
     this.pending.push(device.popErrorScope().then((e) => (e ? `webgpu: out of device memory: ${e.message}` : undefined)));
@@ -67,29 +84,35 @@ export class Executor {
     plan.leaves.forEach((leaf, i) => {
       slots[i] = i < plan.numInputs ? inputs[i]! : ensureOnDevice(this.pool, leaf.storage!, leaf.dtype, leaf.shape);
     });
-    plan.steps.forEach((step, k) => {
-      this.#step(step, slots, enc);
-      for (const s of plan.frees[k]!) {
-        this.pool.release(slots[s]!);
-        slots[s] = undefined;
-      }
-    });
+    try {
+      plan.steps.forEach((step, k) => {
+        this.#step(step, slots, enc);
+        for (const s of plan.frees[k]!) {
+          this.pool.release(slots[s]!);
+          slots[s] = undefined;
+        }
+      });
+    } catch (e) {
+      // Return what this plan allocated, so a refused call leaves the live counters unchanged.
+      for (let s = plan.leaves.length; s < slots.length; s++) if (slots[s]) this.pool.release(slots[s]!);
+      throw e;
+    }
     return plan.outputs.map((s) => slots[s]!);
   }
 
   #step(step: Step, slots: (GpuBuffer | undefined)[], enc: GpuCommandEncoder): void {
     switch (step.kind) {
       case "alloc":
-        slots[step.out] = this.pool.alloc(step.bytes);
+        slots[step.out] = this.pool.alloc(step.bytes, step.what ?? "an empty result");
         return;
       case "copy": {
-        const buf = this.pool.alloc(step.bytes);
+        const buf = this.pool.alloc(step.bytes, "an output copy");
         if (step.bytes > 0) enc.copyBufferToBuffer(slots[step.src]!, 0, buf, 0, Math.ceil(step.bytes / 4) * 4);
         slots[step.out] = buf;
         return;
       }
       case "kernel": {
-        const out = step.reuse ? slots[step.out]! : this.pool.alloc(step.bytes);
+        const out = step.reuse ? slots[step.out]! : this.pool.alloc(step.bytes, step.what);
         slots[step.out] = out;
         const pipe = this.#pipeline(step.spec.wgsl);
         const bufs = [...step.ins.map((s) => slots[s]!), out];
@@ -130,12 +153,12 @@ export class Executor {
     };
     const xPer = node.inputs.slice(p.numConsts + p.numCarry).map((x: Node) => bytes(x, x.shape.slice(1)));
     const yPer = p.body.graph.outputs.slice(p.numCarry).map((y: Node) => bytes(y));
-    const ys = yPer.map((b) => this.pool.alloc(Math.max(4, b * p.length)));
+    const ys = yPer.map((b) => this.pool.alloc(Math.max(4, b * p.length), "the stacked outputs of scan"));
     let owned = false;
     for (let s = 0; s < p.length; s++) {
       const t = p.reverse ? p.length - 1 - s : s;
       const xt = xs.map((x, j) => {
-        const buf = this.pool.alloc(Math.max(4, xPer[j]!));
+        const buf = this.pool.alloc(Math.max(4, xPer[j]!), "a scan slice");
         if (xPer[j]! > 0) enc.copyBufferToBuffer(x, t * xPer[j]!, buf, 0, xPer[j]!);
         return buf;
       });
@@ -152,7 +175,7 @@ export class Executor {
     if (!owned) {
       carry = carry.map((c, j) => {
         const n = bytes(node.inputs[p.numConsts + j]!);
-        const buf = this.pool.alloc(Math.max(4, n));
+        const buf = this.pool.alloc(Math.max(4, n), "a scan carry");
         if (n > 0) enc.copyBufferToBuffer(c, 0, buf, 0, n);
         return buf;
       });

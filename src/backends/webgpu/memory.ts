@@ -7,6 +7,7 @@ import type { DType, TypedArray } from "../../core/dtype.js";
 import type { DeviceHandle, Storage } from "../../core/node.js";
 import type { GpuBuffer, GpuContext } from "./gpu.js";
 import { BufferUsage, MAP_READ, checkAlive } from "./gpu.js";
+import { checkBudget, memoryBudget } from "../../core/memory.js";
 
 const STORAGE_USAGE = BufferUsage.STORAGE | BufferUsage.COPY_SRC | BufferUsage.COPY_DST;
 /** Pooled bytes kept for reuse at most (more is destroyed). */
@@ -73,10 +74,14 @@ export class BufferPool {
     }
   }
 
-  /** A buffer of at least `bytes` bytes (4-byte words). */
-  alloc(bytes: number): GpuBuffer {
+  /**
+   * A buffer of at least `bytes` bytes (4-byte words) for `what` (named when the memory budget,
+   * `setMemoryBudget`, refuses it).
+   */
+  alloc(bytes: number, what = "a buffer"): GpuBuffer {
     checkAlive(this.ctx);
     const size = this.sizeClass(bytes);
+    if (memoryBudget() !== Infinity) checkBudget("webgpu", this.stats.liveBytes, size, what);
     const list = this.#free.get(size);
     let buf = list?.pop();
     if (buf) this.stats.pooledBytes -= size;
@@ -97,6 +102,7 @@ export class BufferPool {
   upload(words: Float32Array | Int32Array | Uint32Array | Uint16Array): GpuBuffer {
     checkAlive(this.ctx);
     const size = this.sizeClass(Math.max(4, words.byteLength));
+    if (memoryBudget() !== Infinity) checkBudget("webgpu", this.stats.liveBytes, size, `an upload of ${words.length} elements`);
     const buf = this.ctx.device.createBuffer({ size, usage: STORAGE_USAGE, mappedAtCreation: true });
     new Uint8Array(buf.getMappedRange()).set(new Uint8Array(words.buffer, words.byteOffset, words.byteLength));
     buf.unmap();

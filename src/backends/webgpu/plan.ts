@@ -20,12 +20,14 @@ export type Step =
       readonly ins: readonly number[];
       readonly out: number;
       readonly bytes: number;
+      /** The fused ops and shape, for error messages (e.g. the memory budget). */
+      readonly what: string;
       /** Write into the slot's existing buffer (a chunk of a split kernel) instead of a fresh one. */
       readonly reuse?: boolean;
       /** Byte ranges [offset, size] bound per binding (inputs, then the output); whole when absent. */
       readonly ranges?: readonly (readonly [number, number] | undefined)[];
     }
-  | { readonly kind: "alloc"; readonly out: number; readonly bytes: number }
+  | { readonly kind: "alloc"; readonly out: number; readonly bytes: number; readonly what?: string }
   | { readonly kind: "copy"; readonly src: number; readonly out: number; readonly bytes: number }
   | { readonly kind: "scan"; readonly node: Node<"scan">; readonly body: Plan; readonly ins: readonly number[]; readonly outs: readonly number[] };
 
@@ -115,11 +117,17 @@ export function planProgram(program: Program, inputs: readonly Node[], env: Plan
       continue;
     }
     const gen = check(kernelWgsl(k, operands, outOp, env.gen));
-    steps.push({ kind: "kernel", spec: gen, ins: gen.bindings.map((i) => slot(k.inputs[i]!)), out, bytes });
+    steps.push({ kind: "kernel", spec: gen, ins: gen.bindings.map((i) => slot(k.inputs[i]!)), out, bytes, what });
   }
+  // Every output gets its own buffer: a leaf, or a slot already returned as an earlier output (a
+  // scan body whose carry is also its output), is copied, since callers own and free each output.
+  const used = new Set<number>();
   const outSlots = program.outputs.map((ps) => {
     const s = slot(ps);
-    if (s >= leaves.length) return s;
+    if (s >= leaves.length && !used.has(s)) {
+      used.add(s);
+      return s;
+    }
     const d = program.slots[ps]!;
     const out = numSlots++;
     steps.push({ kind: "copy", src: s, out, bytes: d.size * env.bytesOf(d.dtype) });
@@ -187,7 +195,7 @@ function splitKernel(
     rowsOf = mm.n;
     per = rows * mm.n;
   } else per = Math.floor(room / eb / 256) * 256;
-  const steps: Step[] = [{ kind: "alloc", out: outSlot, bytes }];
+  const steps: Step[] = [{ kind: "alloc", out: outSlot, bytes, what }];
   const range = (d: DType, start: number, count: number): [number, number] => {
     const e = env.bytesOf(d);
     return [start * e, Math.ceil((count * e) / 4) * 4];
@@ -216,6 +224,7 @@ function splitKernel(
       ins: gen.bindings.map((i) => slot(k.inputs[i]!)),
       out: outSlot,
       bytes,
+      what,
       reuse: true,
       ranges: [...gen.bindings.map((i) => ranges.get(i)), range(out.dtype, base, count)],
     });

@@ -1,0 +1,144 @@
+/**
+ * The one device-neutral realize driver: optimize -> schedule -> memory plan -> run kernels. Every
+ * scheduling backend (cpu, webgpu) is built by `engineBackend` from a `Device`, which supplies
+ * only kernels (compiling a scheduled program into its executable form), buffers (allocation,
+ * freeing, counters) and transfers (read, adopt); it never calls the optimizer or scheduler
+ * itself. The driver also hoists work on captured constants out of jitted programs, applies the
+ * memory budget, and hands out output storages that are freed deterministically.
+ */
+import type { Backend } from "../core/backend.js";
+import type { TypedArray } from "../core/dtype.js";
+import { Graph } from "../core/graph.js";
+import type { MemoryStats } from "../core/memory.js";
+import { checkBudget, memoryBudget } from "../core/memory.js";
+import type { Node, Storage } from "../core/node.js";
+import { bufferNode, makeNode, topoSort } from "../core/node.js";
+import type { Primitive } from "../core/primitives.js";
+import { VIEW_PRIMS } from "../core/primitives.js";
+import type { Program } from "./ir.js";
+import { optimizeGraph } from "./passes.js";
+import { scheduleGraph } from "./schedule.js";
+
+/**
+ * The pipeline every backend realizes through: the graph optimized (inlining, simplification,
+ * constant folding), then fused and scheduled into kernels with its slot (memory) plan.
+ */
+export function planGraph(graph: Graph): Program {
+  return scheduleGraph(optimizeGraph(graph));
+}
+
+/** What a backend supplies to the driver: kernels, buffers and transfers. */
+export interface Device<E> {
+  readonly name: string;
+  /**
+   * Compiles a scheduled program whose leading slots are `inputs` into an executable; `body`
+   * compiles the body graph of a scan (through the same pipeline).
+   */
+  compile(program: Program, inputs: readonly Node[], body: (graph: Graph) => E): E;
+  /** Runs an executable on input storages; one Storage per program output (owned by the caller). */
+  execute(exe: E, inputs: readonly Storage[]): Storage[];
+  /** Reads realized data (async). */
+  read(storage: Storage, node: Node): Promise<TypedArray>;
+  /** Reads realized data synchronously, or throws a clear error. */
+  readSync(storage: Storage, node: Node): TypedArray;
+  /** Copies storage onto the device (no-op when already there). */
+  adopt?(storage: Storage, node: Node): void;
+  /** False once the device is lost. */
+  readonly alive?: boolean;
+  /** Buffer counters (the driver adds the budget and the kernel count). */
+  memory(): Omit<MemoryStats, "budget" | "kernelsRun">;
+  /** Whether jitted programs precompute the subgraphs that depend only on captured tensors. */
+  readonly hoistConstants?: boolean;
+}
+
+/** Leaves and views (movement primitives, from META): nodes that need no kernel of their own. */
+const FREE = new Set<Primitive>(["const", "iota", "buffer", "input", ...VIEW_PRIMS]);
+
+/** Whether computing `n` needs a kernel (not only leaves and views of leaves). */
+function computes(n: Node): boolean {
+  for (const m of topoSort([n])) if (!FREE.has(m.prim)) return true;
+  return false;
+}
+
+/** Replaces subgraphs that depend only on captured tensors by their precomputed values. */
+export function hoistConstants(g: Graph, run: (nodes: readonly Node[]) => Storage[]): Graph {
+  const nodes = g.nodes();
+  const pre = new Set<Node>();
+  const need = (x: Node): void => {
+    if (!x.traced && x.prim !== "buffer" && !pre.has(x) && computes(x)) pre.add(x);
+  };
+  for (const n of nodes) if (n.traced) for (const i of n.inputs) need(i);
+  for (const o of g.outputs) need(o);
+  if (pre.size === 0) return g;
+  const list = [...pre];
+  const stores = run(list);
+  const map = new Map<number, Node>();
+  list.forEach((n, i) => map.set(n.id, bufferNode(stores[i]!, n.shape, n.dtype)));
+  for (const n of topoSort(g.outputs, (x) => map.has(x.id) || !x.traced)) {
+    if (map.has(n.id) || !n.traced) continue;
+    const ins = n.inputs.map((i) => map.get(i.id) ?? i);
+    map.set(n.id, ins.every((x, k) => x === n.inputs[k]) ? n : makeNode(n.prim, n.params, ins));
+  }
+  return new Graph(g.inputs, g.outputs.map((o) => map.get(o.id) ?? o));
+}
+
+/** A compiled program with what the budget check needs. */
+interface Compiled<E> {
+  readonly exe: E;
+  /** Bytes of the outputs a call hands out. */
+  readonly bytes: number;
+  /** The ops computing the outputs, for error messages. */
+  readonly what: string;
+  /** Kernels the program runs. */
+  readonly kernels: number;
+}
+
+function describe(program: Program): { bytes: number; what: string } {
+  let bytes = 0;
+  const ops: string[] = [];
+  for (const o of program.outputs) {
+    const s = program.slots[o]!;
+    bytes += s.size * (s.dtype === "bool" ? 1 : 4);
+    const k = program.kernels.find((k) => k.output === o || (k.kind === "opaque" && k.outputs?.includes(o)));
+    if (k) ops.push(`${k.kind === "opaque" ? k.prim : k.ops.join("+")} of shape [${k.shape.join(", ")}]`);
+  }
+  return { bytes, what: ops.length ? ops.join(", ") : "a copy" };
+}
+
+/**
+ * A Backend over a device: `run` realizes pending nodes and `compile` prepares a jitted graph, both
+ * through `planGraph` and the device's kernels; every call checks the memory budget first.
+ */
+export function engineBackend<E>(device: Device<E>): Backend {
+  const compileGraph = (graph: Graph): E => device.compile(planGraph(graph), graph.inputs, compileGraph);
+  const prepare = (graph: Graph): Compiled<E> => {
+    const program = planGraph(graph);
+    return { exe: device.compile(program, graph.inputs, compileGraph), kernels: program.kernels.length, ...describe(program) };
+  };
+  let kernelsRun = 0;
+  const execute = (c: Compiled<E>, inputs: readonly Storage[]): Storage[] => {
+    if (memoryBudget() !== Infinity) checkBudget(device.name, device.memory().liveBytes, c.bytes, c.what);
+    const out = device.execute(c.exe, inputs);
+    kernelsRun += c.kernels;
+    return out;
+  };
+  const run = (nodes: readonly Node[]): Storage[] => execute(prepare(new Graph([], nodes)), []);
+  return {
+    name: device.name,
+    get alive() {
+      return device.alive ?? true;
+    },
+    run,
+    compile(graph) {
+      let c: Compiled<E> | undefined;
+      return (inputs) => {
+        c ??= prepare(device.hoistConstants ? hoistConstants(graph, run) : graph);
+        return execute(c, inputs);
+      };
+    },
+    read: (s, n) => device.read(s, n),
+    readSync: (s, n) => device.readSync(s, n),
+    adopt: device.adopt ? (s, n) => device.adopt!(s, n) : undefined,
+    memoryStats: () => ({ ...device.memory(), budget: memoryBudget(), kernelsRun }),
+  };
+}
