@@ -17,7 +17,7 @@ const { train, test } = loadMnist();
 const encoder = nn.sequential(nn.dense(784, 256), nn.relu, nn.dense(256, 32));
 const decoder = nn.sequential(nn.dense(32, 256), nn.relu, nn.dense(256, 784), nn.sigmoid);
 const model = nn.sequential(encoder, decoder);
-let params = model.init(random.key(0));
+let params: nn.Params[] = model.init(random.key(0));
 const opt = optim.adam({ lr: 2e-3 });
 let state = opt.init(params);
 const step = makeStep((p: nn.Params[], x: Tensor) => nn.mse(model.apply(p, x), x), opt);

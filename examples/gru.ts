@@ -18,7 +18,7 @@ function countingData(key: random.Key, n: number): { x: Tensor; y: Tensor } {
 
 const t0 = performance.now();
 const model = nn.sequential(nn.gru(1, 32), nn.dense(32, T + 1));
-let params = model.init(random.key(0));
+let params: nn.Params[] = model.init(random.key(0));
 const opt = optim.adam({ lr: 1e-2 });
 let state = opt.init(params);
 const step = makeStep((p: nn.Params[], x: Tensor, y: Tensor) => nn.sparseSoftmaxCrossEntropy(model.apply(p, x), y), opt);

@@ -31,7 +31,7 @@ function addingData(key: random.Key, n: number): { x: Tensor; y: Tensor } {
 
 const t0 = performance.now();
 const model = nn.sequential(nn.lstm(2, 32), nn.dense(32, 1));
-let params = model.init(random.key(0));
+let params: nn.Params[] = model.init(random.key(0));
 const opt = optim.chain(optim.clipByGlobalNorm(1), optim.adam({ lr: 5e-3 }));
 let state = opt.init(params);
 const predict = (p: nn.Params[], x: Tensor): Tensor => squeeze(model.apply(p, x), { axis: -1 });

@@ -26,7 +26,7 @@ const model = nn.sequential(
   nn.dense(16 * 7 * 7, 10),
 );
 console.log(nn.summary(model, [BATCH, 1, 28, 28]));
-let params = model.init(random.key(0));
+let params: nn.Params[] = model.init(random.key(0));
 const steps = Math.floor(train.x.shape[0]! / BATCH) * EPOCHS;
 const opt = optim.adam({ lr: optim.schedules.cosineDecay({ init: 3e-3, decaySteps: steps }) });
 let state = opt.init(params);

@@ -16,7 +16,7 @@ const { train, test } = loadMnist();
 
 const model = nn.sequential(nn.dense(784, 128), nn.relu, nn.dense(128, 10));
 console.log(nn.summary(model, [BATCH, 784]));
-let params = model.init(random.key(0));
+let params: nn.Params[] = model.init(random.key(0));
 const steps = (train.x.shape[0]! / BATCH) * EPOCHS;
 const opt = optim.adam({ lr: optim.schedules.cosineDecay({ init: 3e-3, decaySteps: steps }) });
 let state = opt.init(params);

@@ -20,7 +20,7 @@ const train = { x: slice(all.x, [0, 0], [N, 784]), y: slice(all.y, [0], [N]) };
 
 function run(label: string, rate: number, l2: number): { train: number[]; val: number[]; acc: number } {
   const model = nn.sequential(nn.dense(784, 256), nn.relu, nn.dropout(rate), nn.dense(256, 256), nn.relu, nn.dropout(rate), nn.dense(256, 10));
-  let params = model.init(random.key(0));
+  let params: nn.Params[] = model.init(random.key(0));
   const opt = optim.adam({ lr: 1e-3 });
   let state = opt.init(params);
   const step = makeStep((p: nn.Params[], x: Tensor, y: Tensor, k: Tensor) => {

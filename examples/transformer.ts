@@ -29,7 +29,7 @@ const model = nn.sequential(
   nn.dense(D, VOCAB),
 );
 console.log(nn.summary(model, [BATCH, T]));
-let params = model.init(random.key(0));
+let params: nn.Params[] = model.init(random.key(0));
 const opt = optim.adam({ lr: optim.schedules.warmupCosine({ init: 0, peak: 3e-3, warmupSteps: Math.min(50, STEPS / 4), decaySteps: STEPS }) });
 let state = opt.init(params);
 const step = makeStep((p: nn.Params[], x: Tensor, y: Tensor) => nn.sparseSoftmaxCrossEntropy(model.apply(p, x), y), opt);

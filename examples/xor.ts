@@ -13,7 +13,7 @@ const t0 = performance.now();
 const xor = nn.sequential(nn.dense(2, 8), nn.tanh, nn.dense(8, 1));
 const x = tensor([[0, 0], [0, 1], [1, 0], [1, 1]]);
 const y = tensor([[0], [1], [1], [0]]);
-let p = xor.init(random.key(0));
+let p: nn.Params[] = xor.init(random.key(0));
 const opt = optim.adam({ lr: 0.05 });
 let s = opt.init(p);
 const step = makeStep((pp: nn.Params[], xb: Tensor, yb: Tensor) => nn.binaryCrossEntropyWithLogits(xor.apply(pp, xb), yb), opt);
@@ -31,7 +31,7 @@ console.log(`xor: loss ${loss.toFixed(5)}, accuracy ${acc * 100}%, p(1) = ${Arra
 const xs = reshape(linspace(-Math.PI, Math.PI, 128), [128, 1]);
 const ys = sin(xs);
 const mlp = nn.sequential(nn.dense(1, 32), nn.tanh, nn.dense(32, 1));
-let q = mlp.init(random.key(1));
+let q: nn.Params[] = mlp.init(random.key(1));
 const opt2 = optim.adam({ lr: 0.01 });
 let s2 = opt2.init(q);
 const step2 = makeStep((pp: nn.Params[], xb: Tensor, yb: Tensor) => nn.mse(mlp.apply(pp, xb), yb), opt2);

@@ -5,15 +5,15 @@
 import "./backends/reference/index.js";
 import "./backends/cpu/index.js";
 
-export { Tensor, ConcretizationError } from "./core/tensor.js";
+export { Tensor, ConcretizationError, isTensor } from "./core/tensor.js";
 export type { NestedArray } from "./core/tensor.js";
 export type { DType, TypedArray } from "./core/dtype.js";
 export { ShapeError, DTypeError } from "./core/errors.js";
 export { getBackend, setBackend, registerBackend } from "./core/backend.js";
 export type { Backend } from "./core/backend.js";
-export { Graph } from "./core/graph.js";
-export { PRIMITIVES, META } from "./core/primitives.js";
-export type { Primitive, PrimMeta } from "./core/primitives.js";
+// The graph `makeGraph` returns (type only; the class, PRIMITIVES, META and other building blocks
+// are in the unstable `tenfold/internals` entry).
+export type { Graph } from "./core/graph.js";
 export type { TensorLike } from "./ops/base.js";
 
 export * from "./ops/creation.js";
@@ -21,7 +21,8 @@ export * from "./ops/elementwise.js";
 export * from "./ops/reduce.js";
 export * from "./ops/shape.js";
 export * from "./ops/linalg.js";
-export * from "./ops/conv.js";
+export { conv, maxPool, avgPool } from "./ops/conv.js";
+export type { Padding, ConvOptions, PoolOptions } from "./ops/conv.js";
 export { stopGradient } from "./ops/stopgrad.js";
 
 export { jvp } from "./transforms/jvp.js";

@@ -30,6 +30,7 @@ export const ENTRY_POINTS: Readonly<Record<string, string>> = {
   "tenfold/train": "src/train/index.ts",
   "tenfold/laws": "laws/index.ts",
   "tenfold/webgpu": "src/backends/webgpu/index.ts",
+  "tenfold/internals": "src/internals.ts",
 };
 
 const TS_LANGS = new Set(["ts", "typescript", "mts"]);
