@@ -13,7 +13,8 @@ import type { Plugin } from "esbuild";
 const fpTsEsm: Plugin = {
   name: "fp-ts-esm",
   setup(build) {
-    const esm = build.initialOptions.format === "esm";
+    // tsup runs esbuild in ESM mode for both builds (then converts CJS), so read its own define.
+    const esm = build.initialOptions.define?.TSUP_FORMAT === JSON.stringify("esm");
     const req = createRequire(import.meta.url);
     build.onResolve({ filter: /^fp-ts\/lib\// }, (args) =>
       esm ? { path: req.resolve(args.path.replace(/^fp-ts\/lib\//, "fp-ts/es6/")) } : { path: args.path, external: true },
