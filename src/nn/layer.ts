@@ -67,6 +67,7 @@ export type SequentialState<L extends readonly LayerLike[]> = { -readonly [K in 
 export type SequentialLayer<L extends readonly LayerLike[]> = {
   init(key: random.Key): SequentialParams<L>;
   initState(): SequentialState<L>;
+  apply(params: readonly Params[], x: Tensor, options: StatefulApplyOptions<SequentialState<L>>): [Tensor, SequentialState<L>];
 } & Layer<Params[], State[]>;
 
 /** What a layer implementation provides; `makeLayer` turns it into a `Layer`. */

@@ -251,7 +251,7 @@ function simplifyRule(n: Node): Node {
  * ```ts
  * import { jit, add, multiply, negative, exp, tensor } from "tenfold";
  * const f = jit((x) => exp(negative(negative(add(multiply(x, 1), 0)))));
- * console.log(f.lower(tensor([1])).kernels[0].ops); // ["exp"]
+ * console.log(f.lower(tensor([1])).kernels[0]?.ops); // ["exp"]
  * ```
  */
 export function simplify(g: Graph): Graph {
