@@ -1,7 +1,9 @@
 // `npm run bench`: tenfold (cpu backend) beside TensorFlow.js (cpu and wasm backends), jax-js
 // (Wasm) and onnxruntime-node (native, matmul only), in one process. Prints one table: median
 // milliseconds per engine and the ratio peer/tenfold (> 1 means tenfold is faster).
-// BENCH_QUICK=1 runs fewer repetitions.
+// BENCH_QUICK=1 runs fewer repetitions. The peers are declared in bench/package.json and
+// installed into bench/node_modules by `npm run bench` only (the root install stays lean); Node
+// resolves them from there because peers.ts imports them from inside bench/.
 import os from "node:os";
 import * as tf from "../src/index.js";
 import type { Tensor } from "../src/index.js";

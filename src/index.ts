@@ -10,7 +10,7 @@ import { registerBackendLoader } from "./core/backend.js";
 // WebGPU is loaded on demand (`await setBackend("webgpu")`); `tenfold/webgpu` registers it too.
 registerBackendLoader("webgpu", () => import("./backends/webgpu/index.js"));
 
-export { Tensor, ConcretizationError } from "./core/tensor.js";
+export { Tensor, ConcretizationError, isTensor } from "./core/tensor.js";
 export type { NestedArray } from "./core/tensor.js";
 export type { DType, TypedArray } from "./core/dtype.js";
 export { ShapeError, DTypeError, ValueError } from "./core/errors.js";
@@ -18,10 +18,9 @@ export { getBackend, setBackend, registerBackend, registerBackendLoader } from "
 export type { Backend } from "./core/backend.js";
 export { memoryStats, setMemoryBudget, memoryBudget, DeviceMemoryError } from "./core/memory.js";
 export type { MemoryStats } from "./core/memory.js";
-export { Graph } from "./core/graph.js";
-export { PRIMITIVES, META } from "./core/primitives.js";
-export { SEMANTICS, scalarFn } from "./core/semantics.js";
-export type { Primitive, PrimMeta } from "./core/primitives.js";
+// The graph `makeGraph` returns (type only; the class, PRIMITIVES, META, SEMANTICS and other
+// building blocks are in the unstable `tenfold/internals` entry).
+export type { Graph } from "./core/graph.js";
 export type { TensorLike } from "./ops/base.js";
 
 export * from "./ops/creation.js";
@@ -29,7 +28,8 @@ export * from "./ops/elementwise.js";
 export * from "./ops/reduce.js";
 export * from "./ops/shape.js";
 export * from "./ops/linalg.js";
-export * from "./ops/conv.js";
+export { conv, maxPool, avgPool } from "./ops/conv.js";
+export type { Padding, ConvOptions, PoolOptions } from "./ops/conv.js";
 export { stopGradient } from "./ops/stopgrad.js";
 
 export { jvp } from "./transforms/jvp.js";

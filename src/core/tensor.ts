@@ -10,6 +10,7 @@ import { sizeOf } from "./shape.js";
 import type { Node, Storage } from "./node.js";
 import { bufferNode, cse, topoSort } from "./node.js";
 import { backendInstance, getBackend } from "./backend.js";
+import { formatTensor } from "./inspect.js";
 
 /** Nested JS arrays of numbers (the shape of `array()`). */
 export type NestedArray = number | boolean | NestedArray[];
@@ -170,17 +171,18 @@ export class Tensor {
   }
 
   /**
-   * NumPy-like text, e.g. `tensor([[1, 2], [3, 4]], dtype=float32)`. Lazy tensors on device
-   * backends print their shape only.
+   * NumPy-like text with dtype, shape and device, e.g.
+   * `tensor([1, 2], dtype=float32, shape=[2], device=cpu)`; never computes anything: a pending
+   * tensor prints as `tensor(<lazy>, ...)`. Also used by `console.log` and `util.inspect`.
+   * @example
+   * ```ts
+   * import { tensor, add } from "tenfold";
+   * console.log(String(tensor([1, 2]))); // tensor([1, 2], dtype=float32, shape=[2], device=cpu)
+   * console.log(String(add(tensor([1, 2]), 1))); // tensor(<lazy>, ...)
+   * ```
    */
   toString(): string {
-    let data: TypedArray;
-    try {
-      data = this.dataSync();
-    } catch {
-      return `tensor(<lazy>, shape=[${this.shape.join(", ")}], dtype=${this.dtype})`;
-    }
-    return `tensor(${formatData(data, this.#node.shape, this.dtype)}, dtype=${this.dtype})`;
+    return formatTensor(this);
   }
 
   /** @internal Points this tensor at a realized node. */
@@ -190,6 +192,29 @@ export class Tensor {
   }
 }
 Object.defineProperty(Tensor.prototype, disposeSym, { value: Tensor.prototype.dispose });
+// One brand for every copy of the library loaded in a process (ESM and CJS builds, two installs):
+// `isTensor` and `instanceof Tensor` check the registry symbol, not the class identity.
+const TENSOR_BRAND = Symbol.for("tenfold.Tensor");
+Object.defineProperty(Tensor.prototype, TENSOR_BRAND, { value: true });
+Object.defineProperty(Tensor, Symbol.hasInstance, { value: (x: unknown): boolean => isTensor(x) });
+Object.defineProperty(Tensor.prototype, Symbol.for("nodejs.util.inspect.custom"), {
+  value(this: Tensor): string {
+    return this.toString();
+  },
+});
+
+/**
+ * Whether `x` is a tenfold tensor, from this copy of the library or another (the ESM and CJS
+ * builds share one brand, `Symbol.for("tenfold.Tensor")`).
+ * @example
+ * ```ts
+ * import { isTensor, tensor } from "tenfold";
+ * console.log(isTensor(tensor([1])), isTensor([1])); // true false
+ * ```
+ */
+export function isTensor(x: unknown): x is Tensor {
+  return typeof x === "object" && x !== null && (x as { [TENSOR_BRAND]?: unknown })[TENSOR_BRAND] === true;
+}
 
 /** Primitives never worth keeping on their own: leaves and views (recomputed inside kernels for free). */
 const CHEAP = new Set(["const", "iota", "buffer", "input", "reshape", "broadcast", "permute", "slice", "flip", "pad", "barrier", "stopGradient"]);
@@ -300,37 +325,4 @@ function toNested(data: TypedArray, shape: Shape, dtype: DType): NestedArray {
     return out;
   };
   return rec(0, 0);
-}
-
-function fmtNum(v: number, dtype: DType): string {
-  if (dtype === "bool") return v ? "true" : "false";
-  if (dtype === "int32") return String(v);
-  if (Number.isNaN(v)) return "nan";
-  if (!Number.isFinite(v)) return v > 0 ? "inf" : "-inf";
-  if (Number.isInteger(v) && Math.abs(v) < 1e16) return String(v);
-  const a = Math.abs(v);
-  return a !== 0 && (a < 1e-4 || a >= 1e8) ? v.toExponential(4) : String(Number(v.toPrecision(6)));
-}
-
-function formatData(data: TypedArray, shape: Shape, dtype: DType): string {
-  if (shape.length === 0) return fmtNum(data[0]!, dtype);
-  const strs = Array.from(data, (v) => fmtNum(v, dtype));
-  const width = Math.max(0, ...strs.map((s) => s.length));
-  const maxItems = 1000;
-  const rec = (dim: number, off: number, indent: string): string => {
-    const n = shape[dim]!;
-    const stride = sizeOf(shape.slice(dim + 1));
-    const items: string[] = [];
-    const show = sizeOf(shape) > maxItems && n > 6 ? [0, 1, 2, -1, n - 3, n - 2, n - 1] : Array.from({ length: n }, (_, i) => i);
-    for (const i of show) {
-      if (i === -1) {
-        items.push("...");
-        continue;
-      }
-      items.push(dim === shape.length - 1 ? strs[off + i]!.padStart(width) : rec(dim + 1, off + i * stride, indent + " "));
-    }
-    const sep = dim === shape.length - 1 ? ", " : "," + "\n".repeat(shape.length - dim - 1) + indent + " ";
-    return `[${items.join(sep)}]`;
-  };
-  return rec(0, 0, "       ");
 }

@@ -329,10 +329,10 @@ export function readSafetensors(bytes: Uint8Array): Result<{ tree: PyTree<Tensor
  * truncated or corrupt file or a header that contradicts the data, before loading anything.
  * @example
  * ```ts
- * import { tensor } from "tenfold";
+ * import { isTensor, tensor } from "tenfold";
  * import { saveSafetensors, loadSafetensors } from "tenfold/io";
- * const p = loadSafetensors(saveSafetensors({ w: tensor([1, 2]), steps: [tensor([3])] })) as { w: { arraySync(): unknown } };
- * console.log(p.w.arraySync()); // [1, 2]
+ * const p = loadSafetensors(saveSafetensors({ w: tensor([1, 2]), steps: [tensor([3])] }));
+ * console.log(JSON.stringify(p, (_k, v: unknown) => (isTensor(v) ? v.arraySync() : v))); // {"w":[1,2],"steps":[[3]]}
  * try {
  *   loadSafetensors(new Uint8Array([1, 2, 3]));
  * } catch (e) {

@@ -52,6 +52,24 @@ export interface Layer<P = Params, S = State> {
 /** A layer, or a plain function `x => y` used as a layer without parameters. */
 export type LayerLike = Layer<Params, State> | ((x: Tensor) => Tensor);
 
+/** The parameters of a layer-like: what its `init` returns (`{}` for a plain function). */
+export type ParamsOf<L> = L extends { init(key: random.Key): infer P } ? P : Record<string, never>;
+/** The state of a layer-like: what its `initState` returns (`{}` for a plain function). */
+export type StateOf<L> = L extends { initState(): infer S } ? S : Record<string, never>;
+/** `sequential(...layers)` params: one entry per layer, each that layer's own params type. */
+export type SequentialParams<L extends readonly LayerLike[]> = { -readonly [K in keyof L]: ParamsOf<L[K]> };
+/** `sequential(...layers)` state: one entry per layer. */
+export type SequentialState<L extends readonly LayerLike[]> = { -readonly [K in keyof L]: StateOf<L[K]> };
+/**
+ * What `sequential` returns: `init`/`initState` give the precise per-layer tuple, while `apply`
+ * also takes any `Params[]` (e.g. params that went through an optimizer typed `Params[]`).
+ */
+export type SequentialLayer<L extends readonly LayerLike[]> = {
+  init(key: random.Key): SequentialParams<L>;
+  initState(): SequentialState<L>;
+  apply(params: readonly Params[], x: Tensor, options: StatefulApplyOptions<SequentialState<L>>): [Tensor, SequentialState<L>];
+} & Layer<Params[], State[]>;
+
 /** What a layer implementation provides; `makeLayer` turns it into a `Layer`. */
 export interface LayerSpec<P, S> {
   readonly name: string;
@@ -106,9 +124,9 @@ export function layerName(l: LayerLike): string {
  * console.log(mlp.apply(params, zeros([4, 3])).shape, nn.paramCount(params)); // [4, 2] 32
  * ```
  */
-export function sequential(...layers: readonly LayerLike[]): Layer<Params[], State[]> {
+export function sequential<const L extends readonly LayerLike[]>(...layers: L): SequentialLayer<L> {
   const anyState = layers.some((l) => isLayer(l) && l.stateful);
-  return makeLayer<Params[], State[]>({
+  const layer = makeLayer<Params[], State[]>({
     name: `sequential(${layers.length})`,
     layers,
     init: (key) => {
@@ -143,6 +161,8 @@ export function sequential(...layers: readonly LayerLike[]): Layer<Params[], Sta
       return [h, state === undefined ? undefined : newState];
     },
   });
+  // The arrays built above have one entry per layer, in order: exactly the mapped tuple types.
+  return layer as SequentialLayer<L>;
 }
 
 /**

@@ -38,7 +38,7 @@ export interface Lowered {
  * ```ts
  * import { jit, exp, sum, tensor } from "tenfold";
  * const lowered = jit((x) => sum(exp(x))).lower(tensor([1, 2, 3]));
- * console.log(lowered.kernels.length, lowered.kernels[0].ops); // 1 ["exp", "sum"]
+ * console.log(lowered.kernels.length, lowered.kernels[0]?.ops); // 1 ["exp", "sum"]
  * ```
  */
 export function lowerGraph(graph: Graph): Lowered {

@@ -256,7 +256,7 @@ function simplifyRule(n: Node): Node {
  * ```ts
  * import { jit, subtract, multiply, negative, exp, tensor } from "tenfold";
  * const f = jit((x) => exp(negative(negative(subtract(multiply(x, 1), 0)))));
- * console.log(f.lower(tensor([1])).kernels[0].ops); // ["exp"]
+ * console.log(f.lower(tensor([1])).kernels[0]?.ops); // ["exp"]
  * ```
  */
 export function simplify(g: Graph): Graph {

@@ -163,8 +163,23 @@ export type GradsOf<A extends readonly unknown[], N> = N extends readonly number
 /** `argnums` of literal options; 0 when absent; unknown (either form) for a non-literal GradOptions. */
 type ArgnumsOf<O> = "argnums" extends keyof O ? (O extends { readonly argnums: infer N } ? N : number | readonly number[]) : 0;
 type HasAux<O> = O extends { readonly hasAux: true } ? true : false;
+/**
+ * What an aux value comes back as: it is traced with the function, so numbers (and tensors)
+ * become Tensors; arrays and objects keep their structure; other leaves (booleans, strings) stay.
+ */
+export type AuxValue<X> = X extends TensorTree
+  ? X
+  : X extends number
+    ? Tensor
+    : X extends readonly unknown[]
+      ? { -readonly [K in keyof X]: AuxValue<X[K]> }
+      : X extends (...args: never[]) => unknown
+        ? X
+        : X extends object
+          ? { -readonly [K in keyof X]: AuxValue<X[K]> }
+          : X;
 /** The auxiliary output of a `hasAux` function (`unknown` unless it returns a typed pair). */
-export type AuxOf<R> = R extends readonly [unknown, infer X] ? X : unknown;
+export type AuxOf<R> = R extends readonly [unknown, infer X] ? AuxValue<X> : unknown;
 
 /** Options of `grad` and `valueAndGrad`. */
 export interface GradOptions {

@@ -9,7 +9,7 @@ import { yielding } from "../yielding.js";
 import { describe, expect, it, vi } from "vitest";
 import type { Tensor } from "../../src/index.js";
 import * as tf from "../../src/index.js";
-import { META } from "../../src/index.js";
+import { META } from "../../src/internals.js";
 import type { BinaryPrim, UnaryPrim } from "../../src/core/primitives.js";
 import { BINARY, UNARY } from "../../src/core/primitives.js";
 import { broadcastShapes } from "../../src/core/shape.js";

@@ -87,9 +87,9 @@ describe("Tensor", () => {
   });
 
   it("prints like NumPy", () => {
-    expect(tensor([[1, 2], [3, 4]]).toString()).toBe("tensor([[1, 2],\n        [3, 4]], dtype=float32)");
-    expect(tensor([true, false]).toString()).toBe("tensor([ true, false], dtype=bool)");
-    expect(tensor(2.5).toString()).toBe("tensor(2.5, dtype=float32)");
-    expect(tensor([NaN, Infinity], { dtype: "float32" }).toString()).toBe("tensor([nan, inf], dtype=float32)");
+    expect(tensor([[1, 2], [3, 4]]).toString()).toBe("tensor([[1, 2],\n        [3, 4]], dtype=float32, shape=[2, 2], device=cpu)");
+    expect(tensor([true, false]).toString()).toBe("tensor([ true, false], dtype=bool, shape=[2], device=cpu)");
+    expect(tensor(2.5).toString()).toBe("tensor(2.5, dtype=float32, shape=[], device=cpu)");
+    expect(tensor([NaN, Infinity], { dtype: "float32" }).toString()).toBe("tensor([nan, inf], dtype=float32, shape=[2], device=cpu)");
   });
 });

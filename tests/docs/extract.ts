@@ -31,6 +31,7 @@ export const ENTRY_POINTS: Readonly<Record<string, string>> = {
   "tenfold/laws": "laws/index.ts",
   "tenfold/webgpu": "src/backends/webgpu/index.ts",
   "tenfold/onnx": "src/onnx/index.ts",
+  "tenfold/internals": "src/internals.ts",
 };
 
 const TS_LANGS = new Set(["ts", "typescript", "mts"]);

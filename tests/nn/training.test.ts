@@ -72,8 +72,8 @@ describe("nn training", () => {
     // class = index of the largest of the first three features
     const target = astype(argmax(slice(x, [0, 0], [48, 3]), { axis: -1 }), "int32");
     const opt = optim.adam({ lr: 0.03 });
-    let params = model.init(random.key(6));
-    let state = model.initState();
+    let params: nn.Params[] = model.init(random.key(6));
+    let state: nn.State[] = model.initState();
     let ostate = opt.init(params);
     const step = jit((p: nn.Params[], s: nn.State[], os: typeof ostate, k: Tensor) => {
       const lossFn = (pp: nn.Params[]): [Tensor, nn.State[]] => {

@@ -3,22 +3,30 @@
  * exported with `exportOnnx`, run in onnxruntime-node, and compared with tenfold's own outputs.
  */
 import { describe, expect, it } from "vitest";
-import type * as OrtTypes from "onnxruntime-node";
 import { cumsum, jit, nn, random, scan, tensor, add, multiply, tanh, take, takeAlongAxis, flip, pad, argmax, max, sum, expm1, log1p, where, less, astype, customVjp, checkpoint, matmul, cos, maximum } from "../../src/index.js";
 import type { Tensor } from "../../src/index.js";
 import { exportOnnx, OnnxExportError } from "../../src/onnx/index.js";
 
 // onnxruntime-node is a dev-only peer: CI installs it and sets ONNX_REQUIRED=1, so a missing
 // runtime fails there; elsewhere these tests skip.
-type Ort = typeof import("onnxruntime-node");
-const ortModule: Ort | null = await import("onnxruntime-node").then((m) => m, () => null);
+// The slice of onnxruntime-node's API used here (typed locally: the package is optional).
+interface OrtTensor {
+  readonly dims: readonly number[];
+  readonly data: ArrayLike<number | bigint | boolean>;
+}
+interface Ort {
+  Tensor: new (type: string, data: ArrayLike<number> | Uint8Array, dims: readonly number[]) => OrtTensor;
+  InferenceSession: { create(bytes: Uint8Array): Promise<{ outputNames: readonly string[]; run(feeds: Record<string, OrtTensor>): Promise<Record<string, OrtTensor>> }> };
+}
+const ORT_MODULE = "onnxruntime-node";
+const ortModule = (await import(ORT_MODULE).then((m: { default?: Ort } & Ort) => (m.InferenceSession ? m : m.default!), () => null)) as Ort | null;
 if (!ortModule && process.env.ONNX_REQUIRED === "1") throw new Error("ONNX_REQUIRED=1 but onnxruntime-node is not installed");
 const ort = ortModule!;
 const suite = ortModule ? describe : describe.skip;
 
-async function runOrt(bytes: Uint8Array, inputs: readonly Tensor[]): Promise<OrtTypes.Tensor[]> {
+async function runOrt(bytes: Uint8Array, inputs: readonly Tensor[]): Promise<OrtTensor[]> {
   const session = await ort.InferenceSession.create(bytes);
-  const feeds: Record<string, OrtTypes.Tensor> = {};
+  const feeds: Record<string, OrtTensor> = {};
   for (const [i, x] of inputs.entries()) {
     const data = await x.data();
     feeds[`input_${i}`] = new ort.Tensor(x.dtype === "int32" ? "int32" : x.dtype === "bool" ? "bool" : "float32", x.dtype === "bool" ? Uint8Array.from(data as Uint8Array) : data, x.shape);

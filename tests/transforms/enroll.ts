@@ -5,7 +5,8 @@
  * transform laws for every row.
  */
 import fc from "fast-check";
-import type { Primitive, Tensor } from "../../src/index.js";
+import type { Tensor } from "../../src/index.js";
+import type { Primitive } from "../../src/internals.js";
 import * as tf from "../../src/index.js";
 import { bind } from "../../src/ops/base.js";
 import { arb } from "../../laws/index.js";

@@ -14,7 +14,7 @@ import { yielding } from "../yielding.js";
 import { describe, expect, it } from "vitest";
 import type { Tensor } from "../../src/index.js";
 import * as tf from "../../src/index.js";
-import { PRIMITIVES } from "../../src/index.js";
+import { PRIMITIVES } from "../../src/internals.js";
 import { assertAllClose, checkGrads } from "../../laws/index.js";
 import type { Entry } from "./enroll.js";
 import { OP_TABLE, PRIM_TABLE } from "./enroll.js";

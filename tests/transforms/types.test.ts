@@ -34,7 +34,8 @@ describe("typed gradients", () => {
     expect([value.arraySync(), aux, g.arraySync()]).toEqual([4, "note", 4]);
 
     const [gx, auxG] = grad((a: Tensor) => [sum(a), 1] as const, { hasAux: true })(tensor([1, 2]));
-    expectTypeOf(auxG).toEqualTypeOf<1>();
+    expectTypeOf(auxG).toEqualTypeOf<Tensor>(); // numbers in aux are traced: they come back as tensors
+    expect(auxG.arraySync()).toBe(1);
     expect(gx.arraySync()).toEqual([1, 1]);
   });
 

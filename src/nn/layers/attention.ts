@@ -47,7 +47,7 @@ export function sinusoidTable(maxLen: number, dModel: number): Tensor {
  * ```ts
  * import { nn, zeros } from "tenfold";
  * const pe = nn.positionalEncoding(50, 4);
- * console.log(pe.apply({}, zeros([1, 3, 4])).arraySync()[0][1]); // [sin 1, cos 1, sin 0.01, cos 0.01]
+ * console.log(pe.apply({}, zeros([1, 3, 4])).arraySync()); // row 1: [sin 1, cos 1, sin 0.01, cos 0.01]
  * ```
  */
 export function positionalEncoding(maxLen: number, dModel: number): Layer<Record<string, never>> {
