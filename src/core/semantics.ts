@@ -118,7 +118,7 @@ export const SEMANTICS: { readonly [P in ElementwisePrim]: ScalarDef<P> } = {
  * The evaluator of `prim` for one typing (the single definition every backend agrees with).
  * @example
  * ```ts
- * import { scalarFn } from "tenfold";
+ * import { scalarFn } from "tenfold/internals";
  * const div = scalarFn("div", "int32", "int32", {});
  * console.log(div(7, -2, 0, 0), div(5, 0, 0, 0)); // -3 -1
  * ```

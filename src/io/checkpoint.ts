@@ -110,7 +110,7 @@ export async function writeAtomic(path: string, bytes: Uint8Array): Promise<void
  * import { save, load } from "tenfold/io";
  * const model = nn.sequential(nn.dense(2, 4), nn.relu, nn.dense(4, 1));
  * const params = model.init(random.key(0));
- * const opt = optim.adam(1e-3);
+ * const opt = optim.adam({ lr: 1e-3 });
  * const path = join(tmpdir(), `tenfold-doc-${process.pid}.safetensors`);
  * await save(path, { params, opt: opt.init(params), step: 10, key: random.key(1), history: { loss: [0.5, 0.25] } });
  * const back = await load<{ step: number; history: { loss: number[] }; params: object[] }>(path);
