@@ -23,6 +23,7 @@ export * from "./ops/shape.js";
 export * from "./ops/linalg.js";
 export * from "./ops/conv.js";
 export * from "./ops/conv-transpose.js";
+export * from "./ops/index-update.js";
 export { stopGradient } from "./ops/stopgrad.js";
 
 export { jvp } from "./transforms/jvp.js";
