@@ -24,6 +24,8 @@ export * from "./ops/linalg.js";
 export * from "./ops/conv.js";
 export * from "./ops/conv-transpose.js";
 export * from "./ops/index-update.js";
+export * from "./ops/tri.js";
+export * from "./ops/sort.js";
 export { stopGradient } from "./ops/stopgrad.js";
 
 export { jvp } from "./transforms/jvp.js";
