@@ -32,6 +32,8 @@ export { jvp } from "./transforms/jvp.js";
 export { vjp, grad, valueAndGrad } from "./transforms/vjp.js";
 export type { GradOptions, GradTree, GradsOf, TensorTree, AuxOf } from "./transforms/vjp.js";
 export { scan, customVjp, checkpoint } from "./transforms/control.js";
+export { cond, switchCase, switch_, foriLoop, whileLoop } from "./transforms/cond.js";
+export type { WhileLoopOptions } from "./transforms/cond.js";
 
 export * as tree from "./core/tree.js";
 export * as random from "./random/index.js";
