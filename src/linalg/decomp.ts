@@ -9,8 +9,7 @@
  */
 import { ShapeError, fmtShape } from "../core/errors.js";
 import type { Tensor } from "../core/tensor.js";
-import type { TensorLike } from "../ops/base.js";
-import { asTensor, requireFloat } from "../ops/base.js";
+import { requireFloat } from "../ops/base.js";
 import { iota } from "../ops/creation.js";
 import { abs, add, astype, divide, equal, greater, multiply, sqrt, subtract, where } from "../ops/elementwise.js";
 import { matmul } from "../ops/linalg.js";

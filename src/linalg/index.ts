@@ -10,7 +10,6 @@ import type { TensorLike } from "../ops/base.js";
 import { asTensor, requireFloat } from "../ops/base.js";
 import { eye } from "../ops/creation.js";
 import { abs, log, multiply, sign, sqrt, square } from "../ops/elementwise.js";
-import { matmul } from "../ops/linalg.js";
 import { max, prod, sum } from "../ops/reduce.js";
 import { broadcastTo, expandDims, squeeze } from "../ops/shape.js";
 import { choleskyImpl, luEliminate, qrImpl, squareSize, triSolveImpl } from "./decomp.js";
