@@ -1,6 +1,6 @@
 /**
- * Entry point of `tenfold/linalg`: cholesky, triangularSolve, solve, inv, det, slogdet, qr and
- * norm on `[..., n, n]` batches (see decomp.ts for how they are composed). Gradients come from
+ * Entry point of `tenfold/linalg`: cholesky, triangularSolve, solve, inv, det, slogdet, qr, eigh,
+ * svd and norm on `[..., n, n]` batches (see decomp.ts and eigh.ts for how they are composed). Gradients come from
  * the composition (checked against finite differences in tests/coreops/linalg.test.ts);
  * accuracy bounds measured in float32 are in docs/coreops.md.
  */
@@ -9,9 +9,11 @@ import type { Tensor } from "../core/tensor.js";
 import type { TensorLike } from "../ops/base.js";
 import { asTensor, requireFloat } from "../ops/base.js";
 import { eye } from "../ops/creation.js";
-import { abs, log, multiply, sign, sqrt, square } from "../ops/elementwise.js";
+import { abs, divide, log, maximum, multiply, sign, sqrt, square } from "../ops/elementwise.js";
+import { matmul } from "../ops/linalg.js";
 import { max, prod, sum } from "../ops/reduce.js";
-import { broadcastTo, expandDims, squeeze } from "../ops/shape.js";
+import { broadcastTo, expandDims, flip, matrixTranspose, squeeze } from "../ops/shape.js";
+import { eighImpl } from "./eigh.js";
 import { choleskyImpl, luEliminate, qrImpl, squareSize, triSolveImpl } from "./decomp.js";
 
 function diag(a: Tensor): Tensor {
@@ -217,4 +219,56 @@ export function norm(x: TensorLike, options: NormOptions = {}): Tensor {
     return keepdims ? m : squeeze(m, { axis: [rr, cc] });
   }
   throw new ShapeError(`norm: matrix ord must be "fro", 1 or Infinity, got ${String(ord)} (the spectral norm needs svd)`);
+}
+
+/**
+ * Eigenvalues (ascending) and eigenvectors (columns) of symmetric `a` `[..., n, n]`:
+ * `[w, v]` with `a = v diag(w) vᵀ` (`jnp.linalg.eigh`; the symmetrized input is used). Cyclic
+ * Jacobi with `sweeps` sweeps (default 8), and the standard eigh gradient (undefined for repeated
+ * eigenvalues, as JAX; a customVjp, so reverse mode only: grad/vjp/jacrev). Eigenvector signs
+ * are arbitrary.
+ * @example
+ * ```ts
+ * import { tensor } from "tenfold";
+ * import { eigh } from "tenfold/linalg";
+ * const [w] = eigh(tensor([[2, 1], [1, 2]]));
+ * console.log(w.arraySync()); // ≈[1, 3]
+ * ```
+ */
+export function eigh(a: TensorLike, options: { sweeps?: number } = {}): [Tensor, Tensor] {
+  const t = asTensor(a, "eigh");
+  squareSize("eigh", t);
+  const sweeps = options.sweeps ?? 8;
+  if (!Number.isInteger(sweeps) || sweeps < 1) throw new ShapeError(`eigh: sweeps must be a positive integer, got ${sweeps}`);
+  return eighImpl(t, sweeps);
+}
+
+/**
+ * Singular value decomposition `[u, s, vt]` (reduced, singular values descending) of `a`
+ * `[..., m, n]`, from `eigh(aᵀa)` (or `a aᵀ` when m < n): `s = sqrt(eigenvalues)`,
+ * `u = a v / s`. Squaring the condition number makes small singular values inaccurate in float32
+ * (relative error ~ eps · (s_max / s_i)²); differentiable through eigh's rule for distinct
+ * nonzero singular values.
+ * @example
+ * ```ts
+ * import { tensor } from "tenfold";
+ * import { svd } from "tenfold/linalg";
+ * const [, s] = svd(tensor([[3, 0], [0, -2]]));
+ * console.log(s.arraySync()); // ≈[3, 2]
+ * ```
+ */
+export function svd(a: TensorLike): [Tensor, Tensor, Tensor] {
+  const t = asTensor(a, "svd");
+  requireFloat("svd", t);
+  if (t.ndim < 2) throw new ShapeError(`svd: expected matrices [..., m, n], got ${fmtShape(t.shape)}`);
+  const [m, n] = [t.shape[t.ndim - 2]!, t.shape[t.ndim - 1]!];
+  if (m < n) {
+    const [u, s, vt] = svd(matrixTranspose(t));
+    return [matrixTranspose(vt), s, matrixTranspose(u)];
+  }
+  const [w, v] = eighImpl(matmul(matrixTranspose(t), t), 8);
+  const vd = flip(v, { axis: -1 });
+  const s = sqrt(maximum(flip(w, { axis: -1 }), 0));
+  const u = divide(matmul(t, vd), expandDims(s, -2));
+  return [u, s, matrixTranspose(vd)];
 }

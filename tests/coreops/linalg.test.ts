@@ -5,12 +5,12 @@ import { readFileSync } from "node:fs";
 import { describe, expect, test } from "vitest";
 import { ShapeError, add, eye, jit, matmul, matrixTranspose, multiply, stack, sum, tensor, vmap } from "../../src/index.js";
 import type { Tensor } from "../../src/index.js";
-import { cholesky, det, inv, norm, qr, slogdet, solve, triangularSolve } from "../../src/linalg/index.js";
+import { cholesky, det, eigh, inv, norm, qr, slogdet, solve, svd, triangularSolve } from "../../src/linalg/index.js";
 import { checkGrads } from "../../laws/index.js";
 
 interface Fix {
   a: number[]; spd: number[]; b: number[]; chol: number[]; solve: number[]; inv: number[]; det: number[];
-  slogdet: [number[], number[]]; q: number[]; r: number[];
+  slogdet: [number[], number[]]; q: number[]; r: number[]; eigw: number[]; eigv: number[]; sv: number[];
   hilbert: Record<string, { h: number[]; b: number[]; cond: number }>;
 }
 const F = JSON.parse(readFileSync(new URL("../fixtures/coreops/linalg.json", import.meta.url), "utf8")) as Fix;
@@ -53,6 +53,23 @@ describe("against NumPy", () => {
     close(matmul(U, triangularSolve(U, B, { lower: false })), rows(B), 1e-4);
     expect(rows(triangularSolve(tensor([[9, 0], [2, 9]]), tensor([1, 5]), { unitDiagonal: true }))).toEqual([1, 3]);
   });
+  test("eigh: eigenvalues, |vᵀ v_numpy| = I, reconstruction", () => {
+    const [w, v] = eigh(SPD);
+    close(w, F.eigw, 1e-4);
+    const vn = tensor(F.eigv, { shape: [2, N, N] });
+    const overlap = rows(matmul(matrixTranspose(v), vn)).map(Math.abs);
+    close(tensor(overlap, { shape: [2, N, N] }), rows(stack([eye(N), eye(N)])), 1e-3);
+    const back = matmul(multiply(v, tensor(rows(w), { shape: [2, 1, N] })), matrixTranspose(v));
+    close(back, F.spd, 1e-4);
+  });
+  test("svd: singular values and reconstruction (wide and tall)", () => {
+    const a3 = tensor(F.a.filter((_, i) => i % N < 3), { shape: [2, N, 3] });
+    const [u, s, vt] = svd(a3);
+    close(s, F.sv, 1e-3);
+    close(matmul(multiply(u, tensor(rows(s), { shape: [2, 1, 3] })), vt), rows(a3), 1e-3);
+    const [, sw] = svd(matrixTranspose(a3));
+    close(sw, F.sv, 1e-3);
+  });
   test("norm", () => {
     const x = tensor([[1, -2], [3, 4]]);
     expect(norm(x).itemSync()).toBeCloseTo(Math.sqrt(30), 5);
@@ -76,6 +93,11 @@ describe("gradients (finite differences), jit == eager, vmap == loop", () => {
     checkGrads((x: Tensor) => det(x), [a0], o);
     checkGrads((x: Tensor) => qr(x)[1], [a0], o);
     checkGrads((x: Tensor) => norm(x), [a0], o);
+    // eigh's rule is a customVjp: reverse mode only (as the docs say)
+    const rev = { ...o, modes: ["rev" as const] };
+    checkGrads((x: Tensor) => eigh(sym(x))[0], [spd0], rev);
+    checkGrads((x: Tensor) => { const v = eigh(sym(x))[1]; return multiply(v, v); }, [spd0], rev);
+    checkGrads((x: Tensor) => svd(x)[1], [a0], rev);
   });
   test("jit == eager and vmap == loop", () => {
     const f = (x: Tensor, y: Tensor): Tensor => solve(x, y);
