@@ -69,7 +69,7 @@ describe("the built package", () => {
   });
 
   it("has ESM, CJS and declarations for every entry of package.json exports", () => {
-    for (const e of ["index", "nn", "optim", "metrics", "io", "train", "laws", "webgpu"]) {
+    for (const e of ["index", "nn", "optim", "metrics", "io", "train", "laws", "linalg", "webgpu"]) {
       for (const ext of [".js", ".cjs", ".d.ts", ".d.cts"]) {
         expect(existsSync(join(proj, "node_modules/tenfold/dist", e + ext)), e + ext).toBe(true);
       }
