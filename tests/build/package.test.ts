@@ -44,7 +44,7 @@ describe("the built package", () => {
       entry: {
         index: join(ROOT, "src/index.ts"), nn: join(ROOT, "src/nn/index.ts"), optim: join(ROOT, "src/optim/index.ts"),
         metrics: join(ROOT, "src/metrics/index.ts"), io: join(ROOT, "src/io/index.ts"), train: join(ROOT, "src/train/index.ts"),
-        laws: join(ROOT, "laws/index.ts"), webgpu: join(ROOT, "src/backends/webgpu/index.ts"),
+        laws: join(ROOT, "laws/index.ts"), linalg: join(ROOT, "src/linalg/index.ts"), webgpu: join(ROOT, "src/backends/webgpu/index.ts"),
       },
       format: ["esm", "cjs"],
       dts: true,
