@@ -31,6 +31,7 @@ export default defineConfig({
     io: "src/io/index.ts",
     train: "src/train/index.ts",
     laws: "laws/index.ts",
+    linalg: "src/linalg/index.ts",
     webgpu: "src/backends/webgpu/index.ts",
     onnx: "src/onnx/index.ts",
     internals: "src/internals.ts",

@@ -30,12 +30,18 @@ export * from "./ops/shape.js";
 export * from "./ops/linalg.js";
 export { conv, maxPool, avgPool } from "./ops/conv.js";
 export type { Padding, ConvOptions, PoolOptions } from "./ops/conv.js";
+export * from "./ops/conv-transpose.js";
+export * from "./ops/index-update.js";
+export * from "./ops/tri.js";
+export * from "./ops/sort.js";
 export { stopGradient } from "./ops/stopgrad.js";
 
 export { jvp } from "./transforms/jvp.js";
 export { vjp, grad, valueAndGrad } from "./transforms/vjp.js";
 export type { GradOptions, GradTree, GradsOf, TensorTree, AuxOf } from "./transforms/vjp.js";
 export { scan, customVjp, checkpoint } from "./transforms/control.js";
+export { cond, switchCase, switch_, foriLoop, whileLoop } from "./transforms/cond.js";
+export type { WhileLoopOptions } from "./transforms/cond.js";
 
 export * as tree from "./core/tree.js";
 export * as random from "./random/index.js";

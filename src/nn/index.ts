@@ -14,3 +14,5 @@ export * from "./layers/conv.js";
 export * from "./layers/norm.js";
 export * from "./layers/rnn.js";
 export * from "./layers/attention.js";
+export * from "./layers/extra.js";
+export * from "./layers/sdpa.js";

@@ -16,6 +16,7 @@ export * from "../ops/reduce.js";
 export * from "../ops/shape.js";
 export * from "../ops/linalg.js";
 export * from "../ops/conv.js";
+export * from "../ops/conv-transpose.js";
 export { stopGradient } from "../ops/stopgrad.js";
 export { scan } from "../transforms/control.js";
 export * as tree from "../core/tree.js";

@@ -32,3 +32,5 @@ export { applyUpdates, globalNorm, chain, clipByGlobalNorm, addDecayedWeights, s
 export type { SgdOptions, AdamOptions, AdamWOptions, RmspropOptions } from "./optimizers.js";
 export { sgd, adam, adamw, rmsprop } from "./optimizers.js";
 export * as schedules from "./schedules.js";
+export type { AdagradOptions, AdadeltaOptions, NadamOptions, LionOptions } from "./more.js";
+export { adagrad, adadelta, nadam, lion } from "./more.js";

@@ -29,6 +29,7 @@ export const ENTRY_POINTS: Readonly<Record<string, string>> = {
   "tenfold/io": "src/io/index.ts",
   "tenfold/train": "src/train/index.ts",
   "tenfold/laws": "laws/index.ts",
+  "tenfold/linalg": "src/linalg/index.ts",
   "tenfold/webgpu": "src/backends/webgpu/index.ts",
   "tenfold/onnx": "src/onnx/index.ts",
   "tenfold/internals": "src/internals.ts",
