@@ -85,7 +85,8 @@ export function cond<A extends unknown[], R>(pred: TensorLike, trueFn: (...args:
  * @example
  * ```ts
  * import { switchCase, tensor, add, multiply } from "tenfold";
- * const fs = [(x) => add(x, 1), (x) => multiply(x, 10)];
+ * import type { Tensor } from "tenfold";
+ * const fs = [(x: Tensor) => add(x, 1), (x: Tensor) => multiply(x, 10)];
  * console.log(switchCase(1, fs, tensor([1, 2])).arraySync()); // [10, 20]
  * console.log(switchCase(5, fs, tensor([1, 2])).arraySync()); // [10, 20] (clamped)
  * ```

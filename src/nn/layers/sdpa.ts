@@ -64,7 +64,7 @@ export interface SdpaOptions {
  * const q = tensor([[[1, 0], [0, 1]]]);
  * const v = tensor([[[1, 2], [3, 4]]]);
  * const y = nn.scaledDotProductAttention(q, q, v, { causal: true });
- * console.log(y.arraySync()[0][0]); // [1, 2]: the first query sees only the first key
+ * console.log((y.arraySync() as number[][][])[0]![0]); // [1, 2]: the first query sees only the first key
  * ```
  */
 export function scaledDotProductAttention(q: TensorLike, k: TensorLike, v: TensorLike, options: SdpaOptions = {}): Tensor {
