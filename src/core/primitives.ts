@@ -76,8 +76,8 @@ export interface ParamsMap {
   /** where(cond, a, b) */
   where: Record<string, never>;
   cast: { readonly dtype: DType };
-  /** Threefry-2x32 block cipher (20 rounds) on (k0, k1, x0, x1); `lane` picks the output word. */
-  threefry: { readonly lane: 0 | 1 };
+  /** Threefry-2x32 block cipher (20 rounds) on (k0, k1, x0, x1); `lane` picks the output word (2: their xor, JAX's 32-bit random bits). */
+  threefry: { readonly lane: 0 | 1 | 2 };
   /** Logical (unsigned) shift right of int32 bits. */
   shrl: { readonly bits: number };
   sum: { readonly axes: readonly number[] };

@@ -111,7 +111,7 @@ export const SEMANTICS: { readonly [P in ElementwisePrim]: ScalarDef<P> } = {
     },
   },
   shrl: { meaning: "logical (unsigned) shift right of the int32 bits by `bits`", eval: ({ params }) => (a) => (a >>> params.bits) | 0 },
-  threefry: { meaning: "Threefry-2x32 (20 rounds) of (k0, k1, x0, x1); `lane` picks the output word, as int32 bits", eval: ({ params }) => (k0, k1, x0, x1) => threefry2x32(k0, k1, x0, x1)[params.lane] | 0 },
+  threefry: { meaning: "Threefry-2x32 (20 rounds) of (k0, k1, x0, x1); `lane` 0 or 1 picks an output word, 2 their xor (JAX's 32-bit bits), as int32 bits", eval: ({ params }) => (k0, k1, x0, x1) => { const t = threefry2x32(k0, k1, x0, x1); return (params.lane === 2 ? t[0] ^ t[1] : t[params.lane]) | 0; } },
 };
 
 /**

@@ -8,7 +8,7 @@ import { yielding } from "../yielding.js";
 import { describe, expect, it, vi } from "vitest";
 import type { Tensor } from "../../src/index.js";
 import * as tf from "../../src/index.js";
-import { threefry2x32 } from "../../src/backends/reference/threefry.js";
+import { threefry2x32 } from "../../src/core/semantics-math.js";
 import { bind } from "../../src/ops/base.js";
 import { assertAllClose } from "../../laws/index.js";
 

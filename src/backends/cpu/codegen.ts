@@ -149,7 +149,7 @@ const JS: { readonly [P in ElementwisePrim]: JsEmit } = {
     return isF(from) ? x! : `fr(${x})`;
   },
   shrl: ([x], _i, _o, bits) => `((${x} >>> ${bits}) | 0)`,
-  threefry: ([a, b, c, d], _i, _o, lane) => `(threefry2x32(${a}, ${b}, ${c}, ${d})[${lane}] | 0)`,
+  threefry: ([a, b, c, d], _i, _o, lane) => (lane === 2 ? `(((t) => t[0] ^ t[1])(threefry2x32(${a}, ${b}, ${c}, ${d})))` : `(threefry2x32(${a}, ${b}, ${c}, ${d})[${lane}] | 0)`),
 };
 
 /** Emits an SSA body: single-use values are inlined (so guarded branches stay lazy). */

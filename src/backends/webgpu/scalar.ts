@@ -147,7 +147,7 @@ const WGSL: { readonly [P in ElementwisePrim]: WgslEmit } = {
   cast: (sink, [x], inT, outT) => castExpr(sink, x!, inT, outT),
   threefry: (sink, [x, y, z, w], _i, _o, { lane }) => {
     need(sink, "threefry");
-    return `bitcast<i32>(threefry(bitcast<u32>(${x}), bitcast<u32>(${y}), bitcast<u32>(${z}), bitcast<u32>(${w}))[${lane ?? 0}])`;
+    return `bitcast<i32>(threefry3(bitcast<u32>(${x}), bitcast<u32>(${y}), bitcast<u32>(${z}), bitcast<u32>(${w}))[${lane ?? 0}])`;
   },
   shrl: (_s, [x], _i, _o, { bits }) => `bitcast<i32>(bitcast<u32>(${x}) >> ${bits ?? 0}u)`,
 };
@@ -354,6 +354,10 @@ fn threefry(k0: u32, k1: u32, x0: u32, x1: u32) -> vec2<u32> {
     b = b + ks[(s + 1u) % 3u] + s;
   }
   return vec2<u32>(a, b);
+}
+fn threefry3(k0: u32, k1: u32, x0: u32, x1: u32) -> vec3<u32> {
+  let t = threefry(k0, k1, x0, x1);
+  return vec3<u32>(t.x, t.y, t.x ^ t.y);
 }`,
   },
 };
