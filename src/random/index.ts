@@ -76,7 +76,7 @@ export function key(seed: number): Key {
  * ```ts
  * import { random } from "tenfold";
  * const [k1, k2] = random.split(random.key(0));
- * console.log(k1.shape, k2.shape); // [2] [2]
+ * console.log(k1!.shape, k2!.shape); // [2] [2]
  * ```
  */
 export function split(k: Key, n = 2): Key[] {

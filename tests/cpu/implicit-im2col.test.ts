@@ -42,8 +42,11 @@ describe("cpu implicit im2col", () => {
       const got = await on("cpu", jf);
       const again = await on("cpu", jf);
       want.forEach((v, i) => {
-        expect(close(got[i]!, v, 1e-4), `${JSON.stringify({ x, w, opts })} output ${i}`).toBe(true);
-        expect(close(again[i]!, v, 1e-4), `${JSON.stringify({ x, w, opts })} output ${i} (second run)`).toBe(true);
+        // float32 sums of ~1,600 products: the summation order (reference vs gemm) moves a result
+        // by a few ulp of the largest magnitudes, so the tolerance scales with them
+        const tol = 1e-4 + 4e-6 * v.reduce((m, a) => Math.max(m, Math.abs(a)), 0);
+        expect(close(got[i]!, v, tol), `${JSON.stringify({ x, w, opts })} output ${i}`).toBe(true);
+        expect(close(again[i]!, v, tol), `${JSON.stringify({ x, w, opts })} output ${i} (second run)`).toBe(true);
       });
     }
   });
