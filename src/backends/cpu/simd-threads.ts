@@ -6,6 +6,11 @@
  */
 import { MAX_PAGES, feedChunks, threadCount } from "./matmul-simd.js";
 import { hasSimd } from "./wasm.js";
+import { armHelper, awaitHelpers, failureSrc } from "./helper-guard.js";
+
+/** Control cells of a SIMD helper: 1 when its kernel threw (cleared by the caller), and the injected failure. */
+const ERR = 12;
+const FAIL = 13;
 
 /**
  * A compiled SIMD kernel: call with byte addresses of the kernel's inputs, then its output (for a
@@ -67,7 +72,7 @@ const MAX_ARGS = 240;
  * argument count, rows, rows per chunk, index of the scratch argument (−1: none), this thread's
  * scratch offset, whether to set counter[1 + i] when chunk i is done, whether to wait until
  * counter[READY] > i (the caller is still copying rows in) before running chunk i; arguments from
- * ctl[16].
+ * ctl[16]. Whatever the work throws sets ctl[ERR] (see helper-guard.ts) and the helper goes on.
  */
 const HELPER_SRC = `
 const { workerData, receiveMessageOnPort } = require("node:worker_threads");
@@ -80,6 +85,7 @@ for (;;) {
   Atomics.wait(c, 0, 0);
   if (Atomics.compareExchange(c, 0, 1, 2) !== 1) continue;
   try {
+    ${failureSrc(FAIL)}
     for (let m; (m = receiveMessageOnPort(port)); ) fns.set(m.message.id, new WebAssembly.Instance(new WebAssembly.Module(m.message.bytes), { env: { mem } }).exports.k);
     const k = fns.get(c[1]);
     if (k) {
@@ -94,6 +100,8 @@ for (;;) {
         if (c[7]) Atomics.store(cnt, 1 + i, 1);
       }
     }
+  } catch {
+    Atomics.store(c, ${ERR}, 1);
   } finally {
     Atomics.store(c, 0, 0);
     Atomics.notify(c, 0);
@@ -121,7 +129,7 @@ function startHelpers(): Helper[] {
       w.unref();
       port1.unref();
       const h: Helper = { ctl, port: port1, sent: new Set(), ready: false };
-      w.on("error", () => out.splice(out.indexOf(h), 1));
+      w.on("error", () => out.includes(h) && out.splice(out.indexOf(h), 1));
       out.push(h);
     } catch {
       break;
@@ -166,7 +174,9 @@ export function threaded(k: (...a: number[]) => void, bytes: Uint8Array, rows: n
     if (prepare && !gated) prepare(0, rows);
     counter.fill(0, 0, flags ? 1 + chunks : 1);
     counter[READY] = 0;
+    const armed = new Set<Helper>();
     ready.forEach((h, i) => {
+      if (armHelper("simd", h.ctl, FAIL)) armed.add(h);
       if (!h.sent.has(id)) { h.port.postMessage({ id, bytes }); h.sent.add(id); }
       const c = h.ctl;
       c[1] = id; c[2] = n; c[3] = rows; c[4] = chunk; c[5] = scratchBytes ? n - 1 : -1; c[6] = (i + 1) * scratchBytes; c[7] = flags ? 1 : 0; c[8] = gated ? 1 : 0;
@@ -188,10 +198,7 @@ export function threaded(k: (...a: number[]) => void, bytes: Uint8Array, rows: n
       args[n] = t; args[n + 1] = Math.min(t + chunk, rows); k(...args);
       if (flags) { Atomics.store(counter, 1 + i, 1); report(); }
     }
-    for (const { ctl: c } of ready) {
-      if (Atomics.compareExchange(c, 0, 1, 0) === 1) continue;
-      while (Atomics.load(c, 0) !== 0) Atomics.wait(c, 0, 2);
-    }
+    awaitHelpers("cpu SIMD kernel", helpers!, ready, ERR, armed, (h) => Atomics.load(counter, 0) + Atomics.load(h.ctl, 11));
     if (flags) report();
     else onRows?.(0, rows);
   };
