@@ -3,7 +3,7 @@
  * a shared wasm memory, helper threads that split big products by rows or columns, the memory
  * limit, and the fused entry points (packed-B hooks, kept C) the CPU program uses.
  */
-import { MR, NR, gemmFn, hasRelaxedSimd, hasSimd, moduleBytes, packbFn, tgemmFn } from "./wasm.js";
+import { MR, NR, gemmFn, hasSimd, moduleBytes, packbFn, relaxedSimd, tgemmFn } from "./wasm.js";
 import type { Strided } from "./matmul-js.js";
 import { sgemm } from "./matmul-js.js";
 import { armHelper, awaitHelpers, failureSrc } from "./helper-guard.js";
@@ -141,7 +141,7 @@ export function simdGemm(): WasmGemm | null {
   if (wasmGemm !== undefined) return wasmGemm;
   wasmGemm = null;
   if (!hasSimd()) return null;
-  const fma = hasRelaxedSimd();
+  const fma = relaxedSimd();
   const fn = [{ name: "gemm", fn: gemmFn(fma) }, { name: "tgemm", fn: tgemmFn(fma) }, { name: "packb", fn: packbFn() }];
   const threads = threadCount();
   if (threads > 1 && typeof SharedArrayBuffer !== "undefined") {
