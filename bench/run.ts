@@ -166,7 +166,8 @@ async function main(): Promise<void> {
   }
   const { mlpCase, setTfjs } = await import("./mlp.js");
   setTfjs(tfjs);
-  cases.push(await mlpCase(tfjsBoth, QUICK));
+  // Only when selected: the case loads the MNIST images (the `mnist` package) up front.
+  if (!ONLY || ONLY.test("MNIST MLP 784-128-10 Adam")) cases.push(await mlpCase(tfjsBoth, QUICK));
 
   // Table.
   const rows: string[][] = [];
