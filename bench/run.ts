@@ -8,6 +8,8 @@ import os from "node:os";
 import * as tf from "../src/index.js";
 import type { Tensor } from "../src/index.js";
 import { type AnyMod, onnxMatmulModel, tryImport } from "./peers.js";
+import { simdGemm } from "../src/backends/cpu/matmul.js";
+import { hasRelaxedSimd, hasSimd, relaxedSimd } from "../src/backends/cpu/wasm.js";
 
 type Fn = () => Promise<unknown> | unknown;
 type Impl = { setup: () => Promise<Fn> | Fn } | undefined;
@@ -166,7 +168,8 @@ async function main(): Promise<void> {
   }
   const { mlpCase, setTfjs } = await import("./mlp.js");
   setTfjs(tfjs);
-  cases.push(await mlpCase(tfjsBoth, QUICK));
+  // Only when selected: the case loads the MNIST images (the `mnist` package) up front.
+  if (!ONLY || ONLY.test("MNIST MLP 784-128-10 Adam")) cases.push(await mlpCase(tfjsBoth, QUICK));
 
   // Table.
   const rows: string[][] = [];
@@ -198,6 +201,7 @@ async function main(): Promise<void> {
   console.log("\n| case | " + ENGINES.join(" | ") + " |\n|---|" + ENGINES.map(() => "---").join("|") + "|");
   for (const r of rows) console.log(`| ${r.join(" | ")} |`);
   for (const m of micro) console.log(m);
+  console.log(`\ntenfold cpu SIMD path: ${simdGemm()?.fma ? "relaxed SIMD (FMA, f32x4.relaxed_madd)" : hasSimd() ? "plain SIMD" : "no Wasm SIMD (JS kernels)"}${hasRelaxedSimd() && !relaxedSimd() ? " (relaxed SIMD available, off by TENFOLD_RELAXED=0)" : ""}`);
   console.log(`\nmachine: ${os.cpus()[0]?.model ?? "?"} × ${os.cpus().length}, Node ${process.version}; ms (median), ×r = peer time / tenfold time`);
 }
 

@@ -3,9 +3,14 @@
  * a shared wasm memory, helper threads that split big products by rows or columns, the memory
  * limit, and the fused entry points (packed-B hooks, kept C) the CPU program uses.
  */
-import { MR, NR, gemmFn, hasRelaxedSimd, hasSimd, moduleBytes, packbFn, tgemmFn } from "./wasm.js";
+import { MR, NR, gemmFn, hasSimd, moduleBytes, packbFn, relaxedSimd, tgemmFn } from "./wasm.js";
 import type { Strided } from "./matmul-js.js";
 import { sgemm } from "./matmul-js.js";
+import { armHelper, awaitHelpers, failureSrc } from "./helper-guard.js";
+
+/** Control cells of a gemm helper: 1 when its kernel threw (cleared by the caller), and the injected failure. */
+export const GEMM_ERR = 32;
+export const GEMM_FAIL = 33;
 
 type GemmFn = (pa: number, pb: number, pc: number, mt: number, np: number, k: number, kc: number, mb: number, ldc: number) => void;
 type TgemmFn = (...args: number[]) => void;
@@ -60,6 +65,7 @@ function gemmBytes(m: number, n: number, k: number): number {
  * split (0: chunks of mb row tiles; 1: chunks of ctl[12] column panels, for products with few rows;
  * 2: chunks of ctl[12] panels of the table gemm `tgemm`, its arguments in ctl[13..31] with the
  * panel count at ctl[20] and this thread's scratch at ctl[31]; chunk i done sets counter[1 + i]).
+ * Whatever the work throws sets ctl[GEMM_ERR] (see helper-guard.ts) and the helper goes on.
  */
 const WORKER_SRC = `
 const { workerData } = require("node:worker_threads");
@@ -71,6 +77,8 @@ Atomics.store(c, 10, 1);
 for (;;) {
   Atomics.wait(c, 0, 0);
   if (Atomics.compareExchange(c, 0, 1, 2) !== 1) continue;
+  try {
+  ${failureSrc(GEMM_FAIL)}
   const pa = c[1], pb = c[2], pc = c[3], mt = c[4], np = c[5], k = c[6], kc = c[7], mb = c[8], ldc = c[9];
   if (c[11] === 2) {
     const pn = c[12];
@@ -92,6 +100,9 @@ for (;;) {
     const pn = c[12];
     for (let j; (j = Atomics.add(cnt, 0, 1) * pn) < np; ) gemm(pa, pb + j * k * nr * 4, pc + j * nr * 4, mt, Math.min(pn, np - j), k, kc, mb, ldc);
   }
+  } catch {
+    Atomics.store(c, ${GEMM_ERR}, 1);
+  }
   Atomics.store(c, 0, 0);
   Atomics.notify(c, 0);
 }`;
@@ -112,11 +123,11 @@ function startWorkers(mem: WebAssembly.Memory, bytes: Uint8Array, n: number, cou
   const out: WasmGemm["workers"] = [];
   for (let i = 1; i < n; i++) {
     try {
-      const ctl = new Int32Array(new SharedArrayBuffer(32 * 4));
+      const ctl = new Int32Array(new SharedArrayBuffer(40 * 4));
       const w = new wt.Worker(WORKER_SRC, { eval: true, workerData: { mem, bytes, ctl: ctl.buffer, counter: counter.buffer, mr: MR, nr: NR, maxChunks: MAX_CHUNKS, ready: READY } });
       w.unref();
       const entry = { ctl, ready: false };
-      w.on("error", () => out.splice(out.indexOf(entry), 1));
+      w.on("error", () => out.includes(entry) && out.splice(out.indexOf(entry), 1));
       out.push(entry);
     } catch {
       break;
@@ -130,7 +141,7 @@ export function simdGemm(): WasmGemm | null {
   if (wasmGemm !== undefined) return wasmGemm;
   wasmGemm = null;
   if (!hasSimd()) return null;
-  const fma = hasRelaxedSimd();
+  const fma = relaxedSimd();
   const fn = [{ name: "gemm", fn: gemmFn(fma) }, { name: "tgemm", fn: tgemmFn(fma) }, { name: "packb", fn: packbFn() }];
   const threads = threadCount();
   if (threads > 1 && typeof SharedArrayBuffer !== "undefined") {
@@ -202,7 +213,10 @@ function runGemm(w: WasmGemm, pb: number, pc: number, mt: number, np: number, k:
   if (packA && !gated) packA(0, mt);
   cnt.fill(0, 0, 1 + Math.min(chunks, MAX_CHUNKS));
   cnt[READY] = 0;
-  for (const { ctl: c } of ready) {
+  const armed = new Set<(typeof ready)[number]>();
+  for (const h of ready) {
+    const c = h.ctl;
+    if (armHelper("gemm", c, GEMM_FAIL)) armed.add(h);
     c[1] = 0; c[2] = pb; c[3] = pc; c[4] = mt; c[5] = np; c[6] = k; c[7] = KC; c[8] = MB; c[9] = ldc;
     c[11] = byRows ? 0 : 1; c[12] = PN; c[13] = gated ? 1 : 0;
     Atomics.store(c, 0, 1);
@@ -229,10 +243,7 @@ function runGemm(w: WasmGemm, pb: number, pc: number, mt: number, np: number, k:
   } else {
     for (let j; (j = Atomics.add(cnt, 0, 1) * PN) < np; ) w.gemm(0, pb + j * k * NR * 4, pc + j * NR * 4, mt, Math.min(PN, np - j), k, KC, MB, ldc);
   }
-  for (const { ctl: c } of ready) {
-    if (Atomics.compareExchange(c, 0, 1, 0) === 1) continue;
-    while (Atomics.load(c, 0) !== 0) Atomics.wait(c, 0, 2);
-  }
+  awaitHelpers("cpu matmul", w.workers, ready, GEMM_ERR, armed, () => Atomics.load(cnt, 0));
   if (overlap) flush();
   else rowsDone?.(0, mt);
 }

@@ -4,7 +4,8 @@
  * gemm's helper threads.
  */
 import type { Strided } from "./matmul-js.js";
-import { MAX_CHUNKS, THREAD_MIN_WORK, gemmSplits, packATiles, simdGemm, wasmMemoryLimit } from "./matmul-simd.js";
+import { GEMM_ERR, GEMM_FAIL, MAX_CHUNKS, THREAD_MIN_WORK, gemmSplits, packATiles, simdGemm, wasmMemoryLimit } from "./matmul-simd.js";
+import { armHelper, awaitHelpers } from "./helper-guard.js";
 import { MR, NR } from "./wasm.js";
 
 /**
@@ -181,7 +182,10 @@ export function sgemmTable(A: Strided, aOffs: readonly number[] | undefined, tab
     const chunks = Math.ceil(np / pn);
     const cnt = w.counter;
     cnt.fill(0, 0, 1 + chunks);
-    ready.forEach(({ ctl: c }, i) => {
+    const armed = new Set<(typeof ready)[number]>();
+    ready.forEach((h, i) => {
+      const c = h.ctl;
+      if (armHelper("gemm", c, GEMM_FAIL)) armed.add(h);
       c.set(args, 13);
       c[31] = scratch0 + (i + 1) * per;
       c[11] = 2;
@@ -207,10 +211,7 @@ export function sgemmTable(A: Strided, aOffs: readonly number[] | undefined, tab
       Atomics.store(cnt, 1 + ci, 1);
       copyDone();
     }
-    for (const { ctl: c } of ready) {
-      if (Atomics.compareExchange(c, 0, 1, 0) === 1) continue;
-      while (Atomics.load(c, 0) !== 0) Atomics.wait(c, 0, 2);
-    }
+    awaitHelpers("cpu convolution (table gemm)", w.workers, ready, GEMM_ERR, armed, () => Atomics.load(cnt, 0));
     copyDone();
     if (!keepC && g > 0) {
       if (copied !== chunks) throw new Error("internal: table gemm chunks left uncopied");

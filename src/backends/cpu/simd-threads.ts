@@ -6,6 +6,20 @@
  */
 import { MAX_PAGES, feedChunks, threadCount } from "./matmul-simd.js";
 import { hasSimd } from "./wasm.js";
+import { armHelper, awaitHelpers, failureSrc } from "./helper-guard.js";
+
+/** Control cells of a SIMD helper: 1 when its kernel threw (cleared by the caller), and the injected failure. */
+const ERR = 12;
+const FAIL = 13;
+/** Control cells: set by a helper that lacked the posted kernel (evicted), and its cached kernel count. */
+const MISSING = 14;
+const CACHED = 15;
+/**
+ * Compiled kernels each helper thread keeps (least recently used go first). The caller's record
+ * of what it sent is bounded alike; a helper asked for a kernel it evicted reports it missing,
+ * the caller runs those rows itself and sends the kernel again on the next call.
+ */
+export const HELPER_CACHE_LIMIT = 256;
 
 /**
  * A compiled SIMD kernel: call with byte addresses of the kernel's inputs, then its output (for a
@@ -67,11 +81,11 @@ const MAX_ARGS = 240;
  * argument count, rows, rows per chunk, index of the scratch argument (−1: none), this thread's
  * scratch offset, whether to set counter[1 + i] when chunk i is done, whether to wait until
  * counter[READY] > i (the caller is still copying rows in) before running chunk i; arguments from
- * ctl[16].
+ * ctl[16]. Whatever the work throws sets ctl[ERR] (see helper-guard.ts) and the helper goes on.
  */
 const HELPER_SRC = `
 const { workerData, receiveMessageOnPort } = require("node:worker_threads");
-const { mem, ctl, counter, port, ready } = workerData;
+const { mem, ctl, counter, port, ready, limit } = workerData;
 const c = new Int32Array(ctl);
 const cnt = new Int32Array(counter);
 const fns = new Map();
@@ -80,9 +94,16 @@ for (;;) {
   Atomics.wait(c, 0, 0);
   if (Atomics.compareExchange(c, 0, 1, 2) !== 1) continue;
   try {
-    for (let m; (m = receiveMessageOnPort(port)); ) fns.set(m.message.id, new WebAssembly.Instance(new WebAssembly.Module(m.message.bytes), { env: { mem } }).exports.k);
+    ${failureSrc(FAIL)}
+    for (let m; (m = receiveMessageOnPort(port)); ) {
+      if (fns.size >= limit) fns.delete(fns.keys().next().value);
+      fns.set(m.message.id, new WebAssembly.Instance(new WebAssembly.Module(m.message.bytes), { env: { mem } }).exports.k);
+    }
     const k = fns.get(c[1]);
+    Atomics.store(c, ${MISSING}, k ? 0 : 1);
     if (k) {
+      fns.delete(c[1]);
+      fns.set(c[1], k);
       const n = c[2], rows = c[3], chunk = c[4], si = c[5];
       const args = [];
       for (let i = 0; i < n; i++) args.push(c[16 + i]);
@@ -94,7 +115,10 @@ for (;;) {
         if (c[7]) Atomics.store(cnt, 1 + i, 1);
       }
     }
+  } catch {
+    Atomics.store(c, ${ERR}, 1);
   } finally {
+    Atomics.store(c, ${CACHED}, fns.size);
     Atomics.store(c, 0, 0);
     Atomics.notify(c, 0);
   }
@@ -117,11 +141,11 @@ function startHelpers(): Helper[] {
     try {
       const ctl = new Int32Array(new SharedArrayBuffer((16 + MAX_ARGS) * 4));
       const { port1, port2 } = new wt.MessageChannel();
-      const w = new wt.Worker(HELPER_SRC, { eval: true, workerData: { mem: memory, ctl: ctl.buffer, counter: counter.buffer, port: port2, ready: READY }, transferList: [port2] });
+      const w = new wt.Worker(HELPER_SRC, { eval: true, workerData: { mem: memory, ctl: ctl.buffer, counter: counter.buffer, port: port2, ready: READY, limit: HELPER_CACHE_LIMIT }, transferList: [port2] });
       w.unref();
       port1.unref();
       const h: Helper = { ctl, port: port1, sent: new Set(), ready: false };
-      w.on("error", () => out.splice(out.indexOf(h), 1));
+      w.on("error", () => out.includes(h) && out.splice(out.indexOf(h), 1));
       out.push(h);
     } catch {
       break;
@@ -166,9 +190,16 @@ export function threaded(k: (...a: number[]) => void, bytes: Uint8Array, rows: n
     if (prepare && !gated) prepare(0, rows);
     counter.fill(0, 0, flags ? 1 + chunks : 1);
     counter[READY] = 0;
+    const armed = new Set<Helper>();
     ready.forEach((h, i) => {
-      if (!h.sent.has(id)) { h.port.postMessage({ id, bytes }); h.sent.add(id); }
+      if (armHelper("simd", h.ctl, FAIL)) armed.add(h);
+      if (!h.sent.delete(id)) {
+        h.port.postMessage({ id, bytes });
+        if (h.sent.size >= HELPER_CACHE_LIMIT) h.sent.delete(h.sent.values().next().value!);
+      }
+      h.sent.add(id);
       const c = h.ctl;
+      c[MISSING] = 0;
       c[1] = id; c[2] = n; c[3] = rows; c[4] = chunk; c[5] = scratchBytes ? n - 1 : -1; c[6] = (i + 1) * scratchBytes; c[7] = flags ? 1 : 0; c[8] = gated ? 1 : 0;
       for (let j = 0; j < n; j++) c[16 + j] = ptrs[j]!;
       Atomics.store(c, 0, 1);
@@ -188,15 +219,18 @@ export function threaded(k: (...a: number[]) => void, bytes: Uint8Array, rows: n
       args[n] = t; args[n + 1] = Math.min(t + chunk, rows); k(...args);
       if (flags) { Atomics.store(counter, 1 + i, 1); report(); }
     }
-    for (const { ctl: c } of ready) {
-      if (Atomics.compareExchange(c, 0, 1, 0) === 1) continue;
-      while (Atomics.load(c, 0) !== 0) Atomics.wait(c, 0, 2);
-    }
+    awaitHelpers("cpu SIMD kernel", helpers!, ready, ERR, armed, (h) => Atomics.load(counter, 0) + Atomics.load(h.ctl, 11));
+    for (const h of ready) if (Atomics.load(h.ctl, MISSING) === 1) h.sent.delete(id);
     if (flags) report();
     else onRows?.(0, rows);
   };
   const fn = (...ptrs: number[]): void => run(ptrs);
   return Object.assign(fn, { withRows: run, ...(scratchBytes ? { scratchBytes } : {}) });
+}
+
+/** Compiled kernels each started helper thread keeps (as of its last call; tests and cpuCacheStats). */
+export function simdHelperCacheSizes(): number[] {
+  return (helpers ?? []).map((h) => Atomics.load(h.ctl, CACHED));
 }
 
 /** Whether the SIMD memory is shared with helper threads (its module then imports MAX_PAGES). */

@@ -115,6 +115,17 @@ export interface SimdPlan {
 }
 
 const cache = new Map<string, SimdFn>();
+/**
+ * At most this many compiled SIMD kernels are kept on the calling thread (least recently used go
+ * first; each helper thread keeps at most as many too, see simd-threads.ts), so a program run with
+ * ever new shapes does not grow the memory: a new shape compiles again.
+ */
+export const SIMD_CACHE_LIMIT = 256;
+
+/** Number of compiled SIMD kernels kept on the calling thread (tests and cpuCacheStats). */
+export function simdCacheSize(): number {
+  return cache.size;
+}
 
 /** Row length of a flat elementwise kernel viewed as rows (see simdPlan). */
 const FLAT = 4096;
@@ -200,10 +211,12 @@ export function simdGroup(plans: readonly SimdPlan[], inputSlots?: readonly (rea
   const share = inputSlots ? sharing(plans, inputSlots) : { reuse: plans.map(() => new Map<number, number>()), keep: plans.map(() => new Map<number, number>()), regions: 0 };
   const key = JSON.stringify([plans, share.reuse.map((m) => [...m]), share.keep.map((m) => [...m])]);
   let fn = cache.get(key);
-  if (!fn) {
+  if (fn) cache.delete(key); // refresh its recency
+  else {
     fn = build(plans, simdMemory()!, share);
-    cache.set(key, fn);
+    if (cache.size >= SIMD_CACHE_LIMIT) cache.delete(cache.keys().next().value!);
   }
+  cache.set(key, fn);
   return fn;
 }
 

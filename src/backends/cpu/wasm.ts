@@ -167,6 +167,19 @@ export function hasRelaxedSimd(): boolean {
   }
 }
 
+let relaxed: boolean | undefined;
+/**
+ * Whether the SIMD kernels use relaxed SIMD (FMA, `f32x4.relaxed_madd`): detected once, at the
+ * first kernel, from the runtime (Node 22+, current browsers); TENFOLD_RELAXED=0 keeps the plain
+ * SIMD path (for comparison; the bench reports which path ran).
+ */
+export function relaxedSimd(): boolean {
+  if (relaxed !== undefined) return relaxed;
+  const proc = (globalThis as { process?: NodeJS.Process }).process;
+  relaxed = proc?.env?.TENFOLD_RELAXED !== "0" && hasRelaxedSimd();
+  return relaxed;
+}
+
 /** Whether the runtime has WebAssembly SIMD at all. */
 export function hasSimd(): boolean {
   if (typeof WebAssembly === "undefined") return false;

@@ -1,0 +1,39 @@
+/**
+ * The sizes and limits of the CPU backend's compiled-kernel caches, in one place: the JS kernels
+ * (codegen.ts), the Wasm SIMD kernels of the calling thread (simd.ts) and of each SIMD helper
+ * thread (simd-threads.ts). Every one is an LRU cache of a fixed number of entries.
+ */
+import { KERNEL_CACHE_LIMIT, kernelCacheSize } from "./codegen.js";
+import { SIMD_CACHE_LIMIT, simdCacheSize } from "./simd.js";
+import { HELPER_CACHE_LIMIT, simdHelperCacheSizes } from "./simd-threads.js";
+
+/** Entries and limits of the CPU backend's kernel caches. */
+export interface CpuCacheStats {
+  /** Compiled JS kernels (`new Function`), at most `jsKernelLimit`. */
+  readonly jsKernels: number;
+  readonly jsKernelLimit: number;
+  /** Compiled Wasm SIMD kernels of the calling thread, at most `simdKernelLimit`. */
+  readonly simdKernels: number;
+  readonly simdKernelLimit: number;
+  /** Compiled Wasm SIMD kernels of each SIMD helper thread (as of its last call), each at most `helperKernelLimit`. */
+  readonly helperKernels: readonly number[];
+  readonly helperKernelLimit: number;
+}
+
+/**
+ * Internal: the current entries and limits of the CPU backend's kernel caches (tests, diagnostics).
+ *
+ * @example
+ * const s = cpuCacheStats();
+ * console.log(s.simdKernels <= s.simdKernelLimit); // true
+ */
+export function cpuCacheStats(): CpuCacheStats {
+  return {
+    jsKernels: kernelCacheSize(),
+    jsKernelLimit: KERNEL_CACHE_LIMIT,
+    simdKernels: simdCacheSize(),
+    simdKernelLimit: SIMD_CACHE_LIMIT,
+    helperKernels: simdHelperCacheSizes(),
+    helperKernelLimit: HELPER_CACHE_LIMIT,
+  };
+}
