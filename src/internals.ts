@@ -11,3 +11,4 @@ export type { Primitive, PrimMeta } from "./core/primitives.js";
 export { resolvePadding } from "./ops/conv.js";
 export { formatTensor, SUMMARY_THRESHOLD, EDGE_ITEMS } from "./core/inspect.js";
 export { SEMANTICS, scalarFn } from "./core/semantics.js";
+export { cpuCacheStats } from "./backends/cpu/cache-stats.js";
