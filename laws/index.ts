@@ -13,6 +13,7 @@
 import fc from "fast-check";
 import type { DType, NestedArray, TypedArray } from "../src/index.js";
 import { Tensor, jvp, tensor, tree, vjp } from "../src/index.js";
+import { mulberry32 } from "../src/core/host-rng.js";
 
 // ---------------------------------------------------------------------------------------------
 // Arbitraries
@@ -294,17 +295,8 @@ export interface CheckGradsOptions {
   readonly seed?: number;
 }
 
-/** A small deterministic generator for directions (mulberry32). */
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** A seeded host PRNG (mulberry32). */
+const rng = mulberry32;
 
 function isFloatTensor(x: unknown): x is Tensor {
   return x instanceof Tensor && (x.dtype === "float32" || x.dtype === "float16");

@@ -14,6 +14,7 @@ import type { Key } from "../random/index.js";
 import { bits, foldIn } from "../random/index.js";
 import { numSamples, orderFromBits } from "./batches.js";
 import { nodeModule } from "./node.js";
+import { mulberry32 } from "../core/host-rng.js";
 
 type Iter<T> = AsyncIterator<T>;
 
@@ -32,17 +33,8 @@ async function orderOf(n: number, key: Key | undefined, epoch: number): Promise<
   return orderFromBits(await bits(foldIn(key, epoch), [n]).data());
 }
 
-/** A seeded host PRNG (mulberry32) for the shuffle buffer of streams. */
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** A seeded host PRNG (mulberry32). */
+const rng = mulberry32;
 
 /** Options of `Dataset.fromRecords`. */
 export interface RecordOptions<T> {
