@@ -295,8 +295,6 @@ export interface CheckGradsOptions {
   readonly seed?: number;
 }
 
-/** A seeded host PRNG (mulberry32). */
-const rng = mulberry32;
 
 function isFloatTensor(x: unknown): x is Tensor {
   return x instanceof Tensor && (x.dtype === "float32" || x.dtype === "float16");
@@ -382,7 +380,7 @@ export function checkGrads(f: AnyFn, args: readonly unknown[], options: CheckGra
   const modes = options.modes ?? ["fwd", "rev"];
   if (!Number.isInteger(order) || order < 1) throw new RangeError(`checkGrads: order must be a positive integer, got ${order}`);
   for (const m of modes) if (m !== "fwd" && m !== "rev") throw new RangeError(`checkGrads: unknown mode ${JSON.stringify(m)} (expected "fwd" or "rev")`);
-  const rand = rng(options.seed ?? 0);
+  const rand = mulberry32(options.seed ?? 0);
   const cfg = { atol: options.atol ?? 1e-2, rtol: options.rtol ?? 1e-2, eps: options.eps ?? 1e-3, rand };
   const found: Found[] = [];
   for (const mode of modes) checkLevel({ f, name: "f" }, args, mode, 1, order, cfg, found);
