@@ -8,7 +8,12 @@ import type { AnyMod } from "./peers.js";
 type Fn = () => unknown;
 type Impl = { setup: () => Promise<Fn> | Fn } | undefined;
 type T = Tensor;
-interface P { W1: T; b1: T; W2: T; b2: T }
+interface P {
+  W1: T;
+  b1: T;
+  W2: T;
+  b2: T;
+}
 
 /** The MNIST MLP epoch case. */
 export async function mlpCase(tfjsBoth: (make: () => Fn) => Record<string, Impl>, quick: boolean): Promise<{ name: string; impls: Record<string, Impl> }> {
@@ -17,9 +22,13 @@ export async function mlpCase(tfjsBoth: (make: () => Fn) => Record<string, Impl>
   const B = 128;
   const xs = train.x.dataSync().slice(0, n * 784) as Float32Array;
   const ys = new Float32Array(n * 10);
-  train.y.dataSync().subarray(0, n).forEach((l, i) => (ys[i * 10 + l] = 1));
+  train.y
+    .dataSync()
+    .subarray(0, n)
+    .forEach((l, i) => (ys[i * 10 + l] = 1));
   const nb = Math.floor(n / B);
-  const init = (k: number, shape: number[]): Float32Array => Float32Array.from({ length: shape[0]! * (shape[1] ?? 1) }, (_, i) => Math.sin((i + 1) * 78.233 * k) * Math.sqrt(2 / shape[0]!));
+  const init = (k: number, shape: number[]): Float32Array =>
+    Float32Array.from({ length: shape[0]! * (shape[1] ?? 1) }, (_, i) => Math.sin((i + 1) * 78.233 * k) * Math.sqrt(2 / shape[0]!));
 
   const tenfold: Impl = {
     setup: () => {
@@ -35,15 +44,28 @@ export async function mlpCase(tfjsBoth: (make: () => Fn) => Record<string, Impl>
         const v2 = tf.tree.map((vi: T, gi: T) => tf.add(tf.multiply(vi, b2), tf.multiply(tf.square(gi), 1 - b2)), v, g) as unknown as P;
         const c1 = tf.subtract(1, tf.pow(b1, t));
         const c2 = tf.subtract(1, tf.pow(b2, t));
-        const p2 = tf.tree.map((pi: T, mi: T, vi: T) => tf.subtract(pi, tf.multiply(lr, tf.divide(tf.divide(mi, c1), tf.add(tf.sqrt(tf.divide(vi, c2)), eps)))), p, m2, v2) as unknown as P;
+        const p2 = tf.tree.map(
+          (pi: T, mi: T, vi: T) => tf.subtract(pi, tf.multiply(lr, tf.divide(tf.divide(mi, c1), tf.add(tf.sqrt(tf.divide(vi, c2)), eps)))),
+          p,
+          m2,
+          v2,
+        ) as unknown as P;
         return [p2, m2, v2];
       });
       const X = tf.tensor(xs, { shape: [n, 784] });
       const Y = tf.tensor(ys, { shape: [n, 10] });
       const batches = Array.from({ length: nb }, (_, i) => [tf.slice(X, [i * B, 0], [(i + 1) * B, 784]), tf.slice(Y, [i * B, 0], [(i + 1) * B, 10])] as const);
-      batches.forEach(([x, y]) => { x.dataSync(); y.dataSync(); });
+      batches.forEach(([x, y]) => {
+        x.dataSync();
+        y.dataSync();
+      });
       return () => {
-        let p: P = { W1: tf.tensor(init(1, [784, 128]), { shape: [784, 128] }), b1: tf.zeros([128]), W2: tf.tensor(init(2, [128, 10]), { shape: [128, 10] }), b2: tf.zeros([10]) };
+        let p: P = {
+          W1: tf.tensor(init(1, [784, 128]), { shape: [784, 128] }),
+          b1: tf.zeros([128]),
+          W2: tf.tensor(init(2, [128, 10]), { shape: [128, 10] }),
+          b2: tf.zeros([10]),
+        };
         let m = tf.tree.map((a: T) => tf.zerosLike(a), p) as unknown as P;
         let v = m;
         batches.forEach(([x, y], i) => {

@@ -36,7 +36,13 @@ function valueInfo(name: string, dims: readonly number[]): number[] {
 /** An ONNX model computing Y = A @ B for A [m, k], B [k, n]. */
 export function onnxMatmulModel(m: number, k: number, n: number): Uint8Array {
   const node = [...str(1, "A"), ...str(1, "B"), ...str(2, "Y"), ...str(4, "MatMul")];
-  const graph = [...bytes(1, node), ...str(2, "g"), ...bytes(11, valueInfo("A", [m, k])), ...bytes(11, valueInfo("B", [k, n])), ...bytes(12, valueInfo("Y", [m, n]))];
+  const graph = [
+    ...bytes(1, node),
+    ...str(2, "g"),
+    ...bytes(11, valueInfo("A", [m, k])),
+    ...bytes(11, valueInfo("B", [k, n])),
+    ...bytes(12, valueInfo("Y", [m, n])),
+  ];
   const opset = [...str(1, ""), ...int(2, 13)];
   return Uint8Array.from([...int(1, 7), ...bytes(8, opset), ...bytes(7, graph)]);
 }

@@ -68,7 +68,14 @@ async function main(): Promise<void> {
   }
   const cpuOk = tfjs ? await tfjs.setBackend("cpu") : false;
   const tfjsOn = (backend: string, ok: boolean, make: () => Fn): Impl =>
-    tfjs && ok ? { setup: async () => { await tfjs.setBackend(backend); return make(); } } : undefined;
+    tfjs && ok
+      ? {
+          setup: async () => {
+            await tfjs.setBackend(backend);
+            return make();
+          },
+        }
+      : undefined;
   const tfjsBoth = (make: () => Fn): Record<string, Impl> => ({ "tfjs-cpu": tfjsOn("cpu", cpuOk, make), "tfjs-wasm": tfjsOn("wasm", wasmOk, make) });
   const tt = (data: Float32Array, shape: number[]): Tensor => tf.tensor(data, { shape });
 
@@ -80,10 +87,38 @@ async function main(): Promise<void> {
       name: `matmul ${n}`,
       flops: 2 * n * n * n,
       impls: {
-        tenfold: { setup: () => { const f = tf.jit((x: Tensor, y: Tensor) => tf.matmul(x, y)); const [x, y] = [tt(a, [n, n]), tt(b, [n, n])]; return () => f(x, y).dataSync(); } },
-        ...tfjsBoth(() => { const [x, y] = [tfjs.tensor(a, [n, n]), tfjs.tensor(b, [n, n])]; return () => { const z = tfjs.matMul(x, y); z.dataSync(); z.dispose(); }; }),
-        "jax-js": jaxOk ? { setup: () => { const [x, y] = [jax.numpy.array(a).reshape([n, n]), jax.numpy.array(b).reshape([n, n])]; return async () => jax.numpy.matmul(x.ref, y.ref).data(); } } : undefined,
-        onnxruntime: ort ? { setup: async () => { const s = await ort.InferenceSession.create(onnxMatmulModel(n, n, n)); const feeds = { A: new ort.Tensor("float32", a, [n, n]), B: new ort.Tensor("float32", b, [n, n]) }; return async () => (await s.run(feeds)).Y.data; } } : undefined,
+        tenfold: {
+          setup: () => {
+            const f = tf.jit((x: Tensor, y: Tensor) => tf.matmul(x, y));
+            const [x, y] = [tt(a, [n, n]), tt(b, [n, n])];
+            return () => f(x, y).dataSync();
+          },
+        },
+        ...tfjsBoth(() => {
+          const [x, y] = [tfjs.tensor(a, [n, n]), tfjs.tensor(b, [n, n])];
+          return () => {
+            const z = tfjs.matMul(x, y);
+            z.dataSync();
+            z.dispose();
+          };
+        }),
+        "jax-js": jaxOk
+          ? {
+              setup: () => {
+                const [x, y] = [jax.numpy.array(a).reshape([n, n]), jax.numpy.array(b).reshape([n, n])];
+                return async () => jax.numpy.matmul(x.ref, y.ref).data();
+              },
+            }
+          : undefined,
+        onnxruntime: ort
+          ? {
+              setup: async () => {
+                const s = await ort.InferenceSession.create(onnxMatmulModel(n, n, n));
+                const feeds = { A: new ort.Tensor("float32", a, [n, n]), B: new ort.Tensor("float32", b, [n, n]) };
+                return async () => (await s.run(feeds)).Y.data;
+              },
+            }
+          : undefined,
       },
     });
   }
@@ -92,18 +127,33 @@ async function main(): Promise<void> {
     cases.push({
       name: `relu(x*a+b)*sigmoid(x)-tanh(x) ${n >> 20}M`,
       impls: {
-        tenfold: { setup: () => {
-          const f = tf.jit((x: Tensor) => tf.subtract(tf.multiply(tf.maximum(tf.add(tf.multiply(x, 1.5), 0.25), 0), tf.divide(1, tf.add(1, tf.exp(tf.negative(x))))), tf.tanh(x)));
-          const x = tt(xs, [n]);
-          return () => f(x).dataSync();
-        } },
-        ...tfjsBoth(() => { const x = tfjs.tensor(xs); return () => { const z = tfjs.tidy(() => tfjs.relu(x.mul(1.5).add(0.25)).mul(tfjs.sigmoid(x)).sub(tfjs.tanh(x))); z.dataSync(); z.dispose(); }; }),
-        "jax-js": jaxOk ? { setup: () => {
-          const np = jax.numpy;
-          const f = jax.jit((x: AnyMod) => np.maximum(x.ref.mul(1.5).add(0.25), 0).mul(jax.nn.sigmoid(x.ref)).sub(np.tanh(x)));
-          const x = np.array(xs);
-          return async () => f(x.ref).data();
-        } } : undefined,
+        tenfold: {
+          setup: () => {
+            const f = tf.jit((x: Tensor) =>
+              tf.subtract(tf.multiply(tf.maximum(tf.add(tf.multiply(x, 1.5), 0.25), 0), tf.divide(1, tf.add(1, tf.exp(tf.negative(x))))), tf.tanh(x)),
+            );
+            const x = tt(xs, [n]);
+            return () => f(x).dataSync();
+          },
+        },
+        ...tfjsBoth(() => {
+          const x = tfjs.tensor(xs);
+          return () => {
+            const z = tfjs.tidy(() => tfjs.relu(x.mul(1.5).add(0.25)).mul(tfjs.sigmoid(x)).sub(tfjs.tanh(x)));
+            z.dataSync();
+            z.dispose();
+          };
+        }),
+        "jax-js": jaxOk
+          ? {
+              setup: () => {
+                const np = jax.numpy;
+                const f = jax.jit((x: AnyMod) => np.maximum(x.ref.mul(1.5).add(0.25), 0).mul(jax.nn.sigmoid(x.ref)).sub(np.tanh(x)));
+                const x = np.array(xs);
+                return async () => f(x.ref).data();
+              },
+            }
+          : undefined,
       },
     });
   }
@@ -113,21 +163,61 @@ async function main(): Promise<void> {
     cases.push({
       name: "sum last axis 4096x1024",
       impls: {
-        tenfold: { setup: () => { const f = tf.jit((x: Tensor) => tf.sum(x, { axis: -1 })); const x = tt(xs, [r, c]); return () => f(x).dataSync(); } },
-        ...tfjsBoth(() => { const x = tfjs.tensor(xs, [r, c]); return () => { const z = x.sum(-1); z.dataSync(); z.dispose(); }; }),
-        "jax-js": jaxOk ? { setup: () => { const x = jax.numpy.array(xs).reshape([r, c]); return async () => jax.numpy.sum(x.ref, -1).data(); } } : undefined,
+        tenfold: {
+          setup: () => {
+            const f = tf.jit((x: Tensor) => tf.sum(x, { axis: -1 }));
+            const x = tt(xs, [r, c]);
+            return () => f(x).dataSync();
+          },
+        },
+        ...tfjsBoth(() => {
+          const x = tfjs.tensor(xs, [r, c]);
+          return () => {
+            const z = x.sum(-1);
+            z.dataSync();
+            z.dispose();
+          };
+        }),
+        "jax-js": jaxOk
+          ? {
+              setup: () => {
+                const x = jax.numpy.array(xs).reshape([r, c]);
+                return async () => jax.numpy.sum(x.ref, -1).data();
+              },
+            }
+          : undefined,
       },
     });
     cases.push({
       name: "softmax last axis 4096x1024",
       impls: {
-        tenfold: { setup: () => {
-          const f = tf.jit((x: Tensor) => { const e = tf.exp(tf.subtract(x, tf.max(x, { axis: -1, keepdims: true }))); return tf.divide(e, tf.sum(e, { axis: -1, keepdims: true })); });
-          const x = tt(xs, [r, c]);
-          return () => f(x).dataSync();
-        } },
-        ...tfjsBoth(() => { const x = tfjs.tensor(xs, [r, c]); return () => { const z = tfjs.softmax(x); z.dataSync(); z.dispose(); }; }),
-        "jax-js": jaxOk ? { setup: () => { const f = jax.jit((x: AnyMod) => jax.nn.softmax(x, -1)); const x = jax.numpy.array(xs).reshape([r, c]); return async () => f(x.ref).data(); } } : undefined,
+        tenfold: {
+          setup: () => {
+            const f = tf.jit((x: Tensor) => {
+              const e = tf.exp(tf.subtract(x, tf.max(x, { axis: -1, keepdims: true })));
+              return tf.divide(e, tf.sum(e, { axis: -1, keepdims: true }));
+            });
+            const x = tt(xs, [r, c]);
+            return () => f(x).dataSync();
+          },
+        },
+        ...tfjsBoth(() => {
+          const x = tfjs.tensor(xs, [r, c]);
+          return () => {
+            const z = tfjs.softmax(x);
+            z.dataSync();
+            z.dispose();
+          };
+        }),
+        "jax-js": jaxOk
+          ? {
+              setup: () => {
+                const f = jax.jit((x: AnyMod) => jax.nn.softmax(x, -1));
+                const x = jax.numpy.array(xs).reshape([r, c]);
+                return async () => f(x.ref).data();
+              },
+            }
+          : undefined,
       },
     });
   }
@@ -141,24 +231,45 @@ async function main(): Promise<void> {
       name: `conv2d 3x3 SAME ${N}x${C}x${H}x${H}->${O} fwd`,
       flops,
       impls: {
-        tenfold: { setup: () => { const f = tf.jit((x: Tensor, w: Tensor) => tf.conv(x, w, { padding: "SAME" })); const [x, w] = [tt(xs, [N, C, H, H]), tt(ws, [O, C, 3, 3])]; return () => f(x, w).dataSync(); } },
-        ...tfjsBoth(() => { const [x, w] = [tfjs.tensor(xs, [N, H, H, C]), tfjs.tensor(ws, [3, 3, C, O])]; return () => { const z = tfConv(x, w); z.dataSync(); z.dispose(); }; }),
+        tenfold: {
+          setup: () => {
+            const f = tf.jit((x: Tensor, w: Tensor) => tf.conv(x, w, { padding: "SAME" }));
+            const [x, w] = [tt(xs, [N, C, H, H]), tt(ws, [O, C, 3, 3])];
+            return () => f(x, w).dataSync();
+          },
+        },
+        ...tfjsBoth(() => {
+          const [x, w] = [tfjs.tensor(xs, [N, H, H, C]), tfjs.tensor(ws, [3, 3, C, O])];
+          return () => {
+            const z = tfConv(x, w);
+            z.dataSync();
+            z.dispose();
+          };
+        }),
       },
     });
     cases.push({
       name: `conv2d 3x3 SAME ${N}x${C}x${H}x${H}->${O} fwd+bwd`,
       flops: 3 * flops,
       impls: {
-        tenfold: { setup: () => {
-          const f = tf.jit(tf.grad((x: Tensor, w: Tensor) => tf.sum(tf.square(tf.conv(x, w, { padding: "SAME" }))), { argnums: [0, 1] }));
-          const [x, w] = [tt(xs, [N, C, H, H]), tt(ws, [O, C, 3, 3])];
-          return () => (f(x, w) as Tensor[]).map((g) => g.dataSync());
-        } },
+        tenfold: {
+          setup: () => {
+            const f = tf.jit(tf.grad((x: Tensor, w: Tensor) => tf.sum(tf.square(tf.conv(x, w, { padding: "SAME" }))), { argnums: [0, 1] }));
+            const [x, w] = [tt(xs, [N, C, H, H]), tt(ws, [O, C, 3, 3])];
+            return () => (f(x, w) as Tensor[]).map((g) => g.dataSync());
+          },
+        },
         ...(() => {
           const impls = tfjsBoth(() => {
             const [x, w] = [tfjs.tensor(xs, [N, H, H, C]), tfjs.tensor(ws, [3, 3, C, O])];
             const g = tfjs.grads((a: AnyMod, b: AnyMod) => tfConv(a, b).square().sum());
-            return () => { const zs = g([x, w]); zs.forEach((z: AnyMod) => { z.dataSync(); z.dispose(); }); };
+            return () => {
+              const zs = g([x, w]);
+              zs.forEach((z: AnyMod) => {
+                z.dataSync();
+                z.dispose();
+              });
+            };
           });
           // tfjs-cpu's conv backward takes minutes at batch 64: measured in quick mode only.
           return QUICK ? impls : { "tfjs-wasm": impls["tfjs-wasm"] };
@@ -201,7 +312,9 @@ async function main(): Promise<void> {
   console.log("\n| case | " + ENGINES.join(" | ") + " |\n|---|" + ENGINES.map(() => "---").join("|") + "|");
   for (const r of rows) console.log(`| ${r.join(" | ")} |`);
   for (const m of micro) console.log(m);
-  console.log(`\ntenfold cpu SIMD path: ${simdGemm()?.fma ? "relaxed SIMD (FMA, f32x4.relaxed_madd)" : hasSimd() ? "plain SIMD" : "no Wasm SIMD (JS kernels)"}${hasRelaxedSimd() && !relaxedSimd() ? " (relaxed SIMD available, off by TENFOLD_RELAXED=0)" : ""}`);
+  console.log(
+    `\ntenfold cpu SIMD path: ${simdGemm()?.fma ? "relaxed SIMD (FMA, f32x4.relaxed_madd)" : hasSimd() ? "plain SIMD" : "no Wasm SIMD (JS kernels)"}${hasRelaxedSimd() && !relaxedSimd() ? " (relaxed SIMD available, off by TENFOLD_RELAXED=0)" : ""}`,
+  );
   console.log(`\nmachine: ${os.cpus()[0]?.model ?? "?"} × ${os.cpus().length}, Node ${process.version}; ms (median), ×r = peer time / tenfold time`);
 }
 

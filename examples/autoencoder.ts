@@ -42,9 +42,18 @@ export async function main(o: ExampleOptions = {}): Promise<ExampleResult> {
   const rec = predict((p: nn.Params[], x: Tensor) => model.apply(p, x), params, orig);
   const pick = (a: Float32Array): Float32Array[] => Array.from({ length: k }, (_, i) => a.slice(i * 784, (i + 1) * 784));
   const digits = `${outDir(o)}/autoencoder-digits.svg`;
-  writeOut(digits, imageGrid(`top: test digits; bottom: reconstructions from 32 numbers (test MSE ${testMse.toFixed(4)})`, [pick(orig.dataSync() as Float32Array), pick(rec.dataSync() as Float32Array)]));
+  writeOut(
+    digits,
+    imageGrid(`top: test digits; bottom: reconstructions from 32 numbers (test MSE ${testMse.toFixed(4)})`, [
+      pick(orig.dataSync() as Float32Array),
+      pick(rec.dataSync() as Float32Array),
+    ]),
+  );
   const plot = writePlot(o, "autoencoder", history, { title: "autoencoder: reconstruction MSE", logY: true });
-  say(o, `32-number code: test reconstruction mse ${testMse.toFixed(4)} (predicting the mean image: ${baseline.toFixed(4)}); wrote ${plot}, ${digits}; ${since(t0)}`);
+  say(
+    o,
+    `32-number code: test reconstruction mse ${testMse.toFixed(4)} (predicting the mean image: ${baseline.toFixed(4)}); wrote ${plot}, ${digits}; ${since(t0)}`,
+  );
   return { history, value: testMse, metric: "test mse", files: [plot, digits] };
 }
 

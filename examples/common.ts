@@ -58,9 +58,17 @@ export function checkpoints(o: ExampleOptions, name: string, monitor?: string): 
 }
 
 /** Writes the loss plot of `history` (plotHistory) as examples/out/NAME.svg; returns its path. */
-export function writePlot(o: ExampleOptions, name: string, history: History | Readonly<Record<string, readonly number[]>>, options: { title?: string; keys?: readonly string[]; logY?: boolean } = {}): string {
+export function writePlot(
+  o: ExampleOptions,
+  name: string,
+  history: History | Readonly<Record<string, readonly number[]>>,
+  options: { title?: string; keys?: readonly string[]; logY?: boolean } = {},
+): string {
   const path = join(outDir(o), `${name}.svg`);
-  writeOut(path, plotHistory(history, { title: options.title ?? name, ...(options.keys ? { keys: options.keys } : {}), ...(options.logY ? { logY: true } : {}) }));
+  writeOut(
+    path,
+    plotHistory(history, { title: options.title ?? name, ...(options.keys ? { keys: options.keys } : {}), ...(options.logY ? { logY: true } : {}) }),
+  );
   return path;
 }
 

@@ -55,7 +55,10 @@ export async function main(o: ExampleOptions = {}): Promise<ExampleResult> {
   const final = (await evaluate(params, loss, test)).loss!;
   const baseline = mean(square(subtract(test.y, 1))).itemSync();
   const plot = writePlot(o, "lstm", history, { title: "LSTM adding problem: MSE", logY: true });
-  say(o, `adding problem (T=${T}): test mse ${final.toFixed(4)} vs ${baseline.toFixed(4)} for always predicting 1.0 (${(baseline / final).toFixed(1)}x better); wrote ${plot}; ${since(t0)}`);
+  say(
+    o,
+    `adding problem (T=${T}): test mse ${final.toFixed(4)} vs ${baseline.toFixed(4)} for always predicting 1.0 (${(baseline / final).toFixed(1)}x better); wrote ${plot}; ${since(t0)}`,
+  );
   return { history, value: final, metric: "test mse", files: [plot] };
 }
 

@@ -50,7 +50,10 @@ export async function main(o: ExampleOptions = {}): Promise<ExampleResult> {
     callbacks: [checkpoints(o, "mnist-cnn", "valAccuracy")],
   });
   // predict in batches of 500 to bound memory
-  const acc = accuracy(predict((p: nn.Params[], x: Tensor) => model.apply(p, img(x)), params, test.x, { batchSize: 500 }), test.y).itemSync();
+  const acc = accuracy(
+    predict((p: nn.Params[], x: Tensor) => model.apply(p, img(x)), params, test.x, { batchSize: 500 }),
+    test.y,
+  ).itemSync();
   const plot = writePlot(o, "mnist-cnn", history, { title: "MNIST CNN: loss and accuracy per epoch" });
   say(o, `test accuracy ${(100 * acc).toFixed(2)}% on ${m} held-out digits; wrote ${plot}; total ${since(t0)}`);
   return { history, value: acc, metric: "test accuracy", files: [plot] };

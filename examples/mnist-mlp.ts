@@ -39,7 +39,10 @@ export async function main(o: ExampleOptions = {}): Promise<ExampleResult> {
     ...(o.verbose !== undefined ? { verbose: o.verbose } : {}),
     callbacks: [checkpoints(o, "mnist-mlp", "valAccuracy")],
   });
-  const acc = accuracy(predict((p: nn.Params[], x: Tensor) => model.apply(p, x), params, test.x), test.y).itemSync();
+  const acc = accuracy(
+    predict((p: nn.Params[], x: Tensor) => model.apply(p, x), params, test.x),
+    test.y,
+  ).itemSync();
   const plot = writePlot(o, "mnist-mlp", history, { title: "MNIST MLP: loss and accuracy per epoch" });
   say(o, `test accuracy ${(100 * acc).toFixed(2)}% on ${test.x.shape[0]} held-out digits; wrote ${plot}; total ${since(t0)}`);
   return { history, value: acc, metric: "test accuracy", files: [plot] };

@@ -53,10 +53,21 @@ export async function main(o: ExampleOptions = {}): Promise<ExampleResult> {
   };
   const plot = writePlot(o, "overfitting", curves, { title: `MLP on ${N} digits: cross-entropy per epoch (log scale)`, logY: true });
   const minAt = (a: readonly number[]): string => `${Math.min(...a).toFixed(3)} @ epoch ${a.indexOf(Math.min(...a)) + 1}`;
-  say(o, `plain:        final train ${plain.history.loss.at(-1)!.toFixed(4)}, val ${plain.history.valLoss.at(-1)!.toFixed(3)} (min ${minAt(plain.history.valLoss)}), val accuracy ${(100 * plain.acc).toFixed(1)}%`);
-  say(o, `L2 + dropout: final train ${reg.history.loss.at(-1)!.toFixed(4)}, val ${reg.history.valLoss.at(-1)!.toFixed(3)} (min ${minAt(reg.history.valLoss)}), val accuracy ${(100 * reg.acc).toFixed(1)}%`);
+  say(
+    o,
+    `plain:        final train ${plain.history.loss.at(-1)!.toFixed(4)}, val ${plain.history.valLoss.at(-1)!.toFixed(3)} (min ${minAt(plain.history.valLoss)}), val accuracy ${(100 * plain.acc).toFixed(1)}%`,
+  );
+  say(
+    o,
+    `L2 + dropout: final train ${reg.history.loss.at(-1)!.toFixed(4)}, val ${reg.history.valLoss.at(-1)!.toFixed(3)} (min ${minAt(reg.history.valLoss)}), val accuracy ${(100 * reg.acc).toFixed(1)}%`,
+  );
   say(o, `wrote ${plot}; ${since(t0)}`);
-  return { history: plain.history, value: reg.history.valLoss.at(-1)! - plain.history.valLoss.at(-1)!, metric: "val loss gap (regularized - plain)", files: [plot] };
+  return {
+    history: plain.history,
+    value: reg.history.valLoss.at(-1)! - plain.history.valLoss.at(-1)!,
+    metric: "val loss gap (regularized - plain)",
+    files: [plot],
+  };
 }
 
 if (isMain(import.meta.url)) await main();

@@ -40,7 +40,10 @@ export async function main(o: ExampleOptions = {}): Promise<ExampleResult> {
   });
   const acc = mean(astype(equal(predict(params, x), y), "float32")).itemSync();
   const plot = writePlot(o, "perceptron", history, { title: "perceptron: criterion and accuracy" });
-  say(o, `perceptron: ${(acc * 100).toFixed(1)}% of ${n} points right after ${history.loss.length} epochs; w = ${JSON.stringify(params.w.arraySync())}, b = ${params.b.itemSync().toFixed(3)}; wrote ${plot} (${since(t0)})`);
+  say(
+    o,
+    `perceptron: ${(acc * 100).toFixed(1)}% of ${n} points right after ${history.loss.length} epochs; w = ${JSON.stringify(params.w.arraySync())}, b = ${params.b.itemSync().toFixed(3)}; wrote ${plot} (${since(t0)})`,
+  );
   return { history, value: acc, metric: "accuracy", files: [plot] };
 }
 

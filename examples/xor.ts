@@ -15,12 +15,30 @@ export async function main(o: ExampleOptions = {}): Promise<ExampleResult> {
   const verbose = o.verbose !== undefined ? { verbose: o.verbose } : {};
   // XOR: one epoch = one full-batch step
   const xor = nn.sequential(nn.dense(2, 8), nn.tanh, nn.dense(8, 1));
-  const data = { x: tensor([[0, 0], [0, 1], [1, 0], [1, 1]]), y: tensor([[0], [1], [1], [0]]) };
+  const data = {
+    x: tensor([
+      [0, 0],
+      [0, 1],
+      [1, 0],
+      [1, 1],
+    ]),
+    y: tensor([[0], [1], [1], [0]]),
+  };
   const xorLoss = (p: nn.Params[], b: typeof data) => {
     const logits = xor.apply(p, b.x);
     return [nn.binaryCrossEntropyWithLogits(logits, b.y), { accuracy: mean(astype(equal(astype(greater(logits, 0), "float32"), b.y), "float32")) }] as const;
   };
-  const a = await fit({ init: xor.init, loss: xorLoss, optimizer: optim.adam({ lr: 0.05 }), data, epochs: epochsOf(o, 300), batchSize: 4, key: 0, ...verbose, callbacks: [checkpoints(o, "xor", "loss")] });
+  const a = await fit({
+    init: xor.init,
+    loss: xorLoss,
+    optimizer: optim.adam({ lr: 0.05 }),
+    data,
+    epochs: epochsOf(o, 300),
+    batchSize: 4,
+    key: 0,
+    ...verbose,
+    callbacks: [checkpoints(o, "xor", "loss")],
+  });
   const probs = nn.sigmoid(xor.apply(a.params, data.x));
   const acc = a.history.accuracy!.at(-1)!;
   say(o, `xor: loss ${a.history.loss.at(-1)!.toFixed(5)}, accuracy ${acc * 100}%, p(1) = ${Array.from(probs.dataSync(), (v) => v.toFixed(3)).join(", ")}`);

@@ -10,123 +10,12 @@
  * fast-check is a peer dependency: install it beside tenfold (`npm i -D fast-check`). Reading
  * values uses `dataSync`, so these helpers run on the CPU and reference backends.
  */
-import fc from "fast-check";
 import type { DType, NestedArray, TypedArray } from "../src/index.js";
 import { Tensor, jvp, tensor, tree, vjp } from "../src/index.js";
 import { mulberry32 } from "../src/core/host-rng.js";
 
-// ---------------------------------------------------------------------------------------------
-// Arbitraries
-// ---------------------------------------------------------------------------------------------
-
-/** Options of `arb.shape`. */
-export interface ShapeOptions {
-  /** Smallest rank (default 0). */
-  readonly minRank?: number;
-  /** Largest rank (default 3). */
-  readonly maxRank?: number;
-  /** Smallest dimension (default 1; pass 0 to allow empty tensors). */
-  readonly minDim?: number;
-  /** Largest dimension (default 4). */
-  readonly maxDim?: number;
-}
-
-/** Options of `arb.tensor`. */
-export interface TensorArbOptions {
-  /** A fixed shape or an arbitrary of shapes (default `arb.shape()`). */
-  readonly shape?: readonly number[] | fc.Arbitrary<readonly number[]>;
-  /** Element type (default float32); a fixed dtype or an arbitrary of dtypes. */
-  readonly dtype?: DType | fc.Arbitrary<DType>;
-  /** Smallest value (default -1 for floats, -10 for int32). */
-  readonly min?: number;
-  /** Largest value (default 1 for floats, 10 for int32). */
-  readonly max?: number;
-}
-
-function shapeArb(opts: ShapeOptions = {}): fc.Arbitrary<number[]> {
-  const minRank = opts.minRank ?? 0;
-  const maxRank = opts.maxRank ?? Math.max(3, minRank);
-  const minDim = opts.minDim ?? 1;
-  const maxDim = opts.maxDim ?? Math.max(4, minDim);
-  return fc.array(fc.integer({ min: minDim, max: maxDim }), { minLength: minRank, maxLength: maxRank });
-}
-
-function sizeOf(shape: readonly number[]): number {
-  return shape.reduce((a, d) => a * d, 1);
-}
-
-function valuesArb(dtype: DType, n: number, min: number | undefined, max: number | undefined): fc.Arbitrary<number[]> {
-  switch (dtype) {
-    case "bool":
-      return fc.array(fc.boolean(), { minLength: n, maxLength: n }).map((bs) => bs.map((b) => (b ? 1 : 0)));
-    case "int32":
-      return fc.array(fc.integer({ min: Math.ceil(min ?? -10), max: Math.floor(max ?? 10) }), { minLength: n, maxLength: n });
-    case "float32":
-    case "float16": {
-      const lo = Math.fround(min ?? -1);
-      const hi = Math.fround(max ?? 1);
-      return fc.array(fc.float({ min: lo, max: hi, noNaN: true, noDefaultInfinity: true }), { minLength: n, maxLength: n })
-        .map((vs) => vs.map((v) => (Object.is(v, -0) ? 0 : v)));
-    }
-  }
-}
-
-function tensorOf(values: readonly number[], shape: readonly number[], dtype: DType): Tensor {
-  const arr = dtype === "int32" ? Int32Array.from(values) : dtype === "bool" ? Uint8Array.from(values) : Float32Array.from(values);
-  return tensor(arr, { shape: [...shape], dtype });
-}
-
-function tensorArb(opts: TensorArbOptions = {}): fc.Arbitrary<Tensor> {
-  const shapes: fc.Arbitrary<readonly number[]> = opts.shape === undefined
-    ? shapeArb()
-    : Array.isArray(opts.shape)
-      ? fc.constant(opts.shape as readonly number[])
-      : (opts.shape as fc.Arbitrary<readonly number[]>);
-  const dtypes: fc.Arbitrary<DType> = opts.dtype === undefined
-    ? fc.constant<DType>("float32")
-    : typeof opts.dtype === "string"
-      ? fc.constant(opts.dtype)
-      : opts.dtype;
-  return fc
-    .tuple(shapes, dtypes)
-    .chain(([shape, dtype]) => valuesArb(dtype, sizeOf(shape), opts.min, opts.max).map((vs) => tensorOf(vs, shape, dtype)));
-}
-
-/**
- * `n` shapes that broadcast together (NumPy rules): a common shape with some leading axes dropped
- * and some dimensions set to 1 in each member.
- */
-function broadcastableShapesArb(n: number, opts: ShapeOptions = {}): fc.Arbitrary<number[][]> {
-  return shapeArb(opts).chain((base) => {
-    const one = fc
-      .tuple(fc.integer({ min: 0, max: base.length }), fc.array(fc.boolean(), { minLength: base.length, maxLength: base.length }))
-      .map(([drop, ones]) => base.slice(drop).map((d, i) => (ones[i + drop] ? 1 : d)));
-    return fc.array(one, { minLength: n, maxLength: n });
-  });
-}
-
-/**
- * fast-check arbitraries for tenfold values.
- * @example
- * ```ts
- * import fc from "fast-check";
- * import { add } from "tenfold";
- * import { arb, allClose } from "tenfold/laws";
- * fc.assert(fc.property(arb.tensor({ shape: [2, 3] }), arb.tensor({ shape: [2, 3] }), (a, b) => allClose(add(a, b), add(b, a))), { numRuns: 20 });
- * ```
- */
-export const arb = {
-  /** Shapes (arrays of dimensions). */
-  shape: shapeArb,
-  /** Tensors of a fixed or arbitrary shape and dtype with values in `[min, max]`. */
-  tensor: tensorArb,
-  /** `n` mutually broadcastable shapes. */
-  broadcastableShapes: broadcastableShapesArb,
-  /** One of the portable dtypes: float32, int32, bool. */
-  dtype: fc.constantFrom<DType>("float32", "int32", "bool"),
-  /** One of the float dtypes tenfold differentiates (float32). */
-  floatDtype: fc.constant<DType>("float32"),
-};
+export { arb } from "./arb.js";
+export type { ShapeOptions, TensorArbOptions } from "./arb.js";
 
 // ---------------------------------------------------------------------------------------------
 // allClose
@@ -204,7 +93,14 @@ export function findMismatch(got: Comparable, want: Comparable, opts: Tolerance 
   const b = flat(want);
   const same = a.shape.length === b.shape.length && a.shape.every((d, i) => d === b.shape[i]);
   if (!same && !(a.data.length === b.data.length && (a.shape.length <= 1 || b.shape.length <= 1) && (!(got instanceof Tensor) || !(want instanceof Tensor)))) {
-    return { index: -1, at: [], got: NaN, want: NaN, count: Math.max(a.data.length, b.data.length), message: `shapes differ: got [${a.shape.join(", ")}], want [${b.shape.join(", ")}]` };
+    return {
+      index: -1,
+      at: [],
+      got: NaN,
+      want: NaN,
+      count: Math.max(a.data.length, b.data.length),
+      message: `shapes differ: got [${a.shape.join(", ")}], want [${b.shape.join(", ")}]`,
+    };
   }
   const { atol, rtol } = tolFor(a, b, opts);
   const equalNan = opts.equalNan ?? true;
@@ -294,7 +190,6 @@ export interface CheckGradsOptions {
   /** Seed of the random directions (default 0): the same seed gives the same check. */
   readonly seed?: number;
 }
-
 
 function isFloatTensor(x: unknown): x is Tensor {
   return x instanceof Tensor && (x.dtype === "float32" || x.dtype === "float16");
@@ -406,10 +301,13 @@ function direction(n: number, rand: () => number): Float64Array {
 
 function makeCotangent(out: unknown, us: readonly Float64Array[]): unknown {
   const [outLeaves, outDef] = tree.flatten<unknown>(out);
-  return tree.unflatten(outDef, outLeaves.map((o, i) => {
-    const ot = o instanceof Tensor ? o : tensor(Number(o));
-    return tensor(Float32Array.from(us[i]!), { shape: ot.shape, dtype: isFloatTensor(ot) ? ot.dtype : "float32" });
-  }));
+  return tree.unflatten(
+    outDef,
+    outLeaves.map((o, i) => {
+      const ot = o instanceof Tensor ? o : tensor(Number(o));
+      return tensor(Float32Array.from(us[i]!), { shape: ot.shape, dtype: isFloatTensor(ot) ? ot.dtype : "float32" });
+    }),
+  );
 }
 
 function checkLevel(level: Level, args: readonly unknown[], mode: "fwd" | "rev", k: number, order: number, cfg: Cfg, found: Found[]): void {
@@ -495,5 +393,8 @@ function checkLevel(level: Level, args: readonly unknown[], mode: "fwd" | "rev",
 }
 
 function zerosOf(t: Tensor): Tensor {
-  return tensor(t.dtype === "int32" ? new Int32Array(t.size) : t.dtype === "bool" ? new Uint8Array(t.size) : new Float32Array(t.size), { shape: t.shape, dtype: t.dtype });
+  return tensor(t.dtype === "int32" ? new Int32Array(t.size) : t.dtype === "bool" ? new Uint8Array(t.size) : new Float32Array(t.size), {
+    shape: t.shape,
+    dtype: t.dtype,
+  });
 }

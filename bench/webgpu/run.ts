@@ -23,6 +23,8 @@ await tf.setBackend(backend);
 if (backend === "webgpu") {
   const { webgpuBackend } = await import("../../src/backends/webgpu/index.js");
   const info = webgpuBackend().info;
-  console.log(`tenfold ${backend}: workgroup ${info.limits.workgroupSize}, storage binding ${info.limits.maxStorageBufferBindingSize} B, features: ${info.features.includes("shader-f16") ? "shader-f16" : "no f16"}`);
+  console.log(
+    `tenfold ${backend}: workgroup ${info.limits.workgroupSize}, storage binding ${info.limits.maxStorageBufferBindingSize} B, features: ${info.features.includes("shader-f16") ? "shader-f16" : "no f16"}`,
+  );
 }
 await runSuite(tf, opts, (line: string) => console.log(line));

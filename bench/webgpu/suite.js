@@ -60,7 +60,9 @@ export async function runSuite(tf, opts, log) {
   {
     const x = tf.random.normal(key, [o.chainSize]);
     await done(tf, x);
-    const f = tf.jit((x) => tf.subtract(tf.multiply(tf.maximum(tf.add(tf.multiply(x, 1.5), 0.5), 0), tf.divide(1, tf.add(1, tf.exp(tf.negative(x))))), tf.tanh(x)));
+    const f = tf.jit((x) =>
+      tf.subtract(tf.multiply(tf.maximum(tf.add(tf.multiply(x, 1.5), 0.5), 0), tf.divide(1, tf.add(1, tf.exp(tf.negative(x))))), tf.tanh(x)),
+    );
     report(`relu(x*a+b)*sigmoid(x)-tanh(x) ${o.chainSize}`, await timeIt(() => done(tf, f(x)), o.reps), 10 * o.chainSize);
   }
   {
@@ -85,9 +87,16 @@ export async function runSuite(tf, opts, log) {
     const batch = 128;
     const steps = Math.floor(o.mnistSamples / batch);
     const [k1, k2, k3] = tf.random.split(key, 3);
-    let p = { w1: tf.multiply(tf.random.normal(k1, [784, 128]), 0.05), b1: tf.zeros([128]), w2: tf.multiply(tf.random.normal(k2, [128, 10]), 0.05), b2: tf.zeros([10]) };
+    let p = {
+      w1: tf.multiply(tf.random.normal(k1, [784, 128]), 0.05),
+      b1: tf.zeros([128]),
+      w2: tf.multiply(tf.random.normal(k2, [128, 10]), 0.05),
+      b2: tf.zeros([10]),
+    };
     const xs = tf.random.uniform(k3, [batch, 784]);
-    const ys = tf.oneHot ? tf.oneHot(tf.random.randint(k3, [batch], 0, 10), 10) : tf.astype(tf.equal(tf.expandDims(tf.random.randint(k3, [batch], 0, 10), 1), tf.arange(10, undefined, 1, { dtype: "int32" })), "float32");
+    const ys = tf.oneHot
+      ? tf.oneHot(tf.random.randint(k3, [batch], 0, 10), 10)
+      : tf.astype(tf.equal(tf.expandDims(tf.random.randint(k3, [batch], 0, 10), 1), tf.arange(10, undefined, 1, { dtype: "int32" })), "float32");
     const loss = (p, x, y) => {
       const h = tf.maximum(tf.add(tf.matmul(x, p.w1), p.b1), 0);
       const z = tf.add(tf.matmul(h, p.w2), p.b2);

@@ -36,7 +36,8 @@ export class Graph {
     const names = new Map<number, string>();
     let k = 0;
     const name = (n: Node): string => names.get(n.id) ?? "?";
-    const ty = (n: Node): string => `${n.dtype === "float32" ? "f32" : n.dtype === "int32" ? "i32" : n.dtype === "float16" ? "f16" : "bool"}[${n.shape.join(",")}]`;
+    const ty = (n: Node): string =>
+      `${n.dtype === "float32" ? "f32" : n.dtype === "int32" ? "i32" : n.dtype === "float16" ? "f16" : "bool"}[${n.shape.join(",")}]`;
     for (const i of this.inputs) names.set(i.id, `%${k++}`);
     const lines: string[] = [`{ lambda ${this.inputs.map((i) => `${name(i)}:${ty(i)}`).join(" ")} .`];
     for (const n of this.nodes()) {

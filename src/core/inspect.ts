@@ -51,8 +51,7 @@ function peek(n: Node): TypedArray | undefined {
  * tensor, `tensor(<lazy>, dtype=float32, shape=[2, 2], device=cpu)` for a pending one.
  */
 export function formatTensor(t: Inspectable): string {
-  const meta = (n: Node | undefined): string =>
-    `dtype=${t.dtype}, shape=[${t.shape.join(", ")}], device=${n ? deviceOf(n) : "none"}`;
+  const meta = (n: Node | undefined): string => `dtype=${t.dtype}, shape=[${t.shape.join(", ")}], device=${n ? deviceOf(n) : "none"}`;
   let n: Node;
   try {
     n = t.node;

@@ -113,7 +113,12 @@ export interface ParamsMap {
   /** customVjp call; output `index` of the primal function. */
   customVjp: { readonly info: CustomVjpInfo; readonly index: number };
   /** The linear tangent map of a customVjp call: inputs [...residuals, ...argTangents]. */
-  customVjpLinear: { readonly info: CustomVjpInfo; readonly index: number; readonly numRes: number; readonly argShapes: readonly { shape: Shape; dtype: DType }[] };
+  customVjpLinear: {
+    readonly info: CustomVjpInfo;
+    readonly index: number;
+    readonly numRes: number;
+    readonly argShapes: readonly { shape: Shape; dtype: DType }[];
+  };
   /** checkpoint: inlined with a rematerialization barrier at scheduling time. */
   checkpoint: { readonly body: CallInfo; readonly index: number };
   /** Identity whose derivative is zero. */
@@ -130,13 +135,34 @@ export type Params<P extends Primitive> = ParamsMap[P];
 
 /** Every primitive name: the source that laws and rule tables are generated from. */
 export const PRIMITIVES: readonly Primitive[] = [
-  "const", "buffer", "input", "iota",
-  ...UNARY, ...BINARY,
-  "where", "cast", "threefry", "shrl",
-  ...REDUCE, "argmax", "cumsum",
-  "reshape", "permute", "broadcast", "pad", "slice", "flip",
-  "gather", "scatterAdd", "matmul",
-  "scan", "customVjp", "customVjpLinear", "checkpoint", "stopGradient", "barrier",
+  "const",
+  "buffer",
+  "input",
+  "iota",
+  ...UNARY,
+  ...BINARY,
+  "where",
+  "cast",
+  "threefry",
+  "shrl",
+  ...REDUCE,
+  "argmax",
+  "cumsum",
+  "reshape",
+  "permute",
+  "broadcast",
+  "pad",
+  "slice",
+  "flip",
+  "gather",
+  "scatterAdd",
+  "matmul",
+  "scan",
+  "customVjp",
+  "customVjpLinear",
+  "checkpoint",
+  "stopGradient",
+  "barrier",
 ];
 
 /** Algebraic metadata used by laws and the simplifier. */

@@ -188,10 +188,18 @@ export const EVAL: { readonly [P in Primitive]: EvalRule<P> } = {
   cast: elementwise(),
   threefry: elementwise(),
   shrl: elementwise(),
-  sum: reducer(0, (a, x) => a + x, (a, x) => (a + x) | 0),
+  sum: reducer(
+    0,
+    (a, x) => a + x,
+    (a, x) => (a + x) | 0,
+  ),
   rmax: reducer(-Infinity, (a, x) => (Number.isNaN(a) || Number.isNaN(x) ? NaN : Math.max(a, x))),
   rmin: reducer(Infinity, (a, x) => (Number.isNaN(a) || Number.isNaN(x) ? NaN : Math.min(a, x))),
-  prod: reducer(1, (a, x) => a * x, (a, x) => Math.imul(a, x)),
+  prod: reducer(
+    1,
+    (a, x) => a * x,
+    (a, x) => Math.imul(a, x),
+  ),
   argmax: (n, [x]) => {
     const src = n.inputs[0]!;
     const ax = n.params.axis;
@@ -206,8 +214,14 @@ export const EVAL: { readonly [P in Primitive]: EvalRule<P> } = {
         let bi = 0;
         for (let k = 0; k < len; k++) {
           const v = x![o * len * inner + k * inner + i]!;
-          if (Number.isNaN(v)) { bi = k; break; }
-          if (v > best || k === 0) { best = v; bi = k; }
+          if (Number.isNaN(v)) {
+            bi = k;
+            break;
+          }
+          if (v > best || k === 0) {
+            best = v;
+            bi = k;
+          }
         }
         out[o * inner + i] = bi;
       }

@@ -63,15 +63,25 @@ export function storeAs(d: DType, v: number): number {
 
 /** A float math function of one operand; integer/bool operands are converted to float first. */
 function math1(f: (x: number) => number, meaning: string, bound?: ScalarDef<ElementwisePrim>["bound"]): ScalarDef<ElementwisePrim> {
-  return { meaning, eval: ({ outT }) => (a) => storeAs(outT, f(a)), ...(bound ? { bound } : {}) };
+  return {
+    meaning,
+    eval:
+      ({ outT }) =>
+      (a) =>
+        storeAs(outT, f(a)),
+    ...(bound ? { bound } : {}),
+  };
 }
 
 /** Per-operand-class evaluators of a binary primitive (bool operands compute as int 0/1). */
 function binary(meaning: string, f: (a: number, b: number) => number, i: (a: number, b: number) => number): ScalarDef<ElementwisePrim> {
-  return { meaning, eval: ({ inT, outT }) => {
-    const g = isF(inT) ? f : i;
-    return (a, b) => storeAs(outT, g(a, b));
-  } };
+  return {
+    meaning,
+    eval: ({ inT, outT }) => {
+      const g = isF(inT) ? f : i;
+      return (a, b) => storeAs(outT, g(a, b));
+    },
+  };
 }
 
 const TRANS = { webgpu: { ulp: 4, abs: 2 ** -20 } } as const;
@@ -79,7 +89,13 @@ const TRIG = { webgpu: { ulp: 4, abs: 2 ** -20, domain: 1e4 } } as const;
 
 /** The meaning of every elementwise primitive. */
 export const SEMANTICS: { readonly [P in ElementwisePrim]: ScalarDef<P> } = {
-  neg: { meaning: "-x; int32: wraps (-INT_MIN = INT_MIN); float: flips the sign bit (-0 for 0, NaN stays NaN)", eval: ({ outT }) => (a) => storeAs(outT, -a) },
+  neg: {
+    meaning: "-x; int32: wraps (-INT_MIN = INT_MIN); float: flips the sign bit (-0 for 0, NaN stays NaN)",
+    eval:
+      ({ outT }) =>
+      (a) =>
+        storeAs(outT, -a),
+  },
   exp: math1(Math.exp, "e^x, correctly rounded to float32; exp(-Inf) = 0, exp(NaN) = NaN", { js: { ulp: 1 }, wasm: { ulp: 2 }, webgpu: { ulp: 4 } }),
   log: math1(Math.log, "natural log; log(0) = -Inf, log(x < 0) = NaN, log(denormal) finite (kept, not flushed)", TRANS),
   expm1: math1(Math.expm1, "e^x - 1, accurate near 0", TRANS),
@@ -89,29 +105,80 @@ export const SEMANTICS: { readonly [P in ElementwisePrim]: ScalarDef<P> } = {
   tanh: math1(Math.tanh, "hyperbolic tangent; ±1 at ±Inf", { js: { ulp: 2 }, wasm: { ulp: 2 }, webgpu: { ulp: 4, abs: 2 ** -20 } }),
   sqrt: math1(Math.sqrt, "square root, correctly rounded; sqrt(-0) = -0, sqrt(x < 0) = NaN", { webgpu: { ulp: 1 } }),
   erf: math1(erf, "error function", { webgpu: { ulp: 4, abs: 2 ** -20 } }),
-  floor: { meaning: "largest integer <= x (floor(-0) = -0); identity on int32", eval: ({ inT, outT }) => (isF(inT) ? (a) => storeAs(outT, Math.floor(a)) : (a) => a) },
-  round: { meaning: "round half to even (0.5 -> 0, 1.5 -> 2, -0.4 -> -0); identity on int32", eval: ({ inT, outT }) => (isF(inT) ? (a) => storeAs(outT, roundHalfEven(a)) : (a) => a) },
-  add: binary("a + b (IEEE: Inf - Inf = NaN, -0 + +0 = +0); int32 wraps; bool: or", (a, b) => a + b, (a, b) => a + b),
+  floor: {
+    meaning: "largest integer <= x (floor(-0) = -0); identity on int32",
+    eval: ({ inT, outT }) => (isF(inT) ? (a) => storeAs(outT, Math.floor(a)) : (a) => a),
+  },
+  round: {
+    meaning: "round half to even (0.5 -> 0, 1.5 -> 2, -0.4 -> -0); identity on int32",
+    eval: ({ inT, outT }) => (isF(inT) ? (a) => storeAs(outT, roundHalfEven(a)) : (a) => a),
+  },
+  add: binary(
+    "a + b (IEEE: Inf - Inf = NaN, -0 + +0 = +0); int32 wraps; bool: or",
+    (a, b) => a + b,
+    (a, b) => a + b,
+  ),
   mul: binary("a * b (IEEE: 0 * Inf = NaN); int32 wraps (exact low 32 bits); bool: and", (a, b) => a * b, Math.imul),
   div: binary("a / b (IEEE: x/0 = ±Inf, 0/0 = NaN); int32: truncates, x/0 = -1, INT_MIN/-1 = INT_MIN (XLA CPU)", (a, b) => a / b, divI32),
-  pow: { ...binary("C pow (pow(x, 0) = 1, pow(1, y) = 1, pow(-8, 1/3) = NaN); int32: exact wrapping product, negative exponent -> 0 unless base is ±1", powC, powI32), bound: { webgpu: { ulp: 128 } } },
+  pow: {
+    ...binary(
+      "C pow (pow(x, 0) = 1, pow(1, y) = 1, pow(-8, 1/3) = NaN); int32: exact wrapping product, negative exponent -> 0 unless base is ±1",
+      powC,
+      powI32,
+    ),
+    bound: { webgpu: { ulp: 128 } },
+  },
   max: binary("maximum; NaN if either is NaN; max(-0, +0) = +0; bool: or", maxN, Math.max),
   min: binary("minimum; NaN if either is NaN; min(-0, +0) = -0; bool: and", minN, Math.min),
-  eq: binary("a == b (NaN == NaN is false, -0 == +0 is true)", (a, b) => (a === b ? 1 : 0), (a, b) => (a === b ? 1 : 0)),
-  ne: binary("a != b (true when either is NaN)", (a, b) => (a !== b ? 1 : 0), (a, b) => (a !== b ? 1 : 0)),
-  lt: binary("a < b (false when either is NaN)", (a, b) => (a < b ? 1 : 0), (a, b) => (a < b ? 1 : 0)),
-  le: binary("a <= b (false when either is NaN)", (a, b) => (a <= b ? 1 : 0), (a, b) => (a <= b ? 1 : 0)),
-  where: { meaning: "where(c, a, b): a where c is true (nonzero), else b; only the chosen value is passed through (NaN in the other is ignored)", eval: () => (c, a, b) => (c ? a : b) },
+  eq: binary(
+    "a == b (NaN == NaN is false, -0 == +0 is true)",
+    (a, b) => (a === b ? 1 : 0),
+    (a, b) => (a === b ? 1 : 0),
+  ),
+  ne: binary(
+    "a != b (true when either is NaN)",
+    (a, b) => (a !== b ? 1 : 0),
+    (a, b) => (a !== b ? 1 : 0),
+  ),
+  lt: binary(
+    "a < b (false when either is NaN)",
+    (a, b) => (a < b ? 1 : 0),
+    (a, b) => (a < b ? 1 : 0),
+  ),
+  le: binary(
+    "a <= b (false when either is NaN)",
+    (a, b) => (a <= b ? 1 : 0),
+    (a, b) => (a <= b ? 1 : 0),
+  ),
+  where: {
+    meaning: "where(c, a, b): a where c is true (nonzero), else b; only the chosen value is passed through (NaN in the other is ignored)",
+    eval: () => (c, a, b) => (c ? a : b),
+  },
   cast: {
-    meaning: "to bool: x != 0 (NaN -> true); float -> int32: truncate toward zero, saturate to [INT_MIN, INT_MAX], NaN -> 0; bool/int32 -> float: exact or rounded to nearest; float16 operands compute in float32 (rounded to float16 only where a backend stores float16)",
+    meaning:
+      "to bool: x != 0 (NaN -> true); float -> int32: truncate toward zero, saturate to [INT_MIN, INT_MAX], NaN -> 0; bool/int32 -> float: exact or rounded to nearest; float16 operands compute in float32 (rounded to float16 only where a backend stores float16)",
     eval: ({ inT, outT }) => {
       if (outT === "bool") return (a) => (a !== 0 ? 1 : 0);
       if (outT === "int32") return isF(inT) ? f2i32 : (a) => a | 0;
       return (a) => fr(a);
     },
   },
-  shrl: { meaning: "logical (unsigned) shift right of the int32 bits by `bits`", eval: ({ params }) => (a) => (a >>> params.bits) | 0 },
-  threefry: { meaning: "Threefry-2x32 (20 rounds) of (k0, k1, x0, x1); `lane` 0 or 1 picks an output word, 2 their xor (JAX's 32-bit bits), as int32 bits", eval: ({ params }) => (k0, k1, x0, x1) => { const t = threefry2x32(k0, k1, x0, x1); return (params.lane === 2 ? t[0] ^ t[1] : t[params.lane]) | 0; } },
+  shrl: {
+    meaning: "logical (unsigned) shift right of the int32 bits by `bits`",
+    eval:
+      ({ params }) =>
+      (a) =>
+        (a >>> params.bits) | 0,
+  },
+  threefry: {
+    meaning: "Threefry-2x32 (20 rounds) of (k0, k1, x0, x1); `lane` 0 or 1 picks an output word, 2 their xor (JAX's 32-bit bits), as int32 bits",
+    eval:
+      ({ params }) =>
+      (k0, k1, x0, x1) => {
+        const t = threefry2x32(k0, k1, x0, x1);
+        return (params.lane === 2 ? t[0] ^ t[1] : t[params.lane]) | 0;
+      },
+  },
 };
 
 /**

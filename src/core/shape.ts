@@ -38,10 +38,7 @@ export function broadcastShapes(op: string, ...shapes: Shape[]): number[] {
       const o = out[j]!;
       if (o === 1) out[j] = d;
       else if (d !== 1 && d !== o) {
-        throw new ShapeError(
-          `${op}: shapes ${shapes.map(fmtShape).join(" and ")} cannot be broadcast together ` +
-            `(axis ${j - nd}: ${o} vs ${d})`,
-        );
+        throw new ShapeError(`${op}: shapes ${shapes.map(fmtShape).join(" and ")} cannot be broadcast together ` + `(axis ${j - nd}: ${o} vs ${d})`);
       }
     }
   }

@@ -149,7 +149,10 @@ export function map<R = Tensor>(f: (...leaves: any[]) => R, t: unknown, ...rest:
     }
     return l2;
   });
-  return unflatten(def, ls.map((l, i) => f(l, ...others.map((o) => o[i]))));
+  return unflatten(
+    def,
+    ls.map((l, i) => f(l, ...others.map((o) => o[i]))),
+  );
 }
 
 /**

@@ -74,7 +74,7 @@ export async function writeAtomic(path: string, bytes: Uint8Array): Promise<void
   const fh = await open(tmp, "w");
   try {
     try {
-      for (let at = 0; at < bytes.length; ) {
+      for (let at = 0; at < bytes.length;) {
         const { bytesWritten } = await fh.write(bytes, at, Math.min(CHUNK, bytes.length - at));
         at += bytesWritten;
       }
@@ -178,7 +178,8 @@ function flatten(t: unknown, path: string, out: Flat): void {
   } else out.set(path, t === undefined ? "undefined" : JSON.stringify(t));
 }
 
-const describe = (v: unknown): string => (v instanceof Tensor ? `tensor ${v.dtype} [${v.shape.join(", ")}]` : typeof v === "number" ? "number" : `${String(v)}`);
+const describe = (v: unknown): string =>
+  v instanceof Tensor ? `tensor ${v.dtype} [${v.shape.join(", ")}]` : typeof v === "number" ? "number" : `${String(v)}`;
 
 /** @internal Checks a loaded tree against a template; throws IoError listing all mismatches. */
 export function checkAgainst(tree: unknown, like: unknown, what: string): void {
@@ -196,7 +197,8 @@ export function checkAgainst(tree: unknown, like: unknown, what: string): void {
     }
     const g = got.get(k);
     if (w instanceof Tensor && g instanceof Tensor) {
-      if (w.shape.length !== g.shape.length || w.shape.some((d, i) => d !== g.shape[i])) wrong.push(`${k}: shape [${g.shape.join(", ")}] in the file, [${w.shape.join(", ")}] in the template`);
+      if (w.shape.length !== g.shape.length || w.shape.some((d, i) => d !== g.shape[i]))
+        wrong.push(`${k}: shape [${g.shape.join(", ")}] in the file, [${w.shape.join(", ")}] in the template`);
       if (w.dtype !== g.dtype) wrong.push(`${k}: dtype ${g.dtype} in the file, ${w.dtype} in the template`);
     } else if (typeof w === "number" && (typeof g === "number" || (g instanceof Tensor && g.shape.length === 0))) {
       // a foreign file stores numbers as 0-d tensors
@@ -211,5 +213,7 @@ export function checkAgainst(tree: unknown, like: unknown, what: string): void {
     unexpected.length ? `unexpected in the file: ${unexpected.join(", ")}` : "",
     wrong.length ? `mismatched: ${wrong.join("; ")}` : "",
   ].filter((s) => s !== "");
-  throw new IoError(`load: ${what} does not match the template (${missing.length} missing, ${unexpected.length} unexpected, ${wrong.length} mismatched): ${parts.join(". ")}`);
+  throw new IoError(
+    `load: ${what} does not match the template (${missing.length} missing, ${unexpected.length} unexpected, ${wrong.length} mismatched): ${parts.join(". ")}`,
+  );
 }

@@ -52,7 +52,8 @@ function flatNames(t: unknown, sep: string, fn: string): Map<string, Tensor> {
     if (x instanceof Tensor) out.set(path, x);
     else if (Array.isArray(x)) x.forEach((v: unknown, i) => rec(v, path === "" ? String(i) : `${path}${sep}${i}`));
     else if (isPlain(x)) for (const [k, v] of Object.entries(x)) rec(v, path === "" ? k : `${path}${sep}${k}`);
-    else if (x !== null && x !== undefined) throw new TypeError(`${fn}: the weights must be a tree of tensors (as loadSafetensors returns); got ${typeof x} at "${path}"`);
+    else if (x !== null && x !== undefined)
+      throw new TypeError(`${fn}: the weights must be a tree of tensors (as loadSafetensors returns); got ${typeof x} at "${path}"`);
   };
   rec(t, "");
   return out;
@@ -94,12 +95,17 @@ class Lookup {
       unexpected.length ? `unexpected in the file: ${unexpected.join(", ")} (pass { strict: false } to ignore)` : "",
       this.wrong.length ? `mismatched: ${this.wrong.join("; ")}` : "",
     ].filter((s) => s !== "");
-    throw new IoError(`${this.fn}: the weights do not match the template (${this.missing.length} missing, ${unexpected.length} unexpected, ${this.wrong.length} mismatched): ${parts.join(". ")}`);
+    throw new IoError(
+      `${this.fn}: the weights do not match the template (${this.missing.length} missing, ${unexpected.length} unexpected, ${this.wrong.length} mismatched): ${parts.join(". ")}`,
+    );
   }
 }
 
 function checkLike(like: unknown, fn: string): void {
-  if (!Array.isArray(like) && !isPlain(like)) throw new TypeError(`${fn}: like must be a params tree (an array or object, e.g. model.init(key)), got ${like instanceof Tensor ? "a tensor" : typeof like}`);
+  if (!Array.isArray(like) && !isPlain(like))
+    throw new TypeError(
+      `${fn}: like must be a params tree (an array or object, e.g. model.init(key)), got ${like instanceof Tensor ? "a tensor" : typeof like}`,
+    );
 }
 
 /**
@@ -202,8 +208,12 @@ function flaxNames(children: readonly unknown[], fn: string): (string | undefine
     if (c instanceof Tensor) throw new TypeError(`${fn}: a bare tensor at index ${i} has no Flax module name; wrap it in an object`);
     if (!Array.isArray(c) && (!isPlain(c) || Object.keys(c).length === 0)) return undefined;
     const kind = Array.isArray(c) ? undefined : kindOf(c);
-    if (kind === undefined) throw new TypeError(`${fn}: entry ${i} of an array is not a single layer's params (dense, conv, embedding, layerNorm/batchNorm), so it has no automatic Flax name; put it under an object key named as the Flax submodule`);
-    if (kind === "rnn" || kind === "gru") throw new TypeError(`${fn}: RNN params have no Flax equivalent here (Flax's LSTMCell splits gates into ii/if/ig/io...); map them by hand`);
+    if (kind === undefined)
+      throw new TypeError(
+        `${fn}: entry ${i} of an array is not a single layer's params (dense, conv, embedding, layerNorm/batchNorm), so it has no automatic Flax name; put it under an object key named as the Flax submodule`,
+      );
+    if (kind === "rnn" || kind === "gru")
+      throw new TypeError(`${fn}: RNN params have no Flax equivalent here (Flax's LSTMCell splits gates into ii/if/ig/io...); map them by hand`);
     const base = FLAX_NAME[kind];
     const k = count.get(base) ?? 0;
     count.set(base, k + 1);
@@ -300,7 +310,8 @@ export function toFlax(params: unknown): { readonly params: FlaxTree } {
     const n = node as Record<string, Tensor>;
     if (kind === "dense" || kind === "conv") return { kernel: kind === "dense" ? n.w! : convToFlax(n.w!), ...(n.b ? { bias: n.b } : {}) };
     if (kind === "embed") return { embedding: n.table! };
-    if (kind === "rnn" || kind === "gru") throw new TypeError("toFlax: RNN params have no Flax equivalent here (Flax's LSTMCell splits gates into ii/if/ig/io...); map them by hand");
+    if (kind === "rnn" || kind === "gru")
+      throw new TypeError("toFlax: RNN params have no Flax equivalent here (Flax's LSTMCell splits gates into ii/if/ig/io...); map them by hand");
     const out: Record<string, Tensor | FlaxTree> = {};
     for (const [k, v] of Object.entries(node)) {
       const r = rec(v);

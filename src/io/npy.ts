@@ -123,7 +123,10 @@ function parseDict(text: string): Result<Map<string, PyValue>> {
     } else if (text[i] === "(") {
       const end = text.indexOf(")", i);
       if (end < 0) return bad("unterminated shape tuple");
-      const items = text.slice(i + 1, end).split(",").map((d) => d.trim());
+      const items = text
+        .slice(i + 1, end)
+        .split(",")
+        .map((d) => d.trim());
       if (items.length > 1 && items[items.length - 1] === "") items.pop();
       if (items.length === 1 && items[0] === "") items.pop();
       value = { tuple: items };
@@ -196,7 +199,8 @@ export function parseNpy(bytes: Uint8Array): Result<NpyHeader> {
   const shape = sh.right;
   const need = numel(shape) * type.size;
   const have = bytes.length - dataStart;
-  if (have !== need) return fail(`loadNpy: shape (${shape.join(", ")}) of '${descr.str}' needs ${need} data bytes, the file has ${have}${have < need ? " (truncated?)" : ""}`);
+  if (have !== need)
+    return fail(`loadNpy: shape (${shape.join(", ")}) of '${descr.str}' needs ${need} data bytes, the file has ${have}${have < need ? " (truncated?)" : ""}`);
   return E.right({ type, littleEndian: dm[1] !== ">", fortran: fortran.bool, shape, dataStart });
 }
 
@@ -217,5 +221,8 @@ export function loadNpy(bytes: Uint8Array): Tensor {
   const dtype = targetDType(h.type);
   if (!h.fortran) return fromTypedArray(data, h.shape, dtype);
   const rev = [...h.shape].reverse();
-  return permuteDims(fromTypedArray(data, rev, dtype), rev.map((_, i) => rev.length - 1 - i));
+  return permuteDims(
+    fromTypedArray(data, rev, dtype),
+    rev.map((_, i) => rev.length - 1 - i),
+  );
 }

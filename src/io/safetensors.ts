@@ -90,7 +90,12 @@ export function numberLeaf(name: string, v: number): Encoded {
  * @internal Describes a tree for writing: its named leaves (tensors and numbers) with their file
  * codes, and the metadata (user entries plus the structure when names alone do not rebuild it).
  */
-export function prepare(t: unknown, fn: string, metadata: Readonly<Record<string, string>> | undefined, always: boolean): { meta: Record<string, string> | undefined; items: Item[] } {
+export function prepare(
+  t: unknown,
+  fn: string,
+  metadata: Readonly<Record<string, string>> | undefined,
+  always: boolean,
+): { meta: Record<string, string> | undefined; items: Item[] } {
   if (metadata && TREE_KEY in metadata) throw new TypeError(`${fn}: metadata key "${TREE_KEY}" is reserved (it holds the tree structure)`);
   if (metadata && !Object.values(metadata).every((v) => typeof v === "string")) throw new TypeError(`${fn}: metadata values must be strings`);
   const d = describeTree(t, fn);
@@ -171,7 +176,9 @@ function parseEntry(name: string, v: unknown, dataLen: number): Result<Entry> {
   const [begin, end] = offs as [number, number];
   const want = numel(shape as number[]) * DTYPES[dtype]!.size;
   if (end - begin !== want) {
-    return fail(`safetensors: entry "${name}" (${dtype}, shape [${shape.join(", ")}]) needs ${want} bytes, data_offsets [${begin}, ${end}] give ${end - begin}`);
+    return fail(
+      `safetensors: entry "${name}" (${dtype}, shape [${shape.join(", ")}]) needs ${want} bytes, data_offsets [${begin}, ${end}] give ${end - begin}`,
+    );
   }
   if (end > dataLen) return fail(`safetensors: entry "${name}" ends at byte ${end}, past the data buffer (${dataLen} bytes; file truncated?)`);
   return E.right({ name, dtype, shape: shape as number[], begin, end });
@@ -211,7 +218,10 @@ export function parseSafetensors(bytes: Uint8Array): Result<Parsed> {
     if (E.isLeft(e)) return e;
     entries.push(e.right);
   }
-  const sorted = entries.map((e, i) => [e, i] as const).sort((a, b) => a[0].begin - b[0].begin || a[0].end - b[0].end || a[1] - b[1]).map(([e]) => e);
+  const sorted = entries
+    .map((e, i) => [e, i] as const)
+    .sort((a, b) => a[0].begin - b[0].begin || a[0].end - b[0].end || a[1] - b[1])
+    .map(([e]) => e);
   let at = 0;
   for (const e of sorted) {
     if (e.begin < at) return fail(`safetensors: entry "${e.name}" [${e.begin}, ${e.end}] overlaps the previous tensor (which ends at ${at})`);
@@ -264,7 +274,9 @@ function buildTree(leaves: readonly Leaf[]): Result<PyTree<Tensor>> {
 
 function decodeEntry(bytes: Uint8Array, p: Parsed, e: Entry): Result<Tensor> {
   const t = DTYPES[e.dtype]!;
-  return E.map((d: TypedArray) => fromTypedArray(d, e.shape, targetDType(t)))(decode(bytes, p.dataStart + e.begin, numel(e.shape), t, true, `safetensors: entry "${e.name}"`));
+  return E.map((d: TypedArray) => fromTypedArray(d, e.shape, targetDType(t)))(
+    decode(bytes, p.dataStart + e.begin, numel(e.shape), t, true, `safetensors: entry "${e.name}"`),
+  );
 }
 
 function withStructure(bytes: Uint8Array, p: Parsed, node: SNode): Result<PyTree<Tensor | number>> {
@@ -275,7 +287,8 @@ function withStructure(bytes: Uint8Array, p: Parsed, node: SNode): Result<PyTree
     {
       tensor: (name, dtype) => {
         const e = byName.get(name)!;
-        if (dtype !== undefined && !(DTYPE_NAMES as readonly string[]).includes(dtype)) return fail(`safetensors: entry "${name}" has unknown tenfold dtype "${dtype}" in ${TREE_KEY}`);
+        if (dtype !== undefined && !(DTYPE_NAMES as readonly string[]).includes(dtype))
+          return fail(`safetensors: entry "${name}" has unknown tenfold dtype "${dtype}" in ${TREE_KEY}`);
         if (e.dtype === "U32" && dtype === "uint32") {
           const raw = bytes.slice(p.dataStart + e.begin, p.dataStart + e.end);
           return E.right(fromTypedArray(new Uint32Array(raw.buffer) as unknown as TypedArray, e.shape, dtype as DType));
@@ -357,4 +370,3 @@ export function loadSafetensors(bytes: Uint8Array): PyTree<Tensor | number> {
 export function safetensorsMetadata(bytes: Uint8Array): Readonly<Record<string, string>> | undefined {
   return orThrow(parseSafetensors(bytes)).metadata;
 }
-

@@ -99,7 +99,12 @@ export function describeTree(t: unknown, fn: string): Described {
     needs = true;
     if (x === undefined) return { u: 1 };
     if (x === null || typeof x === "string" || typeof x === "boolean") return { s: x };
-    const what = typeof x === "function" ? "a function" : typeof x === "object" ? `a ${(x.constructor as { name?: string } | undefined)?.name ?? "object"}` : `a ${typeof x}`;
+    const what =
+      typeof x === "function"
+        ? "a function"
+        : typeof x === "object"
+          ? `a ${(x.constructor as { name?: string } | undefined)?.name ?? "object"}`
+          : `a ${typeof x}`;
     throw new TypeError(`${fn}: unsupported value at "${path}" (${what}); a tree holds tensors, numbers, arrays, plain objects, null, strings and booleans`);
   };
   const node = rec(t, "");
@@ -124,7 +129,8 @@ function parseNode(x: unknown, at: string): Result<SNode> {
   if (Array.isArray(x.o)) {
     const out: [string, SNode][] = [];
     for (const kv of x.o as unknown[]) {
-      if (!Array.isArray(kv) || kv.length !== 2 || typeof kv[0] !== "string") return fail(`safetensors: ${TREE_KEY} metadata has an invalid object entry at ${at}`);
+      if (!Array.isArray(kv) || kv.length !== 2 || typeof kv[0] !== "string")
+        return fail(`safetensors: ${TREE_KEY} metadata has an invalid object entry at ${at}`);
       const r = parseNode(kv[1], `${at}.${kv[0]}`);
       if (E.isLeft(r)) return r;
       out.push([kv[0], r.right]);

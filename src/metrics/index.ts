@@ -226,7 +226,7 @@ export function aucRoc(scores: TensorLike, labels: TensorLike): Tensor {
   const order = Array.from({ length: n }, (_, i) => i).sort((a, b) => sd[a]! - sd[b]!);
   let rankSumPos = 0;
   let pos = 0;
-  for (let i = 0; i < n; ) {
+  for (let i = 0; i < n;) {
     let j = i;
     while (j + 1 < n && sd[order[j + 1]!] === sd[order[i]!]) j++;
     const avgRank = (i + j) / 2 + 1; // 1-based average rank of the tie group
@@ -244,4 +244,3 @@ export function aucRoc(scores: TensorLike, labels: TensorLike): Tensor {
   if (pos === 0 || neg === 0) throw new ValueError(`aucRoc: needs both classes in labels, got ${pos} positive and ${neg} negative`);
   return scalar((rankSumPos - (pos * (pos + 1)) / 2) / (pos * neg));
 }
-

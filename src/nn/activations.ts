@@ -266,7 +266,9 @@ export function asLabels(op: string, arg: string, labels: TensorLike, n: number)
 function emptyAxis(op: string, x: TensorLike, axis: number): Tensor | undefined {
   const t = asTensor(x, op);
   if (typeof axis !== "number" || !Number.isInteger(axis) || axis < -t.ndim || axis >= t.ndim) {
-    throw new ShapeError(`${op}: axis ${String(axis)} is out of range for a tensor of rank ${t.ndim} (shape [${t.shape.join(", ")}]); allowed: ${-t.ndim} to ${t.ndim - 1}`);
+    throw new ShapeError(
+      `${op}: axis ${String(axis)} is out of range for a tensor of rank ${t.ndim} (shape [${t.shape.join(", ")}]); allowed: ${-t.ndim} to ${t.ndim - 1}`,
+    );
   }
   const a = axis < 0 ? axis + t.ndim : axis;
   // an empty axis: the (empty) result, in the float dtype softmax computes in

@@ -216,8 +216,7 @@ export function summary(model: LayerLike, inputShape: readonly number[]): string
   };
   run(model, random.key(0), x0);
   const widths = [0, 1, 2].map((c) => Math.max(...rows.map((r) => r[c]!.length)));
-  const line = (r: readonly string[]): string =>
-    r.map((v, c) => (c === 2 ? v.padStart(widths[c]!) : v.padEnd(widths[c]!))).join("  ");
+  const line = (r: readonly string[]): string => r.map((v, c) => (c === 2 ? v.padStart(widths[c]!) : v.padEnd(widths[c]!))).join("  ");
   const rule = "-".repeat(widths[0]! + widths[1]! + widths[2]! + 4);
   return [line(rows[0]!), rule, ...rows.slice(1).map(line), rule, `total params: ${total}`].join("\n");
 }

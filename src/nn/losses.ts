@@ -9,23 +9,7 @@
  * the call are checked (whole numbers in `[0, classes)`, else a ValueError).
  */
 import type { Tensor, TensorLike } from "./ops.js";
-import {
-  abs,
-  asTensor,
-  clip,
-  expandDims,
-  log,
-  logsumexp,
-  mean,
-  multiply,
-  negative,
-  square,
-  squeeze,
-  subtract,
-  sum,
-  takeAlongAxis,
-  add,
-} from "./ops.js";
+import { abs, asTensor, clip, expandDims, log, logsumexp, mean, multiply, negative, square, squeeze, subtract, sum, takeAlongAxis, add } from "./ops.js";
 import { ShapeError, ValueError } from "./ops.js";
 import { asLabels, logSoftmax, softplus } from "./activations.js";
 

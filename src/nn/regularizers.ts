@@ -6,10 +6,7 @@ import type { Tensor } from "./ops.js";
 import { abs, add, scalar, square, sum, tree } from "./ops.js";
 
 function total(params: unknown, f: (t: Tensor) => Tensor): Tensor {
-  return tree.leaves<Tensor | number>(params).reduce<Tensor>(
-    (acc, leaf) => add(acc, typeof leaf === "number" ? f(scalar(leaf)) : sum(f(leaf))),
-    scalar(0),
-  );
+  return tree.leaves<Tensor | number>(params).reduce<Tensor>((acc, leaf) => add(acc, typeof leaf === "number" ? f(scalar(leaf)) : sum(f(leaf))), scalar(0));
 }
 
 /**

@@ -37,11 +37,29 @@ export interface OnnxExportOptions {
 }
 
 const UNARY: Partial<Record<string, string>> = {
-  neg: "Neg", exp: "Exp", log: "Log", sin: "Sin", cos: "Cos", tanh: "Tanh", sqrt: "Sqrt",
-  floor: "Floor", round: "Round", erf: "Erf", stopGradient: "Identity", barrier: "Identity",
+  neg: "Neg",
+  exp: "Exp",
+  log: "Log",
+  sin: "Sin",
+  cos: "Cos",
+  tanh: "Tanh",
+  sqrt: "Sqrt",
+  floor: "Floor",
+  round: "Round",
+  erf: "Erf",
+  stopGradient: "Identity",
+  barrier: "Identity",
 };
 const BINARY: Partial<Record<string, string>> = {
-  add: "Add", mul: "Mul", div: "Div", pow: "Pow", max: "Max", min: "Min", eq: "Equal", lt: "Less", le: "LessOrEqual",
+  add: "Add",
+  mul: "Mul",
+  div: "Div",
+  pow: "Pow",
+  max: "Max",
+  min: "Min",
+  eq: "Equal",
+  lt: "Less",
+  le: "LessOrEqual",
 };
 const REDUCE: Partial<Record<string, string>> = { sum: "ReduceSum", rmax: "ReduceMax", rmin: "ReduceMin", prod: "ReduceProd" };
 
@@ -119,7 +137,8 @@ class Emitter {
   constant(dtype: OnnxDType, dims: readonly number[], raw: Uint8Array, base = "c"): string {
     const name = this.fresh(base);
     const t: TensorMsg = { name, dtype, dims, raw };
-    if (this.parent) this.nodes.push({ op: "Constant", inputs: [], outputs: [name], name: this.fresh("n_Constant"), attrs: { value: { kind: "tensor", v: t } } });
+    if (this.parent)
+      this.nodes.push({ op: "Constant", inputs: [], outputs: [name], name: this.fresh("n_Constant"), attrs: { value: { kind: "tensor", v: t } } });
     else this.inits.push(t);
     return name;
   }
@@ -218,7 +237,13 @@ class Emitter {
       case "flip": {
         const { axes } = n.params as { axes: readonly number[] };
         if (!axes.length) return this.op1("Identity", [x(0)]);
-        return this.op1("Slice", [x(0), this.ints(axes.map(() => -1)), this.ints(axes.map(() => Number.MIN_SAFE_INTEGER)), this.ints(axes), this.ints(axes.map(() => -1))]);
+        return this.op1("Slice", [
+          x(0),
+          this.ints(axes.map(() => -1)),
+          this.ints(axes.map(() => Number.MIN_SAFE_INTEGER)),
+          this.ints(axes),
+          this.ints(axes.map(() => -1)),
+        ]);
       }
       case "gather":
         return this.gather(n);
@@ -267,7 +292,12 @@ class Emitter {
     // Move `axis` next to the batch dims, GatherND with batch_dims, then restore the layout.
     const r = xn.shape.length;
     const mid = axis - batchDims;
-    const permIn = [...Array(batchDims).keys(), axis, ...Array.from({ length: mid }, (_, i) => batchDims + i), ...Array.from({ length: r - axis - 1 }, (_, i) => axis + 1 + i)];
+    const permIn = [
+      ...Array(batchDims).keys(),
+      axis,
+      ...Array.from({ length: mid }, (_, i) => batchDims + i),
+      ...Array.from({ length: r - axis - 1 }, (_, i) => axis + 1 + i),
+    ];
     const moved = mid === 0 ? data : this.op1("Transpose", [data], { perm: { kind: "ints", v: permIn } });
     const idx64 = this.op1("Unsqueeze", [this.op1("Cast", [idx], { to: { kind: "int", v: ONNX_DTYPE.int64 } }), this.ints([-1])]);
     const g = this.op1("GatherND", [moved, idx64], { batch_dims: { kind: "int", v: batchDims } });
@@ -288,7 +318,11 @@ class Emitter {
     const ri = idxn.shape.length;
     const ru = un.shape.length;
     // updates [S[:axis], I, S[axis+1:]] -> [I, S[:axis], S[axis+1:]]
-    const permU = [...Array.from({ length: ri }, (_, i) => axis + i), ...Array(axis).keys(), ...Array.from({ length: ru - axis - ri }, (_, i) => axis + ri + i)];
+    const permU = [
+      ...Array.from({ length: ri }, (_, i) => axis + i),
+      ...Array(axis).keys(),
+      ...Array.from({ length: ru - axis - ri }, (_, i) => axis + ri + i),
+    ];
     const upd = axis === 0 ? this.lookup(un)! : this.op1("Transpose", [this.lookup(un)!], { perm: { kind: "ints", v: permU } });
     const dims = [shape[axis]!, ...shape.slice(0, axis), ...shape.slice(axis + 1)];
     const zero: TensorMsg = { name: "value", dtype: onnxDType(n.dtype, "scatterAdd"), dims: [1], raw: rawOf(n.dtype, [0]) };
@@ -346,11 +380,17 @@ class Emitter {
     const bodyOutputs: ValueInfoMsg[] = [{ name: body.op1("Identity", [condIn]), dtype: ONNX_DTYPE.bool, dims: [] }];
     g.outputs.forEach((o, i) => bodyOutputs.push({ name: body.op1("Identity", [results[i]!]), dtype: onnxDType(o.dtype, "scan output"), dims: o.shape }));
     const bodyGraph: GraphMsg = { name: this.fresh("loop_body"), nodes: body.nodes, initializers: [], inputs: bodyInputs, outputs: bodyOutputs };
-    const loopIns = [this.ints([p.length], true), this.constant(ONNX_DTYPE.bool, [], Uint8Array.of(1), "true"), ...ins.slice(p.numConsts, p.numConsts + p.numCarry)];
+    const loopIns = [
+      this.ints([p.length], true),
+      this.constant(ONNX_DTYPE.bool, [], Uint8Array.of(1), "true"),
+      ...ins.slice(p.numConsts, p.numConsts + p.numCarry),
+    ];
     const outs = this.op("Loop", loopIns, { body: { kind: "graph", v: bodyGraph } }, g.outputs.length);
     if (!p.reverse) return outs;
     // a reverse scan stacks ys in the order of xs: the Loop stacked them in iteration order
-    return outs.map((o, i) => (i < p.numCarry ? o : this.op1("Slice", [o, this.ints([-1]), this.ints([Number.MIN_SAFE_INTEGER]), this.ints([0]), this.ints([-1])])));
+    return outs.map((o, i) =>
+      i < p.numCarry ? o : this.op1("Slice", [o, this.ints([-1]), this.ints([Number.MIN_SAFE_INTEGER]), this.ints([0]), this.ints([-1])]),
+    );
   }
 }
 

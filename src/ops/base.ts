@@ -17,7 +17,13 @@ export type TensorLike = Tensor | number | boolean;
 
 /** Applies a primitive to tensors (shape/dtype inference runs now). */
 export function bind<P extends Primitive>(prim: P, params: Params<P>, inputs: readonly Tensor[]): Tensor {
-  const t = new Tensor(makeNode(prim, params, inputs.map((x) => x.node)));
+  const t = new Tensor(
+    makeNode(
+      prim,
+      params,
+      inputs.map((x) => x.node),
+    ),
+  );
   // A concrete lazy chain this deep (e.g. a long loop that never reads its result) is realized
   // now, so pending graphs cannot grow without bound.
   if (t.node.depth > MAX_LAZY_DEPTH && !t.node.traced) t.realize();
@@ -85,9 +91,10 @@ export function resultDType(xs: readonly TensorLike[]): DType {
 
 /** Converts operands to one dtype and one broadcast shape. */
 export function align(op: string, xs: readonly TensorLike[], dtype?: DType): Tensor[] {
-  for (const x of xs) if (!(x instanceof Tensor) && typeof x !== "number" && typeof x !== "boolean") {
-    throw new DTypeError(`${op}: expected a Tensor or a number, got ${describe(x)}`);
-  }
+  for (const x of xs)
+    if (!(x instanceof Tensor) && typeof x !== "number" && typeof x !== "boolean") {
+      throw new DTypeError(`${op}: expected a Tensor or a number, got ${describe(x)}`);
+    }
   const d = dtype ?? resultDType(xs);
   const ts = xs.map((x) => (x instanceof Tensor ? cast(x, d) : constant(typeof x === "boolean" ? Number(x) : x, d)));
   const shape = broadcastShapes(op, ...ts.map((t) => t.shape));

@@ -31,7 +31,11 @@ function dilateAxis(x: Tensor, axis: number, s: number): Tensor {
   const e = expandDims(x, axis + 1);
   const widths = e.shape.map((_, i): [number, number] => (i === axis + 1 ? [0, s - 1] : [0, 0]));
   const merged = reshape(pad(e, widths), [...x.shape.slice(0, axis), n * s, ...x.shape.slice(axis + 1)]);
-  return slice(merged, merged.shape.map(() => 0), merged.shape.map((d, i) => (i === axis ? (n - 1) * s + 1 : d)));
+  return slice(
+    merged,
+    merged.shape.map(() => 0),
+    merged.shape.map((d, i) => (i === axis ? (n - 1) * s + 1 : d)),
+  );
 }
 
 /** Options of `convTranspose` (PyTorch's ConvTranspose names, per spatial dim or one number). */
@@ -64,10 +68,14 @@ export function convTranspose(x: TensorLike, w: TensorLike, options: ConvTranspo
   requireFloat("convTranspose", xt);
   requireFloat("convTranspose", wt);
   if (xt.ndim < 3 || wt.ndim !== xt.ndim) {
-    throw new ShapeError(`convTranspose: expected x [N, C, ...spatial] and w [C, O, ...kernel] of equal rank >= 3, got ${fmtShape(xt.shape)} and ${fmtShape(wt.shape)}`);
+    throw new ShapeError(
+      `convTranspose: expected x [N, C, ...spatial] and w [C, O, ...kernel] of equal rank >= 3, got ${fmtShape(xt.shape)} and ${fmtShape(wt.shape)}`,
+    );
   }
   if (wt.shape[0] !== xt.shape[1]) {
-    throw new ShapeError(`convTranspose: channel mismatch: x ${fmtShape(xt.shape)} has ${xt.shape[1]} channels, w ${fmtShape(wt.shape)} expects ${wt.shape[0]} (axis 0 of w)`);
+    throw new ShapeError(
+      `convTranspose: channel mismatch: x ${fmtShape(xt.shape)} has ${xt.shape[1]} channels, w ${fmtShape(wt.shape)} expects ${wt.shape[0]} (axis 0 of w)`,
+    );
   }
   const nsp = xt.ndim - 2;
   const strides = perDim("convTranspose", "strides", options.strides, nsp, 1, 1);
@@ -75,7 +83,8 @@ export function convTranspose(x: TensorLike, w: TensorLike, options: ConvTranspo
   const padding = perDim("convTranspose", "padding", options.padding, nsp, 0, 0);
   const outPad = perDim("convTranspose", "outputPadding", options.outputPadding, nsp, 0, 0);
   outPad.forEach((op, i) => {
-    if (op >= Math.max(strides[i]!, dil[i]!)) throw new ShapeError(`convTranspose: outputPadding ${op} must be smaller than the stride ${strides[i]} or the dilation ${dil[i]} (axis ${i + 2})`);
+    if (op >= Math.max(strides[i]!, dil[i]!))
+      throw new ShapeError(`convTranspose: outputPadding ${op} must be smaller than the stride ${strides[i]} or the dilation ${dil[i]} (axis ${i + 2})`);
   });
   const k = wt.shape.slice(2);
   const outSizes = xt.shape.slice(2).map((n, i) => (n - 1) * strides[i]! - 2 * padding[i]! + dil[i]! * (k[i]! - 1) + outPad[i]! + 1);
@@ -132,7 +141,8 @@ export function upsample(x: TensorLike, scale: number | readonly number[] | unde
   let out: number[];
   if (options.size !== undefined) {
     out = [...options.size];
-    if (out.length !== nsp || out.some((o) => !Number.isInteger(o) || o < 1)) throw new ShapeError(`upsample: size must be ${nsp} positive integers, got ${JSON.stringify(options.size)}`);
+    if (out.length !== nsp || out.some((o) => !Number.isInteger(o) || o < 1))
+      throw new ShapeError(`upsample: size must be ${nsp} positive integers, got ${JSON.stringify(options.size)}`);
   } else {
     out = checkScale(scale, nsp).map((s, i) => Math.floor(inSp[i]! * s));
   }

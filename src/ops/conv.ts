@@ -42,9 +42,10 @@ export function resolvePadding(op: string, padding: Padding, inSizes: number[], 
     throw new ShapeError(`${op}: padding must be "SAME", "VALID", a number, or ${n} [lo, hi] pairs, got ${JSON.stringify(padding)}`);
   }
   const pairs = padding.map((p): [number, number] => (typeof p === "number" ? [p, p] : [p[0]!, p[1]!]));
-  for (const [lo, hi] of pairs) if (!Number.isInteger(lo) || !Number.isInteger(hi) || lo < 0 || hi < 0) {
-    throw new ShapeError(`${op}: bad padding ${JSON.stringify(padding)} (non-negative integers expected)`);
-  }
+  for (const [lo, hi] of pairs)
+    if (!Number.isInteger(lo) || !Number.isInteger(hi) || lo < 0 || hi < 0) {
+      throw new ShapeError(`${op}: bad padding ${JSON.stringify(padding)} (non-negative integers expected)`);
+    }
   return pairs;
 }
 
@@ -91,7 +92,9 @@ export function conv(x: TensorLike, w: TensorLike, options: ConvOptions = {}): T
   const xt = cast(asTensor(x, "conv"), d);
   const wt = cast(asTensor(w, "conv"), d);
   if (xt.ndim < 3 || wt.ndim !== xt.ndim) {
-    throw new ShapeError(`conv: input ${fmtShape(xt.shape)} must be [N, C, ...spatial] and weights ${fmtShape(wt.shape)} [O, C/groups, ...kernel] of the same rank`);
+    throw new ShapeError(
+      `conv: input ${fmtShape(xt.shape)} must be [N, C, ...spatial] and weights ${fmtShape(wt.shape)} [O, C/groups, ...kernel] of the same rank`,
+    );
   }
   const nsp = xt.ndim - 2;
   const groups = options.groups ?? 1;
@@ -101,7 +104,9 @@ export function conv(x: TensorLike, w: TensorLike, options: ConvOptions = {}): T
     throw new ShapeError(`conv: groups=${groups} must divide input channels ${C} and output channels ${O}`);
   }
   if (Cg * groups !== C) {
-    throw new ShapeError(`conv: channel mismatch: input ${fmtShape(xt.shape)} has ${C} channels, weights ${fmtShape(wt.shape)} expect ${Cg * groups} (${Cg} per group × ${groups} groups)`);
+    throw new ShapeError(
+      `conv: channel mismatch: input ${fmtShape(xt.shape)} has ${C} channels, weights ${fmtShape(wt.shape)} expect ${Cg * groups} (${Cg} per group × ${groups} groups)`,
+    );
   }
   const k = wt.shape.slice(2);
   const strides = perDim("conv", "strides", options.strides, nsp, 1);
@@ -114,7 +119,8 @@ export function conv(x: TensorLike, w: TensorLike, options: ConvOptions = {}): T
     // an empty input (or batch, or set of filters) gives an empty output, as lax.conv_general_dilated
     return broadcastTo_(constant(0, d), [N, O, ...out.map((o, i) => (inSp[i] === 0 ? 0 : Math.max(o, 0)))]);
   }
-  if (out.some((o) => o <= 0)) throw new ShapeError(`conv: kernel ${fmtShape(k)} (dilation ${fmtShape(dil)}) is larger than the padded input ${fmtShape(inSp)}`);
+  if (out.some((o) => o <= 0))
+    throw new ShapeError(`conv: kernel ${fmtShape(k)} (dilation ${fmtShape(dil)}) is larger than the padded input ${fmtShape(inSp)}`);
   const xp = pad(xt, [[0, 0], [0, 0], ...pads]);
   const K = sizeOf(k);
   const P = sizeOf(out);
@@ -148,7 +154,13 @@ export interface PoolOptions {
  * is a pair of axes (`[..., H/2, 2, W/2, 2]`: no copy, one reduce kernel, and a gradient that
  * stays at the input's size); else the windows stacked on a new leading axis.
  */
-function pool(op: string, x: TensorLike, window: number | readonly number[], options: PoolOptions, padValue: number): { win: Tensor; axes: number[]; count: number } {
+function pool(
+  op: string,
+  x: TensorLike,
+  window: number | readonly number[],
+  options: PoolOptions,
+  padValue: number,
+): { win: Tensor; axes: number[]; count: number } {
   const xt = asTensor(x, op);
   const win = typeof window === "number" ? new Array<number>(Math.max(1, xt.ndim - 2)).fill(window) : [...window];
   const nsp = win.length;
@@ -172,7 +184,18 @@ function pool(op: string, x: TensorLike, window: number | readonly number[], opt
     return { win: tiled, axes: win.map((_, i) => lead + 2 * i + 1), count };
   }
   const xp = pad(xt, [...new Array<[number, number]>(lead).fill([0, 0]), ...pads], { value: padValue });
-  return { win: windows(xp, nsp, win, strides, win.map(() => 1), out), axes: [0], count };
+  return {
+    win: windows(
+      xp,
+      nsp,
+      win,
+      strides,
+      win.map(() => 1),
+      out,
+    ),
+    axes: [0],
+    count,
+  };
 }
 
 /**

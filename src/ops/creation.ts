@@ -38,7 +38,8 @@ function flatten(data: NestedArray, shape: number[], out: number[], dim: number,
     throw new ShapeError(`tensor: ragged nested array: expected length ${shape[dim]} at index [${path.join(", ")}], got ${got}`);
   }
   for (let i = 0; i < data.length; i++) {
-    if (!(i in data)) throw new ShapeError(`tensor: the array has a hole (an empty slot) at index [${[...path, i].join(", ")}]; every entry must be a number or a boolean`);
+    if (!(i in data))
+      throw new ShapeError(`tensor: the array has a hole (an empty slot) at index [${[...path, i].join(", ")}]; every entry must be a number or a boolean`);
     flatten(data[i]!, shape, out, dim + 1, [...path, i], kinds);
   }
 }
@@ -92,7 +93,8 @@ export function tensor(data: NestedArray | TypedArray | Tensor, options: TensorO
   let finalShape = shape;
   if (opts.shape) {
     finalShape = checkShape("tensor", opts.shape);
-    if (sizeOf(finalShape) !== flat.length) throw new ShapeError(`tensor: shape ${fmtShape(finalShape)} needs ${sizeOf(finalShape)} elements, the data has ${flat.length}`);
+    if (sizeOf(finalShape) !== flat.length)
+      throw new ShapeError(`tensor: shape ${fmtShape(finalShape)} needs ${sizeOf(finalShape)} elements, the data has ${flat.length}`);
   }
   if (d === "int32") checkInt32("tensor", flat);
   const arr = allocArray(d, flat.length);
@@ -217,7 +219,8 @@ export function iota(shape: readonly number[], axis: number, dtype: DType = "int
  */
 export function arange(start: number, stop?: number, step = 1, options: { dtype?: DType } = {}): Tensor {
   const [a, b] = stop === undefined ? [0, start] : [start, stop];
-  if (typeof step !== "number" || step === 0 || !Number.isFinite(step)) throw new ShapeError(`arange: step must be a finite nonzero number, got ${String(step)}`);
+  if (typeof step !== "number" || step === 0 || !Number.isFinite(step))
+    throw new ShapeError(`arange: step must be a finite nonzero number, got ${String(step)}`);
   if (typeof a !== "number" || typeof b !== "number" || !Number.isFinite(a) || !Number.isFinite(b)) {
     throw new ShapeError(`arange: start and stop must be finite numbers, got ${String(a)} and ${String(b)}`);
   }

@@ -49,7 +49,10 @@ function toFront(x: Tensor, axis: number): Tensor {
 
 function fromFront(x: Tensor, axis: number): Tensor {
   if (axis === 0) return x;
-  return permuteDims(x, x.shape.map((_, i) => (i < axis ? i + 1 : i === axis ? 0 : i)));
+  return permuteDims(
+    x,
+    x.shape.map((_, i) => (i < axis ? i + 1 : i === axis ? 0 : i)),
+  );
 }
 
 /** Wraps negative indices; returns the wrapped index and whether it is in range. */
@@ -134,7 +137,10 @@ export function at(x: TensorLike, idx: IndexLike, options: { axis?: number } = {
   if (xt.ndim === 0) throw new ShapeError(`at: cannot index a scalar (shape [])`);
   const axis = normAxis("at", options.axis ?? 0, xt.ndim);
   const i = toIndex("at", idx);
-  const upd = (mode: UpdateMode) => (values: TensorLike): Tensor => scatter(xt, i, values, { axis, mode });
+  const upd =
+    (mode: UpdateMode) =>
+    (values: TensorLike): Tensor =>
+      scatter(xt, i, values, { axis, mode });
   return {
     set: upd("set"),
     add: upd("add"),
@@ -168,7 +174,8 @@ export function scatter(x: TensorLike, indices: IndexLike, updates: TensorLike, 
   if (xt.ndim === 0) throw new ShapeError(`scatter: cannot index a scalar (shape [])`);
   const axis = normAxis("scatter", options.axis ?? 0, xt.ndim);
   const mode = options.mode ?? "set";
-  if (!["set", "add", "multiply", "min", "max"].includes(mode)) throw new ShapeError(`scatter: mode must be set, add, multiply, min or max, got ${JSON.stringify(mode)}`);
+  if (!["set", "add", "multiply", "min", "max"].includes(mode))
+    throw new ShapeError(`scatter: mode must be set, add, multiply, min or max, got ${JSON.stringify(mode)}`);
   const idx = toIndex("scatter", indices);
   const u = asTensor(updates, "scatter");
   const rest = xt.shape.filter((_, i) => i !== axis);
@@ -219,7 +226,8 @@ export function gather(x: TensorLike, indices: IndexLike, options: { axis?: numb
   const xt = asTensor(x, "gather");
   const idx = toIndex("gather", indices);
   const bd = options.batchDims ?? 0;
-  if (!Number.isInteger(bd) || bd < 0 || bd > idx.ndim || bd >= xt.ndim) throw new ShapeError(`gather: batchDims ${bd} must be in [0, min(indices.ndim ${idx.ndim}, x.ndim ${xt.ndim} - 1)]`);
+  if (!Number.isInteger(bd) || bd < 0 || bd > idx.ndim || bd >= xt.ndim)
+    throw new ShapeError(`gather: batchDims ${bd} must be in [0, min(indices.ndim ${idx.ndim}, x.ndim ${xt.ndim} - 1)]`);
   const axis = normAxis("gather", options.axis ?? bd, xt.ndim);
   if (axis < bd) throw new ShapeError(`gather: axis ${axis} must be >= batchDims ${bd}`);
   for (let k = 0; k < bd; k++) {
@@ -238,7 +246,8 @@ function starts(op: string, x: Tensor, startIndices: readonly (number | Tensor)[
     const size = sizes[k]!;
     if (!Number.isInteger(size) || size < 0 || size > x.shape[k]!) throw new ShapeError(`${op}: size ${size} on axis ${k} must be in [0, ${x.shape[k]}]`);
     const st = typeof s === "number" ? tensor(new Int32Array([s]), { shape: [], dtype: "int32" }) : s;
-    if (st.ndim !== 0 || st.dtype !== "int32") throw new ShapeError(`${op}: start index ${k} must be a number or an int32 scalar tensor, got ${st.dtype} ${fmtShape(st.shape)}`);
+    if (st.ndim !== 0 || st.dtype !== "int32")
+      throw new ShapeError(`${op}: start index ${k} must be a number or an int32 scalar tensor, got ${st.dtype} ${fmtShape(st.shape)}`);
     return clip(st, { min: 0, max: x.shape[k]! - size });
   });
 }
@@ -284,7 +293,10 @@ export function dynamicUpdateSlice(x: TensorLike, update: TensorLike, startIndic
     const rel = subtract(iota([n], 0), s); // [n]
     const ok = logicalAnd(greaterEqual(rel, 0), less(rel, size));
     u = bind("gather", { axis: k, batchDims: 0 }, [u, cast(clip(rel, { min: 0, max: Math.max(size - 1, 0) }), "int32")]);
-    const okB = reshape(ok, xt.shape.map((d, j) => (j === k ? d : 1)));
+    const okB = reshape(
+      ok,
+      xt.shape.map((d, j) => (j === k ? d : 1)),
+    );
     inside = inside === undefined ? okB : logicalAnd(inside, okB);
   });
   return inside === undefined ? xt : where(broadcastTo(inside, xt.shape), u, xt);

@@ -65,7 +65,10 @@ export function dot(a: TensorLike, b: TensorLike): Tensor {
   const y = asTensor(b, "dot");
   if (x.ndim === 0 || y.ndim === 0) return multiply(x, y);
   const [ka, kb] = [x.shape[x.ndim - 1]!, y.shape[y.ndim === 1 ? 0 : y.ndim - 2]!];
-  if (ka !== kb) throw new ShapeError(`dot: shapes ${fmtShape(x.shape)} and ${fmtShape(y.shape)} are not aligned: ${ka} (last axis of a) != ${kb} (${y.ndim === 1 ? "axis 0" : "second-to-last axis"} of b)`);
+  if (ka !== kb)
+    throw new ShapeError(
+      `dot: shapes ${fmtShape(x.shape)} and ${fmtShape(y.shape)} are not aligned: ${ka} (last axis of a) != ${kb} (${y.ndim === 1 ? "axis 0" : "second-to-last axis"} of b)`,
+    );
   if (y.ndim === 1) return tensordot(x, y, { axes: [[x.ndim - 1], [0]] });
   return tensordot(x, y, { axes: [[x.ndim - 1], [y.ndim - 2]] });
 }
@@ -96,7 +99,9 @@ export function tensordot(a: TensorLike, b: TensorLike, options: { axes?: number
   if (ax.length !== bx.length) throw new ShapeError(`tensordot: axes lists differ in length: ${JSON.stringify(ax)} vs ${JSON.stringify(bx)}`);
   ax.forEach((v, i) => {
     if (x.shape[v] !== y.shape[bx[i]!]) {
-      throw new ShapeError(`tensordot: axis ${v} of ${fmtShape(x.shape)} (size ${x.shape[v]}) does not match axis ${bx[i]} of ${fmtShape(y.shape)} (size ${y.shape[bx[i]!]})`);
+      throw new ShapeError(
+        `tensordot: axis ${v} of ${fmtShape(x.shape)} (size ${x.shape[v]}) does not match axis ${bx[i]} of ${fmtShape(y.shape)} (size ${y.shape[bx[i]!]})`,
+      );
     }
   });
   const freeA = x.shape.map((_, i) => i).filter((i) => !ax.includes(i));
@@ -166,8 +171,14 @@ function contract(a: Term, b: Term, needed: Set<string>): Term {
     if (s1 !== s2 && s1 !== 1 && s2 !== 1) throw new ShapeError(`einsum: index "${l}" has sizes ${s1} and ${s2}`);
   }
   const csz = con.map((l) => Math.max(size(a, l), size(b, l)));
-  const pa = permuteDims(a.t, [...batch, ...fa, ...con].map((l) => a.ix.indexOf(l)));
-  const pb = permuteDims(b.t, [...batch, ...con, ...fb].map((l) => b.ix.indexOf(l)));
+  const pa = permuteDims(
+    a.t,
+    [...batch, ...fa, ...con].map((l) => a.ix.indexOf(l)),
+  );
+  const pb = permuteDims(
+    b.t,
+    [...batch, ...con, ...fb].map((l) => b.ix.indexOf(l)),
+  );
   const fas = fa.map((l) => size(a, l));
   const fbs = fb.map((l) => size(b, l));
   const xa = reshape(broadcastTo_(pa, [...bsz, ...fas, ...csz]), [sizeOf(bsz), sizeOf(fas), sizeOf(csz)]);
@@ -232,5 +243,8 @@ export function einsum(subscripts: string, ...operands: TensorLike[]): Tensor {
   let acc = terms[0]!;
   for (let k = 1; k < terms.length; k++) acc = contract(acc, terms[k]!, neededAfter(k));
   acc = sumOut(acc, new Set(out));
-  return permuteDims(acc.t, out.map((l) => acc.ix.indexOf(l)));
+  return permuteDims(
+    acc.t,
+    out.map((l) => acc.ix.indexOf(l)),
+  );
 }

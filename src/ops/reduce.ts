@@ -19,13 +19,17 @@ export interface ReduceOptions {
 
 function keep(t: Tensor, x: Tensor, axes: number[], keepdims: boolean | undefined): Tensor {
   if (!keepdims) return t;
-  return reshape(t, x.shape.map((d, i) => (axes.includes(i) ? 1 : d)));
+  return reshape(
+    t,
+    x.shape.map((d, i) => (axes.includes(i) ? 1 : d)),
+  );
 }
 
 function reduceWith(prim: "sum" | "rmax" | "rmin" | "prod", op: string, x: Tensor, opts: ReduceOptions, emptyOk: boolean): Tensor {
   const axes = normAxes(op, opts.axis, x.ndim, x.shape);
   if (!emptyOk) {
-    for (const a of axes) if (x.shape[a] === 0) throw new ShapeError(`${op}: cannot reduce over axis ${a} of size 0 (shape ${fmtShape(x.shape)}): ${op} has no identity`);
+    for (const a of axes)
+      if (x.shape[a] === 0) throw new ShapeError(`${op}: cannot reduce over axis ${a} of size 0 (shape ${fmtShape(x.shape)}): ${op} has no identity`);
   }
   const r = axes.length ? bind(prim, { axes }, [x]) : x;
   return keep(r, x, axes, opts.keepdims);
@@ -145,14 +149,24 @@ export function logsumexp(x: TensorLike, opts: ReduceOptions = {}): Tensor {
     // an empty sum is 0, its log -Infinity (as JAX)
     const shape = t.shape.map((d, i) => (axes0.includes(i) ? 1 : d));
     const r = broadcastTo_(constant(-Infinity, t.dtype), shape);
-    return opts.keepdims ? r : reshape(r, t.shape.filter((_, i) => !axes0.includes(i)));
+    return opts.keepdims
+      ? r
+      : reshape(
+          r,
+          t.shape.filter((_, i) => !axes0.includes(i)),
+        );
   }
   const m = max(t, { axis: opts.axis ?? null, keepdims: true });
   const ms = stopGradient(where(isfinite(m), m, 0));
   const s = sum(exp(subtract(t, ms)), { axis: opts.axis ?? null, keepdims: true });
   const r = bind("add", {}, [log(s), ms]);
   const axes = normAxes("logsumexp", opts.axis, t.ndim, t.shape);
-  return opts.keepdims ? r : reshape(r, t.shape.filter((_, i) => !axes.includes(i)));
+  return opts.keepdims
+    ? r
+    : reshape(
+        r,
+        t.shape.filter((_, i) => !axes.includes(i)),
+      );
 }
 
 function argReduce(x: Tensor, opts: { axis?: number; keepdims?: boolean }, op: string): Tensor {

@@ -99,7 +99,10 @@ export function squeeze(x: TensorLike, options: { axis?: number | readonly numbe
   const t = asTensor(x, "squeeze");
   const axes = options.axis === undefined ? t.shape.flatMap((d, i) => (d === 1 ? [i] : [])) : normAxes("squeeze", options.axis, t.ndim, t.shape);
   for (const a of axes) if (t.shape[a] !== 1) throw new ShapeError(`squeeze: axis ${a} of shape ${fmtShape(t.shape)} has size ${t.shape[a]}, not 1`);
-  return reshape(t, t.shape.filter((_, i) => !axes.includes(i)));
+  return reshape(
+    t,
+    t.shape.filter((_, i) => !axes.includes(i)),
+  );
 }
 
 /**
@@ -172,7 +175,10 @@ export function stack(xs: readonly TensorLike[], options: { axis?: number } = {}
   const s0 = ts[0]!.shape;
   for (const t of ts) if (!shapeEq(t.shape, s0)) throw new ShapeError(`stack: all shapes must be equal, got ${ts.map((u) => fmtShape(u.shape)).join(", ")}`);
   const axis = normAxis("stack", options.axis ?? 0, s0.length + 1);
-  return concat(ts.map((t) => expandDims(t, axis)), { axis });
+  return concat(
+    ts.map((t) => expandDims(t, axis)),
+    { axis },
+  );
 }
 
 /**
@@ -244,7 +250,8 @@ export function slice(x: TensorLike, starts: readonly number[], ends?: readonly 
   starts.forEach((v, i) => whole("starts", v, i));
   ends?.forEach((v, i) => v === null || v === undefined || whole("ends", v, i));
   const steps = options.strides ? [...options.strides] : t.shape.map(() => 1);
-  if (steps.length !== t.ndim || steps.some((s) => !Number.isInteger(s) || s < 1)) throw new ShapeError(`slice: strides ${fmtShape(steps)} must be positive integers, one per axis`);
+  if (steps.length !== t.ndim || steps.some((s) => !Number.isInteger(s) || s < 1))
+    throw new ShapeError(`slice: strides ${fmtShape(steps)} must be positive integers, one per axis`);
   const norm = (v: number, n: number): number => Math.min(Math.max(v < 0 ? v + n : v, 0), n);
   const s = starts.map((v, i) => norm(v, t.shape[i]!));
   const e = t.shape.map((n, i) => {
@@ -292,9 +299,15 @@ export function tile(x: TensorLike, reps: number | readonly number[]): Tensor {
     inter.push(1, d);
     big.push(reps2[i]!, d);
   });
-  checkShape("tile", shape.map((d, i) => d * reps2[i]!));
+  checkShape(
+    "tile",
+    shape.map((d, i) => d * reps2[i]!),
+  );
   const e = broadcastTo_(reshape(t, inter), big);
-  return reshape(e, shape.map((d, i) => d * reps2[i]!));
+  return reshape(
+    e,
+    shape.map((d, i) => d * reps2[i]!),
+  );
 }
 
 /**
@@ -358,7 +371,10 @@ export function pad(x: TensorLike, padWidth: PadWidth, options: { value?: number
       throw new ShapeError(`pad: pad widths must be non-negative integers, got [${lo}, ${hi}] for axis ${i} of shape ${fmtShape(t.shape)}`);
     }
   });
-  checkShape("pad", t.shape.map((d, i) => d + widths[i]![0] + widths[i]![1]));
+  checkShape(
+    "pad",
+    t.shape.map((d, i) => d + widths[i]![0] + widths[i]![1]),
+  );
   return padRaw(t, widths, options.value ?? 0);
 }
 
@@ -419,11 +435,16 @@ export function takeAlongAxis(x: TensorLike, indices: TensorLike, options: { axi
     t = reshape(t, [-1]);
     idx = reshape(idx, [-1]);
   }
-  if (idx.ndim !== t.ndim) throw new ShapeError(`takeAlongAxis: indices rank ${idx.ndim} (shape ${fmtShape(idx.shape)}) must equal the rank of x ${fmtShape(t.shape)}`);
+  if (idx.ndim !== t.ndim)
+    throw new ShapeError(`takeAlongAxis: indices rank ${idx.ndim} (shape ${fmtShape(idx.shape)}) must equal the rank of x ${fmtShape(t.shape)}`);
   const axis = normAxis("takeAlongAxis", options.axis ?? 0, t.ndim, t.shape);
   checkRange("takeAlongAxis", idx, t.shape[axis]!, axis, t.shape);
   // broadcast all non-axis dims, then move axis last and gather with batch dims
-  const bshape = broadcastShapes("takeAlongAxis", t.shape.filter((_, i) => i !== axis), idx.shape.filter((_, i) => i !== axis));
+  const bshape = broadcastShapes(
+    "takeAlongAxis",
+    t.shape.filter((_, i) => i !== axis),
+    idx.shape.filter((_, i) => i !== axis),
+  );
   const withAxis = (s: number[], n: number): number[] => [...s.slice(0, axis), n, ...s.slice(axis)];
   const tb = broadcastTo_(t, withAxis(bshape, t.shape[axis]!));
   const ib = broadcastTo_(idx, withAxis(bshape, idx.shape[axis]!));

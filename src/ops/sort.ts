@@ -68,13 +68,19 @@ function bitonicArgsort(x: Tensor): Tensor {
   for (let size = 2; size <= N; size *= 2) {
     for (let j = size / 2; j >= 1; j /= 2) {
       const partner = Int32Array.from({ length: N }, (_, i) => i ^ j);
-      const wantMin = Uint8Array.from({ length: N }, (_, i) => Number((i < (i ^ j)) === ((i & size) === 0)));
+      const wantMin = Uint8Array.from({ length: N }, (_, i) => Number(i < (i ^ j) === ((i & size) === 0)));
       const p: Keys = { val: gatherLast(k.val, partner), cls: gatherLast(k.cls, partner), idx: gatherLast(k.idx, partner) };
       const keepSelf = equal(lessKeys(k, p), tensor(wantMin, { shape: [N], dtype: "bool" }));
       k = { val: where(keepSelf, k.val, p.val), cls: where(keepSelf, k.cls, p.cls), idx: where(keepSelf, k.idx, p.idx) };
     }
   }
-  return N === n ? k.idx : slice(k.idx, x.shape.map(() => 0), x.shape);
+  return N === n
+    ? k.idx
+    : slice(
+        k.idx,
+        x.shape.map(() => 0),
+        x.shape,
+      );
 }
 
 /** Options of `argsort`/`sort`. */
@@ -135,7 +141,11 @@ export function topK(x: TensorLike, k: number): [Tensor, Tensor] {
   const n = t.shape[t.ndim - 1]!;
   if (!Number.isInteger(k) || k < 0 || k > n) throw new ShapeError(`topK: k must be an integer in [0, ${n}] (the last axis of ${fmtShape(t.shape)}), got ${k}`);
   const all = argsort(t, { descending: true });
-  const idx = slice(all, t.shape.map(() => 0), [...t.shape.slice(0, -1), k]);
+  const idx = slice(
+    all,
+    t.shape.map(() => 0),
+    [...t.shape.slice(0, -1), k],
+  );
   return [takeAlongAxis(t, idx, { axis: -1 }), idx];
 }
 

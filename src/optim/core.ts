@@ -42,7 +42,9 @@ function checkTrees(op: string, what: readonly string[], t: unknown, rest: reado
     ls.forEach((a, i) => {
       const b = l2[i];
       if (a instanceof Tensor && b instanceof Tensor && (a.ndim !== b.ndim || a.shape.some((d, j) => d !== b.shape[j]))) {
-        throw new ShapeError(`${op}: leaf ${i} of the ${what[0]} tree has shape ${fmtShape(a.shape)} but the ${what[k + 1] ?? what[1]} has ${fmtShape(b.shape)}`);
+        throw new ShapeError(
+          `${op}: leaf ${i} of the ${what[0]} tree has shape ${fmtShape(a.shape)} but the ${what[k + 1] ?? what[1]} has ${fmtShape(b.shape)}`,
+        );
       }
     });
   });

@@ -175,12 +175,13 @@ export function rmsprop(options: RmspropOptions = {}): GradientTransformation {
   const { lr = 1e-3, decay = 0.9, eps = 1e-8, momentum = 0, centered = false } = options;
   if (!(decay >= 0 && decay < 1)) throw new RangeError(`rmsprop: decay must be in [0, 1), got ${decay}`);
   return {
-    init: (params) => ({
-      count: zeroCount(),
-      nu: zerosOf(params),
-      mg: centered ? zerosOf(params) : null,
-      trace: momentum > 0 ? zerosOf(params) : null,
-    }) as OptState,
+    init: (params) =>
+      ({
+        count: zeroCount(),
+        nu: zerosOf(params),
+        mg: centered ? zerosOf(params) : null,
+        trace: momentum > 0 ? zerosOf(params) : null,
+      }) as OptState,
     update<U>(grads: U, state: OptState): [U, OptState] {
       const count = field<Tensor>(state, "count", "rmsprop");
       const nu = mapLeaves((g, v) => add(multiply(decay, v), multiply(1 - decay, square(g))), grads, field(state, "nu", "rmsprop"));

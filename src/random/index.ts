@@ -214,7 +214,7 @@ export function truncatedNormal(k: Key, shape: readonly number[] = [], options: 
     const f = new Float32Array([v]);
     const i = new Int32Array(f.buffer);
     if (v === 0) return dir > 0 ? 2 ** -149 : -(2 ** -149);
-    i[0]! += (v > 0) === dir > 0 ? 1 : -1;
+    i[0]! += v > 0 === dir > 0 ? 1 : -1;
     return f[0]!;
   };
   return cast(clip(out, { min: next(Math.fround(lower), 1), max: next(Math.fround(upper), -1) }), options.dtype ?? "float32");
@@ -257,7 +257,8 @@ export function randint(k: Key, shape: readonly number[], minval: number, maxval
   if (!Number.isInteger(minval) || !Number.isInteger(maxval) || maxval <= minval) {
     throw new ValueError(`random.randint: need integers minval < maxval, got ${minval}, ${maxval}`);
   }
-  if (minval < -(2 ** 31) || maxval > 2 ** 31) throw new ValueError(`random.randint: minval and maxval must fit int32 ([-2^31, 2^31]), got ${minval}, ${maxval}`);
+  if (minval < -(2 ** 31) || maxval > 2 ** 31)
+    throw new ValueError(`random.randint: minval and maxval must fit int32 ([-2^31, 2^31]), got ${minval}, ${maxval}`);
   const span = maxval - minval;
   if (span > 2 ** 30) throw new ValueError(`random.randint: spans above 2^30 are not supported, got maxval - minval = ${span}`);
   const [k1, k2] = split(k);

@@ -135,13 +135,31 @@ export class BodyBuilder {
         const [c, a, b] = ins();
         return this.#emit({ op: "where", c: c!, a: a!, b: b!, dtype: n.dtype });
       }
-      case "neg": case "exp": case "log": case "expm1": case "log1p": case "sin": case "cos":
-      case "tanh": case "sqrt": case "floor": case "round": case "erf": {
+      case "neg":
+      case "exp":
+      case "log":
+      case "expm1":
+      case "log1p":
+      case "sin":
+      case "cos":
+      case "tanh":
+      case "sqrt":
+      case "floor":
+      case "round":
+      case "erf": {
         const [x] = ins();
         return this.#emit({ op: "unary", fn: n.prim, x: x!, dtype: n.dtype });
       }
-      case "add": case "mul": case "div": case "pow": case "max": case "min":
-      case "eq": case "ne": case "lt": case "le": {
+      case "add":
+      case "mul":
+      case "div":
+      case "pow":
+      case "max":
+      case "min":
+      case "eq":
+      case "ne":
+      case "lt":
+      case "le": {
         const [a, b] = ins();
         return this.#emit({ op: "binary", fn: n.prim, a: a!, b: b!, dtype: n.dtype, argDtype: n.inputs[0]!.dtype });
       }
@@ -151,7 +169,10 @@ export class BodyBuilder {
         if (!conds || conds.length === 0) return this.expr(n.inputs[0]!, view);
         // The operand is read only where the conds hold: narrow the variables they bound.
         const env = narrowed(conds);
-        const x = this.expr(n.inputs[0]!, env.size ? { multi: view.multi.map((m) => substIdx(m, env)), ...(view.flat ? { flat: substIdx(view.flat, env) } : {}) } : view);
+        const x = this.expr(
+          n.inputs[0]!,
+          env.size ? { multi: view.multi.map((m) => substIdx(m, env)), ...(view.flat ? { flat: substIdx(view.flat, env) } : {}) } : view,
+        );
         const fill = this.#emit({ op: "const", value: (n.params as Params<"pad">).value, dtype: n.dtype });
         return this.#emit({ op: "guard", conds, x, otherwise: fill, dtype: n.dtype });
       }
@@ -177,11 +198,18 @@ export function stridedView(n: Node, isLoad: (x: Node) => boolean): { base: Node
   const flat = flatOf(view, cur.shape);
   const walk = (x: Idx, s: number, coef: Map<string, number>, off: { v: number }): boolean => {
     switch (x.k) {
-      case "var": coef.set(x.name, (coef.get(x.name) ?? 0) + s); return true;
-      case "lit": off.v += x.v * s; return true;
-      case "add": return walk(x.a, s, coef, off) && walk(x.b, s, coef, off);
-      case "mul": return walk(x.a, s * x.c, coef, off);
-      default: return false;
+      case "var":
+        coef.set(x.name, (coef.get(x.name) ?? 0) + s);
+        return true;
+      case "lit":
+        off.v += x.v * s;
+        return true;
+      case "add":
+        return walk(x.a, s, coef, off) && walk(x.b, s, coef, off);
+      case "mul":
+        return walk(x.a, s * x.c, coef, off);
+      default:
+        return false;
     }
   };
   const coef = new Map<string, number>();

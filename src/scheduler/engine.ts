@@ -79,7 +79,10 @@ export function hoistConstants(g: Graph, run: (nodes: readonly Node[]) => Storag
     const ins = n.inputs.map((i) => map.get(i.id) ?? i);
     map.set(n.id, ins.every((x, k) => x === n.inputs[k]) ? n : makeNode(n.prim, n.params, ins));
   }
-  return new Graph(g.inputs, g.outputs.map((o) => map.get(o.id) ?? o));
+  return new Graph(
+    g.inputs,
+    g.outputs.map((o) => map.get(o.id) ?? o),
+  );
 }
 
 /** A compiled program with what the budget check needs. */

@@ -221,7 +221,10 @@ export function imod(a: Idx, c: number): Idx {
 /** a = x·m + r with 0 <= r < m and m dividing c (a mixed-radix digit split), or undefined. */
 function mixedRadix(a: Idx, c: number): { x: Idx; m: number; r: Idx } | undefined {
   if (a.k !== "add") return undefined;
-  for (const [t, r] of [[a.a, a.b], [a.b, a.a]] as const) {
+  for (const [t, r] of [
+    [a.a, a.b],
+    [a.b, a.a],
+  ] as const) {
     if (t.k !== "mul" || t.c <= 1 || c % t.c !== 0) continue;
     const [lo, hi] = bounds(r);
     if (lo >= 0 && hi < t.c && bounds(t.a)[0] >= 0) return { x: t.a, m: t.c, r };
@@ -232,12 +235,18 @@ function mixedRadix(a: Idx, c: number): { x: Idx; m: number; r: Idx } | undefine
 /** `i` with variables replaced (re-simplified, so mixed-radix digits cancel their div/mod). */
 export function substIdx(i: Idx, env: ReadonlyMap<string, Idx>): Idx {
   switch (i.k) {
-    case "var": return env.get(i.name) ?? i;
-    case "lit": return i;
-    case "add": return iadd(substIdx(i.a, env), substIdx(i.b, env));
-    case "mul": return imul(substIdx(i.a, env), i.c);
-    case "div": return idiv(substIdx(i.a, env), i.c);
-    case "mod": return imod(substIdx(i.a, env), i.c);
+    case "var":
+      return env.get(i.name) ?? i;
+    case "lit":
+      return i;
+    case "add":
+      return iadd(substIdx(i.a, env), substIdx(i.b, env));
+    case "mul":
+      return imul(substIdx(i.a, env), i.c);
+    case "div":
+      return idiv(substIdx(i.a, env), i.c);
+    case "mod":
+      return imod(substIdx(i.a, env), i.c);
   }
 }
 
@@ -267,10 +276,14 @@ export function narrowed(conds: readonly Cond[]): Map<string, Idx> {
 
 function findVar(i: Idx, name: string): Extract<Idx, { k: "var" }> | undefined {
   switch (i.k) {
-    case "var": return i.name === name ? i : undefined;
-    case "lit": return undefined;
-    case "add": return findVar(i.a, name) ?? findVar(i.b, name);
-    default: return findVar(i.a, name);
+    case "var":
+      return i.name === name ? i : undefined;
+    case "lit":
+      return undefined;
+    case "add":
+      return findVar(i.a, name) ?? findVar(i.b, name);
+    default:
+      return findVar(i.a, name);
   }
 }
 

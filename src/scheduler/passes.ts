@@ -17,8 +17,7 @@ import { sizeOf } from "../core/shape.js";
 
 type Rule = (n: Node) => Node;
 
-const rebuild = (n: Node, inputs: readonly Node[]): Node =>
-  inputs.every((x, i) => x === n.inputs[i]) ? n : makeNode(n.prim, n.params, inputs);
+const rebuild = (n: Node, inputs: readonly Node[]): Node => (inputs.every((x, i) => x === n.inputs[i]) ? n : makeNode(n.prim, n.params, inputs));
 
 /**
  * Rebuilds `outputs` bottom-up, applying `rule` to every node (to a fixpoint, bounded) after its
@@ -31,7 +30,10 @@ export function rewriteNodes(outputs: readonly Node[], rule: Rule, stopAt?: (n: 
       map.set(n.id, rule(n));
       continue;
     }
-    let cur = rebuild(n, n.inputs.map((i) => map.get(i.id) ?? i));
+    let cur = rebuild(
+      n,
+      n.inputs.map((i) => map.get(i.id) ?? i),
+    );
     for (let k = 0; k < 8; k++) {
       const next = rule(cur);
       if (next === cur) break;
@@ -54,7 +56,14 @@ export function substitute(g: Graph, args: readonly Node[]): Node[] {
   const map = new Map<number, Node>();
   for (const n of topoSort(g.outputs, (x) => env.has(x.id))) {
     if (env.has(n.id)) map.set(n.id, env.get(n.id)!);
-    else map.set(n.id, rebuild(n, n.inputs.map((i) => map.get(i.id) ?? i)));
+    else
+      map.set(
+        n.id,
+        rebuild(
+          n,
+          n.inputs.map((i) => map.get(i.id) ?? i),
+        ),
+      );
   }
   return g.outputs.map((o) => map.get(o.id)!);
 }
@@ -160,7 +169,11 @@ function foldPure(outputs: readonly Node[]): Node[] {
     const v = vals[i]!;
     map.set(n, v.length === 1 ? splat(v[0]!, n.dtype, n.shape) : bufferNode({ host: v, device: new Map() }, n.shape, n.dtype));
   });
-  return rewriteNodes(outputs, (n) => map.get(n) ?? n, (n) => map.has(n));
+  return rewriteNodes(
+    outputs,
+    (n) => map.get(n) ?? n,
+    (n) => map.has(n),
+  );
 }
 
 /** Folds an elementwise node of splats through the scalar definition (core/semantics.ts). */
@@ -187,8 +200,7 @@ function simplifyRule(n: Node): Node {
     case "mul": {
       // Only rewrites exact under IEEE: x·1 = x for every x, but x + (+0) is +0 for x = -0, so a
       // float sum drops only a -0 addend. Nothing folds x·0, x − x or x / x (NaN/Inf operands).
-      const exact = (v: number | undefined): boolean =>
-        v === meta.identity && (n.prim === "mul" || !isFloat(n.dtype) || Object.is(v, -0));
+      const exact = (v: number | undefined): boolean => v === meta.identity && (n.prim === "mul" || !isFloat(n.dtype) || Object.is(v, -0));
       if (exact(splatValue(b!))) return a!;
       if (exact(splatValue(a!))) return b!;
       return n;

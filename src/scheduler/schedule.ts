@@ -70,7 +70,10 @@ function materialize(nodes: readonly Node[], outputs: readonly Node[]): Set<Node
         a = n;
         for (const i of n.inputs) {
           plain(i);
-          const sv = stridedView(i, (x) => M.has(x) || classify(x) === "source" || classify(x) === "free" || classify(x) === "elementwise" || classify(x) === "reduce");
+          const sv = stridedView(
+            i,
+            (x) => M.has(x) || classify(x) === "source" || classify(x) === "free" || classify(x) === "elementwise" || classify(x) === "reduce",
+          );
           if (!sv) M.add(i);
           else if (!M.has(sv.base)) M.add(sv.base);
         }
@@ -253,8 +256,15 @@ function buildKernel(root: Node, M: Set<Node>, slotOf: Map<Node, number>, nodes:
     const s = anchor.shape;
     const r = s.length;
     return {
-      kind: "matmul", inputs, ...base, epilogue: epi.instrs, ops: ["matmul", ...epi.ops.filter((o) => o !== "matmul")],
-      batch: s.slice(0, r - 2), m: s[r - 2]!, n: s[r - 1]!, k: anchor.inputs[0]!.shape[r - 1]!,
+      kind: "matmul",
+      inputs,
+      ...base,
+      epilogue: epi.instrs,
+      ops: ["matmul", ...epi.ops.filter((o) => o !== "matmul")],
+      batch: s.slice(0, r - 2),
+      m: s[r - 2]!,
+      n: s[r - 1]!,
+      k: anchor.inputs[0]!.shape[r - 1]!,
       a: { input: inputOf(a!.base), offset: a!.offset, strides: a!.strides },
       b: { input: inputOf(b!.base), offset: b!.offset, strides: b!.strides },
     };
@@ -268,8 +278,15 @@ function buildKernel(root: Node, M: Set<Node>, slotOf: Map<Node, number>, nodes:
   body.expr(src, { multi });
   epi.expr(root, outView);
   return {
-    kind: "reduce", inputs, ...base, fn: anchor.prim as "sum", reduceShape: axes.map((d) => src.shape[d]!),
-    accDtype: src.dtype, body: body.instrs, epilogue: epi.instrs, ops: [...body.ops, anchor.prim, ...epi.ops],
+    kind: "reduce",
+    inputs,
+    ...base,
+    fn: anchor.prim as "sum",
+    reduceShape: axes.map((d) => src.shape[d]!),
+    accDtype: src.dtype,
+    body: body.instrs,
+    epilogue: epi.instrs,
+    ops: [...body.ops, anchor.prim, ...epi.ops],
   };
 }
 

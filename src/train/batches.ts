@@ -32,9 +32,11 @@ export function numSamples(data: unknown): number {
   if (leaves.length === 0) throw new Error("batches: the data has no tensors");
   let n: number | undefined;
   leaves.forEach((l, i) => {
-    if (!(l instanceof Tensor) || l.ndim === 0) throw new Error(`batches: data leaf ${i} must be a tensor with a leading sample axis, got ${l instanceof Tensor ? "a scalar tensor" : typeof l}`);
+    if (!(l instanceof Tensor) || l.ndim === 0)
+      throw new Error(`batches: data leaf ${i} must be a tensor with a leading sample axis, got ${l instanceof Tensor ? "a scalar tensor" : typeof l}`);
     if (n === undefined) n = l.shape[0]!;
-    else if (l.shape[0] !== n) throw new Error(`batches: data leaves have different lengths: leaf 0 has ${n} samples, leaf ${i} has ${l.shape[0]} (shape [${l.shape.join(", ")}])`);
+    else if (l.shape[0] !== n)
+      throw new Error(`batches: data leaves have different lengths: leaf 0 has ${n} samples, leaf ${i} has ${l.shape[0]} (shape [${l.shape.join(", ")}])`);
   });
   return n!;
 }

@@ -73,7 +73,9 @@ export interface Callback {
   onEpochBegin?(epoch: number, info: TrainInfo): HookResult;
   onBatchEnd?(step: number, logs: { readonly loss: number; readonly epoch: number }, info: TrainInfo, ctl: BatchControl): HookResult;
   onEpochEnd?(e: EpochEnd): HookResult;
-  onTrainEnd?(history: History): { readonly params: unknown; readonly state: unknown } | void | Promise<{ readonly params: unknown; readonly state: unknown } | void>;
+  onTrainEnd?(
+    history: History,
+  ): { readonly params: unknown; readonly state: unknown } | void | Promise<{ readonly params: unknown; readonly state: unknown } | void>;
 }
 
 /** Options of `earlyStopping`. */

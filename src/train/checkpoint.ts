@@ -64,7 +64,8 @@ export function modelCheckpoint(options: ModelCheckpointOptions): Callback {
   const path = options.saveBestOnly ? undefined : options.path;
   const bestPath = options.saveBestOnly ? (options.bestPath ?? options.path) : options.bestPath;
   if (path === undefined && bestPath === undefined) throw new TypeError("modelCheckpoint: give path (last checkpoint) and/or bestPath (best checkpoint)");
-  if (everySteps !== undefined && (!Number.isInteger(everySteps) || everySteps < 1)) throw new RangeError(`modelCheckpoint: everySteps must be a positive integer, got ${everySteps}`);
+  if (everySteps !== undefined && (!Number.isInteger(everySteps) || everySteps < 1))
+    throw new RangeError(`modelCheckpoint: everySteps must be a positive integer, got ${everySteps}`);
   if (everySteps !== undefined && path === undefined) throw new TypeError("modelCheckpoint: everySteps saves the last checkpoint; give path too");
   const save: SaveFn = options.save ?? ioSave;
   let best = Infinity;

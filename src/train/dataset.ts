@@ -110,12 +110,16 @@ export class Dataset<T> {
    */
   static fromRecords<E>(path: string, options: RecordOptions<E>): Dataset<E> {
     const { recordBytes, offset = 0, chunk = 1024, decode } = options;
-    if (!Number.isInteger(recordBytes) || recordBytes < 1) throw new RangeError(`Dataset.fromRecords: recordBytes must be a positive integer, got ${recordBytes}`);
+    if (!Number.isInteger(recordBytes) || recordBytes < 1)
+      throw new RangeError(`Dataset.fromRecords: recordBytes must be a positive integer, got ${recordBytes}`);
     if (!Number.isInteger(chunk) || chunk < 1) throw new RangeError(`Dataset.fromRecords: chunk must be a positive integer, got ${chunk}`);
     const fs = nodeModule<typeof import("node:fs")>("node:fs", "Dataset.fromRecords");
     const size = fs.statSync(path).size;
     const count = options.count ?? Math.floor((size - offset) / recordBytes);
-    if (offset + count * recordBytes > size) throw new RangeError(`Dataset.fromRecords: ${count} records of ${recordBytes} bytes after offset ${offset} need ${offset + count * recordBytes} bytes; "${path}" has ${size}`);
+    if (offset + count * recordBytes > size)
+      throw new RangeError(
+        `Dataset.fromRecords: ${count} records of ${recordBytes} bytes after offset ${offset} need ${offset + count * recordBytes} bytes; "${path}" has ${size}`,
+      );
     return Dataset.fromIterable<E>(async function* () {
       const fh = await fs.promises.open(path, "r");
       try {

@@ -70,7 +70,10 @@ export function settle<R extends object>(out: { readonly value: R } | Promise<R>
     Object.defineProperty(p, f, {
       enumerable: true,
       get() {
-        if (done === undefined) throw new Error(`${who}: the run has not finished (an async backend such as webgpu, or an async callback or dataset); use \`await ${who}(...)\` before reading .${f}`);
+        if (done === undefined)
+          throw new Error(
+            `${who}: the run has not finished (an async backend such as webgpu, or an async callback or dataset); use \`await ${who}(...)\` before reading .${f}`,
+          );
         return done[f];
       },
     });

@@ -84,7 +84,12 @@ export interface EvaluateOptions {
   readonly jit?: boolean;
 }
 
-function* evaluateLoop<P, B>(params: P, loss: (params: P, batch: B, ctx: LossContext) => LossOutput, data: B | Dataset<B>, options: EvaluateOptions): Loop<Record<string, number>> {
+function* evaluateLoop<P, B>(
+  params: P,
+  loss: (params: P, batch: B, ctx: LossContext) => LossOutput,
+  data: B | Dataset<B>,
+  options: EvaluateOptions,
+): Loop<Record<string, number>> {
   const { batchSize = 256, state, key = makeKey(0) } = options;
   if (!Number.isInteger(batchSize) || batchSize < 1) throw new RangeError(`evaluate: batchSize must be a positive integer, got ${batchSize}`);
   if (!(data instanceof Dataset)) numSamples(data);
@@ -114,7 +119,12 @@ function* evaluateLoop<P, B>(params: P, loss: (params: P, batch: B, ctx: LossCon
  * console.log(r.loss); // 0.333...: (0 + 0 + 1) / 3
  * ```
  */
-export async function evaluate<P, B>(params: P, loss: (params: P, batch: B, ctx: LossContext) => LossOutput, data: B | Dataset<B>, options: EvaluateOptions = {}): Promise<Record<string, number>> {
+export async function evaluate<P, B>(
+  params: P,
+  loss: (params: P, batch: B, ctx: LossContext) => LossOutput,
+  data: B | Dataset<B>,
+  options: EvaluateOptions = {},
+): Promise<Record<string, number>> {
   const r = drive(evaluateLoop(params, loss, data, options));
   return r instanceof Promise ? r : r.value;
 }
@@ -130,7 +140,12 @@ export async function evaluate<P, B>(params: P, loss: (params: P, batch: B, ctx:
  * console.log(y.arraySync()); // [[0], [3], [6], [9], [12]]
  * ```
  */
-export function predict<P, X, Y = Tensor>(apply: (params: P, x: X) => Y, params: P, x: X, options: { readonly batchSize?: number; readonly jit?: boolean } = {}): Y {
+export function predict<P, X, Y = Tensor>(
+  apply: (params: P, x: X) => Y,
+  params: P,
+  x: X,
+  options: { readonly batchSize?: number; readonly jit?: boolean } = {},
+): Y {
   const { batchSize = 256 } = options;
   if (!Number.isInteger(batchSize) || batchSize < 1) throw new RangeError(`predict: batchSize must be a positive integer, got ${batchSize}`);
   const n = numSamples(x);
@@ -138,7 +153,10 @@ export function predict<P, X, Y = Tensor>(apply: (params: P, x: X) => Y, params:
   const outs: Y[] = [];
   for (let b = 0; b < batchCount(n, batchSize, false); b++) {
     const lo = b * batchSize;
-    const idx = tensor(Int32Array.from({ length: Math.min(n, lo + batchSize) - lo }, (_, i) => lo + i), { dtype: "int32" });
+    const idx = tensor(
+      Int32Array.from({ length: Math.min(n, lo + batchSize) - lo }, (_, i) => lo + i),
+      { dtype: "int32" },
+    );
     outs.push(f(params, tree.map((l: Tensor) => take(l, idx, { axis: 0 }), x) as X));
   }
   if (outs.length === 1) return outs[0]!;

@@ -11,7 +11,17 @@ export type { RecordOptions } from "./dataset.js";
 export { fit, fitAsync, evaluate, predict } from "./fit.js";
 export type { FitOptions, FitResult, FitRun, EvaluateOptions, LossContext, LossAux, LossOutput } from "./fit.js";
 export { earlyStopping, terminateOnNaN, reduceLROnPlateau, csvLogger } from "./callbacks.js";
-export type { BatchControl, Callback, CsvLoggerOptions, EarlyStoppingOptions, EpochEnd, History, HookResult, ReduceLROnPlateauOptions, TrainInfo } from "./callbacks.js";
+export type {
+  BatchControl,
+  Callback,
+  CsvLoggerOptions,
+  EarlyStoppingOptions,
+  EpochEnd,
+  History,
+  HookResult,
+  ReduceLROnPlateauOptions,
+  TrainInfo,
+} from "./callbacks.js";
 export { progressBar, formatDuration } from "./progress.js";
 export type { ProgressStream } from "./progress.js";
 export { modelCheckpoint } from "./checkpoint.js";

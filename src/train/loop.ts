@@ -122,10 +122,13 @@ type EvalOut = readonly [Tensor, Record<string, Tensor>];
 export function makeSteps<P, B>(lossFn: FitOptions<P, B>["loss"], optimizer: GradientTransformation, useJit: boolean) {
   const trainStep = (p: P, os: OptState, st: unknown, batch: B, k: Key, lrScale: Tensor): StepOut => {
     const ctx: LossContext = { key: k, training: true, state: st };
-    const vg = valueAndGrad((q: P) => {
-      const [l, aux] = split2(lossFn(q, batch, ctx));
-      return [l, { metrics: auxMetrics(aux), state: "state" in aux ? aux.state : null }];
-    }, { hasAux: true }) as (q: P) => [[Tensor, { metrics: Record<string, Tensor>; state: unknown }], P];
+    const vg = valueAndGrad(
+      (q: P) => {
+        const [l, aux] = split2(lossFn(q, batch, ctx));
+        return [l, { metrics: auxMetrics(aux), state: "state" in aux ? aux.state : null }];
+      },
+      { hasAux: true },
+    ) as (q: P) => [[Tensor, { metrics: Record<string, Tensor>; state: unknown }], P];
     const [[l, aux], g] = vg(p);
     const [u, os2] = optimizer.update(g, os, p);
     // every built-in optimizer's update is linear in its learning rate: scaling the update is
@@ -142,7 +145,12 @@ export function makeSteps<P, B>(lossFn: FitOptions<P, B>["loss"], optimizer: Gra
 
 /** Batch `b` of `data` in `order` (or in sequence). */
 function rows<B>(data: B, order: Int32Array | null, lo: number, hi: number): B {
-  const idx = order ? tensor(order.slice(lo, hi), { shape: [hi - lo], dtype: "int32" }) : tensor(Int32Array.from({ length: hi - lo }, (_, i) => lo + i), { shape: [hi - lo], dtype: "int32" });
+  const idx = order
+    ? tensor(order.slice(lo, hi), { shape: [hi - lo], dtype: "int32" })
+    : tensor(
+        Int32Array.from({ length: hi - lo }, (_, i) => lo + i),
+        { shape: [hi - lo], dtype: "int32" },
+      );
   return tree.map((l: Tensor) => take(l, idx, { axis: 0 }), data) as B;
 }
 
@@ -274,7 +282,8 @@ export function* fitLoop<P, B>(options: FitOptions<P, B>): Generator<Req, FitRes
       for (const [k, v] of Object.entries(vs)) logs[capital(k)] = v / Math.max(vn, 1);
     }
     for (const [name, f] of Object.entries(options.metrics ?? {})) {
-      if (validation instanceof Dataset || (validation === undefined && isDs)) throw new TypeError(`fit: the metrics option needs array data (got a Dataset); compute "${name}" as a loss aux value instead`);
+      if (validation instanceof Dataset || (validation === undefined && isDs))
+        throw new TypeError(`fit: the metrics option needs array data (got a Dataset); compute "${name}" as a loss aux value instead`);
       const r = f(params, (validation ?? data) as B, state);
       logs[name] = r instanceof Tensor ? Number(((yield { read: r }) as ArrayLike<number>)[0]) : Number(r);
     }

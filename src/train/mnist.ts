@@ -82,7 +82,8 @@ export function loadMnist(options: MnistOptions = {}): { train: MnistSplit; test
   const file = options.path ?? bundledPath();
   const raw = zlib.gunzipSync(fs.readFileSync(file));
   const view = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
-  if (raw.byteLength < 16 || String.fromCharCode(raw[0]!, raw[1]!, raw[2]!, raw[3]!) !== "TFMN") throw new Error(`loadMnist: ${file} is not a tenfold MNIST file (no TFMN header)`);
+  if (raw.byteLength < 16 || String.fromCharCode(raw[0]!, raw[1]!, raw[2]!, raw[3]!) !== "TFMN")
+    throw new Error(`loadMnist: ${file} is not a tenfold MNIST file (no TFMN header)`);
   const [n, rows, cols] = [view.getUint32(4, true), view.getUint32(8, true), view.getUint32(12, true)];
   const px = rows * cols;
   if (raw.byteLength !== 16 + n * (1 + px)) throw new Error(`loadMnist: ${file} is truncated: ${raw.byteLength} bytes for ${n} images of ${rows}x${cols}`);
@@ -106,7 +107,10 @@ export function loadMnist(options: MnistOptions = {}): { train: MnistSplit; test
     const flat = tensor(x, { shape: [idx.length, px] });
     return {
       x: options.flatten === false ? reshape(flat, [idx.length, rows, cols, 1]) : flat,
-      y: tensor(Int32Array.from(idx, (k) => labels[k]!), { shape: [idx.length], dtype: "int32" }),
+      y: tensor(
+        Int32Array.from(idx, (k) => labels[k]!),
+        { shape: [idx.length], dtype: "int32" },
+      ),
     };
   };
   return { train: pack(order.slice(testSize)), test: pack(order.slice(0, testSize)) };

@@ -56,7 +56,9 @@ export function plotHistory(history: History | Readonly<Record<string, readonly 
   const sx = (e: number): number => m.left + (epochs === 1 ? pw / 2 : ((e - 1) / (epochs - 1)) * pw);
   const sy = (v: number): number => m.top + ph - ((v - lo) / (hi - lo)) * ph;
   const out: string[] = [];
-  out.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif" font-size="12">`);
+  out.push(
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif" font-size="12">`,
+  );
   out.push(`<rect x="0" y="0" width="${width}" height="${height}" fill="white"/>`);
   out.push(`<text x="${m.left + pw / 2}" y="20" text-anchor="middle" font-size="14">${esc(title)}</text>`);
   out.push(`<g class="axes" stroke="black">`);

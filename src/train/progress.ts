@@ -70,7 +70,9 @@ export function progressBar(options: { readonly stream?: ProgressStream; readonl
       const filled = known ? Math.min(width, Math.round((width * done) / total)) : 0;
       const bar = known ? "=".repeat(Math.max(0, filled - 1)) + (filled > 0 ? ">" : "") + " ".repeat(width - filled) : "?".repeat(width);
       const eta = known ? ` ETA ${formatDuration((total - done) / rate)}` : "";
-      write(`\repoch ${logs.epoch + 1}/${info.epochs} [${bar}] ${done}/${known ? total : "?"} loss ${fmt(lossSum / steps)} ${rate.toFixed(1)} steps/s${eta}\x1b[K`);
+      write(
+        `\repoch ${logs.epoch + 1}/${info.epochs} [${bar}] ${done}/${known ? total : "?"} loss ${fmt(lossSum / steps)} ${rate.toFixed(1)} steps/s${eta}\x1b[K`,
+      );
     },
     onEpochEnd(e) {
       const secs = (Date.now() - start) / 1000;

@@ -52,13 +52,7 @@ export function decodeNumbers(data: ArrayLike<number>): number[] {
 }
 
 /** @internal builds a checkpoint tree. */
-export function makeCheckpoint(
-  params: unknown,
-  optState: OptState,
-  state: unknown,
-  key: Tensor,
-  pos: RunPosition,
-): TrainCheckpoint {
+export function makeCheckpoint(params: unknown, optState: OptState, state: unknown, key: Tensor, pos: RunPosition): TrainCheckpoint {
   const enc = (r: Readonly<Record<string, number[]>>): Record<string, Tensor> => Object.fromEntries(Object.entries(r).map(([k, v]) => [k, encodeNumbers(v)]));
   return {
     params,

@@ -25,26 +25,43 @@ export function materialize(x: Tensor, d: 0 | null, B: number): Tensor {
 const all = (args: readonly Tensor[], dims: readonly (0 | null)[], B: number): Tensor[] => args.map((a, i) => materialize(a, dims[i]!, B));
 
 const elementwise: BatchRule<Primitive> = (args, dims, node, B) => bind(node.prim, node.params, all(args, dims, B));
-const shiftAxes = <P extends "sum" | "rmax" | "rmin" | "prod">(): BatchRule<P> => (args, dims, node, B) =>
-  bind(node.prim, { axes: node.params.axes.map((a) => a + 1) } as Node<P>["params"], all(args, dims, B));
+const shiftAxes =
+  <P extends "sum" | "rmax" | "rmin" | "prod">(): BatchRule<P> =>
+  (args, dims, node, B) =>
+    bind(node.prim, { axes: node.params.axes.map((a) => a + 1) } as Node<P>["params"], all(args, dims, B));
 
-const unreachable = (prim: string): BatchRule<Primitive> => () => {
-  throw new Error(`internal: leaf primitive "${prim}" has no batched operands`);
-};
+const unreachable =
+  (prim: string): BatchRule<Primitive> =>
+  () => {
+    throw new Error(`internal: leaf primitive "${prim}" has no batched operands`);
+  };
 
 /** vmaps a flat function: all operands batched at 0, all results batched at 0. */
 export function vmapFlat(fn: (xs: Tensor[]) => Tensor[], args: readonly Tensor[], B: number): Tensor[] {
-  const tr = traceFlat((xs) => fn(xs), args.map((a) => ({ shape: a.shape.slice(1), dtype: a.dtype })), "vmap");
-  const r = transform("batchGraph")(tr.graph, args, args.map(() => 0), B);
+  const tr = traceFlat(
+    (xs) => fn(xs),
+    args.map((a) => ({ shape: a.shape.slice(1), dtype: a.dtype })),
+    "vmap",
+  );
+  const r = transform("batchGraph")(
+    tr.graph,
+    args,
+    args.map(() => 0),
+    B,
+  );
   return r.outs.map((o, i) => materialize(o, r.dims[i]!, B));
 }
 
 function batchedBody(graph: Graph, dims: readonly (0 | null)[], B: number): { graph: Graph; consts: Node[] } {
   const avals = graph.inputs.map((n, i) => ({ shape: dims[i] === 0 ? [B, ...n.shape] : n.shape, dtype: n.dtype }));
-  const tr = traceFlat((xs) => {
-    const r = transform("batchGraph")(graph, xs, dims, B);
-    return r.outs.map((o, i) => materialize(o, r.dims[i]!, B));
-  }, avals, "vmap");
+  const tr = traceFlat(
+    (xs) => {
+      const r = transform("batchGraph")(graph, xs, dims, B);
+      return r.outs.map((o, i) => materialize(o, r.dims[i]!, B));
+    },
+    avals,
+    "vmap",
+  );
   return closeOver(tr.graph);
 }
 
@@ -78,12 +95,23 @@ const cvjpMemo = new WeakMap<CustomVjpInfo, CustomVjpInfo>();
 function batchedInfo(info: CustomVjpInfo, B: number): CustomVjpInfo {
   const hit = cvjpMemo.get(info);
   if (hit) return hit;
-  const { graph: g0 } = batchedBody(info.graph, info.graph.inputs.map(() => 0), B);
+  const { graph: g0 } = batchedBody(
+    info.graph,
+    info.graph.inputs.map(() => 0),
+    B,
+  );
   // keep the input count: batchedBody may lift consts; re-trace through a wrapper graph then
-  const graph = g0.inputs.length === info.graph.inputs.length ? g0 : (() => {
-    const tr = traceFlat((xs) => vmapFlat((ys) => applyGraph(info.graph, ys), xs, B), info.graph.inputs.map((n) => ({ shape: [B, ...n.shape], dtype: n.dtype })), "vmap");
-    return new Graph(tr.graph.inputs, tr.graph.outputs);
-  })();
+  const graph =
+    g0.inputs.length === info.graph.inputs.length
+      ? g0
+      : (() => {
+          const tr = traceFlat(
+            (xs) => vmapFlat((ys) => applyGraph(info.graph, ys), xs, B),
+            info.graph.inputs.map((n) => ({ shape: [B, ...n.shape], dtype: n.dtype })),
+            "vmap",
+          );
+          return new Graph(tr.graph.inputs, tr.graph.outputs);
+        })();
   const out: CustomVjpInfo = {
     id: freshId(),
     graph,
@@ -91,21 +119,29 @@ function batchedInfo(info: CustomVjpInfo, B: number): CustomVjpInfo {
     name: info.name,
     fwd: (leaves) => {
       let nOut = 0;
-      const r = vmapFlat((xs) => {
-        const { outs, res } = info.fwd(xs);
-        nOut = outs.length;
-        return [...outs, ...res];
-      }, leaves, B);
+      const r = vmapFlat(
+        (xs) => {
+          const { outs, res } = info.fwd(xs);
+          nOut = outs.length;
+          return [...outs, ...res];
+        },
+        leaves,
+        B,
+      );
       return { outs: r.slice(0, nOut), res: r.slice(nOut) };
     },
     bwd: (res, cts) => {
       const nR = res.length;
       const mask: boolean[] = [];
-      const r = vmapFlat((xs) => {
-        const g = info.bwd(xs.slice(0, nR), xs.slice(nR));
-        g.forEach((t, i) => (mask[i] = t !== null));
-        return g.filter((t): t is Tensor => t !== null);
-      }, [...res, ...cts], B);
+      const r = vmapFlat(
+        (xs) => {
+          const g = info.bwd(xs.slice(0, nR), xs.slice(nR));
+          g.forEach((t, i) => (mask[i] = t !== null));
+          return g.filter((t): t is Tensor => t !== null);
+        },
+        [...res, ...cts],
+        B,
+      );
       let k = 0;
       return mask.map((m) => (m ? r[k++]! : null));
     },
@@ -122,13 +158,36 @@ export const BATCH: { readonly [P in Primitive]: BatchRule<P> } = {
   buffer: unreachable("buffer"),
   input: unreachable("input"),
   iota: unreachable("iota"),
-  neg: elementwise, exp: elementwise, log: elementwise, expm1: elementwise, log1p: elementwise,
-  sin: elementwise, cos: elementwise, tanh: elementwise, sqrt: elementwise, floor: elementwise,
-  round: elementwise, erf: elementwise,
-  add: elementwise, mul: elementwise, div: elementwise, pow: elementwise, max: elementwise, min: elementwise,
-  eq: elementwise, ne: elementwise, lt: elementwise, le: elementwise,
-  where: elementwise, cast: elementwise, threefry: elementwise, shrl: elementwise,
-  sum: shiftAxes<"sum">(), rmax: shiftAxes<"rmax">(), rmin: shiftAxes<"rmin">(), prod: shiftAxes<"prod">(),
+  neg: elementwise,
+  exp: elementwise,
+  log: elementwise,
+  expm1: elementwise,
+  log1p: elementwise,
+  sin: elementwise,
+  cos: elementwise,
+  tanh: elementwise,
+  sqrt: elementwise,
+  floor: elementwise,
+  round: elementwise,
+  erf: elementwise,
+  add: elementwise,
+  mul: elementwise,
+  div: elementwise,
+  pow: elementwise,
+  max: elementwise,
+  min: elementwise,
+  eq: elementwise,
+  ne: elementwise,
+  lt: elementwise,
+  le: elementwise,
+  where: elementwise,
+  cast: elementwise,
+  threefry: elementwise,
+  shrl: elementwise,
+  sum: shiftAxes<"sum">(),
+  rmax: shiftAxes<"rmax">(),
+  rmin: shiftAxes<"rmin">(),
+  prod: shiftAxes<"prod">(),
   argmax: ([x], _d, n) => bind("argmax", { axis: n.params.axis + 1 }, [x!]),
   cumsum: ([x], _d, n) => bind("cumsum", { axis: n.params.axis + 1, reverse: n.params.reverse }, [x!]),
   reshape: ([x], _d, n, B) => bind("reshape", { shape: [B, ...n.params.shape] }, [x!]),
@@ -155,7 +214,13 @@ export const BATCH: { readonly [P in Primitive]: BatchRule<P> } = {
   scan: scanRule,
   customVjp: (args, dims, node, B) => {
     const info = batchedInfo(node.params.info, B);
-    return new Tensor(makeNode("customVjp", { info, index: node.params.index }, all(args, dims, B).map((t) => t.node)));
+    return new Tensor(
+      makeNode(
+        "customVjp",
+        { info, index: node.params.index },
+        all(args, dims, B).map((t) => t.node),
+      ),
+    );
   },
   customVjpLinear: () => {
     throw new Error("vmap of forward-mode derivatives through a customVjp function is not supported");
@@ -163,7 +228,11 @@ export const BATCH: { readonly [P in Primitive]: BatchRule<P> } = {
   checkpoint: (args, dims, node, B) => {
     const hit = ckptMemo.get(node);
     if (hit) return hit[node.params.index]!;
-    const { graph, consts } = batchedBody(node.params.body.graph, node.params.body.graph.inputs.map(() => 0), B);
+    const { graph, consts } = batchedBody(
+      node.params.body.graph,
+      node.params.body.graph.inputs.map(() => 0),
+      B,
+    );
     const body = callInfo(graph);
     const ins = [...consts, ...all(args, dims, B).map((t) => t.node)];
     const outs = graph.outputs.map((_, i) => new Tensor(makeNode("checkpoint", { body, index: i }, ins)));

@@ -54,17 +54,14 @@ function scanJvp(primals: readonly Tensor[], tangents: readonly (Tensor | null)[
   const outs = s1.slice(0, nC + nY);
   const res = s1.slice(nC + nY);
   // 2. tangent scan, linear in (tangent consts, tangent carry, tangent xs)
-  const tK = consts.map((c, i) => (fl(c) ? tangents[i] ?? zeroOf(c) : null));
-  const tH = init.map((c, i) => (fl(c) ? tangents[nK + i] ?? zeroOf(c) : null));
-  const tX = xs.map((x, i) => (fl(x) ? tangents[nK + nC + i] ?? zeroOf(x) : null));
+  const tK = consts.map((c, i) => (fl(c) ? (tangents[i] ?? zeroOf(c)) : null));
+  const tH = init.map((c, i) => (fl(c) ? (tangents[nK + i] ?? zeroOf(c)) : null));
+  const tX = xs.map((x, i) => (fl(x) ? (tangents[nK + nC + i] ?? zeroOf(x)) : null));
   const liveK = tK.filter((t): t is Tensor => t !== null);
   const liveH = tH.filter((t): t is Tensor => t !== null);
   const liveX = tX.filter((t): t is Tensor => t !== null);
   const perStep = (t: Tensor): { shape: readonly number[]; dtype: Node["dtype"] } => ({ shape: t.shape.slice(1), dtype: t.dtype });
-  const avals = [
-    ...consts.map(aval), ...liveK.map(aval), ...liveH.map(aval),
-    ...xs.map(perStep), ...res.map(perStep), ...liveX.map(perStep),
-  ];
+  const avals = [...consts.map(aval), ...liveK.map(aval), ...liveH.map(aval), ...xs.map(perStep), ...res.map(perStep), ...liveX.map(perStep)];
   const { body, consts: lifted } = closedCall((a) => {
     let k = 0;
     const cs = a.slice(k, (k += nK));
@@ -76,20 +73,24 @@ function scanJvp(primals: readonly Tensor[], tangents: readonly (Tensor | null)[
     let ik = 0;
     let ih = 0;
     let ix = 0;
-    const tan = [
-      ...tK.map((t) => (t ? tks[ik++]! : null)),
-      ...tH.map((t) => (t ? ths[ih++]! : null)),
-      ...tX.map((t) => (t ? txs[ix++]! : null)),
-    ];
+    const tan = [...tK.map((t) => (t ? tks[ik++]! : null)), ...tH.map((t) => (t ? ths[ih++]! : null)), ...tX.map((t) => (t ? txs[ix++]! : null))];
     const r = transform("jvpGraph")(g, [...cs, ...rts, ...xts], tan);
-    const tc = r.touts.slice(0, nC).filter((_, i) => tH[i] !== null).map((t, i) => t ?? zeroOf(liveH[i]!));
+    const tc = r.touts
+      .slice(0, nC)
+      .filter((_, i) => tH[i] !== null)
+      .map((t, i) => t ?? zeroOf(liveH[i]!));
     const ty = r.touts.slice(nC).map((t, i) => t ?? zeroOf(r.outs[nC + i]!));
     return [...tc, ...ty];
   }, avals);
   const nK2 = lifted.length + nK + liveK.length;
   const s2 = scanNodes(body, nK2, liveH.length, p.length, p.reverse, [
-    ...lifted, ...consts.map((t) => t.node), ...liveK.map((t) => t.node), ...liveH.map((t) => t.node),
-    ...xs.map((t) => t.node), ...res.map((t) => t.node), ...liveX.map((t) => t.node),
+    ...lifted,
+    ...consts.map((t) => t.node),
+    ...liveK.map((t) => t.node),
+    ...liveH.map((t) => t.node),
+    ...xs.map((t) => t.node),
+    ...res.map((t) => t.node),
+    ...liveX.map((t) => t.node),
   ]);
   let j = 0;
   const touts: Tensor[] = [];
@@ -131,7 +132,10 @@ export function scanTransposeGroup(node: Node<"scan">, outCts: readonly (Tensor 
   const H = ins.slice(nK, nK + nC);
   // cotangent inputs: the carries' (initial carry of the reverse loop) and the ys' (scanned over)
   const ctH0 = H.map((h, i) => outCts[i] ?? zeroOf(h));
-  const yIdx = g.outputs.slice(nC).map((_, j) => j).filter((j) => outCts[nC + j]);
+  const yIdx = g.outputs
+    .slice(nC)
+    .map((_, j) => j)
+    .filter((j) => outCts[nC + j]);
   const ctYs = yIdx.map((j) => outCts[nC + j]!);
   const perStep = (n: Node | Tensor): { shape: readonly number[]; dtype: Node["dtype"] } => ({ shape: n.shape.slice(1), dtype: n.dtype });
   const avals = [...Kn.map(aval), ...H.map(aval), ...Kl.map(aval), ...Xn.map(perStep), ...ctYs.map(perStep)];
@@ -150,11 +154,7 @@ export function scanTransposeGroup(node: Node<"scan">, outCts: readonly (Tensor 
     let a2 = 0;
     let b1 = 0;
     let b2 = 0;
-    const args = [
-      ...isLinK.map((l) => (l ? T(klPh[a1++]!) : kn[a2++]!)),
-      ...hPh.map(T),
-      ...isLinX.map((l) => (l ? T(xlPh[b1++]!) : xn[b2++]!)),
-    ];
+    const args = [...isLinK.map((l) => (l ? T(klPh[a1++]!) : kn[a2++]!)), ...hPh.map(T), ...isLinX.map((l) => (l ? T(xlPh[b1++]!) : xn[b2++]!))];
     const outs = applyGraph(g, args);
     const cts: (Tensor | null)[] = [...cth, ...outs.slice(nC).map((_, j) => (yIdx.includes(j) ? cty[yIdx.indexOf(j)]! : null))];
     const r = transform("transposeLinear")(outs, cts, [...klPh, ...hPh, ...xlPh]);
@@ -164,24 +164,28 @@ export function scanTransposeGroup(node: Node<"scan">, outCts: readonly (Tensor 
     return [...rh, ...rk, ...rx];
   }, avals);
   const s = scanNodes(body, lifted.length + Kn.length, nC + Kl.length, p.length, !p.reverse, [
-    ...lifted, ...Kn, ...ctH0.map((t) => t.node), ...Kl.map((n) => zeroOf(n).node),
-    ...Xn, ...ctYs.map((t) => t.node),
+    ...lifted,
+    ...Kn,
+    ...ctH0.map((t) => t.node),
+    ...Kl.map((n) => zeroOf(n).node),
+    ...Xn,
+    ...ctYs.map((t) => t.node),
   ]);
   const ctHinit = s.slice(0, nC);
   const ctKl = s.slice(nC, nC + Kl.length);
   const ctXl = s.slice(nC + Kl.length);
   let a = 0;
   let b = 0;
-  return [
-    ...isLinK.map((l) => (l ? ctKl[a++]! : null)),
-    ...ctHinit.map((t, i) => (lin[nK + i] ? t : null)),
-    ...isLinX.map((l) => (l ? ctXl[b++]! : null)),
-  ];
+  return [...isLinK.map((l) => (l ? ctKl[a++]! : null)), ...ctHinit.map((t, i) => (lin[nK + i] ? t : null)), ...isLinX.map((l) => (l ? ctXl[b++]! : null))];
 }
 
 /** Transpose of a linear scan for the cotangent of one output. */
 const scanTranspose: TransposeRule<"scan"> = (ct, node, lin) =>
-  scanTransposeGroup(node, node.params.body.graph.outputs.map((_, i) => (i === node.params.index ? ct : null)), lin);
+  scanTransposeGroup(
+    node,
+    node.params.body.graph.outputs.map((_, i) => (i === node.params.index ? ct : null)),
+    lin,
+  );
 
 // ---- customVjp ---------------------------------------------------------------------------------
 
@@ -190,13 +194,20 @@ const customVjpRule: JvpRule<"customVjp"> = (primals, tangents, node) => {
   const { res } = info.fwd(primals);
   if (tangents.every((t) => t === null)) return null;
   const argT = primals.map((x, i) => (tangents[i] ?? zeroOf(x)).node);
-  return T(makeNode("customVjpLinear", { info, index: node.params.index, numRes: res.length, argShapes: primals.map((x) => ({ shape: x.shape, dtype: x.dtype })) }, [...res.map((r) => r.node), ...argT]));
+  return T(
+    makeNode("customVjpLinear", { info, index: node.params.index, numRes: res.length, argShapes: primals.map((x) => ({ shape: x.shape, dtype: x.dtype })) }, [
+      ...res.map((r) => r.node),
+      ...argT,
+    ]),
+  );
 };
 
 const customVjpLinearJvp: JvpRule<"customVjpLinear"> = (primals, tangents, node) => {
   const nR = node.params.numRes;
   if (tangents.slice(0, nR).some((t) => t !== null)) {
-    throw new Error(`forward-mode differentiation through the customVjp function "${node.params.info.name}" is not supported (its VJP is hand-written); use reverse mode`);
+    throw new Error(
+      `forward-mode differentiation through the customVjp function "${node.params.info.name}" is not supported (its VJP is hand-written); use reverse mode`,
+    );
   }
   const argT = tangents.slice(nR);
   if (argT.every((t) => t === null)) return null;
@@ -225,11 +236,14 @@ const checkpointJvp: JvpRule<"checkpoint"> = (primals, tangents, node) => {
   const live = tangents.map((t, i) => (t ? i : -1)).filter((i) => i >= 0);
   if (!jb) {
     const n = primals.length;
-    jb = closedCall((a) => {
-      const tan = primals.map((_, i) => (live.includes(i) ? a[n + live.indexOf(i)]! : null));
-      const r = transform("jvpGraph")(body.graph, a.slice(0, n), tan);
-      return r.touts.map((t, i) => t ?? zeroOf(r.outs[i]!));
-    }, [...primals.map(aval), ...live.map((i) => aval(primals[i]!))]);
+    jb = closedCall(
+      (a) => {
+        const tan = primals.map((_, i) => (live.includes(i) ? a[n + live.indexOf(i)]! : null));
+        const r = transform("jvpGraph")(body.graph, a.slice(0, n), tan);
+        return r.touts.map((t, i) => t ?? zeroOf(r.outs[i]!));
+      },
+      [...primals.map(aval), ...live.map((i) => aval(primals[i]!))],
+    );
     m.set(mask, jb);
   }
   const inputs = [...jb.consts, ...primals.map((t) => t.node), ...live.map((i) => tangents[i]!.node)];
@@ -241,17 +255,20 @@ const checkpointT: TransposeRule<"checkpoint"> = (ct, node, lin) => {
   const ins = node.inputs;
   const nonlin = ins.filter((_, i) => !lin[i]);
   const linIns = ins.filter((_, i) => lin[i]);
-  const { body, consts } = closedCall((a) => {
-    const nl = a.slice(0, nonlin.length);
-    const c = a[nonlin.length]!;
-    const phs = linIns.map((n) => inputNode(n.shape, n.dtype));
-    let p = 0;
-    let q = 0;
-    const args = ins.map((_, i) => (lin[i] ? T(phs[p++]!) : nl[q++]!));
-    const outs = applyGraph(g, args);
-    const cts = outs.map((_, i) => (i === node.params.index ? c : null));
-    return transform("transposeLinear")(outs, cts, phs).map((t, i) => t ?? zeroOf(phs[i]!));
-  }, [...nonlin.map(aval), aval(ct)]);
+  const { body, consts } = closedCall(
+    (a) => {
+      const nl = a.slice(0, nonlin.length);
+      const c = a[nonlin.length]!;
+      const phs = linIns.map((n) => inputNode(n.shape, n.dtype));
+      let p = 0;
+      let q = 0;
+      const args = ins.map((_, i) => (lin[i] ? T(phs[p++]!) : nl[q++]!));
+      const outs = applyGraph(g, args);
+      const cts = outs.map((_, i) => (i === node.params.index ? c : null));
+      return transform("transposeLinear")(outs, cts, phs).map((t, i) => t ?? zeroOf(phs[i]!));
+    },
+    [...nonlin.map(aval), aval(ct)],
+  );
   const outs = body.graph.outputs.map((_, i) => T(makeNode("checkpoint", { body, index: i }, [...consts, ...nonlin, ct.node])));
   let k = 0;
   return ins.map((_, i) => (lin[i] ? outs[k++]! : null));

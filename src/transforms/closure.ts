@@ -12,7 +12,8 @@ import { dependents, substitute } from "./trace.js";
 function isStatic(n: Node, memo: Map<number, boolean>): boolean {
   const hit = memo.get(n.id);
   if (hit !== undefined) return hit;
-  const r = n.prim === "const" || n.prim === "iota" || (n.prim !== "input" && n.prim !== "buffer" && n.inputs.length > 0 && n.inputs.every((i) => isStatic(i, memo)));
+  const r =
+    n.prim === "const" || n.prim === "iota" || (n.prim !== "input" && n.prim !== "buffer" && n.inputs.length > 0 && n.inputs.every((i) => isStatic(i, memo)));
   memo.set(n.id, r);
   return r;
 }

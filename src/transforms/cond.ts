@@ -117,7 +117,9 @@ export const switch_ = switchCase;
  */
 export function foriLoop<C>(lower: number, upper: number, body: (i: Tensor, carry: C) => C, init: C): C {
   if (!Number.isInteger(lower) || !Number.isInteger(upper)) {
-    throw new ShapeError(`foriLoop: lower and upper must be static integers, got ${String(lower)} and ${String(upper)} (for traced bounds use whileLoop with maxIterations)`);
+    throw new ShapeError(
+      `foriLoop: lower and upper must be static integers, got ${String(lower)} and ${String(upper)} (for traced bounds use whileLoop with maxIterations)`,
+    );
   }
   if (upper <= lower) return init;
   const [c] = scan((carry: C, i: Tensor) => [body(i, carry), null] as const, init, arange(lower, upper, 1, { dtype: "int32" }));

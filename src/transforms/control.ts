@@ -67,8 +67,8 @@ export function scan<C, X = Tensor, Y = Tensor>(
   const { graph, consts } = closeOver(tr.graph);
   const body = callInfo(graph);
   const inputs: Node[] = [...consts, ...c.leaves.map((t) => t.node), ...xt.map((t) => t.node)];
-  const outs = graph.outputs.map((_, i) =>
-    new Tensor(makeNode("scan", { body, numConsts: consts.length, numCarry: nC, length, reverse: options.reverse ?? false, index: i }, inputs)),
+  const outs = graph.outputs.map(
+    (_, i) => new Tensor(makeNode("scan", { body, numConsts: consts.length, numCarry: nC, length, reverse: options.reverse ?? false, index: i }, inputs)),
   );
   const carryOut = (rebuild(c.def, outs.slice(0, nC)) as unknown[])[0] as C;
   const ys = rebuild(yDef!, outs.slice(nC)) as Y;
@@ -102,7 +102,11 @@ export function customVjp<F extends (...args: any[]) => any>(
   const name = f.name || "f";
   const g = (...args: unknown[]): unknown => {
     const a = flattenArgs(args, "customVjp");
-    const tr = traceFlat((xs) => f(...(rebuild(a.def, xs) as Parameters<F>)), a.leaves.map((t) => ({ shape: t.shape, dtype: t.dtype })), "customVjp");
+    const tr = traceFlat(
+      (xs) => f(...(rebuild(a.def, xs) as Parameters<F>)),
+      a.leaves.map((t) => ({ shape: t.shape, dtype: t.dtype })),
+      "customVjp",
+    );
     const { graph, consts } = closeOver(tr.graph);
     const nConst = consts.length;
     let resDef: ReturnType<typeof flatten>[1] | undefined;
@@ -116,7 +120,8 @@ export function customVjp<F extends (...args: any[]) => any>(
         const r = fwd(...(rebuild(a.def, argLeaves) as Parameters<F>));
         if (!Array.isArray(r) || r.length !== 2) throw new TypeError(`customVjp(${name}): fwd must return [output, residuals]`);
         const [ol, odef] = flatten<unknown>(r[0]);
-        if (treeKey(odef) !== treeKey(tr.outDef)) throw new ShapeError(`customVjp(${name}): fwd's output structure ${treeKey(odef)} differs from f's ${treeKey(tr.outDef)}`);
+        if (treeKey(odef) !== treeKey(tr.outDef))
+          throw new ShapeError(`customVjp(${name}): fwd's output structure ${treeKey(odef)} differs from f's ${treeKey(tr.outDef)}`);
         const [rl, rdef] = flatten<unknown>(r[1]);
         resDef = rdef;
         return { outs: ol.map((l) => leafTensor(l, "customVjp fwd")), res: rl.map((l) => leafTensor(l, "customVjp residual")) };
@@ -128,7 +133,9 @@ export function customVjp<F extends (...args: any[]) => any>(
         if (!Array.isArray(out)) throw new TypeError(`customVjp(${name}): bwd must return an array with one cotangent per argument of f (${args.length})`);
         const [gl, gdef] = flatten<unknown>(out);
         if (out.length !== args.length || treeKey(gdef) !== treeKey(a.def)) {
-          throw new ShapeError(`customVjp(${name}): bwd returned structure ${treeKey(gdef)}, but the arguments of f have structure ${treeKey(a.def)} (one cotangent per argument)`);
+          throw new ShapeError(
+            `customVjp(${name}): bwd returned structure ${treeKey(gdef)}, but the arguments of f have structure ${treeKey(a.def)} (one cotangent per argument)`,
+          );
         }
         const gs = gl.map((l, i) => {
           const t = leafTensor(l, "customVjp bwd");
@@ -162,7 +169,11 @@ export function customVjp<F extends (...args: any[]) => any>(
 export function checkpoint<F extends (...args: any[]) => any>(f: F): F {
   const g = (...args: unknown[]): unknown => {
     const a = flattenArgs(args, "checkpoint");
-    const tr = traceFlat((xs) => f(...(rebuild(a.def, xs) as Parameters<F>)), a.leaves.map((t) => ({ shape: t.shape, dtype: t.dtype })), "checkpoint");
+    const tr = traceFlat(
+      (xs) => f(...(rebuild(a.def, xs) as Parameters<F>)),
+      a.leaves.map((t) => ({ shape: t.shape, dtype: t.dtype })),
+      "checkpoint",
+    );
     const { graph, consts } = closeOver(tr.graph);
     const body = callInfo(graph);
     const inputs = [...consts, ...a.leaves.map((t) => t.node)];

@@ -102,7 +102,9 @@ export function jit<F extends (...args: any[]) => any>(f: F, options: JitOptions
   const prepare = (args: unknown[]): { entry: Entry; leaves: Tensor[] } => {
     for (const s of statics) {
       if (s >= args.length || s < 0) {
-        throw new ValueError(`jit(${name}): staticArgnums ${s} is out of range: the call has ${args.length} argument(s), so allowed indices are 0 to ${args.length - 1}`);
+        throw new ValueError(
+          `jit(${name}): staticArgnums ${s} is out of range: the call has ${args.length} argument(s), so allowed indices are 0 to ${args.length - 1}`,
+        );
       }
     }
     const dyn = args.map((a, i) => (statics.has(i) ? null : a));
@@ -120,7 +122,12 @@ export function jit<F extends (...args: any[]) => any>(f: F, options: JitOptions
         if (!lastParts) log(`jit(${name}): tracing for the first time`);
         else {
           const i = parts.findIndex((p, k) => p !== lastParts![k]);
-          const why = i < 0 ? `the number of arguments changed (${lastParts.length} -> ${parts.length})` : statics.has(i) ? `static argument ${i} changed value: ${lastParts[i] ?? "none"} -> ${parts[i]}` : `argument ${i} changed: ${lastParts[i] ?? "none"} -> ${parts[i]}`;
+          const why =
+            i < 0
+              ? `the number of arguments changed (${lastParts.length} -> ${parts.length})`
+              : statics.has(i)
+                ? `static argument ${i} changed value: ${lastParts[i] ?? "none"} -> ${parts[i]}`
+                : `argument ${i} changed: ${lastParts[i] ?? "none"} -> ${parts[i]}`;
           log(`jit(${name}): re-tracing because ${why}`);
         }
       }
@@ -196,6 +203,10 @@ export function jit<F extends (...args: any[]) => any>(f: F, options: JitOptions
 export function makeGraph<F extends (...args: any[]) => any>(f: F): (...args: Parameters<F>) => Graph {
   return (...args) => {
     const a = flattenArgs(args, "makeGraph");
-    return traceFlat((xs) => f(...(rebuild(a.def, xs) as unknown[])), a.leaves.map((t) => ({ shape: t.shape, dtype: t.dtype })), "makeGraph").graph;
+    return traceFlat(
+      (xs) => f(...(rebuild(a.def, xs) as unknown[])),
+      a.leaves.map((t) => ({ shape: t.shape, dtype: t.dtype })),
+      "makeGraph",
+    ).graph;
   };
 }

@@ -43,7 +43,13 @@ function linear<P extends Primitive>(): JvpRule<P> {
 
 /** keepdims-shaped version of a reduced tensor, broadcast back to the input shape. */
 export function unreduce(r: Tensor, inShape: readonly number[], axes: readonly number[]): Tensor {
-  return broadcastTo_(reshape(r, inShape.map((d, i) => (axes.includes(i) ? 1 : d))), inShape);
+  return broadcastTo_(
+    reshape(
+      r,
+      inShape.map((d, i) => (axes.includes(i) ? 1 : d)),
+    ),
+    inShape,
+  );
 }
 
 function extremumJvp(primals: readonly Tensor[], tangents: readonly (Tensor | null)[], node: Node<"rmax" | "rmin">, out: Tensor): Tensor | null {

@@ -43,7 +43,15 @@ export function jvpGraph(graph: Graph, primals: readonly Tensor[], tangents: rea
       continue;
     }
     const rule = JVP[p.prim] as JvpRule<Primitive>;
-    tm.set(n.id, rule(ins.map((i) => new Tensor(i)), tins, p, new Tensor(p)));
+    tm.set(
+      n.id,
+      rule(
+        ins.map((i) => new Tensor(i)),
+        tins,
+        p,
+        new Tensor(p),
+      ),
+    );
   }
   return {
     outs: graph.outputs.map((o) => new Tensor(pm.get(o.id) ?? o)),
@@ -62,7 +70,11 @@ export function jvpGraph(graph: Graph, primals: readonly Tensor[], tangents: rea
  * ```
  */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
-export function jvp<F extends (...args: any[]) => unknown>(f: F, primals: Parameters<F>, tangents: readonly unknown[]): [ReturnType<F>, GradTree<ReturnType<F>>] {
+export function jvp<F extends (...args: any[]) => unknown>(
+  f: F,
+  primals: Parameters<F>,
+  tangents: readonly unknown[],
+): [ReturnType<F>, GradTree<ReturnType<F>>] {
   if (!Array.isArray(primals) || !Array.isArray(tangents)) throw new TypeError("jvp: primals and tangents must be arrays (one entry per argument of f)");
   const p = flattenArgs(primals, "jvp");
   const t = flattenArgs(tangents, "jvp");
@@ -75,8 +87,16 @@ export function jvp<F extends (...args: any[]) => unknown>(f: F, primals: Parame
       throw new ShapeError(`jvp: tangent ${i} has shape ${fmtShape(tt.shape)} but its primal has shape ${fmtShape(x.shape)}`);
     }
   });
-  const tr = traceFlat((xs) => f(...(rebuild(p.def, xs) as unknown[])), p.leaves.map((x) => ({ shape: x.shape, dtype: x.dtype })), "jvp");
-  const res = jvpGraph(tr.graph, p.leaves, t.leaves.map((x, i) => (isFloat(p.leaves[i]!.dtype) ? x : null)));
+  const tr = traceFlat(
+    (xs) => f(...(rebuild(p.def, xs) as unknown[])),
+    p.leaves.map((x) => ({ shape: x.shape, dtype: x.dtype })),
+    "jvp",
+  );
+  const res = jvpGraph(
+    tr.graph,
+    p.leaves,
+    t.leaves.map((x, i) => (isFloat(p.leaves[i]!.dtype) ? x : null)),
+  );
   const touts = res.touts.map((x, i) => instantiate(x, res.outs[i]!));
   return [rebuild(tr.outDef, res.outs) as ReturnType<F>, rebuild(tr.outDef, touts) as GradTree<ReturnType<F>>];
 }

@@ -15,9 +15,11 @@ import { callTransposeRules } from "./call-rules.js";
 /** A transpose rule: the output cotangent, the node, which operands are linear. */
 export type TransposeRule<P extends Primitive> = (ct: Tensor, node: Node<P>, linear: readonly boolean[]) => (Tensor | null)[];
 
-const notLinear = (prim: string): TransposeRule<Primitive> => () => {
-  throw new Error(`internal: primitive "${prim}" appeared in a linear position during transposition`);
-};
+const notLinear =
+  (prim: string): TransposeRule<Primitive> =>
+  () => {
+    throw new Error(`internal: primitive "${prim}" appeared in a linear position during transposition`);
+  };
 
 const c = (n: Node): Tensor => new Tensor(n);
 
@@ -102,7 +104,15 @@ export const TRANSPOSE: { readonly [P in Primitive]: TransposeRule<P> } = {
   shrl: notLinear("shrl"),
   sum: (ct, n) => {
     const inShape = n.inputs[0]!.shape;
-    return [broadcastTo_(reshape(ct, inShape.map((d, i) => (n.params.axes.includes(i) ? 1 : d))), inShape)];
+    return [
+      broadcastTo_(
+        reshape(
+          ct,
+          inShape.map((d, i) => (n.params.axes.includes(i) ? 1 : d)),
+        ),
+        inShape,
+      ),
+    ];
   },
   rmax: notLinear("rmax"),
   rmin: notLinear("rmin"),

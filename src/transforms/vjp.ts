@@ -43,12 +43,13 @@ export function transposeLinear(outs: readonly (Tensor | null)[], cts: readonly 
   // in topological order is reached (by then every consumer of each has been transposed).
   const scanGroups = new Map<string, Node<"scan">[]>();
   const groupOf = (n: Node<"scan">): string => `${n.params.body.id}|${n.params.reverse}|${n.inputs.map((i) => i.id).join(",")}`;
-  for (const n of order) if (n.prim === "scan") {
-    const key = groupOf(n as Node<"scan">);
-    const list = scanGroups.get(key) ?? [];
-    list.push(n as Node<"scan">);
-    scanGroups.set(key, list);
-  }
+  for (const n of order)
+    if (n.prim === "scan") {
+      const key = groupOf(n as Node<"scan">);
+      const list = scanGroups.get(key) ?? [];
+      list.push(n as Node<"scan">);
+      scanGroups.set(key, list);
+    }
   for (let k = order.length - 1; k >= 0; k--) {
     const n = order[k]!;
     if (linSet.has(n.id)) continue;
@@ -89,7 +90,11 @@ export interface Linearized {
 /** Linearizes a traced graph at `primals`. */
 export function vjpGraph(graph: Graph, primals: readonly Tensor[]): Linearized {
   const tIn = primals.map((p) => (isFloat(p.dtype) ? inputNode(p.shape, p.dtype) : null));
-  const { outs, touts } = jvpGraph(graph, primals, tIn.map((n) => (n ? new Tensor(n) : null)));
+  const { outs, touts } = jvpGraph(
+    graph,
+    primals,
+    tIn.map((n) => (n ? new Tensor(n) : null)),
+  );
   const live = tIn.filter((n): n is Node<"input"> => n !== null);
   return {
     outs,
@@ -121,7 +126,11 @@ function checkCotangent(ct: Tensor, out: Tensor, i: number): void {
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export function vjp<F extends (...args: any[]) => unknown>(f: F, ...primals: Parameters<F>): [ReturnType<F>, (cotangent: unknown) => GradTree<Parameters<F>>] {
   const p = flattenArgs(primals, "vjp");
-  const tr = traceFlat((xs) => f(...(rebuild(p.def, xs) as unknown[])), p.leaves.map((x) => ({ shape: x.shape, dtype: x.dtype })), "vjp");
+  const tr = traceFlat(
+    (xs) => f(...(rebuild(p.def, xs) as unknown[])),
+    p.leaves.map((x) => ({ shape: x.shape, dtype: x.dtype })),
+    "vjp",
+  );
   const lin = vjpGraph(tr.graph, p.leaves);
   const pullback = (cotangent: unknown): GradTree<Parameters<F>> => {
     const [cl, cdef] = flatten<unknown>(cotangent);
@@ -207,7 +216,9 @@ function gradParts(f: (...args: never[]) => unknown, opts: GradOptions, args: un
   const p = flattenArgs(selected, name);
   p.leaves.forEach((x, i) => {
     if (!isFloat(x.dtype)) {
-      throw new DTypeError(`${name}: cannot differentiate with respect to an ${x.dtype} input (leaf ${i} of argument(s) ${JSON.stringify(argnums)}); only float inputs have gradients`);
+      throw new DTypeError(
+        `${name}: cannot differentiate with respect to an ${x.dtype} input (leaf ${i} of argument(s) ${JSON.stringify(argnums)}); only float inputs have gradients`,
+      );
     }
   });
   let aux: unknown;
@@ -237,7 +248,10 @@ function gradParts(f: (...args: never[]) => unknown, opts: GradOptions, args: un
   const lin = vjpGraph(tr.graph, p.leaves);
   const value = lin.outs[0]!;
   const g = lin.pullback([onesLike(value), ...lin.outs.slice(1).map(() => null)]);
-  const grads = rebuild(p.def, g.map((x, i) => x ?? zerosLike(p.leaves[i]!))) as unknown[];
+  const grads = rebuild(
+    p.def,
+    g.map((x, i) => x ?? zerosLike(p.leaves[i]!)),
+  ) as unknown[];
   const auxOut = opts.hasAux ? rebuildAux(tr.outDef, lin.outs) : undefined;
   return { value, aux: auxOut, grads: typeof argnums === "number" ? grads[0] : grads };
 }
@@ -282,9 +296,9 @@ export function grad<F extends (...args: any[]) => unknown, const O extends Grad
 export function valueAndGrad<F extends (...args: any[]) => unknown, const O extends GradOptions = Record<never, never>>(
   f: F,
   opts?: O,
-): (...args: Parameters<F>) => HasAux<O> extends true
-  ? [[Tensor, AuxOf<ReturnType<F>>], GradsOf<Parameters<F>, ArgnumsOf<O>>]
-  : [Tensor, GradsOf<Parameters<F>, ArgnumsOf<O>>] {
+): (
+  ...args: Parameters<F>
+) => HasAux<O> extends true ? [[Tensor, AuxOf<ReturnType<F>>], GradsOf<Parameters<F>, ArgnumsOf<O>>] : [Tensor, GradsOf<Parameters<F>, ArgnumsOf<O>>] {
   const o: GradOptions = opts ?? {};
   return ((...args: unknown[]) => {
     const r = gradParts(f, o, args, "valueAndGrad");

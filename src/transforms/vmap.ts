@@ -40,7 +40,15 @@ export function batchGraph(graph: Graph, args: readonly Tensor[], dims: readonly
       continue;
     }
     const rule = BATCH[n.prim] as BatchRule<Primitive>;
-    val.set(n.id, rule(ins.map((x) => new Tensor(x)), ds, n, B).node);
+    val.set(
+      n.id,
+      rule(
+        ins.map((x) => new Tensor(x)),
+        ds,
+        n,
+        B,
+      ).node,
+    );
     dim.set(n.id, 0);
   }
   return {
@@ -118,9 +126,10 @@ export interface VmapOptions {
 export function vmap<F extends (...args: any[]) => any>(f: F, options: VmapOptions = {}): F {
   const g = (...args: unknown[]): unknown => {
     const a = flattenArgs(args, "vmap");
-    const axes = options.inAxes === undefined || options.inAxes === null || typeof options.inAxes === "number"
-      ? axesPerLeaf(options.inAxes ?? 0, args, "inAxes")
-      : axesPerLeaf(options.inAxes, args, "inAxes");
+    const axes =
+      options.inAxes === undefined || options.inAxes === null || typeof options.inAxes === "number"
+        ? axesPerLeaf(options.inAxes ?? 0, args, "inAxes")
+        : axesPerLeaf(options.inAxes, args, "inAxes");
     let B: number | undefined;
     let first = -1;
     const moved = a.leaves.map((t, i) => {
@@ -134,14 +143,20 @@ export function vmap<F extends (...args: any[]) => any>(f: F, options: VmapOptio
         B = n;
         first = i;
       } else if (n !== B) {
-        throw new ShapeError(`vmap: mismatched batch sizes: leaf ${first} has size ${B} on its mapped axis, leaf ${i} (shape ${fmtShape(t.shape)}) has ${n} on axis ${axn}`);
+        throw new ShapeError(
+          `vmap: mismatched batch sizes: leaf ${first} has size ${B} on its mapped axis, leaf ${i} (shape ${fmtShape(t.shape)}) has ${n} on axis ${axn}`,
+        );
       }
       return moveAxis(t, axn, 0);
     });
     if (B === undefined) throw new ShapeError("vmap: no argument is mapped (all inAxes are null)");
     const batch = B;
     const dims = axes.map((x) => (x === null || x === undefined ? null : 0));
-    const tr = traceFlat((xs) => f(...(rebuild(a.def, xs) as unknown[])), moved.map((t, i) => ({ shape: dims[i] === 0 ? t.shape.slice(1) : t.shape, dtype: t.dtype })), "vmap");
+    const tr = traceFlat(
+      (xs) => f(...(rebuild(a.def, xs) as unknown[])),
+      moved.map((t, i) => ({ shape: dims[i] === 0 ? t.shape.slice(1) : t.shape, dtype: t.dtype })),
+      "vmap",
+    );
     const r = batchGraph(tr.graph, moved, dims, batch);
     const outTree = rebuild(tr.outDef, r.outs);
     const outAxes = axesPerLeaf(options.outAxes ?? 0, outTree, "outAxes");
@@ -153,7 +168,9 @@ export function vmap<F extends (...args: any[]) => any>(f: F, options: VmapOptio
       }
       const b = r.dims[i] === 0 ? o : broadcastTo_(reshape(o, [1, ...o.shape]), [batch, ...o.shape]);
       if (ax < -b.ndim || ax >= b.ndim) {
-        throw new ShapeError(`vmap: outAxes ${ax} is out of range for output ${i} of rank ${b.ndim} (per-example shape ${fmtShape(o.shape.slice(r.dims[i] === 0 ? 1 : 0))}); allowed: ${-b.ndim} to ${b.ndim - 1}`);
+        throw new ShapeError(
+          `vmap: outAxes ${ax} is out of range for output ${i} of rank ${b.ndim} (per-example shape ${fmtShape(o.shape.slice(r.dims[i] === 0 ? 1 : 0))}); allowed: ${-b.ndim} to ${b.ndim - 1}`,
+        );
       }
       return moveAxis(b, 0, ax < 0 ? ax + b.ndim : ax);
     });

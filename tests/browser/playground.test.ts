@@ -20,9 +20,18 @@ if (!present && REQUIRED) throw new Error(`WEBGPU_REQUIRED=1 but ${CHROMIUM} is 
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 const FLAGS = [
-  "--no-sandbox", "--enable-unsafe-webgpu", "--enable-features=Vulkan", "--use-angle=swiftshader",
-  "--use-webgpu-adapter=swiftshader", "--enable-unsafe-swiftshader", "--disable-gpu-sandbox",
-  "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic",
+  "--no-sandbox",
+  "--enable-unsafe-webgpu",
+  "--enable-features=Vulkan",
+  "--use-angle=swiftshader",
+  "--use-webgpu-adapter=swiftshader",
+  "--enable-unsafe-swiftshader",
+  "--disable-gpu-sandbox",
+  "--disable-background-networking",
+  "--disable-component-update",
+  "--disable-sync",
+  "--no-first-run",
+  "--disable-quic",
 ];
 
 interface PlaygroundModule {

@@ -18,9 +18,18 @@ if (!present && REQUIRED) throw new Error(`WEBGPU_REQUIRED=1 but ${CHROMIUM} is 
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 const FLAGS = [
-  "--no-sandbox", "--enable-unsafe-webgpu", "--enable-features=Vulkan", "--use-angle=swiftshader",
-  "--use-webgpu-adapter=swiftshader", "--enable-unsafe-swiftshader", "--disable-gpu-sandbox",
-  "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic",
+  "--no-sandbox",
+  "--enable-unsafe-webgpu",
+  "--enable-features=Vulkan",
+  "--use-angle=swiftshader",
+  "--use-webgpu-adapter=swiftshader",
+  "--enable-unsafe-swiftshader",
+  "--disable-gpu-sandbox",
+  "--disable-background-networking",
+  "--disable-component-update",
+  "--disable-sync",
+  "--no-first-run",
+  "--disable-quic",
 ];
 
 const PAGE = `<!doctype html><meta charset="utf-8"><title>tenfold webgpu</title>
@@ -100,7 +109,11 @@ describe.skipIf(!present)("browser: the ESM bundle trains on WebGPU in headless 
       } catch (e) {
         throw new Error(`${(e as Error).message}\npage console:\n${logs.join("\n")}`);
       }
-      const result = (await page.evaluate(() => (window as unknown as { __result: unknown }).__result)) as { backend?: string; losses?: number[]; error?: string };
+      const result = (await page.evaluate(() => (window as unknown as { __result: unknown }).__result)) as {
+        backend?: string;
+        losses?: number[];
+        error?: string;
+      };
       expect(result.error, `page error; console:\n${logs.join("\n")}`).toBeUndefined();
       expect(result.backend).toBe("webgpu");
       const losses = result.losses!;

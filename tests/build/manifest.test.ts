@@ -56,7 +56,9 @@ describe("package.json", () => {
   it("resolves types for every subpath under node10 (typesVersions) and maps every export", () => {
     const exp = pkg.exports as Record<string, unknown>;
     const tv = (pkg.typesVersions as Record<string, Record<string, string[]>>)["*"]!;
-    const subs = Object.keys(exp).filter((k) => k !== "." && k !== "./package.json").map((k) => k.slice(2));
+    const subs = Object.keys(exp)
+      .filter((k) => k !== "." && k !== "./package.json")
+      .map((k) => k.slice(2));
     expect(subs.sort()).toEqual(Object.keys(tv).sort());
     expect(subs).toContain("internals");
     for (const s of subs) expect(tv[s]).toEqual([`./dist/${s}.d.ts`]);

@@ -34,8 +34,7 @@ function failure(cmd: string, args: string[], cwd: string): string {
 }
 
 const consumer = (mod: "esm" | "cjs"): string => {
-  const imp = (what: string, from: string): string =>
-    mod === "esm" ? `import { ${what} } from "${from}";` : `const { ${what} } = require("${from}");`;
+  const imp = (what: string, from: string): string => (mod === "esm" ? `import { ${what} } from "${from}";` : `const { ${what} } = require("${from}");`);
   return [
     imp("tensor, grad, sum, square, nn, jit, isTensor, Tensor, random", "tenfold"),
     imp("checkGrads", "tenfold/laws"),
@@ -67,7 +66,10 @@ describe("the packed package installed into a fresh project", () => {
     if (!tarball) {
       packDir = mkdtempSync(join(tmpdir(), "tenfold-pack-"));
       run(NPM, ["pack", "--pack-destination", packDir, "--silent"], ROOT); // prepack: npm run build
-      tarball = join(packDir, readdirSync(packDir).find((f) => f.endsWith(".tgz"))!);
+      tarball = join(
+        packDir,
+        readdirSync(packDir).find((f) => f.endsWith(".tgz"))!,
+      );
     }
     writeFileSync(join(proj, "package.json"), JSON.stringify({ name: "consumer", version: "1.0.0", private: true }));
     // The runtime dependencies come from local copies (the root node_modules), packed and copied
@@ -96,7 +98,16 @@ describe("the packed package installed into a fresh project", () => {
   it.each(["a.mjs", "b.cjs"])("runs %s in a fresh Node process", (file) => {
     const out = JSON.parse(run(process.execPath, [file], proj).trim()) as Record<string, unknown>;
     expect(out).toEqual({
-      g: [2, 4, 6], back: [1, 2, 3], acc: 0.5, y: [1, 2], opt: "function", b: "function", prims: true, gpu: "function", onnx: "function", brand: true,
+      g: [2, 4, 6],
+      back: [1, 2, 3],
+      acc: 0.5,
+      y: [1, 2],
+      opt: "function",
+      b: "function",
+      prims: true,
+      gpu: "function",
+      onnx: "function",
+      brand: true,
       str: "tensor([1, 2], dtype=float32, shape=[2], device=cpu)",
     });
   });
@@ -119,7 +130,10 @@ describe("the packed package installed into a fresh project", () => {
     const dist = join(proj, "node_modules/tenfold/dist");
     const esmFiles = readdirSync(dist).filter((f) => f.endsWith(".js"));
     for (const f of esmFiles) expect(readFileSync(join(dist, f), "utf8"), f).not.toMatch(/fp-ts\/lib\/|require\(["']fp-ts/);
-    const cjs = readdirSync(dist).filter((f) => f.endsWith(".cjs")).map((f) => readFileSync(join(dist, f), "utf8")).join("\n");
+    const cjs = readdirSync(dist)
+      .filter((f) => f.endsWith(".cjs"))
+      .map((f) => readFileSync(join(dist, f), "utf8"))
+      .join("\n");
     expect(cjs).toMatch(/require\(["']fp-ts\/lib\/Either\.js["']\)/);
   });
 
@@ -158,8 +172,19 @@ describe("the packed package installed into a fresh project", () => {
 
   it("keeps the backend registration when bundled with sideEffects honoured", async () => {
     const { build } = await import("esbuild");
-    writeFileSync(join(proj, "bundle-in.mjs"), `import { add, tensor, getBackend } from "tenfold";\nconsole.log(getBackend(), add(tensor([1, 2]), 1).arraySync().join(","));\n`);
-    await build({ entryPoints: [join(proj, "bundle-in.mjs")], bundle: true, platform: "node", format: "esm", outfile: join(proj, "bundle-out.mjs"), logLevel: "error", external: ["webgpu"] });
+    writeFileSync(
+      join(proj, "bundle-in.mjs"),
+      `import { add, tensor, getBackend } from "tenfold";\nconsole.log(getBackend(), add(tensor([1, 2]), 1).arraySync().join(","));\n`,
+    );
+    await build({
+      entryPoints: [join(proj, "bundle-in.mjs")],
+      bundle: true,
+      platform: "node",
+      format: "esm",
+      outfile: join(proj, "bundle-out.mjs"),
+      logLevel: "error",
+      external: ["webgpu"],
+    });
     expect(run(process.execPath, ["bundle-out.mjs"], proj).trim()).toBe("cpu 2,3");
   });
 });

@@ -39,7 +39,8 @@ describe("deterministic memory (cpu)", () => {
   it("reports memoryStats with live buffers, bytes, pool, budget and caches", () => {
     const s = memoryStats();
     expect(s.backend).toBe("cpu");
-    for (const k of ["liveBuffers", "liveBytes", "pooledBytes", "created", "programs", "programCapacity", "kernelsRun"] as const) expect(Number.isFinite(s[k])).toBe(true);
+    for (const k of ["liveBuffers", "liveBytes", "pooledBytes", "created", "programs", "programCapacity", "kernelsRun"] as const)
+      expect(Number.isFinite(s[k])).toBe(true);
     expect(s.budget).toBe(Infinity);
     expect(s.programs).toBeLessThanOrEqual(s.programCapacity);
   });
@@ -183,14 +184,25 @@ describe("eager without recomputation", () => {
 describe("scan whose carry is also its output", () => {
   it("returns the running values (cpu and reference agree)", async () => {
     const run = (): number[][] => {
-      const [c, ys] = tf.scan((c: T, x: T) => {
-        const n = tf.add(tf.multiply(c, 2), x);
-        return [n, n];
-      }, tf.zeros([2]), tf.tensor([[1, 1], [2, 3], [0, 1]])) as [T, T];
+      const [c, ys] = tf.scan(
+        (c: T, x: T) => {
+          const n = tf.add(tf.multiply(c, 2), x);
+          return [n, n];
+        },
+        tf.zeros([2]),
+        tf.tensor([
+          [1, 1],
+          [2, 3],
+          [0, 1],
+        ]),
+      ) as [T, T];
       return [Array.from(c.dataSync()), Array.from(ys.dataSync())];
     };
     const cpu = run();
-    expect(cpu).toEqual([[8, 11], [1, 1, 4, 5, 8, 11]]);
+    expect(cpu).toEqual([
+      [8, 11],
+      [1, 1, 4, 5, 8, 11],
+    ]);
     await setBackend("reference");
     expect(run()).toEqual(cpu);
   });

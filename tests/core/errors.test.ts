@@ -73,8 +73,30 @@ describe("errors at the op call name the op and the shapes", () => {
   });
 
   it("bad pad widths", () => {
-    throwsNaming(() => tf.pad(tf.zeros([2, 3]), [[1, -1], [0, 0]]), ShapeError, "pad", "[1, -1]", "axis 0", "[2, 3]");
-    throwsNaming(() => tf.pad(tf.zeros([2, 3]), [[1, 1], [0, 0], [2, 2]]), ShapeError, "pad", "3 pad widths", "rank 2");
+    throwsNaming(
+      () =>
+        tf.pad(tf.zeros([2, 3]), [
+          [1, -1],
+          [0, 0],
+        ]),
+      ShapeError,
+      "pad",
+      "[1, -1]",
+      "axis 0",
+      "[2, 3]",
+    );
+    throwsNaming(
+      () =>
+        tf.pad(tf.zeros([2, 3]), [
+          [1, 1],
+          [0, 0],
+          [2, 2],
+        ]),
+      ShapeError,
+      "pad",
+      "3 pad widths",
+      "rank 2",
+    );
     throwsNaming(() => tf.pad(tf.zeros([2]), [[0.5, 1]]), ShapeError, "pad");
   });
 
@@ -108,7 +130,10 @@ describe("zero-size dimensions are valid", () => {
     assertAllClose(tf.sum(e), 0);
     assertAllClose(tf.prod(e, { axis: 0 }), [1, 1, 1]);
     expect(tf.sum(e, { axis: 1 }).shape).toEqual([0]);
-    expect(tf.matmul(tf.zeros([2, 0]), tf.zeros([0, 3])).arraySync()).toEqual([[0, 0, 0], [0, 0, 0]]);
+    expect(tf.matmul(tf.zeros([2, 0]), tf.zeros([0, 3])).arraySync()).toEqual([
+      [0, 0, 0],
+      [0, 0, 0],
+    ]);
     expect(tf.concat([e, tf.ones([1, 3])]).shape).toEqual([1, 3]);
     expect(tf.reshape(e, [3, 0]).shape).toEqual([3, 0]);
     expect(tf.tensor([]).shape).toEqual([0]);

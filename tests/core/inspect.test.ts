@@ -11,7 +11,10 @@ import { SUMMARY_THRESHOLD } from "../../src/internals.js";
 
 describe("tensor printing", () => {
   it("shows values, dtype, shape and device of a computed tensor", () => {
-    const t = tensor([[1, 2.5], [-3, 4]]);
+    const t = tensor([
+      [1, 2.5],
+      [-3, 4],
+    ]);
     const s = "tensor([[  1, 2.5],\n        [ -3,   4]], dtype=float32, shape=[2, 2], device=cpu)";
     expect(t.toString()).toBe(s);
     expect(String(t)).toBe(s);

@@ -22,13 +22,31 @@ const opts = { numRuns: RUNS };
 
 /** The public op behind each binary primitive (a missing row is a compile error). */
 const BINARY_OPS: { readonly [P in BinaryPrim]: (a: Tensor, b: Tensor) => Tensor } = {
-  add: tf.add, mul: tf.multiply, div: tf.divide, pow: tf.pow, max: tf.maximum, min: tf.minimum,
-  eq: tf.equal, ne: tf.notEqual, lt: tf.less, le: tf.lessEqual,
+  add: tf.add,
+  mul: tf.multiply,
+  div: tf.divide,
+  pow: tf.pow,
+  max: tf.maximum,
+  min: tf.minimum,
+  eq: tf.equal,
+  ne: tf.notEqual,
+  lt: tf.less,
+  le: tf.lessEqual,
 };
 /** The public op behind each unary primitive. */
 const UNARY_OPS: { readonly [P in UnaryPrim]: (x: Tensor) => Tensor } = {
-  neg: tf.negative, exp: tf.exp, log: tf.log, expm1: tf.expm1, log1p: tf.log1p, sin: tf.sin, cos: tf.cos,
-  tanh: tf.tanh, sqrt: tf.sqrt, floor: tf.floor, round: tf.round, erf: tf.erf,
+  neg: tf.negative,
+  exp: tf.exp,
+  log: tf.log,
+  expm1: tf.expm1,
+  log1p: tf.log1p,
+  sin: tf.sin,
+  cos: tf.cos,
+  tanh: tf.tanh,
+  sqrt: tf.sqrt,
+  floor: tf.floor,
+  round: tf.round,
+  erf: tf.erf,
 };
 
 const shape2 = arb.shape({ minRank: 0, maxRank: 3, maxDim: 4 });
@@ -45,7 +63,10 @@ describe("algebraic laws from META", () => {
     const f = BINARY_OPS[p];
     if (m.commutative) {
       it(`${p} is commutative (exactly)`, async () => {
-        await fc.assert(yielding(sameShaped(2), ([a, b]) => assertAllClose(f(a!, b!), f(b!, a!), { atol: 0, rtol: 0 })), opts);
+        await fc.assert(
+          yielding(sameShaped(2), ([a, b]) => assertAllClose(f(a!, b!), f(b!, a!), { atol: 0, rtol: 0 })),
+          opts,
+        );
       });
     }
     if (m.associative) {
@@ -71,9 +92,12 @@ describe("algebraic laws from META", () => {
     }
     if (m.predicate) {
       it(`${p} returns bool`, async () => {
-        await fc.assert(yielding(sameShaped(2), ([a, b]) => {
-          expect(f(a!, b!).dtype).toBe("bool");
-        }), { numRuns: Math.min(RUNS, 10) });
+        await fc.assert(
+          yielding(sameShaped(2), ([a, b]) => {
+            expect(f(a!, b!).dtype).toBe("bool");
+          }),
+          { numRuns: Math.min(RUNS, 10) },
+        );
       });
     }
   }
@@ -81,12 +105,18 @@ describe("algebraic laws from META", () => {
   for (const p of UNARY) {
     if (!META[p].involution) continue;
     it(`${p} is an involution`, async () => {
-      await fc.assert(yielding(sameShaped(1), ([a]) => assertAllClose(UNARY_OPS[p](UNARY_OPS[p](a!)), a!, { atol: 0, rtol: 0 })), opts);
+      await fc.assert(
+        yielding(sameShaped(1), ([a]) => assertAllClose(UNARY_OPS[p](UNARY_OPS[p](a!)), a!, { atol: 0, rtol: 0 })),
+        opts,
+      );
     });
   }
 
   it("flip is an involution", async () => {
-    await fc.assert(yielding(sameShaped(1), ([a]) => assertAllClose(tf.flip(tf.flip(a!)), a!, { atol: 0, rtol: 0 })), opts);
+    await fc.assert(
+      yielding(sameShaped(1), ([a]) => assertAllClose(tf.flip(tf.flip(a!)), a!, { atol: 0, rtol: 0 })),
+      opts,
+    );
   });
 
   it("reductions with an identity return it over an empty axis (sum 0, prod 1)", async () => {
@@ -187,7 +217,15 @@ describe("movement round trips", () => {
   it("permuteDims by a permutation and its inverse", async () => {
     await fc.assert(
       yielding(
-        anyTensor.chain((x) => fc.tuple(fc.constant(x), fc.shuffledSubarray(Array.from({ length: x.ndim }, (_, i) => i), { minLength: x.ndim, maxLength: x.ndim }))),
+        anyTensor.chain((x) =>
+          fc.tuple(
+            fc.constant(x),
+            fc.shuffledSubarray(
+              Array.from({ length: x.ndim }, (_, i) => i),
+              { minLength: x.ndim, maxLength: x.ndim },
+            ),
+          ),
+        ),
         ([x, perm]) => {
           const inv = new Array<number>(perm.length);
           perm.forEach((p, i) => (inv[p] = i));
@@ -222,7 +260,11 @@ describe("movement round trips", () => {
         const axis = k % x.ndim;
         assertAllClose(tf.flip(tf.flip(x, { axis }), { axis }), x, { atol: 0, rtol: 0 });
         const n = x.shape[axis]!;
-        const rev = tf.take(x, Array.from({ length: n }, (_, i) => n - 1 - i), { axis });
+        const rev = tf.take(
+          x,
+          Array.from({ length: n }, (_, i) => n - 1 - i),
+          { axis },
+        );
         assertAllClose(tf.flip(x, { axis }), rev, { atol: 0, rtol: 0 });
       }),
       opts,
@@ -236,10 +278,7 @@ describe("concat and split are inverse", () => {
       .tuple(arb.shape({ minRank: 1, maxRank: 3, maxDim: 3 }), fc.nat(), fc.array(fc.integer({ min: 0, max: 3 }), { minLength: 1, maxLength: 4 }))
       .chain(([s, k, sizes]) => {
         const axis = k % s.length;
-        return fc.tuple(
-          fc.constant(axis),
-          fc.tuple(...sizes.map((n) => arb.tensor({ shape: s.map((d, i) => (i === axis ? n : d)) }))),
-        );
+        return fc.tuple(fc.constant(axis), fc.tuple(...sizes.map((n) => arb.tensor({ shape: s.map((d, i) => (i === axis ? n : d)) }))));
       });
     await fc.assert(
       yielding(parts, ([axis, xs]) => {
@@ -291,7 +330,16 @@ describe("einsum against matmul, tensordot and dot", () => {
     await fc.assert(
       yielding(arb.tensor({ shape: [2, 3, 2] }), arb.tensor({ shape: [3, 2, 4] }), arb.tensor({ shape: [3] }), (a, b, v) => {
         assertAllClose(tf.einsum("ijk,jkl->il", a, b), tf.tensordot(a, b, { axes: 2 }), { atol: 1e-5, rtol: 1e-5 });
-        assertAllClose(tf.einsum("ijk,jkl->il", a, b), tf.tensordot(a, b, { axes: [[1, 2], [0, 1]] }), { atol: 1e-5, rtol: 1e-5 });
+        assertAllClose(
+          tf.einsum("ijk,jkl->il", a, b),
+          tf.tensordot(a, b, {
+            axes: [
+              [1, 2],
+              [0, 1],
+            ],
+          }),
+          { atol: 1e-5, rtol: 1e-5 },
+        );
         assertAllClose(tf.einsum("i,j->ij", v, v), tf.outer(v, v), { atol: 1e-6, rtol: 1e-6 });
       }),
       opts,

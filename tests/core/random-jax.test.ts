@@ -75,14 +75,20 @@ for (const backend of ["reference", "cpu"] as const) {
       for (const c of FX.uniform) {
         const got = f32(random.uniform(random.key(c.seed), c.shape, { minval: c.minval, maxval: c.maxval }));
         if (c.minval === 0 && c.maxval === 1) expect(got, `seed ${c.seed} [${c.shape}]`).toEqual(c.v);
-        else got.forEach((g, i) => expect(Math.abs(g - c.v[i]!), `seed ${c.seed} [${c.minval}, ${c.maxval}) #${i}`).toBeLessThanOrEqual(2 ** -23 * (Math.abs(c.minval) + Math.abs(c.maxval))));
+        else
+          got.forEach((g, i) =>
+            expect(Math.abs(g - c.v[i]!), `seed ${c.seed} [${c.minval}, ${c.maxval}) #${i}`).toBeLessThanOrEqual(
+              2 ** -23 * (Math.abs(c.minval) + Math.abs(c.maxval)),
+            ),
+          );
       }
     });
 
     it("bernoulli, randint, categorical, permutation", async () => {
       await setBackend(backend);
       for (const c of FX.bernoulli) expect(Array.from(random.bernoulli(random.key(c.seed), c.p, c.shape).dataSync(), Boolean)).toEqual(c.v);
-      for (const c of FX.randint) expect(Array.from(random.randint(random.key(c.seed), c.shape, c.minval, c.maxval).dataSync()), `randint ${c.minval}..${c.maxval}`).toEqual(c.v);
+      for (const c of FX.randint)
+        expect(Array.from(random.randint(random.key(c.seed), c.shape, c.minval, c.maxval).dataSync()), `randint ${c.minval}..${c.maxval}`).toEqual(c.v);
       for (const c of FX.categorical) expect(Array.from(random.categorical(random.key(c.seed), tensor(c.logits)).dataSync())).toEqual(c.v);
       for (const c of FX.permutation) expect(Array.from(random.permutation(random.key(c.seed), c.n).dataSync()), `permutation ${c.n}`).toEqual(c.v);
     });
@@ -108,7 +114,10 @@ describe("random under transforms and bad input", () => {
   it("jit and vmap give the eager (JAX) values", () => {
     const c = FX.uniform.find((u) => u.shape.length === 1 && u.shape[0] === 1031)!;
     expect(f32(jit((k: Tensor) => random.uniform(k, [1031]))(random.key(c.seed)))).toEqual(c.v);
-    const keys = tensor(FX.split.find((s) => s.seed === 0 && s.n === 3)!.keys.map((v) => v | 0), { shape: [3, 2], dtype: "int32" });
+    const keys = tensor(
+      FX.split.find((s) => s.seed === 0 && s.n === 3)!.keys.map((v) => v | 0),
+      { shape: [3, 2], dtype: "int32" },
+    );
     const perKey = vmap((k: Tensor) => random.bits(k, [4]))(keys);
     const loop = random.split(random.key(0), 3).flatMap((k) => u32(random.bits(k, [4])));
     expect(u32(perKey)).toEqual(loop);

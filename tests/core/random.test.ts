@@ -18,9 +18,21 @@ vi.setConfig({ testTimeout: Math.max(60_000, RUNS * 1_000) });
 
 // Random123 kat_vectors, threefry2x32 with 20 rounds: key, counter -> output.
 const KAT: [[number, number], [number, number], [number, number]][] = [
-  [[0x00000000, 0x00000000], [0x00000000, 0x00000000], [0x6b200159, 0x99ba4efe]],
-  [[0xffffffff, 0xffffffff], [0xffffffff, 0xffffffff], [0x1cb996fc, 0xbb002be7]],
-  [[0x13198a2e, 0x03707344], [0x243f6a88, 0x85a308d3], [0xc4923a9c, 0x483df7a0]],
+  [
+    [0x00000000, 0x00000000],
+    [0x00000000, 0x00000000],
+    [0x6b200159, 0x99ba4efe],
+  ],
+  [
+    [0xffffffff, 0xffffffff],
+    [0xffffffff, 0xffffffff],
+    [0x1cb996fc, 0xbb002be7],
+  ],
+  [
+    [0x13198a2e, 0x03707344],
+    [0x243f6a88, 0x85a308d3],
+    [0xc4923a9c, 0x483df7a0],
+  ],
 ];
 
 describe("threefry-2x32 known-answer vectors (Random123)", () => {
@@ -79,9 +91,17 @@ describe("random keys", () => {
     const n = 5000;
     const u = tf.random.uniform(k1!, [n]).dataSync();
     const v = tf.random.uniform(k2!, [n]).dataSync();
-    let su = 0, sv = 0, suv = 0, suu = 0, svv = 0;
+    let su = 0,
+      sv = 0,
+      suv = 0,
+      suu = 0,
+      svv = 0;
     for (let i = 0; i < n; i++) {
-      su += u[i]!; sv += v[i]!; suv += u[i]! * v[i]!; suu += u[i]! ** 2; svv += v[i]! ** 2;
+      su += u[i]!;
+      sv += v[i]!;
+      suv += u[i]! * v[i]!;
+      suu += u[i]! ** 2;
+      svv += v[i]! ** 2;
     }
     const cov = suv / n - (su / n) * (sv / n);
     const corr = cov / Math.sqrt((suu / n - (su / n) ** 2) * (svv / n - (sv / n) ** 2));
@@ -94,14 +114,19 @@ describe("random keys", () => {
 
   it("uniform stays in [minval, maxval)", async () => {
     await fc.assert(
-      yielding(fc.integer({ min: 0, max: 2 ** 31 }), fc.float({ min: -10, max: 10, noNaN: true }), fc.float({ min: Math.fround(0.01), max: 10, noNaN: true }), (seed, lo, width) => {
-        const hi = lo + width;
-        const u = tf.random.uniform(tf.random.key(seed), [200], { minval: lo, maxval: hi }).dataSync();
-        for (const x of u) {
-          expect(x).toBeGreaterThanOrEqual(Math.fround(lo) - 1e-6 * Math.abs(lo));
-          expect(x).toBeLessThanOrEqual(Math.fround(hi) + 1e-5 * Math.abs(hi));
-        }
-      }),
+      yielding(
+        fc.integer({ min: 0, max: 2 ** 31 }),
+        fc.float({ min: -10, max: 10, noNaN: true }),
+        fc.float({ min: Math.fround(0.01), max: 10, noNaN: true }),
+        (seed, lo, width) => {
+          const hi = lo + width;
+          const u = tf.random.uniform(tf.random.key(seed), [200], { minval: lo, maxval: hi }).dataSync();
+          for (const x of u) {
+            expect(x).toBeGreaterThanOrEqual(Math.fround(lo) - 1e-6 * Math.abs(lo));
+            expect(x).toBeLessThanOrEqual(Math.fround(hi) + 1e-5 * Math.abs(hi));
+          }
+        },
+      ),
       { numRuns: Math.min(RUNS, 20) },
     );
     const u01 = tf.random.uniform(tf.random.key(3), [10000]).dataSync();
@@ -153,7 +178,13 @@ describe("pytrees", () => {
 
   it("tree.at returns a new tree and leaves the original untouched", async () => {
     const w1 = tf.tensor([1]);
-    const p = { layers: [{ w: w1, b: 0 }, { w: tf.tensor([2]), b: 1 }], lr: 0.1 };
+    const p = {
+      layers: [
+        { w: w1, b: 0 },
+        { w: tf.tensor([2]), b: 1 },
+      ],
+      lr: 0.1,
+    };
     const q = tf.tree.at(p, ["layers", 1, "b"], 5);
     expect(q.layers[1]!.b).toBe(5);
     expect(p.layers[1]!.b).toBe(1);

@@ -67,10 +67,12 @@ describe("Tensor", () => {
   });
 
   it("reading a traced value inside a transform raises a clear error", () => {
-    expect(() => grad((v) => {
-      v.dataSync();
-      return sum(v);
-    })(tensor([1]))).toThrow(ConcretizationError);
+    expect(() =>
+      grad((v) => {
+        v.dataSync();
+        return sum(v);
+      })(tensor([1])),
+    ).toThrow(ConcretizationError);
   });
 
   it("dispose makes later reads fail clearly; using disposes at scope end", () => {
@@ -87,7 +89,12 @@ describe("Tensor", () => {
   });
 
   it("prints like NumPy", () => {
-    expect(tensor([[1, 2], [3, 4]]).toString()).toBe("tensor([[1, 2],\n        [3, 4]], dtype=float32, shape=[2, 2], device=cpu)");
+    expect(
+      tensor([
+        [1, 2],
+        [3, 4],
+      ]).toString(),
+    ).toBe("tensor([[1, 2],\n        [3, 4]], dtype=float32, shape=[2, 2], device=cpu)");
     expect(tensor([true, false]).toString()).toBe("tensor([ true, false], dtype=bool, shape=[2], device=cpu)");
     expect(tensor(2.5).toString()).toBe("tensor(2.5, dtype=float32, shape=[], device=cpu)");
     expect(tensor([NaN, Infinity], { dtype: "float32" }).toString()).toBe("tensor([nan, inf], dtype=float32, shape=[2], device=cpu)");

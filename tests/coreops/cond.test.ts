@@ -2,20 +2,57 @@
 // predicates select), vmap == loop (batched predicates, JAX's select semantics), gradients by
 // finite differences, and bad input.
 import { describe, expect, test } from "vitest";
-import { ConcretizationError, ShapeError, add, cond, foriLoop, grad, greater, jit, less, multiply, negative, sin, stack, sum, switchCase, tensor, vmap, whileLoop } from "../../src/index.js";
+import {
+  ConcretizationError,
+  ShapeError,
+  add,
+  cond,
+  foriLoop,
+  grad,
+  greater,
+  jit,
+  less,
+  multiply,
+  negative,
+  sin,
+  stack,
+  sum,
+  switchCase,
+  tensor,
+  vmap,
+  whileLoop,
+} from "../../src/index.js";
 import type { Tensor } from "../../src/index.js";
 import { checkGrads } from "../../laws/index.js";
 
 const rows = (t: Tensor): number[] => Array.from(t.dataSync());
 
 describe("cond", () => {
-  const f = (x: Tensor): Tensor => cond(greater(sum(x), 0), (v: Tensor) => multiply(v, 2), (v: Tensor) => negative(sin(v)), x);
+  const f = (x: Tensor): Tensor =>
+    cond(
+      greater(sum(x), 0),
+      (v: Tensor) => multiply(v, 2),
+      (v: Tensor) => negative(sin(v)),
+      x,
+    );
   test("eager runs one branch; jit == eager; pytrees", () => {
     let calls = 0;
-    cond(true, () => tensor(1), () => { calls++; return tensor(2); });
+    cond(
+      true,
+      () => tensor(1),
+      () => {
+        calls++;
+        return tensor(2);
+      },
+    );
     expect(calls).toBe(0);
     for (const x of [tensor([1, 2]), tensor([-1, -2])]) expect(rows(jit(f)(x))).toEqual(rows(f(x)));
-    const r = cond(tensor(false), (a: Tensor) => ({ y: a, z: [a] }), (a: Tensor) => ({ y: add(a, 1), z: [a] }), tensor([1]));
+    const r = cond(
+      tensor(false),
+      (a: Tensor) => ({ y: a, z: [a] }),
+      (a: Tensor) => ({ y: add(a, 1), z: [a] }),
+      tensor([1]),
+    );
     expect(rows(r.y)).toEqual([2]);
   });
   test("vmap == loop over batched predicates; gradients", () => {
@@ -26,8 +63,22 @@ describe("cond", () => {
     expect(rows(grad((x: Tensor) => sum(f(x)))(tensor([-1, -2])))).toEqual([-Math.cos(-1), -Math.cos(-2)].map(Math.fround));
   });
   test("bad input", () => {
-    expect(() => jit((x: Tensor) => cond(greater(sum(x), 0), () => tensor([1]), () => tensor([1, 2])))(tensor([1]))).toThrow(/cond: branch outputs differ/);
-    expect(() => cond(tensor([true, false]), () => 1, () => 2)).toThrow(/cond: the predicate must be a scalar/);
+    expect(() =>
+      jit((x: Tensor) =>
+        cond(
+          greater(sum(x), 0),
+          () => tensor([1]),
+          () => tensor([1, 2]),
+        ),
+      )(tensor([1])),
+    ).toThrow(/cond: branch outputs differ/);
+    expect(() =>
+      cond(
+        tensor([true, false]),
+        () => 1,
+        () => 2,
+      ),
+    ).toThrow(/cond: the predicate must be a scalar/);
   });
 });
 

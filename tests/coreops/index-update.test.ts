@@ -3,7 +3,22 @@
 // out-of-range updates drop, the last duplicate set wins, starts clamp), with finite-difference
 // gradients, traced indices under jit, and vmap == loop.
 import { describe, expect, test } from "vitest";
-import { DTypeError, ShapeError, at, dynamicSlice, dynamicUpdateSlice, gather, jit, random, scatter, segmentSum, stack, sum, tensor, vmap } from "../../src/index.js";
+import {
+  DTypeError,
+  ShapeError,
+  at,
+  dynamicSlice,
+  dynamicUpdateSlice,
+  gather,
+  jit,
+  random,
+  scatter,
+  segmentSum,
+  stack,
+  sum,
+  tensor,
+  vmap,
+} from "../../src/index.js";
 import type { Tensor } from "../../src/index.js";
 import { checkGrads } from "../../laws/index.js";
 
@@ -38,11 +53,40 @@ describe("at / scatter", () => {
     });
   }
   test("rows of a matrix along an axis, broadcast values, get", () => {
-    const m = tensor([[1, 2, 3], [4, 5, 6]]);
-    expect(at(m, 2, { axis: 1 }).set(0).arraySync()).toEqual([[1, 2, 0], [4, 5, 0]]);
-    expect(at(m, [0], { axis: 0 }).add(tensor([1, 1, 1])).arraySync()).toEqual([[2, 3, 4], [4, 5, 6]]);
-    expect(at(m, [-1, 0], { axis: 1 }).get().arraySync()).toEqual([[3, 1], [6, 4]]);
-    expect(scatter(m, i32([1, 1]), tensor([[1, 1], [2, 2]]), { axis: 1, mode: "add" }).arraySync()).toEqual([[1, 5, 3], [4, 8, 6]]);
+    const m = tensor([
+      [1, 2, 3],
+      [4, 5, 6],
+    ]);
+    expect(at(m, 2, { axis: 1 }).set(0).arraySync()).toEqual([
+      [1, 2, 0],
+      [4, 5, 0],
+    ]);
+    expect(
+      at(m, [0], { axis: 0 })
+        .add(tensor([1, 1, 1]))
+        .arraySync(),
+    ).toEqual([
+      [2, 3, 4],
+      [4, 5, 6],
+    ]);
+    expect(at(m, [-1, 0], { axis: 1 }).get().arraySync()).toEqual([
+      [3, 1],
+      [6, 4],
+    ]);
+    expect(
+      scatter(
+        m,
+        i32([1, 1]),
+        tensor([
+          [1, 1],
+          [2, 2],
+        ]),
+        { axis: 1, mode: "add" },
+      ).arraySync(),
+    ).toEqual([
+      [1, 5, 3],
+      [4, 8, 6],
+    ]);
   });
   test("gradients in x and the values (finite differences)", () => {
     const xv = tensor([0.3, -0.2, 0.9, 1.4]);
@@ -69,8 +113,17 @@ describe("at / scatter", () => {
 
 describe("segmentSum", () => {
   test("matches a JS loop, drops out-of-range ids, gradient", () => {
-    const d = tensor([[1, 2], [3, 4], [5, 6], [7, 8]]);
-    expect(segmentSum(d, i32([1, 0, 1, 5]), 3).arraySync()).toEqual([[3, 4], [6, 8], [0, 0]]);
+    const d = tensor([
+      [1, 2],
+      [3, 4],
+      [5, 6],
+      [7, 8],
+    ]);
+    expect(segmentSum(d, i32([1, 0, 1, 5]), 3).arraySync()).toEqual([
+      [3, 4],
+      [6, 8],
+      [0, 0],
+    ]);
     checkGrads((a: Tensor) => segmentSum(a, i32([1, 0, 1, 2]), 3), [d], { atol: 1e-2, rtol: 1e-2 });
     expect(() => segmentSum(d, i32([0, 1]), 2)).toThrow(/segmentSum: segmentIds must be \[n\]/);
   });
@@ -93,11 +146,25 @@ describe("gather with batch dims", () => {
 });
 
 describe("dynamicSlice / dynamicUpdateSlice", () => {
-  const x = tensor([[0, 1, 2, 3], [4, 5, 6, 7], [8, 9, 10, 11]]);
+  const x = tensor([
+    [0, 1, 2, 3],
+    [4, 5, 6, 7],
+    [8, 9, 10, 11],
+  ]);
   test("hand values with clamping", () => {
-    expect(dynamicSlice(x, [1, 2], [2, 2]).arraySync()).toEqual([[6, 7], [10, 11]]);
-    expect(dynamicSlice(x, [5, -3], [2, 3]).arraySync()).toEqual([[4, 5, 6], [8, 9, 10]]);
-    expect(dynamicUpdateSlice(x, tensor([[-1, -2]]), [2, 3]).arraySync()).toEqual([[0, 1, 2, 3], [4, 5, 6, 7], [8, 9, -1, -2]]);
+    expect(dynamicSlice(x, [1, 2], [2, 2]).arraySync()).toEqual([
+      [6, 7],
+      [10, 11],
+    ]);
+    expect(dynamicSlice(x, [5, -3], [2, 3]).arraySync()).toEqual([
+      [4, 5, 6],
+      [8, 9, 10],
+    ]);
+    expect(dynamicUpdateSlice(x, tensor([[-1, -2]]), [2, 3]).arraySync()).toEqual([
+      [0, 1, 2, 3],
+      [4, 5, 6, 7],
+      [8, 9, -1, -2],
+    ]);
   });
   test("traced starts under jit and vmap == loop", () => {
     const f = (a: Tensor, s: Tensor): Tensor => dynamicSlice(a, [s, 1], [2, 2]);

@@ -7,8 +7,25 @@ import { ShapeError, convTranspose, globalAvgPool, jit, nn, random, stack, sum, 
 import type { Tensor } from "../../src/index.js";
 import { checkGrads } from "../../laws/index.js";
 
-interface ConvCase { x: number[]; xs: number[]; w: number[]; ws: number[]; stride: number[]; pad: number[]; opad: number[]; dil: number[]; y: number[]; ys: number[] }
-interface UpCase { x: number[]; xs: number[]; size: number[]; method: "nearest" | "bilinear"; y: number[] }
+interface ConvCase {
+  x: number[];
+  xs: number[];
+  w: number[];
+  ws: number[];
+  stride: number[];
+  pad: number[];
+  opad: number[];
+  dil: number[];
+  y: number[];
+  ys: number[];
+}
+interface UpCase {
+  x: number[];
+  xs: number[];
+  size: number[];
+  method: "nearest" | "bilinear";
+  y: number[];
+}
 interface Fix {
   convTranspose: ConvCase[];
   upsample: UpCase[];
@@ -36,7 +53,10 @@ describe("convTranspose (PyTorch ConvTranspose semantics)", () => {
   });
   test("gradients in both arguments match finite differences", () => {
     const c = FIX.convTranspose[2]!;
-    checkGrads((x: Tensor, w: Tensor) => convTranspose(x, w, ctOpts(c)), [tensor(c.x, { shape: c.xs }), tensor(c.w, { shape: c.ws })], { atol: 2e-2, rtol: 2e-2 });
+    checkGrads((x: Tensor, w: Tensor) => convTranspose(x, w, ctOpts(c)), [tensor(c.x, { shape: c.xs }), tensor(c.w, { shape: c.ws })], {
+      atol: 2e-2,
+      rtol: 2e-2,
+    });
   });
   test("jit == eager and vmap == loop", () => {
     const c = FIX.convTranspose[0]!;
@@ -87,7 +107,18 @@ describe("upsample (jax.image.resize for upsampling; PyTorch align_corners=False
 
 describe("globalAvgPool", () => {
   test("mean over spatial axes, layer and keepdims", () => {
-    const x = tensor([[[[1, 2], [3, 4]], [[5, 6], [7, 9]]]]);
+    const x = tensor([
+      [
+        [
+          [1, 2],
+          [3, 4],
+        ],
+        [
+          [5, 6],
+          [7, 9],
+        ],
+      ],
+    ]);
     close(globalAvgPool(x), [2.5, 6.75]);
     expect(globalAvgPool(x, { keepdims: true }).shape).toEqual([1, 2, 1, 1]);
     expect(nn.globalAvgPool2d().apply({}, x).shape).toEqual([1, 2]);
@@ -101,7 +132,10 @@ describe("groupNorm and rmsNorm", () => {
     const gn = nn.groupNorm(c.groups, c.xs[1]!);
     const p = { scale: tensor(c.scale), bias: tensor(c.bias) };
     close(gn.apply(p, tensor(c.x, { shape: c.xs })), c.y);
-    checkGrads((x: Tensor, s: Tensor) => sum(nn.tanh(gn.apply({ scale: s, bias: p.bias }, x))), [tensor(c.x, { shape: c.xs }), p.scale], { atol: 2e-2, rtol: 2e-2 });
+    checkGrads((x: Tensor, s: Tensor) => sum(nn.tanh(gn.apply({ scale: s, bias: p.bias }, x))), [tensor(c.x, { shape: c.xs }), p.scale], {
+      atol: 2e-2,
+      rtol: 2e-2,
+    });
     expect(() => nn.groupNorm(4, 6)).toThrow(/groupNorm: groups 4/);
     expect(() => gn.apply(p, tensor([[1, 2]]))).toThrow(/channels/);
   });
@@ -128,10 +162,28 @@ describe("attention masks and scaledDotProductAttention (jax.nn.dot_product_atte
     close(nn.scaledDotProductAttention(q, k, v, { mask, scale: 0.7 }), s.padded);
   });
   test("masks by hand", () => {
-    expect(nn.causalMask(2, 3).arraySync()).toEqual([[true, false, false], [true, true, false]]);
+    expect(nn.causalMask(2, 3).arraySync()).toEqual([
+      [true, false, false],
+      [true, true, false],
+    ]);
     expect(nn.paddingMask(tensor([2, 0], { dtype: "int32" }), 2).arraySync()).toEqual([[[[true, true]]], [[[false, false]]]]);
     // a fully masked row attends uniformly (JAX's finite fill), not NaN
-    const y = nn.scaledDotProductAttention(tensor([[[1, 0]]]), tensor([[[1, 0], [0, 1]]]), tensor([[[2, 0], [4, 0]]]), { mask: tensor([[[false, false]]]) });
+    const y = nn.scaledDotProductAttention(
+      tensor([[[1, 0]]]),
+      tensor([
+        [
+          [1, 0],
+          [0, 1],
+        ],
+      ]),
+      tensor([
+        [
+          [2, 0],
+          [4, 0],
+        ],
+      ]),
+      { mask: tensor([[[false, false]]]) },
+    );
     close(y, [3, 0]);
   });
   test("gradients, jit == eager, vmap == loop", () => {

@@ -9,8 +9,19 @@ import { cholesky, det, eigh, inv, norm, qr, slogdet, solve, svd, triangularSolv
 import { checkGrads } from "../../laws/index.js";
 
 interface Fix {
-  a: number[]; spd: number[]; b: number[]; chol: number[]; solve: number[]; inv: number[]; det: number[];
-  slogdet: [number[], number[]]; q: number[]; r: number[]; eigw: number[]; eigv: number[]; sv: number[];
+  a: number[];
+  spd: number[];
+  b: number[];
+  chol: number[];
+  solve: number[];
+  inv: number[];
+  det: number[];
+  slogdet: [number[], number[]];
+  q: number[];
+  r: number[];
+  eigw: number[];
+  eigv: number[];
+  sv: number[];
   hilbert: Record<string, { h: number[]; b: number[]; cond: number }>;
 }
 const F = JSON.parse(readFileSync(new URL("../fixtures/coreops/linalg.json", import.meta.url), "utf8")) as Fix;
@@ -30,8 +41,15 @@ describe("against NumPy", () => {
   test("cholesky", () => close(cholesky(SPD), F.chol));
   test("solve, with matrix and vector right-hand sides", () => {
     close(solve(A, B), F.solve, 1e-3);
-    const b0 = tensor(F.b.filter((_, i) => i % 3 === 0), { shape: [2, N] });
-    close(solve(A, b0), F.solve.filter((_, i) => i % 3 === 0), 1e-3);
+    const b0 = tensor(
+      F.b.filter((_, i) => i % 3 === 0),
+      { shape: [2, N] },
+    );
+    close(
+      solve(A, b0),
+      F.solve.filter((_, i) => i % 3 === 0),
+      1e-3,
+    );
   });
   test("inv, det, slogdet", () => {
     close(inv(A), F.inv, 1e-3);
@@ -51,7 +69,18 @@ describe("against NumPy", () => {
     close(matmul(L, triangularSolve(L, B)), rows(B), 1e-4);
     const U = matrixTranspose(L);
     close(matmul(U, triangularSolve(U, B, { lower: false })), rows(B), 1e-4);
-    expect(rows(triangularSolve(tensor([[9, 0], [2, 9]]), tensor([1, 5]), { unitDiagonal: true }))).toEqual([1, 3]);
+    expect(
+      rows(
+        triangularSolve(
+          tensor([
+            [9, 0],
+            [2, 9],
+          ]),
+          tensor([1, 5]),
+          { unitDiagonal: true },
+        ),
+      ),
+    ).toEqual([1, 3]);
   });
   test("eigh: eigenvalues, |vᵀ v_numpy| = I, reconstruction", () => {
     const [w, v] = eigh(SPD);
@@ -63,7 +92,10 @@ describe("against NumPy", () => {
     close(back, F.spd, 1e-4);
   });
   test("svd: singular values and reconstruction (wide and tall)", () => {
-    const a3 = tensor(F.a.filter((_, i) => i % N < 3), { shape: [2, N, 3] });
+    const a3 = tensor(
+      F.a.filter((_, i) => i % N < 3),
+      { shape: [2, N, 3] },
+    );
     const [u, s, vt] = svd(a3);
     close(s, F.sv, 1e-3);
     close(matmul(multiply(u, tensor(rows(s), { shape: [2, 1, 3] })), vt), rows(a3), 1e-3);
@@ -71,7 +103,10 @@ describe("against NumPy", () => {
     close(sw, F.sv, 1e-3);
   });
   test("norm", () => {
-    const x = tensor([[1, -2], [3, 4]]);
+    const x = tensor([
+      [1, -2],
+      [3, 4],
+    ]);
     expect(norm(x).itemSync()).toBeCloseTo(Math.sqrt(30), 5);
     expect(rows(norm(x, { axis: 1, ord: 1 }))).toEqual([3, 7]);
     expect(rows(norm(x, { axis: 0, ord: Infinity }))).toEqual([3, 4]);
@@ -96,7 +131,14 @@ describe("gradients (finite differences), jit == eager, vmap == loop", () => {
     // eigh's rule is a customVjp: reverse mode only (as the docs say)
     const rev = { ...o, modes: ["rev" as const] };
     checkGrads((x: Tensor) => eigh(sym(x))[0], [spd0], rev);
-    checkGrads((x: Tensor) => { const v = eigh(sym(x))[1]; return multiply(v, v); }, [spd0], rev);
+    checkGrads(
+      (x: Tensor) => {
+        const v = eigh(sym(x))[1];
+        return multiply(v, v);
+      },
+      [spd0],
+      rev,
+    );
     checkGrads((x: Tensor) => svd(x)[1], [a0], rev);
   });
   test("jit == eager and vmap == loop", () => {
@@ -114,7 +156,17 @@ describe("bad input", () => {
     expect(() => cholesky(tensor([[1, 2, 3]]))).toThrow(ShapeError);
     expect(() => solve(eye(3), tensor([1, 2]))).toThrow(/solve: b must be \[\.\.\., 3\]/);
     expect(() => qr(tensor([[1, 2, 3]]))).toThrow(/qr: expected a tall or square matrix/);
-    expect(() => inv(tensor([[1, 2], [3, 4]], { dtype: "int32" }))).toThrow(/inv: expected a float tensor/);
+    expect(() =>
+      inv(
+        tensor(
+          [
+            [1, 2],
+            [3, 4],
+          ],
+          { dtype: "int32" },
+        ),
+      ),
+    ).toThrow(/inv: expected a float tensor/);
   });
 });
 

@@ -18,10 +18,26 @@ function refArgsort(a: number[], desc = false): number[] {
 
 describe("tril / triu", () => {
   test("hand values and batches", () => {
-    const x = tensor([[1, 2, 3], [4, 5, 6], [7, 8, 9]]);
-    expect(tril(x).arraySync()).toEqual([[1, 0, 0], [4, 5, 0], [7, 8, 9]]);
-    expect(tril(x, { k: -1 }).arraySync()).toEqual([[0, 0, 0], [4, 0, 0], [7, 8, 0]]);
-    expect(triu(x, { k: 1 }).arraySync()).toEqual([[0, 2, 3], [0, 0, 6], [0, 0, 0]]);
+    const x = tensor([
+      [1, 2, 3],
+      [4, 5, 6],
+      [7, 8, 9],
+    ]);
+    expect(tril(x).arraySync()).toEqual([
+      [1, 0, 0],
+      [4, 5, 0],
+      [7, 8, 9],
+    ]);
+    expect(tril(x, { k: -1 }).arraySync()).toEqual([
+      [0, 0, 0],
+      [4, 0, 0],
+      [7, 8, 0],
+    ]);
+    expect(triu(x, { k: 1 }).arraySync()).toEqual([
+      [0, 2, 3],
+      [0, 0, 6],
+      [0, 0, 0],
+    ]);
     expect(triu(stack([x, x])).shape).toEqual([2, 3, 3]);
     expect(() => tril(tensor([1, 2]))).toThrow(/tril: expected a tensor of rank >= 2/);
     checkGrads((a: Tensor) => tril(a), [x], { atol: 1e-2, rtol: 1e-2 });
@@ -39,8 +55,12 @@ describe("cumprod / cummax / cummin", () => {
           seq.forEach((v, i) => out.push(i === 0 ? f32(v) : f32(op(out[i - 1]!, f32(v)))));
           return rev ? out.reverse() : out;
         };
-        const close = (got: number[], want: number[]): void => got.forEach((g, i) => expect(Math.abs(g - want[i]!)).toBeLessThanOrEqual(1e-5 * (1 + Math.abs(want[i]!))));
-        close(rows(cumprod(x, { axis: 0, reverse: rev })), run((p, q) => p * q));
+        const close = (got: number[], want: number[]): void =>
+          got.forEach((g, i) => expect(Math.abs(g - want[i]!)).toBeLessThanOrEqual(1e-5 * (1 + Math.abs(want[i]!))));
+        close(
+          rows(cumprod(x, { axis: 0, reverse: rev })),
+          run((p, q) => p * q),
+        );
         expect(rows(cummax(x, { axis: 0, reverse: rev }))).toEqual(run(Math.max));
         expect(rows(cummin(x, { axis: 0, reverse: rev }))).toEqual(run(Math.min));
       }),
@@ -48,12 +68,36 @@ describe("cumprod / cummax / cummin", () => {
     );
   });
   test("axes, flattening, int32, gradients (with a zero), jit and vmap", () => {
-    const m = tensor([[1, 2, 3], [4, 5, 6]]);
-    expect(cumprod(m, { axis: 0 }).arraySync()).toEqual([[1, 2, 3], [4, 10, 18]]);
+    const m = tensor([
+      [1, 2, 3],
+      [4, 5, 6],
+    ]);
+    expect(cumprod(m, { axis: 0 }).arraySync()).toEqual([
+      [1, 2, 3],
+      [4, 10, 18],
+    ]);
     expect(cumprod(m).arraySync()).toEqual([1, 2, 6, 24, 120, 720]);
     expect(cummax(tensor([3, 1, 7, 2], { dtype: "int32" })).arraySync()).toEqual([3, 3, 7, 7]);
-    checkGrads((a: Tensor) => cumprod(a, { axis: 1 }), [tensor([[0.5, 0, 1.5, -2], [1.1, 0.9, -0.7, 1.3]])], { atol: 1e-2, rtol: 1e-2 });
-    checkGrads((a: Tensor) => cummax(a, { axis: 1 }), [tensor([[0.5, 0.1, 1.5, -2], [1.1, 0.9, -0.7, 1.3]])], { atol: 1e-2, rtol: 1e-2 });
+    checkGrads(
+      (a: Tensor) => cumprod(a, { axis: 1 }),
+      [
+        tensor([
+          [0.5, 0, 1.5, -2],
+          [1.1, 0.9, -0.7, 1.3],
+        ]),
+      ],
+      { atol: 1e-2, rtol: 1e-2 },
+    );
+    checkGrads(
+      (a: Tensor) => cummax(a, { axis: 1 }),
+      [
+        tensor([
+          [0.5, 0.1, 1.5, -2],
+          [1.1, 0.9, -0.7, 1.3],
+        ]),
+      ],
+      { atol: 1e-2, rtol: 1e-2 },
+    );
     const x = random.normal(random.key(0), [3, 6]);
     const f = (a: Tensor): Tensor => cumprod(a, { axis: -1 });
     expect(rows(jit(f)(x))).toEqual(rows(f(x)));
@@ -64,21 +108,49 @@ describe("cumprod / cummax / cummin", () => {
 describe("argsort / sort / topK", () => {
   test("property: stable argsort equals a JS stable sort, NaN last, both directions (fast-check)", () => {
     fc.assert(
-      fc.property(fc.array(fc.oneof(fc.integer({ min: -3, max: 3 }), fc.constant(Number.NaN), fc.float({ min: -5, max: 5, noNaN: true })), { minLength: 1, maxLength: 21 }), fc.boolean(), (a, desc) => {
-        const x = tensor(a.map(f32));
-        expect(rows(argsort(x, { descending: desc }))).toEqual(refArgsort(a.map(f32), desc));
-      }),
+      fc.property(
+        fc.array(fc.oneof(fc.integer({ min: -3, max: 3 }), fc.constant(Number.NaN), fc.float({ min: -5, max: 5, noNaN: true })), {
+          minLength: 1,
+          maxLength: 21,
+        }),
+        fc.boolean(),
+        (a, desc) => {
+          const x = tensor(a.map(f32));
+          expect(rows(argsort(x, { descending: desc }))).toEqual(refArgsort(a.map(f32), desc));
+        },
+      ),
       { seed: 7, numRuns: 60 },
     );
   });
   test("axes, sort values, int inputs, topK", () => {
-    const m = tensor([[3, 1, 2], [0, -1, 5]]);
-    expect(sort(m).arraySync()).toEqual([[1, 2, 3], [-1, 0, 5]]);
-    expect(sort(m, { axis: 0 }).arraySync()).toEqual([[0, -1, 2], [3, 1, 5]]);
+    const m = tensor([
+      [3, 1, 2],
+      [0, -1, 5],
+    ]);
+    expect(sort(m).arraySync()).toEqual([
+      [1, 2, 3],
+      [-1, 0, 5],
+    ]);
+    expect(sort(m, { axis: 0 }).arraySync()).toEqual([
+      [0, -1, 2],
+      [3, 1, 5],
+    ]);
     expect(argsort(tensor([2, 2, 1], { dtype: "int32" })).arraySync()).toEqual([2, 0, 1]);
-    const [v, i] = topK(tensor([[1, 5, 3, 5], [0, -1, 2, 1]]), 3);
-    expect(v.arraySync()).toEqual([[5, 5, 3], [2, 1, 0]]);
-    expect(i.arraySync()).toEqual([[1, 3, 2], [2, 3, 0]]);
+    const [v, i] = topK(
+      tensor([
+        [1, 5, 3, 5],
+        [0, -1, 2, 1],
+      ]),
+      3,
+    );
+    expect(v.arraySync()).toEqual([
+      [5, 5, 3],
+      [2, 1, 0],
+    ]);
+    expect(i.arraySync()).toEqual([
+      [1, 3, 2],
+      [2, 3, 0],
+    ]);
     expect(() => topK(tensor([1, 2]), 3)).toThrow(/topK: k must be an integer in \[0, 2\]/);
     expect(() => argsort(tensor(1))).toThrow(ShapeError);
   });

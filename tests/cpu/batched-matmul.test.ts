@@ -23,7 +23,15 @@ describe("cpu batched matmul (table gemm)", () => {
     ["transposed B (attention scores)", [2, 3, 24, 16], [2, 3, 26, 16], (a, b) => tf.matmul(a, tf.permuteDims(b, [0, 1, 3, 2]))],
     ["big enough for the helper threads", [32, 96], [16, 96, 900], (a, b) => tf.matmul(a, b)],
     ["per-entry A, big enough for the helper threads", [16, 32, 96], [16, 96, 900], (a, b) => tf.matmul(a, b)],
-    ["threads, read in place by the next JS kernel", [32, 96], [16, 96, 900], (a, b) => { const y = tf.matmul(a, b); return tf.where(tf.less(y, 0), 0, tf.add(y, 1)); }],
+    [
+      "threads, read in place by the next JS kernel",
+      [32, 96],
+      [16, 96, 900],
+      (a, b) => {
+        const y = tf.matmul(a, b);
+        return tf.where(tf.less(y, 0), 0, tf.add(y, 1));
+      },
+    ],
   ];
   it.each(cases)("%s agrees with the reference backend", async (_name, sa, sb, f) => {
     const [a, b] = [r(sa.length, sa), r(sb.length + 10, sb)];

@@ -19,7 +19,11 @@ describe("cpu big outputs", () => {
   const x = tf.tensor(Float32Array.from({ length: N }, (_, i) => Math.sin(i * 0.37) * 3));
 
   it("allocFilled gives arrays of the requested type and length", () => {
-    for (const [d, C] of [["float32", Float32Array], ["int32", Int32Array], ["bool", Uint8Array]] as const) {
+    for (const [d, C] of [
+      ["float32", Float32Array],
+      ["int32", Int32Array],
+      ["bool", Uint8Array],
+    ] as const) {
       for (const n of [10, N, 2 * N]) {
         const a = allocFilled(d, n);
         expect(a).toBeInstanceOf(C);

@@ -28,7 +28,14 @@ function product(): { run: () => Float32Array; want: Float32Array } {
   const B = { data: data(k * n, 2), off: 0, rs: n, cs: 1 };
   const want = new Float32Array(m * n);
   sgemm(A, B, want, 0, m, n, k);
-  return { run: () => { const c = new Float32Array(m * n); sgemmAuto(A, B, c, 0, m, n, k); return c; }, want };
+  return {
+    run: () => {
+      const c = new Float32Array(m * n);
+      sgemmAuto(A, B, c, 0, m, n, k);
+      return c;
+    },
+    want,
+  };
 }
 
 function maxRel(got: Float32Array, want: Float32Array): number {
@@ -43,11 +50,16 @@ async function gemmHelpersReady(): Promise<number> {
   return w.workers.length;
 }
 
-const sm = (x: Tensor): Tensor => { const e = tf.exp(tf.subtract(x, tf.max(x, { axis: -1, keepdims: true }))); return tf.divide(e, tf.sum(e, { axis: -1, keepdims: true })); };
+const sm = (x: Tensor): Tensor => {
+  const e = tf.exp(tf.subtract(x, tf.max(x, { axis: -1, keepdims: true })));
+  return tf.divide(e, tf.sum(e, { axis: -1, keepdims: true }));
+};
 const rows = data(600 * 1024, 7);
 function softmaxOn(backend: string): Float32Array {
   tf.setBackend(backend);
-  return tf.jit(sm)(tf.tensor(rows, { shape: [600, 1024] })).dataSync() as Float32Array;
+  return tf
+    .jit(sm)(tf.tensor(rows, { shape: [600, 1024] }))
+    .dataSync() as Float32Array;
 }
 
 describe("helper thread failures surface as errors (no hang)", () => {
@@ -61,7 +73,10 @@ describe("helper thread failures surface as errors (no hang)", () => {
     const p = product();
     injectHelperFailure("gemm", "throw");
     expect(() => p.run()).toThrow(HelperThreadError);
-    expect(() => { injectHelperFailure("gemm", "throw"); p.run(); }).toThrow(/cpu matmul: 1 helper thread\(s\) threw/);
+    expect(() => {
+      injectHelperFailure("gemm", "throw");
+      p.run();
+    }).toThrow(/cpu matmul: 1 helper thread\(s\) threw/);
     expect(injectedPending("gemm")).toBe(false);
     const before = simdGemm()!.workers.length;
     expect(maxRel(p.run(), p.want)).toBeLessThan(1e-4);
@@ -74,7 +89,9 @@ describe("helper thread failures surface as errors (no hang)", () => {
     expect(() => tf.matmul(a, b).dataSync()).toThrow(HelperThreadError);
     const got = tf.matmul(a, b).dataSync() as Float32Array;
     tf.setBackend("reference");
-    const want = tf.matmul(tf.tensor(data(256 * 256, 3), { shape: [256, 256] }), tf.tensor(data(256 * 256, 4), { shape: [256, 256] })).dataSync() as Float32Array;
+    const want = tf
+      .matmul(tf.tensor(data(256 * 256, 3), { shape: [256, 256] }), tf.tensor(data(256 * 256, 4), { shape: [256, 256] }))
+      .dataSync() as Float32Array;
     tf.setBackend("cpu");
     expect(maxRel(got, want)).toBeLessThan(1e-4);
   });
@@ -95,22 +112,26 @@ describe("helper thread failures surface as errors (no hang)", () => {
     expect(simdHelpers().reduce((s, r) => s + r, 0)).toBeGreaterThanOrEqual(rowsBefore);
   });
 
-  it.runIf(threaded)("a helper that stops answering is dropped after the timeout with an error; the work then runs without it", async () => {
-    // SIMD helpers first, then the gemm helper (this test drops the helpers it hangs).
-    setSimdMinElements(4096);
-    const want = softmaxOn("reference");
-    const simdBefore = simdHelpers().length;
-    injectHelperFailure("simd", "hang");
-    expect(() => softmaxOn("cpu")).toThrow(/cpu SIMD kernel: 1 helper thread\(s\) stopped responding/);
-    expect(simdHelpers().length).toBe(simdBefore - 1);
-    expect(maxRel(softmaxOn("cpu"), want)).toBeLessThan(1e-5);
+  it.runIf(threaded)(
+    "a helper that stops answering is dropped after the timeout with an error; the work then runs without it",
+    async () => {
+      // SIMD helpers first, then the gemm helper (this test drops the helpers it hangs).
+      setSimdMinElements(4096);
+      const want = softmaxOn("reference");
+      const simdBefore = simdHelpers().length;
+      injectHelperFailure("simd", "hang");
+      expect(() => softmaxOn("cpu")).toThrow(/cpu SIMD kernel: 1 helper thread\(s\) stopped responding/);
+      expect(simdHelpers().length).toBe(simdBefore - 1);
+      expect(maxRel(softmaxOn("cpu"), want)).toBeLessThan(1e-5);
 
-    expect(await gemmHelpersReady()).toBeGreaterThan(0);
-    const p = product();
-    const gemmBefore = simdGemm()!.workers.length;
-    injectHelperFailure("gemm", "hang");
-    expect(() => p.run()).toThrow(/cpu matmul: 1 helper thread\(s\) stopped responding/);
-    expect(simdGemm()!.workers.length).toBe(gemmBefore - 1);
-    expect(maxRel(p.run(), p.want)).toBeLessThan(1e-4);
-  }, 20000);
+      expect(await gemmHelpersReady()).toBeGreaterThan(0);
+      const p = product();
+      const gemmBefore = simdGemm()!.workers.length;
+      injectHelperFailure("gemm", "hang");
+      expect(() => p.run()).toThrow(/cpu matmul: 1 helper thread\(s\) stopped responding/);
+      expect(simdGemm()!.workers.length).toBe(gemmBefore - 1);
+      expect(maxRel(p.run(), p.want)).toBeLessThan(1e-4);
+    },
+    20000,
+  );
 });

@@ -80,7 +80,10 @@ describe("cpu implicit im2col", () => {
     const X = rand(3, [4, 8, 12, 12]);
     const W = rand(4, [16, 8, 3, 3]);
     const g = tf.jit(tf.valueAndGrad((w: Tensor, x: Tensor) => tf.sum(tf.square(tf.conv(x, w, { padding: "SAME" })))));
-    const f = (): Tensor[] => { const [v, dw] = g(W, X); return [v, dw]; };
+    const f = (): Tensor[] => {
+      const [v, dw] = g(W, X);
+      return [v, dw];
+    };
     const want = await on("reference", f);
     await on("cpu", f);
     const before = gatherStats.implicit;
@@ -95,7 +98,10 @@ describe("cpu implicit im2col", () => {
     const X = rand(8, [4, 8, 28, 28]);
     const W = rand(9, [16, 8, 3, 3]);
     const loss = (w: Tensor, x: Tensor): Tensor => tf.sum(tf.square(tf.conv(tf.maxPool(x, [2, 2]), w, { padding: "SAME" })));
-    const fs = [(w: Tensor, x: Tensor): Tensor[] => [tf.grad(loss)(w, x)], (w: Tensor, x: Tensor): Tensor[] => [tf.grad(loss)(w, x), tf.grad((a: Tensor, b: Tensor) => loss(b, a))(x, w)]];
+    const fs = [
+      (w: Tensor, x: Tensor): Tensor[] => [tf.grad(loss)(w, x)],
+      (w: Tensor, x: Tensor): Tensor[] => [tf.grad(loss)(w, x), tf.grad((a: Tensor, b: Tensor) => loss(b, a))(x, w)],
+    ];
     for (const f of fs) {
       const want = await on("reference", () => f(W, X));
       const jf = tf.jit(f);
@@ -107,11 +113,24 @@ describe("cpu implicit im2col", () => {
   });
 
   it("the example CNN's loss gradients (conv-relu-pool twice, dense) match the reference backend", async () => {
-    const model = tf.nn.sequential(tf.nn.conv2d(1, 8, 3, { padding: "SAME" }), tf.nn.relu, tf.nn.maxPool2d(2), tf.nn.conv2d(8, 16, 3, { padding: "SAME" }), tf.nn.relu, tf.nn.maxPool2d(2), tf.nn.flatten(), tf.nn.dense(16 * 7 * 7, 10));
+    const model = tf.nn.sequential(
+      tf.nn.conv2d(1, 8, 3, { padding: "SAME" }),
+      tf.nn.relu,
+      tf.nn.maxPool2d(2),
+      tf.nn.conv2d(8, 16, 3, { padding: "SAME" }),
+      tf.nn.relu,
+      tf.nn.maxPool2d(2),
+      tf.nn.flatten(),
+      tf.nn.dense(16 * 7 * 7, 10),
+    );
     const params = model.init(tf.random.key(0));
     const x = rand(3, [12, 1, 28, 28]);
-    const y = tf.tensor(Array.from({ length: 12 }, (_, i) => (i * 7) % 10), { dtype: "int32" });
-    const grads = (p: tf.nn.Params[], a: Tensor, b: Tensor): Tensor[] => tf.tree.flatten(tf.grad((q: tf.nn.Params[]) => tf.nn.sparseSoftmaxCrossEntropy(model.apply(q, a), b))(p))[0] as Tensor[];
+    const y = tf.tensor(
+      Array.from({ length: 12 }, (_, i) => (i * 7) % 10),
+      { dtype: "int32" },
+    );
+    const grads = (p: tf.nn.Params[], a: Tensor, b: Tensor): Tensor[] =>
+      tf.tree.flatten(tf.grad((q: tf.nn.Params[]) => tf.nn.sparseSoftmaxCrossEntropy(model.apply(q, a), b))(p))[0] as Tensor[];
     const want = await on("reference", () => grads(params, x, y));
     const jg = tf.jit(grads);
     const got = await on("cpu", () => jg(params, x, y));
@@ -147,7 +166,10 @@ describe("cpu implicit im2col", () => {
   });
 
   it("a matmul whose B is packed from a producer keeps its epilogue (small and SIMD sizes)", async () => {
-    for (const [m, k, n] of [[4, 3, 5], [16, 40, 70]] as const) {
+    for (const [m, k, n] of [
+      [4, 3, 5],
+      [16, 40, 70],
+    ] as const) {
       const a = rand(m, [m, k]);
       const b = rand(n, [k, n]);
       const f = (): Tensor[] => [tf.tanh(tf.matmul(a, tf.multiply(b, 1.5)))];

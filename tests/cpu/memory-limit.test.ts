@@ -20,7 +20,12 @@ describe("cpu wasm memory limit", () => {
   it.each([
     ["matmul", [64, 80], [80, 96], (a: Tensor, b: Tensor) => tf.matmul(a, b)],
     ["batched matmul", [6, 40, 50], [6, 50, 60], (a: Tensor, b: Tensor) => tf.matmul(a, b)],
-    ["conv fwd + weight gradient", [4, 8, 12, 12], [16, 8, 3, 3], (x: Tensor, w: Tensor) => tf.grad((v: Tensor) => tf.sum(tf.square(tf.conv(x, v, { padding: "SAME" }))))(w)],
+    [
+      "conv fwd + weight gradient",
+      [4, 8, 12, 12],
+      [16, 8, 3, 3],
+      (x: Tensor, w: Tensor) => tf.grad((v: Tensor) => tf.sum(tf.square(tf.conv(x, v, { padding: "SAME" }))))(w),
+    ],
     ["softmax rows", [64, 512], [1], (x: Tensor) => tf.nn.softmax(x)],
   ] as const)("%s falls back to JS kernels", async (_name, sa, sb, f) => {
     const [a, b] = [real(1, [...sa]), real(2, [...sb])];

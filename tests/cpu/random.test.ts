@@ -37,7 +37,19 @@ describe("cpu ≡ reference on random graphs", () => {
   });
 
   it("regression: concat branches reading one reshaped operand at different flat indices", async () => {
-    const p = { shape: [2, 1], steps: [{ k: "red", f: 0, i: 0, axis: 1, keep: false }, { k: "mov", f: 0, i: 0 }, { k: "un", f: 0, i: 0 }, { k: "bin", f: 0, i: 0, j: 367, c: 0 }, { k: "mov", f: 5, i: 89 }, { k: "mm", i: 0, j: 0 }], outs: [496, 0], seed: 0 } as unknown as Parameters<typeof apply>[0];
+    const p = {
+      shape: [2, 1],
+      steps: [
+        { k: "red", f: 0, i: 0, axis: 1, keep: false },
+        { k: "mov", f: 0, i: 0 },
+        { k: "un", f: 0, i: 0 },
+        { k: "bin", f: 0, i: 0, j: 367, c: 0 },
+        { k: "mov", f: 5, i: 89 },
+        { k: "mm", i: 0, j: 0 },
+      ],
+      outs: [496, 0],
+      seed: 0,
+    } as unknown as Parameters<typeof apply>[0];
     const [x, y] = inputs(p);
     const want = await on("reference", () => apply(p, x, y));
     const got = await on("cpu", () => apply(p, x, y));
@@ -45,7 +57,11 @@ describe("cpu ≡ reference on random graphs", () => {
   });
 
   it("large matmuls (tiled kernel edges, transposed operands) agree", async () => {
-    for (const [m, k, n] of [[37, 19, 45], [64, 64, 64], [5, 130, 3]] as const) {
+    for (const [m, k, n] of [
+      [37, 19, 45],
+      [64, 64, 64],
+      [5, 130, 3],
+    ] as const) {
       const a = tf.random.normal(tf.random.key(m), [m, k]);
       const b = tf.random.normal(tf.random.key(n), [n, k]);
       const want = await on("reference", () => [tf.matmul(a, tf.matrixTranspose(b))]);

@@ -27,7 +27,11 @@ describe("relaxed SIMD detection", () => {
 
   it.runIf(hasSimd())("TENFOLD_RELAXED=0 keeps the plain SIMD path (detected off in a fresh process)", () => {
     const src = `import { simdGemm } from "./src/backends/cpu/matmul.js"; import { relaxedSimd } from "./src/backends/cpu/wasm.js"; console.log(JSON.stringify([relaxedSimd(), simdGemm().fma]));`;
-    const r = spawnSync(process.execPath, ["--import", "tsx", "--input-type=module", "-e", src], { env: { ...process.env, TENFOLD_RELAXED: "0" }, encoding: "utf8", timeout: 60000 });
+    const r = spawnSync(process.execPath, ["--import", "tsx", "--input-type=module", "-e", src], {
+      env: { ...process.env, TENFOLD_RELAXED: "0" },
+      encoding: "utf8",
+      timeout: 60000,
+    });
     expect(r.stderr).toBe("");
     expect(JSON.parse(r.stdout.trim())).toEqual([false, false]);
   });

@@ -22,7 +22,9 @@ function both(f: (...x: Tensor[]) => Tensor, ...args: { data: Float32Array; shap
   const run = (backend: string): Float32Array => {
     tf.setBackend(backend);
     const xs = args.map((a) => tf.tensor(a.data, { shape: a.shape }));
-    return tf.jit(f)(...xs).dataSync() as Float32Array;
+    return tf
+      .jit(f)(...xs)
+      .dataSync() as Float32Array;
   };
   const want = run("reference");
   const got = run("cpu");
@@ -34,7 +36,10 @@ const data = (n: number, scale = 1, seed = 1): Float32Array => Float32Array.from
 
 describe.skipIf(!simdMemory())("wasm simd kernels", () => {
   beforeAll(() => setSimdMinElements(1));
-  afterAll(() => { setSimdMinElements(4096); tf.setBackend("cpu"); });
+  afterAll(() => {
+    setSimdMinElements(4096);
+    tf.setBackend("cpu");
+  });
 
   it("exp and tanh over a wide range, with specials", () => {
     const x = data(4099, 120);
@@ -54,7 +59,11 @@ describe.skipIf(!simdMemory())("wasm simd kernels", () => {
     both((a) => tf.where(tf.less(a, 0), 0, a), { data: x, shape: [4099] }); // relu as nn.relu writes it
     both((a, b) => tf.multiply(tf.astype(tf.greater(a, 0), "float32"), b), { data: x, shape: [4099] }, { data: y, shape: [4099] });
     both((a, b) => tf.where(tf.equal(a, b), a, tf.multiply(b, 2)), { data: x, shape: [4099] }, { data: y, shape: [4099] });
-    both((a, b) => tf.add(tf.astype(tf.notEqual(a, b), "float32"), tf.astype(tf.lessEqual(a, b), "float32")), { data: x, shape: [4099] }, { data: y, shape: [4099] });
+    both(
+      (a, b) => tf.add(tf.astype(tf.notEqual(a, b), "float32"), tf.astype(tf.lessEqual(a, b), "float32")),
+      { data: x, shape: [4099] },
+      { data: y, shape: [4099] },
+    );
     both((a) => tf.sum(tf.astype(tf.less(a, 0.5), "float32"), { axis: -1 }), { data: x.subarray(0, 4096), shape: [16, 256] });
   });
 
@@ -64,11 +73,20 @@ describe.skipIf(!simdMemory())("wasm simd kernels", () => {
     const g = data(2 * 3 * 5 * 8, 1, 4);
     const bias = (a: Tensor, c: Tensor): Tensor => tf.add(a, tf.reshape(c, [3, 1, 1]));
     both((a, c) => tf.where(tf.less(bias(a, c), 0), 0, bias(a, c)), { data: x, shape: [2, 3, 5, 8] }, { data: b, shape: [3] });
-    both((a, c, d) => tf.multiply(tf.astype(tf.greater(bias(a, c), 0), "float32"), d), { data: x, shape: [2, 3, 5, 8] }, { data: b, shape: [3] }, { data: g, shape: [2, 3, 5, 8] });
+    both(
+      (a, c, d) => tf.multiply(tf.astype(tf.greater(bias(a, c), 0), "float32"), d),
+      { data: x, shape: [2, 3, 5, 8] },
+      { data: b, shape: [3] },
+      { data: g, shape: [2, 3, 5, 8] },
+    );
     // a leading-axis term too: per (n, c) scale of a [2, 3, 40] tensor, and a row reduction
     const sc = data(2 * 3, 1, 2);
     both((a, c) => tf.multiply(tf.reshape(a, [2, 3, 40]), tf.reshape(c, [2, 3, 1])), { data: x, shape: [2, 3, 5, 8] }, { data: sc, shape: [2, 3] });
-    both((a, c) => tf.sum(tf.multiply(tf.reshape(a, [2, 3, 40]), tf.reshape(c, [1, 3, 1])), { axis: -1 }), { data: x, shape: [2, 3, 5, 8] }, { data: b, shape: [3] });
+    both(
+      (a, c) => tf.sum(tf.multiply(tf.reshape(a, [2, 3, 40]), tf.reshape(c, [1, 3, 1])), { axis: -1 }),
+      { data: x, shape: [2, 3, 5, 8] },
+      { data: b, shape: [3] },
+    );
   });
 
   it("an input's arena copy is reused by the next call of the same program only", () => {
@@ -100,7 +118,9 @@ describe.skipIf(!simdMemory())("wasm simd kernels", () => {
     const n = 1 << 16;
     const x = Float32Array.from({ length: n }, (_, i) => -104 + (193 * i) / n);
     tf.setBackend("cpu");
-    const got = tf.jit((a: Tensor) => tf.exp(a))(tf.tensor(x)).dataSync();
+    const got = tf
+      .jit((a: Tensor) => tf.exp(a))(tf.tensor(x))
+      .dataSync();
     let worst = 0;
     for (let i = 0; i < n; i++) {
       const w = Math.exp(x[i]!);
@@ -115,13 +135,17 @@ describe.skipIf(!simdMemory())("wasm simd kernels", () => {
   });
 
   it("the bench chain, odd length", () => {
-    const f = (x: Tensor): Tensor => tf.subtract(tf.multiply(tf.maximum(tf.add(tf.multiply(x, 1.5), 0.25), 0), tf.divide(1, tf.add(1, tf.exp(tf.negative(x))))), tf.tanh(x));
+    const f = (x: Tensor): Tensor =>
+      tf.subtract(tf.multiply(tf.maximum(tf.add(tf.multiply(x, 1.5), 0.25), 0), tf.divide(1, tf.add(1, tf.exp(tf.negative(x))))), tf.tanh(x));
     both(f, { data: data(1001, 4), shape: [1001] });
     both(f, { data: data(7 * 13, 4), shape: [7, 13] });
   });
 
   it("per-row operands and row reductions (softmax, sum, max, min)", () => {
-    const sm = (x: Tensor): Tensor => { const e = tf.exp(tf.subtract(x, tf.max(x, { axis: -1, keepdims: true }))); return tf.divide(e, tf.sum(e, { axis: -1, keepdims: true })); };
+    const sm = (x: Tensor): Tensor => {
+      const e = tf.exp(tf.subtract(x, tf.max(x, { axis: -1, keepdims: true })));
+      return tf.divide(e, tf.sum(e, { axis: -1, keepdims: true }));
+    };
     both(sm, { data: data(6 * 32, 5), shape: [6, 32] });
     both(sm, { data: data(3 * 2 * 16, 5), shape: [3, 2, 16] });
     both(sm, { data: data(5 * 10, 5), shape: [5, 10] }); // cols % 4 != 0: JS fallback
@@ -132,7 +156,10 @@ describe.skipIf(!simdMemory())("wasm simd kernels", () => {
   });
 
   it("unrolled row loops (4, 2 and 1 vectors per iteration) with NaN and infinities in any lane", () => {
-    const sm = (x: Tensor): Tensor => { const e = tf.exp(tf.subtract(x, tf.max(x, { axis: -1, keepdims: true }))); return tf.divide(e, tf.sum(e, { axis: -1, keepdims: true })); };
+    const sm = (x: Tensor): Tensor => {
+      const e = tf.exp(tf.subtract(x, tf.max(x, { axis: -1, keepdims: true })));
+      return tf.divide(e, tf.sum(e, { axis: -1, keepdims: true }));
+    };
     for (const cols of [4, 8, 12, 16, 24, 40, 1024]) {
       const x = data(5 * cols, 7, cols);
       x[cols + cols - 3] = NaN; // row 1, last vector
@@ -149,8 +176,12 @@ describe.skipIf(!simdMemory())("wasm simd kernels", () => {
   it("big kernels split their rows with the helper threads (flat chains viewed as rows, softmax with per-thread scratch)", async () => {
     setSimdMinElements(4096);
     try {
-      const sm = (x: Tensor): Tensor => { const e = tf.exp(tf.subtract(x, tf.max(x, { axis: -1, keepdims: true }))); return tf.divide(e, tf.sum(e, { axis: -1, keepdims: true })); };
-      const chain = (x: Tensor): Tensor => tf.subtract(tf.multiply(tf.maximum(tf.add(tf.multiply(x, 1.5), 0.25), 0), tf.divide(1, tf.add(1, tf.exp(tf.negative(x))))), tf.tanh(x));
+      const sm = (x: Tensor): Tensor => {
+        const e = tf.exp(tf.subtract(x, tf.max(x, { axis: -1, keepdims: true })));
+        return tf.divide(e, tf.sum(e, { axis: -1, keepdims: true }));
+      };
+      const chain = (x: Tensor): Tensor =>
+        tf.subtract(tf.multiply(tf.maximum(tf.add(tf.multiply(x, 1.5), 0.25), 0), tf.divide(1, tf.add(1, tf.exp(tf.negative(x))))), tf.tanh(x));
       const before = simdHelpers();
       if (simdThreads() > 1) {
         // Helpers start on first use; wait (bounded) until one is ready.
@@ -175,14 +206,25 @@ describe.skipIf(!simdMemory())("wasm simd kernels", () => {
 
   it("softmax's normalize kernel reuses exp-sum's exp values from a per-row scratch", () => {
     tf.setBackend("cpu");
-    const sm = (x: Tensor): Tensor => { const e = tf.exp(tf.subtract(x, tf.max(x, { axis: -1, keepdims: true }))); return tf.divide(e, tf.sum(e, { axis: -1, keepdims: true })); };
+    const sm = (x: Tensor): Tensor => {
+      const e = tf.exp(tf.subtract(x, tf.max(x, { axis: -1, keepdims: true })));
+      return tf.divide(e, tf.sum(e, { axis: -1, keepdims: true }));
+    };
     const ks = tf.jit(sm).lower(tf.ones([8, 64])).program.kernels as readonly (ElementwiseKernel | ReduceKernel)[];
     expect(ks.length).toBe(3);
     const plans = ks.map((k) => simdPlan(k)!);
-    expect(simdGroup(plans, ks.map((k) => k.inputs)).scratchBytes).toBe(64 * 4);
+    expect(
+      simdGroup(
+        plans,
+        ks.map((k) => k.inputs),
+      ).scratchBytes,
+    ).toBe(64 * 4);
     // Same bodies over different inputs share nothing.
     expect(simdGroup(plans, [[0], [0, 7], [0, 1, 2]]).scratchBytes ?? 0).toBe(0);
-    both((x) => tf.add(sm(x), tf.exp(tf.subtract(tf.flip(x, { axis: -1 }), tf.max(x, { axis: -1, keepdims: true })))), { data: data(6 * 32, 5), shape: [6, 32] });
+    both((x) => tf.add(sm(x), tf.exp(tf.subtract(tf.flip(x, { axis: -1 }), tf.max(x, { axis: -1, keepdims: true })))), {
+      data: data(6 * 32, 5),
+      shape: [6, 32],
+    });
   });
 
   it("broadcast, sliced and transposed operands; SIMD results feeding JS kernels and outputs", () => {

@@ -29,8 +29,15 @@ describe("table gemm properties", () => {
     const seed = runSeed("batched products");
     await fc.assert(
       fc.asyncProperty(
-        fc.record({ nb: fc.integer({ min: 2, max: 5 }), m: fc.integer({ min: 1, max: 37 }), n: fc.integer({ min: 2, max: 45 }), k: fc.oneof(fc.integer({ min: 8, max: 90 }), fc.integer({ min: 1025, max: 1100 })),
-          aMode: fc.constantFrom("entry", "broadcast"), bMode: fc.constantFrom("plain", "transposed", "broadcast"), s: fc.nat(1000) }),
+        fc.record({
+          nb: fc.integer({ min: 2, max: 5 }),
+          m: fc.integer({ min: 1, max: 37 }),
+          n: fc.integer({ min: 2, max: 45 }),
+          k: fc.oneof(fc.integer({ min: 8, max: 90 }), fc.integer({ min: 1025, max: 1100 })),
+          aMode: fc.constantFrom("entry", "broadcast"),
+          bMode: fc.constantFrom("plain", "transposed", "broadcast"),
+          s: fc.nat(1000),
+        }),
         async ({ nb, m, n, k, aMode, bMode, s }) => {
           const a = real(s, aMode === "entry" ? [nb, m, k] : [m, k]);
           const b = real(s + 1, bMode === "transposed" ? [nb, n, k] : bMode === "broadcast" ? [1, k, n] : [nb, k, n]);
@@ -49,9 +56,21 @@ describe("table gemm properties", () => {
     const seed = runSeed("convs");
     await fc.assert(
       fc.asyncProperty(
-        fc.record({ n: fc.integer({ min: 1, max: 4 }), c: fc.integer({ min: 1, max: 6 }), o: fc.integer({ min: 1, max: 9 }), h: fc.integer({ min: 5, max: 13 }), w: fc.integer({ min: 5, max: 13 }),
-          kh: fc.integer({ min: 1, max: 3 }), kw: fc.integer({ min: 1, max: 3 }), stride: fc.integer({ min: 1, max: 2 }), dil: fc.integer({ min: 1, max: 2 }),
-          padding: fc.constantFrom("SAME", "VALID"), groups: fc.constantFrom(1, 2), pool: fc.boolean(), s: fc.nat(1000) }),
+        fc.record({
+          n: fc.integer({ min: 1, max: 4 }),
+          c: fc.integer({ min: 1, max: 6 }),
+          o: fc.integer({ min: 1, max: 9 }),
+          h: fc.integer({ min: 5, max: 13 }),
+          w: fc.integer({ min: 5, max: 13 }),
+          kh: fc.integer({ min: 1, max: 3 }),
+          kw: fc.integer({ min: 1, max: 3 }),
+          stride: fc.integer({ min: 1, max: 2 }),
+          dil: fc.integer({ min: 1, max: 2 }),
+          padding: fc.constantFrom("SAME", "VALID"),
+          groups: fc.constantFrom(1, 2),
+          pool: fc.boolean(),
+          s: fc.nat(1000),
+        }),
         async ({ n, c, o, h, w, kh, kw, stride, dil, padding, groups, pool, s }) => {
           const C = c * groups;
           const O = o * groups;

@@ -40,7 +40,11 @@ describe("wasm simd gemm", () => {
   it("matches float64 on edge tiles, K blocks and transposed operands", () => {
     if (!hasSimd()) return;
     expect(simdGemm()).not.toBeNull();
-    for (const [m, k, n] of [[33, 70, 45], [5, 300, 17], [130, 257, 67]] as const) {
+    for (const [m, k, n] of [
+      [33, 70, 45],
+      [5, 300, 17],
+      [130, 257, 67],
+    ] as const) {
       check(m, k, n, false);
       check(m, k, n, true);
     }

@@ -22,20 +22,24 @@ const cases: readonly (readonly [string, () => Promise<{ main: Main }>, ExampleO
 
 describe("examples on a tiny budget", () => {
   for (const [name, load, budget] of cases) {
-    test(name, async () => {
-      const outDir = mkdtempSync(join(tmpdir(), `ex-${name}-`));
-      const { main } = await load();
-      const r = await main({ ...budget, outDir, verbose: 0, log: false });
-      expect(Number.isFinite(r.value)).toBe(true);
-      expect(r.history.loss.length).toBeGreaterThan(0);
-      for (const v of r.history.loss) expect(Number.isFinite(v)).toBe(true);
-      for (const f of r.files) expect(readFileSync(f, "utf8").startsWith("<svg")).toBe(true);
-      expect(readFileSync(r.files[0]!, "utf8")).toContain("<path"); // the plotHistory curves
-      const files = readdirSync(outDir);
-      expect(files.some((f) => f.endsWith(".last.safetensors"))).toBe(true);
-      expect(files.some((f) => f.endsWith(".best.safetensors"))).toBe(true);
-      if (name === "xor" || name === "perceptron") expect(r.history.loss.at(-1)!).toBeLessThan(r.history.loss[0]!);
-      expect(existsSync(join(outDir, `${name}.svg`))).toBe(true);
-    }, 120_000);
+    test(
+      name,
+      async () => {
+        const outDir = mkdtempSync(join(tmpdir(), `ex-${name}-`));
+        const { main } = await load();
+        const r = await main({ ...budget, outDir, verbose: 0, log: false });
+        expect(Number.isFinite(r.value)).toBe(true);
+        expect(r.history.loss.length).toBeGreaterThan(0);
+        for (const v of r.history.loss) expect(Number.isFinite(v)).toBe(true);
+        for (const f of r.files) expect(readFileSync(f, "utf8").startsWith("<svg")).toBe(true);
+        expect(readFileSync(r.files[0]!, "utf8")).toContain("<path"); // the plotHistory curves
+        const files = readdirSync(outDir);
+        expect(files.some((f) => f.endsWith(".last.safetensors"))).toBe(true);
+        expect(files.some((f) => f.endsWith(".best.safetensors"))).toBe(true);
+        if (name === "xor" || name === "perceptron") expect(r.history.loss.at(-1)!).toBeLessThan(r.history.loss[0]!);
+        expect(existsSync(join(outDir, `${name}.svg`))).toBe(true);
+      },
+      120_000,
+    );
   }
 });

@@ -72,7 +72,11 @@ describe("save/load", () => {
   test("restored params and optimizer state continue training identically", async () => {
     const model = nn.sequential(nn.dense(2, 3), nn.tanh, nn.dense(3, 1));
     const opt = optim.adam({ lr: 0.05 });
-    const x = tensor([[1, 2], [3, -1], [0, 1]]);
+    const x = tensor([
+      [1, 2],
+      [3, -1],
+      [0, 1],
+    ]);
     const y = tensor([[1], [0], [2]]);
     const loss = (p: nn.Params): Tensor => nn.mse(model.apply(p as nn.Params[], x), y);
     const step = (p: nn.Params, s: optim.OptState): [nn.Params, optim.OptState] => {
@@ -96,7 +100,17 @@ describe("save/load", () => {
   test("load(path, like) lists missing, unexpected, wrong-shape and wrong-dtype names", async () => {
     const path = join(dir, "mlp.safetensors");
     await save(path, { l0: { w: tensor([[1, 2, 3]]), b: tensor([0, 0, 0]) }, extra: tensor([1]), k: tensor([1, 2], { dtype: "int32" }) });
-    const like = { l0: { w: tensor([[1, 2], [3, 4]]), b: tensor([0, 0, 0]), g: tensor([1]) }, k: tensor([1, 2]) };
+    const like = {
+      l0: {
+        w: tensor([
+          [1, 2],
+          [3, 4],
+        ]),
+        b: tensor([0, 0, 0]),
+        g: tensor([1]),
+      },
+      k: tensor([1, 2]),
+    };
     const err = await load(path, like).then(
       () => null,
       (e: unknown) => e,
@@ -139,7 +153,9 @@ describe("save/load", () => {
     await expect(checkpointBytes({ d: new Date(0) })).rejects.toThrow(/a Date/);
     // a structure naming an entry the file lacks, and an entry the structure does not name
     const lie = (structure: string): Uint8Array => {
-      const h = new TextEncoder().encode(JSON.stringify({ __metadata__: { "tenfold.tree": structure }, a: { dtype: "F32", shape: [1], data_offsets: [0, 4] } }));
+      const h = new TextEncoder().encode(
+        JSON.stringify({ __metadata__: { "tenfold.tree": structure }, a: { dtype: "F32", shape: [1], data_offsets: [0, 4] } }),
+      );
       const out = new Uint8Array(8 + h.length + 4);
       new DataView(out.buffer).setBigUint64(0, BigInt(h.length), true);
       out.set(h, 8);

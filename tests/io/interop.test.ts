@@ -107,7 +107,13 @@ describe("Flax/JAX params", () => {
 
   test("Conv (HWIO kernels), LayerNorm, Embed and Dense by per-kind counters", () => {
     const conv = nn.conv2d(2, 4, 3);
-    const like = [conv.init(random.key(0)), {}, nn.layerNorm(4).init(random.key(0)), nn.embedding(10, 4).init(random.key(0)), nn.dense(4, 2).init(random.key(0))] as const;
+    const like = [
+      conv.init(random.key(0)),
+      {},
+      nn.layerNorm(4).init(random.key(0)),
+      nn.embedding(10, 4).init(random.key(0)),
+      nn.dense(4, 2).init(random.key(0)),
+    ] as const;
     const flat = loadSafetensors(file("flax_layers.safetensors")) as Record<string, Tensor>;
     const p = fromFlax(flat, like);
     expectClose(conv.apply(p[0], make(fx.flax_layers!.x_img!)), fx.flax_layers!.conv!);
@@ -126,7 +132,9 @@ describe("Flax/JAX params", () => {
 
   test("mismatches and unsupported layouts are clear errors", () => {
     const flat = loadSafetensors(file("flax_mlp.safetensors"));
-    expect(() => fromFlax(flat, nn.sequential(nn.dense(4, 8), nn.relu, nn.dense(8, 2)).init(random.key(0)))).toThrow(/Dense_1\/kernel: shape \[8, 3\] in the file, template needs \[8, 2\]/);
+    expect(() => fromFlax(flat, nn.sequential(nn.dense(4, 8), nn.relu, nn.dense(8, 2)).init(random.key(0)))).toThrow(
+      /Dense_1\/kernel: shape \[8, 3\] in the file, template needs \[8, 2\]/,
+    );
     expect(() => fromFlax(flat, [nn.dense(4, 8).init(random.key(0))])).toThrow(/2 unexpected.*unexpected in the file: Dense_1\/bias, Dense_1\/kernel/);
     expect(() => toFlax([nn.lstm(2, 3).init(random.key(0))])).toThrow(/toFlax: RNN params/);
     expect(() => fromTorch(tensor([1]), tensor([1]))).toThrow(/fromTorch: like must be a params tree/);

@@ -93,14 +93,18 @@ describe("safetensors", () => {
   });
 
   test("U32 entries (e.g. PRNG keys from JAX) load as int32 when they fit", () => {
-    const t = loadSafetensors(withHeader({ k: { dtype: "U32", shape: [2], data_offsets: [0, 8] } }, new Uint8Array([0, 0, 0, 0, 42, 0, 0, 0]))) as { k: Tensor };
+    const t = loadSafetensors(withHeader({ k: { dtype: "U32", shape: [2], data_offsets: [0, 8] } }, new Uint8Array([0, 0, 0, 0, 42, 0, 0, 0]))) as {
+      k: Tensor;
+    };
     expect(t.k.dtype).toBe("int32");
     expect(t.k.arraySync()).toEqual([0, 42]);
   });
 
   test("numeric names with holes (PyTorch nn.Sequential: 0.weight, 2.weight) load with {} in the gaps", () => {
     const data = new Uint8Array(new Float32Array([1, 2]).buffer);
-    const t = loadSafetensors(withHeader({ "x.0": { dtype: "F32", shape: [1], data_offsets: [0, 4] }, "x.2": { dtype: "F32", shape: [1], data_offsets: [4, 8] } }, data)) as { x: unknown[] };
+    const t = loadSafetensors(
+      withHeader({ "x.0": { dtype: "F32", shape: [1], data_offsets: [0, 4] }, "x.2": { dtype: "F32", shape: [1], data_offsets: [4, 8] } }, data),
+    ) as { x: unknown[] };
     expect(t.x.length).toBe(3);
     expect(t.x[1]).toEqual({});
     expect((t.x[2] as Tensor).arraySync()).toEqual([2]);
@@ -119,16 +123,36 @@ describe("safetensors", () => {
   const cases: [string, Uint8Array, RegExp][] = [
     ["empty file", new Uint8Array(0), /fewer than the 8-byte/],
     ["truncated data", file("params.safetensors").slice(0, -5), /past the data buffer|truncated/],
-    ["header length past the end", (() => { const b = file("params.safetensors").slice(); new DataView(b.buffer).setBigUint64(0, 1n << 40n, true); return b; })(), /exceeds/],
+    [
+      "header length past the end",
+      (() => {
+        const b = file("params.safetensors").slice();
+        new DataView(b.buffer).setBigUint64(0, 1n << 40n, true);
+        return b;
+      })(),
+      /exceeds/,
+    ],
     ["header not JSON", withHeader({}, data8).fill(0x41, 8, 10), /start with|JSON/],
-    ["overlapping tensors", withHeader({ a: { dtype: "F32", shape: [1], data_offsets: [0, 4] }, b: { dtype: "F32", shape: [2], data_offsets: [0, 8] } }, data8), /overlaps/],
+    [
+      "overlapping tensors",
+      withHeader({ a: { dtype: "F32", shape: [1], data_offsets: [0, 4] }, b: { dtype: "F32", shape: [2], data_offsets: [0, 8] } }, data8),
+      /overlaps/,
+    ],
     ["offsets out of bounds", withHeader({ a: { dtype: "F32", shape: [4], data_offsets: [0, 16] } }, data8), /past the data buffer/],
     ["shape x dtype != bytes", withHeader({ a: { dtype: "F32", shape: [3], data_offsets: [0, 8] } }, data8), /needs 12 bytes/],
     ["hole in the buffer", withHeader({ a: { dtype: "F32", shape: [1], data_offsets: [4, 8] } }, data8), /hole/],
     ["trailing bytes", withHeader({ a: { dtype: "F32", shape: [1], data_offsets: [0, 4] } }, data8), /trailing/],
     ["unknown dtype", withHeader({ a: { dtype: "C64", shape: [1], data_offsets: [0, 8] } }, data8), /unsupported dtype/],
-    ["name is a tensor and a prefix", withHeader({ a: { dtype: "F32", shape: [1], data_offsets: [0, 4] }, "a.b": { dtype: "F32", shape: [1], data_offsets: [4, 8] } }, data8), /prefix/],
-    ["U32 beyond int32", withHeader({ a: { dtype: "U32", shape: [2], data_offsets: [0, 8] } }, new Uint8Array([7, 0, 0, 0, 255, 255, 255, 255])), /element 1 \(4294967295\) does not fit in int32/],
+    [
+      "name is a tensor and a prefix",
+      withHeader({ a: { dtype: "F32", shape: [1], data_offsets: [0, 4] }, "a.b": { dtype: "F32", shape: [1], data_offsets: [4, 8] } }, data8),
+      /prefix/,
+    ],
+    [
+      "U32 beyond int32",
+      withHeader({ a: { dtype: "U32", shape: [2], data_offsets: [0, 8] } }, new Uint8Array([7, 0, 0, 0, 255, 255, 255, 255])),
+      /element 1 \(4294967295\) does not fit in int32/,
+    ],
     ["I64 beyond int32", withHeader({ a: { dtype: "I64", shape: [1], data_offsets: [0, 8] } }, new Uint8Array([0, 0, 0, 0, 1, 0, 0, 0])), /does not fit/],
   ];
   for (const [name, bytes, re] of cases) {
@@ -195,7 +219,9 @@ describe("npy", () => {
   });
 
   test("duplicated, missing and unknown header keys are rejected", () => {
-    expect(() => loadNpy(npy("{'descr': '<i4', 'descr': '<f4', 'fortran_order': False, 'shape': (3,), }", f4x3))).toThrow(/loadNpy: header has the key 'descr' twice/);
+    expect(() => loadNpy(npy("{'descr': '<i4', 'descr': '<f4', 'fortran_order': False, 'shape': (3,), }", f4x3))).toThrow(
+      /loadNpy: header has the key 'descr' twice/,
+    );
     expect(() => loadNpy(npy("{'descr': '<f4', 'fortran_order': False, 'shape': (3,), 'shape': (1, 3), }", f4x3))).toThrow(/'shape' twice/);
     expect(() => loadNpy(npy("{'descr': '<f4', 'shape': (3,), }", f4x3))).toThrow(/keys must be exactly descr, fortran_order, shape; got descr, shape/);
     expect(() => loadNpy(npy("{'descr': '<f4', 'fortran_order': False, 'shape': (3,), 'x': True}", f4x3))).toThrow(IoError);
@@ -210,7 +236,9 @@ describe("npy", () => {
     expect(() => loadNpy(npy(h("(1e3,)"), f4x3))).toThrow(/'1e3' is not an integer/);
     expect(() => loadNpy(npy(h("(1073741824, 1073741824, 1073741824)"), f4x3))).toThrow(/has 1237940039285380274899124224 elements, more than 2\^53 - 1/);
     expect(() => loadNpy(npy(h("(100000000000000000000000000000,)"), f4x3))).toThrow(/more than 2\^53 - 1/);
-    expect(() => loadNpy(npy(h("(1000, 1000)"), f4x3))).toThrow(/loadNpy: shape \(1000, 1000\) of '<f4' needs 4000000 data bytes, the file has 12 \(truncated\?\)/);
+    expect(() => loadNpy(npy(h("(1000, 1000)"), f4x3))).toThrow(
+      /loadNpy: shape \(1000, 1000\) of '<f4' needs 4000000 data bytes, the file has 12 \(truncated\?\)/,
+    );
     expect(() => loadNpy(npy(h("(0, 3)"), new Uint8Array(0)))).not.toThrow();
     expect(loadNpy(npy(h("(3L,)"), f4x3)).shape).toEqual([3]); // Python 2 long literals, as numpy reads them
   });

@@ -16,7 +16,10 @@ const dir = mkdtempSync(join(tmpdir(), "tenfold-io-gpu-"));
 function state(): { params: tf.nn.Params; step: number; key: Tensor; mask: Tensor } {
   const model = tf.nn.sequential(tf.nn.dense(3, 4), tf.nn.relu, tf.nn.dense(4, 2));
   const p = model.init(tf.random.key(5)) as tf.nn.Params[];
-  const x = tf.tensor([[1, 2, 3], [-1, 0, 1]]);
+  const x = tf.tensor([
+    [1, 2, 3],
+    [-1, 0, 1],
+  ]);
   const y = model.apply(p, x);
   return { params: [...p, { y }], step: 17, key: tf.random.split(tf.random.key(3))[0]!, mask: tf.greater(tf.multiply(x, 2), 1) };
 }

@@ -44,11 +44,20 @@ describe("tensor, full and shapes", () => {
     throwsWith(() => tensor([1, , 3] as number[]), ShapeError, /^tensor:/, /hole/, /index \[1\]/);
   });
   it("tensor: a nested array with holes", () => {
-    // eslint-disable-next-line no-sparse-arrays
-    throwsWith(() => tensor([[1, 2], [3, ,]] as number[][]), ShapeError, /^tensor:/);
+    throwsWith(
+      () =>
+        tensor([
+          [1, 2],
+          // eslint-disable-next-line no-sparse-arrays
+          [3, ,],
+        ] as number[][]),
+      ShapeError,
+      /^tensor:/,
+    );
   });
   it("tensor: undefined entries", () => throwsWith(() => tensor([1, undefined as unknown as number]), DTypeError, /^tensor:/, /numbers or booleans/));
-  it("tensor: int32 overflow", () => throwsWith(() => tensor([3e9], { dtype: "int32" }), ValueError, /^tensor:/, /3000000000/, /int32/, /-2147483648, 2147483647/));
+  it("tensor: int32 overflow", () =>
+    throwsWith(() => tensor([3e9], { dtype: "int32" }), ValueError, /^tensor:/, /3000000000/, /int32/, /-2147483648, 2147483647/));
   it("tensor: NaN as int32", () => throwsWith(() => tensor([1, NaN], { dtype: "int32" }), ValueError, /^tensor:/, /NaN/, /int32/));
   it("tensor: a Float32Array overflowing int32", () => throwsWith(() => tensor(new Float32Array([-3e9]), { dtype: "int32" }), ValueError, /^tensor:/, /int32/));
   it("tensor: int32 in range is fine", () => expect(tensor([2147483647, -2147483648], { dtype: "int32" }).arraySync()).toEqual([2147483647, -2147483648]));
@@ -95,12 +104,18 @@ describe("tensor, full and shapes", () => {
 
 describe("class labels", () => {
   const z = zeros([2, 3]);
-  it("sparseSoftmaxCrossEntropy: label out of range", () => throwsWith(() => nn.sparseSoftmaxCrossEntropy(z, int([0, 3])), ValueError, /^sparseSoftmaxCrossEntropy:/, /labels/, /\[0, 3\)/, /got 3/));
-  it("sparseSoftmaxCrossEntropy: negative label", () => throwsWith(() => nn.sparseSoftmaxCrossEntropy(z, int([-1, 0])), ValueError, /^sparseSoftmaxCrossEntropy:/, /got -1/));
-  it("sparseSoftmaxCrossEntropy: NaN label", () => throwsWith(() => nn.sparseSoftmaxCrossEntropy(z, tensor([NaN, 0])), ValueError, /^sparseSoftmaxCrossEntropy:/, /got NaN/));
-  it("sparseSoftmaxCrossEntropy: fractional float label", () => throwsWith(() => nn.sparseSoftmaxCrossEntropy(z, tensor([0, 1.5])), ValueError, /^sparseSoftmaxCrossEntropy:/, /whole numbers/, /got 1\.5/));
-  it("sparseSoftmaxCrossEntropy: lazily computed bad labels", () => throwsWith(() => nn.sparseSoftmaxCrossEntropy(z, tf.add(int([0, 1]), 5)), ValueError, /got 5/));
-  it("sparseSoftmaxCrossEntropy: labels shape", () => throwsWith(() => nn.sparseSoftmaxCrossEntropy(z, int([0, 1, 2])), ShapeError, /^sparseSoftmaxCrossEntropy:/, /\[3\]/, /\[2, 3\]/));
+  it("sparseSoftmaxCrossEntropy: label out of range", () =>
+    throwsWith(() => nn.sparseSoftmaxCrossEntropy(z, int([0, 3])), ValueError, /^sparseSoftmaxCrossEntropy:/, /labels/, /\[0, 3\)/, /got 3/));
+  it("sparseSoftmaxCrossEntropy: negative label", () =>
+    throwsWith(() => nn.sparseSoftmaxCrossEntropy(z, int([-1, 0])), ValueError, /^sparseSoftmaxCrossEntropy:/, /got -1/));
+  it("sparseSoftmaxCrossEntropy: NaN label", () =>
+    throwsWith(() => nn.sparseSoftmaxCrossEntropy(z, tensor([NaN, 0])), ValueError, /^sparseSoftmaxCrossEntropy:/, /got NaN/));
+  it("sparseSoftmaxCrossEntropy: fractional float label", () =>
+    throwsWith(() => nn.sparseSoftmaxCrossEntropy(z, tensor([0, 1.5])), ValueError, /^sparseSoftmaxCrossEntropy:/, /whole numbers/, /got 1\.5/));
+  it("sparseSoftmaxCrossEntropy: lazily computed bad labels", () =>
+    throwsWith(() => nn.sparseSoftmaxCrossEntropy(z, tf.add(int([0, 1]), 5)), ValueError, /got 5/));
+  it("sparseSoftmaxCrossEntropy: labels shape", () =>
+    throwsWith(() => nn.sparseSoftmaxCrossEntropy(z, int([0, 1, 2])), ShapeError, /^sparseSoftmaxCrossEntropy:/, /\[3\]/, /\[2, 3\]/));
   it("sparseSoftmaxCrossEntropy: whole-number float labels are accepted", () => {
     expect(nn.sparseSoftmaxCrossEntropy(z, tensor([0, 2])).itemSync()).toBeCloseTo(Math.log(3), 6);
   });
@@ -137,7 +152,8 @@ describe("class labels", () => {
 describe("transforms, einsum and optimizers", () => {
   it('einsum("ij->i->j")', () => throwsWith(() => tf.einsum("ij->i->j", ones([2, 2])), ShapeError, /^einsum:/, /"ij->i->j"/, /at most one/));
   it("einsum: repeated output index", () => throwsWith(() => tf.einsum("ij->ii", ones([2, 2])), ShapeError, /^einsum:/, /repeat/));
-  it("vmap: outAxes out of range", () => throwsWith(() => tf.vmap((a: tf.Tensor) => a, { outAxes: 5 })(ones([3, 2])), ShapeError, /^vmap:/, /outAxes 5/, /-2 to 1/));
+  it("vmap: outAxes out of range", () =>
+    throwsWith(() => tf.vmap((a: tf.Tensor) => a, { outAxes: 5 })(ones([3, 2])), ShapeError, /^vmap:/, /outAxes 5/, /-2 to 1/));
   it("vmap: inAxes out of range", () => throwsWith(() => tf.vmap((a: tf.Tensor) => a, { inAxes: 3 })(ones([3, 2])), ShapeError, /^vmap:/, /inAxes 3/));
   it("jit: staticArgnums past the arguments", () => {
     throwsWith(() => tf.jit((a: tf.Tensor) => a, { staticArgnums: [3] })(ones([2])), ValueError, /^jit\(/, /staticArgnums 3/, /1 argument/, /0 to 0/);

@@ -21,9 +21,18 @@ for (const backend of ["reference", "cpu"] as const) {
       await use();
       const x = tensor([NaN]);
       const fs: [string, (t: Tensor) => Tensor][] = [
-        ["relu", nn.relu], ["leakyRelu", (t) => nn.leakyRelu(t)], ["sigmoid", nn.sigmoid], ["tanh", nn.tanh], ["gelu", (t) => nn.gelu(t)],
-        ["gelu exact", (t) => nn.gelu(t, { approximate: false })], ["silu", nn.silu], ["elu", (t) => nn.elu(t)], ["softplus", nn.softplus], ["step", nn.step],
-        ["softmax", (t) => nn.softmax(t)], ["logSoftmax", (t) => nn.logSoftmax(t)],
+        ["relu", nn.relu],
+        ["leakyRelu", (t) => nn.leakyRelu(t)],
+        ["sigmoid", nn.sigmoid],
+        ["tanh", nn.tanh],
+        ["gelu", (t) => nn.gelu(t)],
+        ["gelu exact", (t) => nn.gelu(t, { approximate: false })],
+        ["silu", nn.silu],
+        ["elu", (t) => nn.elu(t)],
+        ["softplus", nn.softplus],
+        ["step", nn.step],
+        ["softmax", (t) => nn.softmax(t)],
+        ["logSoftmax", (t) => nn.logSoftmax(t)],
       ];
       for (const [name, f] of fs) {
         expect(Number.isNaN(vals(f(x))[0]), name).toBe(true);
@@ -87,7 +96,10 @@ for (const backend of ["reference", "cpu"] as const) {
 
     it("logsumexp and logSoftmax with -Infinity entries and all -Infinity rows match JAX", async () => {
       await use();
-      const x = tensor([[-Infinity, 0], [-Infinity, -Infinity]]);
+      const x = tensor([
+        [-Infinity, 0],
+        [-Infinity, -Infinity],
+      ]);
       expect(vals(tf.logsumexp(x, { axis: -1 }))).toEqual([0, -Infinity]);
       const l = vals(nn.logSoftmax(x));
       expect(l.slice(0, 2)).toEqual([-Infinity, 0]);
@@ -114,7 +126,18 @@ for (const backend of ["reference", "cpu"] as const) {
 
     it("maxPool sends a tied window's gradient to its first maximum", async () => {
       await use();
-      const g = vals(grad((x: Tensor) => sum(tf.maxPool(x, [2, 2])))(tensor([[[[1, 1, 5, 5], [1, 0, 5, 5]]]])));
+      const g = vals(
+        grad((x: Tensor) => sum(tf.maxPool(x, [2, 2])))(
+          tensor([
+            [
+              [
+                [1, 1, 5, 5],
+                [1, 0, 5, 5],
+              ],
+            ],
+          ]),
+        ),
+      );
       expect(g).toEqual([1, 0, 1, 0, 0, 0, 0, 0]);
       const j = vals(jit(grad((x: Tensor) => sum(tf.maxPool(x, [1, 3], { strides: [1, 1] }))))(tensor([[[[2, 2, 2, 1]]]])));
       expect(j).toEqual([1, 1, 0, 0]);
@@ -130,12 +153,40 @@ for (const backend of ["reference", "cpu"] as const) {
     it("vmap with object inAxes containing null (prefix trees)", async () => {
       await use();
       const f = (a: { x: Tensor; y: Tensor }): Tensor => tf.add(a.x, a.y);
-      const x = tensor([[1, 2], [3, 4], [5, 6]]);
+      const x = tensor([
+        [1, 2],
+        [3, 4],
+        [5, 6],
+      ]);
       const y = tensor([10, 20]);
-      expect(tf.vmap(f, { inAxes: [{ x: 0, y: null }] })({ x, y }).arraySync()).toEqual([[11, 22], [13, 24], [15, 26]]);
-      expect(tf.vmap(f, { inAxes: { x: 0, y: null } })({ x, y }).arraySync()).toEqual([[11, 22], [13, 24], [15, 26]]);
+      expect(
+        tf
+          .vmap(f, { inAxes: [{ x: 0, y: null }] })({ x, y })
+          .arraySync(),
+      ).toEqual([
+        [11, 22],
+        [13, 24],
+        [15, 26],
+      ]);
+      expect(
+        tf
+          .vmap(f, { inAxes: { x: 0, y: null } })({ x, y })
+          .arraySync(),
+      ).toEqual([
+        [11, 22],
+        [13, 24],
+        [15, 26],
+      ]);
       const g = (a: { x: Tensor; y: Tensor }, b: Tensor): Tensor => tf.multiply(tf.add(a.x, a.y), b);
-      expect(tf.vmap(g, { inAxes: [{ x: 1, y: null }, null] })({ x: tf.permuteDims(x, [1, 0]), y }, tensor(2)).arraySync()).toEqual([[22, 44], [26, 48], [30, 52]]);
+      expect(
+        tf
+          .vmap(g, { inAxes: [{ x: 1, y: null }, null] })({ x: tf.permuteDims(x, [1, 0]), y }, tensor(2))
+          .arraySync(),
+      ).toEqual([
+        [22, 44],
+        [26, 48],
+        [30, 52],
+      ]);
     });
 
     it("conv with zero spatial dims gives an empty output", async () => {
@@ -161,8 +212,14 @@ for (const backend of ["reference", "cpu"] as const) {
 
     it("einsum broadcasts size-1 repeated indices", async () => {
       await use();
-      expect(tf.einsum("ij,ij->ij", tensor([[1], [2]]), tf.ones([2, 3])).arraySync()).toEqual([[1, 1, 1], [2, 2, 2]]);
-      expect(tf.einsum("ij,kj->ik", tensor([[1], [2]]), tf.ones([2, 3])).arraySync()).toEqual([[3, 3], [6, 6]]);
+      expect(tf.einsum("ij,ij->ij", tensor([[1], [2]]), tf.ones([2, 3])).arraySync()).toEqual([
+        [1, 1, 1],
+        [2, 2, 2],
+      ]);
+      expect(tf.einsum("ij,kj->ik", tensor([[1], [2]]), tf.ones([2, 3])).arraySync()).toEqual([
+        [3, 3],
+        [6, 6],
+      ]);
       expect(tf.einsum("i,i->", tensor([2]), tensor([1, 2, 3])).arraySync()).toEqual(12);
     });
   });

@@ -37,12 +37,21 @@ const FIXTURE = JSON.parse(readFileSync(fileURLToPath(new URL("../fixtures/jax.j
  */
 const KNOWN: Record<string, { reason: string; tol?: Case["tol"]; value?: Record<number, number>; grad?: Record<number, Record<number, number>> }> = {
   "abs extreme": { reason: "abs'(NaN): tenfold +1, JAX -1 (the sign of a gradient at NaN carries no meaning)", grad: { 0: { 23: 1 } } },
-  "nn.sigmoid extreme": { reason: "sigmoid'(x) is computed without JAX's cancellation in y(1 - y): tenfold is closer to the true value for x >= 10 (JAX: 0 at x = 30)", tol: "loose" },
-  "nn.silu extreme": { reason: "JAX on CPU flushes the float32 subnormal sigmoid(-88) to 0 before the product; tenfold keeps it (x·sigmoid(x) = -5e-37, normal)", tol: "loose" },
+  "nn.sigmoid extreme": {
+    reason: "sigmoid'(x) is computed without JAX's cancellation in y(1 - y): tenfold is closer to the true value for x >= 10 (JAX: 0 at x = 30)",
+    tol: "loose",
+  },
+  "nn.silu extreme": {
+    reason: "JAX on CPU flushes the float32 subnormal sigmoid(-88) to 0 before the product; tenfold keeps it (x·sigmoid(x) = -5e-37, normal)",
+    tol: "loose",
+  },
   "nn.softmax large logits axis -1": { reason: "the gradient of sum(softmax) is exactly 0; JAX's custom JVP leaves a rounding residue of ~1e-8", tol: "loose" },
   "nn.softmax -inf entries axis -1": { reason: "as above: exact 0 gradient of sum(softmax), JAX ~1e-8 residue", tol: "loose" },
   "nn.softmax -inf entries axis 0": { reason: "as above: exact 0 gradient of sum(softmax), JAX ~1e-8 residue", tol: "loose" },
-  "nn.step extreme (heaviside(x, 0))": { reason: "step's gradient is zero everywhere (documented), also at NaN, where jnp.heaviside passes x's gradient through", grad: { 0: { 23: 0 } } },
+  "nn.step extreme (heaviside(x, 0))": {
+    reason: "step's gradient is zero everywhere (documented), also at NaN, where jnp.heaviside passes x's gradient through",
+    grad: { 0: { 23: 0 } },
+  },
 };
 
 const num = (v: Scalar): number => (v === "NaN" ? NaN : v === "Infinity" ? Infinity : v === "-Infinity" ? -Infinity : Number(v));
@@ -105,7 +114,19 @@ for (const backend of ["reference", "cpu"] as const) {
             const want: Enc = { s: [2, ...c.out.s], d: c.out.d, v: [...c.out.v, ...c.out.v] };
             const kv = known?.value;
             const n = c.out.v.length;
-            close(out, want, `${c.fn} value (vmap)`, known?.tol ?? c.tol, kv && Object.fromEntries(Object.entries(kv).flatMap(([i, v]) => [[Number(i), v], [Number(i) + n, v]])));
+            close(
+              out,
+              want,
+              `${c.fn} value (vmap)`,
+              known?.tol ?? c.tol,
+              kv &&
+                Object.fromEntries(
+                  Object.entries(kv).flatMap(([i, v]) => [
+                    [Number(i), v],
+                    [Number(i) + n, v],
+                  ]),
+                ),
+            );
             return;
           }
           const run = mode === "jit" && dyn.length > 0 ? tf.jit(call) : call;
@@ -135,7 +156,18 @@ for (const backend of ["reference", "cpu"] as const) {
 describe("JAX differential suite coverage", () => {
   it("covers activations, losses and ops with gradients", () => {
     const fns = new Set(FIXTURE.cases.map((c) => c.fn));
-    for (const n of ["nn.relu", "nn.gelu", "nn.softplus", "nn.logSoftmax", "nn.binaryCrossEntropyWithLogits", "nn.sparseSoftmaxCrossEntropy", "logsumexp", "conv", "maxPool", "einsum"]) {
+    for (const n of [
+      "nn.relu",
+      "nn.gelu",
+      "nn.softplus",
+      "nn.logSoftmax",
+      "nn.binaryCrossEntropyWithLogits",
+      "nn.sparseSoftmaxCrossEntropy",
+      "logsumexp",
+      "conv",
+      "maxPool",
+      "einsum",
+    ]) {
       expect(fns.has(n), n).toBe(true);
     }
     expect(FIXTURE.cases.filter((c) => c.grads).length).toBeGreaterThan(100);

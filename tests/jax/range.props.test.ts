@@ -62,7 +62,17 @@ describe("activations over the whole float32 range", () => {
   });
 
   it("NaN in gives NaN out for every activation", async () => {
-    const fs = [nn.relu, (t: Tensor) => nn.leakyRelu(t), nn.sigmoid, nn.softplus, nn.silu, (t: Tensor) => nn.elu(t), (t: Tensor) => nn.gelu(t), (t: Tensor) => nn.gelu(t, { approximate: false }), nn.step];
+    const fs = [
+      nn.relu,
+      (t: Tensor) => nn.leakyRelu(t),
+      nn.sigmoid,
+      nn.softplus,
+      nn.silu,
+      (t: Tensor) => nn.elu(t),
+      (t: Tensor) => nn.gelu(t),
+      (t: Tensor) => nn.gelu(t, { approximate: false }),
+      nn.step,
+    ];
     await fc.assert(
       yielding(batch, (xs) => {
         const withNaN = [...xs, NaN];

@@ -53,7 +53,18 @@ describe("classification metrics match NumPy", () => {
 describe("metrics details", () => {
   test("boolean predictions and labels; one-hot labels", () => {
     expect(accuracy(tensor([true, false, true]), tensor([true, true, true])).itemSync()).toBeCloseTo(2 / 3, 6);
-    expect(accuracy(tensor([[0.2, 0.8], [0.6, 0.4]]), tensor([[0, 1], [0, 1]])).itemSync()).toBe(0.5);
+    expect(
+      accuracy(
+        tensor([
+          [0.2, 0.8],
+          [0.6, 0.4],
+        ]),
+        tensor([
+          [0, 1],
+          [0, 1],
+        ]),
+      ).itemSync(),
+    ).toBe(0.5);
     expect(precision(tensor([true, true]), tensor([true, false])).itemSync()).toBe(0.5);
   });
 

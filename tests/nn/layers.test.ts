@@ -42,7 +42,12 @@ const SPECS: Record<string, Spec> = {
   multiHeadAttention: { layer: nn.multiHeadAttention(4, 2), input: () => normal(1, [2, 3, 4]), outShape: [2, 3, 4], params: 4 * 20 },
   "multiHeadAttention causal": { layer: nn.multiHeadAttention(4, 2, { causal: true }), input: () => normal(1, [2, 3, 4]), outShape: [2, 3, 4], params: 80 },
   // gelu: finite differences across relu's kink would be wrong, not the layer
-  transformerBlock: { layer: nn.transformerBlock(4, 2, 8, { activation: nn.gelu }), input: () => normal(1, [2, 3, 4]), outShape: [2, 3, 4], params: 8 + 80 + 8 + 40 + 36 },
+  transformerBlock: {
+    layer: nn.transformerBlock(4, 2, 8, { activation: nn.gelu }),
+    input: () => normal(1, [2, 3, 4]),
+    outShape: [2, 3, 4],
+    params: 8 + 80 + 8 + 40 + 36,
+  },
   sequential: { layer: nn.sequential(nn.dense(3, 5), nn.relu, nn.dense(5, 2)), input: () => normal(1, [4, 3]), outShape: [4, 2], params: 32 },
 };
 
@@ -101,14 +106,31 @@ describe("layer behaviour", () => {
   it("batchNorm: batch statistics and state update in training, running statistics otherwise", () => {
     const bn = nn.batchNorm(2, { momentum: 0.5 });
     const p = bn.init(random.key(0));
-    const x = tensor([[1, 10], [3, 30]]);
+    const x = tensor([
+      [1, 10],
+      [3, 30],
+    ]);
     const [y, s] = bn.apply(p, x, { training: true, state: bn.initState() });
-    assertAllClose(y, [[-1, -1], [1, 1]], { atol: 1e-3 });
+    assertAllClose(
+      y,
+      [
+        [-1, -1],
+        [1, 1],
+      ],
+      { atol: 1e-3 },
+    );
     assertAllClose(s.mean, [1, 10]); // 0.5 * 0 + 0.5 * [2, 20]
     assertAllClose(s.var, [1, 50.5]); // 0.5 * 1 + 0.5 * [1, 100]
     const [ye, s2] = bn.apply(p, x, { state: s });
     expect(s2).toBe(s);
-    assertAllClose(ye, [[0, 0], [2 / Math.sqrt(1 + 1e-5), 20 / Math.sqrt(50.5 + 1e-5)]], { atol: 1e-4 });
+    assertAllClose(
+      ye,
+      [
+        [0, 0],
+        [2 / Math.sqrt(1 + 1e-5), 20 / Math.sqrt(50.5 + 1e-5)],
+      ],
+      { atol: 1e-4 },
+    );
     expect(() => bn.apply(p, x)).toThrow(/state/);
   });
 
@@ -118,7 +140,7 @@ describe("layer behaviour", () => {
     const p = m.init(random.key(0));
     const [y, s] = m.apply(p, normal(2, [5, 2]), { training: true, state: m.initState() });
     expect(y.shape).toEqual([5, 3]);
-    expect(((s[1] as nn.BatchNormState).mean).shape).toEqual([3]);
+    expect((s[1] as nn.BatchNormState).mean.shape).toEqual([3]);
   });
 
   it("causal attention ignores the future; padding mask ignores padded keys", () => {
@@ -147,7 +169,11 @@ describe("layer behaviour", () => {
       const p = last.init(random.key(5));
       const x = normal(6, [2, 5, 3]);
       const hs = seq.apply(p, x).arraySync() as number[][][];
-      assertAllClose(last.apply(p, x), hs.map((b) => b[4]!), { atol: 1e-6 });
+      assertAllClose(
+        last.apply(p, x),
+        hs.map((b) => b[4]!),
+        { atol: 1e-6 },
+      );
     }
   });
 

@@ -30,7 +30,12 @@ function train<P extends nn.Params>(params: P, loss: Loss<P>, x: Tensor, y: Tens
 describe("nn training", () => {
   it("an MLP learns XOR (loss falls 10x, 100% accuracy)", () => {
     const model = nn.sequential(nn.dense(2, 8), nn.tanh, nn.dense(8, 1));
-    const x = tensor([[0, 0], [0, 1], [1, 0], [1, 1]]);
+    const x = tensor([
+      [0, 0],
+      [0, 1],
+      [1, 0],
+      [1, 1],
+    ]);
     const y = tensor([[0], [1], [1], [0]]);
     const loss: Loss<nn.Params[]> = (p, xb, yb) => nn.binaryCrossEntropyWithLogits(model.apply(p, xb), yb);
     const [first, last, p] = train(model.init(random.key(0)), loss, x, y, 150, 0.05);
@@ -46,7 +51,7 @@ describe("nn training", () => {
     const u = random.uniform(random.key(1), [n, 36]).dataSync() as Float32Array;
     for (let i = 0; i < n; i++) {
       labels[i] = i % 2;
-      for (let r = 0; r < 6; r++) for (let c = 0; c < 6; c++) data[i * 36 + r * 6 + c] = u[i * 36 + r * 6 + c]! * 0.5 + ((c < 3) === (i % 2 === 0) ? 0.5 : 0);
+      for (let r = 0; r < 6; r++) for (let c = 0; c < 6; c++) data[i * 36 + r * 6 + c] = u[i * 36 + r * 6 + c]! * 0.5 + (c < 3 === (i % 2 === 0) ? 0.5 : 0);
     }
     const x = tensor(data, { shape: [n, 1, 6, 6] });
     const y = tensor(labels, { shape: [n], dtype: "int32" });

@@ -3,7 +3,34 @@
  * exported with `exportOnnx`, run in onnxruntime-node, and compared with tenfold's own outputs.
  */
 import { describe, expect, it } from "vitest";
-import { cumsum, jit, nn, random, scan, tensor, add, multiply, tanh, take, takeAlongAxis, flip, pad, argmax, max, sum, expm1, log1p, where, less, astype, customVjp, checkpoint, matmul, cos, maximum } from "../../src/index.js";
+import {
+  cumsum,
+  jit,
+  nn,
+  random,
+  scan,
+  tensor,
+  add,
+  multiply,
+  tanh,
+  take,
+  takeAlongAxis,
+  flip,
+  pad,
+  argmax,
+  max,
+  sum,
+  expm1,
+  log1p,
+  where,
+  less,
+  astype,
+  customVjp,
+  checkpoint,
+  matmul,
+  cos,
+  maximum,
+} from "../../src/index.js";
 import type { Tensor } from "../../src/index.js";
 import { exportOnnx, OnnxExportError } from "../../src/onnx/index.js";
 
@@ -16,10 +43,15 @@ interface OrtTensor {
 }
 interface Ort {
   Tensor: new (type: string, data: ArrayLike<number> | Uint8Array, dims: readonly number[]) => OrtTensor;
-  InferenceSession: { create(bytes: Uint8Array): Promise<{ outputNames: readonly string[]; run(feeds: Record<string, OrtTensor>): Promise<Record<string, OrtTensor>> }> };
+  InferenceSession: {
+    create(bytes: Uint8Array): Promise<{ outputNames: readonly string[]; run(feeds: Record<string, OrtTensor>): Promise<Record<string, OrtTensor>> }>;
+  };
 }
 const ORT_MODULE = "onnxruntime-node";
-const ortModule = (await import(ORT_MODULE).then((m: { default?: Ort } & Ort) => (m.InferenceSession ? m : m.default!), () => null)) as Ort | null;
+const ortModule = (await import(ORT_MODULE).then(
+  (m: { default?: Ort } & Ort) => (m.InferenceSession ? m : m.default!),
+  () => null,
+)) as Ort | null;
 if (!ortModule && process.env.ONNX_REQUIRED === "1") throw new Error("ONNX_REQUIRED=1 but onnxruntime-node is not installed");
 const ort = ortModule!;
 const suite = ortModule ? describe : describe.skip;
@@ -29,7 +61,11 @@ async function runOrt(bytes: Uint8Array, inputs: readonly Tensor[]): Promise<Ort
   const feeds: Record<string, OrtTensor> = {};
   for (const [i, x] of inputs.entries()) {
     const data = await x.data();
-    feeds[`input_${i}`] = new ort.Tensor(x.dtype === "int32" ? "int32" : x.dtype === "bool" ? "bool" : "float32", x.dtype === "bool" ? Uint8Array.from(data as Uint8Array) : data, x.shape);
+    feeds[`input_${i}`] = new ort.Tensor(
+      x.dtype === "int32" ? "int32" : x.dtype === "bool" ? "bool" : "float32",
+      x.dtype === "bool" ? Uint8Array.from(data as Uint8Array) : data,
+      x.shape,
+    );
   }
   const out = await session.run(feeds);
   return session.outputNames.map((n) => out[n]!);
@@ -71,7 +107,15 @@ suite("exportOnnx: seed models run in onnxruntime with tenfold's outputs", () =>
   });
 
   it("CNN (conv2d, maxPool2d, flatten, dense)", async () => {
-    const model = nn.sequential(nn.conv2d(1, 4, 3, { padding: "SAME" }), nn.relu, nn.maxPool2d(2), nn.conv2d(4, 6, 3, { stride: 2 }), nn.relu, nn.flatten(), nn.dense(6 * 1 * 1, 3));
+    const model = nn.sequential(
+      nn.conv2d(1, 4, 3, { padding: "SAME" }),
+      nn.relu,
+      nn.maxPool2d(2),
+      nn.conv2d(4, 6, 3, { stride: 2 }),
+      nn.relu,
+      nn.flatten(),
+      nn.dense(6 * 1 * 1, 3),
+    );
     const params = model.init(random.key(2));
     const f = jit((x: Tensor) => model.apply(params, x));
     await roundTrip(f, [random.normal(random.key(3), [2, 1, 6, 6])], 1e-4);
@@ -80,16 +124,28 @@ suite("exportOnnx: seed models run in onnxruntime with tenfold's outputs", () =>
   it("LSTM (a scan becomes an ONNX Loop) and GRU with returned sequences", async () => {
     const l = nn.lstm(3, 5);
     const lp = l.init(random.key(4));
-    await roundTrip(jit((x: Tensor) => l.apply(lp, x)), [random.normal(random.key(5), [2, 6, 3])], 1e-4);
+    await roundTrip(
+      jit((x: Tensor) => l.apply(lp, x)),
+      [random.normal(random.key(5), [2, 6, 3])],
+      1e-4,
+    );
     const g = nn.gru(3, 4, { returnSequences: true });
     const gp = g.init(random.key(6));
-    await roundTrip(jit((x: Tensor) => g.apply(gp, x)), [random.normal(random.key(7), [2, 5, 3])], 1e-4);
+    await roundTrip(
+      jit((x: Tensor) => g.apply(gp, x)),
+      [random.normal(random.key(7), [2, 5, 3])],
+      1e-4,
+    );
   });
 
   it("transformer block (attention, layer norm, GELU MLP)", async () => {
     const block = nn.transformerBlock(8, 2, 16);
     const p = block.init(random.key(8));
-    await roundTrip(jit((x: Tensor) => block.apply(p, x)), [random.normal(random.key(9), [2, 4, 8])], 1e-4);
+    await roundTrip(
+      jit((x: Tensor) => block.apply(p, x)),
+      [random.normal(random.key(9), [2, 4, 8])],
+      1e-4,
+    );
   });
 });
 
@@ -98,9 +154,23 @@ suite("exportOnnx: primitive mappings", () => {
     const x = random.normal(random.key(10), [3, 4]);
     await roundTrip(
       (a: Tensor) => [
-        expm1(a), log1p(multiply(a, a)), where(less(a, 0), cos(a), tanh(a)), astype(astype(multiply(a, 10), "int32"), "float32"),
-        max(a, { axis: 1 }), sum(a, { axis: 0 }), argmax(a, { axis: 1 }), cumsum(a, { axis: 1, reverse: true }), flip(a, { axis: [0, 1] }),
-        pad(a, [[1, 0], [0, 2]], { value: 3 }),
+        expm1(a),
+        log1p(multiply(a, a)),
+        where(less(a, 0), cos(a), tanh(a)),
+        astype(astype(multiply(a, 10), "int32"), "float32"),
+        max(a, { axis: 1 }),
+        sum(a, { axis: 0 }),
+        argmax(a, { axis: 1 }),
+        cumsum(a, { axis: 1, reverse: true }),
+        flip(a, { axis: [0, 1] }),
+        pad(
+          a,
+          [
+            [1, 0],
+            [0, 2],
+          ],
+          { value: 3 },
+        ),
       ],
       [x],
     );
@@ -108,7 +178,13 @@ suite("exportOnnx: primitive mappings", () => {
 
   it("take (Gather), takeAlongAxis (GatherND with batch dims) with int32 index inputs", async () => {
     const x = random.normal(random.key(11), [4, 5, 3]);
-    const idx = tensor([[3, 0], [1, 1]], { dtype: "int32" });
+    const idx = tensor(
+      [
+        [3, 0],
+        [1, 1],
+      ],
+      { dtype: "int32" },
+    );
     await roundTrip((a: Tensor, i: Tensor) => take(a, i, { axis: 1 }), [x, idx]);
     const along = tensor([[[0, 1, 2]], [[4, 4, 0]], [[1, 3, 2]], [[2, 2, 2]]], { dtype: "int32" });
     await roundTrip((a: Tensor, i: Tensor) => takeAlongAxis(a, i, { axis: 1 }), [x, along]);
@@ -116,15 +192,31 @@ suite("exportOnnx: primitive mappings", () => {
 
   it("reverse scan with a carry that is also its output; captured weights inside the body", async () => {
     const w = random.normal(random.key(12), [3, 3]);
-    const f = (h0: Tensor, xs: Tensor) => scan((h: Tensor, x: Tensor) => {
-      const h2 = tanh(add(matmul(h, w), x));
-      return [h2, h2] as const;
-    }, h0, xs, { reverse: true });
-    await roundTrip((h0: Tensor, xs: Tensor) => { const [c, ys] = f(h0, xs); return [c, ys]; }, [random.normal(random.key(13), [2, 3]), random.normal(random.key(14), [4, 2, 3])]);
+    const f = (h0: Tensor, xs: Tensor) =>
+      scan(
+        (h: Tensor, x: Tensor) => {
+          const h2 = tanh(add(matmul(h, w), x));
+          return [h2, h2] as const;
+        },
+        h0,
+        xs,
+        { reverse: true },
+      );
+    await roundTrip(
+      (h0: Tensor, xs: Tensor) => {
+        const [c, ys] = f(h0, xs);
+        return [c, ys];
+      },
+      [random.normal(random.key(13), [2, 3]), random.normal(random.key(14), [4, 2, 3])],
+    );
   });
 
   it("customVjp and checkpoint calls export their forward computation", async () => {
-    const softclip = customVjp((x: Tensor) => tanh(x), (x: Tensor) => [tanh(x), [x]] as const, (_res: Tensor[], g: Tensor) => [g]);
+    const softclip = customVjp(
+      (x: Tensor) => tanh(x),
+      (x: Tensor) => [tanh(x), [x]] as const,
+      (_res: Tensor[], g: Tensor) => [g],
+    );
     const body = checkpoint((x: Tensor) => multiply(softclip(x), 2));
     await roundTrip((x: Tensor) => body(x), [random.normal(random.key(15), [5])]);
   });

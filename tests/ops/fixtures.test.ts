@@ -43,12 +43,7 @@ function isEncodedTensor(v: unknown): v is { tensor: EncodedArray } {
 
 function makeTensor(e: EncodedArray): tf.Tensor {
   const values = e.data.map(decodeScalar);
-  const arr =
-    e.dtype === "float32"
-      ? Float32Array.from(values)
-      : e.dtype === "int32"
-        ? Int32Array.from(values)
-        : Uint8Array.from(values);
+  const arr = e.dtype === "float32" ? Float32Array.from(values) : e.dtype === "int32" ? Int32Array.from(values) : Uint8Array.from(values);
   return tf.tensor(arr, { shape: e.shape, dtype: e.dtype });
 }
 
@@ -87,10 +82,7 @@ function checkTensor(got: unknown, exp: EncodedArray, where: string): void {
     if (!ok) bad.push(`[${i}] got ${g} want ${w}`);
   }
   if (bad.length > 0) {
-    throw new Error(
-      `${where}: ${bad.length}/${want.length} elements differ: ${bad.slice(0, 6).join("; ")}` +
-        `\n  got  ${fmt(data)}\n  want ${fmt(want)}`,
-    );
+    throw new Error(`${where}: ${bad.length}/${want.length} elements differ: ${bad.slice(0, 6).join("; ")}` + `\n  got  ${fmt(data)}\n  want ${fmt(want)}`);
   }
 }
 

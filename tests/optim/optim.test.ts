@@ -3,18 +3,7 @@
 import { describe, expect, test } from "vitest";
 import { jit, sum, square, subtract, tensor, grad, tree } from "../../src/index.js";
 import type { Tensor } from "../../src/index.js";
-import {
-  adam,
-  adamw,
-  addDecayedWeights,
-  applyUpdates,
-  chain,
-  clipByGlobalNorm,
-  globalNorm,
-  rmsprop,
-  schedules,
-  sgd,
-} from "../../src/optim/index.js";
+import { adam, adamw, addDecayedWeights, applyUpdates, chain, clipByGlobalNorm, globalNorm, rmsprop, schedules, sgd } from "../../src/optim/index.js";
 import type { GradientTransformation } from "../../src/optim/index.js";
 
 const P0 = [0.5, -1.5, 2.0];
@@ -56,7 +45,10 @@ function reference(step: (p: number[], g: number[], k: number) => number[]): num
 
 describe("optimizers match their update rules for the first 3 steps", () => {
   test("sgd", () => {
-    expectClose(run3(sgd({ lr: 0.1 })), reference((p, g) => p.map((x, i) => x - 0.1 * g[i]!)));
+    expectClose(
+      run3(sgd({ lr: 0.1 })),
+      reference((p, g) => p.map((x, i) => x - 0.1 * g[i]!)),
+    );
   });
 
   test("sgd with momentum (heavy ball)", () => {

@@ -11,7 +11,8 @@ import { webgpuBackend } from "../../src/backends/webgpu/index.js";
 import { probeWebGpu } from "../webgpu/gpu.js";
 
 type T = Tensor;
-const count = (f: ReturnType<typeof tf.jit>, ...args: unknown[]): number => (f.lower as (...a: unknown[]) => { readonly kernels: readonly unknown[] })(...args).kernels.length;
+const count = (f: ReturnType<typeof tf.jit>, ...args: unknown[]): number =>
+  (f.lower as (...a: unknown[]) => { readonly kernels: readonly unknown[] })(...args).kernels.length;
 const gpu = await probeWebGpu();
 
 /** Asserts that the jitted call dispatches exactly the scheduler's kernels on WebGPU (when present). */
@@ -109,9 +110,21 @@ describe("fusion: kernel counts", () => {
     const f = tf.jit((a: T, b: T) => tf.reshape(tf.matmul(a, b), [2, 2, 4]));
     expect(count(f, tf.ones([4, 3]), tf.ones([3, 4]))).toBe(1);
     await sameOnWebGpu(f, tf.ones([4, 3]), tf.ones([3, 4]));
-    expect(f(tf.ones([4, 3]), tf.ones([3, 4])).arraySync()).toEqual([[[3, 3, 3, 3], [3, 3, 3, 3]], [[3, 3, 3, 3], [3, 3, 3, 3]]]);
+    expect(f(tf.ones([4, 3]), tf.ones([3, 4])).arraySync()).toEqual([
+      [
+        [3, 3, 3, 3],
+        [3, 3, 3, 3],
+      ],
+      [
+        [3, 3, 3, 3],
+        [3, 3, 3, 3],
+      ],
+    ]);
     // Read by another kernel too: still correct.
-    const g = tf.jit((a: T, b: T) => { const r = tf.reshape(tf.matmul(a, b), [16]); return [r, tf.exp(r)]; });
+    const g = tf.jit((a: T, b: T) => {
+      const r = tf.reshape(tf.matmul(a, b), [16]);
+      return [r, tf.exp(r)];
+    });
     const [r, e] = g(tf.ones([4, 3]), tf.ones([3, 4]));
     expect(r!.dataSync()[0]).toBe(3);
     expect(e!.dataSync()[15]).toBeCloseTo(Math.exp(3), 3);

@@ -80,8 +80,21 @@ export function apply(p: Prog, x: Tensor, y: Tensor): Tensor[] {
         if (f === 0) vals.push(tf.permuteDims(v, [...Array(v.ndim).keys()].reverse()));
         else if (f === 1) vals.push(tf.reshape(v, [v.size]));
         else if (f === 2) vals.push(tf.flip(v, { axis: 0 }));
-        else if (f === 3) vals.push(tf.pad(v, v.shape.map((_, d) => [d % 2, 1] as [number, number])));
-        else if (f === 4) vals.push(tf.slice(v, v.shape.map((n) => (n > 1 ? 1 : 0)), v.shape.map((n) => n)));
+        else if (f === 3)
+          vals.push(
+            tf.pad(
+              v,
+              v.shape.map((_, d) => [d % 2, 1] as [number, number]),
+            ),
+          );
+        else if (f === 4)
+          vals.push(
+            tf.slice(
+              v,
+              v.shape.map((n) => (n > 1 ? 1 : 0)),
+              v.shape.map((n) => n),
+            ),
+          );
         else if (f === 5) vals.push(tf.concat([v, tf.negative(v)], { axis: v.ndim - 1 }));
         else vals.push(v.ndim >= 2 ? tf.reshape(tf.matrixTranspose(v), [v.shape[v.ndim - 1]!, -1]) : tf.expandDims(v, 0));
         break;

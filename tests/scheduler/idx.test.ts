@@ -9,12 +9,18 @@ import * as tf from "../../src/index.js";
 
 const evalIdx = (i: Idx, env: Record<string, number>): number => {
   switch (i.k) {
-    case "var": return env[i.name]!;
-    case "lit": return i.v;
-    case "add": return evalIdx(i.a, env) + evalIdx(i.b, env);
-    case "mul": return evalIdx(i.a, env) * i.c;
-    case "div": return Math.floor(evalIdx(i.a, env) / i.c);
-    case "mod": return evalIdx(i.a, env) % i.c;
+    case "var":
+      return env[i.name]!;
+    case "lit":
+      return i.v;
+    case "add":
+      return evalIdx(i.a, env) + evalIdx(i.b, env);
+    case "mul":
+      return evalIdx(i.a, env) * i.c;
+    case "div":
+      return Math.floor(evalIdx(i.a, env) / i.c);
+    case "mod":
+      return evalIdx(i.a, env) % i.c;
   }
 };
 
@@ -58,10 +64,11 @@ describe("guard narrowing", () => {
     const r = substIdx(imod(flat, 28), env);
     expect(idxText(q)).toBe("y");
     expect(idxText(r)).not.toMatch(/[/%]/);
-    for (let xv = 1; xv <= 28; xv++) for (let yv = 2; yv <= 9; yv++) {
-      expect(evalIdx(q, { x: xv, y: yv })).toBe(Math.floor((xv - 1 + 28 * yv) / 28));
-      expect(evalIdx(r, { x: xv, y: yv })).toBe((xv - 1 + 28 * yv) % 28);
-    }
+    for (let xv = 1; xv <= 28; xv++)
+      for (let yv = 2; yv <= 9; yv++) {
+        expect(evalIdx(q, { x: xv, y: yv })).toBe(Math.floor((xv - 1 + 28 * yv) / 28));
+        expect(evalIdx(r, { x: xv, y: yv })).toBe((xv - 1 + 28 * yv) % 28);
+      }
   });
 
   it("the col2im kernel of a conv's input gradient has no integer division", () => {

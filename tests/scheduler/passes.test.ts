@@ -9,7 +9,12 @@ import { dce, foldConstants, inlineCalls, optimizeGraph, simplify } from "../../
 import { apply, close, inputs, progArb, runSeed } from "./gen.js";
 
 const RUNS = Number(process.env.PROPS_RUNS ?? 60);
-const evalG = (g: Graph, xs: readonly Tensor[]) => evalGraph(g.inputs, g.outputs, xs.map((x) => x.dataSync()));
+const evalG = (g: Graph, xs: readonly Tensor[]) =>
+  evalGraph(
+    g.inputs,
+    g.outputs,
+    xs.map((x) => x.dataSync()),
+  );
 
 const PASSES: [string, (g: Graph) => Graph][] = [
   ["simplify", simplify],
@@ -45,20 +50,15 @@ describe("scheduler passes", () => {
   });
 
   it("simplify removes identities and folds view chains", () => {
-    const g = tf.makeGraph((x: Tensor) =>
-      tf.negative(tf.negative(tf.subtract(tf.multiply(tf.permuteDims(tf.permuteDims(x, [1, 0]), [1, 0]), 1), 0))),
-    )(tf.ones([2, 3]));
+    const g = tf.makeGraph((x: Tensor) => tf.negative(tf.negative(tf.subtract(tf.multiply(tf.permuteDims(tf.permuteDims(x, [1, 0]), [1, 0]), 1), 0))))(
+      tf.ones([2, 3]),
+    );
     const s = optimizeGraph(g);
     expect(s.outputs[0]).toBe(s.inputs[0]);
   });
 
   it("simplify keeps rewrites that are wrong under IEEE (float x + 0, x·0, x − x, x / x)", () => {
-    for (const f of [
-      (x: Tensor) => tf.add(x, 0),
-      (x: Tensor) => tf.multiply(x, 0),
-      (x: Tensor) => tf.subtract(x, x),
-      (x: Tensor) => tf.divide(x, x),
-    ]) {
+    for (const f of [(x: Tensor) => tf.add(x, 0), (x: Tensor) => tf.multiply(x, 0), (x: Tensor) => tf.subtract(x, x), (x: Tensor) => tf.divide(x, x)]) {
       const g = tf.makeGraph(f)(tf.ones([2]));
       expect(optimizeGraph(g).outputs[0]!.prim).not.toBe("input");
     }

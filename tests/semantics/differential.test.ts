@@ -51,22 +51,72 @@ const CASES: Case[] = [
   { prim: "where", ins: [B, F, F], params: {} },
   { prim: "where", ins: [B, I, I], params: {} },
   { prim: "where", ins: [B, B, B], params: {} },
-  ...([[F, I], [F, B], [I, F], [I, B], [B, F], [B, I]] as const).map(([from, to]): Case => ({ prim: "cast", ins: [from], params: { dtype: to } })),
+  ...(
+    [
+      [F, I],
+      [F, B],
+      [I, F],
+      [I, B],
+      [B, F],
+      [B, I],
+    ] as const
+  ).map(([from, to]): Case => ({ prim: "cast", ins: [from], params: { dtype: to } })),
   // float16: operands computed in float32; WebGPU (shader-f16) stores results as float16.
   ...(["neg", "exp", "log", "sqrt", "tanh", "floor", "round"] as const).map((prim): Case => ({ prim, ins: [H], params: {} })),
   ...(["add", "mul", "div", "max", "min", "pow", "lt", "eq"] as const).map((prim): Case => ({ prim, ins: [H, H], params: {} })),
   { prim: "where", ins: [B, H, H], params: {} },
-  ...([[H, I], [H, F], [F, H], [I, H]] as const).map(([from, to]): Case => ({ prim: "cast", ins: [from], params: { dtype: to } })),
+  ...(
+    [
+      [H, I],
+      [H, F],
+      [F, H],
+      [I, H],
+    ] as const
+  ).map(([from, to]): Case => ({ prim: "cast", ins: [from], params: { dtype: to } })),
   { prim: "shrl", ins: [I], params: { bits: 7 } },
   { prim: "threefry", ins: [I, I, I, I], params: { lane: 1 } },
 ];
 
-const SPECIAL_F = [NaN, Infinity, -Infinity, 0, -0, 1, -1, 0.5, -0.5, 1.5, 2.5, -2.5, 1e-45, -1e-45, 1e-40, 1.1754943508222875e-38, 3.4028234663852886e38, -3.4028234663852886e38, 2147483520, 2147483648, -2147483648, 3e9, -3e9, 1e-7, 88.5, -103, 20, 0.1, Math.PI];
+const SPECIAL_F = [
+  NaN,
+  Infinity,
+  -Infinity,
+  0,
+  -0,
+  1,
+  -1,
+  0.5,
+  -0.5,
+  1.5,
+  2.5,
+  -2.5,
+  1e-45,
+  -1e-45,
+  1e-40,
+  1.1754943508222875e-38,
+  3.4028234663852886e38,
+  -3.4028234663852886e38,
+  2147483520,
+  2147483648,
+  -2147483648,
+  3e9,
+  -3e9,
+  1e-7,
+  88.5,
+  -103,
+  20,
+  0.1,
+  Math.PI,
+];
 const SPECIAL_I = [0, 1, -1, 2, -2, 2147483647, -2147483648, 65536, 46341, 7, -7, 31, 255];
 
 const f32 = fc.float({ noDefaultInfinity: false }).map((v) => Math.fround(v));
 const gens = {
-  float: fc.oneof({ weight: 3, arbitrary: fc.constantFrom(...SPECIAL_F) }, { weight: 4, arbitrary: f32 }, { weight: 3, arbitrary: fc.double({ min: -30, max: 30, noNaN: true }).map(Math.fround) }),
+  float: fc.oneof(
+    { weight: 3, arbitrary: fc.constantFrom(...SPECIAL_F) },
+    { weight: 4, arbitrary: f32 },
+    { weight: 3, arbitrary: fc.double({ min: -30, max: 30, noNaN: true }).map(Math.fround) },
+  ),
   int: fc.oneof(fc.constantFrom(...SPECIAL_I), fc.integer({ min: -2147483648, max: 2147483647 }), fc.integer({ min: -100, max: 100 })),
   small: fc.integer({ min: -4, max: 40 }),
   bool: fc.constantFrom(0, 1),
@@ -100,7 +150,15 @@ const ulpOf = (x: number): number => {
 };
 
 /** Checks `got` against `want` under the bound; returns a description of the first mismatch. */
-function mismatch(prim: ElementwisePrim, outT: DType, backend: SemanticsBackend | "reference", want: ArrayLike<number>, got: ArrayLike<number>, ins: readonly ArrayLike<number>[], f16 = false): string | undefined {
+function mismatch(
+  prim: ElementwisePrim,
+  outT: DType,
+  backend: SemanticsBackend | "reference",
+  want: ArrayLike<number>,
+  got: ArrayLike<number>,
+  ins: readonly ArrayLike<number>[],
+  f16 = false,
+): string | undefined {
   if (want.length !== got.length) return `length ${got.length} vs ${want.length}`;
   const bound = backend === "reference" ? { ulp: 0 } : boundOf(prim, backend);
   for (let i = 0; i < want.length; i++) {
@@ -110,7 +168,8 @@ function mismatch(prim: ElementwisePrim, outT: DType, backend: SemanticsBackend 
     if (bound.domain !== undefined && ins.some((a) => Math.abs(a[i]!) > bound.domain!) && Number.isNaN(w) === Number.isNaN(g) && Math.abs(g) <= 1) continue;
     if (outT === "float16" && backend === "webgpu" && f16) {
       const h = f16round(w);
-      if (Object.is(h, g) || (bound.ulp > 0 && Number.isFinite(h) && Math.abs(h - g) <= 2 ** -10 * Math.max(Math.abs(h), 2 ** -14) + (bound.abs ?? 0))) continue;
+      if (Object.is(h, g) || (bound.ulp > 0 && Number.isFinite(h) && Math.abs(h - g) <= 2 ** -10 * Math.max(Math.abs(h), 2 ** -14) + (bound.abs ?? 0)))
+        continue;
     }
     if ((outT === "float32" || outT === "float16") && bound.ulp > 0 && Number.isFinite(w) && Number.isFinite(g)) {
       const err = Math.abs(w - g);
@@ -154,37 +213,41 @@ describe("scalar semantics: every backend agrees with core/semantics.ts", () => 
   });
 
   for (const c of CASES) {
-    it(label(c), async () => {
-      const seed = Number(process.env.FC_SEED ?? Date.now() % 2 ** 31);
-      console.log(`${label(c)}: fast-check seed ${seed} (replay with FC_SEED=${seed})`);
-      const arb = fc.tuple(...c.ins.map((d, k) => fc.array(gen(d, c.gen?.[k]), { minLength: 24, maxLength: 48 })));
-      let first = true;
-      await fc.assert(
-        fc.asyncProperty(arb, async (bases) => {
-          // The SIMD sizes once per case (tiled from the same values), small ones every run; the
-          // threaded size only where SIMD kernels exist (float32 operands of a SIMD primitive).
-          const simd = c.ins.every((d, k) => d === "float32" || (k === 0 && (c.prim === "where" || c.prim === "cast"))) && hasSimdLanes(c.prim);
-          const sizes = first ? SIZES.slice(0, simd ? 5 : 4) : SIZES.slice(0, 3);
-          first = false;
-          for (const n of sizes) {
-            const ins = bases.map((b, k) => typed(c.ins[k]!, tile(b, n)));
-            const targets: [string, SemanticsBackend | "reference", boolean][] = [
-              ["reference", "reference", false],
-              ["cpu", n >= 1024 ? "wasm" : "js", false],
-              ["cpu", n >= 1024 ? "wasm" : "js", true],
-              ...(gpu ? [["webgpu", "webgpu", false] as [string, SemanticsBackend, boolean]] : []),
-            ];
-            for (const [backend, kind, jitted] of targets) {
-              await tf.setBackend(backend);
-              const { out, dtype } = await run(c, ins, jitted);
-              const want = expected(c, dtype, ins);
-              const bad = mismatch(c.prim, dtype, kind, want, out, ins, f16Storage);
-              expect(bad, `${label(c)} on ${backend}${jitted ? " (jit)" : ""}, n = ${n}: ${bad}`).toBeUndefined();
+    it(
+      label(c),
+      async () => {
+        const seed = Number(process.env.FC_SEED ?? Date.now() % 2 ** 31);
+        console.log(`${label(c)}: fast-check seed ${seed} (replay with FC_SEED=${seed})`);
+        const arb = fc.tuple(...c.ins.map((d, k) => fc.array(gen(d, c.gen?.[k]), { minLength: 24, maxLength: 48 })));
+        let first = true;
+        await fc.assert(
+          fc.asyncProperty(arb, async (bases) => {
+            // The SIMD sizes once per case (tiled from the same values), small ones every run; the
+            // threaded size only where SIMD kernels exist (float32 operands of a SIMD primitive).
+            const simd = c.ins.every((d, k) => d === "float32" || (k === 0 && (c.prim === "where" || c.prim === "cast"))) && hasSimdLanes(c.prim);
+            const sizes = first ? SIZES.slice(0, simd ? 5 : 4) : SIZES.slice(0, 3);
+            first = false;
+            for (const n of sizes) {
+              const ins = bases.map((b, k) => typed(c.ins[k]!, tile(b, n)));
+              const targets: [string, SemanticsBackend | "reference", boolean][] = [
+                ["reference", "reference", false],
+                ["cpu", n >= 1024 ? "wasm" : "js", false],
+                ["cpu", n >= 1024 ? "wasm" : "js", true],
+                ...(gpu ? [["webgpu", "webgpu", false] as [string, SemanticsBackend, boolean]] : []),
+              ];
+              for (const [backend, kind, jitted] of targets) {
+                await tf.setBackend(backend);
+                const { out, dtype } = await run(c, ins, jitted);
+                const want = expected(c, dtype, ins);
+                const bad = mismatch(c.prim, dtype, kind, want, out, ins, f16Storage);
+                expect(bad, `${label(c)} on ${backend}${jitted ? " (jit)" : ""}, n = ${n}: ${bad}`).toBeUndefined();
+              }
             }
-          }
-        }),
-        { numRuns: RUNS, seed },
-      );
-    }, 120_000);
+          }),
+          { numRuns: RUNS, seed },
+        );
+      },
+      120_000,
+    );
   }
 });

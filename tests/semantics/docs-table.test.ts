@@ -12,10 +12,16 @@ const fmt = (b: Bound): string =>
 
 const doc = readFileSync(new URL("../../docs/semantics.md", import.meta.url), "utf8");
 const rows = new Map(
-  doc.split("\n").filter((l) => l.startsWith("| `")).map((l) => {
-    const cells = l.slice(1, -1).split(/(?<!\\) \| /).map((c) => c.trim().replace(/\\\|/g, "|"));
-    return [cells[0]!.replace(/^\| /, "").replace(/`/g, ""), cells] as const;
-  }),
+  doc
+    .split("\n")
+    .filter((l) => l.startsWith("| `"))
+    .map((l) => {
+      const cells = l
+        .slice(1, -1)
+        .split(/(?<!\\) \| /)
+        .map((c) => c.trim().replace(/\\\|/g, "|"));
+      return [cells[0]!.replace(/^\| /, "").replace(/`/g, ""), cells] as const;
+    }),
 );
 
 describe("docs/semantics.md documents every definition and bound", () => {

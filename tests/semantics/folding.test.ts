@@ -28,7 +28,10 @@ describe("constant folding follows core/semantics.ts", () => {
     it(`binary primitives on ${dtype} literals fold to the definition, on every backend`, async () => {
       const pairs = SPECIAL[dtype].flatMap((a) => SPECIAL[dtype].map((b) => [a, b] as const));
       for (const prim of BIN) {
-        const f = (x: Tensor): Tensor[] => [x, ...pairs.map(([a, b]) => bind(prim as ElementwisePrim, {}, [tf.full([3], a, { dtype }), tf.full([3], b, { dtype })]))];
+        const f = (x: Tensor): Tensor[] => [
+          x,
+          ...pairs.map(([a, b]) => bind(prim as ElementwisePrim, {}, [tf.full([3], a, { dtype }), tf.full([3], b, { dtype })])),
+        ];
         const g = optimizeGraph(tf.makeGraph(f)(tf.ones([3])));
         for (let i = 0; i < pairs.length; i++) {
           const [a, b] = pairs[i]!;
@@ -41,7 +44,9 @@ describe("constant folding follows core/semantics.ts", () => {
           await tf.setBackend(backend);
           // Realized one by one (a concat would add -0 to a +0 pad); the special operands only.
           const some = pairs.filter(([a, b]) => SPECIAL[dtype].indexOf(a) < 6 && SPECIAL[dtype].indexOf(b) < 6);
-          const all = await Promise.all(some.map(async ([a, b]) => (await bind(prim as ElementwisePrim, {}, [tf.full([2], a, { dtype }), tf.full([2], b, { dtype })]).data())[0]!));
+          const all = await Promise.all(
+            some.map(async ([a, b]) => (await bind(prim as ElementwisePrim, {}, [tf.full([2], a, { dtype }), tf.full([2], b, { dtype })]).data())[0]!),
+          );
           some.forEach(([a, b], i) => {
             const outT: DType = prim === "eq" || prim === "ne" || prim === "lt" || prim === "le" ? "bool" : dtype;
             const want = storeAs(outT, scalarFn(prim, dtype, outT, {})(a, b, 0, 0));

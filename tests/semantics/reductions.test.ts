@@ -51,7 +51,11 @@ function sumBound(backend: string, n: number, abs: number, value: number): numbe
 }
 
 const SPECIAL = [NaN, Infinity, -Infinity, 0, -0, 1, -1, 1e-45, 3.4e38, -3.4e38];
-const vals = fc.oneof(fc.constantFrom(...SPECIAL), fc.double({ min: -4, max: 4, noNaN: true }).map(Math.fround), fc.double({ min: 0.5, max: 1.5, noNaN: true }).map(Math.fround));
+const vals = fc.oneof(
+  fc.constantFrom(...SPECIAL),
+  fc.double({ min: -4, max: 4, noNaN: true }).map(Math.fround),
+  fc.double({ min: 0.5, max: 1.5, noNaN: true }).map(Math.fround),
+);
 
 describe("reductions agree with their definition on every backend", () => {
   afterAll(async () => {
@@ -64,7 +68,13 @@ describe("reductions agree with their definition on every backend", () => {
       console.log(`${op}: fast-check seed ${seed} (replay with FC_SEED=${seed})`);
       await fc.assert(
         fc.asyncProperty(fc.array(vals, { minLength: 8, maxLength: 40 }), fc.boolean(), async (base, withSpecial) => {
-          const shapes: [number, number][] = [[3, 0], [2, 7], [4, 1028], [1, 4096], [3, 40000]];
+          const shapes: [number, number][] = [
+            [3, 0],
+            [2, 7],
+            [4, 1028],
+            [1, 4096],
+            [3, 40000],
+          ];
           for (const [rows, cols] of shapes) {
             if (cols === 0 && (op === "max" || op === "min")) continue; // no identity: an error (tests/core)
             // Products of long rows overflow or vanish: use values near 1 there.
@@ -105,40 +115,47 @@ describe("reductions agree with their definition on every backend", () => {
     const seed = Number(process.env.FC_SEED ?? Date.now() % 2 ** 31);
     console.log(`argmax: fast-check seed ${seed} (replay with FC_SEED=${seed})`);
     await fc.assert(
-      fc.asyncProperty(fc.array(fc.oneof(fc.constantFrom(NaN, Infinity, -Infinity, 0, -0, 1, 1), fc.integer({ min: -3, max: 3 })), { minLength: 1, maxLength: 30 }), async (row) => {
-        const data = Float32Array.from({ length: 3 * row.length }, (_, i) => row[(i * 7) % row.length]!);
-        const want = [0, 1, 2].map((r) => {
-          const x = data.subarray(r * row.length, (r + 1) * row.length);
-          const nan = x.findIndex((v) => Number.isNaN(v));
-          if (nan >= 0) return nan;
-          let b = 0;
-          for (let k = 1; k < x.length; k++) if (x[k]! > x[b]!) b = k;
-          return b;
-        });
-        for (const backend of BACKENDS) {
-          await tf.setBackend(backend);
-          const got = Array.from(await tf.argmax(tf.tensor(data, { shape: [3, row.length] }), { axis: 1 }).data());
-          expect(got, `argmax on ${backend} of ${Array.from(data).join(",")}`).toEqual(want);
-        }
-      }),
+      fc.asyncProperty(
+        fc.array(fc.oneof(fc.constantFrom(NaN, Infinity, -Infinity, 0, -0, 1, 1), fc.integer({ min: -3, max: 3 })), { minLength: 1, maxLength: 30 }),
+        async (row) => {
+          const data = Float32Array.from({ length: 3 * row.length }, (_, i) => row[(i * 7) % row.length]!);
+          const want = [0, 1, 2].map((r) => {
+            const x = data.subarray(r * row.length, (r + 1) * row.length);
+            const nan = x.findIndex((v) => Number.isNaN(v));
+            if (nan >= 0) return nan;
+            let b = 0;
+            for (let k = 1; k < x.length; k++) if (x[k]! > x[b]!) b = k;
+            return b;
+          });
+          for (const backend of BACKENDS) {
+            await tf.setBackend(backend);
+            const got = Array.from(await tf.argmax(tf.tensor(data, { shape: [3, row.length] }), { axis: 1 }).data());
+            expect(got, `argmax on ${backend} of ${Array.from(data).join(",")}`).toEqual(want);
+          }
+        },
+      ),
       { numRuns: 4 * RUNS, seed },
     );
   }, 60_000);
 
-  it.skipIf(!gpu)("a 10M-element sum on WebGPU is as accurate as the CPU's", async () => {
-    const n = 10_000_000;
-    // 0.1 + small noise: a sequential float32 sum drifts by ~1e-3 relative here.
-    const data = Float32Array.from({ length: n }, (_, i) => Math.fround(0.1 + ((i * 7919) % 1000) * 1e-6));
-    let exact = 0;
-    for (let i = 0; i < n; i++) exact += data[i]!;
-    const rel: Record<string, number> = {};
-    for (const backend of ["cpu", "webgpu"]) {
-      await tf.setBackend(backend);
-      const got = (await tf.sum(tf.tensor(data)).data())[0]!;
-      rel[backend] = Math.abs(got - exact) / exact;
-    }
-    console.log(`10M sum relative error: ${JSON.stringify(rel)}`);
-    expect(rel.cpu!).toBeLessThan(1e-7);
-    expect(rel.webgpu!).toBeLessThan(2e-6);
-  }, 120_000);
+  it.skipIf(!gpu)(
+    "a 10M-element sum on WebGPU is as accurate as the CPU's",
+    async () => {
+      const n = 10_000_000;
+      // 0.1 + small noise: a sequential float32 sum drifts by ~1e-3 relative here.
+      const data = Float32Array.from({ length: n }, (_, i) => Math.fround(0.1 + ((i * 7919) % 1000) * 1e-6));
+      let exact = 0;
+      for (let i = 0; i < n; i++) exact += data[i]!;
+      const rel: Record<string, number> = {};
+      for (const backend of ["cpu", "webgpu"]) {
+        await tf.setBackend(backend);
+        const got = (await tf.sum(tf.tensor(data)).data())[0]!;
+        rel[backend] = Math.abs(got - exact) / exact;
+      }
+      console.log(`10M sum relative error: ${JSON.stringify(rel)}`);
+      expect(rel.cpu!).toBeLessThan(1e-7);
+      expect(rel.webgpu!).toBeLessThan(2e-6);
+    },
+    120_000,
+  );
 });

@@ -24,7 +24,11 @@ describe("Dataset", () => {
   test("fromArrays yields rows; batch groups them; dropRemainder drops the short tail", async () => {
     const rows = await collect(Dataset.fromArrays(data));
     expect(rows.map((r) => [r.x.shape, r.x.itemSync(), r.y.itemSync()])).toEqual([...Array(10).keys()].map((i) => [[], i, 10 * i]));
-    expect((await collect(Dataset.fromArrays(data).batch(4))).map((b) => ints(b.x))).toEqual([[0, 1, 2, 3], [4, 5, 6, 7], [8, 9]]);
+    expect((await collect(Dataset.fromArrays(data).batch(4))).map((b) => ints(b.x))).toEqual([
+      [0, 1, 2, 3],
+      [4, 5, 6, 7],
+      [8, 9],
+    ]);
     expect((await collect(Dataset.fromArrays(data).batch(4, { dropRemainder: true }))).map((b) => b.x.shape[0])).toEqual([4, 4]);
     expect(() => Dataset.fromArrays(data).batch(0)).toThrow(/Dataset.batch: size must be a positive integer, got 0/);
   });
@@ -85,10 +89,16 @@ describe("Dataset", () => {
     const decoded: number[] = [];
     const ds = Dataset.fromRecords(path, { recordBytes: 4, offset: 3, chunk: 3, decode: (b, i) => (decoded.push(i), { x: tensor(Array.from(b)) }) }).batch(3);
     const out = await collect(ds);
-    expect(out.map((b) => b.x.shape)).toEqual([[3, 4], [3, 4], [1, 4]]);
+    expect(out.map((b) => b.x.shape)).toEqual([
+      [3, 4],
+      [3, 4],
+      [1, 4],
+    ]);
     expect(out.flatMap((b) => ints(b.x))).toEqual(Array.from(body));
     expect(decoded).toEqual([...Array(7).keys()]);
-    expect(() => Dataset.fromRecords(path, { recordBytes: 4, count: 8, decode: (b) => b })).toThrow(/8 records of 4 bytes after offset 0 need 32 bytes; ".*recs.bin" has 31/);
+    expect(() => Dataset.fromRecords(path, { recordBytes: 4, count: 8, decode: (b) => b })).toThrow(
+      /8 records of 4 bytes after offset 0 need 32 bytes; ".*recs.bin" has 31/,
+    );
   });
   test("fit on Dataset.fromArrays(data).batch(n) equals fit on the arrays without shuffling", async () => {
     const d = { x: tensor([[1], [2], [3], [4], [5]]), y: tensor([[2], [4], [6], [8], [10]]) };

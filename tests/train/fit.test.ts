@@ -15,7 +15,19 @@ import type { Callback, TrainCheckpoint } from "../../src/train/index.js";
 
 type P = { w1: Tensor; b1: Tensor; w2: Tensor };
 const X = random.normal(random.key(20), [96, 3]);
-const Y = matmul(tanh(matmul(X, tensor([[1, -2], [0.5, 1], [-1, 0.3]]))), tensor([[1.5], [-0.7]]));
+const Y = matmul(
+  tanh(
+    matmul(
+      X,
+      tensor([
+        [1, -2],
+        [0.5, 1],
+        [-1, 0.3],
+      ]),
+    ),
+  ),
+  tensor([[1.5], [-0.7]]),
+);
 const model = (p: P, x: Tensor): Tensor => matmul(tanh(add(matmul(x, p.w1), p.b1)), p.w2);
 const init = (k: Tensor): P => {
   const [k1, k2] = random.split(k);
@@ -75,7 +87,9 @@ describe("resume", () => {
     expect(flat(more.params)).toEqual(flat((await fit(opts)).params));
   });
   test("a malformed checkpoint is a clear error", () => {
-    expect(() => fit({ ...opts, resume: { params: {} } as unknown as TrainCheckpoint })).toThrow(/fit: resume must be a checkpoint.*missing optState, key, progress, numbers/);
+    expect(() => fit({ ...opts, resume: { params: {} } as unknown as TrainCheckpoint })).toThrow(
+      /fit: resume must be a checkpoint.*missing optState, key, progress, numbers/,
+    );
   });
 });
 
@@ -179,7 +193,14 @@ describe("callbacks", () => {
     // saveBestOnly: only improvements are written, to path
     const only: number[] = [];
     await fit({
-      init, loss: mse, optimizer: sgd({ lr: 0.1 }), data, epochs: 3, batchSize: 32, verbose: 0, lrSchedule: () => 0,
+      init,
+      loss: mse,
+      optimizer: sgd({ lr: 0.1 }),
+      data,
+      epochs: 3,
+      batchSize: 32,
+      verbose: 0,
+      lrSchedule: () => 0,
       callbacks: [modelCheckpoint({ path: "p", saveBestOnly: true, save: (_p, t) => void only.push(t.progress.dataSync()[1]!) })],
     });
     expect(only).toEqual([1]); // frozen params: the loss never improves after epoch 0

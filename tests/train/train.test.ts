@@ -34,7 +34,19 @@ describe("batches", () => {
 
 // synthetic regression: y = tanh(x W1) W2 + noise-free
 const X = random.normal(random.key(10), [256, 3]);
-const Y = matmul(tanh(matmul(X, tensor([[1, -2], [0.5, 1], [-1, 0.3]]))), tensor([[1.5], [-0.7]]));
+const Y = matmul(
+  tanh(
+    matmul(
+      X,
+      tensor([
+        [1, -2],
+        [0.5, 1],
+        [-1, 0.3],
+      ]),
+    ),
+  ),
+  tensor([[1.5], [-0.7]]),
+);
 const model = (p: { w1: Tensor; b1: Tensor; w2: Tensor }, x: Tensor): Tensor => matmul(tanh(add(matmul(x, p.w1), p.b1)), p.w2);
 const init = (k: Tensor): { w1: Tensor; b1: Tensor; w2: Tensor } => {
   const [k1, k2] = random.split(k);

@@ -23,27 +23,21 @@ const row = (t: Tensor, i: number): Tensor => tf.reshape(tf.take(t, [i], { axis:
 describe("composition", () => {
   it("vmap(grad(loss)) gives per-example gradients equal to a loop", async () => {
     await fc.assert(
-      yielding(
-        arb.tensor({ shape: [3, 2] }),
-        arb.tensor({ shape: [2] }),
-        arb.tensor({ shape: [4, 3] }),
-        arb.tensor({ shape: [4, 2] }),
-        (w, b, xs, ys) => {
-          const p = { w, b };
-          const single = (pp: Params, x: Tensor, y: Tensor): Tensor => loss(pp, tf.reshape(x, [1, 3]), tf.reshape(y, [1, 2]));
-          const per = tf.vmap(tf.grad(single), { inAxes: [null, 0, 0] })(p, xs, ys) as Params;
-          expect(per.w.shape).toEqual([4, 3, 2]);
-          expect(per.b.shape).toEqual([4, 2]);
-          for (let i = 0; i < 4; i++) {
-            const g = tf.grad(single)(p, row(xs, i), row(ys, i)) as Params;
-            assertAllClose(row(per.w, i), g.w, { atol: 1e-6, rtol: 1e-5 });
-            assertAllClose(row(per.b, i), g.b, { atol: 1e-6, rtol: 1e-5 });
-          }
-          // the mean of per-example gradients is the batch gradient
-          const batch = tf.grad(loss)(p, xs, ys) as Params;
-          assertAllClose(tf.mean(per.w, { axis: 0 }), batch.w, { atol: 1e-6, rtol: 1e-4 });
-        },
-      ),
+      yielding(arb.tensor({ shape: [3, 2] }), arb.tensor({ shape: [2] }), arb.tensor({ shape: [4, 3] }), arb.tensor({ shape: [4, 2] }), (w, b, xs, ys) => {
+        const p = { w, b };
+        const single = (pp: Params, x: Tensor, y: Tensor): Tensor => loss(pp, tf.reshape(x, [1, 3]), tf.reshape(y, [1, 2]));
+        const per = tf.vmap(tf.grad(single), { inAxes: [null, 0, 0] })(p, xs, ys) as Params;
+        expect(per.w.shape).toEqual([4, 3, 2]);
+        expect(per.b.shape).toEqual([4, 2]);
+        for (let i = 0; i < 4; i++) {
+          const g = tf.grad(single)(p, row(xs, i), row(ys, i)) as Params;
+          assertAllClose(row(per.w, i), g.w, { atol: 1e-6, rtol: 1e-5 });
+          assertAllClose(row(per.b, i), g.b, { atol: 1e-6, rtol: 1e-5 });
+        }
+        // the mean of per-example gradients is the batch gradient
+        const batch = tf.grad(loss)(p, xs, ys) as Params;
+        assertAllClose(tf.mean(per.w, { axis: 0 }), batch.w, { atol: 1e-6, rtol: 1e-4 });
+      }),
       { numRuns: RUNS },
     );
   });
@@ -92,7 +86,12 @@ describe("composition", () => {
         assertAllClose(remat(x), plain(x), { atol: 1e-6 });
         assertAllClose(tf.grad(remat)(x) as Tensor, tf.grad(plain)(x) as Tensor, { atol: 1e-6, rtol: 1e-5 });
         assertAllClose(tf.hessian(remat)(x), tf.hessian(plain)(x), { atol: 1e-5, rtol: 1e-4 });
-        expect(tf.makeGraph(remat)(x).nodes().some((n) => n.prim === "checkpoint")).toBe(true);
+        expect(
+          tf
+            .makeGraph(remat)(x)
+            .nodes()
+            .some((n) => n.prim === "checkpoint"),
+        ).toBe(true);
       }),
       { numRuns: RUNS },
     );
@@ -144,26 +143,51 @@ describe("composition", () => {
     const [, ysFlip] = tf.scan(step, tf.scalar(0), tf.flip(xs));
     assertAllClose(ysr, tf.flip(ysFlip));
     // gradients through a reversed scan
-    checkGrads((x: Tensor) => tf.scan((c: Tensor, v: Tensor) => {
-      const s = tf.sin(tf.add(tf.multiply(c, v), v));
-      return [s, tf.square(s)] as const;
-    }, tf.scalar(0.3), x, { reverse: true })[1], [tf.tensor([0.1, -0.5, 0.7])], { order: 2 });
+    checkGrads(
+      (x: Tensor) =>
+        tf.scan(
+          (c: Tensor, v: Tensor) => {
+            const s = tf.sin(tf.add(tf.multiply(c, v), v));
+            return [s, tf.square(s)] as const;
+          },
+          tf.scalar(0.3),
+          x,
+          { reverse: true },
+        )[1],
+      [tf.tensor([0.1, -0.5, 0.7])],
+      { order: 2 },
+    );
   });
 
   it("scan with a pytree carry and pytree xs/ys", async () => {
     type C = { h: Tensor; n: [Tensor, Tensor] };
     const f = (init: C, xs: { a: Tensor; b: Tensor }): Tensor => {
-      const [c, ys] = tf.scan((carry: C, x: { a: Tensor; b: Tensor }) => {
-        const h = tf.add(tf.multiply(carry.h, x.a), x.b);
-        const next: C = { h, n: [tf.add(carry.n[0], 1), tf.multiply(carry.n[1], x.a)] };
-        return [next, { h2: tf.square(h), sum: tf.sum(h) }] as const;
-      }, init, xs);
+      const [c, ys] = tf.scan(
+        (carry: C, x: { a: Tensor; b: Tensor }) => {
+          const h = tf.add(tf.multiply(carry.h, x.a), x.b);
+          const next: C = { h, n: [tf.add(carry.n[0], 1), tf.multiply(carry.n[1], x.a)] };
+          return [next, { h2: tf.square(h), sum: tf.sum(h) }] as const;
+        },
+        init,
+        xs,
+      );
       expect(ys.h2.shape).toEqual([3, 2]);
       expect(ys.sum.shape).toEqual([3]);
       return tf.add(tf.add(tf.sum(c.h), tf.sum(ys.h2)), tf.add(tf.sum(c.n[1]), tf.sum(ys.sum)));
     };
     const init: C = { h: tf.tensor([0.5, -0.5]), n: [tf.scalar(0), tf.tensor([1, 1])] };
-    const xs = { a: tf.tensor([[0.5, 1], [1.5, -1], [0.2, 0.3]]), b: tf.tensor([[0.1, 0.2], [0.3, 0.4], [0.5, 0.6]]) };
+    const xs = {
+      a: tf.tensor([
+        [0.5, 1],
+        [1.5, -1],
+        [0.2, 0.3],
+      ]),
+      b: tf.tensor([
+        [0.1, 0.2],
+        [0.3, 0.4],
+        [0.5, 0.6],
+      ]),
+    };
     // value against an unrolled loop
     let h = init.h;
     let n1 = init.n[1];
@@ -186,7 +210,11 @@ describe("composition", () => {
     void n1;
     assertAllClose(f(init, xs), acc, { atol: 1e-5, rtol: 1e-5 });
     // the carry counter is counted (int-like float carried through)
-    const [cEnd] = tf.scan((c: C, x: { a: Tensor; b: Tensor }) => [{ h: tf.add(c.h, x.b), n: [tf.add(c.n[0], 1), c.n[1]] as [Tensor, Tensor] }, x.a] as const, init, xs);
+    const [cEnd] = tf.scan(
+      (c: C, x: { a: Tensor; b: Tensor }) => [{ h: tf.add(c.h, x.b), n: [tf.add(c.n[0], 1), c.n[1]] as [Tensor, Tensor] }, x.a] as const,
+      init,
+      xs,
+    );
     assertAllClose(cEnd.n[0], 3);
     // gradients with respect to the whole pytree carry and xs
     checkGrads(f, [init, xs], { order: 1 });
@@ -210,7 +238,10 @@ describe("composition", () => {
       return [v, { note: tf.multiply(v, 2) }];
     };
     const p = { a: tf.tensor([1, 2]), b: [tf.tensor([3, 4])] as [Tensor] };
-    const [[v, aux], g] = tf.valueAndGrad(f, { argnums: [0, 1], hasAux: true })(p, tf.scalar(2)) as [[Tensor, { note: Tensor }], [{ a: Tensor; b: [Tensor] }, Tensor]];
+    const [[v, aux], g] = tf.valueAndGrad(f, { argnums: [0, 1], hasAux: true })(p, tf.scalar(2)) as [
+      [Tensor, { note: Tensor }],
+      [{ a: Tensor; b: [Tensor] }, Tensor],
+    ];
     assertAllClose(v, 22);
     assertAllClose(aux.note, 44);
     assertAllClose(g[0].a, [6, 8]);
@@ -233,14 +264,23 @@ describe("scan gradients through several outputs", () => {
   it("transposes all used outputs of one scan with a single reverse scan", () => {
     const xs = tf.random.normal(tf.random.key(0), [5, 3]);
     const f = (w: Tensor): Tensor => {
-      const [h, ys] = tf.scan((c: Tensor, x: Tensor) => {
-        const n = tf.tanh(tf.add(tf.multiply(c, w), x));
-        return [n, tf.multiply(n, 2)] as const;
-      }, tf.zeros([3]), xs) as [Tensor, Tensor];
+      const [h, ys] = tf.scan(
+        (c: Tensor, x: Tensor) => {
+          const n = tf.tanh(tf.add(tf.multiply(c, w), x));
+          return [n, tf.multiply(n, 2)] as const;
+        },
+        tf.zeros([3]),
+        xs,
+      ) as [Tensor, Tensor];
       return tf.add(tf.sum(tf.square(h)), tf.sum(ys));
     };
     const g = tf.makeGraph(tf.grad(f))(tf.tensor(0.5));
-    const reverse = new Set(g.nodes().filter((n) => n.prim === "scan" && (n.params as { reverse: boolean }).reverse).map((n) => (n.params as { body: { id: number } }).body.id));
+    const reverse = new Set(
+      g
+        .nodes()
+        .filter((n) => n.prim === "scan" && (n.params as { reverse: boolean }).reverse)
+        .map((n) => (n.params as { body: { id: number } }).body.id),
+    );
     expect(reverse.size).toBe(1);
     const e = 1e-2;
     const fd = (f(tf.tensor(0.5 + e)).itemSync() - f(tf.tensor(0.5 - e)).itemSync()) / (2 * e);

@@ -67,13 +67,20 @@ function separated(shape: readonly number[]): fc.Arbitrary<Tensor[]> {
 
 const args = (...as: fc.Arbitrary<Tensor>[]): fc.Arbitrary<Tensor[]> => fc.tuple(...as).map((t) => [...t]);
 
-const BUF = tf.tensor([[0.5, -1.5, 2], [1, 0.25, -0.75]]);
+const BUF = tf.tensor([
+  [0.5, -1.5, 2],
+  [1, 0.25, -0.75],
+]);
 
 function scanBody(init: Tensor, xs: Tensor): Tensor {
-  const [c, ys] = tf.scan((c: Tensor, x: Tensor) => {
-    const h = tf.tanh(tf.add(tf.multiply(c, x), 0.5));
-    return [h, tf.multiply(h, x)] as const;
-  }, init, xs);
+  const [c, ys] = tf.scan(
+    (c: Tensor, x: Tensor) => {
+      const h = tf.tanh(tf.add(tf.multiply(c, x), 0.5));
+      return [h, tf.multiply(h, x)] as const;
+    },
+    init,
+    xs,
+  );
   return tf.add(tf.sum(ys, { axis: 0 }), c);
 }
 
@@ -133,7 +140,19 @@ export const PRIM_TABLE: { readonly [P in Primitive]: Entry } = {
   reshape: { fn: (x) => tf.reshape(x, [3, 2]), args: args(f32([2, 3])), grad: full2 },
   permute: { fn: (x) => tf.permuteDims(x, [2, 0, 1]), args: args(f32([2, 3, 2])), grad: full2 },
   broadcast: { fn: (x) => tf.broadcastTo(x, [3, 2, 4]), args: args(f32([2, 1])), grad: full2 },
-  pad: { fn: (x) => tf.pad(x, [[1, 0], [0, 2]], { value: 1.5 }), args: args(f32([2, 3])), grad: full2 },
+  pad: {
+    fn: (x) =>
+      tf.pad(
+        x,
+        [
+          [1, 0],
+          [0, 2],
+        ],
+        { value: 1.5 },
+      ),
+    args: args(f32([2, 3])),
+    grad: full2,
+  },
   slice: { fn: (x) => tf.slice(x, [0, 1], [2, 4], { strides: [1, 2] }), args: args(f32([3, 4])), grad: full2 },
   flip: { fn: (x) => tf.flip(x, { axis: 1 }), args: args(f32([2, 3])), grad: full2 },
   gather: { fn: (x, i) => tf.take(x, i, { axis: 1 }), args: args(f32([2, 4]), i32([3], -4, 3)), grad: full2 },
@@ -188,7 +207,15 @@ export const OP_TABLE: { readonly [name: string]: Entry } = {
   take: { fn: (x, i) => tf.take(x, i, { axis: 0 }), args: args(f32([3, 2]), i32([2, 2], -3, 2)), grad: full2 },
   takeAlongAxis: { fn: (x, i) => tf.takeAlongAxis(x, i, { axis: 1 }), args: args(f32([2, 3]), i32([2, 2], 0, 2)), grad: full2 },
   cumsumReverse: { fn: (x) => tf.cumsum(x, { axis: 0, reverse: true }), args: args(f32([3, 2])), grad: full2 },
-  pad: { fn: (x) => tf.pad(x, [[0, 1], [2, 0]]), args: args(f32([2, 2])), grad: full2 },
+  pad: {
+    fn: (x) =>
+      tf.pad(x, [
+        [0, 1],
+        [2, 0],
+      ]),
+    args: args(f32([2, 2])),
+    grad: full2,
+  },
   concatSplit: {
     fn: (a, b) => {
       const c = tf.concat([a, b], { axis: 1 });

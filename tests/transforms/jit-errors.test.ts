@@ -40,9 +40,12 @@ describe("jit tracing", () => {
 
   it("the debug log names the changed argument", () => {
     const log: string[] = [];
-    const f = tf.jit(function scale(x: Tensor, y: Tensor) {
-      return tf.multiply(x, y);
-    }, { debug: (m) => log.push(m) });
+    const f = tf.jit(
+      function scale(x: Tensor, y: Tensor) {
+        return tf.multiply(x, y);
+      },
+      { debug: (m) => log.push(m) },
+    );
     f(tf.tensor([1, 2]), tf.tensor([1, 2]));
     expect(log).toHaveLength(1);
     expect(log[0]).toMatch(/first time/);
@@ -62,10 +65,13 @@ describe("jit tracing", () => {
   it("staticArgnums: statics are part of the cache key, compared by value", () => {
     const log: string[] = [];
     let runs = 0;
-    const f = tf.jit((x: Tensor, opts: { power: number }) => {
-      runs++;
-      return tf.pow(x, opts.power);
-    }, { staticArgnums: 1, debug: (m) => log.push(m) });
+    const f = tf.jit(
+      (x: Tensor, opts: { power: number }) => {
+        runs++;
+        return tf.pow(x, opts.power);
+      },
+      { staticArgnums: 1, debug: (m) => log.push(m) },
+    );
     assertAllClose(f(tf.tensor([2, 3]), { power: 2 }), [4, 9]);
     assertAllClose(f(tf.tensor([4, 5]), { power: 2 }), [16, 25]);
     expect(f.traceCount).toBe(1);
@@ -74,11 +80,14 @@ describe("jit tracing", () => {
     expect(runs).toBe(2);
     expect(log[1]).toMatch(/static argument 1/);
     // a static number is not traced: it can drive Python-style control flow
-    const g = tf.jit((x: Tensor, n: number) => {
-      let y = x;
-      for (let i = 0; i < n; i++) y = tf.multiply(y, 2);
-      return y;
-    }, { staticArgnums: [1] });
+    const g = tf.jit(
+      (x: Tensor, n: number) => {
+        let y = x;
+        for (let i = 0; i < n; i++) y = tf.multiply(y, 2);
+        return y;
+      },
+      { staticArgnums: [1] },
+    );
     assertAllClose(g(tf.tensor([1]), 3), [8]);
     assertAllClose(g(tf.tensor([1]), 1), [2]);
     expect(g.traceCount).toBe(2);
@@ -89,7 +98,16 @@ describe("jit tracing", () => {
     const x = tf.tensor([0.1, 0.2]);
     assertAllClose(tf.grad(f)(x) as Tensor, tf.cos(x));
     assertAllClose(tf.grad(f)(x) as Tensor, tf.cos(x));
-    assertAllClose(tf.vmap(f)(tf.tensor([[0.1, 0.2], [0.3, 0.4]])), [Math.sin(0.1) + Math.sin(0.2), Math.sin(0.3) + Math.sin(0.4)], { atol: 1e-6 });
+    assertAllClose(
+      tf.vmap(f)(
+        tf.tensor([
+          [0.1, 0.2],
+          [0.3, 0.4],
+        ]),
+      ),
+      [Math.sin(0.1) + Math.sin(0.2), Math.sin(0.3) + Math.sin(0.4)],
+      { atol: 1e-6 },
+    );
     expect(f.traceCount).toBe(1); // grad and vmap both call it on a traced float32[2]: one signature
   });
 
@@ -141,7 +159,9 @@ describe("transform errors name the argument at fault", () => {
       (x: Tensor) => [tf.square(x), x] as const,
       (x: Tensor, g: Tensor) => [tf.sum(tf.multiply(g, x))],
     );
-    expect(() => tf.grad((x: Tensor) => tf.sum(wrongShape(x)))(tf.ones([3]))).toThrow(/customVjp\(sq\): bwd cotangent 0 has shape \[\], but the argument has shape \[3\]/);
+    expect(() => tf.grad((x: Tensor) => tf.sum(wrongShape(x)))(tf.ones([3]))).toThrow(
+      /customVjp\(sq\): bwd cotangent 0 has shape \[\], but the argument has shape \[3\]/,
+    );
   });
 
   it("grad of an integer argument and argnums out of range", () => {
@@ -155,6 +175,8 @@ describe("transform errors name the argument at fault", () => {
   });
 
   it("scan with a carry that changes shape", () => {
-    expect(() => tf.scan((c: Tensor, x: Tensor) => [tf.concat([c, x]), x] as const, tf.zeros([1]), tf.zeros([3, 1]))).toThrow(/scan: carry leaf 0 changed from float32\[1\] to float32\[2\]/);
+    expect(() => tf.scan((c: Tensor, x: Tensor) => [tf.concat([c, x]), x] as const, tf.zeros([1]), tf.zeros([3, 1]))).toThrow(
+      /scan: carry leaf 0 changed from float32\[1\] to float32\[2\]/,
+    );
   });
 });

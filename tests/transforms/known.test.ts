@@ -61,7 +61,11 @@ describe("known answers", () => {
     const g = tf.grad((y: Tensor) => tf.logsumexp(y))(big) as Tensor;
     const e = [1, 1, Math.exp(-1)];
     const z = e[0]! + e[1]! + e[2]!;
-    assertAllClose(g, e.map((v) => v / z), { atol: 1e-6, rtol: 1e-5 });
+    assertAllClose(
+      g,
+      e.map((v) => v / z),
+      { atol: 1e-6, rtol: 1e-5 },
+    );
   });
 
   describe("5-step RNN through scan", () => {
@@ -78,14 +82,17 @@ describe("known answers", () => {
     const params: P = { W: tf.tensor(fx.inputs.W), U: tf.tensor(fx.inputs.U), b: tf.tensor(fx.inputs.b), h0: tf.tensor(fx.inputs.h0) };
     const xs = tf.tensor(fx.xs);
     const cs = tf.tensor(fx.cs);
-    const cell = (p: P, h: Tensor, x: Tensor): Tensor =>
-      tf.tanh(tf.add(tf.add(tf.matmul(p.W, h), tf.matmul(p.U, x)), p.b));
+    const cell = (p: P, h: Tensor, x: Tensor): Tensor => tf.tanh(tf.add(tf.add(tf.matmul(p.W, h), tf.matmul(p.U, x)), p.b));
 
     const scanLoss = (p: P): Tensor => {
-      const [, ys] = tf.scan((h: Tensor, xc: { x: Tensor; c: Tensor }) => {
-        const h2 = cell(p, h, xc.x);
-        return [h2, tf.sum(tf.multiply(h2, xc.c))] as const;
-      }, p.h0, { x: xs, c: cs });
+      const [, ys] = tf.scan(
+        (h: Tensor, xc: { x: Tensor; c: Tensor }) => {
+          const h2 = cell(p, h, xc.x);
+          return [h2, tf.sum(tf.multiply(h2, xc.c))] as const;
+        },
+        p.h0,
+        { x: xs, c: cs },
+      );
       return tf.sum(ys);
     };
     const unrolledLoss = (p: P): Tensor => {

@@ -22,16 +22,22 @@ describe("tenfold/laws", () => {
       }),
       { numRuns: 20 },
     );
-    fc.assert(fc.property(arb.tensor({ dtype: arb.dtype }), (t) => {
-      expect(["float32", "int32", "bool"]).toContain(t.dtype);
-    }), { numRuns: 20 });
+    fc.assert(
+      fc.property(arb.tensor({ dtype: arb.dtype }), (t) => {
+        expect(["float32", "int32", "bool"]).toContain(t.dtype);
+      }),
+      { numRuns: 20 },
+    );
   });
 
   it("arb.broadcastableShapes always broadcast", () => {
     fc.assert(
-      fc.property(fc.integer({ min: 1, max: 4 }).chain((n) => arb.broadcastableShapes(n)), (ss) => {
-        expect(() => broadcastShapes("t", ...ss)).not.toThrow();
-      }),
+      fc.property(
+        fc.integer({ min: 1, max: 4 }).chain((n) => arb.broadcastableShapes(n)),
+        (ss) => {
+          expect(() => broadcastShapes("t", ...ss)).not.toThrow();
+        },
+      ),
       { numRuns: 100 },
     );
   });
@@ -45,7 +51,16 @@ describe("tenfold/laws", () => {
     expect(allClose(tf.tensor([NaN]), [NaN], { equalNan: false })).toBe(false);
     expect(allClose(tf.tensor([Infinity]), [-Infinity])).toBe(false);
     expect(allClose(tf.zeros([2, 3]), tf.zeros([3, 2]))).toBe(false);
-    const m = findMismatch(tf.tensor([[1, 2], [3, 4]]), [[1, 2.5], [3, 9]]);
+    const m = findMismatch(
+      tf.tensor([
+        [1, 2],
+        [3, 4],
+      ]),
+      [
+        [1, 2.5],
+        [3, 9],
+      ],
+    );
     expect(m?.at).toEqual([1, 1]);
     expect(m?.count).toBe(2);
     expect(() => assertAllClose(tf.tensor([1]), [2], { what: "case A" })).toThrow(/case A: not close: .*worst at \[0\]: got 1, want 2/);
@@ -56,7 +71,9 @@ describe("tenfold/laws", () => {
     // stopGradient makes autodiff disagree with finite differences, in both modes
     const f = (a: Tensor, b: Tensor): Tensor => tf.add(a, tf.multiply(b, tf.stopGradient(b)));
     const args = [tf.tensor([1, 2]), tf.tensor([0.5, -1.5])];
-    expect(() => checkGrads(f, args, { modes: ["fwd"] })).toThrow(/^checkGrads: fwd mode, order 1, f, argument 1: output leaf 0 at \[\d\]: expected \(finite differences\) .*, got \(jvp\)/);
+    expect(() => checkGrads(f, args, { modes: ["fwd"] })).toThrow(
+      /^checkGrads: fwd mode, order 1, f, argument 1: output leaf 0 at \[\d\]: expected \(finite differences\) .*, got \(jvp\)/,
+    );
     expect(() => checkGrads(f, args, { modes: ["rev"] })).toThrow(/^checkGrads: rev mode, order 1, f, argument 1: expected \(finite differences\)/);
     // an error that only shows at order 2 (custom gradient right at first order, its derivative wrong)
     const g = tf.customVjp(
@@ -67,8 +84,11 @@ describe("tenfold/laws", () => {
     checkGrads(g, [tf.tensor([0.4, 1.1])], { modes: ["rev"], order: 1 });
     expect(() => checkGrads(g, [tf.tensor([0.4, 1.1])], { modes: ["rev"], order: 2 })).toThrow(/rev mode, order 2, vjp\(f\), argument 0/);
     // pytree arguments name the leaf
-    expect(() => checkGrads((p: { a: Tensor; b: Tensor }) => tf.add(p.a, tf.multiply(p.b, tf.stopGradient(p.b))), [{ a: tf.tensor([1]), b: tf.tensor([2]) }], { modes: ["fwd"] }))
-      .toThrow(/argument 0 \(leaf 1\)/);
+    expect(() =>
+      checkGrads((p: { a: Tensor; b: Tensor }) => tf.add(p.a, tf.multiply(p.b, tf.stopGradient(p.b))), [{ a: tf.tensor([1]), b: tf.tensor([2]) }], {
+        modes: ["fwd"],
+      }),
+    ).toThrow(/argument 0 \(leaf 1\)/);
     expect(() => checkGrads(f, args, { order: 0 })).toThrow(RangeError);
   });
 });

@@ -61,82 +61,102 @@ function laws(name: string, e: Entry, prim?: string): void {
 
     if (e.grad) {
       const g = e.grad;
-      it(`checkGrads ${(g.modes ?? ["fwd", "rev"]).join("+")} up to order ${g.order}`, async () => {
-        await fc.assert(
-          yielding(e.args, fc.integer({ min: 0, max: 1000 }), (xs, seed) => {
-            checkGrads(e.fn, xs, { order: g.order, modes: g.modes ?? ["fwd", "rev"], atol: g.atol, rtol: g.rtol, seed });
-          }),
-          { numRuns: RUNS },
-        );
-      }, TIMEOUT);
-
-      if (!g.modes || g.modes.includes("fwd")) {
-        it("dot-product identity <u, J v> = <J^T u, v>", async () => {
+      it(
+        `checkGrads ${(g.modes ?? ["fwd", "rev"]).join("+")} up to order ${g.order}`,
+        async () => {
           await fc.assert(
             yielding(e.args, fc.integer({ min: 0, max: 1000 }), (xs, seed) => {
-              const nums = floatArgnums(xs);
-              const vs = xs.map((x, i) => (isFloat(x) ? fixed(x.shape, seed + i) : tf.zerosLike(x)));
-              const [y, jv] = tf.jvp(e.fn, xs, vs) as [Tensor, Tensor];
-              const u = fixed(y.shape, seed + 101);
-              const [, pullback] = tf.vjp(e.fn, ...xs);
-              const jtu = pullback(u) as Tensor[];
-              const lhs = vdot(u, jv);
-              let rhs = 0;
-              for (const i of nums) rhs += vdot(jtu[i]!, vs[i]!);
-              expect(Math.abs(lhs - rhs)).toBeLessThanOrEqual(1e-4 + 1e-4 * Math.abs(lhs));
+              checkGrads(e.fn, xs, { order: g.order, modes: g.modes ?? ["fwd", "rev"], atol: g.atol, rtol: g.rtol, seed });
             }),
             { numRuns: RUNS },
           );
-        }, TIMEOUT);
+        },
+        TIMEOUT,
+      );
+
+      if (!g.modes || g.modes.includes("fwd")) {
+        it(
+          "dot-product identity <u, J v> = <J^T u, v>",
+          async () => {
+            await fc.assert(
+              yielding(e.args, fc.integer({ min: 0, max: 1000 }), (xs, seed) => {
+                const nums = floatArgnums(xs);
+                const vs = xs.map((x, i) => (isFloat(x) ? fixed(x.shape, seed + i) : tf.zerosLike(x)));
+                const [y, jv] = tf.jvp(e.fn, xs, vs) as [Tensor, Tensor];
+                const u = fixed(y.shape, seed + 101);
+                const [, pullback] = tf.vjp(e.fn, ...xs);
+                const jtu = pullback(u) as Tensor[];
+                const lhs = vdot(u, jv);
+                let rhs = 0;
+                for (const i of nums) rhs += vdot(jtu[i]!, vs[i]!);
+                expect(Math.abs(lhs - rhs)).toBeLessThanOrEqual(1e-4 + 1e-4 * Math.abs(lhs));
+              }),
+              { numRuns: RUNS },
+            );
+          },
+          TIMEOUT,
+        );
       }
     }
 
-    it("vmap(f)(xs) = stack(xs.map(f))", async () => {
-      await fc.assert(
-        yielding(fc.array(e.args, { minLength: B, maxLength: B }), (samples) => {
-          const want = tf.stack(samples.map((s) => e.fn(...s)));
-          const batched = samples[0]!.map((_, j) => tf.stack(samples.map((s) => s[j]!)));
-          assertAllClose(tf.vmap(e.fn)(...batched), want, { atol: e.tol ?? 1e-4, rtol: e.tol ?? 1e-4, what: "vmap, all mapped" });
-          if (batched.length > 1) {
-            // map only the first argument; the others are shared (unmapped)
-            const first = samples.map((s) => e.fn(s[0]!, ...samples[0]!.slice(1)));
-            const inAxes = [0, ...batched.slice(1).map(() => null)];
-            const got = tf.vmap(e.fn, { inAxes })(batched[0]!, ...samples[0]!.slice(1));
-            assertAllClose(got, tf.stack(first), { atol: e.tol ?? 1e-4, rtol: e.tol ?? 1e-4, what: "vmap, first mapped" });
-          }
-        }),
-        { numRuns: RUNS },
-      );
-    }, TIMEOUT);
-
-    it("jit(f) = f", async () => {
-      const jf = tf.jit(e.fn);
-      await fc.assert(
-        yielding(e.args, (xs) => {
-          assertAllClose(jf(...xs), e.fn(...xs), { atol: e.tol ?? 1e-5, rtol: e.tol ?? 1e-5 });
-        }),
-        { numRuns: RUNS },
-      );
-    }, TIMEOUT);
-
-    if (e.grad) {
-      it("grad(jit(f)) = jit(grad(f))", async () => {
+    it(
+      "vmap(f)(xs) = stack(xs.map(f))",
+      async () => {
         await fc.assert(
-          yielding(e.args, (xs) => {
-            const nums = floatArgnums(xs);
-            const w = fixed(e.fn(...xs).shape, 5);
-            const s = (...a: Tensor[]): Tensor => tf.sum(tf.multiply(e.fn(...a), w));
-            const g1 = tf.grad(tf.jit(s), { argnums: nums })(...xs) as Tensor[];
-            const g2 = tf.jit(tf.grad(s, { argnums: nums }))(...xs) as Tensor[];
-            const g3 = tf.grad(s, { argnums: nums })(...xs) as Tensor[];
-            g1.forEach((g, i) => {
-              assertAllClose(g, g2[i]!, { atol: 1e-4, rtol: 1e-4, what: `argument ${nums[i]}` });
-              assertAllClose(g, g3[i]!, { atol: 1e-4, rtol: 1e-4, what: `argument ${nums[i]}` });
-            });
+          yielding(fc.array(e.args, { minLength: B, maxLength: B }), (samples) => {
+            const want = tf.stack(samples.map((s) => e.fn(...s)));
+            const batched = samples[0]!.map((_, j) => tf.stack(samples.map((s) => s[j]!)));
+            assertAllClose(tf.vmap(e.fn)(...batched), want, { atol: e.tol ?? 1e-4, rtol: e.tol ?? 1e-4, what: "vmap, all mapped" });
+            if (batched.length > 1) {
+              // map only the first argument; the others are shared (unmapped)
+              const first = samples.map((s) => e.fn(s[0]!, ...samples[0]!.slice(1)));
+              const inAxes = [0, ...batched.slice(1).map(() => null)];
+              const got = tf.vmap(e.fn, { inAxes })(batched[0]!, ...samples[0]!.slice(1));
+              assertAllClose(got, tf.stack(first), { atol: e.tol ?? 1e-4, rtol: e.tol ?? 1e-4, what: "vmap, first mapped" });
+            }
           }),
           { numRuns: RUNS },
         );
-      }, TIMEOUT);
+      },
+      TIMEOUT,
+    );
+
+    it(
+      "jit(f) = f",
+      async () => {
+        const jf = tf.jit(e.fn);
+        await fc.assert(
+          yielding(e.args, (xs) => {
+            assertAllClose(jf(...xs), e.fn(...xs), { atol: e.tol ?? 1e-5, rtol: e.tol ?? 1e-5 });
+          }),
+          { numRuns: RUNS },
+        );
+      },
+      TIMEOUT,
+    );
+
+    if (e.grad) {
+      it(
+        "grad(jit(f)) = jit(grad(f))",
+        async () => {
+          await fc.assert(
+            yielding(e.args, (xs) => {
+              const nums = floatArgnums(xs);
+              const w = fixed(e.fn(...xs).shape, 5);
+              const s = (...a: Tensor[]): Tensor => tf.sum(tf.multiply(e.fn(...a), w));
+              const g1 = tf.grad(tf.jit(s), { argnums: nums })(...xs) as Tensor[];
+              const g2 = tf.jit(tf.grad(s, { argnums: nums }))(...xs) as Tensor[];
+              const g3 = tf.grad(s, { argnums: nums })(...xs) as Tensor[];
+              g1.forEach((g, i) => {
+                assertAllClose(g, g2[i]!, { atol: 1e-4, rtol: 1e-4, what: `argument ${nums[i]}` });
+                assertAllClose(g, g3[i]!, { atol: 1e-4, rtol: 1e-4, what: `argument ${nums[i]}` });
+              });
+            }),
+            { numRuns: RUNS },
+          );
+        },
+        TIMEOUT,
+      );
     }
   });
 }

@@ -53,14 +53,25 @@ describe("typed gradients", () => {
 
   it("type scan's step inputs from xs and its results from the step", () => {
     // Untyped lambdas: the carry comes from init, x from xs (one leading axis less at run time).
-    const [total, running] = scan((c, x) => { const t = add(c, x); return [t, t]; }, tensor(0), tensor([1, 2, 3]));
+    const [total, running] = scan(
+      (c, x) => {
+        const t = add(c, x);
+        return [t, t];
+      },
+      tensor(0),
+      tensor([1, 2, 3]),
+    );
     expectTypeOf(total).toEqualTypeOf<Tensor>();
     expectTypeOf(running).toEqualTypeOf<Tensor>();
     expect([total.arraySync(), running.arraySync()]).toEqual([6, [1, 3, 6]]);
-    const [c2, ys] = scan((c, x) => {
-      expectTypeOf(x).toEqualTypeOf<{ a: Tensor; b: Tensor }>();
-      return [add(c, x.a), { prod: multiply(x.a, x.b) }];
-    }, tensor(0), { a: tensor([1, 2]), b: tensor([3, 4]) });
+    const [c2, ys] = scan(
+      (c, x) => {
+        expectTypeOf(x).toEqualTypeOf<{ a: Tensor; b: Tensor }>();
+        return [add(c, x.a), { prod: multiply(x.a, x.b) }];
+      },
+      tensor(0),
+      { a: tensor([1, 2]), b: tensor([3, 4]) },
+    );
     expectTypeOf(ys).toEqualTypeOf<{ prod: Tensor }>();
     expect([c2.arraySync(), ys.prod.arraySync()]).toEqual([3, [3, 8]]);
   });

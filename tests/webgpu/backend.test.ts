@@ -41,8 +41,7 @@ describe.skipIf(!available)("webgpu backend", () => {
   it("computes gradients that match the cpu backend", async () => {
     const k = tf.random.key(3);
     const [ka, kb] = tf.random.split(k);
-    const f = (x: Tensor, w: Tensor): Tensor =>
-      tf.add(tf.sum(tf.square(tf.tanh(tf.matmul(x, w)))), tf.mean(tf.exp(tf.multiply(x, 0.1))));
+    const f = (x: Tensor, w: Tensor): Tensor => tf.add(tf.sum(tf.square(tf.tanh(tf.matmul(x, w)))), tf.mean(tf.exp(tf.multiply(x, 0.1))));
     const run = (): Tensor[] => {
       const x = tf.random.normal(ka!, [4, 3]);
       const w = tf.random.normal(kb!, [3, 5]);
@@ -56,7 +55,7 @@ describe.skipIf(!available)("webgpu backend", () => {
 
   it("agrees with the reference backend on random graphs", async () => {
     let s = 12345;
-    const rnd = (): number => ((s = (Math.imul(s, 1103515245) + 12345) >>> 0) / 2 ** 32);
+    const rnd = (): number => (s = (Math.imul(s, 1103515245) + 12345) >>> 0) / 2 ** 32;
     const unary = [tf.exp, tf.tanh, tf.sin, tf.negative, tf.abs, (x: Tensor) => tf.sqrt(tf.abs(x)), (x: Tensor) => tf.log1p(tf.abs(x))];
     const binary = [tf.add, tf.subtract, tf.multiply, tf.maximum, tf.minimum];
     for (let trial = 0; trial < 12; trial++) {
@@ -90,13 +89,20 @@ describe.skipIf(!available)("webgpu backend", () => {
       const [k1, k2, k3, k4] = tf.random.split(key, 4);
       const x = tf.random.normal(k1!, [32, 8]);
       const y = tf.random.randint(k2!, [32], 0, 3);
-      let params = { w1: tf.multiply(tf.random.normal(k3!, [8, 16]), 0.3), b1: tf.zeros([16]), w2: tf.multiply(tf.random.normal(k4!, [16, 3]), 0.3), b2: tf.zeros([3]) };
+      let params = {
+        w1: tf.multiply(tf.random.normal(k3!, [8, 16]), 0.3),
+        b1: tf.zeros([16]),
+        w2: tf.multiply(tf.random.normal(k4!, [16, 3]), 0.3),
+        b2: tf.zeros([3]),
+      };
       type P = typeof params;
       const loss = (p: P): Tensor => {
         const h = tf.maximum(tf.add(tf.matmul(x, p.w1), p.b1), 0);
         const logits = tf.add(tf.matmul(h, p.w2), p.b2);
         const lse = tf.logsumexp(logits, { axis: 1 });
-        const picked = tf.sum(tf.multiply(logits, tf.astype(tf.equal(tf.expandDims(y, 1), tf.arange(3, undefined, 1, { dtype: "int32" })), "float32")), { axis: 1 });
+        const picked = tf.sum(tf.multiply(logits, tf.astype(tf.equal(tf.expandDims(y, 1), tf.arange(3, undefined, 1, { dtype: "int32" })), "float32")), {
+          axis: 1,
+        });
         return tf.mean(tf.subtract(lse, picked));
       };
       const step = tf.jit((p: P): [P, Tensor] => {
@@ -120,11 +126,21 @@ describe.skipIf(!available)("webgpu backend", () => {
     const run = (): Tensor[] => {
       const xs = tf.random.normal(tf.random.key(5), [6, 3]);
       const w = tf.random.normal(tf.random.key(6), [3, 3]);
-      const [h, ys] = tf.scan((c: Tensor, x: Tensor) => {
-        const n = tf.tanh(tf.add(tf.matmul(tf.expandDims(c, 0), w), x));
-        return [tf.squeeze(n, { axis: 0 }), tf.sum(n)];
-      }, tf.zeros([3]), xs) as [Tensor, Tensor];
-      return [h, ys, tf.grad((v: Tensor) => tf.sum((tf.scan((c: Tensor, x: Tensor) => [tf.add(tf.multiply(c, v), x), c], tf.zeros([3]), xs) as Tensor[])[0]!))(w.shape[0] === 3 ? tf.ones([3]) : w)];
+      const [h, ys] = tf.scan(
+        (c: Tensor, x: Tensor) => {
+          const n = tf.tanh(tf.add(tf.matmul(tf.expandDims(c, 0), w), x));
+          return [tf.squeeze(n, { axis: 0 }), tf.sum(n)];
+        },
+        tf.zeros([3]),
+        xs,
+      ) as [Tensor, Tensor];
+      return [
+        h,
+        ys,
+        tf.grad((v: Tensor) => tf.sum((tf.scan((c: Tensor, x: Tensor) => [tf.add(tf.multiply(c, v), x), c], tf.zeros([3]), xs) as Tensor[])[0]!))(
+          w.shape[0] === 3 ? tf.ones([3]) : w,
+        ),
+      ];
     };
     const [g, c] = [await on("webgpu", run), await on("cpu", run)];
     g.forEach((x, i) => assertClose(x, c[i]!, `scan ${i}`));
@@ -132,7 +148,9 @@ describe.skipIf(!available)("webgpu backend", () => {
 
   it("keeps memory bounded over 10,000 jitted steps (donated inputs freed at once, no gc)", async () => {
     const b = webgpuBackend();
-    const step = tf.jit((w: Tensor, x: Tensor) => tf.subtract(w, tf.multiply(tf.grad((v: Tensor) => tf.sum(tf.square(tf.matmul(x, v))))(w), 0.01)), { donateArgnums: 0 });
+    const step = tf.jit((w: Tensor, x: Tensor) => tf.subtract(w, tf.multiply(tf.grad((v: Tensor) => tf.sum(tf.square(tf.matmul(x, v))))(w), 0.01)), {
+      donateArgnums: 0,
+    });
     const x = tf.random.normal(tf.random.key(1), [8, 4]);
     let w = tf.random.normal(tf.random.key(2), [4, 4]);
     const live: number[] = [];
@@ -195,7 +213,12 @@ describe.skipIf(!available)("webgpu backend", () => {
     const i3 = tf.reshape(tf.broadcastTo(tf.tensor([0, 1, 2]), [rows / 3, 3]), [rows]); // i % 3
     const a = tf.add(tf.expandDims(i3, 1), tf.arange(4)); // a[i, p] = i % 3 + p
     a.realize();
-    const w = tf.tensor([[1, 0, 1, 0, 1, 0, 1, 0], [1, 1, 1, 1, 1, 1, 1, 1], [1, 0, 1, 0, 1, 0, 1, 0], [1, 1, 1, 1, 1, 1, 1, 1]]);
+    const w = tf.tensor([
+      [1, 0, 1, 0, 1, 0, 1, 0],
+      [1, 1, 1, 1, 1, 1, 1, 1],
+      [1, 0, 1, 0, 1, 0, 1, 0],
+      [1, 1, 1, 1, 1, 1, 1, 1],
+    ]);
     const res = tf.add(tf.matmul(a, w), tf.expandDims(i3, 1)); // column 2j: 5(i%3) + 6; 2j+1: 3(i%3) + 4
     const mm = await res.data();
     for (const i of [0, 1, 2, 1000, Math.floor(rows / 2), rows - 1]) {

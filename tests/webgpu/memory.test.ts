@@ -83,10 +83,14 @@ describe.skipIf(!available)("webgpu deterministic memory", () => {
     const run = (): T[] => {
       const xs = tf.random.normal(tf.random.key(7), [5, 3]);
       const w = tf.random.normal(tf.random.key(8), [3, 3]);
-      const [c, ys] = tf.scan((c: T, x: T) => {
-        const n = tf.tanh(tf.add(tf.squeeze(tf.matmul(tf.expandDims(c, 0), w), { axis: 0 }), x));
-        return [n, n];
-      }, tf.zeros([3]), xs) as [T, T];
+      const [c, ys] = tf.scan(
+        (c: T, x: T) => {
+          const n = tf.tanh(tf.add(tf.squeeze(tf.matmul(tf.expandDims(c, 0), w), { axis: 0 }), x));
+          return [n, n];
+        },
+        tf.zeros([3]),
+        xs,
+      ) as [T, T];
       const [c2, ys2] = tf.scan((c: T, x: T) => [tf.add(c, x), tf.add(c, x)], tf.zeros([3]), xs) as [T, T];
       return [c, ys, c2, ys2];
     };

@@ -25,7 +25,11 @@ describe.runIf(available)("random matches JAX on webgpu", () => {
   });
 
   it("bits, split, uniform on [0, 1), randint, permutation are bit-identical", async () => {
-    for (const c of FX.bits) expect(Array.from(await tf.random.bits(tf.random.key(c.seed), c.shape).data(), (v) => v >>> 0), `bits [${c.shape}]`).toEqual(c.v);
+    for (const c of FX.bits)
+      expect(
+        Array.from(await tf.random.bits(tf.random.key(c.seed), c.shape).data(), (v) => v >>> 0),
+        `bits [${c.shape}]`,
+      ).toEqual(c.v);
     for (const c of FX.split) {
       const keys = await Promise.all(tf.random.split(tf.random.key(c.seed), c.n).map((k) => k.data()));
       expect(keys.flatMap((k) => Array.from(k, (v) => v >>> 0))).toEqual(c.keys);

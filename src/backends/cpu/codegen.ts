@@ -24,7 +24,12 @@ export function fexp(x: number): number {
   if (!(x < 89) || !(x > -104)) return x !== x ? NaN : x > 0 ? Infinity : 0;
   const n = Math.round(x * 1.4426950408889634);
   const r = x - n * 0.6931471805599453;
-  const p = 1 + r * (1 + r * (0.5 + r * (0.16666666666666666 + r * (0.041666666666666664 + r * (0.008333333333333333 + r * (0.001388888888888889 + r * 0.0001984126984126984))))));
+  const p =
+    1 +
+    r *
+      (1 +
+        r *
+          (0.5 + r * (0.16666666666666666 + r * (0.041666666666666664 + r * (0.008333333333333333 + r * (0.001388888888888889 + r * 0.0001984126984126984))))));
   return p * EXP2[n + 160]!;
 }
 
@@ -38,7 +43,16 @@ export function ftanh(x: number): number {
   if (!(ax < 10)) return x !== x ? NaN : x > 0 ? 1 : -1;
   const u = 2 * ax;
   let em1: number;
-  if (u < 0.35) em1 = u * (1 + u * (0.5 + u * (0.16666666666666666 + u * (0.041666666666666664 + u * (0.008333333333333333 + u * (0.001388888888888889 + u * (0.0001984126984126984 + u * 0.0000248015873015873)))))));
+  if (u < 0.35)
+    em1 =
+      u *
+      (1 +
+        u *
+          (0.5 +
+            u *
+              (0.16666666666666666 +
+                u *
+                  (0.041666666666666664 + u * (0.008333333333333333 + u * (0.001388888888888889 + u * (0.0001984126984126984 + u * 0.0000248015873015873)))))));
   else em1 = fexp(u) - 1;
   const t = em1 / (em1 + 2);
   return x < 0 ? -t : t;
@@ -58,7 +72,10 @@ function compile(nIn: number, src: string): KernelFn {
     cache.delete(key); // refresh its recency
   } else {
     const params = Array.from({ length: nIn }, (_, i) => `in${i}`);
-    f = new Function("H", `"use strict"; const {erf, powC, powI32, divI32, f2i32, threefry2x32, roundHalfEven, fr, fexp, ftanh} = H; return function kernel(${[...params, "out"].join(", ")}) {\n${src}\n};`)(HELPERS) as KernelFn;
+    f = new Function(
+      "H",
+      `"use strict"; const {erf, powC, powI32, divI32, f2i32, threefry2x32, roundHalfEven, fr, fexp, ftanh} = H; return function kernel(${[...params, "out"].join(", ")}) {\n${src}\n};`,
+    )(HELPERS) as KernelFn;
     if (cache.size >= KERNEL_CACHE_LIMIT) cache.delete(cache.keys().next().value!);
   }
   cache.set(key, f);
@@ -97,22 +114,41 @@ const isF = (d: DType): boolean => d === "float32" || d === "float16";
 function conds(cs: readonly Cond[], ix: (i: Idx) => string): string {
   // Conditions on literal indices (loop digits specialized to constants) fold away.
   // Conditions that hold (or fail) over the whole range of their index fold too.
-  if (cs.some((c) => { const [lo, hi] = bounds(c.idx); return hi < c.lo || lo >= c.hi; })) return "false";
-  cs = cs.filter((c) => { const [lo, hi] = bounds(c.idx); return !(lo >= c.lo && hi < c.hi); });
+  if (
+    cs.some((c) => {
+      const [lo, hi] = bounds(c.idx);
+      return hi < c.lo || lo >= c.hi;
+    })
+  )
+    return "false";
+  cs = cs.filter((c) => {
+    const [lo, hi] = bounds(c.idx);
+    return !(lo >= c.lo && hi < c.hi);
+  });
   if (cs.length === 0) return "true";
-  return cs.map((c) => {
-    const t = ix(c.idx);
-    return `${t} >= ${c.lo} && ${t} < ${c.hi}`;
-  }).join(" && ");
+  return cs
+    .map((c) => {
+      const t = ix(c.idx);
+      return `${t} >= ${c.lo} && ${t} < ${c.hi}`;
+    })
+    .join(" && ");
 }
 
 /** A JS expression of an elementwise primitive over operand expressions (inT: operands' dtype). */
 type JsEmit = (x: readonly string[], inT: DType, outT: DType, bits: number) => string;
-const fmath = (fn: string): JsEmit => ([x]) => `fr(Math.${fn}(${x}))`;
+const fmath =
+  (fn: string): JsEmit =>
+  ([x]) =>
+    `fr(Math.${fn}(${x}))`;
 /** Bool operands are 0/1: add/max are `or`, mul/min are `and` (the definition's int result stored as bool). */
-const arith = (op: string, boolOp: string, int: (a: string, b: string) => string): JsEmit => ([a, b], inT) =>
-  isF(inT) ? `fr(${a} ${op} ${b})` : inT === "bool" ? `(${a} ${boolOp} ${b})` : int(a!, b!);
-const cmp = (op: string): JsEmit => ([a, b]) => `(${a} ${op} ${b} ? 1 : 0)`;
+const arith =
+  (op: string, boolOp: string, int: (a: string, b: string) => string): JsEmit =>
+  ([a, b], inT) =>
+    isF(inT) ? `fr(${a} ${op} ${b})` : inT === "bool" ? `(${a} ${boolOp} ${b})` : int(a!, b!);
+const cmp =
+  (op: string): JsEmit =>
+  ([a, b]) =>
+    `(${a} ${op} ${b} ? 1 : 0)`;
 
 /**
  * The JS form of every elementwise primitive, each the expression of its definition in
@@ -149,7 +185,8 @@ const JS: { readonly [P in ElementwisePrim]: JsEmit } = {
     return isF(from) ? x! : `fr(${x})`;
   },
   shrl: ([x], _i, _o, bits) => `((${x} >>> ${bits}) | 0)`,
-  threefry: ([a, b, c, d], _i, _o, lane) => (lane === 2 ? `(((t) => t[0] ^ t[1])(threefry2x32(${a}, ${b}, ${c}, ${d})))` : `(threefry2x32(${a}, ${b}, ${c}, ${d})[${lane}] | 0)`),
+  threefry: ([a, b, c, d], _i, _o, lane) =>
+    lane === 2 ? `(((t) => t[0] ^ t[1])(threefry2x32(${a}, ${b}, ${c}, ${d})))` : `(threefry2x32(${a}, ${b}, ${c}, ${d})[${lane}] | 0)`,
 };
 
 /** Emits an SSA body: single-use values are inlined (so guarded branches stay lazy). */
@@ -157,11 +194,18 @@ function emitBody(instrs: readonly Instr[], acc: string, prefix: string): { stmt
   const uses = new Array<number>(instrs.length).fill(0);
   const refs = (i: Instr): number[] => {
     switch (i.op) {
-      case "unary": case "cast": case "shrl": return [i.x];
-      case "binary": return [i.a, i.b];
-      case "where": return [i.c, i.a, i.b];
-      case "guard": return [i.x, i.otherwise];
-      default: return [];
+      case "unary":
+      case "cast":
+      case "shrl":
+        return [i.x];
+      case "binary":
+        return [i.a, i.b];
+      case "where":
+        return [i.c, i.a, i.b];
+      case "guard":
+        return [i.x, i.otherwise];
+      default:
+        return [];
     }
   };
   for (const i of instrs) for (const r of refs(i)) uses[r]!++;
@@ -176,11 +220,15 @@ function emitBody(instrs: readonly Instr[], acc: string, prefix: string): { stmt
   // x + 0 keeps the sum's value exactly (−0 + 0 is +0).
   type Alt = { readonly cond: string; readonly sel: ReadonlyMap<string, readonly [number, number]>; readonly val: string };
   const chains = new Map<number, readonly Alt[]>();
-  const zero = (r: number): boolean => { const z = instrs[r]!; return z.op === "const" && Object.is(z.value, 0); };
-  const disjoint = (a: Alt, b: Alt): boolean => [...a.sel].some(([key, [lo, hi]]) => {
-    const o = b.sel.get(key);
-    return o !== undefined && (o[1] <= lo || hi <= o[0]);
-  });
+  const zero = (r: number): boolean => {
+    const z = instrs[r]!;
+    return z.op === "const" && Object.is(z.value, 0);
+  };
+  const disjoint = (a: Alt, b: Alt): boolean =>
+    [...a.sel].some(([key, [lo, hi]]) => {
+      const o = b.sel.get(key);
+      return o !== undefined && (o[1] <= lo || hi <= o[0]);
+    });
   instrs.forEach((i, k) => {
     if (i.op === "guard" && isF(i.dtype) && zero(i.otherwise) && uses[i.x] === 1) {
       chains.set(k, [{ cond: conds(i.conds, ix), sel: new Map(i.conds.map((c) => [idxText(c.idx), [c.lo, c.hi] as const])), val: at(i.x) }]);
@@ -190,22 +238,53 @@ function emitBody(instrs: readonly Instr[], acc: string, prefix: string): { stmt
         const all = [...A, ...B];
         chains.set(k, all);
         text.push(`(${all.map((a) => `${a.cond} ? (${a.val} + 0) : `).join("")}0)`);
-        if (uses[k]! > 1) { stmts.push(`const ${prefix}${k} = ${text[k]};`); text[k] = `${prefix}${k}`; }
+        if (uses[k]! > 1) {
+          stmts.push(`const ${prefix}${k} = ${text[k]};`);
+          text[k] = `${prefix}${k}`;
+        }
         return;
       }
     }
     let t: string;
     switch (i.op) {
-      case "load": t = `in${i.input}[${ix(i.index)}]`; break;
-      case "const": t = Number.isNaN(i.value) ? "NaN" : i.value === Infinity ? "Infinity" : i.value === -Infinity ? "-Infinity" : Object.is(i.value, -0) ? "-0" : String(i.value); break;
-      case "index": t = ix(i.index); break;
-      case "acc": t = acc; break;
-      case "unary": t = JS[i.fn]([at(i.x)], i.dtype, i.dtype, 0); break;
-      case "binary": t = JS[i.fn]([at(i.a), at(i.b)], i.argDtype, i.dtype, 0); break;
-      case "where": t = JS.where([at(i.c), at(i.a), at(i.b)], i.dtype, i.dtype, 0); break;
-      case "cast": t = JS.cast([at(i.x)], i.from, i.dtype, 0); break;
-      case "shrl": t = JS.shrl([at(i.x)], "int32", "int32", i.bits); break;
-      case "guard": t = `(${conds(i.conds, ix)} ? ${at(i.x)} : ${at(i.otherwise)})`; break;
+      case "load":
+        t = `in${i.input}[${ix(i.index)}]`;
+        break;
+      case "const":
+        t = Number.isNaN(i.value)
+          ? "NaN"
+          : i.value === Infinity
+            ? "Infinity"
+            : i.value === -Infinity
+              ? "-Infinity"
+              : Object.is(i.value, -0)
+                ? "-0"
+                : String(i.value);
+        break;
+      case "index":
+        t = ix(i.index);
+        break;
+      case "acc":
+        t = acc;
+        break;
+      case "unary":
+        t = JS[i.fn]([at(i.x)], i.dtype, i.dtype, 0);
+        break;
+      case "binary":
+        t = JS[i.fn]([at(i.a), at(i.b)], i.argDtype, i.dtype, 0);
+        break;
+      case "where":
+        t = JS.where([at(i.c), at(i.a), at(i.b)], i.dtype, i.dtype, 0);
+        break;
+      case "cast":
+        t = JS.cast([at(i.x)], i.from, i.dtype, 0);
+        break;
+      case "shrl":
+        t = JS.shrl([at(i.x)], "int32", "int32", i.bits);
+        break;
+      case "guard":
+        t = `(${conds(i.conds, ix)} ? ${at(i.x)} : ${at(i.otherwise)})`;
+        break;
     }
     if (uses[k]! > 1 && i.op !== "const" && i.op !== "acc") {
       stmts.push(`const ${prefix}${k} = ${t};`);
@@ -287,7 +366,9 @@ export function reduceFn(k: ReduceKernel): KernelFn {
     const one = emitBody(k.body, "", "b_");
     const unrolled =
       `for (let ${v} = 0; ${v} < ${main}; ${v} += ${UNROLL}) {\n${copies.join("\n")}\n}\n` +
-      (main < n ? `for (let ${v} = ${main}; ${v} < ${n}; ${v}++) {\n${one.stmts.join("\n")}\nconst v = ${one.result};\n${combine(k.fn, k.accDtype, "a0")}\n}` : "");
+      (main < n
+        ? `for (let ${v} = ${main}; ${v} < ${n}; ${v}++) {\n${one.stmts.join("\n")}\nconst v = ${one.result};\n${combine(k.fn, k.accDtype, "a0")}\n}`
+        : "");
     const outer = loops(red.slice(0, last), "r", unrolled);
     const accs = Array.from({ length: UNROLL }, (_, j) => `a${j} = ${init}`).join(", ");
     const fold = Array.from({ length: UNROLL - 1 }, (_, j) => combine(k.fn, k.accDtype, "acc", `a${j + 1}`)).join("\n");
@@ -313,9 +394,13 @@ export function matmulEpilogueFn(k: MatmulKernel): KernelFn | undefined {
 function substBody(body: readonly Instr[], env: ReadonlyMap<string, Idx>): Instr[] {
   return body.map((x) => {
     switch (x.op) {
-      case "load": case "index": return { ...x, index: substIdx(x.index, env) };
-      case "guard": return { ...x, conds: x.conds.map((c) => ({ ...c, idx: substIdx(c.idx, env) })) };
-      default: return x;
+      case "load":
+      case "index":
+        return { ...x, index: substIdx(x.index, env) };
+      case "guard":
+        return { ...x, conds: x.conds.map((c) => ({ ...c, idx: substIdx(c.idx, env) })) };
+      default:
+        return x;
     }
   });
 }
@@ -323,12 +408,15 @@ function substBody(body: readonly Instr[], env: ReadonlyMap<string, Idx>): Instr
 /** Radices (innermost first) splitting variable `name` of `size` into the digits its div/mods use. */
 function digitsOf(body: readonly Instr[], name: string, size: number): number[] {
   const cs = new Set<number>();
-  const has = (i: Idx): boolean => i.k === "var" ? i.name === name : i.k === "lit" ? false : has(i.a) || (i.k === "add" && has(i.b));
+  const has = (i: Idx): boolean => (i.k === "var" ? i.name === name : i.k === "lit" ? false : has(i.a) || (i.k === "add" && has(i.b)));
   const walk = (i: Idx): void => {
     if (i.k === "div" || i.k === "mod") {
       if (has(i.a) && i.c < size && size % i.c === 0) cs.add(i.c);
       walk(i.a);
-    } else if (i.k === "add") { walk(i.a); walk(i.b); } else if (i.k === "mul") walk(i.a);
+    } else if (i.k === "add") {
+      walk(i.a);
+      walk(i.b);
+    } else if (i.k === "mul") walk(i.a);
   };
   for (const x of body) {
     if (x.op === "load" || x.op === "index") walk(x.index);
@@ -390,7 +478,8 @@ export function packFn(k: ElementwiseKernel, kk: number, n: number, nr: number, 
   const colVars = digitVars.filter((v) => !v.row);
   const colLoops = (b: readonly Instr[], pre: string): string => {
     let s = store(b, pre);
-    for (let t = colVars.length - 1; t >= 0; t--) s = `for (let ${colVars[t]!.name} = 0; ${colVars[t]!.name} < ${colVars[t]!.size}; ${colVars[t]!.name}++) {\n${s}\n}`;
+    for (let t = colVars.length - 1; t >= 0; t--)
+      s = `for (let ${colVars[t]!.name} = 0; ${colVars[t]!.name} < ${colVars[t]!.size}; ${colVars[t]!.name}++) {\n${s}\n}`;
     return `{\nconst pq = ${base} + prow * ${nr}; prow++;\nlet j = 0;\n${s}\n}`;
   };
   const last = rowVars[rowVars.length - 1];
@@ -399,6 +488,7 @@ export function packFn(k: ElementwiseKernel, kk: number, n: number, nr: number, 
     rows = Array.from({ length: last.size }, (_, v) => colLoops(substBody(body, new Map([[last.name, lit(v)]])), `u${v}_`)).join("\n");
     rowVars.pop();
   } else rows = colLoops(body, "t");
-  for (let t = rowVars.length - 1; t >= 0; t--) rows = `for (let ${rowVars[t]!.name} = 0; ${rowVars[t]!.name} < ${rowVars[t]!.size}; ${rowVars[t]!.name}++) {\n${rows}\n}`;
+  for (let t = rowVars.length - 1; t >= 0; t--)
+    rows = `for (let ${rowVars[t]!.name} = 0; ${rowVars[t]!.name} < ${rowVars[t]!.size}; ${rowVars[t]!.name}++) {\n${rows}\n}`;
   return compile(k.inputs.length, `let prow = 0;\n${rows}`);
 }

@@ -94,7 +94,14 @@ export function awaitHelper(c: Int32Array, err: number, armed: boolean, progress
  * Waits for every helper of a call (so none still writes after it returns), drops dead helpers
  * from `pool`, and throws a HelperThreadError naming `who` when any failed.
  */
-export function awaitHelpers<H extends { readonly ctl: Int32Array }>(who: string, pool: H[], used: readonly H[], err: number, armed: ReadonlySet<H>, progress: (h: H) => number): void {
+export function awaitHelpers<H extends { readonly ctl: Int32Array }>(
+  who: string,
+  pool: H[],
+  used: readonly H[],
+  err: number,
+  armed: ReadonlySet<H>,
+  progress: (h: H) => number,
+): void {
   let failed = 0;
   let dead = 0;
   for (const h of used) {

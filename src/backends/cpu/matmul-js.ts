@@ -55,28 +55,80 @@ export function sgemm(A: Strided, B: Strided, C: Float32Array | Int32Array | Uin
     const j0 = jp * 4;
     const jn = Math.min(4, n - j0);
     for (let ip = 0; ip < mp; ip++) {
-      let c00 = 0, c01 = 0, c02 = 0, c03 = 0, c10 = 0, c11 = 0, c12 = 0, c13 = 0;
-      let c20 = 0, c21 = 0, c22 = 0, c23 = 0, c30 = 0, c31 = 0, c32 = 0, c33 = 0;
+      let c00 = 0,
+        c01 = 0,
+        c02 = 0,
+        c03 = 0,
+        c10 = 0,
+        c11 = 0,
+        c12 = 0,
+        c13 = 0;
+      let c20 = 0,
+        c21 = 0,
+        c22 = 0,
+        c23 = 0,
+        c30 = 0,
+        c31 = 0,
+        c32 = 0,
+        c33 = 0;
       let qa = ip * k * 4;
       let qb = 0;
       for (let p = 0; p < k; p++, qa += 4, qb += 4) {
-        const a0 = pa[qa]!, a1 = pa[qa + 1]!, a2 = pa[qa + 2]!, a3 = pa[qa + 3]!;
-        const b0 = pb[qb]!, b1 = pb[qb + 1]!, b2 = pb[qb + 2]!, b3 = pb[qb + 3]!;
-        c00 += a0 * b0; c01 += a0 * b1; c02 += a0 * b2; c03 += a0 * b3;
-        c10 += a1 * b0; c11 += a1 * b1; c12 += a1 * b2; c13 += a1 * b3;
-        c20 += a2 * b0; c21 += a2 * b1; c22 += a2 * b2; c23 += a2 * b3;
-        c30 += a3 * b0; c31 += a3 * b1; c32 += a3 * b2; c33 += a3 * b3;
+        const a0 = pa[qa]!,
+          a1 = pa[qa + 1]!,
+          a2 = pa[qa + 2]!,
+          a3 = pa[qa + 3]!;
+        const b0 = pb[qb]!,
+          b1 = pb[qb + 1]!,
+          b2 = pb[qb + 2]!,
+          b3 = pb[qb + 3]!;
+        c00 += a0 * b0;
+        c01 += a0 * b1;
+        c02 += a0 * b2;
+        c03 += a0 * b3;
+        c10 += a1 * b0;
+        c11 += a1 * b1;
+        c12 += a1 * b2;
+        c13 += a1 * b3;
+        c20 += a2 * b0;
+        c21 += a2 * b1;
+        c22 += a2 * b2;
+        c23 += a2 * b3;
+        c30 += a3 * b0;
+        c31 += a3 * b1;
+        c32 += a3 * b2;
+        c33 += a3 * b3;
       }
       const i0 = ip * 4;
       const im = Math.min(4, m - i0);
       if (im === 4 && jn === 4) {
         let o = cOff + i0 * n + j0;
-        C[o] = c00; C[o + 1] = c01; C[o + 2] = c02; C[o + 3] = c03; o += n;
-        C[o] = c10; C[o + 1] = c11; C[o + 2] = c12; C[o + 3] = c13; o += n;
-        C[o] = c20; C[o + 1] = c21; C[o + 2] = c22; C[o + 3] = c23; o += n;
-        C[o] = c30; C[o + 1] = c31; C[o + 2] = c32; C[o + 3] = c33;
+        C[o] = c00;
+        C[o + 1] = c01;
+        C[o + 2] = c02;
+        C[o + 3] = c03;
+        o += n;
+        C[o] = c10;
+        C[o + 1] = c11;
+        C[o + 2] = c12;
+        C[o + 3] = c13;
+        o += n;
+        C[o] = c20;
+        C[o + 1] = c21;
+        C[o + 2] = c22;
+        C[o + 3] = c23;
+        o += n;
+        C[o] = c30;
+        C[o + 1] = c31;
+        C[o + 2] = c32;
+        C[o + 3] = c33;
       } else {
-        const rows = [[c00, c01, c02, c03], [c10, c11, c12, c13], [c20, c21, c22, c23], [c30, c31, c32, c33]];
+        const rows = [
+          [c00, c01, c02, c03],
+          [c10, c11, c12, c13],
+          [c20, c21, c22, c23],
+          [c30, c31, c32, c33],
+        ];
         for (let ii = 0; ii < im; ii++) for (let jj = 0; jj < jn; jj++) C[cOff + (i0 + ii) * n + j0 + jj] = rows[ii]![jj]!;
       }
     }

@@ -25,18 +25,35 @@ export function matmulRunner(k: Extract<Kernel, { kind: "matmul" }>): Runner {
   const { aOffs, bOffs } = batchOffsets(k);
   // A batched float product whose per-entry A fits in L2 runs as one table gemm over all
   // entries (B's panels gathered per thread, C written in place); else one gemm per entry.
-  const table = k.dtype === "float32" && nb > 1 && k.m * k.k * 4 <= TABLE_MAX_A_BYTES && simdGemmFor(k.m, k.n, k.k) ? stridedTable(bOffs, k.b.strides[r]!, k.b.strides[r + 1]!, k.k, k.n) : null;
+  const table =
+    k.dtype === "float32" && nb > 1 && k.m * k.k * 4 <= TABLE_MAX_A_BYTES && simdGemmFor(k.m, k.n, k.k)
+      ? stridedTable(bOffs, k.b.strides[r]!, k.b.strides[r + 1]!, k.k, k.n)
+      : null;
   const broadcastA = k.a.strides.slice(0, r).every((x) => x === 0);
   return (bufs) => {
     const out = bufs[k.output]!;
     const A = bufs[k.inputs[k.a.input]!]!;
     const B = bufs[k.inputs[k.b.input]!]!;
     const As = { data: A, off: k.a.offset, rs: k.a.strides[r]!, cs: k.a.strides[r + 1]! };
-    if (table && A instanceof Float32Array && B instanceof Float32Array && out instanceof Float32Array && sgemmTable(As, broadcastA ? undefined : aOffs, table, B, out, 0, k.m, nb, k.n, k.k)) {
+    if (
+      table &&
+      A instanceof Float32Array &&
+      B instanceof Float32Array &&
+      out instanceof Float32Array &&
+      sgemmTable(As, broadcastA ? undefined : aOffs, table, B, out, 0, k.m, nb, k.n, k.k)
+    ) {
       // done on the table gemm
     } else {
       for (let bi = 0; bi < nb; bi++) {
-        gemm({ data: A, off: aOffs[bi]!, rs: k.a.strides[r]!, cs: k.a.strides[r + 1]! }, { data: B, off: bOffs[bi]!, rs: k.b.strides[r]!, cs: k.b.strides[r + 1]! }, out, bi * k.m * k.n, k.m, k.n, k.k);
+        gemm(
+          { data: A, off: aOffs[bi]!, rs: k.a.strides[r]!, cs: k.a.strides[r + 1]! },
+          { data: B, off: bOffs[bi]!, rs: k.b.strides[r]!, cs: k.b.strides[r + 1]! },
+          out,
+          bi * k.m * k.n,
+          k.m,
+          k.n,
+          k.k,
+        );
       }
     }
     if (epi) epi(...k.inputs.map((s) => bufs[s]!), out);
@@ -50,7 +67,8 @@ const TABLE_MAX_A_BYTES = 512 * 1024;
 function batchOffsets(k: MatmulKernel): { aOffs: number[]; bOffs: number[] } {
   const nb = sizeOf(k.batch);
   const bStr = stridesOf(k.batch);
-  const offs = (o: StridedOperand): number[] => Array.from({ length: nb }, (_, bi) => k.batch.reduce((s, size, d) => s + (Math.floor(bi / bStr[d]!) % size) * o.strides[d]!, o.offset));
+  const offs = (o: StridedOperand): number[] =>
+    Array.from({ length: nb }, (_, bi) => k.batch.reduce((s, size, d) => s + (Math.floor(bi / bStr[d]!) % size) * o.strides[d]!, o.offset));
   return { aOffs: offs(k.a), bOffs: offs(k.b) };
 }
 
@@ -67,7 +85,14 @@ function batchOffsets(k: MatmulKernel): { aOffs: number[]; bOffs: number[] } {
  * their buffers by now). With `keep`, the product stays in wasm memory for the next kernel (its
  * only reader), which reads it through `keep.set` instead of a copy into the output slot.
  */
-export function fusedMatmulRunner(k: MatmulKernel, producer: ElementwiseKernel, packable: boolean, bSize: number, keep: { set(c: Float32Array): void } | undefined, src: { source(bufs: TypedArray[]): TypedArray[]; produce: Runner }): Runner {
+export function fusedMatmulRunner(
+  k: MatmulKernel,
+  producer: ElementwiseKernel,
+  packable: boolean,
+  bSize: number,
+  keep: { set(c: Float32Array): void } | undefined,
+  src: { source(bufs: TypedArray[]): TypedArray[]; produce: Runner },
+): Runner {
   const { m, n, k: kk } = k;
   const r = k.batch.length;
   const nb = sizeOf(k.batch);
@@ -126,12 +151,17 @@ export function keptMatmulRunner(k: MatmulKernel, keep: { set(c: Float32Array): 
 }
 
 /** Matmul kernel i's fusions with its neighbours (see `fusedMatmulRunner`). */
-export function matmulFusions(kernels: readonly Kernel[], slots: Program["slots"], simd: readonly unknown[]): { pack: Map<number, { producer: number; packable: boolean }>; keep: Map<number, number> } {
+export function matmulFusions(
+  kernels: readonly Kernel[],
+  slots: Program["slots"],
+  simd: readonly unknown[],
+): { pack: Map<number, { producer: number; packable: boolean }>; keep: Map<number, number> } {
   const readers = new Map<number, number[]>();
   kernels.forEach((k, i) => {
     for (const s of new Set(k.inputs)) (readers.get(s) ?? readers.set(s, []).get(s)!).push(i);
   });
-  const only = (s: number, i: number): boolean => slots[s]!.kind === "temp" && slots[s]!.dtype === "float32" && readers.get(s)?.length === 1 && readers.get(s)![0] === i;
+  const only = (s: number, i: number): boolean =>
+    slots[s]!.kind === "temp" && slots[s]!.dtype === "float32" && readers.get(s)?.length === 1 && readers.get(s)![0] === i;
   const pack = new Map<number, { producer: number; packable: boolean }>();
   const keep = new Map<number, number>();
   kernels.forEach((mk, i) => {
@@ -141,7 +171,13 @@ export function matmulFusions(kernels: readonly Kernel[], slots: Program["slots"
     const S = mk.inputs[mk.b.input]!;
     const epiReads = new Set(mk.epilogue.flatMap((x) => (x.op === "load" ? [mk.inputs[x.input]!] : [])));
     if (e?.kind !== "elementwise" || simd[i - 1] || e.output !== S || !only(S, i) || mk.inputs[mk.a.input] === S || epiReads.has(S)) return;
-    const packable = sizeOf(mk.batch) === 1 && mk.b.offset === 0 && mk.b.strides[r] === mk.n && mk.b.strides[r + 1] === 1 && e.shape[e.shape.length - 1] === mk.n && sizeOf(e.shape) === mk.k * mk.n;
+    const packable =
+      sizeOf(mk.batch) === 1 &&
+      mk.b.offset === 0 &&
+      mk.b.strides[r] === mk.n &&
+      mk.b.strides[r + 1] === 1 &&
+      e.shape[e.shape.length - 1] === mk.n &&
+      sizeOf(e.shape) === mk.k * mk.n;
     const gather = e.inputs.length === 1 && slots[e.inputs[0]!]!.dtype === "float32";
     if (packable || gather) pack.set(i, { producer: i - 1, packable });
   });
@@ -154,16 +190,32 @@ export function matmulFusions(kernels: readonly Kernel[], slots: Program["slots"
     if (slots[S]!.kind !== "temp" || rs.length < 2 || rs.some((i) => i <= p)) return;
     const ok = rs.every((i) => {
       const mk = kernels[i]!;
-      return mk.kind === "matmul" && mk.dtype === "float32" && mk.n >= 2 && mk.inputs[mk.b.input] === S && mk.inputs.filter((s) => s === S).length === 1 &&
-        !mk.epilogue.some((x) => x.op === "load" && mk.inputs[x.input] === S);
+      return (
+        mk.kind === "matmul" &&
+        mk.dtype === "float32" &&
+        mk.n >= 2 &&
+        mk.inputs[mk.b.input] === S &&
+        mk.inputs.filter((s) => s === S).length === 1 &&
+        !mk.epilogue.some((x) => x.op === "load" && mk.inputs[x.input] === S)
+      );
     });
     if (ok) for (const i of rs) pack.set(i, { producer: p, packable: false });
   });
   // A kept product lives in the gemm's memory: its reader must not be packing the next gemm.
   kernels.forEach((mk, i) => {
     const c = kernels[i + 1];
-    if (mk.kind === "matmul" && mk.dtype === "float32" && c?.kind === "elementwise" && !simd[i + 1] && !pack.has(i + 2) &&
-        (sizeOf(mk.batch) === 1 || pack.has(i)) && mk.epilogue.length === 1 && mk.epilogue[0]!.op === "acc" && only(mk.output, i + 1)) keep.set(i, i + 1);
+    if (
+      mk.kind === "matmul" &&
+      mk.dtype === "float32" &&
+      c?.kind === "elementwise" &&
+      !simd[i + 1] &&
+      !pack.has(i + 2) &&
+      (sizeOf(mk.batch) === 1 || pack.has(i)) &&
+      mk.epilogue.length === 1 &&
+      mk.epilogue[0]!.op === "acc" &&
+      only(mk.output, i + 1)
+    )
+      keep.set(i, i + 1);
   });
   return { pack, keep };
 }

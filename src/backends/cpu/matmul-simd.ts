@@ -124,7 +124,10 @@ function startWorkers(mem: WebAssembly.Memory, bytes: Uint8Array, n: number, cou
   for (let i = 1; i < n; i++) {
     try {
       const ctl = new Int32Array(new SharedArrayBuffer(40 * 4));
-      const w = new wt.Worker(WORKER_SRC, { eval: true, workerData: { mem, bytes, ctl: ctl.buffer, counter: counter.buffer, mr: MR, nr: NR, maxChunks: MAX_CHUNKS, ready: READY } });
+      const w = new wt.Worker(WORKER_SRC, {
+        eval: true,
+        workerData: { mem, bytes, ctl: ctl.buffer, counter: counter.buffer, mr: MR, nr: NR, maxChunks: MAX_CHUNKS, ready: READY },
+      });
       w.unref();
       const entry = { ctl, ready: false };
       w.on("error", () => out.includes(entry) && out.splice(out.indexOf(entry), 1));
@@ -142,7 +145,11 @@ export function simdGemm(): WasmGemm | null {
   wasmGemm = null;
   if (!hasSimd()) return null;
   const fma = relaxedSimd();
-  const fn = [{ name: "gemm", fn: gemmFn(fma) }, { name: "tgemm", fn: tgemmFn(fma) }, { name: "packb", fn: packbFn() }];
+  const fn = [
+    { name: "gemm", fn: gemmFn(fma) },
+    { name: "tgemm", fn: tgemmFn(fma) },
+    { name: "packb", fn: packbFn() },
+  ];
   const threads = threadCount();
   if (threads > 1 && typeof SharedArrayBuffer !== "undefined") {
     try {
@@ -150,7 +157,15 @@ export function simdGemm(): WasmGemm | null {
       const bytes = moduleBytes(fn, MAX_PAGES);
       const inst = new WebAssembly.Instance(new WebAssembly.Module(bytes as BufferSource), { env: { mem } });
       const counter = new Int32Array(new SharedArrayBuffer((2 + MAX_CHUNKS) * 4));
-      wasmGemm = { mem, gemm: inst.exports.gemm as GemmFn, tgemm: inst.exports.tgemm as TgemmFn, packb: inst.exports.packb as TgemmFn, fma, counter, workers: startWorkers(mem, bytes, threads, counter) };
+      wasmGemm = {
+        mem,
+        gemm: inst.exports.gemm as GemmFn,
+        tgemm: inst.exports.tgemm as TgemmFn,
+        packb: inst.exports.packb as TgemmFn,
+        fma,
+        counter,
+        workers: startWorkers(mem, bytes, threads, counter),
+      };
       return wasmGemm;
     } catch {
       // No shared memory (e.g. a browser without cross-origin isolation): one thread.
@@ -158,7 +173,15 @@ export function simdGemm(): WasmGemm | null {
   }
   const mem = new WebAssembly.Memory({ initial: 16 });
   const inst = new WebAssembly.Instance(new WebAssembly.Module(moduleBytes(fn) as BufferSource), { env: { mem } });
-  wasmGemm = { mem, gemm: inst.exports.gemm as GemmFn, tgemm: inst.exports.tgemm as TgemmFn, packb: inst.exports.packb as TgemmFn, fma, counter: new Int32Array(2 + MAX_CHUNKS), workers: [] };
+  wasmGemm = {
+    mem,
+    gemm: inst.exports.gemm as GemmFn,
+    tgemm: inst.exports.tgemm as TgemmFn,
+    packb: inst.exports.packb as TgemmFn,
+    fma,
+    counter: new Int32Array(2 + MAX_CHUNKS),
+    workers: [],
+  };
   return wasmGemm;
 }
 
@@ -195,7 +218,18 @@ export function feedChunks(counter: Int32Array, cell: number, chunks: number, pr
  * packs A's row tiles (chunk by chunk while the helpers start, for a row split); `rowsDone`
  * receives finished row-tile ranges in order (C is copied out while the helpers still compute).
  */
-function runGemm(w: WasmGemm, pb: number, pc: number, mt: number, np: number, k: number, ldc: number, work: number, rowsDone?: (t0: number, t1: number) => void, packA?: (t0: number, t1: number) => void): void {
+function runGemm(
+  w: WasmGemm,
+  pb: number,
+  pc: number,
+  mt: number,
+  np: number,
+  k: number,
+  ldc: number,
+  work: number,
+  rowsDone?: (t0: number, t1: number) => void,
+  packA?: (t0: number, t1: number) => void,
+): void {
   // Few row tiles (e.g. conv: 64 output channels × many pixels): split the column panels instead.
   const byRows = mt > MB;
   const splittable = byRows || np >= 4 * PN;
@@ -217,8 +251,18 @@ function runGemm(w: WasmGemm, pb: number, pc: number, mt: number, np: number, k:
   for (const h of ready) {
     const c = h.ctl;
     if (armHelper("gemm", c, GEMM_FAIL)) armed.add(h);
-    c[1] = 0; c[2] = pb; c[3] = pc; c[4] = mt; c[5] = np; c[6] = k; c[7] = KC; c[8] = MB; c[9] = ldc;
-    c[11] = byRows ? 0 : 1; c[12] = PN; c[13] = gated ? 1 : 0;
+    c[1] = 0;
+    c[2] = pb;
+    c[3] = pc;
+    c[4] = mt;
+    c[5] = np;
+    c[6] = k;
+    c[7] = KC;
+    c[8] = MB;
+    c[9] = ldc;
+    c[11] = byRows ? 0 : 1;
+    c[12] = PN;
+    c[13] = gated ? 1 : 0;
     Atomics.store(c, 0, 1);
     Atomics.notify(c, 0);
   }
@@ -235,13 +279,13 @@ function runGemm(w: WasmGemm, pb: number, pc: number, mt: number, np: number, k:
     copied = e;
   };
   if (byRows) {
-    for (let i, t; (t = (i = Atomics.add(cnt, 0, 1)) * MB) < mt; ) {
+    for (let i, t; (t = (i = Atomics.add(cnt, 0, 1)) * MB) < mt;) {
       w.gemm(t * k * MR * 4, pb, pc + t * MR * ldc, Math.min(MB, mt - t), np, k, KC, MB, ldc);
       if (i < MAX_CHUNKS) Atomics.store(cnt, 1 + i, 1);
       if (overlap) flush();
     }
   } else {
-    for (let j; (j = Atomics.add(cnt, 0, 1) * PN) < np; ) w.gemm(0, pb + j * k * NR * 4, pc + j * NR * 4, mt, Math.min(PN, np - j), k, KC, MB, ldc);
+    for (let j; (j = Atomics.add(cnt, 0, 1) * PN) < np;) w.gemm(0, pb + j * k * NR * 4, pc + j * NR * 4, mt, Math.min(PN, np - j), k, KC, MB, ldc);
   }
   awaitHelpers("cpu matmul", w.workers, ready, GEMM_ERR, armed, () => Atomics.load(cnt, 0));
   if (overlap) flush();
@@ -274,7 +318,17 @@ export function packATiles(f: Float32Array, A: Strided, m: number, k: number, at
  * sgemm on the Wasm SIMD kernel: A and B are packed into wasm memory (MR-row tiles, NR-column
  * panels), the kernel accumulates in float32, and C is copied out once.
  */
-function sgemmSimd(w: WasmGemm, A: Strided, B: Strided | NonNullable<GemmHooks["packB"]>, C: Float32Array | Int32Array | Uint8Array, cOff: number, m: number, n: number, k: number, keepC?: GemmHooks["keepC"]): void {
+function sgemmSimd(
+  w: WasmGemm,
+  A: Strided,
+  B: Strided | NonNullable<GemmHooks["packB"]>,
+  C: Float32Array | Int32Array | Uint8Array,
+  cOff: number,
+  m: number,
+  n: number,
+  k: number,
+  keepC?: GemmHooks["keepC"],
+): void {
   const mt = Math.ceil(m / MR);
   const np = Math.ceil(n / NR);
   const ldc = np * NR;
@@ -303,17 +357,18 @@ function sgemmSimd(w: WasmGemm, A: Strided, B: Strided | NonNullable<GemmHooks["
     from = Math.floor(n / NR);
     w.packb(raw, n * 4, pb * 4, from, k);
   }
-  if (typeof B !== "function") for (let jp = from; jp < np; jp++) {
-    const bd = B.data;
-    const j0 = jp * NR;
-    const jn = Math.min(NR, n - j0);
-    let q = pb + jp * k * NR;
-    for (let p = 0; p < k; p++, q += NR) {
-      let src = B.off + p * B.rs + j0 * B.cs;
-      for (let c = 0; c < jn; c++, src += B.cs) f[q + c] = bd[src]!;
-      for (let c = jn; c < NR; c++) f[q + c] = 0;
+  if (typeof B !== "function")
+    for (let jp = from; jp < np; jp++) {
+      const bd = B.data;
+      const j0 = jp * NR;
+      const jn = Math.min(NR, n - j0);
+      let q = pb + jp * k * NR;
+      for (let p = 0; p < k; p++, q += NR) {
+        let src = B.off + p * B.rs + j0 * B.cs;
+        for (let c = 0; c < jn; c++, src += B.cs) f[q + c] = bd[src]!;
+        for (let c = jn; c < NR; c++) f[q + c] = 0;
+      }
     }
-  }
   const pc = aFloats + bFloats;
   if (keepC && ldc === n) {
     runGemm(w, pb * 4, pc * 4, mt, np, k, ldc * 4, m * n * k, undefined, packA);
@@ -321,11 +376,22 @@ function sgemmSimd(w: WasmGemm, A: Strided, B: Strided | NonNullable<GemmHooks["
     return;
   }
   // C rows are copied out as row chunks finish.
-  runGemm(w, pb * 4, pc * 4, mt, np, k, ldc * 4, m * n * k, (t0, t1) => {
-    const [r0, r1] = [t0 * MR, Math.min(t1 * MR, m)];
-    if (ldc === n) C.set(f.subarray(pc + r0 * n, pc + r1 * n), cOff + r0 * n);
-    else for (let i = r0; i < r1; i++) C.set(f.subarray(pc + i * ldc, pc + i * ldc + n), cOff + i * n);
-  }, packA);
+  runGemm(
+    w,
+    pb * 4,
+    pc * 4,
+    mt,
+    np,
+    k,
+    ldc * 4,
+    m * n * k,
+    (t0, t1) => {
+      const [r0, r1] = [t0 * MR, Math.min(t1 * MR, m)];
+      if (ldc === n) C.set(f.subarray(pc + r0 * n, pc + r1 * n), cOff + r0 * n);
+      else for (let i = r0; i < r1; i++) C.set(f.subarray(pc + i * ldc, pc + i * ldc + n), cOff + i * n);
+    },
+    packA,
+  );
 }
 
 /** Hooks of a fused matmul (see `sgemmFused`). */
@@ -351,7 +417,16 @@ export function packedBOffset(m: number, k: number): number {
  * materialized) and, optionally, C left in wasm memory for the consumer (when its rows are
  * unpadded; else C is filled as usual); without packB, B is packed from its strides. Call only when `simdGemmFor(m, n, k)`.
  */
-export function sgemmFused(A: Strided, B: Strided, C: Float32Array | Int32Array | Uint8Array, cOff: number, m: number, n: number, k: number, hooks: GemmHooks): void {
+export function sgemmFused(
+  A: Strided,
+  B: Strided,
+  C: Float32Array | Int32Array | Uint8Array,
+  cOff: number,
+  m: number,
+  n: number,
+  k: number,
+  hooks: GemmHooks,
+): void {
   sgemmSimd(simdGemm()!, A, hooks.packB ?? B, C, cOff, m, n, k, hooks.keepC);
 }
 
@@ -362,6 +437,4 @@ export function sgemmAuto(A: Strided, B: Strided, C: Float32Array | Int32Array |
   else sgemm(A, B, C, cOff, m, n, k);
 }
 
-
 // ---- Table gemm (implicit im2col) ------------------------------------------------------------
-

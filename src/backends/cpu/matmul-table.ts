@@ -35,7 +35,16 @@ export interface GemmTable {
  * the producer on two probes (input i holding i + 1, then random values); see `tableOf` for
  * the codes. Null when the producer is not such a gather.
  */
-export function gemmTable(run: (inp: Float32Array, out: Float32Array) => void, inLen: number, outLen: number, bOffs: readonly number[], rs: number, cs: number, k: number, n: number): GemmTable | null {
+export function gemmTable(
+  run: (inp: Float32Array, out: Float32Array) => void,
+  inLen: number,
+  outLen: number,
+  bOffs: readonly number[],
+  rs: number,
+  cs: number,
+  k: number,
+  n: number,
+): GemmTable | null {
   if (inLen >= (1 << 24) - 8 || bOffs.length === 0) return null;
   const probe = new Float32Array(inLen);
   for (let i = 0; i < inLen; i++) probe[i] = i + 1;
@@ -107,7 +116,7 @@ function tableOf(nb: number, k: number, n: number, lane: (b: number, p: number, 
     if ((d ?? b * perImage) !== b * perImage) shared = false;
   }
   const images = shared ? 1 : nb;
-  const codes = new Int32Array(images * per / 4);
+  const codes = new Int32Array((images * per) / 4);
   const side: number[] = [];
   for (let b = 0; b < images; b++) {
     const l = b === 0 ? l0 : lb;
@@ -143,7 +152,19 @@ function tableOf(nb: number, k: number, n: number, lane: (b: number, p: number, 
  * handed over in wasm memory instead of copied into C. Call only when `simdGemmFor(m, n, k)`.
  * Returns false (and computes nothing) when the work does not fit `wasmMemoryLimit`.
  */
-export function sgemmTable(A: Strided, aOffs: readonly number[] | undefined, table: GemmTable, inp: Float32Array, C: Float32Array, cOff: number, m: number, nb: number, n: number, k: number, keepC?: (c: Float32Array) => void): boolean {
+export function sgemmTable(
+  A: Strided,
+  aOffs: readonly number[] | undefined,
+  table: GemmTable,
+  inp: Float32Array,
+  C: Float32Array,
+  cOff: number,
+  m: number,
+  nb: number,
+  n: number,
+  k: number,
+  keepC?: (c: Float32Array) => void,
+): boolean {
   const w = simdGemm()!;
   const mt = Math.ceil(m / MR);
   const ppi = Math.ceil(n / NR);
@@ -170,7 +191,27 @@ export function sgemmTable(A: Strided, aOffs: readonly number[] | undefined, tab
   f.set(inp, inOff >> 2);
   f.fill(0, (inOff >> 2) + inp.length, (inOff >> 2) + inp.length + 4);
   const tp = table.shared ? ppi : np;
-  const args = [0, tab, sideAt, inOff - 16, pc, mt, 0, np, k, Math.min(k, 1024), n * 4, ppi, m * n * 4, m, n - (ppi - 1) * NR, tp, table.perImage * 4, aOffs ? aImg * 4 : 0, scratch0];
+  const args = [
+    0,
+    tab,
+    sideAt,
+    inOff - 16,
+    pc,
+    mt,
+    0,
+    np,
+    k,
+    Math.min(k, 1024),
+    n * 4,
+    ppi,
+    m * n * 4,
+    m,
+    n - (ppi - 1) * NR,
+    tp,
+    table.perImage * 4,
+    aOffs ? aImg * 4 : 0,
+    scratch0,
+  ];
   const ready = m * n * nb * k >= THREAD_MIN_WORK && np >= 2 * TPN ? w.workers.filter((x) => x.ready || (x.ready = Atomics.load(x.ctl, 10) === 1)) : [];
   const pcF = pc >> 2;
   const img = m * n;
@@ -204,7 +245,7 @@ export function sgemmTable(A: Strided, aOffs: readonly number[] | undefined, tab
       C.set(f.subarray(pcF + a, pcF + b), cOff + a);
       copied = e;
     };
-    for (let ci, j; (j = (ci = Atomics.add(cnt, 0, 1)) * pn) < np; ) {
+    for (let ci, j; (j = (ci = Atomics.add(cnt, 0, 1)) * pn) < np;) {
       args[6] = j;
       args[7] = Math.min(pn, np - j);
       w.tgemm(...args);

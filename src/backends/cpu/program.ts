@@ -140,7 +140,8 @@ export function compileProgram(program: Program): Executable {
   const f32 = (s: number): boolean => slots[s]!.dtype === "float32";
   const { kernels } = program;
   const plans: (SimdPlan | undefined)[] = kernels.map((k) =>
-    (k.kind === "elementwise" || k.kind === "reduce") && f32(k.output) && k.inputs.every(f32) ? simdPlan(k) : undefined);
+    (k.kind === "elementwise" || k.kind === "reduce") && f32(k.output) && k.inputs.every(f32) ? simdPlan(k) : undefined,
+  );
   // Work whose operands (with per-row scratch) would not fit the wasm memory runs in JS.
   const arenaNeed = new Set(kernels.flatMap((k, i) => (plans[i] ? [...k.inputs, k.output] : [])));
   if ([...arenaNeed].reduce((b, s) => b + (slots[s]!.size + 16) * 4, 0) * 2 + (1 << 20) > wasmMemoryLimit()) plans.fill(undefined);
@@ -160,9 +161,13 @@ export function compileProgram(program: Program): Executable {
   // Units: runs of SIMD kernels with the same rows, each reading what an earlier one wrote only
   // at its own row, become one row-interleaved function; everything else runs alone.
   const units: { readonly kernels: readonly number[]; readonly fn?: SimdFn; readonly rowLocal?: ReadonlySet<number>; readonly cols?: number }[] = [];
-  for (let i = 0; i < kernels.length; ) {
+  for (let i = 0; i < kernels.length;) {
     const p = plans[i];
-    if (!p) { units.push({ kernels: [i] }); i++; continue; }
+    if (!p) {
+      units.push({ kernels: [i] });
+      i++;
+      continue;
+    }
     const group = [i];
     const by = new Map<number, SimdPlan>([[kernels[i]!.output, p]]);
     for (let j = i + 1; p.rows > 1 && j < kernels.length; j++) {
@@ -179,7 +184,15 @@ export function compileProgram(program: Program): Executable {
       group.push(j);
       by.set(kernels[j]!.output, q);
     }
-    units.push({ kernels: group, fn: simdGroup(group.map((g) => plans[g]!), group.map((g) => kernels[g]!.inputs)), rowLocal: rowLocalInputs(group, kernels, plans, slots), cols: p.cols });
+    units.push({
+      kernels: group,
+      fn: simdGroup(
+        group.map((g) => plans[g]!),
+        group.map((g) => kernels[g]!.inputs),
+      ),
+      rowLocal: rowLocalInputs(group, kernels, plans, slots),
+      cols: p.cols,
+    });
     i += group.length;
   }
   const runners = kernels.map((k, i) => (plans[i] ? undefined : runnerOf(k)));
@@ -195,9 +208,13 @@ export function compileProgram(program: Program): Executable {
     if (r) return r;
     const e = kernels[p] as ElementwiseKernel;
     const last = Math.max(...[...fused.pack].filter(([, v]) => v.producer === p).map(([i]) => i));
-    const poolOf = (s: number): number => { const sl = slots[s]!; return sl.kind === "temp" ? sl.pool : -1; };
+    const poolOf = (s: number): number => {
+      const sl = slots[s]!;
+      return sl.kind === "temp" ? sl.pool : -1;
+    };
     const written = (k: Kernel): readonly number[] => (k.kind === "opaque" && k.outputs ? k.outputs.filter((x): x is number => x !== undefined) : [k.output]);
-    const clobbered = (s: number): boolean => poolOf(s) >= 0 && kernels.slice(p + 1, last).some((k) => written(k).some((w) => w !== s && poolOf(w) === poolOf(s)));
+    const clobbered = (s: number): boolean =>
+      poolOf(s) >= 0 && kernels.slice(p + 1, last).some((k) => written(k).some((w) => w !== s && poolOf(w) === poolOf(s)));
     const copies = e.inputs.map((s) => (clobbered(s) ? allocArray(slots[s]!.dtype, slots[s]!.size) : undefined));
     const source = (bufs: TypedArray[]): TypedArray[] => e.inputs.map((s, j) => copies[j] ?? bufs[s]!);
     const plain = elementwiseFn(e);
@@ -207,7 +224,9 @@ export function compileProgram(program: Program): Executable {
       done.add(bufs);
       plain(...source(bufs), bufs[e.output]!);
     };
-    const snapshot: Runner | undefined = copies.some((c) => c) ? (bufs) => e.inputs.forEach((s, j) => copies[j]?.set(bufs[s]!.subarray(0, slots[s]!.size))) : undefined;
+    const snapshot: Runner | undefined = copies.some((c) => c)
+      ? (bufs) => e.inputs.forEach((s, j) => copies[j]?.set(bufs[s]!.subarray(0, slots[s]!.size)))
+      : undefined;
     r = { source, produce, snapshot };
     sources.set(p, r);
     return r;
@@ -273,10 +292,14 @@ export function compileProgram(program: Program): Executable {
       pool ??= program.pool.map((p) => allocArray(p.dtype, p.size));
       const bufs: TypedArray[] = slots.map((s) => {
         switch (s.kind) {
-          case "input": return inputs[s.index]!;
-          case "const": return hostOf(s.node);
-          case "temp": return pool![s.pool]!.subarray(0, s.size) as TypedArray;
-          case "output": return allocFilled(s.dtype, s.size);
+          case "input":
+            return inputs[s.index]!;
+          case "const":
+            return hostOf(s.node);
+          case "temp":
+            return pool![s.pool]!.subarray(0, s.size) as TypedArray;
+          case "output":
+            return allocFilled(s.dtype, s.size);
         }
       });
       if (!mem) {
@@ -324,7 +347,10 @@ export function compileProgram(program: Program): Executable {
               resident[s] = 1;
               arenaStats.copied++;
               if (slots[s]!.kind === "input" || slots[s]!.kind === "const") held.set(s, bufs[s]!);
-              if (u.rowLocal!.has(s) && u.fn.withRows) { byRows.push(s); continue; }
+              if (u.rowLocal!.has(s) && u.fn.withRows) {
+                byRows.push(s);
+                continue;
+              }
               view ??= new Float32Array(mem.buffer);
               view.set(bufs[s]!.subarray(0, slots[s]!.size) as Float32Array, at[s]! >> 2);
             }
@@ -333,24 +359,37 @@ export function compileProgram(program: Program): Executable {
           }
           if (u.fn.scratchBytes) ptrs.push(scratchAt);
           // Program outputs no later kernel reads are copied out as their rows finish.
-          const early = u.kernels.filter((i) => slots[kernels[i]!.output]!.kind === "output" && lastRead[kernels[i]!.output] === kernels.length && !u.kernels.some((j) => kernels[j]!.inputs.includes(kernels[i]!.output)));
+          const early = u.kernels.filter(
+            (i) =>
+              slots[kernels[i]!.output]!.kind === "output" &&
+              lastRead[kernels[i]!.output] === kernels.length &&
+              !u.kernels.some((j) => kernels[j]!.inputs.includes(kernels[i]!.output)),
+          );
           for (const s of mine) resident[s] = stale[s] = 1;
           if ((early.length || byRows.length) && u.fn.withRows) {
             const cols = u.cols!;
-            const prepare = byRows.length ? (r0: number, r1: number): void => {
-              view ??= new Float32Array(mem.buffer);
-              for (const s of byRows) view.set(bufs[s]!.subarray(r0 * cols, r1 * cols) as Float32Array, (at[s]! >> 2) + r0 * cols);
-            } : undefined;
+            const prepare = byRows.length
+              ? (r0: number, r1: number): void => {
+                  view ??= new Float32Array(mem.buffer);
+                  for (const s of byRows) view.set(bufs[s]!.subarray(r0 * cols, r1 * cols) as Float32Array, (at[s]! >> 2) + r0 * cols);
+                }
+              : undefined;
             let fv: Float32Array | undefined;
-            u.fn.withRows(ptrs, early.length ? (r0, r1) => {
-              fv ??= new Float32Array(mem.buffer);
-              for (const i of early) {
-                const s = kernels[i]!.output;
-                const per = plans[i]!.reduce ? 1 : plans[i]!.cols;
-                const [a, b] = [r0 * per, Math.min(r1 * per, slots[s]!.size)];
-                bufs[s]!.set(fv.subarray((at[s]! >> 2) + a, (at[s]! >> 2) + b), a);
-              }
-            } : undefined, prepare);
+            u.fn.withRows(
+              ptrs,
+              early.length
+                ? (r0, r1) => {
+                    fv ??= new Float32Array(mem.buffer);
+                    for (const i of early) {
+                      const s = kernels[i]!.output;
+                      const per = plans[i]!.reduce ? 1 : plans[i]!.cols;
+                      const [a, b] = [r0 * per, Math.min(r1 * per, slots[s]!.size)];
+                      bufs[s]!.set(fv.subarray((at[s]! >> 2) + a, (at[s]! >> 2) + b), a);
+                    }
+                  }
+                : undefined,
+              prepare,
+            );
             for (const i of early) stale[kernels[i]!.output] = 0;
           } else u.fn(...ptrs);
           continue;
@@ -364,8 +403,7 @@ export function compileProgram(program: Program): Executable {
         if (k.kind === "opaque") {
           resident.fill(0);
           held.clear();
-        }
-        else resident[k.output] = 0;
+        } else resident[k.output] = 0;
       }
       flush(program.outputs);
       finished = true;

@@ -124,7 +124,12 @@ for (;;) {
   }
 }`;
 
-interface Helper { readonly ctl: Int32Array; readonly port: { postMessage(m: unknown): void }; readonly sent: Set<number>; ready: boolean }
+interface Helper {
+  readonly ctl: Int32Array;
+  readonly port: { postMessage(m: unknown): void };
+  readonly sent: Set<number>;
+  ready: boolean;
+}
 let helpers: Helper[] | undefined;
 /** Most chunks whose completion is reported (their flags follow the claim counter). */
 const MAX_CHUNKS = 1024;
@@ -141,7 +146,11 @@ function startHelpers(): Helper[] {
     try {
       const ctl = new Int32Array(new SharedArrayBuffer((16 + MAX_ARGS) * 4));
       const { port1, port2 } = new wt.MessageChannel();
-      const w = new wt.Worker(HELPER_SRC, { eval: true, workerData: { mem: memory, ctl: ctl.buffer, counter: counter.buffer, port: port2, ready: READY, limit: HELPER_CACHE_LIMIT }, transferList: [port2] });
+      const w = new wt.Worker(HELPER_SRC, {
+        eval: true,
+        workerData: { mem: memory, ctl: ctl.buffer, counter: counter.buffer, port: port2, ready: READY, limit: HELPER_CACHE_LIMIT },
+        transferList: [port2],
+      });
       w.unref();
       port1.unref();
       const h: Helper = { ctl, port: port1, sent: new Set(), ready: false };
@@ -200,7 +209,14 @@ export function threaded(k: (...a: number[]) => void, bytes: Uint8Array, rows: n
       h.sent.add(id);
       const c = h.ctl;
       c[MISSING] = 0;
-      c[1] = id; c[2] = n; c[3] = rows; c[4] = chunk; c[5] = scratchBytes ? n - 1 : -1; c[6] = (i + 1) * scratchBytes; c[7] = flags ? 1 : 0; c[8] = gated ? 1 : 0;
+      c[1] = id;
+      c[2] = n;
+      c[3] = rows;
+      c[4] = chunk;
+      c[5] = scratchBytes ? n - 1 : -1;
+      c[6] = (i + 1) * scratchBytes;
+      c[7] = flags ? 1 : 0;
+      c[8] = gated ? 1 : 0;
       for (let j = 0; j < n; j++) c[16 + j] = ptrs[j]!;
       Atomics.store(c, 0, 1);
       Atomics.notify(c, 0);
@@ -215,9 +231,14 @@ export function threaded(k: (...a: number[]) => void, bytes: Uint8Array, rows: n
       done = e;
     };
     const args = [...ptrs, 0, 0];
-    for (let i, t; (t = (i = Atomics.add(counter, 0, 1)) * chunk) < rows; ) {
-      args[n] = t; args[n + 1] = Math.min(t + chunk, rows); k(...args);
-      if (flags) { Atomics.store(counter, 1 + i, 1); report(); }
+    for (let i, t; (t = (i = Atomics.add(counter, 0, 1)) * chunk) < rows;) {
+      args[n] = t;
+      args[n + 1] = Math.min(t + chunk, rows);
+      k(...args);
+      if (flags) {
+        Atomics.store(counter, 1 + i, 1);
+        report();
+      }
     }
     awaitHelpers("cpu SIMD kernel", helpers!, ready, ERR, armed, (h) => Atomics.load(counter, 0) + Atomics.load(h.ctl, 11));
     for (const h of ready) if (Atomics.load(h.ctl, MISSING) === 1) h.sent.delete(id);

@@ -22,7 +22,11 @@ export function referenceBackend(): Backend {
     name: "reference",
     run: (nodes) => interpret(nodes).map(hostStorage),
     compile: (graph) => (inputs) =>
-      evalGraph(graph.inputs, graph.outputs, inputs.map((s, i) => readHost(s, graph.inputs[i]!))).map(hostStorage),
+      evalGraph(
+        graph.inputs,
+        graph.outputs,
+        inputs.map((s, i) => readHost(s, graph.inputs[i]!)),
+      ).map(hostStorage),
     read: (s, n) => Promise.resolve(readHost(s, n)),
     readSync: readHost,
   };

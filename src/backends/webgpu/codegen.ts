@@ -146,5 +146,9 @@ function compute(b: Block, n: Node, idx: readonly string[]): string {
     const xi = [...idx.slice(0, axis), k, ...idx.slice(axis + ni)];
     return load(b, x, xi);
   }
-  return elemExpr(b.em, n, n.inputs.map((i) => load(b, i, idx)));
+  return elemExpr(
+    b.em,
+    n,
+    n.inputs.map((i) => load(b, i, idx)),
+  );
 }

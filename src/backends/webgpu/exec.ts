@@ -148,7 +148,8 @@ export class Executor {
     const bytes = (n: Node, shape = n.shape): number => {
       const b = sizeOf(shape) * this.pool.bytesOf(n.dtype);
       // Slices and stacks are buffer copies, which move whole 4-byte words at 4-byte offsets.
-      if (b % 4 !== 0) throw new Error(`webgpu: scan over float16 slices of odd size [${shape.join(", ")}] is not supported with shader-f16 storage; use float32`);
+      if (b % 4 !== 0)
+        throw new Error(`webgpu: scan over float16 slices of odd size [${shape.join(", ")}] is not supported with shader-f16 storage; use float32`);
       return b;
     };
     const xPer = node.inputs.slice(p.numConsts + p.numCarry).map((x: Node) => bytes(x, x.shape.slice(1)));

@@ -168,8 +168,6 @@ export async function acquireDevice(): Promise<GpuContext> {
 /** Throws the device-lost error when the device is gone. */
 export function checkAlive(ctx: GpuContext): void {
   if (ctx.lostReason !== undefined) {
-    throw new Error(
-      `WebGPU device lost (${ctx.lostReason}). Tensors on it are gone; call await setBackend("webgpu") to create a new device.`,
-    );
+    throw new Error(`WebGPU device lost (${ctx.lostReason}). Tensors on it are gone; call await setBackend("webgpu") to create a new device.`);
   }
 }

@@ -28,8 +28,7 @@ export interface GenOptions {
   readonly f16: boolean;
 }
 
-export const BUILTINS =
-  "@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32, @builtin(num_workgroups) nw: vec3<u32>";
+export const BUILTINS = "@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32, @builtin(num_workgroups) nw: vec3<u32>";
 
 export function grid1d(count: number, lim: GenOptions, perGroup: number): [number, number, number] {
   const groups = Math.max(1, Math.ceil(count / perGroup));

@@ -227,13 +227,13 @@ export function toHalf(x: Float32Array): Uint16Array {
       let h = man >>> shift;
       const rem = man & ((1 << shift) - 1);
       const half = 1 << (shift - 1);
-      if (rem > half || (rem === half && (h & 1))) h++;
+      if (rem > half || (rem === half && h & 1)) h++;
       out[i] = sign | h;
       continue;
     }
     let h = (e << 10) | (man >>> 13);
     const rem = man & 0x1fff;
-    if (rem > 0x1000 || (rem === 0x1000 && (h & 1))) h++; // may carry into the exponent (correct)
+    if (rem > 0x1000 || (rem === 0x1000 && h & 1)) h++; // may carry into the exponent (correct)
     out[i] = sign | h;
   }
   return out;

@@ -63,10 +63,12 @@ const need = (sink: HelperSink, ...names: string[]): void => {
   for (const n of names) sink.helpers.add(n);
 };
 /** A float builtin with NaN kept (drivers may not), or a helper function. */
-const fcall = (fn: string, helper?: string): WgslEmit => (sink, [x]) => {
-  if (helper) need(sink, helper);
-  return `${fn}(${x})`;
-};
+const fcall =
+  (fn: string, helper?: string): WgslEmit =>
+  (sink, [x]) => {
+    if (helper) need(sink, helper);
+    return `${fn}(${x})`;
+  };
 const isInt = (d: DType): boolean => d === "int32";
 /** Bool operands: add/max are `or`, mul/min are `and` (the definition's int result stored as bool). */
 const boolOr = (x: string, y: string): string => `(${x} || ${y})`;

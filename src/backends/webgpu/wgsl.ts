@@ -210,7 +210,9 @@ function accOf(instrs: readonly Instr[], fallback: DType): { ty: "f32" | "i32"; 
  * Each reduction as the fold of its elementwise primitive from its identity (core/semantics.ts):
  * max/min through the NaN-propagating, ±0-ordering helpers for floats.
  */
-const FOLD: { readonly [P in ReductionPrim]: { readonly init: number; readonly initI32: string; readonly comb: (float: boolean, a: string, x: string) => string } } = {
+const FOLD: {
+  readonly [P in ReductionPrim]: { readonly init: number; readonly initI32: string; readonly comb: (float: boolean, a: string, x: string) => string };
+} = {
   sum: { init: 0, initI32: "0", comb: (_f, a, x) => `${a} + ${x}` },
   prod: { init: 1, initI32: "1", comb: (_f, a, x) => `${a} * ${x}` },
   rmax: { init: -Infinity, initI32: "(-2147483647 - 1)", comb: (f, a, x) => (f ? `max_f(${a}, ${x})` : `max(${a}, ${x})`) },
@@ -387,7 +389,11 @@ function matmul(g: IrGen, km: MatmulKernel): WgslKernel {
   const gy = Math.ceil(M / BM);
   if (gx > opt.maxGroups || gy > opt.maxGroups) throw new Error(`webgpu: matmul of [${M}, ${K}] x [${K}, ${N}] is over this device's dispatch limit`);
   const builtins = "@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) l3: vec3<u32>, @builtin(local_invocation_index) lid: u32";
-  return { wgsl: g.finish(b.text(), pre, `@workgroup_size(${TS}, ${TS})`, builtins), bindings: k.inputs.map((_, i) => i), groups: [gx, gy, Math.max(1, batch)] };
+  return {
+    wgsl: g.finish(b.text(), pre, `@workgroup_size(${TS}, ${TS})`, builtins),
+    bindings: k.inputs.map((_, i) => i),
+    groups: [gx, gy, Math.max(1, batch)],
+  };
 }
 
 /** Opaque primitives over materialized operands: the templates of kernels.ts. */

@@ -84,7 +84,11 @@ export interface PoolLayerOptions {
   readonly padding?: Padding;
 }
 
-function poolLayer(kind: "maxPool2d" | "avgPool2d", window: number | readonly [number, number], options: PoolLayerOptions): Layer<Record<string, never>, State> {
+function poolLayer(
+  kind: "maxPool2d" | "avgPool2d",
+  window: number | readonly [number, number],
+  options: PoolLayerOptions,
+): Layer<Record<string, never>, State> {
   const win = typeof window === "number" ? [window, window] : [...window];
   const f = kind === "maxPool2d" ? maxPool : avgPool;
   return makeLayer<Record<string, never>>({

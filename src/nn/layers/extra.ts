@@ -26,7 +26,8 @@ import type { NormParams } from "./norm.js";
 export function groupNorm(groups: number, channels: number, options: { eps?: number } = {}): Layer<NormParams> {
   const eps = options.eps ?? 1e-5;
   const name = `groupNorm(${groups}, ${channels})`;
-  if (!Number.isInteger(groups) || groups < 1 || channels % groups !== 0) throw new RangeError(`groupNorm: groups ${groups} must be a positive divisor of channels ${channels}`);
+  if (!Number.isInteger(groups) || groups < 1 || channels % groups !== 0)
+    throw new RangeError(`groupNorm: groups ${groups} must be a positive divisor of channels ${channels}`);
   return makeLayer<NormParams>({
     name,
     init: () => ({ scale: ones([channels]), bias: zeros([channels]) }),
@@ -118,7 +119,12 @@ function convTLayer(kind: string, inC: number, outC: number, kernel: readonly nu
  * console.log(up.apply(up.init(random.key(0)), zeros([1, 4, 5, 5])).shape); // [1, 2, 10, 10]
  * ```
  */
-export function convTranspose2d(inC: number, outC: number, kernel: number | readonly [number, number], options: ConvTransposeLayerOptions = {}): Layer<ConvTransposeParams, State> {
+export function convTranspose2d(
+  inC: number,
+  outC: number,
+  kernel: number | readonly [number, number],
+  options: ConvTransposeLayerOptions = {},
+): Layer<ConvTransposeParams, State> {
   return convTLayer("convTranspose2d", inC, outC, typeof kernel === "number" ? [kernel, kernel] : kernel, options);
 }
 
@@ -143,7 +149,10 @@ export function convTranspose1d(inC: number, outC: number, kernel: number, optio
  * console.log(nn.upsampling2d(2, { method: "bilinear" }).apply({}, zeros([1, 3, 4, 4])).shape); // [1, 3, 8, 8]
  * ```
  */
-export function upsampling2d(scale: number | readonly [number, number], options: { method?: "nearest" | "bilinear" } = {}): Layer<Record<string, never>, State> {
+export function upsampling2d(
+  scale: number | readonly [number, number],
+  options: { method?: "nearest" | "bilinear" } = {},
+): Layer<Record<string, never>, State> {
   const method = options.method ?? "nearest";
   return makeLayer<Record<string, never>>({
     name: `upsampling2d(${JSON.stringify(scale)}, ${method})`,

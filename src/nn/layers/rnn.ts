@@ -46,10 +46,14 @@ function rnnLayer<C>(cell: CellSpec<C>, inF: number, hidden: number, options: Rn
       if (x.ndim !== 3) throw new TypeError(`${name}: expected [batch, time, features], got [${x.shape.join(", ")}]`);
       expectAxis(name, x, 2, inF, "input features");
       const xs = permuteDims(add(matmul(x, p.wx), p.b), [1, 0, 2]); // [time, batch, g·hidden]
-      const [last, hs] = scan((c: C, xt: Tensor) => {
-        const n = cell.step(p, c, xt);
-        return [n, cell.hidden(n)] as const;
-      }, cell.carry(x.shape[0]!), xs);
+      const [last, hs] = scan(
+        (c: C, xt: Tensor) => {
+          const n = cell.step(p, c, xt);
+          return [n, cell.hidden(n)] as const;
+        },
+        cell.carry(x.shape[0]!),
+        xs,
+      );
       return [options.returnSequences ? permuteDims(hs as Tensor, [1, 0, 2]) : cell.hidden(last), undefined];
     },
   });

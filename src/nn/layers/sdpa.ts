@@ -69,9 +69,13 @@ export interface SdpaOptions {
  */
 export function scaledDotProductAttention(q: TensorLike, k: TensorLike, v: TensorLike, options: SdpaOptions = {}): Tensor {
   const [qt, kt, vt] = [asTensor(q, "scaledDotProductAttention"), asTensor(k, "scaledDotProductAttention"), asTensor(v, "scaledDotProductAttention")];
-  if (qt.ndim < 2 || kt.ndim < 2 || vt.ndim < 2) throw new ShapeError(`scaledDotProductAttention: q, k, v must be [..., time, dim], got ranks ${qt.ndim}, ${kt.ndim}, ${vt.ndim}`);
+  if (qt.ndim < 2 || kt.ndim < 2 || vt.ndim < 2)
+    throw new ShapeError(`scaledDotProductAttention: q, k, v must be [..., time, dim], got ranks ${qt.ndim}, ${kt.ndim}, ${vt.ndim}`);
   const d = qt.shape[qt.ndim - 1]!;
-  if (kt.shape[kt.ndim - 1] !== d) throw new ShapeError(`scaledDotProductAttention: q's last axis ${d} must equal k's ${kt.shape[kt.ndim - 1]} (q [${qt.shape.join(", ")}], k [${kt.shape.join(", ")}])`);
+  if (kt.shape[kt.ndim - 1] !== d)
+    throw new ShapeError(
+      `scaledDotProductAttention: q's last axis ${d} must equal k's ${kt.shape[kt.ndim - 1]} (q [${qt.shape.join(", ")}], k [${kt.shape.join(", ")}])`,
+    );
   if (kt.shape[kt.ndim - 2] !== vt.shape[vt.ndim - 2]) {
     throw new ShapeError(`scaledDotProductAttention: k and v need the same key length (axis -2), got k [${kt.shape.join(", ")}], v [${vt.shape.join(", ")}]`);
   }
