@@ -65,4 +65,23 @@ export default tseslint.config(
       "@typescript-eslint/no-explicit-any": "error",
     },
   },
+  {
+    // Graph nodes are a discriminated union on `prim`: narrow the node (`if (n.prim === "scan") n.params.numCarry`,
+    // `switch (n.prim)`, `isPrimIn(n, SET)`) instead of casting its params. Model/optimizer params (train, io) are exempt.
+    files: ["src/**/*.ts", "tests/**/*.ts", "laws/**/*.ts"],
+    ignores: ["src/train/**", "src/io/**", "tests/train/**", "tests/io/**"],
+    rules: {
+      "no-restricted-syntax": [
+        "error",
+        {
+          selector: "TSAsExpression[expression.type='MemberExpression'][expression.property.name='params']",
+          message: "No casts of `.params`: narrow the node on `prim` instead (graph nodes are a discriminated union, see core/node.ts).",
+        },
+        {
+          selector: "TSTypeAssertion[expression.type='MemberExpression'][expression.property.name='params']",
+          message: "No casts of `.params`: narrow the node on `prim` instead (graph nodes are a discriminated union, see core/node.ts).",
+        },
+      ],
+    },
+  },
 );

@@ -6,9 +6,9 @@ import type { Node } from "./node.js";
 import { topoSort } from "./node.js";
 
 function fmtParams(n: Node): string {
-  const p = n.params as Record<string, unknown>;
   const parts: string[] = [];
-  for (const [k, v] of Object.entries(p)) {
+  const entries: [string, unknown][] = Object.entries(n.params);
+  for (const [k, v] of entries) {
     if (k === "dtype" && n.prim !== "cast" && n.prim !== "iota") continue;
     if (n.prim === "input" && (k === "shape" || k === "id")) continue;
     if (n.prim === "buffer") continue;
@@ -44,7 +44,7 @@ export class Graph {
       if (names.has(n.id)) continue;
       names.set(n.id, `%${k++}`);
       if (n.prim === "const") {
-        lines.push(`  ${name(n)}:${ty(n)} = const ${String((n.params as { value: number }).value)}`);
+        lines.push(`  ${name(n)}:${ty(n)} = const ${String(n.params.value)}`);
         continue;
       }
       const args = n.inputs.map(name).join(" ");
@@ -59,7 +59,7 @@ export class Graph {
     const lines = ["digraph tenfold {", "  rankdir=TB;", '  node [shape=box, fontname="monospace"];'];
     const inputIds = new Set(this.inputs.map((i) => i.id));
     for (const n of this.nodes()) {
-      const label = n.prim === "const" ? `const ${String((n.params as { value: number }).value)}` : `${n.prim}${fmtParams(n)}`;
+      const label = n.prim === "const" ? `const ${String(n.params.value)}` : `${n.prim}${fmtParams(n)}`;
       const shape = inputIds.has(n.id) ? ", shape=ellipse" : "";
       lines.push(`  n${n.id} [label="${label.replace(/"/g, '\\"')}\\n${n.dtype}[${n.shape.join(",")}]"${shape}];`);
       for (const i of n.inputs) lines.push(`  n${i.id} -> n${n.id};`);

@@ -31,8 +31,19 @@ export function freshId(): number {
   return nextId++;
 }
 
-/** One node of the lazy graph. */
-export class Node<P extends Primitive = Primitive> {
+/**
+ * A graph node: a discriminated union on `prim`, so `if (n.prim === "scan") n.params.numCarry`
+ * narrows `params` with no cast and `switch (n.prim)` can be checked exhaustive. `Node<P>` is the
+ * node of one primitive (or of a union of primitives); plain `Node` (every edge: inputs, graph
+ * outputs, maps) is the union over all primitives.
+ */
+export type Node<P extends Primitive = Primitive> = { [Q in P]: NodeOf<Q> }[P];
+
+/** The union of the nodes of every primitive (same as `Node`). */
+export type AnyNode = Node;
+
+/** One node of the lazy graph, of primitive P (use `Node<P>`; constructed only in this file). */
+export class NodeOf<P extends Primitive> {
   constructor(
     readonly id: number,
     readonly prim: P,
@@ -111,7 +122,8 @@ function freshNode<P extends Primitive>(prim: P, params: Params<P>, inputs: read
     depth = Math.max(depth, i.depth + 1);
     traced ||= i.traced;
   }
-  return new Node(freshId(), prim, params, inputs, shape, dtype, undefined, depth, traced);
+  // The one widening of the graph: TypeScript cannot show that a NodeOf<P> for a generic P is a member of the union.
+  return new NodeOf(freshId(), prim, params, inputs, shape, dtype, undefined, depth, traced) as Node;
 }
 
 /**
@@ -158,17 +170,22 @@ export function cse(outputs: readonly Node[]): Node[] {
 
 /** A realized buffer node holding `storage` (never hash-consed: data identity is the node). */
 export function bufferNode(storage: Storage, shape: Shape, dtype: DType): Node<"buffer"> {
-  return new Node(freshId(), "buffer", { dtype, shape }, [], shape, dtype, storage, 0);
+  return new NodeOf(freshId(), "buffer", { dtype, shape }, [], shape, dtype, storage, 0);
 }
 
 /** A fresh placeholder node for tracing. */
 export function inputNode(shape: Shape, dtype: DType): Node<"input"> {
-  return new Node(freshId(), "input", { id: freshId(), dtype, shape }, [], shape, dtype, undefined, 0);
+  return new NodeOf(freshId(), "input", { id: freshId(), dtype, shape }, [], shape, dtype, undefined, 0);
 }
 
 /** Narrows a node to a primitive. */
-export function isPrim<P extends Primitive>(n: Node, p: P): n is Node<P> {
+export function isPrim<P extends Primitive>(n: Node, p: P): n is Extract<Node, { readonly prim: P }> {
   return n.prim === p;
+}
+
+/** Narrows a node to one of the primitives of `prims` (e.g. `REDUCTION_PRIMS`). */
+export function isPrimIn<P extends Primitive>(n: Node, prims: ReadonlySet<P>): n is Extract<Node, { readonly prim: P }> {
+  return (prims as ReadonlySet<Primitive>).has(n.prim);
 }
 
 /** Nodes reachable from `outputs`, in topological order (inputs before users). */

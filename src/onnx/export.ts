@@ -9,7 +9,8 @@
 import { Graph } from "../core/graph.js";
 import type { DType, TypedArray } from "../core/dtype.js";
 import type { Node } from "../core/node.js";
-import { topoSort } from "../core/node.js";
+import { isPrimIn, topoSort } from "../core/node.js";
+import { REDUCTION_PRIMS } from "../core/primitives.js";
 import { Tensor } from "../core/tensor.js";
 import { makeGraph } from "../transforms/jit.js";
 import { flattenArgs } from "../transforms/trace.js";
@@ -89,7 +90,7 @@ function iotaData(shape: readonly number[], axis: number): number[] {
 /** A literal 0, possibly broadcast. */
 function isZero(n: Node): boolean {
   if (n.prim === "broadcast" || n.prim === "reshape") return isZero(n.inputs[0]!);
-  return n.prim === "const" && (n.params as { value: number }).value === 0;
+  return n.prim === "const" && n.params.value === 0;
 }
 
 /** Shared state of one export: unique names and the data of captured buffers. */
@@ -181,19 +182,19 @@ class Emitter {
       return this.op1(b, [x(0), x(1)]);
     }
     const r = REDUCE[n.prim];
-    if (r) {
-      const { axes } = n.params as { axes: readonly number[] };
+    if (r && isPrimIn(n, REDUCTION_PRIMS)) {
+      const { axes } = n.params;
       if (!axes.length) return this.op1("Identity", [x(0)]);
       if (n.prim === "sum" || this.session.opset >= 18) return this.op1(r, [x(0), this.ints(axes)], { keepdims: { kind: "int", v: 0 } });
       return this.op1(r, [x(0)], { axes: { kind: "ints", v: axes }, keepdims: { kind: "int", v: 0 } });
     }
     switch (n.prim) {
       case "const": {
-        const p = n.params as { value: number; dtype: DType };
+        const p = n.params;
         return this.scalar(p.value, p.dtype);
       }
       case "iota": {
-        const p = n.params as { shape: readonly number[]; axis: number; dtype: DType };
+        const p = n.params;
         return this.constant(onnxDType(p.dtype, "iota"), p.shape, rawOf(p.dtype, iotaData(p.shape, p.axis)), "iota");
       }
       case "input":
@@ -209,33 +210,33 @@ class Emitter {
       case "cast":
         return this.op1("Cast", [x(0)], { to: { kind: "int", v: onnxDType(n.dtype, "cast") } });
       case "argmax": {
-        const { axis } = n.params as { axis: number };
+        const { axis } = n.params;
         const am = this.op1("ArgMax", [x(0)], { axis: { kind: "int", v: axis }, keepdims: { kind: "int", v: 0 } });
         return this.op1("Cast", [am], { to: { kind: "int", v: ONNX_DTYPE.int32 } });
       }
       case "cumsum": {
-        const p = n.params as { axis: number; reverse: boolean };
+        const p = n.params;
         return this.op1("CumSum", [x(0), this.ints([p.axis], true)], { reverse: { kind: "int", v: p.reverse ? 1 : 0 } });
       }
       case "reshape":
         return this.op1("Reshape", [x(0), this.ints(n.shape)], { allowzero: { kind: "int", v: 1 } });
       case "permute":
-        return this.op1("Transpose", [x(0)], { perm: { kind: "ints", v: (n.params as { perm: readonly number[] }).perm } });
+        return this.op1("Transpose", [x(0)], { perm: { kind: "ints", v: n.params.perm } });
       case "broadcast":
         return this.op1("Expand", [x(0), this.ints(n.shape)]);
       case "pad": {
-        const p = n.params as { widths: readonly (readonly [number, number])[]; value: number };
+        const p = n.params;
         if (p.widths.every(([lo, hi]) => lo === 0 && hi === 0)) return this.op1("Identity", [x(0)]);
         const pads = [...p.widths.map((w) => w[0]), ...p.widths.map((w) => w[1])];
         return this.op1("Pad", [x(0), this.ints(pads), this.scalar(p.value, n.dtype)], { mode: { kind: "string", v: "constant" } });
       }
       case "slice": {
-        const p = n.params as { starts: readonly number[]; ends: readonly number[]; steps: readonly number[] };
+        const p = n.params;
         const axes = p.starts.map((_, i) => i);
         return this.op1("Slice", [x(0), this.ints(p.starts), this.ints(p.ends), this.ints(axes), this.ints(p.steps)]);
       }
       case "flip": {
-        const { axes } = n.params as { axes: readonly number[] };
+        const { axes } = n.params;
         if (!axes.length) return this.op1("Identity", [x(0)]);
         return this.op1("Slice", [
           x(0),
@@ -254,11 +255,11 @@ class Emitter {
       case "scan":
         return this.scan(n);
       case "customVjp": {
-        const p = n.params as { info: { id: number; graph: Graph }; index: number };
+        const p = n.params;
         return this.call(`cv${p.info.id}`, p.info.graph, n, p.index);
       }
       case "checkpoint": {
-        const p = n.params as { body: { id: number; graph: Graph }; index: number };
+        const p = n.params;
         return this.call(`ck${p.body.id}`, p.body.graph, n, p.index);
       }
       case "threefry":
@@ -283,8 +284,8 @@ class Emitter {
     return outs[index]!;
   }
 
-  gather(n: Node): string {
-    const { axis, batchDims } = n.params as { axis: number; batchDims: number };
+  gather(n: Node<"gather">): string {
+    const { axis, batchDims } = n.params;
     const [xn, idxn] = [n.inputs[0]!, n.inputs[1]!];
     const data = this.lookup(xn)!;
     const idx = this.lookup(idxn)!;
@@ -311,8 +312,8 @@ class Emitter {
     return this.op1("Transpose", [g], { perm: { kind: "ints", v: [...B, ...M, ...I, ...R] } });
   }
 
-  scatterAdd(n: Node): string {
-    const { axis, batchDims, shape } = n.params as { axis: number; batchDims: number; shape: readonly number[] };
+  scatterAdd(n: Node<"scatterAdd">): string {
+    const { axis, batchDims, shape } = n.params;
     if (batchDims !== 0) throw new OnnxExportError(`exportOnnx: primitive "scatterAdd" with batch dims (built by gradients of takeAlongAxis) is not supported`);
     const [un, idxn] = [n.inputs[0]!, n.inputs[1]!];
     const ri = idxn.shape.length;
@@ -335,8 +336,8 @@ class Emitter {
   }
 
   /** A scan group (all its outputs at once) as one ONNX Loop. */
-  scan(n: Node): string {
-    const p = n.params as { body: { id: number; graph: Graph }; numConsts: number; numCarry: number; length: number; reverse: boolean; index: number };
+  scan(n: Node<"scan">): string {
+    const p = n.params;
     const ins = n.inputs.map((i) => this.lookup(i)!);
     const key = `scan${p.body.id}:${ins.join(",")}`;
     let outs = this.#groups.get(key);
@@ -412,8 +413,8 @@ function capturedOf(g: Graph, out: Map<number, Node>, seen: Set<number>): void {
       out.set(n.id, n);
       continue;
     }
-    const p = n.params as { body?: { graph?: Graph }; info?: { graph?: Graph } };
-    const inner = p.body?.graph ?? p.info?.graph;
+    const p = n.params;
+    const inner = "body" in p ? p.body.graph : "info" in p ? p.info.graph : undefined;
     if (inner instanceof Graph) capturedOf(inner, out, seen);
   }
 }

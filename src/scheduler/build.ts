@@ -5,7 +5,7 @@
  * matmul) becomes `acc`.
  */
 import type { Node } from "../core/node.js";
-import type { Params, Primitive } from "../core/primitives.js";
+import type { Primitive } from "../core/primitives.js";
 import { VIEW_PRIMS as CORE_VIEW_PRIMS } from "../core/primitives.js";
 import { stridesOf } from "../core/shape.js";
 import type { Cond, Idx, Instr } from "./ir.js";
@@ -42,7 +42,7 @@ export function operandView(n: Node, v: View): { view: View; conds?: Cond[] } {
     case "reshape":
       return { view: { ...unravel(flatOf({ multi: v.multi }, n.shape), src.shape), flat: flatOf(v, n.shape) } };
     case "permute": {
-      const perm = (n.params as Params<"permute">).perm;
+      const perm = n.params.perm;
       const multi = new Array<Idx>(perm.length);
       perm.forEach((p, d) => (multi[p] = v.multi[d]!));
       return { view: { multi } };
@@ -50,15 +50,15 @@ export function operandView(n: Node, v: View): { view: View; conds?: Cond[] } {
     case "broadcast":
       return { view: { multi: v.multi.map((m, d) => (src.shape[d] === 1 ? lit(0) : m)) } };
     case "slice": {
-      const p = n.params as Params<"slice">;
+      const p = n.params;
       return { view: { multi: v.multi.map((m, d) => iadd(imul(m, p.steps[d]!), lit(p.starts[d]!))) } };
     }
     case "flip": {
-      const axes = (n.params as Params<"flip">).axes;
+      const axes = n.params.axes;
       return { view: { multi: v.multi.map((m, d) => (axes.includes(d) ? iadd(lit(n.shape[d]! - 1), imul(m, -1)) : m)) } };
     }
     case "pad": {
-      const w = (n.params as Params<"pad">).widths;
+      const w = n.params.widths;
       const conds: Cond[] = [];
       const multi = v.multi.map((m, d) => {
         const [lo, hi] = w[d]!;
@@ -117,19 +117,18 @@ export class BodyBuilder {
     if (n === this.anchor) return this.#emit({ op: "acc", dtype: n.dtype });
     if (this.isLoad(n)) return this.#emit({ op: "load", input: this.inputOf(n), index: flatOf(v, n.shape), dtype: n.dtype });
     const ins = (): number[] => n.inputs.map((i) => this.expr(i, v));
-    const p = n.params as Record<string, unknown>;
     switch (n.prim) {
       case "const":
-        return this.#emit({ op: "const", value: (n.params as Params<"const">).value, dtype: n.dtype });
+        return this.#emit({ op: "const", value: n.params.value, dtype: n.dtype });
       case "iota":
-        return this.#emit({ op: "index", index: v.multi[(n.params as Params<"iota">).axis]!, dtype: n.dtype });
+        return this.#emit({ op: "index", index: v.multi[n.params.axis]!, dtype: n.dtype });
       case "cast": {
         const [x] = ins();
         return this.#emit({ op: "cast", x: x!, dtype: n.dtype, from: n.inputs[0]!.dtype });
       }
       case "shrl": {
         const [x] = ins();
-        return this.#emit({ op: "shrl", x: x!, bits: p.bits as number, dtype: n.dtype });
+        return this.#emit({ op: "shrl", x: x!, bits: n.params.bits, dtype: n.dtype });
       }
       case "where": {
         const [c, a, b] = ins();
@@ -166,14 +165,14 @@ export class BodyBuilder {
       default: {
         if (!VIEW_PRIMS.has(n.prim)) throw new Error(`scheduler: cannot inline ${n.prim} into a kernel`);
         const { view, conds } = operandView(n, v);
-        if (!conds || conds.length === 0) return this.expr(n.inputs[0]!, view);
+        if (!conds || conds.length === 0 || n.prim !== "pad") return this.expr(n.inputs[0]!, view); // only pad has conds
         // The operand is read only where the conds hold: narrow the variables they bound.
         const env = narrowed(conds);
         const x = this.expr(
           n.inputs[0]!,
           env.size ? { multi: view.multi.map((m) => substIdx(m, env)), ...(view.flat ? { flat: substIdx(view.flat, env) } : {}) } : view,
         );
-        const fill = this.#emit({ op: "const", value: (n.params as Params<"pad">).value, dtype: n.dtype });
+        const fill = this.#emit({ op: "const", value: n.params.value, dtype: n.dtype });
         return this.#emit({ op: "guard", conds, x, otherwise: fill, dtype: n.dtype });
       }
     }

@@ -6,9 +6,8 @@
  */
 import { Graph } from "../core/graph.js";
 import type { Node } from "../core/node.js";
-import { bufferNode, freshId, makeNode, topoSort } from "../core/node.js";
-import type { Params } from "../core/primitives.js";
-import { META, isElementwisePrim, isViewPrim } from "../core/primitives.js";
+import { bufferNode, freshId, isPrimIn, makeNode, topoSort } from "../core/node.js";
+import { ELEMENTWISE_PRIMS, META, isElementwisePrim, isViewPrim } from "../core/primitives.js";
 import type { DType } from "../core/dtype.js";
 import { isFloat } from "../core/dtype.js";
 import { interpret } from "../core/semantics-eval.js";
@@ -82,11 +81,11 @@ export function inlineCalls(g: Graph): Graph {
   const barriers = new Map<string, number>();
   const rule: Rule = (n) => {
     if (n.prim === "customVjp") {
-      const p = n.params as Params<"customVjp">;
+      const p = n.params;
       return substitute(p.info.graph, n.inputs)[p.index]!;
     }
     if (n.prim === "checkpoint") {
-      const p = n.params as Params<"checkpoint">;
+      const p = n.params;
       const key = `${p.body.id}|${n.inputs.map((i) => i.id).join(",")}`;
       let id = barriers.get(key);
       if (id === undefined) barriers.set(key, (id = freshId()));
@@ -110,7 +109,7 @@ export function inlineCalls(g: Graph): Graph {
 export function splatValue(n: Node): number | undefined {
   let c = n;
   while (c.prim === "reshape" || c.prim === "broadcast") c = c.inputs[0]!;
-  return c.prim === "const" ? (c.params as Params<"const">).value : undefined;
+  return c.prim === "const" ? c.params.value : undefined;
 }
 
 /** A splat of `value` with `shape` and `dtype`. */
@@ -178,12 +177,12 @@ function foldPure(outputs: readonly Node[]): Node[] {
 
 /** Folds an elementwise node of splats through the scalar definition (core/semantics.ts). */
 function foldRule(n: Node): Node {
-  if (!isElementwisePrim(n.prim) || n.inputs.length === 0) return n;
+  if (!isPrimIn(n, ELEMENTWISE_PRIMS) || n.inputs.length === 0) return n;
   const raw = n.inputs.map(splatValue);
   if (raw.some((v) => v === undefined)) return n;
   const vals = raw.map((v, k) => storeAs(n.inputs[k]!.dtype, v!));
   const first = n.prim === "where" ? n.inputs[1]! : n.inputs[0]!;
-  const f = scalarFn(n.prim, first.dtype, n.dtype, n.params as Params<typeof n.prim>);
+  const f = scalarFn(n.prim, first.dtype, n.dtype, n.params);
   const v = f(vals[0]!, vals[1] ?? 0, vals[2] ?? 0, vals[3] ?? 0);
   return splat(v, n.dtype, n.shape);
 }
@@ -229,10 +228,10 @@ function simplifyRule(n: Node): Node {
       if (a!.prim === "reshape") return makeNode("reshape", { shape: [...n.shape] }, [a!.inputs[0]!]);
       return n;
     case "permute": {
-      const p = (n.params as Params<"permute">).perm;
+      const p = n.params.perm;
       if (isIdentityPerm(p)) return a!;
       if (a!.prim === "permute") {
-        const q = (a!.params as Params<"permute">).perm;
+        const q = a!.params.perm;
         const perm = p.map((i) => q[i]!);
         return isIdentityPerm(perm) ? a!.inputs[0]! : makeNode("permute", { perm }, [a!.inputs[0]!]);
       }
@@ -243,17 +242,17 @@ function simplifyRule(n: Node): Node {
       if (a!.prim === "broadcast") return makeNode("broadcast", { shape: [...n.shape] }, [a!.inputs[0]!]);
       return n;
     case "flip": {
-      const axes = (n.params as Params<"flip">).axes;
+      const axes = n.params.axes;
       if (axes.every((ax) => a!.shape[ax] === 1)) return a!;
-      if (a!.prim === "flip" && JSON.stringify((a!.params as Params<"flip">).axes) === JSON.stringify(axes)) return a!.inputs[0]!;
+      if (a!.prim === "flip" && JSON.stringify(a!.params.axes) === JSON.stringify(axes)) return a!.inputs[0]!;
       return n;
     }
     case "slice": {
-      const p = n.params as Params<"slice">;
+      const p = n.params;
       return sameShape(a!.shape, n.shape) && p.starts.every((s) => s === 0) && p.steps.every((s, i) => s === 1 || a!.shape[i]! <= 1) ? a! : n;
     }
     case "pad":
-      return (n.params as Params<"pad">).widths.every(([lo, hi]) => lo === 0 && hi === 0) ? a! : n;
+      return n.params.widths.every(([lo, hi]) => lo === 0 && hi === 0) ? a! : n;
     default:
       return n;
   }

@@ -10,7 +10,8 @@
  */
 import type { Graph } from "../core/graph.js";
 import type { Node } from "../core/node.js";
-import type { Params, Primitive } from "../core/primitives.js";
+import { isPrimIn } from "../core/node.js";
+import type { Primitive, ReductionPrim } from "../core/primitives.js";
 import { ELEMENTWISE_PRIMS, META, REDUCTION_PRIMS } from "../core/primitives.js";
 import { sizeOf } from "../core/shape.js";
 import type { DType } from "../core/dtype.js";
@@ -147,7 +148,7 @@ function materialize(nodes: readonly Node[], outputs: readonly Node[]): Set<Node
 }
 
 /** The anchor (reduce or matmul) fused inside the kernel rooted at `root`, if any. */
-function findAnchor(root: Node, M: Set<Node>): Node | undefined {
+function findAnchor(root: Node, M: Set<Node>): Node<"matmul" | ReductionPrim> | undefined {
   const seen = new Set<Node>();
   const stack = [root];
   while (stack.length) {
@@ -155,7 +156,7 @@ function findAnchor(root: Node, M: Set<Node>): Node | undefined {
     if (seen.has(n)) continue;
     seen.add(n);
     const cls = classify(n);
-    if (cls === "reduce" || cls === "matmul") return n;
+    if (n.prim === "matmul" || isPrimIn(n, REDUCTION_PRIMS)) return n; // cls "reduce" or "matmul"
     if (cls === "elementwise") for (const i of n.inputs) if (!M.has(i)) stack.push(i);
   }
   return undefined;
@@ -229,14 +230,14 @@ function buildKernel(root: Node, M: Set<Node>, slotOf: Map<Node, number>, nodes:
     // Positional (not deduplicated): input i of the kernel is operand i of the primitive.
     for (const i of root.inputs) inputs.push(slotOf.get(i)!);
     if (root.prim === "scan") {
-      const p = root.params as Params<"scan">;
+      const p = root.params;
       const key = `${p.body.id}|${root.inputs.map((i) => i.id).join(",")}`;
       if (done.has(key)) return undefined;
       done.add(key);
       const outputs: (number | undefined)[] = [];
       for (const m of nodes) {
         if (m.prim !== "scan" || !M.has(m)) continue;
-        const q = m.params as Params<"scan">;
+        const q = m.params;
         if (q.body.id === p.body.id && m.inputs.every((x, i) => x === root.inputs[i])) outputs[q.index] = slotOf.get(m);
       }
       return { kind: "opaque", prim: root.prim, node: root, inputs, outputs, ops: ["scan"], ...base };
@@ -269,7 +270,7 @@ function buildKernel(root: Node, M: Set<Node>, slotOf: Map<Node, number>, nodes:
       b: { input: inputOf(b!.base), offset: b!.offset, strides: b!.strides },
     };
   }
-  const axes = (anchor.params as Params<"sum">).axes;
+  const axes = anchor.params.axes;
   const src = anchor.inputs[0]!;
   const body = new BodyBuilder(isLoad, inputOf);
   let ko = 0;

@@ -45,9 +45,9 @@ export function transposeLinear(outs: readonly (Tensor | null)[], cts: readonly 
   const groupOf = (n: Node<"scan">): string => `${n.params.body.id}|${n.params.reverse}|${n.inputs.map((i) => i.id).join(",")}`;
   for (const n of order)
     if (n.prim === "scan") {
-      const key = groupOf(n as Node<"scan">);
+      const key = groupOf(n);
       const list = scanGroups.get(key) ?? [];
-      list.push(n as Node<"scan">);
+      list.push(n);
       scanGroups.set(key, list);
     }
   for (let k = order.length - 1; k >= 0; k--) {
@@ -56,16 +56,16 @@ export function transposeLinear(outs: readonly (Tensor | null)[], cts: readonly 
     let ins: (Tensor | null)[];
     const mask = n.inputs.map((i) => lin.has(i.id));
     if (n.prim === "scan") {
-      const group = scanGroups.get(groupOf(n as Node<"scan">))!;
+      const group = scanGroups.get(groupOf(n))!;
       if (group[0] !== n) continue; // a later sibling: handled with the earliest one
-      const outCts = (n as Node<"scan">).params.body.graph.outputs.map((): Tensor | null => null);
+      const outCts = n.params.body.graph.outputs.map((): Tensor | null => null);
       for (const m of group) {
         const c = ctm.get(m.id);
         if (c) outCts[m.params.index] = outCts[m.params.index] ? add(outCts[m.params.index]!, c) : c;
         ctm.delete(m.id);
       }
       if (outCts.every((c) => c === null)) continue;
-      ins = scanTransposeGroup(n as Node<"scan">, outCts, mask);
+      ins = scanTransposeGroup(n, outCts, mask);
     } else {
       const ct = ctm.get(n.id);
       if (!ct) continue;

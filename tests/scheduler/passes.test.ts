@@ -71,6 +71,6 @@ describe("scheduler passes", () => {
     const g = tf.makeGraph((x: Tensor) => tf.add(x, tf.multiply(tf.add(2, 3), 4)))(tf.ones([2]));
     const s = optimizeGraph(g);
     const consts = s.nodes().filter((n) => n.prim === "const");
-    expect(consts.map((n) => (n.params as { value: number }).value)).toEqual([20]);
+    expect(consts.map((n) => n.params.value)).toEqual([20]);
   });
 });

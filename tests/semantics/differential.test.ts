@@ -191,12 +191,12 @@ function typed(d: DType, v: readonly number[]): Float32Array | Int32Array | Uint
 /** The definition, element by element. */
 function expected(c: Case, outT: DType, ins: readonly (Float32Array | Int32Array | Uint8Array)[]): number[] {
   const inT = c.prim === "where" ? c.ins[1]! : c.ins[0]!;
-  const f = scalarFn(c.prim, inT, outT, c.params as Params<typeof c.prim>);
+  const f = scalarFn(c.prim, inT, outT, c.params);
   const n = ins[0]!.length;
   return Array.from({ length: n }, (_, i) => storeAs(outT, f(ins[0]![i]!, ins[1]?.[i] ?? 0, ins[2]?.[i] ?? 0, ins[3]?.[i] ?? 0)));
 }
 
-const apply = (c: Case, xs: readonly Tensor[]): Tensor => bind(c.prim, c.params as Params<typeof c.prim>, xs);
+const apply = (c: Case, xs: readonly Tensor[]): Tensor => bind(c.prim, c.params, xs);
 
 /** Runs the case on the current backend, eager or jitted. */
 async function run(c: Case, ins: readonly (Float32Array | Int32Array | Uint8Array)[], jitted: boolean): Promise<{ out: ArrayLike<number>; dtype: DType }> {

@@ -278,8 +278,9 @@ describe("scan gradients through several outputs", () => {
     const reverse = new Set(
       g
         .nodes()
-        .filter((n) => n.prim === "scan" && (n.params as { reverse: boolean }).reverse)
-        .map((n) => (n.params as { body: { id: number } }).body.id),
+        .filter((n) => n.prim === "scan")
+        .filter((n) => n.params.reverse)
+        .map((n) => n.params.body.id),
     );
     expect(reverse.size).toBe(1);
     const e = 1e-2;

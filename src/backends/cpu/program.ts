@@ -35,8 +35,7 @@ function hostOf(n: Node): TypedArray {
 
 type EvalFn = (n: Node, ins: readonly TypedArray[], ctx: { calls: Map<string, TypedArray[]> }) => TypedArray;
 
-function scanRunner(k: OpaqueKernel): Runner {
-  const n = k.node as Node<"scan">;
+function scanRunner(k: OpaqueKernel, n: Node<"scan">): Runner {
   const p: Params<"scan"> = n.params;
   let body: Executable | undefined;
   const xNodes = n.inputs.slice(p.numConsts + p.numCarry);
@@ -68,7 +67,7 @@ function scanRunner(k: OpaqueKernel): Runner {
 }
 
 function opaqueRunner(k: OpaqueKernel): Runner {
-  if (k.prim === "scan") return scanRunner(k);
+  if (k.node.prim === "scan") return scanRunner(k, k.node);
   const rule = EVAL[k.prim as Primitive] as EvalFn;
   const sizes = k.node.inputs.map((i) => sizeOf(i.shape));
   return (bufs) => {

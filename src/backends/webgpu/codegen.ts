@@ -138,7 +138,7 @@ export function load(b: Block, n: Node, idx: readonly string[], root = false): s
 
 function compute(b: Block, n: Node, idx: readonly string[]): string {
   if (n.prim === "gather") {
-    const { axis, batchDims: bd } = (n as Node<"gather">).params;
+    const { axis, batchDims: bd } = n.params;
     const [x, ind] = n.inputs as [Node, Node];
     const ni = ind.shape.length - bd;
     const ii = [...idx.slice(0, bd), ...idx.slice(axis, axis + ni)];

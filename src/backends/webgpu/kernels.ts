@@ -62,9 +62,9 @@ export function mapKernel(root: Node, lim: GenOptions): KernelSpec {
 }
 
 /** Index of the first maximum along `axis` (a NaN wins at once, like the reference). */
-export function argmaxKernel(node: Node, lim: GenOptions): KernelSpec {
+export function argmaxKernel(node: Node<"argmax">, lim: GenOptions): KernelSpec {
   const src = node.inputs[0]!;
-  const axis = (node as Node<"argmax">).params.axis;
+  const axis = node.params.axis;
   const L = src.shape[axis]!;
   const N = sizeOf(node.shape);
   const em = new Emitter(lim.f16);
@@ -90,9 +90,9 @@ export function argmaxKernel(node: Node, lim: GenOptions): KernelSpec {
 }
 
 /** Inclusive prefix sums along `axis`: one thread walks each lane sequentially. */
-export function cumsumKernel(node: Node, lim: GenOptions): KernelSpec {
+export function cumsumKernel(node: Node<"cumsum">, lim: GenOptions): KernelSpec {
   const src = node.inputs[0]!;
-  const { axis, reverse } = (node as Node<"cumsum">).params;
+  const { axis, reverse } = node.params;
   const L = node.shape[axis]!;
   const laneShape = node.shape.filter((_, d) => d !== axis);
   const N = sizeOf(laneShape);
@@ -115,9 +115,9 @@ export function cumsumKernel(node: Node, lim: GenOptions): KernelSpec {
 }
 
 /** Scatter-add into zeros: each output element sums the updates whose index lands on it. */
-export function scatterAddKernel(node: Node, lim: GenOptions): KernelSpec {
+export function scatterAddKernel(node: Node<"scatterAdd">, lim: GenOptions): KernelSpec {
   const [upd, ind] = node.inputs as [Node, Node];
-  const { axis, batchDims: bd } = (node as Node<"scatterAdd">).params;
+  const { axis, batchDims: bd } = node.params;
   const xs = node.shape;
   const posShape = ind.shape.slice(bd);
   const P = sizeOf(posShape);

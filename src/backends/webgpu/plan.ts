@@ -82,8 +82,8 @@ export function planProgram(program: Program, inputs: readonly Node[], env: Plan
   const steps: Step[] = [];
   const maxIn = env.maxBindings - 1;
   for (const k of program.kernels) {
-    if (k.kind === "opaque" && k.prim === "scan") {
-      const n = k.node as Node<"scan">;
+    if (k.kind === "opaque" && k.node.prim === "scan") {
+      const n = k.node;
       const body = scanBodies(n);
       const outs = body.outputs.map((_, j) => {
         const s = k.outputs?.[j];

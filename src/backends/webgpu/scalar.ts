@@ -40,13 +40,16 @@ export function litOf(v: number, dtype: DType, sink: HelperSink): string {
 /** The WGSL expression of an elementwise node applied to argument expressions. */
 export function elemExpr(sink: HelperSink, n: Node, a: readonly string[]): string {
   if (!isElementwisePrim(n.prim)) throw new Error(`webgpu: no elementwise code for primitive "${n.prim}"`);
-  const p = n.params as { lane?: number; bits?: number };
   const lits = n.inputs.map((m) => {
     while (m.prim === "broadcast" || m.prim === "reshape") m = m.inputs[0]!;
-    return m.prim === "const" ? (m as Node<"const">).params.value : undefined;
+    return m.prim === "const" ? m.params.value : undefined;
   });
   const inT = (n.prim === "where" ? n.inputs[1] : n.inputs[0])?.dtype ?? n.dtype;
-  return primExpr(sink, n.prim, inT, n.dtype, a, { lits, lane: p.lane, bits: p.bits });
+  return primExpr(sink, n.prim, inT, n.dtype, a, {
+    lits,
+    lane: n.prim === "threefry" ? n.params.lane : undefined,
+    bits: n.prim === "shrl" ? n.params.bits : undefined,
+  });
 }
 
 /** Options of `primExpr`: operands that are literals (their values), Threefry lane, shift. */

@@ -400,7 +400,7 @@ function matmul(g: IrGen, km: MatmulKernel): WgslKernel {
 function opaque(k: OpaqueKernel, opt: GenOptions): WgslKernel {
   const node = k.node;
   const spec = (() => {
-    switch (k.prim) {
+    switch (node.prim) {
       case "argmax":
         return argmaxKernel(node, opt);
       case "cumsum":
