@@ -28,7 +28,7 @@ import type { BatchRule } from "./batch-rules.js";
 import { callInfo, closeOver } from "./closure.js";
 import type { JvpRule } from "./jvp-rules.js";
 import { transform } from "./recurse.js";
-import { applyGraph, traceFlat } from "./trace.js";
+import { applyGraph, dependents, traceFlat } from "./trace.js";
 import type { Aval } from "./trace.js";
 import type { TransposeRule } from "./transpose-rules.js";
 
@@ -241,19 +241,13 @@ const whileTranspose: TransposeRule<"whileLoop"> = () => {
   );
 };
 
-/** The batch dims of a graph's outputs for given input dims (a throwaway trace). */
-function outDims(graph: Graph, inDims: readonly (0 | null)[], B: number): (0 | null)[] {
-  let dims: (0 | null)[] = [];
-  traceFlat(
-    (xs) => {
-      const r = transform("batchGraph")(graph, xs, inDims, B);
-      dims = r.dims;
-      return r.outs;
-    },
-    graph.inputs.map((n, i) => ({ shape: inDims[i] === 0 ? [B, ...n.shape] : n.shape, dtype: n.dtype })),
-    "vmap",
-  );
-  return dims;
+/**
+ * The batch dims of a graph's outputs for given input dims: batched exactly where an output
+ * depends on a batched input (batchGraph's own rule), found without tracing.
+ */
+function outDims(graph: Graph, inDims: readonly (0 | null)[]): (0 | null)[] {
+  const dep = dependents(graph.outputs, new Set(graph.inputs.filter((_, i) => inDims[i] === 0).map((n) => n.id)));
+  return graph.outputs.map((o) => (dep.has(o.id) ? 0 : null));
 }
 
 const whileBatchMemo = new WeakMap<CallInfo, Map<string, Tensor[]>>();
@@ -266,12 +260,12 @@ const whileBatch: BatchRule<"whileLoop"> = (args, dims, node, B) => {
     let dC = dims.slice(nK);
     // the carries batched at the fixpoint of the body
     for (;;) {
-      const o = outDims(p.body.graph, [...dK, ...dC], B);
+      const o = outDims(p.body.graph, [...dK, ...dC]);
       const next = dC.map((d, i) => d ?? o[i] ?? null);
       if (next.every((d, i) => d === dC[i])) break;
       dC = next;
     }
-    const predBatched = outDims(p.cond.graph, [...dK, ...dC], B)[0] === 0;
+    const predBatched = outDims(p.cond.graph, [...dK, ...dC])[0] === 0;
     if (predBatched) dC = dC.map((): 0 => 0);
     const inDims = [...dK, ...dC];
     const batchAs = (ts: readonly Tensor[], want: readonly (0 | null)[], got: readonly (0 | null)[]): Tensor[] =>

@@ -41,6 +41,8 @@ for (const backend of ["reference", "cpu"]) {
       ]) {
         assertAllClose(jf(tensor(x), tensor([1, 2, 3])), f(tensor(x), tensor([1, 2, 3])), { atol: 1e-6 });
       }
+      // one trace serves both predicate values: the branches live in the compiled program
+      expect(jf.stats.traces).toBe(1);
     });
     it("runs only the selected branch", async () => {
       await tf.setBackend(backend);

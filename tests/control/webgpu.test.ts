@@ -112,6 +112,27 @@ describe.skipIf(!available)("whileLoop and cond on webgpu", () => {
     await webgpuBackend().sync();
   });
 
+  it("a cond inside a scan body is refused clearly on webgpu", () => {
+    const f = jit(
+      (xs: Tensor) =>
+        tf.scan(
+          (c: Tensor, x: Tensor) =>
+            [
+              cond(
+                greater(x, 0),
+                (v: Tensor) => add(v, x),
+                (v: Tensor) => v,
+                c,
+              ),
+              c,
+            ] as [Tensor, Tensor],
+          tensor(0),
+          xs,
+        )[0],
+    );
+    expect(() => f(tensor([1, -2, 3]))).toThrow(/inside a scan body is not supported on webgpu/);
+  });
+
   it("equals the cpu backend on a jvp through the loop", async () => {
     const jv = async (): Promise<number[]> => read((tf.jvp(jit(tripled), [tensor(7)], [tensor(1)]) as Tensor[])[1]!);
     const got = await jv();

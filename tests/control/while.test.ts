@@ -59,6 +59,7 @@ for (const backend of ["reference", "cpu"]) {
       await tf.setBackend(backend);
       const f = jit(tripled);
       for (const x of [2, 50, 99, 100, 500, 0.5]) expect(f(tensor(x)).itemSync()).toBeCloseTo(jsTripled(x), 3);
+      expect(f.stats.traces).toBe(1); // one compiled loop for every trip count
       const g = jit(collatz);
       for (const n of [1, 2, 6, 7, 27]) expect(g(tensor(n)).itemSync()).toBe(jsCollatz(n));
     });
