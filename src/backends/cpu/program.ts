@@ -2,7 +2,9 @@
  * Executes scheduled programs on the CPU: binds buffer slots (inputs, captured constants, pool
  * buffers for intermediates allocated once per compiled program, fresh output arrays), runs the
  * generated kernel functions in order, and runs opaque kernels (gather, scatter, cumsum, argmax,
- * threefry) with the reference rules and scan as a loop over a compiled body program.
+ * threefry) with the reference rules, scan as a loop over a compiled body program, whileLoop as
+ * a loop over compiled cond and body programs (the predicate read each iteration) and cond by
+ * running only the selected branch's compiled program.
  */
 import type { TypedArray } from "../../core/dtype.js";
 import { allocArray, allocFilled } from "../../core/dtype.js";
