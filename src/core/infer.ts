@@ -132,6 +132,14 @@ export const INFER: { readonly [P in Primitive]: InferRule<P> } = {
     if (p.index < p.numCarry) return { shape: o.shape, dtype: o.dtype };
     return { shape: [p.length, ...o.shape], dtype: o.dtype };
   },
+  whileLoop: (p) => {
+    const o = p.body.graph.outputs[p.index]!;
+    return { shape: o.shape, dtype: o.dtype };
+  },
+  cond: (p) => {
+    const o = p.branches[0]!.graph.outputs[p.index]!;
+    return { shape: o.shape, dtype: o.dtype };
+  },
   customVjp: (p) => {
     const o = p.info.graph.outputs[p.index]!;
     return { shape: o.shape, dtype: o.dtype };

@@ -21,7 +21,7 @@ export type UnaryPrim = (typeof UNARY)[number];
 export type BinaryPrim = (typeof BINARY)[number];
 export type ReducePrim = (typeof REDUCE)[number];
 
-/** A traced function called by a higher-order primitive (scan, customVjp, checkpoint). */
+/** A traced function called by a higher-order primitive (scan, whileLoop, cond, customVjp, checkpoint). */
 export interface CallInfo {
   /** Unique id: the hash-consing key of the call. */
   readonly id: number;
@@ -110,6 +110,17 @@ export interface ParamsMap {
     readonly reverse: boolean;
     readonly index: number;
   };
+  /**
+   * whileLoop: inputs are [...consts, ...carry]; `cond` and `body` both take all of them (cond
+   * returns a bool scalar, body the next carry); the trip count is decided at run time. Outputs
+   * picked by `index` (the final carry).
+   */
+  whileLoop: { readonly cond: CallInfo; readonly body: CallInfo; readonly numConsts: number; readonly index: number };
+  /**
+   * cond (lax.switch): inputs are [index, ...operands]; every branch takes the operands and
+   * returns the same avals; only `branches[clamp(index)]` runs. Outputs picked by `index`.
+   */
+  cond: { readonly branches: readonly CallInfo[]; readonly index: number };
   /** customVjp call; output `index` of the primal function. */
   customVjp: { readonly info: CustomVjpInfo; readonly index: number };
   /** The linear tangent map of a customVjp call: inputs [...residuals, ...argTangents]. */
@@ -158,6 +169,8 @@ export const PRIMITIVES: readonly Primitive[] = [
   "scatterAdd",
   "matmul",
   "scan",
+  "whileLoop",
+  "cond",
   "customVjp",
   "customVjpLinear",
   "checkpoint",
@@ -232,6 +245,8 @@ const META_LIT = {
   scatterAdd: { kind: "index", differentiable: true },
   matmul: { kind: "contract", differentiable: true },
   scan: { kind: "call", differentiable: true },
+  whileLoop: { kind: "call", differentiable: true },
+  cond: { kind: "call", differentiable: true },
   customVjp: { kind: "call", differentiable: true },
   customVjpLinear: { kind: "call", differentiable: true, linear: true },
   checkpoint: { kind: "call", differentiable: true },

@@ -134,11 +134,47 @@ function scanResults(n: Node<"scan">, ins: readonly TypedArray[], ctx: Ctx): Typ
       const per = sizeOf(xNodes[j]!.shape.slice(1));
       return x.slice(t * per, (t + 1) * per) as TypedArray;
     });
-    const outs = evalGraph(g.inputs, g.outputs, [...consts, ...carry, ...xt], ctx);
+    // a fresh call memo per step: calls inside the body see new values each step
+    const outs = evalGraph(g.inputs, g.outputs, [...consts, ...carry, ...xt], { calls: new Map() });
     carry = outs.slice(0, p.numCarry);
     outs.slice(p.numCarry).forEach((y, j) => ys[j]!.set(y, t * y.length));
   }
   const res = [...carry, ...ys];
+  ctx.calls.set(key, res);
+  return res;
+}
+
+/** The clamped branch index of a cond (lax.switch semantics). */
+export function branchIndex(i: number, n: number): number {
+  return i < 0 ? 0 : i >= n ? n - 1 : i;
+}
+
+/** whileLoop: runs `body` while `cond` is true (the trip count decided here, at run time). */
+function whileResults(n: Node<"whileLoop">, ins: readonly TypedArray[], ctx: Ctx): TypedArray[] {
+  const p = n.params;
+  const key = `while${p.cond.id}/${p.body.id}|${n.inputs.map((i) => i.id).join(",")}`;
+  const hit = ctx.calls.get(key);
+  if (hit) return hit;
+  const consts = ins.slice(0, p.numConsts);
+  let carry = ins.slice(p.numConsts);
+  const c = p.cond.graph;
+  const b = p.body.graph;
+  // a fresh call memo per iteration: calls inside the body see new values each time
+  while (evalGraph(c.inputs, c.outputs, [...consts, ...carry], { calls: new Map() })[0]![0]) {
+    carry = evalGraph(b.inputs, b.outputs, [...consts, ...carry], { calls: new Map() });
+  }
+  ctx.calls.set(key, carry);
+  return carry;
+}
+
+/** cond: evaluates only the selected branch. */
+function condResults(n: Node<"cond">, ins: readonly TypedArray[], ctx: Ctx): TypedArray[] {
+  const p = n.params;
+  const key = `cond${p.branches.map((b) => b.id).join("/")}|${n.inputs.map((i) => i.id).join(",")}`;
+  const hit = ctx.calls.get(key);
+  if (hit) return hit;
+  const g = p.branches[branchIndex(ins[0]![0]!, p.branches.length)]!.graph;
+  const res = evalGraph(g.inputs, g.outputs, ins.slice(1), ctx);
   ctx.calls.set(key, res);
   return res;
 }
@@ -348,6 +384,8 @@ export const EVAL: { readonly [P in Primitive]: EvalRule<P> } = {
     return out;
   },
   scan: (n, ins, ctx) => scanResults(n, ins, ctx)[n.params.index]!,
+  whileLoop: (n, ins, ctx) => whileResults(n, ins, ctx)[n.params.index]!,
+  cond: (n, ins, ctx) => condResults(n, ins, ctx)[n.params.index]!,
   customVjp: (n, ins, ctx) => {
     const key = `cvjp${n.params.info.id}|${n.inputs.map((i) => i.id).join(",")}`;
     let res = ctx.calls.get(key);

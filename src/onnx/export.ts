@@ -16,6 +16,7 @@ import { makeGraph } from "../transforms/jit.js";
 import { flattenArgs } from "../transforms/trace.js";
 import type { AttrValue, GraphMsg, NodeMsg, OnnxDType, TensorMsg, ValueInfoMsg } from "./proto.js";
 import { ONNX_DTYPE, encodeModel } from "./proto.js";
+import { emitCond, emitWhile } from "./control.js";
 
 /** Thrown when a function cannot be expressed as an ONNX model (names the primitive at fault). */
 export class OnnxExportError extends Error {
@@ -254,6 +255,10 @@ class Emitter {
         return this.op1("MatMul", [x(0), x(1)]);
       case "scan":
         return this.scan(n);
+      case "whileLoop":
+        return emitWhile(this, n);
+      case "cond":
+        return emitCond(this, n);
       case "customVjp": {
         const p = n.params;
         return this.call(`cv${p.info.id}`, p.info.graph, n, p.index);
@@ -348,6 +353,23 @@ class Emitter {
     return outs[p.index]!;
   }
 
+  /** The ONNX dtype of a tenfold dtype (a clear error for unsupported ones). */
+  dtypeOf(d: DType, where: string): OnnxDType {
+    return onnxDType(d, where);
+  }
+
+  /** A child emitter (a Loop body or If branch), or a scope of its own in this graph. */
+  child(): Emitter {
+    return new Emitter(this.session, this);
+  }
+
+  /** The outputs of a multi-output call emitted once per call site (memoized by `key`). */
+  group(key: string, make: () => string[]): string[] {
+    let outs = this.#groups.get(key);
+    if (!outs) this.#groups.set(key, (outs = make()));
+    return outs;
+  }
+
   loop(
     p: { body: { graph: Graph }; numConsts: number; numCarry: number; length: number; reverse: boolean },
     inputs: readonly Node[],
@@ -414,8 +436,13 @@ function capturedOf(g: Graph, out: Map<number, Node>, seen: Set<number>): void {
       continue;
     }
     const p = n.params;
-    const inner = "body" in p ? p.body.graph : "info" in p ? p.info.graph : undefined;
-    if (inner instanceof Graph) capturedOf(inner, out, seen);
+    const inners = [
+      "body" in p ? p.body.graph : undefined,
+      "info" in p ? p.info.graph : undefined,
+      "cond" in p ? p.cond.graph : undefined,
+      ...("branches" in p ? p.branches.map((b) => b.graph) : []),
+    ];
+    for (const inner of inners) if (inner instanceof Graph) capturedOf(inner, out, seen);
   }
 }
 

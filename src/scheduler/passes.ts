@@ -151,7 +151,7 @@ function foldPure(outputs: readonly Node[]): Node[] {
   const order = topoSort(outputs);
   for (const n of order) {
     const leaf = n.prim === "const" || n.prim === "iota";
-    pure.set(n, leaf || (n.inputs.length > 0 && n.prim !== "scan" && n.inputs.every((i) => pure.get(i))));
+    pure.set(n, leaf || (n.inputs.length > 0 && n.prim !== "scan" && n.prim !== "whileLoop" && n.prim !== "cond" && n.inputs.every((i) => pure.get(i))));
     work.set(n, !leaf && (n.inputs.some((i) => work.get(i)) || !(isViewPrim(n.prim) || isElementwise(n))));
   }
   const fold = new Set<Node>();

@@ -215,6 +215,15 @@ export function scheduleGraph(g: Graph): Program {
   return { ...program, pool: planMemory(slots, kernels, program.outputs) };
 }
 
+/** The identity of a multi-output call (its bodies and operands), shared by all its output nodes. */
+function multiKey(n: Node): string | undefined {
+  const ins = n.inputs.map((i) => i.id).join(",");
+  if (n.prim === "scan") return `scan${n.params.body.id}|${ins}`;
+  if (n.prim === "whileLoop") return `while${n.params.cond.id}/${n.params.body.id}|${ins}`;
+  if (n.prim === "cond") return `cond${n.params.branches.map((b) => b.id).join("/")}|${ins}`;
+  return undefined;
+}
+
 function buildKernel(root: Node, M: Set<Node>, slotOf: Map<Node, number>, nodes: readonly Node[], done: Set<string>): Kernel | undefined {
   const inputs: number[] = [];
   const inputOf = (x: Node): number => {
@@ -229,18 +238,17 @@ function buildKernel(root: Node, M: Set<Node>, slotOf: Map<Node, number>, nodes:
   if (cls === "opaque") {
     // Positional (not deduplicated): input i of the kernel is operand i of the primitive.
     for (const i of root.inputs) inputs.push(slotOf.get(i)!);
-    if (root.prim === "scan") {
-      const p = root.params;
-      const key = `${p.body.id}|${root.inputs.map((i) => i.id).join(",")}`;
+    const key = multiKey(root);
+    if (key !== undefined) {
+      // One kernel computes every output of a multi-output call (scan, whileLoop, cond).
       if (done.has(key)) return undefined;
       done.add(key);
       const outputs: (number | undefined)[] = [];
       for (const m of nodes) {
-        if (m.prim !== "scan" || !M.has(m)) continue;
-        const q = m.params;
-        if (q.body.id === p.body.id && m.inputs.every((x, i) => x === root.inputs[i])) outputs[q.index] = slotOf.get(m);
+        if (!M.has(m) || multiKey(m) !== key) continue;
+        if (m.prim === "scan" || m.prim === "whileLoop" || m.prim === "cond") outputs[m.params.index] = slotOf.get(m);
       }
-      return { kind: "opaque", prim: root.prim, node: root, inputs, outputs, ops: ["scan"], ...base };
+      return { kind: "opaque", prim: root.prim, node: root, inputs, outputs, ops: [root.prim], ...base };
     }
     return { kind: "opaque", prim: root.prim, node: root, inputs, ops: [root.prim], ...base };
   }

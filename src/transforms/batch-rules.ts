@@ -2,6 +2,7 @@
  * Batching rules: one per primitive. Batched operands arrive with their batch axis at 0 (or are
  * unbatched: dim null); every rule returns its result batched at axis 0.
  */
+import { condBatchRules } from "./cond-rules.js";
 import type { Node } from "../core/node.js";
 import { freshId, makeNode } from "../core/node.js";
 import type { CustomVjpInfo, Primitive } from "../core/primitives.js";
@@ -212,6 +213,8 @@ export const BATCH: { readonly [P in Primitive]: BatchRule<P> } = {
     return bind("matmul", {}, all(args, dims, B));
   },
   scan: scanRule,
+  whileLoop: (a, d, n, B) => condBatchRules.whileLoop(a, d, n, B),
+  cond: (a, d, n, B) => condBatchRules.cond(a, d, n, B),
   customVjp: (args, dims, node, B) => {
     const info = batchedInfo(node.params.info, B);
     return new Tensor(

@@ -1,26 +1,33 @@
 /**
  * Structured control flow beyond `scan`: `cond`, `switchCase` (exported also as `switch_`),
- * `foriLoop` and `whileLoop`. Each is composed from `where` and the `scan` primitive, so jvp,
- * vjp, vmap, jit and every backend follow from their rules, without a new primitive.
+ * `foriLoop` and `whileLoop`, as JAX's `lax.cond`, `lax.switch`, `lax.fori_loop` and
+ * `lax.while_loop`; the rules of their primitives are in cond-rules.ts.
  *
  * - With a concrete predicate/index (eager code, outside jit and grad), only the chosen branch
- *   runs. With a traced one (inside jit, vmap, grad), every branch is traced and the result is
- *   selected with `where`: JAX's semantics of `cond` under `vmap`. Both branches must return the
- *   same tree structure, shapes and dtypes. Values are exactly JAX's; the cost is running both.
+ *   runs. With a traced one (inside jit, vmap, grad), every branch is traced into one `cond`
+ *   primitive, and at run time only the selected branch runs (under vmap with a batched
+ *   predicate it becomes a `where` over all branches, as in JAX). Both branches must return the
+ *   same tree structure, shapes and dtypes.
  * - `foriLoop` with static bounds is one `scan` (differentiable in both modes, like JAX's).
- * - `whileLoop` runs an ordinary loop on a concrete predicate. With a traced carry it needs a
- *   bound: `{ maxIterations }` gives one `scan` of that length whose steps after the predicate
- *   turns false leave the carry unchanged. Unlike JAX's `while_loop` (unbounded, forward-mode
- *   only), this form is also reverse-differentiable, and it does `maxIterations` steps of work.
+ * - `whileLoop` runs an ordinary loop on a concrete predicate. With a traced carry it becomes one
+ *   `whileLoop` primitive whose trip count is decided at run time (forward-mode differentiable,
+ *   like JAX's). With `{ maxIterations }` it is instead one `scan` of that length whose steps
+ *   after the predicate turns false leave the carry unchanged: reverse-differentiable too, at the
+ *   cost of `maxIterations` steps of work.
  */
 import { ShapeError, fmtShape } from "../core/errors.js";
-import { ConcretizationError, Tensor } from "../core/tensor.js";
+import type { Node } from "../core/node.js";
+import { makeNode } from "../core/node.js";
+import { Tensor } from "../core/tensor.js";
 import { flatten, treeKey, unflatten } from "../core/tree.js";
 import type { TensorLike } from "../ops/base.js";
 import { asTensor, cast } from "../ops/base.js";
 import { arange, tensor } from "../ops/creation.js";
-import { clip, equal, logicalAnd, logicalNot, where } from "../ops/elementwise.js";
+import { clip, logicalAnd, logicalNot, where } from "../ops/elementwise.js";
+import { mergeCalls } from "./cond-rules.js";
+import { closeOver } from "./closure.js";
 import { scan } from "./control.js";
+import { traceFlat } from "./trace.js";
 
 function leavesOf(t: unknown, what: string): { leaves: Tensor[]; key: string; def: ReturnType<typeof flatten>[1] } {
   const [ls, def] = flatten<unknown>(t);
@@ -65,7 +72,8 @@ function scalarPred(op: string, p: TensorLike, dtype?: "int32"): Tensor {
 /**
  * `cond(pred, trueFn, falseFn, ...operands)`: `trueFn(...operands)` if `pred` else
  * `falseFn(...operands)` (`lax.cond`). A concrete `pred` runs one branch; a traced one (jit,
- * vmap, grad) traces both and selects with `where`, so it is differentiable.
+ * vmap, grad) traces both into one `cond` primitive that runs only the selected branch at run
+ * time. Differentiable in both modes; under vmap with a batched `pred` both run and `where` selects.
  * @example
  * ```ts
  * import { cond, jit, tensor, multiply, negative, greater, sum } from "tenfold";
@@ -76,12 +84,40 @@ function scalarPred(op: string, p: TensorLike, dtype?: "int32"): Tensor {
 export function cond<A extends unknown[], R>(pred: TensorLike, trueFn: (...args: A) => R, falseFn: (...args: A) => R, ...operands: A): R {
   const p = scalarPred("cond", pred);
   if (!p.node.traced) return concreteScalar(p) ? trueFn(...operands) : falseFn(...operands);
-  return selectTree("cond", p, trueFn(...operands), falseFn(...operands));
+  return condPrim("cond", cast(p, "int32"), [falseFn, trueFn], operands);
+}
+
+/** Traces every branch over the operands' leaves into one `cond` primitive (lax.switch). */
+function condPrim<A extends unknown[], R>(op: string, index: Tensor, branches: readonly ((...args: A) => R)[], operands: A): R {
+  const ops = leavesOf(operands, op);
+  let outDef: ReturnType<typeof flatten>[1] | undefined;
+  let outAvals: string | undefined;
+  const parts = branches.map((f, b) => {
+    const tr = traceFlat(
+      (xs) => {
+        const res = leavesOf(f(...(unflatten(ops.def, xs) as A)), op);
+        const sig = res.leaves.map((t) => `${t.dtype}${fmtShape(t.shape)}`).join(", ");
+        if (outDef === undefined) [outDef, outAvals] = [res.def, sig];
+        else if (treeKey(outDef) !== res.key)
+          throw new ShapeError(`${op}: branches return different structures: ${treeKey(outDef)} vs ${res.key} (branch ${b})`);
+        else if (outAvals !== sig) throw new ShapeError(`${op}: branch outputs differ: ${outAvals} vs ${sig} (branch ${b})`);
+        return res.leaves;
+      },
+      ops.leaves.map((t) => ({ shape: t.shape, dtype: t.dtype })),
+      op,
+    );
+    return closeOver(tr.graph);
+  });
+  const { calls, consts } = mergeCalls(parts);
+  const inputs: Node[] = [index.node, ...consts, ...ops.leaves.map((t) => t.node)];
+  const outs = calls[0]!.graph.outputs.map((_, i) => new Tensor(makeNode("cond", { branches: calls, index: i }, inputs)));
+  return unflatten(outDef!, outs) as R;
 }
 
 /**
  * `switchCase(index, branches, ...operands)`: `branches[index](...operands)` with `index`
- * clamped into range (`lax.switch`). Traced indices select among all branches with `where`.
+ * clamped into range (`lax.switch`). A traced index builds one `cond` primitive: at run time only
+ * the selected branch runs.
  * @example
  * ```ts
  * import { switchCase, tensor, add, multiply } from "tenfold";
@@ -95,10 +131,7 @@ export function switchCase<A extends unknown[], R>(index: TensorLike, branches: 
   if (branches.length === 0) throw new ShapeError("switchCase: branches must not be empty");
   const i = clip(scalarPred("switchCase", index, "int32"), { min: 0, max: branches.length - 1 });
   if (!i.node.traced) return branches[concreteScalar(i)]!(...operands);
-  const outs = branches.map((f) => f(...operands));
-  let r = outs[outs.length - 1]!;
-  for (let k = outs.length - 2; k >= 0; k--) r = selectTree("switchCase", equal(i, k), outs[k]!, r);
-  return r;
+  return condPrim("switchCase", i, branches, operands);
 }
 
 /** `switchCase` under JAX's name (`switch` is a reserved word). */
@@ -126,24 +159,61 @@ export function foriLoop<C>(lower: number, upper: number, body: (i: Tensor, carr
   return c;
 }
 
+/** Traces `condFn` and `body` over the carry's leaves into one `whileLoop` primitive. */
+function whilePrim<C>(condFn: (carry: C) => TensorLike, body: (carry: C) => C, init: C): C {
+  const c = leavesOf(init, "whileLoop");
+  const avals = c.leaves.map((t) => ({ shape: t.shape, dtype: t.dtype }));
+  const sig = avals.map((a) => `${a.dtype}${fmtShape(a.shape)}`).join(", ");
+  const condTr = traceFlat((xs) => [scalarPred("whileLoop", condFn(unflatten(c.def, xs) as C))], avals, "whileLoop");
+  const bodyTr = traceFlat(
+    (xs) => {
+      const next = leavesOf(body(unflatten(c.def, xs) as C), "whileLoop");
+      if (next.key !== c.key) throw new ShapeError(`whileLoop: body changed the carry structure from ${c.key} to ${next.key}`);
+      const got = next.leaves.map((t) => `${t.dtype}${fmtShape(t.shape)}`).join(", ");
+      if (got !== sig) throw new ShapeError(`whileLoop: body changed the carry from ${sig} to ${got}`);
+      return next.leaves;
+    },
+    avals,
+    "whileLoop",
+  );
+  const { calls, consts } = mergeCalls([closeOver(condTr.graph), closeOver(bodyTr.graph)]);
+  const inputs: Node[] = [...consts, ...c.leaves.map((t) => t.node)];
+  const params = (index: number): { cond: (typeof calls)[0]; body: (typeof calls)[0]; numConsts: number; index: number } => ({
+    cond: calls[0]!,
+    body: calls[1]!,
+    numConsts: consts.length,
+    index,
+  });
+  return unflatten(
+    c.def,
+    c.leaves.map((_, i) => new Tensor(makeNode("whileLoop", params(i), inputs))),
+  ) as C;
+}
+
 /** Options of `whileLoop`. */
 export interface WhileLoopOptions {
-  /** Bound on the iterations: required when the carry is traced (inside jit, vmap or grad). */
+  /**
+   * Bound on the iterations. Without it a traced carry (inside jit, vmap, jvp) builds a native
+   * while loop (forward-mode differentiable only); with it the loop is a scan of this length
+   * (reverse-differentiable too).
+   */
   readonly maxIterations?: number;
 }
 
 /**
  * `whileLoop(condFn, body, init, { maxIterations })`: `while (condFn(c)) c = body(c)`
- * (`lax.while_loop`). Eager with a concrete carry. With a traced carry it needs
- * `maxIterations` and runs one `scan` of that length that freezes the carry once `condFn` is
- * false (so the result equals JAX's whenever the loop ends within the bound; it is also
- * reverse-differentiable, unlike JAX's). Without the bound a traced carry throws a
- * ConcretizationError.
+ * (`lax.while_loop`). Eager with a concrete carry. With a traced carry (jit, vmap, jvp) it is
+ * one `whileLoop` primitive whose trip count is decided at run time; like JAX's it supports
+ * forward mode but not reverse mode (grad throws, naming whileLoop). With `maxIterations` it is
+ * instead one `scan` of that length that freezes the carry once `condFn` is false (equal to the
+ * unbounded loop whenever it ends within the bound), which is reverse-differentiable too.
  * @example
  * ```ts
  * import { whileLoop, jit, tensor, less, multiply } from "tenfold";
- * const f = jit((x) => whileLoop((v) => less(v, 100), (v) => multiply(v, 3), x, { maxIterations: 10 }));
- * console.log(f(tensor(2)).arraySync()); // 162
+ * const f = jit((x) => whileLoop((v) => less(v, 100), (v) => multiply(v, 3), x));
+ * console.log(f(tensor(2)).arraySync()); // 162 (4 iterations, decided at run time)
+ * const g = jit((x) => whileLoop((v) => less(v, 100), (v) => multiply(v, 3), x, { maxIterations: 10 }));
+ * console.log(g(tensor(2)).arraySync()); // 162
  * ```
  */
 export function whileLoop<C>(condFn: (carry: C) => TensorLike, body: (carry: C) => C, init: C, options: WhileLoopOptions = {}): C {
@@ -161,9 +231,7 @@ export function whileLoop<C>(condFn: (carry: C) => TensorLike, body: (carry: C) 
       n++;
     }
   }
-  if (max === undefined) {
-    throw new ConcretizationError("whileLoop: the carry (or the predicate) is traced (inside jit, vmap or grad); pass { maxIterations } to bound the loop");
-  }
+  if (max === undefined) return whilePrim(condFn, body, init);
   if (max === 0) return init;
   const initLeaves = leavesOf(init, "whileLoop");
   const start = { c: init, done: tensor(false) };

@@ -2,6 +2,7 @@
  * Forward-mode rules: one per primitive, written with ops (so their own derivatives, batching and
  * scheduling come for free). A null tangent is a symbolic zero.
  */
+import { condJvpRules } from "./cond-rules.js";
 import { isFloat } from "../core/dtype.js";
 import type { Node } from "../core/node.js";
 import type { Primitive } from "../core/primitives.js";
@@ -176,6 +177,8 @@ export const JVP: { readonly [P in Primitive]: JvpRule<P> } = {
   scatterAdd: ([_u, idx], [t], node) => (t ? bind("scatterAdd", node.params, [t, idx!]) : null),
   matmul: ([a, b], [ta, tb]) => addT(ta ? bind("matmul", {}, [ta, b!]) : null, tb ? bind("matmul", {}, [a!, tb]) : null),
   scan: (p, t, n, o) => callJvpRules.scan(p, t, n, o),
+  whileLoop: (p, t, n, o) => condJvpRules.whileLoop(p, t, n, o),
+  cond: (p, t, n, o) => condJvpRules.cond(p, t, n, o),
   customVjp: (p, t, n, o) => callJvpRules.customVjp(p, t, n, o),
   customVjpLinear: (p, t, n, o) => callJvpRules.customVjpLinear(p, t, n, o),
   checkpoint: (p, t, n, o) => callJvpRules.checkpoint(p, t, n, o),

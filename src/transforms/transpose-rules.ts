@@ -3,6 +3,7 @@
  * the linear operands (null where an operand is not linear). Non-linear operands appear as
  * constants.
  */
+import { condTransposeRules } from "./cond-rules.js";
 import type { Node } from "../core/node.js";
 import type { Primitive } from "../core/primitives.js";
 import { Tensor } from "../core/tensor.js";
@@ -147,6 +148,8 @@ export const TRANSPOSE: { readonly [P in Primitive]: TransposeRule<P> } = {
     return [null, bind("matmul", {}, [matrixTranspose(c(n.inputs[0]!)), ct])];
   },
   scan: (ct, n, lin) => callTransposeRules.scan(ct, n, lin),
+  whileLoop: (ct, n, lin) => condTransposeRules.whileLoop(ct, n, lin),
+  cond: (ct, n, lin) => condTransposeRules.cond(ct, n, lin),
   customVjp: notLinear("customVjp"),
   customVjpLinear: (ct, n, lin) => callTransposeRules.customVjpLinear(ct, n, lin),
   checkpoint: (ct, n, lin) => callTransposeRules.checkpoint(ct, n, lin),

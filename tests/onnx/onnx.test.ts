@@ -30,6 +30,12 @@ import {
   matmul,
   cos,
   maximum,
+  whileLoop,
+  cond,
+  switchCase,
+  greater,
+  sin,
+  negative,
 } from "../../src/index.js";
 import type { Tensor } from "../../src/index.js";
 import { exportOnnx, OnnxExportError } from "../../src/onnx/index.js";
@@ -219,6 +225,52 @@ suite("exportOnnx: primitive mappings", () => {
     );
     const body = checkpoint((x: Tensor) => multiply(softclip(x), 2));
     await roundTrip((x: Tensor) => body(x), [random.normal(random.key(15), [5])]);
+  });
+
+  it("whileLoop becomes an ONNX Loop whose trip count is decided at run time", async () => {
+    const w = tensor([1.5, 0.5]);
+    const f = jit((x: Tensor) =>
+      whileLoop(
+        ([, v]: Tensor[]) => less(sum(v!), 50),
+        ([i, v]: Tensor[]) => [add(i!, 1), add(multiply(v!, w), 1)],
+        [tensor(0, { dtype: "int32" }), x],
+      ),
+    );
+    const bytes = await exportOnnx(f, [tensor([1, 2])]);
+    expect(Buffer.from(bytes).includes("Loop")).toBe(true);
+    // one exported model, inputs needing different trip counts (0, 1 and several)
+    for (const x of [tensor([60, 0]), tensor([30, 10]), tensor([1, 2]), tensor([-0.5, 0.5])]) {
+      const [i, v] = f(x) as Tensor[];
+      const [gi, gv] = await runOrt(bytes, [x]);
+      expect(Array.from(gi!.data, Number)).toEqual(Array.from(await i!.data()));
+      const want = Array.from(await v!.data());
+      Array.from(gv!.data, Number).forEach((g, k) => expect(Math.abs(g - want[k]!)).toBeLessThanOrEqual(1e-4 * (1 + Math.abs(want[k]!))));
+    }
+  });
+
+  it("cond becomes an ONNX If, switchCase nested Ifs (clamped index)", async () => {
+    const w = random.normal(random.key(16), [3, 3]);
+    const f = jit((x: Tensor) =>
+      cond(
+        greater(sum(x), 0),
+        (v: Tensor) => tanh(matmul(v, w)),
+        (v: Tensor) => [negative(v)][0]!,
+        x,
+      ),
+    );
+    const bytes = await exportOnnx(f, [tensor([[1, 2, 3]])]);
+    expect(Buffer.from(bytes).includes("If")).toBe(true);
+    await roundTrip(f, [tensor([[1, 2, 3]])]);
+    await roundTrip(f, [tensor([[-1, -2, 0.5]])]);
+    const fs = [(v: Tensor) => add(v, 1), (v: Tensor) => matmul(v, w), (v: Tensor) => sin(v)];
+    const s = jit((i: Tensor, v: Tensor) => switchCase(i, fs, v));
+    const sb = await exportOnnx(s, [tensor(0, { dtype: "int32" }), tensor([[1, 2, 3]])]);
+    for (const i of [-2, 0, 1, 2, 5]) {
+      const args = [tensor(i, { dtype: "int32" }), tensor([[0.5, -1, 2]])];
+      const [got] = await runOrt(sb, args);
+      const want = Array.from(await (s(args[0]!, args[1]!) as Tensor).data());
+      Array.from(got!.data, Number).forEach((g, k) => expect(Math.abs(g - want[k]!)).toBeLessThanOrEqual(1e-5 * (1 + Math.abs(want[k]!))));
+    }
   });
 
   it("unsupported primitives and bad arguments give a clear error naming them", async () => {

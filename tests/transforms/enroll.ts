@@ -163,6 +163,31 @@ export const PRIM_TABLE: { readonly [P in Primitive]: Entry } = {
   },
   matmul: { fn: (a, b) => tf.matmul(a, b), args: args(f32([2, 3]), f32([3, 2])), grad: full2 },
   scan: { fn: scanBody, args: args(f32([2]), f32([4, 2])), grad: full2 },
+  // a run-time trip count; forward mode only (as JAX's while_loop), checked in tests/control
+  whileLoop: {
+    fn: (x) =>
+      tf.whileLoop(
+        (v: Tensor) => tf.less(tf.sum(v), 2),
+        (v: Tensor) => tf.add(v, 0.5),
+        x,
+      ),
+    args: args(f32([3])),
+    grad: false,
+  },
+  // the predicate is the last (int) argument: "first mapped" keeps it unbatched (a cond), "all
+  // mapped" batches it (where over the branches)
+  cond: {
+    fn: (x, y, p) =>
+      tf.cond(
+        p!,
+        (a: Tensor, b: Tensor) => tf.multiply(tf.sin(a), b),
+        (a: Tensor, b: Tensor) => tf.add(tf.cos(a), tf.multiply(b, b)),
+        x,
+        y,
+      ),
+    args: args(f32([3]), f32([3]), i32([], 0, 1)),
+    grad: full2,
+  },
   customVjp: { fn: (x) => xsinx(x), args: args(f32([3], -2, 2)), grad: { order: 2, modes: ["rev"] } },
   customVjpLinear: {
     fn: (x) => tf.multiply(xsinx(x), x),

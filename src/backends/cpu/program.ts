@@ -2,7 +2,9 @@
  * Executes scheduled programs on the CPU: binds buffer slots (inputs, captured constants, pool
  * buffers for intermediates allocated once per compiled program, fresh output arrays), runs the
  * generated kernel functions in order, and runs opaque kernels (gather, scatter, cumsum, argmax,
- * threefry) with the reference rules and scan as a loop over a compiled body program.
+ * threefry) with the reference rules, scan as a loop over a compiled body program, whileLoop as
+ * a loop over compiled cond and body programs (the predicate read each iteration) and cond by
+ * running only the selected branch's compiled program.
  */
 import type { TypedArray } from "../../core/dtype.js";
 import { allocArray, allocFilled } from "../../core/dtype.js";
@@ -13,6 +15,7 @@ import { sizeOf } from "../../core/shape.js";
 import type { ElementwiseKernel, Kernel, MatmulKernel, OpaqueKernel, Program } from "../../scheduler/ir.js";
 import { planGraph } from "../../scheduler/engine.js";
 import { EVAL } from "../reference/interpret.js";
+import { branchIndex } from "../../core/semantics-eval.js";
 import { elementwiseFn, reduceFn } from "./codegen.js";
 import { wasmMemoryLimit } from "./matmul.js";
 import type { SimdFn, SimdPlan } from "./simd.js";
@@ -66,8 +69,46 @@ function scanRunner(k: OpaqueKernel, n: Node<"scan">): Runner {
   };
 }
 
+/** Writes a multi-output call's results into its output slots. */
+function writeOuts(k: OpaqueKernel, bufs: TypedArray[], outs: readonly TypedArray[]): void {
+  outs.forEach((o, j) => {
+    const s = k.outputs?.[j];
+    if (s !== undefined) bufs[s]!.set(o);
+  });
+}
+
+/** whileLoop: runs the compiled cond program, reads its scalar, runs the compiled body program. */
+function whileRunner(k: OpaqueKernel, n: Node<"whileLoop">): Runner {
+  const p: Params<"whileLoop"> = n.params;
+  let cond: Executable | undefined;
+  let body: Executable | undefined;
+  return (bufs) => {
+    cond ??= compileGraph(p.cond.graph);
+    body ??= compileGraph(p.body.graph);
+    const ins = k.inputs.map((s, i) => bufs[s]!.subarray(0, sizeOf(n.inputs[i]!.shape)) as TypedArray);
+    const consts = ins.slice(0, p.numConsts);
+    let carry = ins.slice(p.numConsts);
+    while (cond.run([...consts, ...carry])[0]![0]) carry = body.run([...consts, ...carry]);
+    writeOuts(k, bufs, carry);
+  };
+}
+
+/** cond: reads the index and runs only the selected branch's compiled program. */
+function condRunner(k: OpaqueKernel, n: Node<"cond">): Runner {
+  const p: Params<"cond"> = n.params;
+  const exes: (Executable | undefined)[] = p.branches.map(() => undefined);
+  return (bufs) => {
+    const ins = k.inputs.map((s, i) => bufs[s]!.subarray(0, sizeOf(n.inputs[i]!.shape)) as TypedArray);
+    const b = branchIndex(ins[0]![0]!, p.branches.length);
+    const exe = (exes[b] ??= compileGraph(p.branches[b]!.graph));
+    writeOuts(k, bufs, exe.run(ins.slice(1)));
+  };
+}
+
 function opaqueRunner(k: OpaqueKernel): Runner {
   if (k.node.prim === "scan") return scanRunner(k, k.node);
+  if (k.node.prim === "whileLoop") return whileRunner(k, k.node);
+  if (k.node.prim === "cond") return condRunner(k, k.node);
   const rule = EVAL[k.prim as Primitive] as EvalFn;
   const sizes = k.node.inputs.map((i) => sizeOf(i.shape));
   return (bufs) => {

@@ -78,13 +78,12 @@ export function createWebGpuBackend(ctx: GpuContext): WebGpuBackend {
     },
     compile(program, inputs, body) {
       const bodies = new Map<Graph, Plan>();
-      const scanBody = (n: Node<"scan">): Plan => {
-        const g = n.params.body.graph;
+      const bodyPlan = (g: Graph): Plan => {
         let p = bodies.get(g);
         if (!p) bodies.set(g, (p = body(g)));
         return p;
       };
-      return planProgram(program, inputs, env, scanBody);
+      return planProgram(program, inputs, env, bodyPlan);
     },
     execute(plan, inputs) {
       alive();
@@ -97,6 +96,7 @@ export function createWebGpuBackend(ctx: GpuContext): WebGpuBackend {
       const h = s.device.get("webgpu");
       if (!(h instanceof WebGpuHandle)) throw new Error(`webgpu: tensor of shape [${n.shape.join(", ")}] has no WebGPU data`);
       if (h.pool !== pool) throw new Error("webgpu: this tensor lives on a WebGPU device that was replaced (device lost or backend reset); recreate it");
+      await exec.idle();
       const data = await readBuffer(pool, h.buffer, sizeOf(n.shape), n.dtype);
       await exec.flushErrors();
       s.host = data;
@@ -120,6 +120,7 @@ export function createWebGpuBackend(ctx: GpuContext): WebGpuBackend {
     sync: {
       value: async () => {
         alive();
+        await exec.idle();
         await ctx.device.queue.onSubmittedWorkDone();
         await exec.flushErrors();
       },

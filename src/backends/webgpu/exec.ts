@@ -1,14 +1,17 @@
 /**
  * Plan execution: binds slots to buffers, encodes one compute pass per kernel (pipelines cached by
  * WGSL source), runs scans as loops of their body plan (slicing xs and stacking ys with buffer
- * copies) and recycles every intermediate as soon as its last reader is encoded. Validation and
+ * copies), runs plans with whileLoop/cond steps asynchronously (submitting, reading the predicate
+ * or index back, then encoding the chosen plan; later runs wait for them, and buffers their owners
+ * release meanwhile return to the pool only afterwards), and recycles every intermediate as soon
+ * as its last reader is encoded. Validation and
  * out-of-memory errors are collected from error scopes and reported by the next read.
  */
 import type { Node } from "../../core/node.js";
 import { sizeOf } from "../../core/shape.js";
 import type { GpuBuffer, GpuCommandEncoder, GpuComputePipeline, GpuContext } from "./gpu.js";
 import type { BufferPool } from "./memory.js";
-import { ensureOnDevice } from "./memory.js";
+import { ensureOnDevice, readBuffer } from "./memory.js";
 import type { Plan, Step } from "./plan.js";
 import { LruCache } from "../../core/lru.js";
 
@@ -51,8 +54,22 @@ export class Executor {
     return p;
   }
 
-  /** Executes `plan` and submits the work; returns the output buffers (owned by the caller). */
+  /** The deferred work (plans that read values back), in submission order; undefined when idle. */
+  #tail: Promise<void> | undefined;
+
+  /** Resolves once every deferred plan has been submitted. */
+  async idle(): Promise<void> {
+    while (this.#tail) await this.#tail;
+  }
+
+  /**
+   * Executes `plan` and submits the work; returns the output buffers (owned by the caller). A plan
+   * with whileLoop/cond steps reads values back between submissions, so it runs asynchronously:
+   * its outputs are allocated now and filled when it finishes, and every later run waits for it
+   * (queue order is submission order). Its errors are reported by the next read.
+   */
   run(plan: Plan, inputs: readonly GpuBuffer[]): GpuBuffer[] {
+    if (plan.async || this.#tail) return this.#defer(plan, inputs);
     const { device } = this.ctx;
     device.pushErrorScope("out-of-memory");
     device.pushErrorScope("validation");
@@ -72,6 +89,117 @@ export class Executor {
     return outs;
   }
 
+  #defer(plan: Plan, inputs: readonly GpuBuffer[]): GpuBuffer[] {
+    const outs: GpuBuffer[] = [];
+    try {
+      for (const [i, b] of plan.outBytes.entries()) outs.push(this.pool.alloc(Math.max(4, b), `output ${i} of a program with whileLoop/cond`));
+    } catch (e) {
+      for (const b of outs) this.pool.release(b, true);
+      throw e;
+    }
+    const prev = this.#tail ?? Promise.resolve();
+    const work = prev.then(async () => {
+      const { device } = this.ctx;
+      device.pushErrorScope("out-of-memory");
+      device.pushErrorScope("validation");
+      const cur = { enc: device.createCommandEncoder() };
+      try {
+        const res = await this.#execAsync(plan, inputs, cur);
+        res.forEach((b, i) => {
+          if (plan.outBytes[i]! > 0) cur.enc.copyBufferToBuffer(b, 0, outs[i]!, 0, Math.ceil(plan.outBytes[i]! / 4) * 4);
+        });
+        device.queue.submit([cur.enc.finish()]);
+        for (const b of res) this.pool.release(b, true);
+      } catch (e) {
+        this.pending.push(Promise.resolve(`webgpu: ${e instanceof Error ? e.message : String(e)}`));
+      } finally {
+        this.pending.push(device.popErrorScope().then((e) => (e ? `webgpu: ${e.message}` : undefined)));
+        this.pending.push(device.popErrorScope().then((e) => (e ? `webgpu: out of device memory: ${e.message}` : undefined)));
+      }
+    });
+    this.#tail = work;
+    void work.then(() => {
+      if (this.#tail === work) this.#tail = undefined;
+    });
+    this.pool.holdReleases(work);
+    return outs;
+  }
+
+  /** Submits what was encoded so far and starts a new encoder (before a read-back). */
+  #flush(cur: { enc: GpuCommandEncoder }): void {
+    this.ctx.device.queue.submit([cur.enc.finish()]);
+    cur.enc = this.ctx.device.createCommandEncoder();
+  }
+
+  /** Reads one scalar of a buffer back (submitting the work encoded so far first). */
+  async #scalar(buf: GpuBuffer, dtype: Node["dtype"], cur: { enc: GpuCommandEncoder }): Promise<number> {
+    this.#flush(cur);
+    return Number((await readBuffer(this.pool, buf, 1, dtype))[0]);
+  }
+
+  /** Runs a plan inside deferred work: synchronously encoded unless it has read-backs itself. */
+  async #runPlan(plan: Plan, inputs: readonly GpuBuffer[], cur: { enc: GpuCommandEncoder }): Promise<GpuBuffer[]> {
+    return plan.async ? this.#execAsync(plan, inputs, cur) : this.#exec(plan, inputs, cur.enc);
+  }
+
+  async #execAsync(plan: Plan, inputs: readonly GpuBuffer[], cur: { enc: GpuCommandEncoder }): Promise<GpuBuffer[]> {
+    const slots: (GpuBuffer | undefined)[] = new Array<GpuBuffer | undefined>(plan.numSlots);
+    plan.leaves.forEach((leaf, i) => {
+      slots[i] = i < plan.numInputs ? inputs[i]! : ensureOnDevice(this.pool, leaf.storage!, leaf.dtype, leaf.shape);
+    });
+    try {
+      for (const [k, step] of plan.steps.entries()) {
+        if (step.kind === "while") await this.#while(step, slots, cur);
+        else if (step.kind === "cond") await this.#cond(step, slots, cur);
+        else this.#step(step, slots, cur.enc);
+        for (const s of plan.frees[k]!) {
+          this.pool.release(slots[s]!, true);
+          slots[s] = undefined;
+        }
+      }
+    } catch (e) {
+      for (let s = plan.leaves.length; s < slots.length; s++) if (slots[s]) this.pool.release(slots[s]!, true);
+      throw e;
+    }
+    return plan.outputs.map((s) => slots[s]!);
+  }
+
+  async #while(step: Extract<Step, { kind: "while" }>, slots: (GpuBuffer | undefined)[], cur: { enc: GpuCommandEncoder }): Promise<void> {
+    const nK = step.node.params.numConsts;
+    const ins = step.ins.map((s) => slots[s]!);
+    const consts = ins.slice(0, nK);
+    let carry = ins.slice(nK);
+    let owned = false;
+    for (;;) {
+      const [pred] = await this.#runPlan(step.cond, [...consts, ...carry], cur);
+      const go = await this.#scalar(pred!, "bool", cur);
+      this.pool.release(pred!, true);
+      if (!go) break;
+      const next = await this.#runPlan(step.body, [...consts, ...carry], cur);
+      if (owned) for (const b of carry) this.pool.release(b, true);
+      carry = next;
+      owned = true;
+    }
+    if (!owned) carry = carry.map((c, j) => this.#copyOf(c, step.node.inputs[nK + j]!, cur.enc));
+    carry.forEach((b, k) => (slots[step.outs[k]!] = b));
+  }
+
+  async #cond(step: Extract<Step, { kind: "cond" }>, slots: (GpuBuffer | undefined)[], cur: { enc: GpuCommandEncoder }): Promise<void> {
+    const ins = step.ins.map((s) => slots[s]!);
+    const i = await this.#scalar(ins[0]!, "int32", cur);
+    const n = step.branches.length;
+    const outs = await this.#runPlan(step.branches[i < 0 ? 0 : i >= n ? n - 1 : i]!, ins.slice(1), cur);
+    outs.forEach((b, k) => (slots[step.outs[k]!] = b));
+  }
+
+  /** A fresh copy of a buffer holding a value of node `n`'s shape. */
+  #copyOf(src: GpuBuffer, n: Node, enc: GpuCommandEncoder): GpuBuffer {
+    const bytes = sizeOf(n.shape) * this.pool.bytesOf(n.dtype);
+    const buf = this.pool.alloc(Math.max(4, bytes), "a loop carry");
+    if (bytes > 0) enc.copyBufferToBuffer(src, 0, buf, 0, Math.ceil(bytes / 4) * 4);
+    return buf;
+  }
+
   /** Throws the first error reported by the device since the last check. */
   async flushErrors(): Promise<void> {
     const all = this.pending.splice(0);
@@ -88,13 +216,13 @@ export class Executor {
       plan.steps.forEach((step, k) => {
         this.#step(step, slots, enc);
         for (const s of plan.frees[k]!) {
-          this.pool.release(slots[s]!);
+          this.pool.release(slots[s]!, true);
           slots[s] = undefined;
         }
       });
     } catch (e) {
       // Return what this plan allocated, so a refused call leaves the live counters unchanged.
-      for (let s = plan.leaves.length; s < slots.length; s++) if (slots[s]) this.pool.release(slots[s]!);
+      for (let s = plan.leaves.length; s < slots.length; s++) if (slots[s]) this.pool.release(slots[s]!, true);
       throw e;
     }
     return plan.outputs.map((s) => slots[s]!);
@@ -164,13 +292,13 @@ export class Executor {
         return buf;
       });
       const outs = this.#exec(body, [...consts, ...carry, ...xt], enc);
-      for (const b of xt) this.pool.release(b);
-      if (owned) for (const b of carry) this.pool.release(b);
+      for (const b of xt) this.pool.release(b, true);
+      if (owned) for (const b of carry) this.pool.release(b, true);
       carry = outs.slice(0, p.numCarry);
       owned = true;
       outs.slice(p.numCarry).forEach((y, j) => {
         if (yPer[j]! > 0) enc.copyBufferToBuffer(y, 0, ys[j]!, t * yPer[j]!, yPer[j]!);
-        this.pool.release(y);
+        this.pool.release(y, true);
       });
     }
     if (!owned) {

@@ -112,8 +112,29 @@ export class BufferPool {
     return buf;
   }
 
-  /** Returns a buffer to the pool (or destroys it when the pool is full or the device is lost). */
-  release(buf: GpuBuffer): void {
+  #hold: Promise<void> | undefined;
+
+  /**
+   * While `work` (deferred device work, exec.ts) is pending, buffers released by their owners
+   * return to the pool only after it settles: that work may still read them.
+   */
+  holdReleases(work: Promise<void>): void {
+    this.#hold = work;
+    void work.finally(() => {
+      if (this.#hold === work) this.#hold = undefined;
+    });
+  }
+
+  /**
+   * Returns a buffer to the pool (or destroys it when the pool is full or the device is lost).
+   * `now`: the executor's own temporaries, released in encoding order even while work is deferred.
+   */
+  release(buf: GpuBuffer, now = false): void {
+    const hold = this.#hold;
+    if (hold && !now) {
+      void hold.finally(() => this.release(buf));
+      return;
+    }
     this.stats.liveBytes -= buf.size;
     this.stats.liveBuffers--;
     if (this.ctx.lostReason !== undefined || this.stats.pooledBytes + buf.size > POOL_CAP_BYTES) {

@@ -1,11 +1,13 @@
 /**
  * Planning: turns the scheduler's program (src/scheduler: fusion decided once for every backend)
  * into a list of steps over numbered buffer slots: one kernel dispatch per scheduled kernel, its
- * WGSL generated from the kernel IR (wgsl.ts); scans run their body plan per step. Each slot is
+ * WGSL generated from the kernel IR (wgsl.ts); scans run their body plan per step, whileLoop and
+ * cond steps their cond/body/branch plans (chosen by values read back at run time). Each slot is
  * released after its last use, so intermediates are recycled through the buffer pool while
  * encoding (the runtime form of the program's memory plan).
  */
 import type { DType } from "../../core/dtype.js";
+import type { Graph } from "../../core/graph.js";
 import type { Node } from "../../core/node.js";
 import type { Kernel, Program } from "../../scheduler/ir.js";
 import type { GenOptions } from "./kernels.js";
@@ -29,7 +31,24 @@ export type Step =
     }
   | { readonly kind: "alloc"; readonly out: number; readonly bytes: number; readonly what?: string }
   | { readonly kind: "copy"; readonly src: number; readonly out: number; readonly bytes: number }
-  | { readonly kind: "scan"; readonly node: Node<"scan">; readonly body: Plan; readonly ins: readonly number[]; readonly outs: readonly number[] };
+  | { readonly kind: "scan"; readonly node: Node<"scan">; readonly body: Plan; readonly ins: readonly number[]; readonly outs: readonly number[] }
+  /** A run-time loop: the cond plan's bool is read back before each body run (exec.ts runs it asynchronously). */
+  | {
+      readonly kind: "while";
+      readonly node: Node<"whileLoop">;
+      readonly cond: Plan;
+      readonly body: Plan;
+      readonly ins: readonly number[];
+      readonly outs: readonly number[];
+    }
+  /** Runs the branch plan chosen by the index read back from the device. */
+  | {
+      readonly kind: "cond";
+      readonly node: Node<"cond">;
+      readonly branches: readonly Plan[];
+      readonly ins: readonly number[];
+      readonly outs: readonly number[];
+    };
 
 /** An executable plan: slots 0..leaves.length-1 are the leaves (inputs, then constant buffers). */
 export interface Plan {
@@ -40,7 +59,11 @@ export interface Plan {
   /** Slots to release after each step. */
   readonly frees: readonly (readonly number[])[];
   readonly outputs: readonly number[];
+  /** Bytes of each output buffer. */
+  readonly outBytes: readonly number[];
   readonly numSlots: number;
+  /** Whether running it reads values back (whileLoop, cond): executed asynchronously, in order. */
+  readonly async: boolean;
 }
 
 /** What planning needs from the backend. */
@@ -63,7 +86,7 @@ export interface PlanEnv {
  * Builds a plan from a scheduled program. `inputs` are the graph's input nodes; captured buffers
  * become leaves after them.
  */
-export function planProgram(program: Program, inputs: readonly Node[], env: PlanEnv, scanBodies: (n: Node<"scan">) => Plan): Plan {
+export function planProgram(program: Program, inputs: readonly Node[], env: PlanEnv, bodies: (g: Graph) => Plan): Plan {
   const slotMap = new Map<number, number>();
   const consts: Node[] = [];
   program.slots.forEach((s, i) => {
@@ -82,14 +105,26 @@ export function planProgram(program: Program, inputs: readonly Node[], env: Plan
   const steps: Step[] = [];
   const maxIn = env.maxBindings - 1;
   for (const k of program.kernels) {
-    if (k.kind === "opaque" && k.node.prim === "scan") {
+    if (k.kind === "opaque" && (k.prim === "scan" || k.prim === "whileLoop" || k.prim === "cond")) {
+      const outsOf = (count: number): number[] =>
+        Array.from({ length: count }, (_, j) => {
+          const s = k.outputs?.[j];
+          return s === undefined ? numSlots++ : slot(s);
+        });
+      const ins = k.inputs.map(slot);
       const n = k.node;
-      const body = scanBodies(n);
-      const outs = body.outputs.map((_, j) => {
-        const s = k.outputs?.[j];
-        return s === undefined ? numSlots++ : slot(s);
-      });
-      steps.push({ kind: "scan", node: n, body, ins: k.inputs.map(slot), outs });
+      if (n.prim === "whileLoop") {
+        const body = bodies(n.params.body.graph);
+        steps.push({ kind: "while", node: n, cond: bodies(n.params.cond.graph), body, ins, outs: outsOf(body.outputs.length) });
+      } else if (n.prim === "cond") {
+        const branches = n.params.branches.map((b) => bodies(b.graph));
+        steps.push({ kind: "cond", node: n, branches, ins, outs: outsOf(branches[0]!.outputs.length) });
+      } else if (n.prim === "scan") {
+        const body = bodies(n.params.body.graph);
+        if (body.async)
+          throw new Error("webgpu: whileLoop or cond (with a traced predicate) inside a scan body is not supported on webgpu; use the cpu backend");
+        steps.push({ kind: "scan", node: n, body, ins, outs: outsOf(body.outputs.length) });
+      }
       continue;
     }
     const outSlot = program.slots[k.output]!;
@@ -135,15 +170,18 @@ export function planProgram(program: Program, inputs: readonly Node[], env: Plan
   });
   const last = new Map<number, number>();
   steps.forEach((s, k) => {
-    const reads = s.kind === "kernel" ? s.ins : s.kind === "scan" ? s.ins : s.kind === "copy" ? [s.src] : [];
+    const call = s.kind === "scan" || s.kind === "while" || s.kind === "cond";
+    const reads = s.kind === "kernel" || call ? s.ins : s.kind === "copy" ? [s.src] : [];
     for (const r of reads) last.set(r, k);
-    const writes = s.kind === "scan" ? s.outs : [s.out];
+    const writes = call ? s.outs : [s.out];
     for (const w of writes) if (!last.has(w)) last.set(w, k);
   });
   const keep = new Set(outSlots);
   const frees: number[][] = steps.map(() => []);
   for (const [s, k] of last) if (s >= leaves.length && !keep.has(s)) frees[k]!.push(s);
-  return { leaves, numInputs: inputs.length, steps, frees, outputs: outSlots, numSlots };
+  const outBytes = program.outputs.map((ps) => program.slots[ps]!.size * env.bytesOf(program.slots[ps]!.dtype));
+  const async = steps.some((s) => s.kind === "while" || s.kind === "cond");
+  return { leaves, numInputs: inputs.length, steps, frees, outputs: outSlots, outBytes, numSlots, async };
 }
 
 /**
