@@ -149,6 +149,7 @@ export const TRANSPOSE: { readonly [P in Primitive]: TransposeRule<P> } = {
   scan: (ct, n, lin) => callTransposeRules.scan(ct, n, lin),
   customVjp: notLinear("customVjp"),
   customVjpLinear: (ct, n, lin) => callTransposeRules.customVjpLinear(ct, n, lin),
+  customJvp: (ct, n, lin) => callTransposeRules.customJvp(ct, n, lin),
   checkpoint: (ct, n, lin) => callTransposeRules.checkpoint(ct, n, lin),
   stopGradient: notLinear("stopGradient"),
   barrier: (ct) => [ct],
