@@ -1,0 +1,66 @@
+/**
+ * Singular value decomposition for `tenfold/linalg`: one-sided Jacobi (Hestenes) on `a` itself,
+ * so the singular values keep relative accuracy (no squaring of the condition number as with
+ * eig(aᵀa)). Each rotation orthogonalizes one pair of columns of U (initially `a`) and applies the
+ * same rotation to V (initially I); after the sweeps the column norms are the singular values.
+ * Unrolled over a fixed number of sweeps (quadratic convergence). Wide inputs are handled through
+ * the transpose. The gradient rule is in rules.ts.
+ */
+import type { Tensor } from "../core/tensor.js";
+import { eye, iota } from "../ops/creation.js";
+import { abs, add, astype, divide, equal, less, multiply, negative, sqrt, square, subtract, where } from "../ops/elementwise.js";
+import { matmul } from "../ops/linalg.js";
+import { sum } from "../ops/reduce.js";
+import { broadcastTo, expandDims, matrixTranspose, takeAlongAxis } from "../ops/shape.js";
+import { argsort } from "../ops/sort.js";
+
+function unit(n: number, j: number): Tensor {
+  return astype(equal(iota([n, 1], 0), j), "float32");
+}
+
+/** Reduced `[u, s, vt]` of `a` `[..., m, n]` (s descending) by one-sided Jacobi with `sweeps` sweeps. */
+export function jacobiSvd(a: Tensor, sweeps: number): [Tensor, Tensor, Tensor] {
+  const [m, n] = [a.shape[a.ndim - 2]!, a.shape[a.ndim - 1]!];
+  if (m < n) {
+    const [u, s, vt] = jacobiSvd(matrixTranspose(a), sweeps);
+    return [matrixTranspose(vt), s, matrixTranspose(u)];
+  }
+  let U = a;
+  let V = broadcastTo(eye(n), [...a.shape.slice(0, -2), n, n]);
+  const e = Array.from({ length: n }, (_, j) => unit(n, j));
+  const dot = (x: Tensor, y: Tensor): Tensor => sum(multiply(x, y), { axis: -2, keepdims: true }); // [..., 1, 1]
+  for (let sw = 0; sw < sweeps; sw++) {
+    for (let p = 0; p < n - 1; p++) {
+      for (let q = p + 1; q < n; q++) {
+        const up = matmul(U, e[p]!);
+        const uq = matmul(U, e[q]!);
+        const alpha = dot(up, up);
+        const beta = dot(uq, uq);
+        const gamma = dot(up, uq);
+        const zero = equal(gamma, 0);
+        const zeta = divide(subtract(beta, alpha), multiply(where(zero, 1, gamma), 2));
+        const sg = where(less(zeta, 0), -1, 1);
+        const t = where(zero, 0, divide(sg, add(abs(zeta), sqrt(add(square(zeta), 1)))));
+        const c = divide(1, sqrt(add(square(t), 1)));
+        const s = multiply(c, t);
+        // columns p, q <- (c·x_p − s·x_q, s·x_p + c·x_q), as rank-one updates
+        const rotate = (X: Tensor): Tensor => {
+          const xp = matmul(X, e[p]!);
+          const xq = matmul(X, e[q]!);
+          const dp = subtract(multiply(subtract(c, 1), xp), multiply(s, xq));
+          const dq = add(multiply(s, xp), multiply(subtract(c, 1), xq));
+          return add(X, add(matmul(dp, matrixTranspose(e[p]!)), matmul(dq, matrixTranspose(e[q]!))));
+        };
+        U = rotate(U);
+        V = rotate(V);
+      }
+    }
+  }
+  const sv = sqrt(sum(square(U), { axis: -2 })); // [..., n]
+  const order = argsort(negative(sv));
+  const s = takeAlongAxis(sv, order, { axis: -1 });
+  const cols = (X: Tensor): Tensor => takeAlongAxis(X, broadcastTo(expandDims(order, -2), X.shape), { axis: -1 });
+  const sRow = expandDims(s, -2);
+  const u = where(equal(sRow, 0), 0, divide(cols(U), where(equal(sRow, 0), 1, sRow)));
+  return [u, s, matrixTranspose(cols(V))];
+}
