@@ -265,7 +265,7 @@ export function eigh(a: TensorLike, options: { sweeps?: number } = {}): [Tensor,
  * `jnp.linalg.svd(a, full_matrices=False)`: with k = min(m, n), `u` `[..., m, k]`, `s` `[..., k]`
  * descending, `vt` `[..., k, n]`. One-sided Jacobi on `a` itself (`sweeps`, default 10), so small
  * singular values keep an absolute accuracy ~ eps·‖a‖ (no squared condition number). Exactly
- * zero singular values get zero columns in `u`. Differentiable in every mode with JAX's rule
+ * zero singular values get orthonormal completion columns in `u`, as LAPACK. Differentiable in every mode with JAX's rule
  * (the 1/(s_j² − s_i²) terms are set to 0 for equal singular values, as JAX; derivatives of `u`
  * and `v` are undefined there and, for m ≠ n, at zero singular values).
  * @example

@@ -4,13 +4,14 @@
  * eig(aᵀa)). Each rotation orthogonalizes one pair of columns of U (initially `a`) and applies the
  * same rotation to V (initially I); after the sweeps the column norms are the singular values.
  * Unrolled over a fixed number of sweeps (quadratic convergence). Wide inputs are handled through
- * the transpose. The gradient rule is in rules.ts.
+ * the transpose. Exactly zero singular values get orthonormal completion columns in U. The
+ * gradient rule is in rules.ts.
  */
 import type { Tensor } from "../core/tensor.js";
 import { eye, iota } from "../ops/creation.js";
-import { abs, add, astype, divide, equal, less, multiply, negative, sqrt, square, subtract, where } from "../ops/elementwise.js";
+import { abs, add, astype, divide, equal, less, maximum, multiply, negative, sqrt, square, subtract, where } from "../ops/elementwise.js";
 import { matmul } from "../ops/linalg.js";
-import { sum } from "../ops/reduce.js";
+import { argmax, sum } from "../ops/reduce.js";
 import { broadcastTo, expandDims, matrixTranspose, takeAlongAxis } from "../ops/shape.js";
 import { argsort } from "../ops/sort.js";
 
@@ -62,5 +63,29 @@ export function jacobiSvd(a: Tensor, sweeps: number): [Tensor, Tensor, Tensor] {
   const cols = (X: Tensor): Tensor => takeAlongAxis(X, broadcastTo(expandDims(order, -2), X.shape), { axis: -1 });
   const sRow = expandDims(s, -2);
   const u = where(equal(sRow, 0), 0, divide(cols(U), where(equal(sRow, 0), 1, sRow)));
-  return [u, s, matrixTranspose(cols(V))];
+  return [completeBasis(u, s), s, matrixTranspose(cols(V))];
+}
+
+/**
+ * Replaces the (zero) columns of `u` `[..., m, k]` whose singular value is exactly 0 by unit
+ * vectors orthogonal to the other columns, so that `u` has orthonormal columns as in LAPACK/JAX:
+ * column j takes the standard basis vector least represented by the current columns, projected out
+ * of them twice (CGS2) and normalized. Columns with s_j > 0 pass through unchanged.
+ */
+function completeBasis(u: Tensor, s: Tensor): Tensor {
+  const [m, k] = [u.shape[u.ndim - 2]!, u.shape[u.ndim - 1]!];
+  const I = eye(m);
+  const rowsIdx = iota([m, 1], 0);
+  let U = u;
+  for (let j = 0; j < k; j++) {
+    const P = subtract(I, matmul(U, matrixTranspose(U)));
+    const best = argmax(sum(multiply(P, I), { axis: -1 }), { axis: -1 }); // [...]
+    const e = astype(equal(rowsIdx, expandDims(expandDims(best, -1), -1)), "float32"); // [..., m, 1]
+    let c = matmul(P, e);
+    c = subtract(c, matmul(U, matmul(matrixTranspose(U), c)));
+    c = divide(c, maximum(sqrt(sum(square(c), { axis: -2, keepdims: true })), 1e-30));
+    const sj = matmul(expandDims(s, -2), unit(k, j)); // [..., 1, 1]
+    U = add(U, matmul(multiply(c, astype(equal(sj, 0), "float32")), matrixTranspose(unit(k, j))));
+  }
+  return U;
 }
