@@ -15,8 +15,35 @@ import { argmax, sum } from "../ops/reduce.js";
 import { broadcastTo, expandDims, matrixTranspose, takeAlongAxis } from "../ops/shape.js";
 import { argsort } from "../ops/sort.js";
 
-function unit(n: number, j: number): Tensor {
+function unit(n: number, j: number | Tensor): Tensor {
   return astype(equal(iota([n, 1], 0), j), "float32");
+}
+
+/** Orthogonalizes columns p and q of U by one rotation, applied to V too. */
+function rotatePair(U: Tensor, V: Tensor, p: number, q: number): [Tensor, Tensor] {
+  const n = U.shape[U.ndim - 1]!;
+  const [ep, eq] = [unit(n, p), unit(n, q)];
+  const dot = (x: Tensor, y: Tensor): Tensor => sum(multiply(x, y), { axis: -2, keepdims: true }); // [..., 1, 1]
+  const up = matmul(U, ep);
+  const uq = matmul(U, eq);
+  const alpha = dot(up, up);
+  const beta = dot(uq, uq);
+  const gamma = dot(up, uq);
+  const zero = equal(gamma, 0);
+  const zeta = divide(subtract(beta, alpha), multiply(where(zero, 1, gamma), 2));
+  const sg = where(less(zeta, 0), -1, 1);
+  const t = where(zero, 0, divide(sg, add(abs(zeta), sqrt(add(square(zeta), 1)))));
+  const c = divide(1, sqrt(add(square(t), 1)));
+  const s = multiply(c, t);
+  // columns p, q <- (c·x_p − s·x_q, s·x_p + c·x_q), as rank-one updates
+  const rotate = (X: Tensor): Tensor => {
+    const xp = matmul(X, ep);
+    const xq = matmul(X, eq);
+    const dp = subtract(multiply(subtract(c, 1), xp), multiply(s, xq));
+    const dq = add(multiply(s, xp), multiply(subtract(c, 1), xq));
+    return add(X, add(matmul(dp, matrixTranspose(ep)), matmul(dq, matrixTranspose(eq))));
+  };
+  return [rotate(U), rotate(V)];
 }
 
 /** Reduced `[u, s, vt]` of `a` `[..., m, n]` (s descending) by one-sided Jacobi with `sweeps` sweeps. */
@@ -26,37 +53,11 @@ export function jacobiSvd(a: Tensor, sweeps: number): [Tensor, Tensor, Tensor] {
     const [u, s, vt] = jacobiSvd(matrixTranspose(a), sweeps);
     return [matrixTranspose(vt), s, matrixTranspose(u)];
   }
+  const V0 = broadcastTo(eye(n), [...a.shape.slice(0, -2), n, n]);
+  // Unrolled, not a scan as in eigh.ts: the scan form trips a scheduler bug (planMemory) in jvp/grad.
   let U = a;
-  let V = broadcastTo(eye(n), [...a.shape.slice(0, -2), n, n]);
-  const e = Array.from({ length: n }, (_, j) => unit(n, j));
-  const dot = (x: Tensor, y: Tensor): Tensor => sum(multiply(x, y), { axis: -2, keepdims: true }); // [..., 1, 1]
-  for (let sw = 0; sw < sweeps; sw++) {
-    for (let p = 0; p < n - 1; p++) {
-      for (let q = p + 1; q < n; q++) {
-        const up = matmul(U, e[p]!);
-        const uq = matmul(U, e[q]!);
-        const alpha = dot(up, up);
-        const beta = dot(uq, uq);
-        const gamma = dot(up, uq);
-        const zero = equal(gamma, 0);
-        const zeta = divide(subtract(beta, alpha), multiply(where(zero, 1, gamma), 2));
-        const sg = where(less(zeta, 0), -1, 1);
-        const t = where(zero, 0, divide(sg, add(abs(zeta), sqrt(add(square(zeta), 1)))));
-        const c = divide(1, sqrt(add(square(t), 1)));
-        const s = multiply(c, t);
-        // columns p, q <- (c·x_p − s·x_q, s·x_p + c·x_q), as rank-one updates
-        const rotate = (X: Tensor): Tensor => {
-          const xp = matmul(X, e[p]!);
-          const xq = matmul(X, e[q]!);
-          const dp = subtract(multiply(subtract(c, 1), xp), multiply(s, xq));
-          const dq = add(multiply(s, xp), multiply(subtract(c, 1), xq));
-          return add(X, add(matmul(dp, matrixTranspose(e[p]!)), matmul(dq, matrixTranspose(e[q]!))));
-        };
-        U = rotate(U);
-        V = rotate(V);
-      }
-    }
-  }
+  let V = V0;
+  for (let sw = 0; sw < sweeps; sw++) for (let p = 0; p < n - 1; p++) for (let q = p + 1; q < n; q++) [U, V] = rotatePair(U, V, p, q);
   const sv = sqrt(sum(square(U), { axis: -2 })); // [..., n]
   const order = argsort(negative(sv));
   const s = takeAlongAxis(sv, order, { axis: -1 });
