@@ -40,6 +40,7 @@ export { jvp } from "./transforms/jvp.js";
 export { vjp, grad, valueAndGrad } from "./transforms/vjp.js";
 export type { GradOptions, GradTree, GradsOf, TensorTree, AuxOf } from "./transforms/vjp.js";
 export { scan, customVjp, checkpoint } from "./transforms/control.js";
+export { customJvp } from "./transforms/custom-jvp.js";
 export { cond, switchCase, switch_, foriLoop, whileLoop } from "./transforms/cond.js";
 export type { WhileLoopOptions } from "./transforms/cond.js";
 

@@ -148,6 +148,10 @@ export const INFER: { readonly [P in Primitive]: InferRule<P> } = {
     const o = p.info.graph.outputs[p.index]!;
     return { shape: o.shape, dtype: o.dtype };
   },
+  customJvp: (p) => {
+    const o = p.info.graph.outputs[p.index]!;
+    return { shape: o.shape, dtype: o.dtype };
+  },
   checkpoint: (p) => {
     const o = p.body.graph.outputs[p.index]!;
     return { shape: o.shape, dtype: o.dtype };

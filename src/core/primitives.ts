@@ -41,6 +41,18 @@ export interface CustomVjpInfo {
   readonly name: string;
 }
 
+/** Parameters of the custom-JVP primitive (see src/transforms/custom-jvp.ts). */
+export interface CustomJvpInfo {
+  readonly id: number;
+  /** The primal function's closed graph: inputs [...captured consts, ...flattened args]. */
+  readonly graph: Graph;
+  /** How many leading graph inputs are captured consts (they get no tangent rule). */
+  readonly numConsts: number;
+  readonly name: string;
+  /** The JVP rule on flattened args (consts excluded): returns [...primal outs, ...tangent outs]. */
+  readonly rule: (primals: readonly import("./tensor.js").Tensor[], tangents: readonly import("./tensor.js").Tensor[]) => import("./tensor.js").Tensor[];
+}
+
 /** Parameters of every primitive. */
 export interface ParamsMap {
   /** A scalar literal (shape []): folded and fused freely. */
@@ -130,6 +142,8 @@ export interface ParamsMap {
     readonly numRes: number;
     readonly argShapes: readonly { shape: Shape; dtype: DType }[];
   };
+  /** customJvp call (a function with a hand-written JVP rule); output `index` of the primal function. */
+  customJvp: { readonly info: CustomJvpInfo; readonly index: number };
   /** checkpoint: inlined with a rematerialization barrier at scheduling time. */
   checkpoint: { readonly body: CallInfo; readonly index: number };
   /** Identity whose derivative is zero. */
@@ -173,6 +187,7 @@ export const PRIMITIVES: readonly Primitive[] = [
   "cond",
   "customVjp",
   "customVjpLinear",
+  "customJvp",
   "checkpoint",
   "stopGradient",
   "barrier",
@@ -249,6 +264,7 @@ const META_LIT = {
   cond: { kind: "call", differentiable: true },
   customVjp: { kind: "call", differentiable: true },
   customVjpLinear: { kind: "call", differentiable: true, linear: true },
+  customJvp: { kind: "call", differentiable: true },
   checkpoint: { kind: "call", differentiable: true },
   stopGradient: { kind: "movement", differentiable: false },
   barrier: { kind: "movement", differentiable: true, linear: true },

@@ -401,6 +401,15 @@ export const EVAL: { readonly [P in Primitive]: EvalRule<P> } = {
         "a custom VJP defines only the reverse mode. Use grad/vjp/jacrev.",
     );
   },
+  customJvp: (n, ins, ctx) => {
+    const key = `cjvp${n.params.info.id}|${n.inputs.map((i) => i.id).join(",")}`;
+    let res = ctx.calls.get(key);
+    if (!res) {
+      res = evalGraph(n.params.info.graph.inputs, n.params.info.graph.outputs, ins, ctx);
+      ctx.calls.set(key, res);
+    }
+    return res[n.params.index]!;
+  },
   checkpoint: (n, ins, ctx) => {
     const key = `ckpt${n.params.body.id}|${n.inputs.map((i) => i.id).join(",")}`;
     let res = ctx.calls.get(key);

@@ -3,8 +3,8 @@
  * masks) as loops unrolled over the (static) matrix size n: Cholesky (column by column),
  * triangular solves (substitution), LU with partial pivoting (for solve, inv, det, slogdet) and
  * QR (classical Gram–Schmidt with one reorthogonalization pass, "CGS2"). Every op works on
- * `[..., n, n]` batches, and the derivatives (jvp, vjp, higher order) and vmap follow from the
- * ops' rules. Graph size grows linearly with n: meant for the small and medium matrices of model
+ * `[..., n, n]` batches and vmaps through the ops' rules; the derivatives are the standard rules
+ * of rules.ts (these compositions are never differentiated, only used as linear solves there). Graph size grows linearly with n: meant for the small and medium matrices of model
  * code (n up to a few hundred), not as a LAPACK replacement.
  */
 import { ShapeError, fmtShape } from "../core/errors.js";

@@ -1,29 +1,24 @@
 /**
  * Entry point of `tenfold/linalg`: cholesky, triangularSolve, solve, inv, det, slogdet, qr, eigh,
- * svd and norm on `[..., n, n]` batches (see decomp.ts and eigh.ts for how they are composed). Gradients come from
- * the composition (checked against finite differences in tests/coreops/linalg.test.ts);
- * accuracy bounds measured in float32 are in docs/coreops.md.
+ * svd and norm on `[..., n, n]` / `[..., m, n]` batches: argument checks and broadcasting here, the
+ * kernels in decomp.ts, eigh.ts and svd.ts, their standard JVP rules (customJvp, so jvp, grad and
+ * vmap all use them) in rules.ts. Float32 accuracy bounds measured in tests/linalg are in
+ * docs/linalg.md.
  */
 import { ShapeError, fmtShape } from "../core/errors.js";
 import type { Tensor } from "../core/tensor.js";
 import type { TensorLike } from "../ops/base.js";
 import { asTensor, requireFloat } from "../ops/base.js";
-import { eye } from "../ops/creation.js";
-import { abs, divide, log, maximum, multiply, sign, sqrt, square } from "../ops/elementwise.js";
-import { matmul } from "../ops/linalg.js";
-import { max, prod, sum } from "../ops/reduce.js";
-import { broadcastTo, expandDims, flip, matrixTranspose, squeeze } from "../ops/shape.js";
-import { eighImpl } from "./eigh.js";
-import { choleskyImpl, luEliminate, qrImpl, squareSize, triSolveImpl } from "./decomp.js";
-
-function diag(a: Tensor): Tensor {
-  const n = a.shape[a.ndim - 1]!;
-  return sum(multiply(a, eye(n)), { axis: -1 });
-}
+import { abs, astype, notEqual, pow, sqrt, square } from "../ops/elementwise.js";
+import { max, min, sum } from "../ops/reduce.js";
+import { broadcastTo, expandDims, permuteDims, squeeze } from "../ops/shape.js";
+import { squareSize } from "./decomp.js";
+import { choleskyD, detD, eighD, invD, qrD, slogdetD, solveD, svdD, triSolveD } from "./rules.js";
 
 /**
  * Cholesky factor `L` (lower triangular) with `a = L Lᵀ`, for symmetric positive-definite `a`
- * `[..., n, n]` (only the lower triangle is read; not positive definite gives NaN, as JAX).
+ * `[..., n, n]` (the symmetrized input `(a + aᵀ)/2` is used, as JAX; not positive definite gives
+ * NaN). Gradient: `L̇ = L Φ(L⁻¹ Ȧ L⁻ᵀ)`.
  * @example
  * ```ts
  * import { tensor } from "tenfold";
@@ -34,7 +29,7 @@ function diag(a: Tensor): Tensor {
 export function cholesky(a: TensorLike): Tensor {
   const t = asTensor(a, "cholesky");
   squareSize("cholesky", t);
-  return choleskyImpl(t);
+  return choleskyD(t);
 }
 
 /** Options of `triangularSolve`. */
@@ -81,7 +76,7 @@ export function triangularSolve(a: TensorLike, b: TensorLike, options: Triangula
   const n = squareSize("triangularSolve", at);
   const { m, vec } = rhsOf("triangularSolve", n, asTensor(b, "triangularSolve"));
   const [A, B] = batchTogether(at, m);
-  const x = triSolveImpl(A, B, options.lower ?? true, options.unitDiagonal ?? false);
+  const x = triSolveD(options.lower ?? true, options.unitDiagonal ?? false)(A, B);
   return vec ? squeeze(x, { axis: -1 }) : x;
 }
 
@@ -100,8 +95,7 @@ export function solve(a: TensorLike, b: TensorLike): Tensor {
   const n = squareSize("solve", at);
   const { m, vec } = rhsOf("solve", n, asTensor(b, "solve"));
   const [A, B] = batchTogether(at, m);
-  const { u, b: y } = luEliminate(A, B);
-  const x = triSolveImpl(u, y!, false, false);
+  const x = solveD(A, B);
   return vec ? squeeze(x, { axis: -1 }) : x;
 }
 
@@ -116,8 +110,8 @@ export function solve(a: TensorLike, b: TensorLike): Tensor {
  */
 export function inv(a: TensorLike): Tensor {
   const at = asTensor(a, "inv");
-  const n = squareSize("inv", at);
-  return solve(at, broadcastTo(eye(n), at.shape));
+  squareSize("inv", at);
+  return invD(at);
 }
 
 /**
@@ -134,10 +128,7 @@ export function inv(a: TensorLike): Tensor {
 export function slogdet(a: TensorLike): [Tensor, Tensor] {
   const at = asTensor(a, "slogdet");
   squareSize("slogdet", at);
-  const { u, sign: s } = luEliminate(at, null);
-  const d = diag(u);
-  const sgn = multiply(squeeze(s, { axis: [-1, -2] }), prod(sign(d), { axis: -1 }));
-  return [sgn, sum(log(abs(d)), { axis: -1 })];
+  return slogdetD(at);
 }
 
 /**
@@ -152,8 +143,7 @@ export function slogdet(a: TensorLike): [Tensor, Tensor] {
 export function det(a: TensorLike): Tensor {
   const at = asTensor(a, "det");
   squareSize("det", at);
-  const { u, sign: s } = luEliminate(at, null);
-  return multiply(squeeze(s, { axis: [-1, -2] }), prod(diag(u), { axis: -1 }));
+  return detD(at);
 }
 
 /**
@@ -171,28 +161,34 @@ export function qr(a: TensorLike): [Tensor, Tensor] {
   const at = asTensor(a, "qr");
   requireFloat("qr", at);
   if (at.ndim < 2) throw new ShapeError(`qr: expected matrices [..., m, n], got ${fmtShape(at.shape)}`);
-  const { q, r } = qrImpl(at);
-  return [q, r];
+  const [m, n] = [at.shape[at.ndim - 2]!, at.shape[at.ndim - 1]!];
+  if (m < n) throw new ShapeError(`qr: expected a tall or square matrix [..., m, n] with m >= n, got ${fmtShape(at.shape)}`);
+  return qrD(at);
 }
 
 /** Options of `norm`. */
 export interface NormOptions {
-  /** Vector: 1, 2 (default), Infinity; matrix (with two axes): "fro" (default), 1, Infinity. */
-  readonly ord?: number | "fro";
-  /** One axis (vector norm) or two (matrix norm); default: all axes as one vector (ord 2). */
+  /**
+   * Vector: 1, 2 (default), Infinity, -Infinity, 0 (count of nonzeros) or any other p; matrix (two axes):
+   * "fro" (default), "nuc" (sum of singular values), 2 / -2 (largest / smallest singular value),
+   * 1 / -1 (max / min column sum), Infinity / -Infinity (max / min row sum).
+   */
+  readonly ord?: number | "fro" | "nuc";
+  /** One axis (vector norm) or two (matrix norm); default: all axes as one vector (ord 2), or the two axes of a matrix. */
   readonly axis?: number | readonly [number, number];
   readonly keepdims?: boolean;
 }
 
 /**
- * Vector and matrix norms (`jnp.linalg.norm`): vector 1, 2, Infinity; matrix "fro", 1 (max
- * column sum) and Infinity (max row sum). The spectral norm (matrix ord 2) needs `svd`, which
- * this module does not have yet.
+ * Vector and matrix norms as `numpy.linalg.norm` / `jnp.linalg.norm`: vector p-norms, matrix
+ * "fro", "nuc", 2 / -2 (via `svd`), 1 / -1 and Infinity / -Infinity.
  * @example
  * ```ts
  * import { tensor } from "tenfold";
  * import { norm } from "tenfold/linalg";
- * console.log(norm(tensor([3, 4])).arraySync(), norm(tensor([[1, -2], [3, 4]]), { ord: 1, axis: [0, 1] }).arraySync()); // 5 6
+ * const m = tensor([[1, -2], [3, 4]]);
+ * console.log(norm(tensor([3, 4])).arraySync(), norm(m, { ord: 1, axis: [0, 1] }).arraySync()); // 5 6
+ * console.log(norm(tensor([[3, 0], [0, -2]]), { ord: 2, axis: [0, 1] }).arraySync(), norm(tensor([[3, 0], [0, -2]]), { ord: "nuc", axis: [0, 1] }).arraySync()); // ≈3 ≈5
  * ```
  */
 export function norm(x: TensorLike, options: NormOptions = {}): Tensor {
@@ -200,33 +196,56 @@ export function norm(x: TensorLike, options: NormOptions = {}): Tensor {
   requireFloat("norm", t);
   const keepdims = options.keepdims ?? false;
   const ord = options.ord ?? (Array.isArray(options.axis) ? "fro" : 2);
+  const norm1 = (ax: number): number => {
+    const a = ax < 0 ? ax + t.ndim : ax;
+    if (!Number.isInteger(a) || a < 0 || a >= t.ndim) throw new ShapeError(`norm: axis ${ax} is out of range for a tensor of rank ${t.ndim}`);
+    return a;
+  };
   if (options.axis === undefined || typeof options.axis === "number") {
-    const axis = options.axis ?? t.shape.map((_, i) => i);
+    const axis = options.axis === undefined ? t.shape.map((_, i) => i) : norm1(options.axis);
+    if (typeof ord !== "number") throw new ShapeError(`norm: ord ${JSON.stringify(ord)} is a matrix norm; pass axis: [row, col]`);
     if (ord === 2) return sqrt(sum(square(t), { axis, keepdims }));
     if (ord === 1) return sum(abs(t), { axis, keepdims });
     if (ord === Infinity) return max(abs(t), { axis, keepdims });
-    throw new ShapeError(`norm: vector ord must be 1, 2 or Infinity, got ${String(ord)}`);
+    if (ord === -Infinity) return min(abs(t), { axis, keepdims });
+    if (ord === 0) return sum(astype(notEqual(t, 0), t.dtype), { axis, keepdims });
+    if (Number.isFinite(ord)) return pow(sum(pow(abs(t), ord), { axis, keepdims }), 1 / ord);
+    throw new ShapeError(`norm: vector ord must be a number, got ${String(ord)}`);
   }
-  const [r, c] = options.axis;
-  const rr = r! < 0 ? r! + t.ndim : r!;
-  const cc = c! < 0 ? c! + t.ndim : c!;
+  if (options.axis.length !== 2) throw new ShapeError(`norm: axis must be one axis or two, got ${options.axis.length}`);
+  const rr = norm1(options.axis[0]);
+  const cc = norm1(options.axis[1]);
+  if (rr === cc) throw new ShapeError(`norm: the two matrix axes must differ, got ${rr} twice`);
+  const finish = (m: Tensor): Tensor => (keepdims ? m : squeeze(m, { axis: [rr, cc] }));
   if (ord === "fro") return sqrt(sum(square(t), { axis: [rr, cc], keepdims }));
-  if (ord === 1 || ord === Infinity) {
-    const inner = ord === 1 ? rr : cc;
-    const outer = ord === 1 ? cc : rr;
-    const s = sum(abs(t), { axis: inner, keepdims: true });
-    const m = max(s, { axis: outer, keepdims: true });
-    return keepdims ? m : squeeze(m, { axis: [rr, cc] });
+  if (ord === 1 || ord === -1 || ord === Infinity || ord === -Infinity) {
+    const cols = ord === 1 || ord === -1;
+    const s = sum(abs(t), { axis: cols ? rr : cc, keepdims: true });
+    return finish(ord > 0 ? max(s, { axis: cols ? cc : rr, keepdims: true }) : min(s, { axis: cols ? cc : rr, keepdims: true }));
   }
-  throw new ShapeError(`norm: matrix ord must be "fro", 1 or Infinity, got ${String(ord)} (the spectral norm needs svd)`);
+  if (ord === 2 || ord === -2 || ord === "nuc") {
+    const rest = t.shape.map((_, i) => i).filter((i) => i !== rr && i !== cc);
+    const [, sv] = svdD(DEFAULT_SWEEPS)(permuteDims(t, [...rest, rr, cc]));
+    const r = ord === "nuc" ? sum(sv, { axis: -1 }) : ord === 2 ? max(sv, { axis: -1 }) : min(sv, { axis: -1 });
+    return keepdims ? expandDims(expandDims(r, Math.min(rr, cc)), Math.max(rr, cc)) : r;
+  }
+  throw new ShapeError(`norm: matrix ord must be "fro", "nuc", 1, -1, 2, -2, Infinity or -Infinity, got ${String(ord)}`);
+}
+
+const DEFAULT_SWEEPS = 10;
+
+function checkSweeps(op: string, sweeps: number): number {
+  if (!Number.isInteger(sweeps) || sweeps < 1) throw new ShapeError(`${op}: sweeps must be a positive integer, got ${sweeps}`);
+  return sweeps;
 }
 
 /**
  * Eigenvalues (ascending) and eigenvectors (columns) of symmetric `a` `[..., n, n]`:
  * `[w, v]` with `a = v diag(w) vᵀ` (`jnp.linalg.eigh`; the symmetrized input is used). Cyclic
- * Jacobi with `sweeps` sweeps (default 8), and the standard eigh gradient (undefined for repeated
- * eigenvalues, as JAX; a customVjp, so reverse mode only: grad/vjp/jacrev). Eigenvector signs
- * are arbitrary.
+ * Jacobi with `sweeps` sweeps (default 10). Differentiable in every mode with the standard rule
+ * `ẇ = diag(Vᵀ Ȧ V)`, `V̇ = V (F ∘ Vᵀ Ȧ V)`, `F_ij = 1/(w_j − w_i)`: eigenvector derivatives are
+ * undefined (inf/NaN) for repeated eigenvalues, as in JAX; eigenvalue derivatives stay defined.
+ * Eigenvector signs are arbitrary.
  * @example
  * ```ts
  * import { tensor } from "tenfold";
@@ -238,17 +257,17 @@ export function norm(x: TensorLike, options: NormOptions = {}): Tensor {
 export function eigh(a: TensorLike, options: { sweeps?: number } = {}): [Tensor, Tensor] {
   const t = asTensor(a, "eigh");
   squareSize("eigh", t);
-  const sweeps = options.sweeps ?? 8;
-  if (!Number.isInteger(sweeps) || sweeps < 1) throw new ShapeError(`eigh: sweeps must be a positive integer, got ${sweeps}`);
-  return eighImpl(t, sweeps);
+  return eighD(checkSweeps("eigh", options.sweeps ?? DEFAULT_SWEEPS))(t);
 }
 
 /**
- * Singular value decomposition `[u, s, vt]` (reduced, singular values descending) of `a`
- * `[..., m, n]`, from `eigh(aᵀa)` (or `a aᵀ` when m < n): `s = sqrt(eigenvalues)`,
- * `u = a v / s`. Squaring the condition number makes small singular values inaccurate in float32
- * (relative error ~ eps · (s_max / s_i)²); differentiable through eigh's rule for distinct
- * nonzero singular values.
+ * Singular value decomposition `[u, s, vt]` of `a` `[..., m, n]`, reduced as JAX's
+ * `jnp.linalg.svd(a, full_matrices=False)`: with k = min(m, n), `u` `[..., m, k]`, `s` `[..., k]`
+ * descending, `vt` `[..., k, n]`. One-sided Jacobi on `a` itself (`sweeps`, default 10), so small
+ * singular values keep an absolute accuracy ~ eps·‖a‖ (no squared condition number). Exactly
+ * zero singular values get orthonormal completion columns in `u`, as LAPACK. Differentiable in every mode with JAX's rule
+ * (the 1/(s_j² − s_i²) terms are set to 0 for equal singular values, as JAX; derivatives of `u`
+ * and `v` are undefined there and, for m ≠ n, at zero singular values).
  * @example
  * ```ts
  * import { tensor } from "tenfold";
@@ -257,18 +276,9 @@ export function eigh(a: TensorLike, options: { sweeps?: number } = {}): [Tensor,
  * console.log(s.arraySync()); // ≈[3, 2]
  * ```
  */
-export function svd(a: TensorLike): [Tensor, Tensor, Tensor] {
+export function svd(a: TensorLike, options: { sweeps?: number } = {}): [Tensor, Tensor, Tensor] {
   const t = asTensor(a, "svd");
   requireFloat("svd", t);
   if (t.ndim < 2) throw new ShapeError(`svd: expected matrices [..., m, n], got ${fmtShape(t.shape)}`);
-  const [m, n] = [t.shape[t.ndim - 2]!, t.shape[t.ndim - 1]!];
-  if (m < n) {
-    const [u, s, vt] = svd(matrixTranspose(t));
-    return [matrixTranspose(vt), s, matrixTranspose(u)];
-  }
-  const [w, v] = eighImpl(matmul(matrixTranspose(t), t), 8);
-  const vd = flip(v, { axis: -1 });
-  const s = sqrt(maximum(flip(w, { axis: -1 }), 0));
-  const u = divide(matmul(t, vd), expandDims(s, -2));
-  return [u, s, matrixTranspose(vd)];
+  return svdD(checkSweeps("svd", options.sweeps ?? DEFAULT_SWEEPS))(t);
 }

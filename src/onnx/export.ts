@@ -263,6 +263,10 @@ class Emitter {
         const p = n.params;
         return this.call(`cv${p.info.id}`, p.info.graph, n, p.index);
       }
+      case "customJvp": {
+        const p = n.params as { info: { id: number; graph: Graph }; index: number };
+        return this.call(`cj${p.info.id}`, p.info.graph, n, p.index);
+      }
       case "checkpoint": {
         const p = n.params;
         return this.call(`ck${p.body.id}`, p.body.graph, n, p.index);

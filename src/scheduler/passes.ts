@@ -68,7 +68,7 @@ export function substitute(g: Graph, args: readonly Node[]): Node[] {
 }
 
 /**
- * Inlines customVjp and checkpoint calls (checkpoint operands pass through a `barrier` unique to
+ * Inlines customVjp, customJvp and checkpoint calls (checkpoint operands pass through a `barrier` unique to
  * the call, so its recomputation is not merged with the forward pass by hash-consing).
  * @example
  * ```ts
@@ -82,6 +82,10 @@ export function inlineCalls(g: Graph): Graph {
   const rule: Rule = (n) => {
     if (n.prim === "customVjp") {
       const p = n.params;
+      return substitute(p.info.graph, n.inputs)[p.index]!;
+    }
+    if (n.prim === "customJvp") {
+      const p = n.params as Params<"customJvp">;
       return substitute(p.info.graph, n.inputs)[p.index]!;
     }
     if (n.prim === "checkpoint") {
@@ -100,7 +104,7 @@ export function inlineCalls(g: Graph): Graph {
     const next = rewrite(cur, rule);
     if (next.outputs.every((o, i) => o === cur.outputs[i]) && k > 0) return next;
     cur = next;
-    if (!cur.nodes().some((n) => n.prim === "customVjp" || n.prim === "checkpoint")) return cur;
+    if (!cur.nodes().some((n) => n.prim === "customVjp" || n.prim === "customJvp" || n.prim === "checkpoint")) return cur;
   }
   return cur;
 }

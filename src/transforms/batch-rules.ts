@@ -13,6 +13,7 @@ import { permuteDims, reshape } from "../ops/shape.js";
 import { callInfo, closeOver } from "./closure.js";
 import { applyGraph, traceFlat } from "./trace.js";
 import { transform } from "./recurse.js";
+import { batchCustomJvp } from "./custom-jvp-rules.js";
 
 /** A batching rule: operands (batched at 0 or unbatched), their dims, the node, the batch size. */
 export type BatchRule<P extends Primitive> = (args: readonly Tensor[], dims: readonly (0 | null)[], node: Node<P>, B: number) => Tensor;
@@ -228,6 +229,7 @@ export const BATCH: { readonly [P in Primitive]: BatchRule<P> } = {
   customVjpLinear: () => {
     throw new Error("vmap of forward-mode derivatives through a customVjp function is not supported");
   },
+  customJvp: (args, dims, node, B) => batchCustomJvp(all(args, dims, B), node, B),
   checkpoint: (args, dims, node, B) => {
     const hit = ckptMemo.get(node);
     if (hit) return hit[node.params.index]!;

@@ -15,6 +15,7 @@ import type { JvpRule } from "./jvp-rules.js";
 import type { TransposeRule } from "./transpose-rules.js";
 import { applyGraph, traceFlat } from "./trace.js";
 import { transform } from "./recurse.js";
+import { customJvpRule, customJvpTranspose } from "./custom-jvp-rules.js";
 
 const T = (n: Node): Tensor => new Tensor(n);
 const zeroOf = (n: Node | Tensor): Tensor => zerosLike(n instanceof Tensor ? n : T(n), { dtype: isFloat(n.dtype) ? n.dtype : "float32" });
@@ -279,6 +280,7 @@ export const callJvpRules = {
   scan: scanJvpRule,
   customVjp: customVjpRule,
   customVjpLinear: customVjpLinearJvp,
+  customJvp: customJvpRule,
   checkpoint: checkpointJvp,
 };
 
@@ -286,5 +288,6 @@ export const callJvpRules = {
 export const callTransposeRules = {
   scan: scanTranspose,
   customVjpLinear: customVjpLinearT,
+  customJvp: customJvpTranspose,
   checkpoint: checkpointT,
 };

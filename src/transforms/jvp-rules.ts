@@ -181,6 +181,7 @@ export const JVP: { readonly [P in Primitive]: JvpRule<P> } = {
   cond: (p, t, n, o) => condJvpRules.cond(p, t, n, o),
   customVjp: (p, t, n, o) => callJvpRules.customVjp(p, t, n, o),
   customVjpLinear: (p, t, n, o) => callJvpRules.customVjpLinear(p, t, n, o),
+  customJvp: (p, t, n, o) => callJvpRules.customJvp(p, t, n, o),
   checkpoint: (p, t, n, o) => callJvpRules.checkpoint(p, t, n, o),
   stopGradient: zeroRule,
   barrier: (_p, [t]) => t ?? null,

@@ -152,6 +152,7 @@ export const TRANSPOSE: { readonly [P in Primitive]: TransposeRule<P> } = {
   cond: (ct, n, lin) => condTransposeRules.cond(ct, n, lin),
   customVjp: notLinear("customVjp"),
   customVjpLinear: (ct, n, lin) => callTransposeRules.customVjpLinear(ct, n, lin),
+  customJvp: (ct, n, lin) => callTransposeRules.customJvp(ct, n, lin),
   checkpoint: (ct, n, lin) => callTransposeRules.checkpoint(ct, n, lin),
   stopGradient: notLinear("stopGradient"),
   barrier: (ct) => [ct],

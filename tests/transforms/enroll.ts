@@ -91,6 +91,12 @@ export const xsinx = tf.customVjp(
   (x: Tensor, g: Tensor) => [tf.multiply(g, tf.add(tf.sin(x), tf.multiply(x, tf.cos(x))))],
 );
 
+/** x * sin(x) with a hand-written (correct) JVP rule. */
+export const xsinxJ = tf.customJvp(
+  (x: Tensor) => tf.multiply(x, tf.sin(x)),
+  ([x]: [Tensor], [t]: [Tensor]) => [tf.multiply(x, tf.sin(x)), tf.multiply(t, tf.add(tf.sin(x), tf.multiply(x, tf.cos(x))))] as const,
+);
+
 const ckpt = tf.checkpoint((x: Tensor, y: Tensor) => tf.multiply(tf.sin(tf.cos(x)), y));
 
 const full2 = { order: 2 } as const;
@@ -196,6 +202,7 @@ export const PRIM_TABLE: { readonly [P in Primitive]: Entry } = {
     // the linear tangent map appears in the linearized graph (forward mode through customVjp)
     probe: (x) => tf.jvp((y: Tensor) => xsinx(y), [x], [tf.onesLike(x)])[1],
   },
+  customJvp: { fn: (x) => xsinxJ(x), args: args(f32([3], -2, 2)), grad: full2 },
   checkpoint: { fn: (x, y) => ckpt(x, y), args: args(f32([3], -2, 2), f32([3])), grad: full2 },
   stopGradient: { fn: (x) => tf.stopGradient(tf.sin(x)), args: args(f32([3])), grad: false },
   barrier: { fn: (x) => tf.sin(bind("barrier", { id: 1 }, [tf.multiply(x, 2)])), args: args(f32([3])), grad: full2 },

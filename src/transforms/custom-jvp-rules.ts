@@ -1,0 +1,196 @@
+/**
+ * The `customJvp` primitive's machinery: building a call (`callCustomJvp`), its JVP rule (the
+ * user's rule, traced once per call with fresh tangent placeholders, checked to be linear in the
+ * tangents, then inlined), its transpose rule (for calls applied to linear values inside another
+ * rule: the body is transposed) and its batching rule (vmap of both the body and the rule).
+ * Reverse mode needs nothing more: `vjp` linearizes with the JVP rule and transposes the rule's
+ * tangent computation, as JAX does for `jax.custom_jvp`.
+ */
+import { isFloat } from "../core/dtype.js";
+import { ShapeError, fmtShape } from "../core/errors.js";
+import type { Node } from "../core/node.js";
+import { freshId, inputNode, makeNode } from "../core/node.js";
+import type { CustomJvpInfo, Primitive } from "../core/primitives.js";
+import { META } from "../core/primitives.js";
+import { Tensor } from "../core/tensor.js";
+import { broadcastTo_ } from "../ops/base.js";
+import { zerosLike } from "../ops/creation.js";
+import { reshape } from "../ops/shape.js";
+import { closeOver } from "./closure.js";
+import type { JvpRule } from "./jvp-rules.js";
+import { transform } from "./recurse.js";
+import { applyGraph, dependents, substitute, traceFlat } from "./trace.js";
+import type { TransposeRule } from "./transpose-rules.js";
+
+const T = (n: Node): Tensor => new Tensor(n);
+const aval = (t: Tensor | Node): { shape: readonly number[]; dtype: Node["dtype"] } => ({ shape: t.shape, dtype: t.dtype });
+const zeroOf = (t: Tensor): Tensor => zerosLike(t, { dtype: isFloat(t.dtype) ? t.dtype : "float32" });
+
+/**
+ * Builds a customJvp call of the flat function `f` with the flat rule `rule(primals, tangents)`
+ * (returning `[...primalOuts, ...tangentOuts]`) on `args`; returns the call's outputs.
+ */
+export function callCustomJvp(name: string, f: (xs: Tensor[]) => Tensor[], rule: CustomJvpInfo["rule"], args: readonly Tensor[]): Tensor[] {
+  const tr = traceFlat(f, args.map(aval), `customJvp(${name})`);
+  const { graph, consts } = closeOver(tr.graph);
+  const info: CustomJvpInfo = { id: freshId(), graph, numConsts: consts.length, name, rule };
+  const inputs = [...consts, ...args.map((t) => t.node)];
+  return graph.outputs.map((_, i) => T(makeNode("customJvp", { info, index: i }, inputs)));
+}
+
+/** Why the node `n` is not linear in its operands marked `lin` (undefined when it is). */
+function nonLinearity(n: Node, lin: readonly boolean[]): string | undefined {
+  const p: Primitive = n.prim;
+  if (META[p].linear || META[p].kind === "call" || p === "cast" || p === "barrier") return undefined;
+  if ((p === "mul" || p === "matmul") && !(lin[0] && lin[1])) return undefined;
+  if (p === "mul" || p === "matmul") return `${p} of two tangent-dependent values`;
+  if (p === "div") return lin[1] ? "division by a tangent-dependent value" : undefined;
+  if (p === "where") return lin[0] ? "a condition computed from the tangents" : undefined;
+  if (p === "pad") return (n.params as { value: number }).value === 0 ? undefined : "pad with a nonzero value";
+  if (p === "gather" || p === "scatterAdd") return lin[1] ? "indices computed from the tangents" : undefined;
+  return `primitive "${p}" applied to a tangent-dependent value`;
+}
+
+interface Traced {
+  outs: Node[];
+  touts: Node[];
+  graphInputs: Node[];
+}
+
+/** Traces `info.rule` with fresh placeholders and checks its tangent outputs are linear in the tangents. */
+function traceRule(info: CustomJvpInfo, primals: readonly Tensor[]): Traced {
+  const args = primals.slice(info.numConsts);
+  const nOut = info.graph.outputs.length;
+  const tr = traceFlat(
+    (xs) => {
+      const r = info.rule(xs.slice(0, args.length), xs.slice(args.length));
+      if (r.length !== 2 * nOut) throw new ShapeError(`customJvp(${info.name}): the rule returned ${r.length / 2} outputs, but f returns ${nOut}`);
+      return r;
+    },
+    [...args.map(aval), ...args.map((a) => ({ shape: a.shape, dtype: isFloat(a.dtype) ? a.dtype : ("float32" as const) }))],
+    `customJvp(${info.name}) rule`,
+  );
+  const g = tr.graph;
+  const outs = g.outputs.slice(0, nOut);
+  const touts = g.outputs.slice(nOut);
+  outs.forEach((o, i) => {
+    const want = info.graph.outputs[i]!;
+    const t = touts[i]!;
+    if (o.shape.join() !== want.shape.join() || t.shape.join() !== want.shape.join()) {
+      throw new ShapeError(
+        `customJvp(${info.name}): the rule's output ${i} (primal ${fmtShape(o.shape)}, tangent ${fmtShape(t.shape)}) must have f's shape ${fmtShape(want.shape)}`,
+      );
+    }
+  });
+  const tIns = g.inputs.slice(args.length);
+  const dep = dependents([...outs, ...touts], new Set(tIns.map((n) => n.id)));
+  for (const o of outs) {
+    if (dep.has(o.id)) throw new Error(`customJvp(${info.name}): the rule's primal output depends on the tangents; it must be a function of the primals only`);
+  }
+  const seen = new Set<number>();
+  const walk = (n: Node): void => {
+    if (seen.has(n.id) || !dep.has(n.id)) return;
+    seen.add(n.id);
+    const why =
+      n.prim === "input"
+        ? undefined
+        : nonLinearity(
+            n,
+            n.inputs.map((i) => dep.has(i.id)),
+          );
+    if (why !== undefined) {
+      throw new Error(
+        `customJvp(${info.name}): the JVP rule's tangent output must be linear in the tangents (as JAX requires, so that reverse mode can transpose it), but it contains ${why}`,
+      );
+    }
+    n.inputs.forEach(walk);
+  };
+  touts.forEach(walk);
+  return { outs, touts, graphInputs: [...g.inputs] };
+}
+
+const ruleMemo = new WeakMap<CustomJvpInfo, Map<string, Tensor[]>>();
+
+/** JVP of a customJvp call: the rule's tangent outputs, with its primal outputs replaced by the call's. */
+export const customJvpRule: JvpRule<"customJvp"> = (primals, tangents, node) => {
+  const info = node.params.info;
+  const nK = info.numConsts;
+  tangents.slice(0, nK).forEach((t) => {
+    if (t !== null) {
+      throw new Error(`customJvp(${info.name}): f closes over a value that is being differentiated; pass it to f as an argument instead`);
+    }
+  });
+  if (tangents.slice(nK).every((t) => t === null)) return null;
+  let m = ruleMemo.get(info);
+  if (!m) ruleMemo.set(info, (m = new Map()));
+  const key = `${primals.map((p) => p.node.id).join(",")}|${tangents.map((t) => t?.node.id ?? "-").join(",")}`;
+  let touts = m.get(key);
+  if (!touts) {
+    const tr = traceRule(info, primals);
+    const env = new Map<number, Node>();
+    const args = primals.slice(nK);
+    args.forEach((a, i) => env.set(tr.graphInputs[i]!.id, a.node));
+    args.forEach((a, i) => env.set(tr.graphInputs[args.length + i]!.id, (tangents[nK + i] ?? zeroOf(a)).node));
+    // the rule's primal outputs are the call's outputs (so the rule's tangents reuse them)
+    tr.outs.forEach((o, i) => {
+      if (!env.has(o.id)) env.set(o.id, i === node.params.index ? node : makeNode("customJvp", { info, index: i }, node.inputs));
+    });
+    touts = substitute(tr.touts, env).map(T);
+    m.set(key, touts);
+  }
+  return touts[node.params.index]!;
+};
+
+/** Transpose of a customJvp call applied to linear operands: the body, transposed. */
+export const customJvpTranspose: TransposeRule<"customJvp"> = (ct, node, lin) => {
+  const g = node.params.info.graph;
+  const phs = node.inputs.filter((_, i) => lin[i]).map((n) => inputNode(n.shape, n.dtype));
+  let k = 0;
+  const outs = applyGraph(
+    g,
+    node.inputs.map((n, i) => T(lin[i] ? phs[k++]! : n)),
+  );
+  const r = transform("transposeLinear")(
+    outs,
+    outs.map((_, i) => (i === node.params.index ? ct : null)),
+    phs,
+  );
+  k = 0;
+  return node.inputs.map((_, i) => (lin[i] ? (r[k++] ?? null) : null));
+};
+
+/** vmap of a flat function, every operand and result batched at axis 0. */
+function vmapAll(fn: (xs: Tensor[]) => Tensor[], args: readonly Tensor[], B: number): Tensor[] {
+  const tr = traceFlat(
+    fn,
+    args.map((a) => ({ shape: a.shape.slice(1), dtype: a.dtype })),
+    "vmap",
+  );
+  const r = transform("batchGraph")(
+    tr.graph,
+    args,
+    args.map(() => 0),
+    B,
+  );
+  return r.outs.map((o, i) => (r.dims[i] === 0 ? o : broadcastTo_(reshape(o, [1, ...o.shape]), [B, ...o.shape])));
+}
+
+const batchMemo = new WeakMap<CustomJvpInfo, Map<string, Tensor[]>>();
+
+/** Batching rule: a new customJvp call whose body and rule are the vmapped ones (`args` all batched at 0). */
+export function batchCustomJvp(args: readonly Tensor[], node: Node<"customJvp">, B: number): Tensor {
+  const info = node.params.info;
+  let m = batchMemo.get(info);
+  if (!m) batchMemo.set(info, (m = new Map()));
+  const key = `${B}|${args.map((a) => a.node.id).join(",")}`;
+  let outs = m.get(key);
+  if (!outs) {
+    const nK = info.numConsts;
+    const n = args.length;
+    // the old call's consts are operands of the new one; their tangents are not the rule's business
+    const rule: CustomJvpInfo["rule"] = (ps, ts) => vmapAll((z) => info.rule(z.slice(nK, n), z.slice(n + nK)), [...ps, ...ts], B);
+    outs = callCustomJvp(info.name, (xs) => vmapAll((ys) => applyGraph(info.graph, ys), xs, B), rule, args);
+    m.set(key, outs);
+  }
+  return outs[node.params.index]!;
+}
