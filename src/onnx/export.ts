@@ -264,7 +264,7 @@ class Emitter {
         return this.call(`cv${p.info.id}`, p.info.graph, n, p.index);
       }
       case "customJvp": {
-        const p = n.params as { info: { id: number; graph: Graph }; index: number };
+        const p = n.params;
         return this.call(`cj${p.info.id}`, p.info.graph, n, p.index);
       }
       case "checkpoint": {

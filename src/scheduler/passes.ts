@@ -85,7 +85,7 @@ export function inlineCalls(g: Graph): Graph {
       return substitute(p.info.graph, n.inputs)[p.index]!;
     }
     if (n.prim === "customJvp") {
-      const p = n.params as Params<"customJvp">;
+      const p = n.params;
       return substitute(p.info.graph, n.inputs)[p.index]!;
     }
     if (n.prim === "checkpoint") {

@@ -46,7 +46,7 @@ function nonLinearity(n: Node, lin: readonly boolean[]): string | undefined {
   if (p === "mul" || p === "matmul") return `${p} of two tangent-dependent values`;
   if (p === "div") return lin[1] ? "division by a tangent-dependent value" : undefined;
   if (p === "where") return lin[0] ? "a condition computed from the tangents" : undefined;
-  if (p === "pad") return (n.params as { value: number }).value === 0 ? undefined : "pad with a nonzero value";
+  if (n.prim === "pad") return n.params.value === 0 ? undefined : "pad with a nonzero value";
   if (p === "gather" || p === "scatterAdd") return lin[1] ? "indices computed from the tangents" : undefined;
   return `primitive "${p}" applied to a tangent-dependent value`;
 }
