@@ -12,6 +12,7 @@ import { permuteDims, reshape } from "../ops/shape.js";
 import { callInfo, closeOver } from "./closure.js";
 import { applyGraph, traceFlat } from "./trace.js";
 import { transform } from "./recurse.js";
+import { convBatch } from "../ops/conv-general.js";
 
 /** A batching rule: operands (batched at 0 or unbatched), their dims, the node, the batch size. */
 export type BatchRule<P extends Primitive> = (args: readonly Tensor[], dims: readonly (0 | null)[], node: Node<P>, B: number) => Tensor;
@@ -211,6 +212,7 @@ export const BATCH: { readonly [P in Primitive]: BatchRule<P> } = {
     }
     return bind("matmul", {}, all(args, dims, B));
   },
+  conv: (args, dims, node, B) => convBatch(args, dims, node, B),
   scan: scanRule,
   customVjp: (args, dims, node, B) => {
     const info = batchedInfo(node.params.info, B);
