@@ -47,7 +47,11 @@ function dilatePad(x: Tensor, lhsDil: readonly number[], padding: readonly (read
     const e = reshape(t, [...t.shape.slice(0, axis + 1), 1, ...t.shape.slice(axis + 1)]);
     const widths = e.shape.map((_, j): [number, number] => (j === axis + 1 ? [0, s - 1] : [0, 0]));
     const merged = reshape(pad(e, widths), [...t.shape.slice(0, axis), n * s, ...t.shape.slice(axis + 1)]);
-    t = bind("slice", { starts: merged.shape.map(() => 0), ends: merged.shape.map((d, j) => (j === axis ? (n - 1) * s + 1 : d)), steps: merged.shape.map(() => 1) }, [merged]);
+    t = bind(
+      "slice",
+      { starts: merged.shape.map(() => 0), ends: merged.shape.map((d, j) => (j === axis ? (n - 1) * s + 1 : d)), steps: merged.shape.map(() => 1) },
+      [merged],
+    );
   });
   const grow = padding.map(([lo, hi]): [number, number] => [Math.max(lo, 0), Math.max(hi, 0)]);
   if (grow.some(([lo, hi]) => lo > 0 || hi > 0)) t = pad(t, [...new Array<[number, number]>(lead).fill([0, 0]), ...grow]);
