@@ -1,5 +1,5 @@
 // Loading the peer libraries for the benchmark (each optional: a peer that fails to load is
-// reported as n/a) and a one-node ONNX MatMul model encoded by hand (protobuf wire format).
+// reported as n/a) and one-node ONNX MatMul and Conv models encoded by hand (protobuf wire format).
 
 export type AnyMod = any;
 
@@ -43,6 +43,16 @@ export function onnxMatmulModel(m: number, k: number, n: number): Uint8Array {
     ...bytes(11, valueInfo("B", [k, n])),
     ...bytes(12, valueInfo("Y", [m, n])),
   ];
+  const opset = [...str(1, ""), ...int(2, 13)];
+  return Uint8Array.from([...int(1, 7), ...bytes(8, opset), ...bytes(7, graph)]);
+}
+
+/** An ONNX model computing Y = Conv(X, W) (NCHW, OIHW, stride 1, `pad` zeros on every side). */
+export function onnxConvModel(x: readonly number[], w: readonly number[], pad: number): Uint8Array {
+  const y = [x[0]!, w[0]!, ...x.slice(2).map((s, i) => s + 2 * pad - w[2 + i]! + 1)];
+  const pads = [...str(1, "pads"), ...x.slice(2).flatMap(() => [...int(8, pad), ...int(8, pad)]), ...int(20, 7)]; // INTS
+  const node = [...str(1, "X"), ...str(1, "W"), ...str(2, "Y"), ...str(4, "Conv"), ...bytes(5, pads)];
+  const graph = [...bytes(1, node), ...str(2, "g"), ...bytes(11, valueInfo("X", x)), ...bytes(11, valueInfo("W", w)), ...bytes(12, valueInfo("Y", y))];
   const opset = [...str(1, ""), ...int(2, 13)];
   return Uint8Array.from([...int(1, 7), ...bytes(8, opset), ...bytes(7, graph)]);
 }

@@ -1,5 +1,5 @@
 // `npm run bench`: tenfold (cpu backend) beside TensorFlow.js (cpu and wasm backends), jax-js
-// (Wasm) and onnxruntime-node (native, matmul only), in one process. Prints one table: median
+// (Wasm) and onnxruntime-node (native: matmul and conv forward), in one process. Prints one table: median
 // milliseconds per engine and the ratio peer/tenfold (> 1 means tenfold is faster).
 // BENCH_QUICK=1 runs fewer repetitions. The peers are declared in bench/package.json and
 // installed into bench/node_modules by `npm run bench` only (the root install stays lean); Node
@@ -7,7 +7,7 @@
 import os from "node:os";
 import * as tf from "../src/index.js";
 import type { Tensor } from "../src/index.js";
-import { type AnyMod, onnxMatmulModel, tryImport } from "./peers.js";
+import { type AnyMod, onnxConvModel, onnxMatmulModel, tryImport } from "./peers.js";
 import { simdGemm } from "../src/backends/cpu/matmul.js";
 import { hasRelaxedSimd, hasSimd, relaxedSimd } from "../src/backends/cpu/wasm.js";
 
@@ -246,6 +246,15 @@ async function main(): Promise<void> {
             z.dispose();
           };
         }),
+        onnxruntime: ort
+          ? {
+              setup: async () => {
+                const s = await ort.InferenceSession.create(onnxConvModel([N, C, H, H], [O, C, 3, 3], 1));
+                const feeds = { X: new ort.Tensor("float32", xs, [N, C, H, H]), W: new ort.Tensor("float32", ws, [O, C, 3, 3]) };
+                return async () => (await s.run(feeds)).Y.data;
+              },
+            }
+          : undefined,
       },
     });
     cases.push({

@@ -9,6 +9,7 @@ import type { Shape } from "./shape.js";
 import { shapeEq } from "./shape.js";
 import type { Node } from "./node.js";
 import type { Params, Primitive } from "./primitives.js";
+import { convShape } from "./conv-general.js";
 
 /** Result of inference. */
 export interface Abstract {
@@ -127,6 +128,7 @@ export const INFER: { readonly [P in Primitive]: InferRule<P> } = {
     }
     return { shape: [...a!.shape.slice(0, -1), b!.shape[rb - 1]!], dtype: sameDType("matmul", [a!, b!]) };
   },
+  conv: (p, [x, w]) => ({ shape: convShape(p, x!.shape, w!.shape), dtype: sameDType("conv", [x!, w!]) }),
   scan: (p) => {
     const o = p.body.graph.outputs[p.index]!;
     if (p.index < p.numCarry) return { shape: o.shape, dtype: o.dtype };

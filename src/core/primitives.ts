@@ -9,6 +9,7 @@
 import type { DType } from "./dtype.js";
 import type { Shape } from "./shape.js";
 import type { Graph } from "./graph.js";
+import type { ConvParams } from "./conv-general.js";
 
 /** Unary elementwise primitives. */
 export const UNARY = ["neg", "exp", "log", "expm1", "log1p", "sin", "cos", "tanh", "sqrt", "floor", "round", "erf"] as const;
@@ -113,6 +114,8 @@ export interface ParamsMap {
   scatterAdd: { readonly axis: number; readonly batchDims: number; readonly shape: Shape };
   /** Batched matmul [...b, m, k] x [...b, k, n] with identical batch dims. */
   matmul: Record<string, never>;
+  /** Convolution x [N, C, ...sp] * w [O, C/groups, ...k] -> [N, O, ...out] (see ConvParams). */
+  conv: ConvParams;
   /** scan: inputs are [...consts, ...carry, ...xs]; outputs picked by `index` (carries then ys). */
   scan: {
     readonly body: CallInfo;
@@ -182,6 +185,7 @@ export const PRIMITIVES: readonly Primitive[] = [
   "gather",
   "scatterAdd",
   "matmul",
+  "conv",
   "scan",
   "whileLoop",
   "cond",
@@ -259,6 +263,7 @@ const META_LIT = {
   gather: { kind: "index", differentiable: true },
   scatterAdd: { kind: "index", differentiable: true },
   matmul: { kind: "contract", differentiable: true },
+  conv: { kind: "contract", differentiable: true },
   scan: { kind: "call", differentiable: true },
   whileLoop: { kind: "call", differentiable: true },
   cond: { kind: "call", differentiable: true },

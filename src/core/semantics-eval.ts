@@ -15,6 +15,7 @@ import type { Shape } from "./shape.js";
 import { ConcretizationError } from "./tensor.js";
 import type { ElementwisePrim } from "./primitives.js";
 import { scalarFn } from "./semantics.js";
+import { convEval } from "./conv-general.js";
 
 type Env = Map<number, TypedArray>;
 type EvalRule<P extends Primitive> = (n: Node<P>, ins: readonly TypedArray[], ctx: Ctx) => TypedArray;
@@ -383,6 +384,7 @@ export const EVAL: { readonly [P in Primitive]: EvalRule<P> } = {
     }
     return out;
   },
+  conv: (n, [x, w]) => convEval(n.params, n.inputs[0]!.shape, n.inputs[1]!.shape, x!, w!, n.dtype),
   scan: (n, ins, ctx) => scanResults(n, ins, ctx)[n.params.index]!,
   whileLoop: (n, ins, ctx) => whileResults(n, ins, ctx)[n.params.index]!,
   cond: (n, ins, ctx) => condResults(n, ins, ctx)[n.params.index]!,

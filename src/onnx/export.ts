@@ -253,6 +253,18 @@ class Emitter {
         return this.scatterAdd(n);
       case "matmul":
         return this.op1("MatMul", [x(0), x(1)]);
+      case "conv": {
+        const p = n.params;
+        if (p.lhsDilation.some((d) => d !== 1) || p.padding.some(([lo, hi]) => lo < 0 || hi < 0)) {
+          throw new OnnxExportError(`exportOnnx: primitive "conv" with input dilation or cropping padding (built only by gradients) is not supported`);
+        }
+        return this.op1("Conv", [x(0), x(1)], {
+          strides: { kind: "ints", v: p.strides },
+          pads: { kind: "ints", v: [...p.padding.map((q) => q[0]), ...p.padding.map((q) => q[1])] },
+          dilations: { kind: "ints", v: p.rhsDilation },
+          group: { kind: "int", v: p.groups },
+        });
+      }
       case "scan":
         return this.scan(n);
       case "whileLoop":

@@ -1,17 +1,18 @@
 /**
- * Convolution and pooling, composed from pad, strided slices, stack and matmul (im2col: one
- * product per image, [O, C·K] × [C·K, P], so the result is NCHW without a transpose): their
- * gradients, batching and higher derivatives follow from those primitives' rules.
+ * Convolution (the `conv` primitive: see ops/conv-general.ts for its lowering and rules) and
+ * pooling, composed from pad, strided slices and reductions: their gradients, batching and
+ * higher derivatives follow from those primitives' rules.
  */
 import { DTypeError, ShapeError, fmtShape } from "../core/errors.js";
 import { sizeOf } from "../core/shape.js";
 import type { Tensor } from "../core/tensor.js";
 import type { TensorLike } from "./base.js";
-import { asTensor, bind, broadcastTo_, cast, constant, resultDType } from "./base.js";
+import { asTensor, broadcastTo_, cast, constant, resultDType } from "./base.js";
 import { divide, equal, isnan, where } from "./elementwise.js";
 import { iota } from "./creation.js";
 import { argmax, max, sum } from "./reduce.js";
-import { pad, permuteDims, reshape, stack } from "./shape.js";
+import { pad, permuteDims, reshape } from "./shape.js";
+import { convPrim, windows } from "./conv-general.js";
 import { isFloat } from "../core/dtype.js";
 
 /** Padding spec: "SAME", "VALID", or `[lo, hi]` per spatial dim (or one number for all sides). */
@@ -47,24 +48,6 @@ export function resolvePadding(op: string, padding: Padding, inSizes: number[], 
       throw new ShapeError(`${op}: bad padding ${JSON.stringify(padding)} (non-negative integers expected)`);
     }
   return pairs;
-}
-
-/** Extracts sliding windows: returns [K, ...x.shape[:-n], ...out] stacked over window offsets. */
-function windows(x: Tensor, nsp: number, k: number[], strides: number[], dil: number[], out: number[]): Tensor {
-  const lead = x.ndim - nsp;
-  const offsets: number[][] = [[]];
-  for (let d = 0; d < nsp; d++) {
-    const next: number[][] = [];
-    for (const o of offsets) for (let j = 0; j < k[d]!; j++) next.push([...o, j]);
-    offsets.splice(0, offsets.length, ...next);
-  }
-  const pieces = offsets.map((o) => {
-    const starts = [...new Array<number>(lead).fill(0), ...o.map((j, d) => j * dil[d]!)];
-    const ends = [...x.shape.slice(0, lead), ...o.map((j, d) => j * dil[d]! + (out[d]! - 1) * strides[d]! + 1)];
-    const steps = [...new Array<number>(lead).fill(1), ...strides];
-    return bind("slice", { starts, ends, steps }, [x]);
-  });
-  return pieces.length === 1 ? reshape(pieces[0]!, [1, ...pieces[0]!.shape]) : stack(pieces, { axis: 0 });
 }
 
 /** Options of `conv`. */
@@ -121,23 +104,7 @@ export function conv(x: TensorLike, w: TensorLike, options: ConvOptions = {}): T
   }
   if (out.some((o) => o <= 0))
     throw new ShapeError(`conv: kernel ${fmtShape(k)} (dilation ${fmtShape(dil)}) is larger than the padded input ${fmtShape(inSp)}`);
-  const xp = pad(xt, [[0, 0], [0, 0], ...pads]);
-  const K = sizeOf(k);
-  const P = sizeOf(out);
-  const win = windows(xp, nsp, k, strides, dil, out);
-  if (groups === 1) {
-    // One product per image, NCHW straight out: [N, O, C*K] (broadcast) x [N, C*K, P] -> [N, O, P].
-    const patches = reshape(permuteDims(reshape(win, [K, N, C, P]), [1, 2, 0, 3]), [N, C * K, P]);
-    const wm = broadcastTo_(reshape(wt, [1, O, C * K]), [N, O, C * K]);
-    return reshape(bind("matmul", {}, [wm, patches]), [N, O, ...out]);
-  }
-  // patches [K, N, C, ...out] -> [G, Cg*K, N*P]
-  const pr = reshape(win, [K, N, groups, Cg, P]);
-  const patches = reshape(permuteDims(pr, [2, 3, 0, 1, 4]), [groups, Cg * K, N * P]);
-  const wm = reshape(wt, [groups, O / groups, Cg * K]);
-  const y = bind("matmul", {}, [wm, patches]); // [G, O/G, N*P]
-  const yr = permuteDims(reshape(y, [groups, O / groups, N, P]), [2, 0, 1, 3]);
-  return reshape(yr, [N, O, ...out]);
+  return convPrim(xt, wt, { strides, padding: pads, lhsDilation: strides.map(() => 1), rhsDilation: dil, groups });
 }
 
 /** Options of the pooling ops. */

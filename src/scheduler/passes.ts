@@ -13,6 +13,8 @@ import { isFloat } from "../core/dtype.js";
 import { interpret } from "../core/semantics-eval.js";
 import { scalarFn, storeAs } from "../core/semantics.js";
 import { sizeOf } from "../core/shape.js";
+import { Tensor } from "../core/tensor.js";
+import { convDecomposed } from "../ops/conv-general.js";
 
 type Rule = (n: Node) => Node;
 
@@ -68,7 +70,7 @@ export function substitute(g: Graph, args: readonly Node[]): Node[] {
 }
 
 /**
- * Inlines customVjp, customJvp and checkpoint calls (checkpoint operands pass through a `barrier` unique to
+ * Inlines customVjp, customJvp and checkpoint calls and lowers `conv` (ops/conv-general.ts) (checkpoint operands pass through a `barrier` unique to
  * the call, so its recomputation is not merged with the forward pass by hash-consing).
  * @example
  * ```ts
@@ -88,6 +90,7 @@ export function inlineCalls(g: Graph): Graph {
       const p = n.params;
       return substitute(p.info.graph, n.inputs)[p.index]!;
     }
+    if (n.prim === "conv") return convDecomposed(new Tensor(n.inputs[0]!), new Tensor(n.inputs[1]!), n.params).node;
     if (n.prim === "checkpoint") {
       const p = n.params;
       const key = `${p.body.id}|${n.inputs.map((i) => i.id).join(",")}`;
@@ -104,7 +107,7 @@ export function inlineCalls(g: Graph): Graph {
     const next = rewrite(cur, rule);
     if (next.outputs.every((o, i) => o === cur.outputs[i]) && k > 0) return next;
     cur = next;
-    if (!cur.nodes().some((n) => n.prim === "customVjp" || n.prim === "customJvp" || n.prim === "checkpoint")) return cur;
+    if (!cur.nodes().some((n) => n.prim === "customVjp" || n.prim === "customJvp" || n.prim === "checkpoint" || n.prim === "conv")) return cur;
   }
   return cur;
 }

@@ -75,8 +75,17 @@ function materialize(nodes: readonly Node[], outputs: readonly Node[]): Set<Node
             i,
             (x) => M.has(x) || classify(x) === "source" || classify(x) === "free" || classify(x) === "elementwise" || classify(x) === "reduce",
           );
-          if (!sv) M.add(i);
-          else if (!M.has(sv.base)) M.add(sv.base);
+          if (!sv) {
+            // A view of a computed value (weights transformed, then broadcast over a batch): the
+            // smallest node below it that the operand is a strided view of is materialized.
+            let pick = i;
+            for (let j = i; VIEW_PRIMS.has(j.prim) && j.inputs.length === 1;) {
+              const below = j.inputs[0]!;
+              j = below;
+              if (sizeOf(below.shape) < sizeOf(pick.shape) && stridedView(i, (x) => x === below)) pick = below;
+            }
+            M.add(pick);
+          } else if (!M.has(sv.base)) M.add(sv.base);
         }
         break;
       case "reduce":

@@ -14,6 +14,7 @@ import { callInfo, closeOver } from "./closure.js";
 import { applyGraph, traceFlat } from "./trace.js";
 import { transform } from "./recurse.js";
 import { batchCustomJvp } from "./custom-jvp-rules.js";
+import { convBatch } from "../ops/conv-general.js";
 
 /** A batching rule: operands (batched at 0 or unbatched), their dims, the node, the batch size. */
 export type BatchRule<P extends Primitive> = (args: readonly Tensor[], dims: readonly (0 | null)[], node: Node<P>, B: number) => Tensor;
@@ -213,6 +214,7 @@ export const BATCH: { readonly [P in Primitive]: BatchRule<P> } = {
     }
     return bind("matmul", {}, all(args, dims, B));
   },
+  conv: (args, dims, node, B) => convBatch(args, dims, node, B),
   scan: scanRule,
   whileLoop: (a, d, n, B) => condBatchRules.whileLoop(a, d, n, B),
   cond: (a, d, n, B) => condBatchRules.cond(a, d, n, B),

@@ -13,6 +13,7 @@ import { sum } from "../ops/reduce.js";
 import { flip, pad, permuteDims, reshape, sliceAxis } from "../ops/shape.js";
 import { zerosLike } from "../ops/creation.js";
 import { callJvpRules } from "./call-rules.js";
+import { convJvp } from "../ops/conv-general.js";
 
 /** A JVP rule: primal inputs, their tangents (null = zero), the node and its primal output. */
 export type JvpRule<P extends Primitive> = (primals: readonly Tensor[], tangents: readonly (Tensor | null)[], node: Node<P>, out: Tensor) => Tensor | null;
@@ -175,6 +176,7 @@ export const JVP: { readonly [P in Primitive]: JvpRule<P> } = {
   flip: linear<"flip">(),
   gather: ([_x, idx], [t], node) => (t ? bind("gather", node.params, [t, idx!]) : null),
   scatterAdd: ([_u, idx], [t], node) => (t ? bind("scatterAdd", node.params, [t, idx!]) : null),
+  conv: (p, t, n) => convJvp(p, t, n),
   matmul: ([a, b], [ta, tb]) => addT(ta ? bind("matmul", {}, [ta, b!]) : null, tb ? bind("matmul", {}, [a!, tb]) : null),
   scan: (p, t, n, o) => callJvpRules.scan(p, t, n, o),
   whileLoop: (p, t, n, o) => condJvpRules.whileLoop(p, t, n, o),

@@ -12,6 +12,7 @@ import { divide, multiply, negative, where } from "../ops/elementwise.js";
 import { sum } from "../ops/reduce.js";
 import { matrixTranspose, permuteDims, reshape } from "../ops/shape.js";
 import { callTransposeRules } from "./call-rules.js";
+import { convTranspose_ } from "../ops/conv-general.js";
 
 /** A transpose rule: the output cotangent, the node, which operands are linear. */
 export type TransposeRule<P extends Primitive> = (ct: Tensor, node: Node<P>, linear: readonly boolean[]) => (Tensor | null)[];
@@ -147,6 +148,7 @@ export const TRANSPOSE: { readonly [P in Primitive]: TransposeRule<P> } = {
     if (lin[0]) return [bind("matmul", {}, [ct, matrixTranspose(c(n.inputs[1]!))]), null];
     return [null, bind("matmul", {}, [matrixTranspose(c(n.inputs[0]!)), ct])];
   },
+  conv: (ct, n, lin) => convTranspose_(ct, n, lin),
   scan: (ct, n, lin) => callTransposeRules.scan(ct, n, lin),
   whileLoop: (ct, n, lin) => condTransposeRules.whileLoop(ct, n, lin),
   cond: (ct, n, lin) => condTransposeRules.cond(ct, n, lin),

@@ -168,6 +168,12 @@ export const PRIM_TABLE: { readonly [P in Primitive]: Entry } = {
     grad: full2,
   },
   matmul: { fn: (a, b) => tf.matmul(a, b), args: args(f32([2, 3]), f32([3, 2])), grad: full2 },
+  // the general form (input dilation, cropping padding) that transposed convs produce
+  conv: {
+    fn: (x, w) => bind("conv", { strides: [2], padding: [[2, -1]], lhsDilation: [2], rhsDilation: [1], groups: 1 }, [x, w]),
+    args: args(f32([2, 2, 4]), f32([3, 2, 2])),
+    grad: full2,
+  },
   scan: { fn: scanBody, args: args(f32([2]), f32([4, 2])), grad: full2 },
   // a run-time trip count; forward mode only (as JAX's while_loop), checked in tests/control
   whileLoop: {
