@@ -112,6 +112,12 @@ export interface SimdPlan {
   readonly rows: number;
   readonly cols: number;
   readonly reduce: string | undefined;
+  /**
+   * A reduce kernel's epilogue (when it is more than `acc`): per-row scalar code on the reduced
+   * value rounded to float32 (log of a sum, a mean's division, rsqrt of a variance), with its loads'
+   * accesses (per row: colCoef 0). The softmax family's row reductions keep their epilogue here.
+   */
+  readonly epi?: { readonly body: readonly Instr[]; readonly acc: readonly (Access | undefined)[] };
 }
 
 const cache = new Map<string, SimdFn>();
@@ -149,20 +155,9 @@ export function simdPlan(k: ElementwiseKernel | ReduceKernel): SimdPlan | undefi
   const shape = k.shape;
   const total = shape.reduce((a, b) => a * b, 1) * (red ? k.reduceShape.reduce((a, b) => a * b, 1) : 1);
   if (total < minElements) return undefined;
-  if (red && (!["sum", "rmax", "rmin"].includes(k.fn) || k.epilogue.length !== 1 || k.epilogue[0]!.op !== "acc")) return undefined;
-  for (const i of k.body) {
-    // Bool values only as masks: float comparisons, read by where (as its condition) and casts.
-    if (i.op === "binary" && META[i.fn].predicate) {
-      if (i.argDtype !== "float32" || i.dtype !== "bool") return undefined;
-      continue;
-    }
-    if (i.dtype !== "float32") return undefined;
-    if (i.op === "unary" && !LANES[i.fn]) return undefined;
-    if (i.op === "binary" && (!LANES[i.fn] || i.argDtype !== "float32")) return undefined;
-    if (i.op === "cast" && i.from !== "bool") return undefined;
-    if (i.op === "where" && k.body[i.c]!.dtype !== "bool") return undefined;
-    if (i.op !== "load" && i.op !== "const" && i.op !== "unary" && i.op !== "binary" && i.op !== "where" && i.op !== "cast") return undefined;
-  }
+  if (red && !["sum", "rmax", "rmin"].includes(k.fn)) return undefined;
+  const epilogue = red && (k.epilogue.length !== 1 || k.epilogue[0]!.op !== "acc") ? k.epilogue : undefined;
+  if (!inLanes(k.body, false) || (epilogue && !inLanes(epilogue, true))) return undefined;
   // rows × cols view.
   const vars = new Map<string, { row: number; col: number; size?: number }>();
   let rows: number;
@@ -184,6 +179,8 @@ export function simdPlan(k: ElementwiseKernel | ReduceKernel): SimdPlan | undefi
   }
   const acc: (Access | undefined)[] = k.body.map((i) => (i.op === "load" ? access(i.index, vars) : undefined));
   if (k.body.some((i, j) => i.op === "load" && !acc[j])) return undefined;
+  const eacc = epilogue?.map((i) => (i.op === "load" ? access(i.index, vars) : undefined));
+  if (epilogue?.some((i, j) => i.op === "load" && eacc![j]?.colCoef !== 0)) return undefined;
   // Collapse to one row when every load is flat or a scalar (no per-row values, no row gaps).
   // (Viewed as rows of FLAT columns when the size allows, so that helper threads can share it.)
   if (!red && acc.every((a) => !a || (a.colCoef === 1 && a.rowCoef === cols && !a.terms) || fixed(a))) {
@@ -193,7 +190,23 @@ export function simdPlan(k: ElementwiseKernel | ReduceKernel): SimdPlan | undefi
     for (let j = 0; j < acc.length; j++) if (acc[j]?.colCoef === 1) acc[j] = { ...acc[j]!, rowCoef: rows > 1 ? cols : 0 };
   } else if (cols % 4 !== 0) return undefined;
   if (red && cols % 4 !== 0) return undefined;
-  return { body: k.body, acc, nIn: k.inputs.length, rows, cols, reduce: red ? k.fn : undefined };
+  return { body: k.body, acc, nIn: k.inputs.length, rows, cols, reduce: red ? k.fn : undefined, ...(epilogue ? { epi: { body: epilogue, acc: eacc! } } : {}) };
+}
+
+/**
+ * Whether every instruction has a lane form: float32 values (bool only as masks: float
+ * comparisons, read by where as its condition and by casts), `acc` only in an epilogue.
+ */
+function inLanes(body: readonly Instr[], epilogue: boolean): boolean {
+  return body.every((i) => {
+    if (i.op === "binary" && META[i.fn].predicate) return i.argDtype === "float32" && i.dtype === "bool";
+    if (i.dtype !== "float32") return false;
+    if (i.op === "unary") return LANES[i.fn] !== null;
+    if (i.op === "binary") return LANES[i.fn] !== null && i.argDtype === "float32";
+    if (i.op === "cast") return i.from === "bool";
+    if (i.op === "where") return body[i.c]!.dtype === "bool";
+    return i.op === "load" || i.op === "const" || (epilogue && i.op === "acc");
+  });
 }
 
 /** The SIMD function of one kernel (see simdPlan), or undefined. */
@@ -325,10 +338,11 @@ function emitPlan(f: FnBuilder, K: Consts, plan: SimdPlan, P: string, keep: Read
   mark(body.length - 1);
   const scratch = (r: number): void => { f.get("scr").i32(r * regionBytes).add().get("c").add(); };
   body.forEach((_, j) => f.local(`${P}v${j}`, "v128"));
+  plan.epi?.body.forEach((_, j) => f.local(`${P}e${j}`, "v128"));
   acc.forEach((a, j) => { if (a?.colCoef === 1) f.local(`${P}p${j}`, "i32"); });
   const v = (j: number): string => `${P}v${j}`;
-  const addr = (j: number, a: Access, withRow: boolean): void => {
-    const i = body[j] as Extract<Instr, { op: "load" }>;
+  const addr = (j: number, a: Access, withRow: boolean, from: readonly Instr[] = body): void => {
+    const i = from[j] as Extract<Instr, { op: "load" }>;
     f.get(`${P}in${i.input}`).i32(a.off * 4).add();
     if (withRow && a.rowCoef !== 0) f.get("row").i32(a.rowCoef * 4).mul().add();
     if (withRow) for (const t of a.terms ?? []) f.get("row").i32(t.div).op(0x6e).i32(t.mod).op(0x70).i32(t.coef * 4).mul().add(); // ((row / div) % mod)·coef
@@ -419,7 +433,27 @@ function emitPlan(f: FnBuilder, K: Consts, plan: SimdPlan, P: string, keep: Read
         const m = reduce === "rmax" ? 0x97 : 0x96;
         f.get("alo0").simd(OP.f32Extract, 0).get("alo0").simd(OP.f32Extract, 1).op(m).get("alo0").simd(OP.f32Extract, 2).op(m).get("alo0").simd(OP.f32Extract, 3).op(m);
       }
+      if (plan.epi) epilogue();
       f.op(0x38, 2, 0); // f32.store
     }
   };
+  /** The reduced value (f32 on the stack) through the epilogue, in lanes of a splat; lane 0 stays. */
+  function epilogue(): void {
+    const { body: eb, acc: ea } = plan.epi!;
+    f.simd(0x13); // f32x4.splat
+    const e = (j: number): string => `${P}e${j}`;
+    eb.forEach((i, j) => {
+      if (i.op === "acc") f.set(e(j));
+      else if (i.op === "const") f.simd(OP.const, ...f32x4(i.value)).set(e(j));
+      else if (i.op === "load") {
+        addr(j, ea[j]!, true, eb);
+        f.simd(OP.load32Splat, 2, 0).set(e(j));
+      } else {
+        const args = i.op === "unary" || i.op === "cast" ? [i.x] : i.op === "binary" ? [i.a, i.b] : i.op === "where" ? [i.c, i.a, i.b] : [];
+        LANES[i.op === "unary" || i.op === "binary" ? i.fn : i.op === "where" ? "where" : "cast"]!(f, K, args.map(e));
+        f.set(e(j));
+      }
+    });
+    f.get(e(eb.length - 1)).simd(OP.f32Extract, 0);
+  }
 }
