@@ -168,6 +168,7 @@ export function simdPlan(k: ElementwiseKernel | ReduceKernel): SimdPlan | undefi
     let s = 1;
     for (let d = shape.length - 1; d >= 0; d--) { if (shape[d]! > 1) vars.set(`o${d}`, { row: s, col: 0, size: shape[d]! }); s *= shape[d]!; }
     s = 1;
+    vars.set("oi", { row: 1, col: 0 }); // the output's flat index (epilogue loads)
     for (let d = k.reduceShape.length - 1; d >= 0; d--) { if (k.reduceShape[d]! > 1) vars.set(`r${d}`, { row: 0, col: s }); s *= k.reduceShape[d]!; }
   } else {
     cols = shape.length ? shape[shape.length - 1]! : 1;
@@ -306,7 +307,7 @@ function build(plans: readonly SimdPlan[], mem: WebAssembly.Memory, share: Shari
   params.push("r0", "r1");
   const f = new FnBuilder(params);
   f.local("row", "i32").local("c", "i32").local("po", "i32");
-  for (const l of ["xt", "xn", "xr", "xi", "xq", "ta", "tz", "tt"]) f.local(l, "v128");
+  for (const l of ["xt", "xn", "xr", "xi", "xq", "ta", "tz", "tt", "la", "lb", "lc", "ld", "le", "lz"]) f.local(l, "v128");
   for (let u = 0; u < UNROLL; u++) f.local(`alo${u}`, "v128").local(`ahi${u}`, "v128");
   const K = new Consts(f);
   const rowCode = plans.map((p, g) => emitPlan(f, K, p, `g${g}`, share.keep[g]!, share.reuse[g]!, regionBytes));
