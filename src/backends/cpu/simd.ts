@@ -189,8 +189,7 @@ export function simdPlan(k: ElementwiseKernel | ReduceKernel): SimdPlan | undefi
     cols = total % FLAT === 0 && total > FLAT ? FLAT : total;
     rows = total / cols;
     for (let j = 0; j < acc.length; j++) if (acc[j]?.colCoef === 1) acc[j] = { ...acc[j]!, rowCoef: rows > 1 ? cols : 0 };
-  } else if (cols % 4 !== 0) return undefined;
-  if (red && cols % 4 !== 0) return undefined;
+  }
   return { body: k.body, acc, nIn: k.inputs.length, rows, cols, reduce: red ? k.fn : undefined, ...(epilogue ? { epi: { body: epilogue, acc: eacc! } } : {}) };
 }
 
@@ -380,7 +379,11 @@ function emitPlan(f: FnBuilder, K: Consts, plan: SimdPlan, P: string, keep: Read
     }
   };
   const ident = reduce === "rmax" ? -Infinity : Infinity;
-  const vecs = Math.ceil(cols / 4);
+  // Whole vectors, then (cols % 4 > 0) one tail vector: its loads may read up to 3 elements past
+  // the row (the next row or the slot's padding), its extra lanes are masked out of reductions
+  // and stored lane by lane (a whole-vector store could race with the thread writing the next row).
+  const vecs = Math.floor(cols / 4);
+  const rem = cols % 4;
   const U = vecs % UNROLL === 0 ? UNROLL : vecs % 2 === 0 ? 2 : 1;
   const last = v(body.length - 1);
   const out = `${P}out`;
@@ -396,8 +399,7 @@ function emitPlan(f: FnBuilder, K: Consts, plan: SimdPlan, P: string, keep: Read
       if (reduce === "sum") f.simd(OP.const, ...f32x4(0)).set(`alo${u}`).simd(OP.const, ...f32x4(0)).set(`ahi${u}`);
       else if (reduce) f.simd(OP.const, ...f32x4(ident)).set(`alo${u}`);
     }
-    f.loop("c", (g) => g.i32(0), (g) => g.i32(vecs * 16), (g) => g.i32(U * 16), () => {
-      for (let u = 0; u < U; u++) {
+    const step = (u: number, tail: boolean): void => {
         const off = u * 16;
         const alo = `alo${u}`;
         const ahi = `ahi${u}`;
@@ -409,13 +411,29 @@ function emitPlan(f: FnBuilder, K: Consts, plan: SimdPlan, P: string, keep: Read
           const kr = keep.get(j);
           if (kr !== undefined) { scratch(kr); f.get(v(j)).simd(OP.store, 0, ...uleb(off)); }
         });
+        if (tail && !reduce) {
+          for (let l = 0; l < rem; l++) f.get("po").get("c").add().get(last).simd(OP.f32Extract, l).op(0x38, 2, ...uleb(l * 4)); // f32.store
+          return;
+        }
+        if (tail) {
+          f.get(last);
+          f.simd(OP.const, ...f32x4(reduce === "sum" ? 0 : ident));
+          f.simd(OP.const, ...[0, 1, 2, 3].flatMap((l) => (l < rem ? [255, 255, 255, 255] : [0, 0, 0, 0])));
+          f.simd(OP.bitselect).set(last);
+        }
         if (!reduce) f.get("po").get("c").add().get(last).simd(OP.store, 0, ...uleb(off));
         else if (reduce === "sum") {
           f.get(last).simd(OP.promoteLow).get(alo).simd(OP.f64Add).set(alo);
           f.get(last).get(last).simd(OP.shuffle, 8, 9, 10, 11, 12, 13, 14, 15, 8, 9, 10, 11, 12, 13, 14, 15).simd(OP.promoteLow).get(ahi).simd(OP.f64Add).set(ahi);
         } else f.get(alo).get(last).simd(reduce === "rmax" ? OP.max : OP.min).set(alo);
-      }
+    };
+    if (vecs > 0) f.loop("c", (g) => g.i32(0), (g) => g.i32(vecs * 16), (g) => g.i32(U * 16), () => {
+      for (let u = 0; u < U; u++) step(u, false);
     });
+    if (rem > 0) {
+      f.i32(vecs * 16).set("c");
+      step(0, true);
+    }
     if (reduce) {
       // Combine the unrolled accumulators pairwise into alo0 (and ahi0).
       for (let w = 1; w < U; w *= 2) {
