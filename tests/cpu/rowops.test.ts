@@ -121,6 +121,9 @@ describe("fused row ops on the CPU backend", () => {
       for (const f of [(t: Tensor) => nn.softmax(t), (t: Tensor) => nn.logSoftmax(t), layerNorm]) {
         for (const k of kernelsOf(f)) expect(simdPlan(k), k.ops.join(" ")).toBeDefined();
       }
+      // logsumexp's per-row finite max ([rows, 1]) is viewed as rows too: one row group
+      const lse = tf.jit((t: Tensor) => tf.logsumexp(t, { axis: -1 })).lower(tf.ones([4096, 8])).program.kernels as readonly ReduceKernel[];
+      for (const k of lse) expect(simdPlan(k)?.rows, k.ops.join(" ")).toBe(4096);
       // row lengths off the 4-lane width run in SIMD too
       for (const k of tf.jit((t: Tensor) => nn.logSoftmax(t)).lower(tf.ones([8, 1025])).program.kernels as readonly ReduceKernel[]) {
         expect(simdPlan(k), k.ops.join(" ")).toBeDefined();

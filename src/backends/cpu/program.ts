@@ -181,7 +181,9 @@ export function compileProgram(program: Program): Executable {
           const a = acc[t]!;
           if (!src) return true;
           return (
-            a.off === 0 && !a.terms && (src.reduce ? a.colCoef === 0 && a.rowCoef === 1 : a.colCoef === 1 && a.rowCoef === src.cols && q.cols === src.cols)
+            a.off === 0 &&
+            !a.terms &&
+            (src.reduce || src.cols === 1 ? a.colCoef === 0 && a.rowCoef === 1 : a.colCoef === 1 && a.rowCoef === src.cols && q.cols === src.cols)
           );
         });
       const local = reads(q.body, q.acc) && (!q.epi || reads(q.epi.body, q.epi.acc));

@@ -133,6 +133,9 @@ export function simdCacheSize(): number {
   return cache.size;
 }
 
+/** Most rows of a `[rows, 1]` elementwise kernel viewed as rows of one (more: flat). */
+const PER_ROW_MAX = 1 << 16;
+
 /** Row length of a flat elementwise kernel viewed as rows (see simdPlan). */
 const FLAT = 4096;
 
@@ -184,7 +187,11 @@ export function simdPlan(k: ElementwiseKernel | ReduceKernel): SimdPlan | undefi
   if (epilogue?.some((i, j) => i.op === "load" && eacc![j]?.colCoef !== 0)) return undefined;
   // Collapse to one row when every load is flat or a scalar (no per-row values, no row gaps).
   // (Viewed as rows of FLAT columns when the size allows, so that helper threads can share it.)
-  if (!red && acc.every((a) => !a || (a.colCoef === 1 && a.rowCoef === cols && !a.terms) || fixed(a))) {
+  // A column of per-row scalars ([rows, 1]: logsumexp's finite max) stays rows of one (loads
+  // splat per row), so it joins the row group of the reductions around it.
+  if (!red && cols === 1 && rows > 1 && rows <= PER_ROW_MAX) {
+    for (let j = 0; j < acc.length; j++) if (acc[j]?.colCoef === 1) acc[j] = { ...acc[j]!, colCoef: 0 };
+  } else if (!red && acc.every((a) => !a || (a.colCoef === 1 && a.rowCoef === cols && !a.terms) || fixed(a))) {
     const total = cols * rows;
     cols = total % FLAT === 0 && total > FLAT ? FLAT : total;
     rows = total / cols;
