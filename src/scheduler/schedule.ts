@@ -95,7 +95,10 @@ function materialize(nodes: readonly Node[], outputs: readonly Node[]): Set<Node
         break;
       case "view": {
         const i = n.inputs[0]!;
-        plain(i);
+        // A reshape appending size-1 dims (keepdims) keeps the loop variables: a reduction
+        // stays fused through it, so the row-wise epilogue (log, mean, rsqrt) joins its kernel.
+        if (keepsVars(n) && anchor(i)?.prim !== "matmul") a = anchor(i);
+        else plain(i);
         c = costOf(i);
         // Do not recompute an expensive producer for every element of a large broadcast.
         if (n.prim === "broadcast" && c > 0 && sizeOf(n.shape) >= 8 * sizeOf(i.shape)) {
@@ -156,6 +159,16 @@ function materialize(nodes: readonly Node[], outputs: readonly Node[]): Set<Node
   return M;
 }
 
+/**
+ * Whether `n` is a reshape that only appends size-1 dims to its operand's shape (a keepdims
+ * reduction result): loop variable `o<d>` means the same element on both sides.
+ */
+function keepsVars(n: Node): boolean {
+  if (n.prim !== "reshape") return false;
+  const s = n.inputs[0]!.shape;
+  return n.shape.length > s.length && s.every((d, i) => n.shape[i] === d) && n.shape.slice(s.length).every((d) => d === 1);
+}
+
 /** The anchor (reduce or matmul) fused inside the kernel rooted at `root`, if any. */
 function findAnchor(root: Node, M: Set<Node>): Node<"matmul" | ReductionPrim> | undefined {
   const seen = new Set<Node>();
@@ -166,7 +179,7 @@ function findAnchor(root: Node, M: Set<Node>): Node<"matmul" | ReductionPrim> | 
     seen.add(n);
     const cls = classify(n);
     if (n.prim === "matmul" || isPrimIn(n, REDUCTION_PRIMS)) return n; // cls "reduce" or "matmul"
-    if (cls === "elementwise") for (const i of n.inputs) if (!M.has(i)) stack.push(i);
+    if (cls === "elementwise" || keepsVars(n)) for (const i of n.inputs) if (!M.has(i)) stack.push(i);
   }
   return undefined;
 }
@@ -261,7 +274,7 @@ function buildKernel(root: Node, M: Set<Node>, slotOf: Map<Node, number>, nodes:
     }
     return { kind: "opaque", prim: root.prim, node: root, inputs, ops: [root.prim], ...base };
   }
-  const anchor = cls === "view" || cls === "free" ? undefined : findAnchor(root, M);
+  const anchor = (cls === "view" && !keepsVars(root)) || cls === "free" ? undefined : findAnchor(root, M);
   const epi = new BodyBuilder(isLoad, inputOf, anchor);
   const outView = { multi: outVars(root.shape, "o"), flat: ivar("oi", sizeOf(root.shape)) };
   if (!anchor) {

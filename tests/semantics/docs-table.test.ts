@@ -8,7 +8,9 @@ import { ELEMENTWISE_PRIMS } from "../../src/core/primitives.js";
 import { hasSimdLanes } from "../../src/backends/cpu/simd.js";
 
 const fmt = (b: Bound): string =>
-  b.ulp === 0 ? "exact" : `${b.ulp} ulp${b.abs ? ` or ${b.abs === 2 ** -20 ? "2^-20" : b.abs} abs` : ""}${b.domain ? `, |x| <= ${b.domain}` : ""}`;
+  b.ulp === 0
+    ? "exact"
+    : `${b.ulp} ulp${b.abs ? ` or ${Number.isInteger(Math.log2(b.abs)) ? `2^${Math.log2(b.abs)}` : b.abs} abs` : ""}${b.domain ? `, |x| <= ${b.domain}` : ""}`;
 
 const doc = readFileSync(new URL("../../docs/semantics.md", import.meta.url), "utf8");
 const rows = new Map(

@@ -347,7 +347,8 @@ const UNROLL = 4;
  * one serial dependency chain), merged after the loop.
  */
 export function reduceFn(k: ReduceKernel): KernelFn {
-  const epi = emitBody(k.epilogue, "acc", "e");
+  // The epilogue reads the reduced value as stored (float32 sums round once, then e.g. log).
+  const epi = emitBody(k.epilogue, k.accDtype === "float32" || k.accDtype === "float16" ? "fr(acc)" : "acc", "e");
   const red = k.reduceShape;
   let last = red.length - 1;
   while (last >= 0 && red[last] === 1) last--;

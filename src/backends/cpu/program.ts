@@ -12,7 +12,7 @@ import type { Graph } from "../../core/graph.js";
 import type { Node } from "../../core/node.js";
 import type { Params, Primitive } from "../../core/primitives.js";
 import { sizeOf } from "../../core/shape.js";
-import type { ElementwiseKernel, Kernel, MatmulKernel, OpaqueKernel, Program } from "../../scheduler/ir.js";
+import type { ElementwiseKernel, Instr, Kernel, MatmulKernel, OpaqueKernel, Program } from "../../scheduler/ir.js";
 import { planGraph } from "../../scheduler/engine.js";
 import { EVAL } from "../reference/interpret.js";
 import { branchIndex } from "../../core/semantics-eval.js";
@@ -154,6 +154,7 @@ function rowLocalInputs(group: readonly number[], kernels: readonly Kernel[], pl
   const ok = new Map<number, boolean>();
   for (const g of group) {
     const p = plans[g]!;
+    p.epi?.body.forEach((ins) => ins.op === "load" && ok.set(kernels[g]!.inputs[ins.input]!, false));
     p.body.forEach((ins, t) => {
       if (ins.op !== "load") return;
       const s = kernels[g]!.inputs[ins.input]!;
@@ -213,13 +214,19 @@ export function compileProgram(program: Program): Executable {
     for (let j = i + 1; p.rows > 1 && j < kernels.length; j++) {
       const q = plans[j];
       if (!q || q.rows !== p.rows) break;
-      const local = q.body.every((ins, t) => {
-        if (ins.op !== "load") return true;
-        const src = by.get(kernels[j]!.inputs[ins.input]!);
-        const a = q.acc[t]!;
-        if (!src) return true;
-        return a.off === 0 && !a.terms && (src.reduce ? a.colCoef === 0 && a.rowCoef === 1 : a.colCoef === 1 && a.rowCoef === src.cols && q.cols === src.cols);
-      });
+      const reads = (body: readonly Instr[], acc: SimdPlan["acc"]): boolean =>
+        body.every((ins, t) => {
+          if (ins.op !== "load") return true;
+          const src = by.get(kernels[j]!.inputs[ins.input]!);
+          const a = acc[t]!;
+          if (!src) return true;
+          return (
+            a.off === 0 &&
+            !a.terms &&
+            (src.reduce || src.cols === 1 ? a.colCoef === 0 && a.rowCoef === 1 : a.colCoef === 1 && a.rowCoef === src.cols && q.cols === src.cols)
+          );
+        });
+      const local = reads(q.body, q.acc) && (!q.epi || reads(q.epi.body, q.epi.acc));
       if (!local) break;
       group.push(j);
       by.set(kernels[j]!.output, q);

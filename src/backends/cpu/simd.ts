@@ -112,6 +112,12 @@ export interface SimdPlan {
   readonly rows: number;
   readonly cols: number;
   readonly reduce: string | undefined;
+  /**
+   * A reduce kernel's epilogue (when it is more than `acc`): per-row scalar code on the reduced
+   * value rounded to float32 (log of a sum, a mean's division, rsqrt of a variance), with its loads'
+   * accesses (per row: colCoef 0). The softmax family's row reductions keep their epilogue here.
+   */
+  readonly epi?: { readonly body: readonly Instr[]; readonly acc: readonly (Access | undefined)[] };
 }
 
 const cache = new Map<string, SimdFn>();
@@ -126,6 +132,9 @@ export const SIMD_CACHE_LIMIT = 256;
 export function simdCacheSize(): number {
   return cache.size;
 }
+
+/** Most rows of a `[rows, 1]` elementwise kernel viewed as rows of one (more: flat). */
+const PER_ROW_MAX = 1 << 16;
 
 /** Row length of a flat elementwise kernel viewed as rows (see simdPlan). */
 const FLAT = 4096;
@@ -149,20 +158,9 @@ export function simdPlan(k: ElementwiseKernel | ReduceKernel): SimdPlan | undefi
   const shape = k.shape;
   const total = shape.reduce((a, b) => a * b, 1) * (red ? k.reduceShape.reduce((a, b) => a * b, 1) : 1);
   if (total < minElements) return undefined;
-  if (red && (!["sum", "rmax", "rmin"].includes(k.fn) || k.epilogue.length !== 1 || k.epilogue[0]!.op !== "acc")) return undefined;
-  for (const i of k.body) {
-    // Bool values only as masks: float comparisons, read by where (as its condition) and casts.
-    if (i.op === "binary" && META[i.fn].predicate) {
-      if (i.argDtype !== "float32" || i.dtype !== "bool") return undefined;
-      continue;
-    }
-    if (i.dtype !== "float32") return undefined;
-    if (i.op === "unary" && !LANES[i.fn]) return undefined;
-    if (i.op === "binary" && (!LANES[i.fn] || i.argDtype !== "float32")) return undefined;
-    if (i.op === "cast" && i.from !== "bool") return undefined;
-    if (i.op === "where" && k.body[i.c]!.dtype !== "bool") return undefined;
-    if (i.op !== "load" && i.op !== "const" && i.op !== "unary" && i.op !== "binary" && i.op !== "where" && i.op !== "cast") return undefined;
-  }
+  if (red && !["sum", "rmax", "rmin"].includes(k.fn)) return undefined;
+  const epilogue = red && (k.epilogue.length !== 1 || k.epilogue[0]!.op !== "acc") ? k.epilogue : undefined;
+  if (!inLanes(k.body, false) || (epilogue && !inLanes(epilogue, true))) return undefined;
   // rows × cols view.
   const vars = new Map<string, { row: number; col: number; size?: number }>();
   let rows: number;
@@ -173,6 +171,7 @@ export function simdPlan(k: ElementwiseKernel | ReduceKernel): SimdPlan | undefi
     let s = 1;
     for (let d = shape.length - 1; d >= 0; d--) { if (shape[d]! > 1) vars.set(`o${d}`, { row: s, col: 0, size: shape[d]! }); s *= shape[d]!; }
     s = 1;
+    vars.set("oi", { row: 1, col: 0 }); // the output's flat index (epilogue loads)
     for (let d = k.reduceShape.length - 1; d >= 0; d--) { if (k.reduceShape[d]! > 1) vars.set(`r${d}`, { row: 0, col: s }); s *= k.reduceShape[d]!; }
   } else {
     cols = shape.length ? shape[shape.length - 1]! : 1;
@@ -184,16 +183,37 @@ export function simdPlan(k: ElementwiseKernel | ReduceKernel): SimdPlan | undefi
   }
   const acc: (Access | undefined)[] = k.body.map((i) => (i.op === "load" ? access(i.index, vars) : undefined));
   if (k.body.some((i, j) => i.op === "load" && !acc[j])) return undefined;
+  const eacc = epilogue?.map((i) => (i.op === "load" ? access(i.index, vars) : undefined));
+  if (epilogue?.some((i, j) => i.op === "load" && eacc![j]?.colCoef !== 0)) return undefined;
   // Collapse to one row when every load is flat or a scalar (no per-row values, no row gaps).
   // (Viewed as rows of FLAT columns when the size allows, so that helper threads can share it.)
-  if (!red && acc.every((a) => !a || (a.colCoef === 1 && a.rowCoef === cols && !a.terms) || fixed(a))) {
+  // A column of per-row scalars ([rows, 1]: logsumexp's finite max) stays rows of one (loads
+  // splat per row), so it joins the row group of the reductions around it.
+  if (!red && cols === 1 && rows > 1 && rows <= PER_ROW_MAX) {
+    for (let j = 0; j < acc.length; j++) if (acc[j]?.colCoef === 1) acc[j] = { ...acc[j]!, colCoef: 0 };
+  } else if (!red && acc.every((a) => !a || (a.colCoef === 1 && a.rowCoef === cols && !a.terms) || fixed(a))) {
     const total = cols * rows;
     cols = total % FLAT === 0 && total > FLAT ? FLAT : total;
     rows = total / cols;
     for (let j = 0; j < acc.length; j++) if (acc[j]?.colCoef === 1) acc[j] = { ...acc[j]!, rowCoef: rows > 1 ? cols : 0 };
-  } else if (cols % 4 !== 0) return undefined;
-  if (red && cols % 4 !== 0) return undefined;
-  return { body: k.body, acc, nIn: k.inputs.length, rows, cols, reduce: red ? k.fn : undefined };
+  }
+  return { body: k.body, acc, nIn: k.inputs.length, rows, cols, reduce: red ? k.fn : undefined, ...(epilogue ? { epi: { body: epilogue, acc: eacc! } } : {}) };
+}
+
+/**
+ * Whether every instruction has a lane form: float32 values (bool only as masks: float
+ * comparisons, read by where as its condition and by casts), `acc` only in an epilogue.
+ */
+function inLanes(body: readonly Instr[], epilogue: boolean): boolean {
+  return body.every((i) => {
+    if (i.op === "binary" && META[i.fn].predicate) return i.argDtype === "float32" && i.dtype === "bool";
+    if (i.dtype !== "float32") return false;
+    if (i.op === "unary") return LANES[i.fn] !== null;
+    if (i.op === "binary") return LANES[i.fn] !== null && i.argDtype === "float32";
+    if (i.op === "cast") return i.from === "bool";
+    if (i.op === "where") return body[i.c]!.dtype === "bool";
+    return i.op === "load" || i.op === "const" || (epilogue && i.op === "acc");
+  });
 }
 
 /** The SIMD function of one kernel (see simdPlan), or undefined. */
@@ -293,7 +313,7 @@ function build(plans: readonly SimdPlan[], mem: WebAssembly.Memory, share: Shari
   params.push("r0", "r1");
   const f = new FnBuilder(params);
   f.local("row", "i32").local("c", "i32").local("po", "i32");
-  for (const l of ["xt", "xn", "xr", "xi", "xq", "ta", "tz", "tt"]) f.local(l, "v128");
+  for (const l of ["xt", "xn", "xr", "xi", "xq", "ta", "tz", "tt", "la", "lb", "lc", "ld", "le", "lz"]) f.local(l, "v128");
   for (let u = 0; u < UNROLL; u++) f.local(`alo${u}`, "v128").local(`ahi${u}`, "v128");
   const K = new Consts(f);
   const rowCode = plans.map((p, g) => emitPlan(f, K, p, `g${g}`, share.keep[g]!, share.reuse[g]!, regionBytes));
@@ -325,10 +345,11 @@ function emitPlan(f: FnBuilder, K: Consts, plan: SimdPlan, P: string, keep: Read
   mark(body.length - 1);
   const scratch = (r: number): void => { f.get("scr").i32(r * regionBytes).add().get("c").add(); };
   body.forEach((_, j) => f.local(`${P}v${j}`, "v128"));
+  plan.epi?.body.forEach((_, j) => f.local(`${P}e${j}`, "v128"));
   acc.forEach((a, j) => { if (a?.colCoef === 1) f.local(`${P}p${j}`, "i32"); });
   const v = (j: number): string => `${P}v${j}`;
-  const addr = (j: number, a: Access, withRow: boolean): void => {
-    const i = body[j] as Extract<Instr, { op: "load" }>;
+  const addr = (j: number, a: Access, withRow: boolean, from: readonly Instr[] = body): void => {
+    const i = from[j] as Extract<Instr, { op: "load" }>;
     f.get(`${P}in${i.input}`).i32(a.off * 4).add();
     if (withRow && a.rowCoef !== 0) f.get("row").i32(a.rowCoef * 4).mul().add();
     if (withRow) for (const t of a.terms ?? []) f.get("row").i32(t.div).op(0x6e).i32(t.mod).op(0x70).i32(t.coef * 4).mul().add(); // ((row / div) % mod)·coef
@@ -365,7 +386,11 @@ function emitPlan(f: FnBuilder, K: Consts, plan: SimdPlan, P: string, keep: Read
     }
   };
   const ident = reduce === "rmax" ? -Infinity : Infinity;
-  const vecs = Math.ceil(cols / 4);
+  // Whole vectors, then (cols % 4 > 0) one tail vector: its loads may read up to 3 elements past
+  // the row (the next row or the slot's padding), its extra lanes are masked out of reductions
+  // and stored lane by lane (a whole-vector store could race with the thread writing the next row).
+  const vecs = Math.floor(cols / 4);
+  const rem = cols % 4;
   const U = vecs % UNROLL === 0 ? UNROLL : vecs % 2 === 0 ? 2 : 1;
   const last = v(body.length - 1);
   const out = `${P}out`;
@@ -381,8 +406,7 @@ function emitPlan(f: FnBuilder, K: Consts, plan: SimdPlan, P: string, keep: Read
       if (reduce === "sum") f.simd(OP.const, ...f32x4(0)).set(`alo${u}`).simd(OP.const, ...f32x4(0)).set(`ahi${u}`);
       else if (reduce) f.simd(OP.const, ...f32x4(ident)).set(`alo${u}`);
     }
-    f.loop("c", (g) => g.i32(0), (g) => g.i32(vecs * 16), (g) => g.i32(U * 16), () => {
-      for (let u = 0; u < U; u++) {
+    const step = (u: number, tail: boolean): void => {
         const off = u * 16;
         const alo = `alo${u}`;
         const ahi = `ahi${u}`;
@@ -394,13 +418,29 @@ function emitPlan(f: FnBuilder, K: Consts, plan: SimdPlan, P: string, keep: Read
           const kr = keep.get(j);
           if (kr !== undefined) { scratch(kr); f.get(v(j)).simd(OP.store, 0, ...uleb(off)); }
         });
+        if (tail && !reduce) {
+          for (let l = 0; l < rem; l++) f.get("po").get("c").add().get(last).simd(OP.f32Extract, l).op(0x38, 2, ...uleb(l * 4)); // f32.store
+          return;
+        }
+        if (tail) {
+          f.get(last);
+          f.simd(OP.const, ...f32x4(reduce === "sum" ? 0 : ident));
+          f.simd(OP.const, ...[0, 1, 2, 3].flatMap((l) => (l < rem ? [255, 255, 255, 255] : [0, 0, 0, 0])));
+          f.simd(OP.bitselect).set(last);
+        }
         if (!reduce) f.get("po").get("c").add().get(last).simd(OP.store, 0, ...uleb(off));
         else if (reduce === "sum") {
           f.get(last).simd(OP.promoteLow).get(alo).simd(OP.f64Add).set(alo);
           f.get(last).get(last).simd(OP.shuffle, 8, 9, 10, 11, 12, 13, 14, 15, 8, 9, 10, 11, 12, 13, 14, 15).simd(OP.promoteLow).get(ahi).simd(OP.f64Add).set(ahi);
         } else f.get(alo).get(last).simd(reduce === "rmax" ? OP.max : OP.min).set(alo);
-      }
+    };
+    if (vecs > 0) f.loop("c", (g) => g.i32(0), (g) => g.i32(vecs * 16), (g) => g.i32(U * 16), () => {
+      for (let u = 0; u < U; u++) step(u, false);
     });
+    if (rem > 0) {
+      f.i32(vecs * 16).set("c");
+      step(0, true);
+    }
     if (reduce) {
       // Combine the unrolled accumulators pairwise into alo0 (and ahi0).
       for (let w = 1; w < U; w *= 2) {
@@ -419,7 +459,27 @@ function emitPlan(f: FnBuilder, K: Consts, plan: SimdPlan, P: string, keep: Read
         const m = reduce === "rmax" ? 0x97 : 0x96;
         f.get("alo0").simd(OP.f32Extract, 0).get("alo0").simd(OP.f32Extract, 1).op(m).get("alo0").simd(OP.f32Extract, 2).op(m).get("alo0").simd(OP.f32Extract, 3).op(m);
       }
+      if (plan.epi) epilogue();
       f.op(0x38, 2, 0); // f32.store
     }
   };
+  /** The reduced value (f32 on the stack) through the epilogue, in lanes of a splat; lane 0 stays. */
+  function epilogue(): void {
+    const { body: eb, acc: ea } = plan.epi!;
+    f.simd(0x13); // f32x4.splat
+    const e = (j: number): string => `${P}e${j}`;
+    eb.forEach((i, j) => {
+      if (i.op === "acc") f.set(e(j));
+      else if (i.op === "const") f.simd(OP.const, ...f32x4(i.value)).set(e(j));
+      else if (i.op === "load") {
+        addr(j, ea[j]!, true, eb);
+        f.simd(OP.load32Splat, 2, 0).set(e(j));
+      } else {
+        const args = i.op === "unary" || i.op === "cast" ? [i.x] : i.op === "binary" ? [i.a, i.b] : i.op === "where" ? [i.c, i.a, i.b] : [];
+        LANES[i.op === "unary" || i.op === "binary" ? i.fn : i.op === "where" ? "where" : "cast"]!(f, K, args.map(e));
+        f.set(e(j));
+      }
+    });
+    f.get(e(eb.length - 1)).simd(OP.f32Extract, 0);
+  }
 }
