@@ -9,6 +9,7 @@ import * as tf from "../src/index.js";
 import type { Tensor } from "../src/index.js";
 import { memoryStats } from "../src/index.js";
 import { topoSort } from "../src/core/node.js";
+import { planStats } from "../src/scheduler/engine.js";
 import { adam, applyUpdates } from "../src/optim/index.js";
 
 type T = Tensor;
@@ -79,5 +80,42 @@ describe("captured values in a jitted step", () => {
     expect(grew).toBeLessThan(3 * 4 * N + 4096);
     expect(q.w.dataSync()[N - 1]).toBeCloseTo(1 - 1e-3, 6);
     expect(tf.tree.leaves<T>([p, s0, s1]).length).toBe(7); // (all kept alive up to here)
+  });
+});
+
+describe("a jitted train step in steady state", () => {
+  it("is traced and planned once, and with donated state holds live buffers flat", () => {
+    type P = { w1: T; b1: T; w2: T };
+    const x = tf.random.normal(tf.random.key(5), [32, 20]);
+    const y = tf.random.normal(tf.random.key(6), [32, 3]);
+    const opt = adam({ lr: 1e-2 });
+    const loss = (p: P): T => tf.mean(tf.square(tf.subtract(tf.matmul(tf.maximum(tf.add(tf.matmul(x, p.w1), p.b1), 0), p.w2), y)));
+    const step = tf.jit(
+      (p: P, s: unknown) => {
+        const [l, g] = tf.valueAndGrad(loss)(p) as unknown as [T, P];
+        const [u, s2] = opt.update(g, s as never, p);
+        return [applyUpdates(p, u), s2, l];
+      },
+      { donateArgnums: [0, 1] },
+    );
+    let p: P = { w1: tf.random.normal(tf.random.key(7), [20, 16]), b1: tf.zeros([16]), w2: tf.random.normal(tf.random.key(8), [16, 3]) };
+    let s: unknown = opt.init(p);
+    let l: T;
+    [p, s, l] = step(p, s) as [P, unknown, T];
+    const first = l.itemSync();
+    [p, s, l] = step(p, s) as [P, unknown, T];
+    const plans = planStats.plans;
+    const live = memoryStats();
+    for (let i = 0; i < 200; i++) {
+      const prev = l;
+      [p, s, l] = step(p, s) as [P, unknown, T];
+      prev.dispose();
+    }
+    expect(planStats.plans).toBe(plans);
+    expect(step.stats.traces).toBe(1);
+    // the donated params and state are replaced one for one, the read loss disposed: exact counts
+    const now = memoryStats();
+    expect([now.liveBuffers, now.liveBytes]).toEqual([live.liveBuffers, live.liveBytes]);
+    expect(l.itemSync()).toBeLessThan(first);
   });
 });

@@ -24,8 +24,12 @@ import { scheduleGraph } from "./schedule.js";
  * constant folding), then fused and scheduled into kernels with its slot (memory) plan.
  */
 export function planGraph(graph: Graph): Program {
+  planStats.plans++;
   return scheduleGraph(optimizeGraph(graph));
 }
+
+/** Graphs planned so far (optimize ▶ schedule): a jitted step plans once per signature (tests). */
+export const planStats = { plans: 0 };
 
 /** What a backend supplies to the driver: kernels, buffers and transfers. */
 export interface Device<E> {
