@@ -62,6 +62,13 @@ describe("fused optimizer update", () => {
     expect(fusedStats).toEqual(before);
     setFusedGroups(true);
     const fused = train(make());
+    // one group per parameter: a SIMD group for the big one, JS loops for the others (plain
+    // SGD is one kernel per parameter already)
+    // one group per parameter: a SIMD group for the big one, one JS loop for each small one
+    // (plain SGD is one kernel per parameter; heavy-ball SGD's momentum kernel reads the gradient
+    // product straight from the gemm's memory instead, see matmulFusions)
+    const groups = [fusedStats.simd - before.simd, fusedStats.js - before.js];
+    if (_name !== "sgd" && _name !== "sgd momentum") expect(groups).toEqual([1, 2]);
     expect(fused).toEqual(separate);
     await tf.setBackend("reference");
     const ref = train(make());

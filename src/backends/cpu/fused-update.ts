@@ -112,9 +112,10 @@ const written = (k: Kernel): readonly number[] => (k.kind === "opaque" && k.outp
 
 /**
  * Finds the fused groups of a program: maximal runs (in schedule order, other kernels allowed in
- * between) of eligible kernels of one size with at least two members, at least one of which reads
- * another's output (independent kernels gain nothing). `taken(i)` excludes kernels that run
- * another way (SIMD groups, matmul producers).
+ * between) of eligible kernels of one size with at least two members, each after the first
+ * reading an earlier one's output or an array an earlier one reads whole (SGD's momentum and
+ * the step it feeds both read the gradient). `taken(i)` excludes kernels that run another way
+ * (matmul producers and kept products).
  */
 export function fusedGroups(program: Program, taken: (i: number) => boolean): { groups: FusedGroup[]; privateSlots: ReadonlySet<number> } {
   if (!enabled) return { groups: [], privateSlots: new Set() };
@@ -140,10 +141,13 @@ export function fusedGroups(program: Program, taken: (i: number) => boolean): { 
     const outs = new Set([kernels[i]!.output]);
     const rehome = new Set<number>();
     let rehomed = 0;
+    const shared = new Set(loads[i]!.filter((l) => l.flat).map((l) => l.slot));
     for (let j = i + 1; j < kernels.length && members.length < MAX_MEMBERS; j++) {
       const k = kernels[j]!;
       const reads = k.inputs.some((s) => outs.has(s));
-      const fits = loads[j] !== undefined && !used.has(j) && sizeOf(k.shape) === n && loads[j]!.every((l) => !outs.has(l.slot) || l.flat);
+      // connected: it reads a member's output or an array a member reads whole (a gradient)
+      const shares = loads[j]?.some((l) => l.flat && shared.has(l.slot)) ?? false;
+      const fits = loads[j] !== undefined && !used.has(j) && sizeOf(k.shape) === n && (reads || shares) && loads[j]!.every((l) => !outs.has(l.slot) || l.flat);
       if (!fits) {
         if (reads) break; // a kernel in between needs a member's output
         continue;
@@ -175,8 +179,9 @@ export function fusedGroups(program: Program, taken: (i: number) => boolean): { 
       rehomed += extra;
       members.push(j);
       outs.add(k.output);
+      for (const l of loads[j]!) if (l.flat) shared.add(l.slot);
     }
-    if (members.length < 2 || !members.some((m) => kernels[m]!.inputs.some((s) => outs.has(s) && s !== kernels[m]!.output))) continue;
+    if (members.length < 2) continue;
     for (const m of members) used.add(m);
     for (const w of rehome) privateSlots.add(w);
     const last = members[members.length - 1]!;
