@@ -286,10 +286,10 @@ async function main(): Promise<void> {
       },
     });
   }
-  const { mlpCase, setTfjs } = await import("./mlp.js");
+  const { mlpCases, setTfjs } = await import("./mlp.js");
   setTfjs(tfjs);
   // Only when selected: the case loads the MNIST images (the `mnist` package) up front.
-  if (!ONLY || ONLY.test("MNIST MLP 784-128-10 Adam")) cases.push(await mlpCase(tfjsBoth, QUICK));
+  if (!ONLY || ONLY.test("MNIST MLP 784-128-10 Adam")) cases.push(...(await mlpCases(tfjsBoth, QUICK)));
 
   // Table.
   const rows: string[][] = [];

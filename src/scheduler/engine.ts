@@ -24,8 +24,12 @@ import { scheduleGraph } from "./schedule.js";
  * constant folding), then fused and scheduled into kernels with its slot (memory) plan.
  */
 export function planGraph(graph: Graph): Program {
+  planStats.plans++;
   return scheduleGraph(optimizeGraph(graph));
 }
+
+/** Graphs planned so far (optimize ▶ schedule): a jitted step plans once per signature (tests). */
+export const planStats = { plans: 0 };
 
 /** What a backend supplies to the driver: kernels, buffers and transfers. */
 export interface Device<E> {
@@ -60,20 +64,32 @@ function computes(n: Node): boolean {
   return false;
 }
 
-/** Replaces subgraphs that depend only on captured tensors by their precomputed values. */
+/**
+ * Replaces subgraphs that depend only on captured tensors by their precomputed values. A
+ * broadcast read by traced work stays in the graph over the precomputed value it broadcasts (a
+ * learning rate `-lr` broadcast to a parameter's shape is one stored scalar, not a stored array).
+ */
 export function hoistConstants(g: Graph, run: (nodes: readonly Node[]) => Storage[]): Graph {
   const nodes = g.nodes();
   const pre = new Set<Node>();
-  const need = (x: Node): void => {
+  const views: Node[] = []; // broadcasts of hoisted values, rebuilt over their buffers (inner first)
+  const need = (x: Node, throughViews = false): void => {
+    const outer: Node[] = [];
+    while (throughViews && !x.traced && x.prim === "broadcast" && !pre.has(x)) {
+      outer.push(x);
+      x = x.inputs[0]!;
+    }
     if (!x.traced && x.prim !== "buffer" && !pre.has(x) && computes(x)) pre.add(x);
+    if (pre.has(x)) views.push(...outer.reverse());
   };
-  for (const n of nodes) if (n.traced) for (const i of n.inputs) need(i);
+  for (const n of nodes) if (n.traced) for (const i of n.inputs) need(i, true);
   for (const o of g.outputs) need(o);
   if (pre.size === 0) return g;
   const list = [...pre];
   const stores = run(list);
   const map = new Map<number, Node>();
   list.forEach((n, i) => map.set(n.id, bufferNode(stores[i]!, n.shape, n.dtype)));
+  for (const v of views) if (!map.has(v.id)) map.set(v.id, makeNode(v.prim, v.params, [map.get(v.inputs[0]!.id) ?? v.inputs[0]!]));
   for (const n of topoSort(g.outputs, (x) => map.has(x.id) || !x.traced)) {
     if (map.has(n.id) || !n.traced) continue;
     const ins = n.inputs.map((i) => map.get(i.id) ?? i);

@@ -301,15 +301,56 @@ const MB = 16;
 /** Packs row tiles [t0, t1) of A (m×k) at float `at` of `f` as MR-row tiles: f[at + (tile·k + p)·MR + r], rows past m zero. */
 export function packATiles(f: Float32Array, A: Strided, m: number, k: number, at = 0, t0 = 0, t1 = Math.ceil(m / MR)): void {
   const ad = A.data;
+  const mr = MR; // a local: under tsx/vitest an imported binding is a getter call per access
+  if (A.rs === 1 && A.cs !== 1) {
+    // A transposed (its columns contiguous): each k step reads MR neighbours of one line
+    const cs = A.cs;
+    for (let t = t0; t < t1; t++) {
+      const i0 = t * mr;
+      const full = i0 + mr <= m;
+      let q = at + t * k * mr;
+      let src = A.off + i0;
+      if (full && mr === 4)
+        for (let p = 0; p < k; p++, src += cs, q += 4) {
+          f[q] = ad[src]!;
+          f[q + 1] = ad[src + 1]!;
+          f[q + 2] = ad[src + 2]!;
+          f[q + 3] = ad[src + 3]!;
+        }
+      else for (let p = 0; p < k; p++, src += cs) for (let r = 0; r < mr; r++) f[q++] = i0 + r < m ? ad[src + r]! : 0;
+    }
+    return;
+  }
+  if (mr === 4 && A.cs === 1) {
+    // row-major A: four row streams read in step, the tile written in order
+    const rs = A.rs;
+    for (let t = t0; t < t1; t++) {
+      const i0 = t * 4;
+      let q = at + t * k * 4;
+      if (i0 + 4 <= m) {
+        const s0 = A.off + i0 * rs;
+        const s1 = s0 + rs;
+        const s2 = s1 + rs;
+        const s3 = s2 + rs;
+        for (let p = 0; p < k; p++, q += 4) {
+          f[q] = ad[s0 + p]!;
+          f[q + 1] = ad[s1 + p]!;
+          f[q + 2] = ad[s2 + p]!;
+          f[q + 3] = ad[s3 + p]!;
+        }
+      } else for (let p = 0; p < k; p++) for (let r = 0; r < 4; r++, q++) f[q] = i0 + r < m ? ad[A.off + (i0 + r) * rs + p]! : 0;
+    }
+    return;
+  }
   for (let t = t0; t < t1; t++) {
-    for (let r = 0; r < MR; r++) {
-      const i = t * MR + r;
-      let q = at + t * k * MR + r;
+    for (let r = 0; r < mr; r++) {
+      const i = t * mr + r;
+      let q = at + t * k * mr + r;
       if (i < m) {
         let src = A.off + i * A.rs;
         const cs = A.cs;
-        for (let p = 0; p < k; p++, q += MR, src += cs) f[q] = ad[src]!;
-      } else for (let p = 0; p < k; p++, q += MR) f[q] = 0;
+        for (let p = 0; p < k; p++, q += mr, src += cs) f[q] = ad[src]!;
+      } else for (let p = 0; p < k; p++, q += mr) f[q] = 0;
     }
   }
 }

@@ -23,6 +23,7 @@ import { simdGroup, simdMemory, simdPlan, simdThreads } from "./simd.js";
 
 import type { Runner } from "./matmul-runners.js";
 import { fusedMatmulRunner, keptMatmulRunner, matmulFusions, matmulRunner } from "./matmul-runners.js";
+import { flatView, fusedGroups, fusedStats } from "./fused-update.js";
 
 /** A compiled program: maps input arrays to output arrays. */
 export interface Executable {
@@ -199,13 +200,56 @@ export function compileProgram(program: Program): Executable {
     if (!work(p) && !k.inputs.every((s) => produced.has(s) || readLater.has(s) || slots[s]!.size <= 64)) plans[i] = undefined;
     else produced.add(k.output);
   });
+  const fused = matmulFusions(kernels, slots, plans);
+  // Multi-output elementwise groups (an optimizer update per parameter: one loop writing the
+  // moments and the parameter; see fused-update.ts) run in JS at their last member's place.
+  const inFusion = new Set([...fused.keep.values(), ...[...fused.pack.values()].map((v) => v.producer)]);
+  const { groups, privateSlots } = fusedGroups(program, (i) => inFusion.has(i));
+  const groupAt = new Map<number, { readonly members: readonly number[]; readonly js?: Runner }>();
+  const member = new Set<number>();
+  for (const g of groups) {
+    const ms = g.members;
+    const planned = ms.filter((m) => plans[m]).length;
+    if (planned > 0 && planned < ms.length) continue; // mixed: the kernels run as scheduled
+    let js: Runner | undefined;
+    if (planned) {
+      // one Wasm SIMD group over a rows × cols view of the flat elements
+      const total = slots[kernels[ms[0]!]!.output]!.size;
+      const views = ms.map((m) => flatView(plans[m]!, total));
+      if (views.some((v) => !v)) continue;
+      ms.forEach((m, j) => (plans[m] = views[j]));
+    } else js = g.js() as Runner;
+    for (const m of ms) member.add(m);
+    groupAt.set(ms[ms.length - 1]!, { members: ms, js });
+    fusedStats[js ? "js" : "simd"]++;
+    fusedStats.kernels += ms.length;
+  }
   // Units: runs of SIMD kernels with the same rows, each reading what an earlier one wrote only
-  // at its own row, become one row-interleaved function; everything else runs alone.
+  // at its own row, become one row-interleaved function; a fused group is one unit at its last
+  // member; everything else runs alone.
   const units: { readonly kernels: readonly number[]; readonly fn?: SimdFn; readonly rowLocal?: ReadonlySet<number>; readonly cols?: number }[] = [];
   for (let i = 0; i < kernels.length;) {
     const p = plans[i];
     if (!p) {
-      units.push({ kernels: [i] });
+      if (!member.has(i)) units.push({ kernels: [i] });
+      else if (groupAt.has(i)) units.push({ kernels: groupAt.get(i)!.members });
+      i++;
+      continue;
+    }
+    if (member.has(i)) {
+      const g = groupAt.get(i);
+      if (g) {
+        const ms = g.members;
+        units.push({
+          kernels: ms,
+          fn: simdGroup(
+            ms.map((m) => plans[m]!),
+            ms.map((m) => kernels[m]!.inputs),
+          ),
+          rowLocal: rowLocalInputs(ms, kernels, plans, slots),
+          cols: plans[ms[0]!]!.cols,
+        });
+      }
       i++;
       continue;
     }
@@ -242,8 +286,12 @@ export function compileProgram(program: Program): Executable {
     });
     i += group.length;
   }
-  const runners = kernels.map((k, i) => (plans[i] ? undefined : runnerOf(k)));
-  const fused = matmulFusions(kernels, slots, plans);
+  const runners: (Runner | undefined)[] = kernels.map((k, i) => (plans[i] || member.has(i) ? undefined : runnerOf(k)));
+  for (const [last, g] of groupAt) {
+    if (!g.js) continue;
+    g.members.forEach((m) => (runners[m] = () => {}));
+    runners[last] = g.js;
+  }
   // A skipped producer's readers read its inputs later than the memory plan assumed (it ends
   // their lifetimes at the producer): when a kernel up to the last reader may overwrite an input's
   // pool buffer, the producer's place takes a private snapshot of that input, which the readers
@@ -329,6 +377,8 @@ export function compileProgram(program: Program): Executable {
   });
   for (const s of program.outputs) lastRead[s] = program.kernels.length;
   let pool: TypedArray[] | undefined;
+  // Temp slots written between a fused group's members into a buffer the group still reads.
+  let own: Map<number, TypedArray> | undefined;
   // Arena copies of input/constant slots from this program's last call, by slot (see `run`).
   const held = new Map<number, TypedArray>();
   const token = {};
@@ -337,14 +387,15 @@ export function compileProgram(program: Program): Executable {
     program,
     run(inputs) {
       pool ??= program.pool.map((p) => allocArray(p.dtype, p.size));
-      const bufs: TypedArray[] = slots.map((s) => {
+      own ??= new Map([...privateSlots].map((s) => [s, allocArray(slots[s]!.dtype, slots[s]!.size)]));
+      const bufs: TypedArray[] = slots.map((s, i) => {
         switch (s.kind) {
           case "input":
             return inputs[s.index]!;
           case "const":
             return hostOf(s.node);
           case "temp":
-            return pool![s.pool]!.subarray(0, s.size) as TypedArray;
+            return own!.get(i) ?? (pool![s.pool]!.subarray(0, s.size) as TypedArray);
           case "output":
             return allocFilled(s.dtype, s.size);
         }
@@ -439,6 +490,13 @@ export function compileProgram(program: Program): Executable {
             );
             for (const i of early) stale[kernels[i]!.output] = 0;
           } else u.fn(...ptrs);
+          continue;
+        }
+        if (u.kernels.length > 1) {
+          // a fused group: its runner sits at its last member
+          flush(u.kernels.flatMap((m) => kernels[m]!.inputs));
+          runners[u.kernels[u.kernels.length - 1]!]!(bufs);
+          for (const m of u.kernels) resident[kernels[m]!.output] = 0;
           continue;
         }
         const i = u.kernels[0]!;
