@@ -17,6 +17,7 @@ import { flattenArgs } from "../transforms/trace.js";
 import type { AttrValue, GraphMsg, NodeMsg, OnnxDType, TensorMsg, ValueInfoMsg } from "./proto.js";
 import { ONNX_DTYPE, encodeModel } from "./proto.js";
 import { emitCond, emitWhile } from "./control.js";
+import { emitGather } from "./gather.js";
 
 /** Thrown when a function cannot be expressed as an ONNX model (names the primitive at fault). */
 export class OnnxExportError extends Error {
@@ -248,7 +249,7 @@ class Emitter {
         ]);
       }
       case "gather":
-        return this.gather(n);
+        return emitGather(this, n);
       case "scatterAdd":
         return this.scatterAdd(n);
       case "matmul":
@@ -303,34 +304,6 @@ class Emitter {
       this.#groups.set(k, outs);
     }
     return outs[index]!;
-  }
-
-  gather(n: Node<"gather">): string {
-    const { axis, batchDims } = n.params;
-    const [xn, idxn] = [n.inputs[0]!, n.inputs[1]!];
-    const data = this.lookup(xn)!;
-    const idx = this.lookup(idxn)!;
-    if (batchDims === 0) return this.op1("Gather", [data, idx], { axis: { kind: "int", v: axis } });
-    // Move `axis` next to the batch dims, GatherND with batch_dims, then restore the layout.
-    const r = xn.shape.length;
-    const mid = axis - batchDims;
-    const permIn = [
-      ...Array(batchDims).keys(),
-      axis,
-      ...Array.from({ length: mid }, (_, i) => batchDims + i),
-      ...Array.from({ length: r - axis - 1 }, (_, i) => axis + 1 + i),
-    ];
-    const moved = mid === 0 ? data : this.op1("Transpose", [data], { perm: { kind: "ints", v: permIn } });
-    const idx64 = this.op1("Unsqueeze", [this.op1("Cast", [idx], { to: { kind: "int", v: ONNX_DTYPE.int64 } }), this.ints([-1])]);
-    const g = this.op1("GatherND", [moved, idx64], { batch_dims: { kind: "int", v: batchDims } });
-    if (mid === 0) return g;
-    // g: [B..., I..., M..., R...] -> [B..., M..., I..., R...]
-    const ni = idxn.shape.length - batchDims;
-    const B = [...Array(batchDims).keys()];
-    const I = Array.from({ length: ni }, (_, i) => batchDims + i);
-    const M = Array.from({ length: mid }, (_, i) => batchDims + ni + i);
-    const R = Array.from({ length: r - axis - 1 }, (_, i) => batchDims + ni + mid + i);
-    return this.op1("Transpose", [g], { perm: { kind: "ints", v: [...B, ...M, ...I, ...R] } });
   }
 
   scatterAdd(n: Node<"scatterAdd">): string {

@@ -10,112 +10,25 @@ import type { TypedArray } from "../../core/dtype.js";
 import { allocArray, allocFilled } from "../../core/dtype.js";
 import type { Graph } from "../../core/graph.js";
 import type { Node } from "../../core/node.js";
-import type { Params, Primitive } from "../../core/primitives.js";
-import { sizeOf } from "../../core/shape.js";
-import type { ElementwiseKernel, Instr, Kernel, MatmulKernel, OpaqueKernel, Program } from "../../scheduler/ir.js";
+import type { ElementwiseKernel, Instr, Kernel, MatmulKernel, Program } from "../../scheduler/ir.js";
 import { planGraph } from "../../scheduler/engine.js";
-import { EVAL } from "../reference/interpret.js";
-import { branchIndex } from "../../core/semantics-eval.js";
 import { elementwiseFn, reduceFn } from "./codegen.js";
 import { wasmMemoryLimit } from "./matmul.js";
 import type { SimdFn, SimdPlan } from "./simd.js";
 import { simdGroup, simdMemory, simdPlan, simdThreads } from "./simd.js";
 
 import type { Runner } from "./matmul-runners.js";
+import type { Executable } from "./opaque-runners.js";
+import { opaqueRunner } from "./opaque-runners.js";
 import { fusedMatmulRunner, keptMatmulRunner, matmulFusions, matmulRunner } from "./matmul-runners.js";
 import { flatView, fusedGroups, fusedStats } from "./fused-update.js";
 
-/** A compiled program: maps input arrays to output arrays. */
-export interface Executable {
-  readonly program: Program;
-  run(inputs: readonly TypedArray[]): TypedArray[];
-}
+export type { Executable } from "./opaque-runners.js";
 
 function hostOf(n: Node): TypedArray {
   const h = n.storage?.host;
   if (!h) throw new Error(`cpu backend: a captured tensor of shape [${n.shape.join(", ")}] has no host data (read it from its device first)`);
   return h;
-}
-
-type EvalFn = (n: Node, ins: readonly TypedArray[], ctx: { calls: Map<string, TypedArray[]> }) => TypedArray;
-
-function scanRunner(k: OpaqueKernel, n: Node<"scan">): Runner {
-  const p: Params<"scan"> = n.params;
-  let body: Executable | undefined;
-  const xNodes = n.inputs.slice(p.numConsts + p.numCarry);
-  const yNodes = p.body.graph.outputs.slice(p.numCarry);
-  return (bufs) => {
-    body ??= compileGraph(p.body.graph);
-    const ins = k.inputs.map((s, i) => bufs[s]!.subarray(0, sizeOf(n.inputs[i]!.shape)) as TypedArray);
-    const consts = ins.slice(0, p.numConsts);
-    let carry = ins.slice(p.numConsts, p.numConsts + p.numCarry);
-    const xs = ins.slice(p.numConsts + p.numCarry);
-    const ys = yNodes.map((y, j) => {
-      const s = k.outputs?.[p.numCarry + j];
-      return s !== undefined ? bufs[s]! : allocArray(y.dtype, p.length * sizeOf(y.shape));
-    });
-    const xPer = xNodes.map((x) => sizeOf(x.shape.slice(1)));
-    const yPer = yNodes.map((y) => sizeOf(y.shape));
-    for (let s = 0; s < p.length; s++) {
-      const t = p.reverse ? p.length - 1 - s : s;
-      const xt = xs.map((x, j) => x.subarray(t * xPer[j]!, (t + 1) * xPer[j]!) as TypedArray);
-      const outs = body.run([...consts, ...carry, ...xt]);
-      carry = outs.slice(0, p.numCarry);
-      for (let j = 0; j < ys.length; j++) ys[j]!.set(outs[p.numCarry + j]!, t * yPer[j]!);
-    }
-    carry.forEach((c, j) => {
-      const s = k.outputs?.[j];
-      if (s !== undefined) bufs[s]!.set(c);
-    });
-  };
-}
-
-/** Writes a multi-output call's results into its output slots. */
-function writeOuts(k: OpaqueKernel, bufs: TypedArray[], outs: readonly TypedArray[]): void {
-  outs.forEach((o, j) => {
-    const s = k.outputs?.[j];
-    if (s !== undefined) bufs[s]!.set(o);
-  });
-}
-
-/** whileLoop: runs the compiled cond program, reads its scalar, runs the compiled body program. */
-function whileRunner(k: OpaqueKernel, n: Node<"whileLoop">): Runner {
-  const p: Params<"whileLoop"> = n.params;
-  let cond: Executable | undefined;
-  let body: Executable | undefined;
-  return (bufs) => {
-    cond ??= compileGraph(p.cond.graph);
-    body ??= compileGraph(p.body.graph);
-    const ins = k.inputs.map((s, i) => bufs[s]!.subarray(0, sizeOf(n.inputs[i]!.shape)) as TypedArray);
-    const consts = ins.slice(0, p.numConsts);
-    let carry = ins.slice(p.numConsts);
-    while (cond.run([...consts, ...carry])[0]![0]) carry = body.run([...consts, ...carry]);
-    writeOuts(k, bufs, carry);
-  };
-}
-
-/** cond: reads the index and runs only the selected branch's compiled program. */
-function condRunner(k: OpaqueKernel, n: Node<"cond">): Runner {
-  const p: Params<"cond"> = n.params;
-  const exes: (Executable | undefined)[] = p.branches.map(() => undefined);
-  return (bufs) => {
-    const ins = k.inputs.map((s, i) => bufs[s]!.subarray(0, sizeOf(n.inputs[i]!.shape)) as TypedArray);
-    const b = branchIndex(ins[0]![0]!, p.branches.length);
-    const exe = (exes[b] ??= compileGraph(p.branches[b]!.graph));
-    writeOuts(k, bufs, exe.run(ins.slice(1)));
-  };
-}
-
-function opaqueRunner(k: OpaqueKernel): Runner {
-  if (k.node.prim === "scan") return scanRunner(k, k.node);
-  if (k.node.prim === "whileLoop") return whileRunner(k, k.node);
-  if (k.node.prim === "cond") return condRunner(k, k.node);
-  const rule = EVAL[k.prim as Primitive] as EvalFn;
-  const sizes = k.node.inputs.map((i) => sizeOf(i.shape));
-  return (bufs) => {
-    const ins = k.inputs.map((s, i) => bufs[s]!.subarray(0, sizes[i]) as TypedArray);
-    bufs[k.output]!.set(rule(k.node, ins, { calls: new Map() }));
-  };
 }
 
 function runnerOf(k: Kernel): Runner {
@@ -132,7 +45,7 @@ function runnerOf(k: Kernel): Runner {
     case "matmul":
       return matmulRunner(k);
     case "opaque":
-      return opaqueRunner(k);
+      return opaqueRunner(k, compileGraph);
   }
 }
 
