@@ -7,6 +7,8 @@
  * with several consumers is recomputed when cheap (at most 3 fused ops, no reduction inside),
  * else materialized; a reduction fuses its elementwise prologue and a single-consumer elementwise
  * epilogue; a matmul reads strided views of its operands and takes an elementwise epilogue.
+ * A call node (scan, whileLoop, cond: a multi-output node) is one opaque kernel writing the slots
+ * of its live `proj` nodes; a projection costs nothing (it is the slot).
  */
 import type { Graph } from "../core/graph.js";
 import type { Node } from "../core/node.js";

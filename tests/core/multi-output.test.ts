@@ -197,6 +197,34 @@ describe("transforms handle a call node once", () => {
   });
 });
 
+describe("no per-node memo tables: a body batched twice sees each batch size", () => {
+  it("vmap of a jitted nested scan at batch 2, then 3 (regression: batch-rules' scanMemo keyed by node)", () => {
+    const inner = (c: Tensor, x: Tensor): [Tensor, Tensor] => tf.scan((a: Tensor, y: Tensor) => [tf.add(a, y), a] as const, c, x) as [Tensor, Tensor];
+    const h = tf.jit(
+      (xs: Tensor) =>
+        tf.scan(
+          (c: Tensor, row: Tensor) => {
+            const [s] = inner(c, row);
+            return [s, s] as const;
+          },
+          tf.tensor(0),
+          xs,
+        )[0] as Tensor,
+    );
+    // the outer scan's body graph (and the inner scan node in it) is batched once per vmap
+    expect(
+      tf
+        .vmap(h)(tf.ones([2, 3, 4]))
+        .arraySync(),
+    ).toEqual([12, 12]);
+    expect(
+      tf
+        .vmap(h)(tf.multiply(tf.ones([3, 3, 4]), tf.reshape(tf.tensor([1, 2, 3]), [3, 1, 1])))
+        .arraySync(),
+    ).toEqual([12, 24, 36]);
+  });
+});
+
 describe("a call runs once, whichever of its outputs are used", () => {
   it("reference interpreter: EVAL.scan runs once for two projections, once for one", () => {
     const spy = vi.spyOn(EVAL, "scan");
