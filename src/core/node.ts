@@ -1,6 +1,7 @@
 /**
  * Graph nodes: immutable, with shape and dtype inferred when built; hash-consed while tracing and
  * deduplicated by `cse` before realization (the common-subexpression elimination of the design).
+ * A call primitive is one multi-output (tuple) node whose outputs are read through `proj` nodes.
  */
 import type { DType, TypedArray } from "./dtype.js";
 import type { Shape } from "./shape.js";
