@@ -1,6 +1,7 @@
 /**
  * A traced graph: placeholder inputs and output nodes. Printed as text IR (one line per node,
- * like a jaxpr) or as Graphviz DOT.
+ * like a jaxpr) or as Graphviz DOT. A call (multi-output) node prints with the tuple of its
+ * outputs' types; `proj[index=i]` nodes read its outputs.
  */
 import type { Node } from "./node.js";
 import { topoSort } from "./node.js";
@@ -36,8 +37,10 @@ export class Graph {
     const names = new Map<number, string>();
     let k = 0;
     const name = (n: Node): string => names.get(n.id) ?? "?";
-    const ty = (n: Node): string =>
-      `${n.dtype === "float32" ? "f32" : n.dtype === "int32" ? "i32" : n.dtype === "float16" ? "f16" : "bool"}[${n.shape.join(",")}]`;
+    const one = (a: { shape: readonly number[]; dtype: Node["dtype"] }): string =>
+      `${a.dtype === "float32" ? "f32" : a.dtype === "int32" ? "i32" : a.dtype === "float16" ? "f16" : "bool"}[${a.shape.join(",")}]`;
+    // a call (multi-output) node's type is the tuple of its outputs': `%3:(f32[],f32[4]) = scan ...`
+    const ty = (n: Node): string => (n.avals ? `(${n.avals.map(one).join(",")})` : one(n));
     for (const i of this.inputs) names.set(i.id, `%${k++}`);
     const lines: string[] = [`{ lambda ${this.inputs.map((i) => `${name(i)}:${ty(i)}`).join(" ")} .`];
     for (const n of this.nodes()) {
@@ -61,7 +64,8 @@ export class Graph {
     for (const n of this.nodes()) {
       const label = n.prim === "const" ? `const ${String(n.params.value)}` : `${n.prim}${fmtParams(n)}`;
       const shape = inputIds.has(n.id) ? ", shape=ellipse" : "";
-      lines.push(`  n${n.id} [label="${label.replace(/"/g, '\\"')}\\n${n.dtype}[${n.shape.join(",")}]"${shape}];`);
+      const type = n.avals ? `(${n.avals.map((a) => `${a.dtype}[${a.shape.join(",")}]`).join(", ")})` : `${n.dtype}[${n.shape.join(",")}]`;
+      lines.push(`  n${n.id} [label="${label.replace(/"/g, '\\"')}\\n${type}"${shape}];`);
       for (const i of n.inputs) lines.push(`  n${i.id} -> n${n.id};`);
     }
     this.outputs.forEach((o, i) => {

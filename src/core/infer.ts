@@ -15,6 +15,22 @@ import { convShape } from "./conv-general.js";
 export interface Abstract {
   readonly shape: Shape;
   readonly dtype: DType;
+  /**
+   * Set for a multi-output (tuple) node, a call primitive: the shape and dtype of each output. The
+   * tuple node itself reports shape `[]` and dtype `float32` and is read only through `proj`.
+   */
+  readonly avals?: readonly Aval[];
+}
+
+/** The shape and dtype of one value. */
+export interface Aval {
+  readonly shape: Shape;
+  readonly dtype: DType;
+}
+
+/** The abstract value of a tuple node with outputs `avals`. */
+function tuple(avals: readonly Aval[]): Abstract {
+  return { shape: [], dtype: "float32", avals: avals.map((o) => ({ shape: o.shape, dtype: o.dtype })) };
 }
 
 type InferRule<P extends Primitive> = (params: Params<P>, inputs: readonly Node[]) => Abstract;
@@ -129,33 +145,19 @@ export const INFER: { readonly [P in Primitive]: InferRule<P> } = {
     return { shape: [...a!.shape.slice(0, -1), b!.shape[rb - 1]!], dtype: sameDType("matmul", [a!, b!]) };
   },
   conv: (p, [x, w]) => ({ shape: convShape(p, x!.shape, w!.shape), dtype: sameDType("conv", [x!, w!]) }),
-  scan: (p) => {
-    const o = p.body.graph.outputs[p.index]!;
-    if (p.index < p.numCarry) return { shape: o.shape, dtype: o.dtype };
-    return { shape: [p.length, ...o.shape], dtype: o.dtype };
-  },
-  whileLoop: (p) => {
-    const o = p.body.graph.outputs[p.index]!;
-    return { shape: o.shape, dtype: o.dtype };
-  },
-  cond: (p) => {
-    const o = p.branches[0]!.graph.outputs[p.index]!;
-    return { shape: o.shape, dtype: o.dtype };
-  },
-  customVjp: (p) => {
-    const o = p.info.graph.outputs[p.index]!;
-    return { shape: o.shape, dtype: o.dtype };
-  },
-  customVjpLinear: (p) => {
-    const o = p.info.graph.outputs[p.index]!;
-    return { shape: o.shape, dtype: o.dtype };
-  },
-  customJvp: (p) => {
-    const o = p.info.graph.outputs[p.index]!;
-    return { shape: o.shape, dtype: o.dtype };
-  },
-  checkpoint: (p) => {
-    const o = p.body.graph.outputs[p.index]!;
+  scan: (p) => tuple(p.body.graph.outputs.map((o, i) => (i < p.numCarry ? o : { shape: [p.length, ...o.shape], dtype: o.dtype }))),
+  whileLoop: (p) => tuple(p.body.graph.outputs),
+  cond: (p) => tuple(p.branches[0]!.graph.outputs),
+  customVjp: (p) => tuple(p.info.graph.outputs),
+  customVjpLinear: (p) => tuple(p.info.graph.outputs),
+  customJvp: (p) => tuple(p.info.graph.outputs),
+  checkpoint: (p) => tuple(p.body.graph.outputs),
+  proj: (p, [t]) => {
+    const avals = t!.avals;
+    if (!avals) throw new Error(`internal: proj reads ${t!.prim} node #${t!.id}, which is not a multi-output call`);
+    const o = avals[p.index];
+    if (!Number.isInteger(p.index) || !o)
+      throw new Error(`internal: proj index ${p.index} is out of range for ${t!.prim} node #${t!.id} with ${avals.length} outputs`);
     return { shape: o.shape, dtype: o.dtype };
   },
   stopGradient: (_p, [x]) => ({ shape: x!.shape, dtype: x!.dtype }),

@@ -1,11 +1,13 @@
 /**
  * Graph nodes: immutable, with shape and dtype inferred when built; hash-consed while tracing and
  * deduplicated by `cse` before realization (the common-subexpression elimination of the design).
+ * A call primitive is one multi-output (tuple) node whose outputs are read through `proj` nodes.
  */
 import type { DType, TypedArray } from "./dtype.js";
 import type { Shape } from "./shape.js";
-import type { Params, Primitive } from "./primitives.js";
+import type { CallPrim, Params, Primitive } from "./primitives.js";
 import { INFER } from "./infer.js";
+import type { Aval } from "./infer.js";
 
 /**
  * Where realized data lives. `host` is a typed array in JS memory (reference and CPU backends);
@@ -56,6 +58,12 @@ export class NodeOf<P extends Primitive> {
     readonly depth: number,
     /** Whether a tracing placeholder lies below (the value is abstract). */
     readonly traced: boolean = prim === "input",
+    /**
+     * The outputs of a multi-output (tuple) node, a call primitive: one node computes them all and
+     * `proj` nodes read them. A tuple node reports shape `[]` and dtype `float32` itself; reading
+     * it as an ordinary operand is an internal error (see `makeNode`).
+     */
+    readonly avals?: readonly Aval[],
   ) {}
 
   /** Consumers built on this node so far (outside traces): work a read may share with later reads. */
@@ -115,7 +123,7 @@ function nodeKey(prim: string, params: unknown, inputs: readonly Node[]): string
   return `${prim}|${paramKey(params)}|${inputs.map((n) => n.id).join(",")}`;
 }
 
-function freshNode<P extends Primitive>(prim: P, params: Params<P>, inputs: readonly Node[], shape: Shape, dtype: DType): Node {
+function freshNode<P extends Primitive>(prim: P, params: Params<P>, inputs: readonly Node[], shape: Shape, dtype: DType, avals?: readonly Aval[]): Node {
   let depth = 0;
   let traced = false;
   for (const i of inputs) {
@@ -123,7 +131,17 @@ function freshNode<P extends Primitive>(prim: P, params: Params<P>, inputs: read
     traced ||= i.traced;
   }
   // The one widening of the graph: TypeScript cannot show that a NodeOf<P> for a generic P is a member of the union.
-  return new NodeOf(freshId(), prim, params, inputs, shape, dtype, undefined, depth, traced) as Node;
+  return new NodeOf(freshId(), prim, params, inputs, shape, dtype, undefined, depth, traced, avals) as Node;
+}
+
+/** Throws when a tuple node is read by anything but `proj` (an internal error of a rule or pass). */
+function checkOperands(prim: Primitive, inputs: readonly Node[]): void {
+  if (prim === "proj") return;
+  for (const i of inputs) {
+    if (i.avals) {
+      throw new Error(`internal: ${prim} reads the multi-output ${i.prim} node #${i.id} as an operand; its outputs are read through proj nodes`);
+    }
+  }
 }
 
 /**
@@ -131,9 +149,10 @@ function freshNode<P extends Primitive>(prim: P, params: Params<P>, inputs: read
  * inference run here, so errors surface at the op call.
  */
 export function makeNode<P extends Primitive>(prim: P, params: Params<P>, inputs: readonly Node[]): Node {
-  const { shape, dtype } = INFER[prim](params, inputs);
+  checkOperands(prim, inputs);
+  const { shape, dtype, avals } = INFER[prim](params, inputs);
   if (!tables.length) {
-    const n = freshNode(prim, params, inputs, shape, dtype);
+    const n = freshNode(prim, params, inputs, shape, dtype, avals);
     if (!n.traced) for (const i of inputs) i.uses++;
     return n;
   }
@@ -142,9 +161,31 @@ export function makeNode<P extends Primitive>(prim: P, params: Params<P>, inputs
     const hit = tables[i]!.get(key);
     if (hit) return hit;
   }
-  const node = freshNode(prim, params, inputs, shape, dtype);
+  const node = freshNode(prim, params, inputs, shape, dtype, avals);
   tables[tables.length - 1]!.set(key, node);
   return node;
+}
+
+/** Whether `n` is a multi-output (tuple) node: a call primitive, read through `proj`. */
+export function isTuple(n: Node): n is Node<CallPrim> {
+  return n.avals !== undefined;
+}
+
+/** Output `index` of the tuple node `call` (a `proj` node). */
+export function proj(call: Node, index: number): Node {
+  return makeNode("proj", { index }, [call]);
+}
+
+/** Every output of the tuple node `call`, as `proj` nodes. */
+export function projections(call: Node): Node[] {
+  const avals = call.avals;
+  if (!avals) throw new Error(`internal: ${call.prim} node #${call.id} is not a multi-output call`);
+  return avals.map((_, i) => proj(call, i));
+}
+
+/** Builds the call `prim(params)(inputs)` (one tuple node) and returns its outputs as `proj` nodes. */
+export function makeCall<P extends CallPrim>(prim: P, params: Params<P>, inputs: readonly Node[]): Node[] {
+  return projections(makeNode(prim, params, inputs));
 }
 
 /**
@@ -160,7 +201,7 @@ export function cse(outputs: readonly Node[]): Node[] {
     const key = leafById ? `#${n.id}` : nodeKey(n.prim, n.params, ins);
     let c = canon.get(key);
     if (!c) {
-      c = ins.every((x, k) => x === n.inputs[k]) ? n : freshNode(n.prim, n.params, ins, n.shape, n.dtype);
+      c = ins.every((x, k) => x === n.inputs[k]) ? n : freshNode(n.prim, n.params, ins, n.shape, n.dtype, n.avals);
       canon.set(key, c);
     }
     memo.set(n.id, c);

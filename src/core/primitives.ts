@@ -116,39 +116,42 @@ export interface ParamsMap {
   matmul: Record<string, never>;
   /** Convolution x [N, C, ...sp] * w [O, C/groups, ...k] -> [N, O, ...out] (see ConvParams). */
   conv: ConvParams;
-  /** scan: inputs are [...consts, ...carry, ...xs]; outputs picked by `index` (carries then ys). */
+  /** scan: inputs are [...consts, ...carry, ...xs]; outputs: the final carries, then the stacked ys. */
   scan: {
     readonly body: CallInfo;
     readonly numConsts: number;
     readonly numCarry: number;
     readonly length: number;
     readonly reverse: boolean;
-    readonly index: number;
   };
   /**
    * whileLoop: inputs are [...consts, ...carry]; `cond` and `body` both take all of them (cond
-   * returns a bool scalar, body the next carry); the trip count is decided at run time. Outputs
-   * picked by `index` (the final carry).
+   * returns a bool scalar, body the next carry); the trip count is decided at run time. Outputs:
+   * the final carry.
    */
-  whileLoop: { readonly cond: CallInfo; readonly body: CallInfo; readonly numConsts: number; readonly index: number };
+  whileLoop: { readonly cond: CallInfo; readonly body: CallInfo; readonly numConsts: number };
   /**
    * cond (lax.switch): inputs are [index, ...operands]; every branch takes the operands and
-   * returns the same avals; only `branches[clamp(index)]` runs. Outputs picked by `index`.
+   * returns the same avals; only `branches[clamp(index)]` runs. Outputs: the branches' outputs.
    */
-  cond: { readonly branches: readonly CallInfo[]; readonly index: number };
-  /** customVjp call; output `index` of the primal function. */
-  customVjp: { readonly info: CustomVjpInfo; readonly index: number };
-  /** The linear tangent map of a customVjp call: inputs [...residuals, ...argTangents]. */
+  cond: { readonly branches: readonly CallInfo[] };
+  /** customVjp call; outputs: the primal function's. */
+  customVjp: { readonly info: CustomVjpInfo };
+  /** The linear tangent map of a customVjp call: inputs [...residuals, ...argTangents]; outputs: one tangent per primal output. */
   customVjpLinear: {
     readonly info: CustomVjpInfo;
-    readonly index: number;
     readonly numRes: number;
     readonly argShapes: readonly { shape: Shape; dtype: DType }[];
   };
-  /** customJvp call (a function with a hand-written JVP rule); output `index` of the primal function. */
-  customJvp: { readonly info: CustomJvpInfo; readonly index: number };
-  /** checkpoint: inlined with a rematerialization barrier at scheduling time. */
-  checkpoint: { readonly body: CallInfo; readonly index: number };
+  /** customJvp call (a function with a hand-written JVP rule); outputs: the primal function's. */
+  customJvp: { readonly info: CustomJvpInfo };
+  /** checkpoint: inlined with a rematerialization barrier at scheduling time; outputs: the body's. */
+  checkpoint: { readonly body: CallInfo };
+  /**
+   * Output `index` of a multi-output call node (the call primitives above are tuple nodes: one
+   * node computes all their outputs, read only through `proj`, as XLA's get-tuple-element).
+   */
+  proj: { readonly index: number };
   /** Identity whose derivative is zero. */
   stopGradient: Record<string, never>;
   /** Identity that blocks common-subexpression merging (used to rematerialize). */
@@ -193,13 +196,14 @@ export const PRIMITIVES: readonly Primitive[] = [
   "customVjpLinear",
   "customJvp",
   "checkpoint",
+  "proj",
   "stopGradient",
   "barrier",
 ];
 
 /** Algebraic metadata used by laws and the simplifier. */
 export interface PrimMeta {
-  readonly kind: "leaf" | "unary" | "binary" | "ternary" | "reduce" | "movement" | "index" | "contract" | "call" | "random";
+  readonly kind: "leaf" | "unary" | "binary" | "ternary" | "reduce" | "movement" | "index" | "contract" | "call" | "proj" | "random";
   /** f(a, b) = f(b, a) */
   readonly commutative?: boolean;
   /** f(f(a, b), c) = f(a, f(b, c)) (exactly, up to rounding for floats) */
@@ -271,6 +275,7 @@ const META_LIT = {
   customVjpLinear: { kind: "call", differentiable: true, linear: true },
   customJvp: { kind: "call", differentiable: true },
   checkpoint: { kind: "call", differentiable: true },
+  proj: { kind: "proj", differentiable: true, linear: true },
   stopGradient: { kind: "movement", differentiable: false },
   barrier: { kind: "movement", differentiable: true, linear: true },
 } as const satisfies { readonly [P in Primitive]: PrimMeta };
@@ -300,6 +305,18 @@ export const ELEMENTWISE_PRIMS: ReadonlySet<ElementwisePrim> = primsOfKind("unar
 export const VIEW_PRIMS: ReadonlySet<ViewPrim> = primsOfKind("movement");
 /** The reduction primitives, derived from META. */
 export const REDUCTION_PRIMS: ReadonlySet<ReductionPrim> = primsOfKind("reduce");
+/**
+ * Call primitives (scan, whileLoop, cond, customVjp, customVjpLinear, customJvp, checkpoint): each
+ * is a multi-output (tuple) node whose outputs are read through `proj` nodes.
+ */
+export type CallPrim = PrimOfKind<"call">;
+/** The call (multi-output) primitives, derived from META. */
+export const CALL_PRIMS: ReadonlySet<CallPrim> = primsOfKind("call");
+
+/** Whether `p` is a call (multi-output) primitive (from META). */
+export function isCallPrim(p: Primitive): p is CallPrim {
+  return (CALL_PRIMS as ReadonlySet<Primitive>).has(p);
+}
 
 /** Whether `p` is an elementwise primitive (from META). */
 export function isElementwisePrim(p: Primitive): p is ElementwisePrim {

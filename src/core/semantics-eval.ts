@@ -8,8 +8,8 @@
 import type { TypedArray } from "./dtype.js";
 import { allocArray } from "./dtype.js";
 import type { Node } from "./node.js";
-import { topoSort } from "./node.js";
-import type { Primitive } from "./primitives.js";
+import { isTuple, topoSort } from "./node.js";
+import type { CallPrim, Primitive } from "./primitives.js";
 import { sizeOf, stridesOf } from "./shape.js";
 import type { Shape } from "./shape.js";
 import { ConcretizationError } from "./tensor.js";
@@ -18,11 +18,14 @@ import { scalarFn } from "./semantics.js";
 import { convEval } from "./conv-general.js";
 
 type Env = Map<number, TypedArray>;
-type EvalRule<P extends Primitive> = (n: Node<P>, ins: readonly TypedArray[], ctx: Ctx) => TypedArray;
-interface Ctx {
-  /** Memo of multi-output call results (scan, custom calls) by call key. */
-  readonly calls: Map<string, TypedArray[]>;
-}
+/** The evaluation rule of a single-output primitive. */
+export type EvalRule<P extends Primitive> = (n: Node<P>, ins: readonly TypedArray[]) => TypedArray;
+/** The evaluation rule of a call (multi-output) primitive: every output at once. */
+export type CallEvalRule<P extends CallPrim> = (n: Node<P>, ins: readonly TypedArray[]) => TypedArray[];
+/** The evaluation of `proj`: output `index` of the evaluated call. */
+export type ProjEvalRule = (n: Node<"proj">, tuple: readonly TypedArray[]) => TypedArray;
+/** The EVAL table's entry for primitive P. */
+export type EvalEntry<P extends Primitive> = P extends CallPrim ? CallEvalRule<P> : P extends "proj" ? ProjEvalRule : EvalRule<P>;
 
 /** Elementwise primitives evaluate through the one scalar definition (core/semantics.ts). */
 function elementwise<P extends ElementwisePrim>(): EvalRule<P> {
@@ -111,16 +114,13 @@ function gatherMap(xs: Shape, is: Shape, axis: number, b: number, ind: TypedArra
 }
 
 /** Evaluates a sub-graph (scan bodies, calls) with its inputs bound to arrays. */
-export function evalGraph(inputs: readonly Node[], outputs: readonly Node[], args: readonly TypedArray[], ctx?: Ctx): TypedArray[] {
+export function evalGraph(inputs: readonly Node[], outputs: readonly Node[], args: readonly TypedArray[]): TypedArray[] {
   const env: Env = new Map();
   inputs.forEach((n, i) => env.set(n.id, args[i]!));
-  return interpret(outputs, env, ctx);
+  return interpret(outputs, env);
 }
 
-function scanResults(n: Node<"scan">, ins: readonly TypedArray[], ctx: Ctx): TypedArray[] {
-  const key = `scan${n.params.body.id}|${n.inputs.map((i) => i.id).join(",")}`;
-  const hit = ctx.calls.get(key);
-  if (hit) return hit;
+function scanResults(n: Node<"scan">, ins: readonly TypedArray[]): TypedArray[] {
   const p = n.params;
   const g = p.body.graph;
   const consts = ins.slice(0, p.numConsts);
@@ -135,14 +135,11 @@ function scanResults(n: Node<"scan">, ins: readonly TypedArray[], ctx: Ctx): Typ
       const per = sizeOf(xNodes[j]!.shape.slice(1));
       return x.slice(t * per, (t + 1) * per) as TypedArray;
     });
-    // a fresh call memo per step: calls inside the body see new values each step
-    const outs = evalGraph(g.inputs, g.outputs, [...consts, ...carry, ...xt], { calls: new Map() });
+    const outs = evalGraph(g.inputs, g.outputs, [...consts, ...carry, ...xt]);
     carry = outs.slice(0, p.numCarry);
     outs.slice(p.numCarry).forEach((y, j) => ys[j]!.set(y, t * y.length));
   }
-  const res = [...carry, ...ys];
-  ctx.calls.set(key, res);
-  return res;
+  return [...carry, ...ys];
 }
 
 /** The clamped branch index of a cond (lax.switch semantics). */
@@ -151,37 +148,25 @@ export function branchIndex(i: number, n: number): number {
 }
 
 /** whileLoop: runs `body` while `cond` is true (the trip count decided here, at run time). */
-function whileResults(n: Node<"whileLoop">, ins: readonly TypedArray[], ctx: Ctx): TypedArray[] {
+function whileResults(n: Node<"whileLoop">, ins: readonly TypedArray[]): TypedArray[] {
   const p = n.params;
-  const key = `while${p.cond.id}/${p.body.id}|${n.inputs.map((i) => i.id).join(",")}`;
-  const hit = ctx.calls.get(key);
-  if (hit) return hit;
   const consts = ins.slice(0, p.numConsts);
   let carry = ins.slice(p.numConsts);
   const c = p.cond.graph;
   const b = p.body.graph;
-  // a fresh call memo per iteration: calls inside the body see new values each time
-  while (evalGraph(c.inputs, c.outputs, [...consts, ...carry], { calls: new Map() })[0]![0]) {
-    carry = evalGraph(b.inputs, b.outputs, [...consts, ...carry], { calls: new Map() });
-  }
-  ctx.calls.set(key, carry);
+  while (evalGraph(c.inputs, c.outputs, [...consts, ...carry])[0]![0]) carry = evalGraph(b.inputs, b.outputs, [...consts, ...carry]);
   return carry;
 }
 
 /** cond: evaluates only the selected branch. */
-function condResults(n: Node<"cond">, ins: readonly TypedArray[], ctx: Ctx): TypedArray[] {
+function condResults(n: Node<"cond">, ins: readonly TypedArray[]): TypedArray[] {
   const p = n.params;
-  const key = `cond${p.branches.map((b) => b.id).join("/")}|${n.inputs.map((i) => i.id).join(",")}`;
-  const hit = ctx.calls.get(key);
-  if (hit) return hit;
   const g = p.branches[branchIndex(ins[0]![0]!, p.branches.length)]!.graph;
-  const res = evalGraph(g.inputs, g.outputs, ins.slice(1), ctx);
-  ctx.calls.set(key, res);
-  return res;
+  return evalGraph(g.inputs, g.outputs, ins.slice(1));
 }
 
 /** The evaluation rule of every primitive. */
-export const EVAL: { readonly [P in Primitive]: EvalRule<P> } = {
+export const EVAL: { readonly [P in Primitive]: EvalEntry<P> } = {
   const: (n) => allocArray(n.dtype, 1).fill(n.params.value),
   buffer: (n) => {
     const h = n.storage?.host;
@@ -385,42 +370,19 @@ export const EVAL: { readonly [P in Primitive]: EvalRule<P> } = {
     return out;
   },
   conv: (n, [x, w]) => convEval(n.params, n.inputs[0]!.shape, n.inputs[1]!.shape, x!, w!, n.dtype),
-  scan: (n, ins, ctx) => scanResults(n, ins, ctx)[n.params.index]!,
-  whileLoop: (n, ins, ctx) => whileResults(n, ins, ctx)[n.params.index]!,
-  cond: (n, ins, ctx) => condResults(n, ins, ctx)[n.params.index]!,
-  customVjp: (n, ins, ctx) => {
-    const key = `cvjp${n.params.info.id}|${n.inputs.map((i) => i.id).join(",")}`;
-    let res = ctx.calls.get(key);
-    if (!res) {
-      res = evalGraph(n.params.info.graph.inputs, n.params.info.graph.outputs, ins, ctx);
-      ctx.calls.set(key, res);
-    }
-    return res[n.params.index]!;
-  },
+  scan: scanResults,
+  whileLoop: whileResults,
+  cond: condResults,
+  customVjp: (n, ins) => evalGraph(n.params.info.graph.inputs, n.params.info.graph.outputs, ins),
   customVjpLinear: (n) => {
     throw new Error(
       `forward-mode differentiation (jvp/jacfwd) of customVjp function "${n.params.info.name}" is not supported: ` +
         "a custom VJP defines only the reverse mode. Use grad/vjp/jacrev.",
     );
   },
-  customJvp: (n, ins, ctx) => {
-    const key = `cjvp${n.params.info.id}|${n.inputs.map((i) => i.id).join(",")}`;
-    let res = ctx.calls.get(key);
-    if (!res) {
-      res = evalGraph(n.params.info.graph.inputs, n.params.info.graph.outputs, ins, ctx);
-      ctx.calls.set(key, res);
-    }
-    return res[n.params.index]!;
-  },
-  checkpoint: (n, ins, ctx) => {
-    const key = `ckpt${n.params.body.id}|${n.inputs.map((i) => i.id).join(",")}`;
-    let res = ctx.calls.get(key);
-    if (!res) {
-      res = evalGraph(n.params.body.graph.inputs, n.params.body.graph.outputs, ins, ctx);
-      ctx.calls.set(key, res);
-    }
-    return res[n.params.index]!;
-  },
+  customJvp: (n, ins) => evalGraph(n.params.info.graph.inputs, n.params.info.graph.outputs, ins),
+  checkpoint: (n, ins) => evalGraph(n.params.body.graph.inputs, n.params.body.graph.outputs, ins),
+  proj: (n, tuple) => tuple[n.params.index]!,
   stopGradient: (_n, [x]) => x!,
   barrier: (_n, [x]) => x!,
 };
@@ -429,20 +391,28 @@ export const EVAL: { readonly [P in Primitive]: EvalRule<P> } = {
  * Evaluates `outputs`, with `env` holding already-known values (by node id). Intermediates are
  * dropped after their last use.
  */
-export function interpret(outputs: readonly Node[], env: Env = new Map(), ctx: Ctx = { calls: new Map() }): TypedArray[] {
+export function interpret(outputs: readonly Node[], env: Env = new Map()): TypedArray[] {
   const order = topoSort(outputs, (n) => env.has(n.id));
   const uses = new Map<number, number>();
   for (const n of order) for (const i of n.inputs) uses.set(i.id, (uses.get(i.id) ?? 0) + 1);
   const keep = new Set(outputs.map((o) => o.id));
+  // The values of call (multi-output) nodes: each call runs once, its proj nodes read from here.
+  const tuples = new Map<number, TypedArray[]>();
   for (const n of order) {
     if (env.has(n.id)) continue;
-    const ins = n.inputs.map((i) => env.get(i.id)!);
-    const rule = EVAL[n.prim] as EvalRule<Primitive>;
-    env.set(n.id, rule(n, ins, ctx));
+    if (n.prim === "proj") env.set(n.id, EVAL.proj(n, tuples.get(n.inputs[0]!.id)!));
+    else {
+      const ins = n.inputs.map((i) => env.get(i.id)!);
+      if (isTuple(n)) tuples.set(n.id, (EVAL[n.prim] as CallEvalRule<CallPrim>)(n, ins));
+      else env.set(n.id, (EVAL[n.prim] as EvalRule<Primitive>)(n, ins));
+    }
     for (const i of n.inputs) {
       const left = (uses.get(i.id) ?? 1) - 1;
       uses.set(i.id, left);
-      if (left === 0 && !keep.has(i.id) && i.prim !== "buffer") env.delete(i.id);
+      if (left === 0 && !keep.has(i.id) && i.prim !== "buffer") {
+        env.delete(i.id);
+        tuples.delete(i.id);
+      }
     }
   }
   return outputs.map((o) => env.get(o.id)!);

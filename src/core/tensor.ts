@@ -45,6 +45,7 @@ export class Tensor {
 
   /** @internal Wraps a graph node; use `tensor()` and the ops to make tensors. */
   constructor(node: Node) {
+    if (node.avals) throw new Error(`internal: a tensor of the multi-output ${node.prim} node #${node.id}; its outputs are read through proj nodes`);
     this.#node = node.isBuffer() ? node : (realizedOf().get(node) ?? node);
     if (!this.#node.isBuffer() && !this.#node.traced) this.#node.wrapped = true;
   }

@@ -22,7 +22,6 @@ export interface Scope {
   inline(g: Graph, args: readonly string[]): string[];
   dtypeOf(d: DType, where: string): OnnxDType;
   child(): Scope;
-  group(key: string, make: () => string[]): string[];
 }
 
 interface Call {
@@ -30,46 +29,40 @@ interface Call {
   readonly graph: Graph;
 }
 
-/** whileLoop: an ONNX Loop with no trip count whose condition is the cond graph. */
-export function emitWhile(e: Scope, n: Node<"whileLoop">): string {
+/** whileLoop: an ONNX Loop with no trip count whose condition is the cond graph; its outputs. */
+export function emitWhile(e: Scope, n: Node<"whileLoop">): string[] {
   const p = n.params;
   const ins = n.inputs.map((i) => e.lookup(i)!);
-  const outs = e.group(`while${p.cond.id}/${p.body.id}:${ins.join(",")}`, () => {
-    const nK = p.numConsts;
-    // the first test, in a scope of its own (the cond graph is emitted again inside the body)
-    const pre = e.child();
-    const [first] = pre.inline(p.cond.graph, ins);
-    e.nodes.push(...pre.nodes);
-    const body = e.child();
-    const bodyInputs: ValueInfoMsg[] = [
-      { name: body.fresh("iter"), dtype: ONNX_DTYPE.int64, dims: [] },
-      { name: body.fresh("cond_in"), dtype: ONNX_DTYPE.bool, dims: [] },
-    ];
-    const carryIn = p.body.graph.inputs.slice(nK).map((ph) => {
-      const name = body.fresh("carry_in");
-      bodyInputs.push({ name, dtype: e.dtypeOf(ph.dtype, "whileLoop carry"), dims: ph.shape });
-      return name;
-    });
-    const next = body.inline(p.body.graph, [...ins.slice(0, nK), ...carryIn]);
-    const [again] = body.inline(p.cond.graph, [...ins.slice(0, nK), ...next]);
-    const bodyOutputs: ValueInfoMsg[] = [{ name: body.op1("Identity", [again!]), dtype: ONNX_DTYPE.bool, dims: [] }];
-    p.body.graph.outputs.forEach((o, i) =>
-      bodyOutputs.push({ name: body.op1("Identity", [next[i]!]), dtype: e.dtypeOf(o.dtype, "whileLoop carry"), dims: o.shape }),
-    );
-    const bodyGraph: GraphMsg = { name: e.fresh("while_body"), nodes: body.nodes, initializers: [], inputs: bodyInputs, outputs: bodyOutputs };
-    return e.op("Loop", ["", first!, ...ins.slice(nK)], { body: { kind: "graph", v: bodyGraph } }, p.body.graph.outputs.length);
+  const nK = p.numConsts;
+  // the first test, in a scope of its own (the cond graph is emitted again inside the body)
+  const pre = e.child();
+  const [first] = pre.inline(p.cond.graph, ins);
+  e.nodes.push(...pre.nodes);
+  const body = e.child();
+  const bodyInputs: ValueInfoMsg[] = [
+    { name: body.fresh("iter"), dtype: ONNX_DTYPE.int64, dims: [] },
+    { name: body.fresh("cond_in"), dtype: ONNX_DTYPE.bool, dims: [] },
+  ];
+  const carryIn = p.body.graph.inputs.slice(nK).map((ph) => {
+    const name = body.fresh("carry_in");
+    bodyInputs.push({ name, dtype: e.dtypeOf(ph.dtype, "whileLoop carry"), dims: ph.shape });
+    return name;
   });
-  return outs[p.index]!;
+  const next = body.inline(p.body.graph, [...ins.slice(0, nK), ...carryIn]);
+  const [again] = body.inline(p.cond.graph, [...ins.slice(0, nK), ...next]);
+  const bodyOutputs: ValueInfoMsg[] = [{ name: body.op1("Identity", [again!]), dtype: ONNX_DTYPE.bool, dims: [] }];
+  p.body.graph.outputs.forEach((o, i) =>
+    bodyOutputs.push({ name: body.op1("Identity", [next[i]!]), dtype: e.dtypeOf(o.dtype, "whileLoop carry"), dims: o.shape }),
+  );
+  const bodyGraph: GraphMsg = { name: e.fresh("while_body"), nodes: body.nodes, initializers: [], inputs: bodyInputs, outputs: bodyOutputs };
+  return e.op("Loop", ["", first!, ...ins.slice(nK)], { body: { kind: "graph", v: bodyGraph } }, p.body.graph.outputs.length);
 }
 
-/** cond: nested ONNX If nodes (one for two branches). */
-export function emitCond(e: Scope, n: Node<"cond">): string {
+/** cond: nested ONNX If nodes (one for two branches); its outputs. */
+export function emitCond(e: Scope, n: Node<"cond">): string[] {
   const p = n.params;
   const ins = n.inputs.map((i) => e.lookup(i)!);
-  const outs = e.group(`cond${p.branches.map((b) => b.id).join("/")}:${ins.join(",")}`, () =>
-    p.branches.length === 1 ? e.inline(p.branches[0]!.graph, ins.slice(1)) : ifChain(e, p.branches, ins[0]!, ins.slice(1), 0),
-  );
-  return outs[p.index]!;
+  return p.branches.length === 1 ? e.inline(p.branches[0]!.graph, ins.slice(1)) : ifChain(e, p.branches, ins[0]!, ins.slice(1), 0);
 }
 
 /** If(index <= k) branch k else (branch k+1, or the chain from k+1). */

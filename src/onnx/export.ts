@@ -9,7 +9,8 @@
 import { Graph } from "../core/graph.js";
 import type { DType, TypedArray } from "../core/dtype.js";
 import type { Node } from "../core/node.js";
-import { isPrimIn, topoSort } from "../core/node.js";
+import { isPrimIn, isTuple, topoSort } from "../core/node.js";
+import type { CallPrim } from "../core/primitives.js";
 import { REDUCTION_PRIMS } from "../core/primitives.js";
 import { Tensor } from "../core/tensor.js";
 import { makeGraph } from "../transforms/jit.js";
@@ -107,7 +108,8 @@ class Emitter {
   readonly nodes: NodeMsg[] = [];
   readonly inits: TensorMsg[] = [];
   readonly #names = new Map<number, string>();
-  readonly #groups = new Map<string, string[]>();
+  /** The output names of each call node emitted in this scope (its proj nodes read them). */
+  readonly #tuples = new Map<number, string[]>();
 
   constructor(
     readonly session: Session,
@@ -124,6 +126,11 @@ class Emitter {
 
   lookup(n: Node): string | undefined {
     return this.#names.get(n.id) ?? this.parent?.lookup(n);
+  }
+
+  /** The output names of an emitted call node (in this scope or an enclosing one). */
+  lookupTuple(n: Node): string[] | undefined {
+    return this.#tuples.get(n.id) ?? this.parent?.lookupTuple(n);
   }
 
   op(op: string, inputs: readonly string[], attrs?: Record<string, AttrValue>, outputs = 1): string[] {
@@ -156,8 +163,11 @@ class Emitter {
 
   /** Emits every node `outputs` need; returns their names. */
   emitAll(outputs: readonly Node[]): string[] {
-    for (const n of topoSort([...outputs], (m) => this.lookup(m) !== undefined || this.session.buffers.has(m.id))) {
-      if (this.lookup(n) === undefined) this.bind(n, this.emit(n));
+    const known = (m: Node): boolean => this.lookup(m) !== undefined || this.lookupTuple(m) !== undefined;
+    for (const n of topoSort([...outputs], (m) => known(m) || this.session.buffers.has(m.id))) {
+      if (known(n)) continue;
+      if (isTuple(n)) this.#tuples.set(n.id, this.emitCall(n));
+      else this.bind(n, this.emit(n));
     }
     return outputs.map((o) => this.lookup(o)!);
   }
@@ -266,44 +276,41 @@ class Emitter {
           group: { kind: "int", v: p.groups },
         });
       }
-      case "scan":
-        return this.scan(n);
-      case "whileLoop":
-        return emitWhile(this, n);
-      case "cond":
-        return emitCond(this, n);
-      case "customVjp": {
-        const p = n.params;
-        return this.call(`cv${p.info.id}`, p.info.graph, n, p.index);
-      }
-      case "customJvp": {
-        const p = n.params;
-        return this.call(`cj${p.info.id}`, p.info.graph, n, p.index);
-      }
-      case "checkpoint": {
-        const p = n.params;
-        return this.call(`ck${p.body.id}`, p.body.graph, n, p.index);
-      }
+      case "proj":
+        return this.lookupTuple(n.inputs[0]!)![n.params.index]!;
       case "threefry":
       case "shrl":
         throw new OnnxExportError(`exportOnnx: primitive "${n.prim}" (random bit generation) has no ONNX equivalent; pass random values in as inputs`);
-      case "customVjpLinear":
-        throw new OnnxExportError(`exportOnnx: primitive "customVjpLinear" (the tangent map of a customVjp, built only by gradients) is not supported`);
       default:
         throw new OnnxExportError(`exportOnnx: primitive "${n.prim}" is not supported`);
     }
   }
 
-  /** customVjp/checkpoint: the forward graph inlined once per call site; output `index`. */
-  call(key: string, g: Graph, n: Node, index: number): string {
+  /**
+   * A call node, emitted once: `scan` as one Loop, `whileLoop` as one Loop, `cond` as one If chain,
+   * customVjp/customJvp/checkpoint as their forward graph inlined; returns the name of each output.
+   */
+  emitCall(n: Node<CallPrim>): string[] {
     const ins = n.inputs.map((i) => this.lookup(i)!);
-    const k = `${key}:${ins.join(",")}`;
-    let outs = this.#groups.get(k);
-    if (!outs) {
-      outs = this.inline(g, ins);
-      this.#groups.set(k, outs);
+    switch (n.prim) {
+      case "scan":
+        return this.loop(n.params, n.inputs, ins);
+      case "whileLoop":
+        return emitWhile(this, n);
+      case "cond":
+        return emitCond(this, n);
+      case "customVjp":
+      case "customJvp":
+        return this.inline(n.params.info.graph, ins);
+      case "checkpoint":
+        return this.inline(n.params.body.graph, ins);
+      case "customVjpLinear":
+        throw new OnnxExportError(`exportOnnx: primitive "customVjpLinear" (the tangent map of a customVjp, built only by gradients) is not supported`);
+      default: {
+        const rest: never = n;
+        return rest;
+      }
     }
-    return outs[index]!;
   }
 
   scatterAdd(n: Node<"scatterAdd">): string {
@@ -329,19 +336,6 @@ class Emitter {
     return this.op1("Transpose", [s], { perm: { kind: "ints", v: back } });
   }
 
-  /** A scan group (all its outputs at once) as one ONNX Loop. */
-  scan(n: Node<"scan">): string {
-    const p = n.params;
-    const ins = n.inputs.map((i) => this.lookup(i)!);
-    const key = `scan${p.body.id}:${ins.join(",")}`;
-    let outs = this.#groups.get(key);
-    if (!outs) {
-      outs = this.loop(p, n.inputs, ins);
-      this.#groups.set(key, outs);
-    }
-    return outs[p.index]!;
-  }
-
   /** The ONNX dtype of a tenfold dtype (a clear error for unsupported ones). */
   dtypeOf(d: DType, where: string): OnnxDType {
     return onnxDType(d, where);
@@ -350,13 +344,6 @@ class Emitter {
   /** A child emitter (a Loop body or If branch), or a scope of its own in this graph. */
   child(): Emitter {
     return new Emitter(this.session, this);
-  }
-
-  /** The outputs of a multi-output call emitted once per call site (memoized by `key`). */
-  group(key: string, make: () => string[]): string[] {
-    let outs = this.#groups.get(key);
-    if (!outs) this.#groups.set(key, (outs = make()));
-    return outs;
   }
 
   loop(

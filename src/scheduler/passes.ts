@@ -6,7 +6,7 @@
  */
 import { Graph } from "../core/graph.js";
 import type { Node } from "../core/node.js";
-import { bufferNode, freshId, isPrimIn, makeNode, topoSort } from "../core/node.js";
+import { bufferNode, freshId, isPrimIn, isTuple, makeNode, topoSort } from "../core/node.js";
 import { ELEMENTWISE_PRIMS, META, isElementwisePrim, isViewPrim } from "../core/primitives.js";
 import type { DType } from "../core/dtype.js";
 import { isFloat } from "../core/dtype.js";
@@ -80,25 +80,26 @@ export function substitute(g: Graph, args: readonly Node[]): Node[] {
  * ```
  */
 export function inlineCalls(g: Graph): Graph {
-  const barriers = new Map<string, number>();
+  // The inlined outputs of each call node (substituted once, read by each of its projections).
+  const inlined = new Map<Node, Node[]>();
+  const outputsOf = (c: Node): Node[] | undefined => {
+    let outs = inlined.get(c);
+    if (outs) return outs;
+    if (c.prim === "customVjp") outs = substitute(c.params.info.graph, c.inputs);
+    else if (c.prim === "customJvp") outs = substitute(c.params.info.graph, c.inputs);
+    else if (c.prim === "checkpoint") {
+      const id = freshId();
+      outs = substitute(
+        c.params.body.graph,
+        c.inputs.map((i) => makeNode("barrier", { id }, [i])),
+      );
+    }
+    if (outs) inlined.set(c, outs);
+    return outs;
+  };
   const rule: Rule = (n) => {
-    if (n.prim === "customVjp") {
-      const p = n.params;
-      return substitute(p.info.graph, n.inputs)[p.index]!;
-    }
-    if (n.prim === "customJvp") {
-      const p = n.params;
-      return substitute(p.info.graph, n.inputs)[p.index]!;
-    }
+    if (n.prim === "proj") return outputsOf(n.inputs[0]!)?.[n.params.index] ?? n;
     if (n.prim === "conv") return convDecomposed(new Tensor(n.inputs[0]!), new Tensor(n.inputs[1]!), n.params).node;
-    if (n.prim === "checkpoint") {
-      const p = n.params;
-      const key = `${p.body.id}|${n.inputs.map((i) => i.id).join(",")}`;
-      let id = barriers.get(key);
-      if (id === undefined) barriers.set(key, (id = freshId()));
-      const args = n.inputs.map((i) => makeNode("barrier", { id: id! }, [i]));
-      return substitute(p.body.graph, args)[p.index]!;
-    }
     return n;
   };
   // Bodies may contain further calls: iterate until none is left (bounded by nesting depth).
@@ -158,7 +159,8 @@ function foldPure(outputs: readonly Node[]): Node[] {
   const order = topoSort(outputs);
   for (const n of order) {
     const leaf = n.prim === "const" || n.prim === "iota";
-    pure.set(n, leaf || (n.inputs.length > 0 && n.prim !== "scan" && n.prim !== "whileLoop" && n.prim !== "cond" && n.inputs.every((i) => pure.get(i))));
+    // call nodes (and so their projections) are never folded: their loops run in the program
+    pure.set(n, leaf || (n.inputs.length > 0 && !isTuple(n) && n.inputs.every((i) => pure.get(i))));
     work.set(n, !leaf && (n.inputs.some((i) => work.get(i)) || !(isViewPrim(n.prim) || isElementwise(n))));
   }
   const fold = new Set<Node>();

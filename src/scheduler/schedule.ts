@@ -7,10 +7,12 @@
  * with several consumers is recomputed when cheap (at most 3 fused ops, no reduction inside),
  * else materialized; a reduction fuses its elementwise prologue and a single-consumer elementwise
  * epilogue; a matmul reads strided views of its operands and takes an elementwise epilogue.
+ * A call node (scan, whileLoop, cond: a multi-output node) is one opaque kernel writing the slots
+ * of its live `proj` nodes; a projection costs nothing (it is the slot).
  */
 import type { Graph } from "../core/graph.js";
 import type { Node } from "../core/node.js";
-import { isPrimIn } from "../core/node.js";
+import { isPrimIn, isTuple } from "../core/node.js";
 import type { Primitive, ReductionPrim } from "../core/primitives.js";
 import { ELEMENTWISE_PRIMS, META, REDUCTION_PRIMS } from "../core/primitives.js";
 import { sizeOf } from "../core/shape.js";
@@ -19,7 +21,7 @@ import type { Kernel, Program, Slot } from "./ir.js";
 import { ivar } from "./ir.js";
 import { BodyBuilder, VIEW_PRIMS, stridedView } from "./build.js";
 
-type Cls = "source" | "free" | "view" | "elementwise" | "reduce" | "matmul" | "opaque";
+type Cls = "source" | "free" | "view" | "elementwise" | "reduce" | "matmul" | "opaque" | "proj";
 /** Fusable elementwise primitives: derived from META (the random-bit generator runs as its own kernel). */
 const EW = new Set<Primitive>([...ELEMENTWISE_PRIMS].filter((p) => META[p].kind !== "random"));
 const RED: ReadonlySet<Primitive> = REDUCTION_PRIMS;
@@ -31,6 +33,7 @@ function classify(n: Node): Cls {
   if (EW.has(n.prim)) return "elementwise";
   if (RED.has(n.prim)) return "reduce";
   if (n.prim === "matmul") return "matmul";
+  if (n.prim === "proj") return "proj";
   return "opaque";
 }
 
@@ -66,6 +69,10 @@ function materialize(nodes: readonly Node[], outputs: readonly Node[]): Set<Node
       case "opaque":
         M.add(n);
         for (const i of n.inputs) M.add(i);
+        break;
+      case "proj":
+        // an output slot of its call's kernel (the call node itself gets no slot)
+        M.add(n);
         break;
       case "matmul":
         a = n;
@@ -217,36 +224,45 @@ export function scheduleGraph(g: Graph): Program {
     aliased.add(b);
     M.delete(o);
   }
+  // Equal projections of one call (same output) share the first one's slot.
+  const firstProj = new Map<string, Node>();
+  const dupOf = new Map<Node, Node>();
+  const projOut = new Set<Node>();
   for (const n of nodes) {
-    if (!M.has(n)) continue;
+    if (n.prim !== "proj" || !M.has(n)) continue;
+    const key = `${n.inputs[0]!.id}|${n.params.index}`;
+    const first = firstProj.get(key);
+    if (first) dupOf.set(n, first);
+    else firstProj.set(key, n);
+    if (outs.has(n) || aliased.has(n)) projOut.add(firstProj.get(key)!);
+  }
+  for (const n of nodes) {
+    if (!M.has(n) || isTuple(n) || dupOf.has(n)) continue;
     const size = sizeOf(n.shape);
     if (n.prim === "input") slots.push({ kind: "input", index: inputPos.get(n)!, size, dtype: n.dtype });
     else if (n.prim === "buffer") slots.push({ kind: "const", node: n, size, dtype: n.dtype });
-    else if (outs.has(n) || aliased.has(n)) slots.push({ kind: "output", size, dtype: n.dtype });
+    else if (outs.has(n) || aliased.has(n) || projOut.has(n)) slots.push({ kind: "output", size, dtype: n.dtype });
     else slots.push({ kind: "temp", size, dtype: n.dtype, pool: -1 });
     slotOf.set(n, slots.length - 1);
   }
+  for (const [d, first] of dupOf) slotOf.set(d, slotOf.get(first)!);
+  // The slots of each call node's outputs: those of its proj nodes, by output index.
+  const callOuts = new Map<Node, (number | undefined)[]>();
+  for (const n of firstProj.values()) {
+    if (n.prim !== "proj") continue;
+    const list = callOuts.get(n.inputs[0]!) ?? callOuts.set(n.inputs[0]!, []).get(n.inputs[0]!)!;
+    list[n.params.index] = slotOf.get(n);
+  }
   const kernels: Kernel[] = [];
-  const done = new Set<string>();
   for (const n of nodes) {
-    if (!M.has(n) || n.prim === "input" || n.prim === "buffer") continue;
-    const k = buildKernel(n, M, slotOf, nodes, done);
-    if (k) kernels.push(k);
+    if (!M.has(n) || n.prim === "input" || n.prim === "buffer" || n.prim === "proj") continue;
+    kernels.push(buildKernel(n, M, slotOf, callOuts.get(n)));
   }
   const program = { slots, kernels, outputs: g.outputs.map((o) => slotOf.get(aliasOf.get(o) ?? o)!), pool: [] };
   return { ...program, pool: planMemory(slots, kernels, program.outputs) };
 }
 
-/** The identity of a multi-output call (its bodies and operands), shared by all its output nodes. */
-function multiKey(n: Node): string | undefined {
-  const ins = n.inputs.map((i) => i.id).join(",");
-  if (n.prim === "scan") return `scan${n.params.body.id}|${ins}`;
-  if (n.prim === "whileLoop") return `while${n.params.cond.id}/${n.params.body.id}|${ins}`;
-  if (n.prim === "cond") return `cond${n.params.branches.map((b) => b.id).join("/")}|${ins}`;
-  return undefined;
-}
-
-function buildKernel(root: Node, M: Set<Node>, slotOf: Map<Node, number>, nodes: readonly Node[], done: Set<string>): Kernel | undefined {
+function buildKernel(root: Node, M: Set<Node>, slotOf: Map<Node, number>, callOuts: readonly (number | undefined)[] | undefined): Kernel {
   const inputs: number[] = [];
   const inputOf = (x: Node): number => {
     const s = slotOf.get(x)!;
@@ -260,17 +276,12 @@ function buildKernel(root: Node, M: Set<Node>, slotOf: Map<Node, number>, nodes:
   if (cls === "opaque") {
     // Positional (not deduplicated): input i of the kernel is operand i of the primitive.
     for (const i of root.inputs) inputs.push(slotOf.get(i)!);
-    const key = multiKey(root);
-    if (key !== undefined) {
-      // One kernel computes every output of a multi-output call (scan, whileLoop, cond).
-      if (done.has(key)) return undefined;
-      done.add(key);
-      const outputs: (number | undefined)[] = [];
-      for (const m of nodes) {
-        if (!M.has(m) || multiKey(m) !== key) continue;
-        if (m.prim === "scan" || m.prim === "whileLoop" || m.prim === "cond") outputs[m.params.index] = slotOf.get(m);
-      }
-      return { kind: "opaque", prim: root.prim, node: root, inputs, outputs, ops: [root.prim], ...base };
+    if (isTuple(root)) {
+      // One kernel computes every output of a call node (scan, whileLoop, cond) into the slots of
+      // its live projections; `output` is the first of them (a call has at least one live output).
+      const outputs = root.avals!.map((_, i) => callOuts?.[i]);
+      const first = outputs.find((s) => s !== undefined)!;
+      return { kind: "opaque", prim: root.prim, node: root, inputs, outputs, ops: [root.prim], ...base, output: first };
     }
     return { kind: "opaque", prim: root.prim, node: root, inputs, ops: [root.prim], ...base };
   }

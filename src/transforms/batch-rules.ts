@@ -4,8 +4,8 @@
  */
 import { condBatchRules } from "./cond-rules.js";
 import type { Node } from "../core/node.js";
-import { freshId, makeNode } from "../core/node.js";
-import type { CustomVjpInfo, Primitive } from "../core/primitives.js";
+import { freshId, makeCall } from "../core/node.js";
+import type { CallPrim, CustomVjpInfo, Primitive } from "../core/primitives.js";
 import { Graph } from "../core/graph.js";
 import { Tensor } from "../core/tensor.js";
 import { bind, broadcastTo_ } from "../ops/base.js";
@@ -18,6 +18,24 @@ import { convBatch } from "../ops/conv-general.js";
 
 /** A batching rule: operands (batched at 0 or unbatched), their dims, the node, the batch size. */
 export type BatchRule<P extends Primitive> = (args: readonly Tensor[], dims: readonly (0 | null)[], node: Node<P>, B: number) => Tensor;
+
+/** Batched outputs of a call: one value per output and where its batch axis is (null = unbatched). */
+export interface BatchedCall {
+  readonly outs: Tensor[];
+  readonly dims: (0 | null)[];
+}
+
+/** The batching rule of a call (multi-output) primitive, applied once per call node. */
+export type CallBatchRule<P extends CallPrim> = (args: readonly Tensor[], dims: readonly (0 | null)[], node: Node<P>, B: number) => BatchedCall;
+
+/** The batching rule of `proj`: output `index` of the batched call, with its batch dim. */
+export type ProjBatchRule = (call: BatchedCall, node: Node<"proj">) => { readonly out: Tensor; readonly dim: 0 | null };
+
+/** The batching table's entry for primitive P. */
+export type BatchEntry<P extends Primitive> = P extends CallPrim ? CallBatchRule<P> : P extends "proj" ? ProjBatchRule : BatchRule<P>;
+
+/** A batched call whose outputs are all batched at axis 0. */
+const allBatched = (outs: Tensor[]): BatchedCall => ({ outs, dims: outs.map((): 0 => 0) });
 
 /** Gives an unbatched operand a leading batch axis (a broadcast view). */
 export function materialize(x: Tensor, d: 0 | null, B: number): Tensor {
@@ -68,11 +86,7 @@ function batchedBody(graph: Graph, dims: readonly (0 | null)[], B: number): { gr
   return closeOver(tr.graph);
 }
 
-const scanMemo = new WeakMap<Node, Tensor[]>();
-
-const scanRule: BatchRule<"scan"> = (args, dims, node, B) => {
-  const hit = scanMemo.get(node);
-  if (hit) return hit[node.params.index]!;
+const scanRule: CallBatchRule<"scan"> = (args, dims, node, B) => {
   const p = node.params;
   const nK = p.numConsts;
   const nC = p.numCarry;
@@ -84,20 +98,15 @@ const scanRule: BatchRule<"scan"> = (args, dims, node, B) => {
   const { graph, consts: lifted } = batchedBody(p.body.graph, bodyDims, B);
   const body = callInfo(graph);
   const inputs = [...lifted, ...consts.map((t) => t.node), ...carry.map((t) => t.node), ...xs.map((t) => t.node)];
-  const outs = graph.outputs.map((_, i) => {
-    const o = new Tensor(makeNode("scan", { ...p, body, numConsts: lifted.length + nK, index: i }, inputs));
+  const outs = makeCall("scan", { ...p, body, numConsts: lifted.length + nK }, inputs).map((n, i) => {
+    const o = new Tensor(n);
     if (i < nC) return o;
     return permuteDims(o, [1, 0, ...o.shape.slice(2).map((_, k) => k + 2)]);
   });
-  scanMemo.set(node, outs);
-  return outs[p.index]!;
+  return allBatched(outs);
 };
 
-const cvjpMemo = new WeakMap<CustomVjpInfo, CustomVjpInfo>();
-
 function batchedInfo(info: CustomVjpInfo, B: number): CustomVjpInfo {
-  const hit = cvjpMemo.get(info);
-  if (hit) return hit;
   const { graph: g0 } = batchedBody(
     info.graph,
     info.graph.inputs.map(() => 0),
@@ -149,14 +158,11 @@ function batchedInfo(info: CustomVjpInfo, B: number): CustomVjpInfo {
       return mask.map((m) => (m ? r[k++]! : null));
     },
   };
-  cvjpMemo.set(info, out);
   return out;
 }
 
-const ckptMemo = new WeakMap<Node, Tensor[]>();
-
 /** The batching rule of every primitive. */
-export const BATCH: { readonly [P in Primitive]: BatchRule<P> } = {
+export const BATCH: { readonly [P in Primitive]: BatchEntry<P> } = {
   const: unreachable("const"),
   buffer: unreachable("buffer"),
   input: unreachable("input"),
@@ -220,21 +226,18 @@ export const BATCH: { readonly [P in Primitive]: BatchRule<P> } = {
   cond: (a, d, n, B) => condBatchRules.cond(a, d, n, B),
   customVjp: (args, dims, node, B) => {
     const info = batchedInfo(node.params.info, B);
-    return new Tensor(
-      makeNode(
-        "customVjp",
-        { info, index: node.params.index },
-        all(args, dims, B).map((t) => t.node),
-      ),
+    const outs = makeCall(
+      "customVjp",
+      { info },
+      all(args, dims, B).map((t) => t.node),
     );
+    return allBatched(outs.map((n) => new Tensor(n)));
   },
   customVjpLinear: () => {
     throw new Error("vmap of forward-mode derivatives through a customVjp function is not supported");
   },
-  customJvp: (args, dims, node, B) => batchCustomJvp(all(args, dims, B), node, B),
+  customJvp: (args, dims, node, B) => allBatched(batchCustomJvp(all(args, dims, B), node, B)),
   checkpoint: (args, dims, node, B) => {
-    const hit = ckptMemo.get(node);
-    if (hit) return hit[node.params.index]!;
     const { graph, consts } = batchedBody(
       node.params.body.graph,
       node.params.body.graph.inputs.map(() => 0),
@@ -242,10 +245,9 @@ export const BATCH: { readonly [P in Primitive]: BatchRule<P> } = {
     );
     const body = callInfo(graph);
     const ins = [...consts, ...all(args, dims, B).map((t) => t.node)];
-    const outs = graph.outputs.map((_, i) => new Tensor(makeNode("checkpoint", { body, index: i }, ins)));
-    ckptMemo.set(node, outs);
-    return outs[node.params.index]!;
+    return allBatched(makeCall("checkpoint", { body }, ins).map((n) => new Tensor(n)));
   },
+  proj: (call, node) => ({ out: call.outs[node.params.index]!, dim: call.dims[node.params.index]! }),
   stopGradient: elementwise,
   barrier: elementwise,
 };

@@ -1,18 +1,19 @@
 /**
  * JVP and transpose rules of the higher-order primitives (scan, customVjp, checkpoint). Each works
- * on the body graph with the same machinery used for whole programs.
+ * on the body graph with the same machinery used for whole programs, and is applied once per call
+ * node (a multi-output node): it sees the tangents or cotangents of every output at once.
  */
 import { isFloat } from "../core/dtype.js";
 import { Graph } from "../core/graph.js";
 import type { Node } from "../core/node.js";
-import { inputNode, makeNode } from "../core/node.js";
+import { inputNode, makeCall, projections } from "../core/node.js";
 import type { CallInfo } from "../core/primitives.js";
 import { Tensor } from "../core/tensor.js";
 import { zerosLike } from "../ops/creation.js";
 import { add } from "../ops/elementwise.js";
 import { callInfo, closeOver } from "./closure.js";
-import type { JvpRule } from "./jvp-rules.js";
-import type { TransposeRule } from "./transpose-rules.js";
+import type { CallJvpRule } from "./jvp-rules.js";
+import type { CallTransposeRule } from "./transpose-rules.js";
 import { applyGraph, traceFlat } from "./trace.js";
 import { transform } from "./recurse.js";
 import { customJvpRule, customJvpTranspose } from "./custom-jvp-rules.js";
@@ -21,7 +22,7 @@ const T = (n: Node): Tensor => new Tensor(n);
 const zeroOf = (n: Node | Tensor): Tensor => zerosLike(n instanceof Tensor ? n : T(n), { dtype: isFloat(n.dtype) ? n.dtype : "float32" });
 
 function scanNodes(body: CallInfo, numConsts: number, numCarry: number, length: number, reverse: boolean, inputs: readonly Node[]): Tensor[] {
-  return body.graph.outputs.map((_, i) => T(makeNode("scan", { body, numConsts, numCarry, length, reverse, index: i }, inputs)));
+  return makeCall("scan", { body, numConsts, numCarry, length, reverse }, inputs).map(T);
 }
 
 /** Traces a flat function into a closed call (captured values become leading operands). */
@@ -35,10 +36,11 @@ const aval = (n: Node | Tensor): { shape: readonly number[]; dtype: Node["dtype"
 
 // ---- scan --------------------------------------------------------------------------------------
 
-/** One JVP per scan (all its output nodes share it): keyed by body, operands and tangent mask. */
-const scanJvpMemo = new WeakMap<CallInfo, Map<string, { outs: Tensor[]; touts: Tensor[] }>>();
-
-function scanJvp(primals: readonly Tensor[], tangents: readonly (Tensor | null)[], node: Node<"scan">): { outs: Tensor[]; touts: Tensor[] } {
+/**
+ * JVP of a scan: a primal scan that also emits the carry entering each step (its outputs replace
+ * the call's), and a tangent scan linear in the tangents (so reverse mode can transpose it).
+ */
+const scanJvp: CallJvpRule<"scan"> = (primals, tangents, node) => {
   const p = node.params;
   const g = p.body.graph;
   const nK = p.numConsts;
@@ -98,25 +100,13 @@ function scanJvp(primals: readonly Tensor[], tangents: readonly (Tensor | null)[
   for (let i = 0; i < nC; i++) touts.push(tH[i] ? s2[j++]! : zeroOf(outs[i]!));
   for (let i = 0; i < nY; i++) touts.push(s2[j++]!);
   return { outs, touts };
-}
-
-const scanJvpRule: JvpRule<"scan"> = (primals, tangents, node) => {
-  let m = scanJvpMemo.get(node.params.body);
-  if (!m) scanJvpMemo.set(node.params.body, (m = new Map()));
-  const key = `${node.params.reverse}|${node.inputs.map((i) => i.id).join(",")}|${tangents.map((t) => t?.node.id ?? "-").join(",")}`;
-  let r = m.get(key);
-  if (!r) {
-    r = scanJvp(primals, tangents, node);
-    m.set(key, r);
-  }
-  return r.touts[node.params.index]!;
 };
 
 /**
- * Transpose of a linear scan given the cotangents of any of its outputs (one entry per output,
- * null = zero): one scan running the other way computes them all.
+ * Transpose of a linear scan given the cotangents of its outputs (one entry per output, null =
+ * zero): one scan running the other way computes them all.
  */
-export function scanTransposeGroup(node: Node<"scan">, outCts: readonly (Tensor | null)[], lin: readonly boolean[]): (Tensor | null)[] {
+const scanTranspose: CallTransposeRule<"scan"> = (outCts, node, lin) => {
   const p = node.params;
   const g = p.body.graph;
   const nK = p.numConsts;
@@ -178,106 +168,102 @@ export function scanTransposeGroup(node: Node<"scan">, outCts: readonly (Tensor 
   let a = 0;
   let b = 0;
   return [...isLinK.map((l) => (l ? ctKl[a++]! : null)), ...ctHinit.map((t, i) => (lin[nK + i] ? t : null)), ...isLinX.map((l) => (l ? ctXl[b++]! : null))];
-}
-
-/** Transpose of a linear scan for the cotangent of one output. */
-const scanTranspose: TransposeRule<"scan"> = (ct, node, lin) =>
-  scanTransposeGroup(
-    node,
-    node.params.body.graph.outputs.map((_, i) => (i === node.params.index ? ct : null)),
-    lin,
-  );
+};
 
 // ---- customVjp ---------------------------------------------------------------------------------
 
-const customVjpRule: JvpRule<"customVjp"> = (primals, tangents, node) => {
+/** JVP of a customVjp call: the call's outputs, and the tangents as one customVjpLinear call on the residuals. */
+const customVjpRule: CallJvpRule<"customVjp"> = (primals, tangents, node) => {
   const info = node.params.info;
+  const outs = projections(node).map(T);
+  if (tangents.every((t) => t === null)) return { outs, touts: outs.map(() => null) };
   const { res } = info.fwd(primals);
-  if (tangents.every((t) => t === null)) return null;
   const argT = primals.map((x, i) => (tangents[i] ?? zeroOf(x)).node);
-  return T(
-    makeNode("customVjpLinear", { info, index: node.params.index, numRes: res.length, argShapes: primals.map((x) => ({ shape: x.shape, dtype: x.dtype })) }, [
-      ...res.map((r) => r.node),
-      ...argT,
-    ]),
-  );
+  const touts = makeCall("customVjpLinear", { info, numRes: res.length, argShapes: primals.map((x) => ({ shape: x.shape, dtype: x.dtype })) }, [
+    ...res.map((r) => r.node),
+    ...argT,
+  ]).map(T);
+  return { outs, touts };
 };
 
-const customVjpLinearJvp: JvpRule<"customVjpLinear"> = (primals, tangents, node) => {
+const customVjpLinearJvp: CallJvpRule<"customVjpLinear"> = (primals, tangents, node) => {
   const nR = node.params.numRes;
   if (tangents.slice(0, nR).some((t) => t !== null)) {
     throw new Error(
       `forward-mode differentiation through the customVjp function "${node.params.info.name}" is not supported (its VJP is hand-written); use reverse mode`,
     );
   }
+  const outs = projections(node).map(T);
   const argT = tangents.slice(nR);
-  if (argT.every((t) => t === null)) return null;
-  return T(makeNode("customVjpLinear", node.params, [...primals.slice(0, nR).map((t) => t.node), ...argT.map((t, i) => (t ?? zeroOf(primals[nR + i]!)).node)]));
+  if (argT.every((t) => t === null)) return { outs, touts: outs.map(() => null) };
+  const touts = makeCall("customVjpLinear", node.params, [
+    ...primals.slice(0, nR).map((t) => t.node),
+    ...argT.map((t, i) => (t ?? zeroOf(primals[nR + i]!)).node),
+  ]);
+  return { outs, touts: touts.map(T) };
 };
 
-const customVjpLinearT: TransposeRule<"customVjpLinear"> = (ct, node) => {
-  const { info, index, numRes } = node.params;
+/** Transpose of the linear map of a customVjp call: the user's bwd, once for the cotangents of every output. */
+const customVjpLinearT: CallTransposeRule<"customVjpLinear"> = (cts, node) => {
+  const { info, numRes } = node.params;
   const res = node.inputs.slice(0, numRes).map(T);
-  const cts = info.graph.outputs.map((o, i) => (i === index ? ct : zeroOf(o)));
-  const g = info.bwd(res, cts);
+  const g = info.bwd(
+    res,
+    info.graph.outputs.map((o, i) => cts[i] ?? zeroOf(o)),
+  );
   return [...res.map(() => null), ...g];
 };
 
 // ---- checkpoint --------------------------------------------------------------------------------
 
-const ckptJvpMemo = new WeakMap<CallInfo, Map<string, { body: CallInfo; consts: Node[] }>>();
-
-const checkpointJvp: JvpRule<"checkpoint"> = (primals, tangents, node) => {
-  if (tangents.every((t) => t === null)) return null;
+/** JVP of a checkpoint: the call's outputs, and one checkpoint of the body's JVP for the tangents. */
+const checkpointJvp: CallJvpRule<"checkpoint"> = (primals, tangents, node) => {
+  const outs = projections(node).map(T);
+  if (tangents.every((t) => t === null)) return { outs, touts: outs.map(() => null) };
   const body = node.params.body;
-  const mask = tangents.map((t) => (t ? "1" : "0")).join("");
-  let m = ckptJvpMemo.get(body);
-  if (!m) ckptJvpMemo.set(body, (m = new Map()));
-  let jb = m.get(mask);
   const live = tangents.map((t, i) => (t ? i : -1)).filter((i) => i >= 0);
-  if (!jb) {
-    const n = primals.length;
-    jb = closedCall(
-      (a) => {
-        const tan = primals.map((_, i) => (live.includes(i) ? a[n + live.indexOf(i)]! : null));
-        const r = transform("jvpGraph")(body.graph, a.slice(0, n), tan);
-        return r.touts.map((t, i) => t ?? zeroOf(r.outs[i]!));
-      },
-      [...primals.map(aval), ...live.map((i) => aval(primals[i]!))],
-    );
-    m.set(mask, jb);
-  }
+  const n = primals.length;
+  const jb = closedCall(
+    (a) => {
+      const tan = primals.map((_, i) => (live.includes(i) ? a[n + live.indexOf(i)]! : null));
+      const r = transform("jvpGraph")(body.graph, a.slice(0, n), tan);
+      return r.touts.map((t, i) => t ?? zeroOf(r.outs[i]!));
+    },
+    [...primals.map(aval), ...live.map((i) => aval(primals[i]!))],
+  );
   const inputs = [...jb.consts, ...primals.map((t) => t.node), ...live.map((i) => tangents[i]!.node)];
-  return T(makeNode("checkpoint", { body: jb.body, index: node.params.index }, inputs));
+  return { outs, touts: makeCall("checkpoint", { body: jb.body }, inputs).map(T) };
 };
 
-const checkpointT: TransposeRule<"checkpoint"> = (ct, node, lin) => {
+/** Transpose of a checkpoint: one checkpoint of the body's transpose, for the cotangents of every output. */
+const checkpointT: CallTransposeRule<"checkpoint"> = (cts, node, lin) => {
   const g = node.params.body.graph;
   const ins = node.inputs;
   const nonlin = ins.filter((_, i) => !lin[i]);
   const linIns = ins.filter((_, i) => lin[i]);
+  const liveCts = cts.flatMap((c, i) => (c ? [i] : []));
   const { body, consts } = closedCall(
     (a) => {
       const nl = a.slice(0, nonlin.length);
-      const c = a[nonlin.length]!;
+      const cs = a.slice(nonlin.length);
       const phs = linIns.map((n) => inputNode(n.shape, n.dtype));
       let p = 0;
       let q = 0;
       const args = ins.map((_, i) => (lin[i] ? T(phs[p++]!) : nl[q++]!));
       const outs = applyGraph(g, args);
-      const cts = outs.map((_, i) => (i === node.params.index ? c : null));
-      return transform("transposeLinear")(outs, cts, phs).map((t, i) => t ?? zeroOf(phs[i]!));
+      const outCts = outs.map((_, i) => (liveCts.includes(i) ? cs[liveCts.indexOf(i)]! : null));
+      return transform("transposeLinear")(outs, outCts, phs).map((t, i) => t ?? zeroOf(phs[i]!));
     },
-    [...nonlin.map(aval), aval(ct)],
+    [...nonlin.map(aval), ...liveCts.map((i) => aval(cts[i]!))],
   );
-  const outs = body.graph.outputs.map((_, i) => T(makeNode("checkpoint", { body, index: i }, [...consts, ...nonlin, ct.node])));
+  const outs = makeCall("checkpoint", { body }, [...consts, ...nonlin, ...liveCts.map((i) => cts[i]!.node)]).map(T);
   let k = 0;
   return ins.map((_, i) => (lin[i] ? outs[k++]! : null));
 };
 
 /** JVP rules of the call primitives. */
 export const callJvpRules = {
-  scan: scanJvpRule,
+  scan: scanJvp,
   customVjp: customVjpRule,
   customVjpLinear: customVjpLinearJvp,
   customJvp: customJvpRule,

@@ -1,8 +1,8 @@
 /**
  * JVP, transpose and batching rules of the data-dependent control-flow primitives `whileLoop` and
  * `cond` (JAX's `while_loop` and `switch`). Each rule works on the body graphs with the same
- * machinery used for whole programs, and every output node of one call shares one transformed call
- * (memoized by the call's bodies, operands and tangents/dims).
+ * machinery used for whole programs, and is applied once per call node (a multi-output node): it
+ * sees the tangents, cotangents or batch dims of every output at once.
  *
  * - whileLoop jvp: a while over (carry, tangent carry) whose body is the body's jvp; the predicate
  *   sees only primals. Its transpose throws: the trip count is unknown until run time (use the
@@ -16,7 +16,7 @@
 import { isFloat } from "../core/dtype.js";
 import { Graph } from "../core/graph.js";
 import type { Node } from "../core/node.js";
-import { inputNode, makeNode } from "../core/node.js";
+import { inputNode, makeCall, projections } from "../core/node.js";
 import type { CallInfo } from "../core/primitives.js";
 import { Tensor } from "../core/tensor.js";
 import { broadcastTo_ } from "../ops/base.js";
@@ -24,18 +24,17 @@ import { zerosLike } from "../ops/creation.js";
 import { clip, equal, where } from "../ops/elementwise.js";
 import { any } from "../ops/reduce.js";
 import { reshape } from "../ops/shape.js";
-import type { BatchRule } from "./batch-rules.js";
+import type { CallBatchRule } from "./batch-rules.js";
 import { callInfo, closeOver } from "./closure.js";
-import type { JvpRule } from "./jvp-rules.js";
+import type { CallJvpRule } from "./jvp-rules.js";
 import { transform } from "./recurse.js";
 import { applyGraph, dependents, traceFlat } from "./trace.js";
 import type { Aval } from "./trace.js";
-import type { TransposeRule } from "./transpose-rules.js";
+import type { CallTransposeRule } from "./transpose-rules.js";
 
 const T = (n: Node): Tensor => new Tensor(n);
 const aval = (n: Node | Tensor): Aval => ({ shape: n.shape, dtype: n.dtype });
 const zeroOf = (n: Node | Tensor): Tensor => zerosLike(n instanceof Tensor ? n : T(n), { dtype: isFloat(n.dtype) ? n.dtype : "float32" });
-const ids = (ns: readonly (Node | Tensor | null)[]): string => ns.map((n) => (n ? (n instanceof Tensor ? n.node.id : n.id) : "-")).join(",");
 
 /** A traced flat function with its captured values lifted into leading inputs. */
 interface Closed {
@@ -70,32 +69,28 @@ export function mergeCalls(parts: readonly Closed[]): { calls: CallInfo[]; const
   return { calls, consts };
 }
 
-function memo<V>(table: WeakMap<CallInfo, Map<string, V>>, owner: CallInfo, key: string, make: () => V): V {
-  let m = table.get(owner);
-  if (!m) table.set(owner, (m = new Map()));
-  let v = m.get(key);
-  if (v === undefined) m.set(key, (v = make()));
-  return v;
+function condNodes(branches: CallInfo[], inputs: readonly Node[]): Tensor[] {
+  return makeCall("cond", { branches }, inputs).map(T);
 }
 
-function condNodes(branches: CallInfo[], n: number, inputs: readonly Node[]): Tensor[] {
-  return Array.from({ length: n }, (_, i) => T(makeNode("cond", { branches, index: i }, inputs)));
+function whileNodes(cond: CallInfo, body: CallInfo, numConsts: number, inputs: readonly Node[]): Tensor[] {
+  return makeCall("whileLoop", { cond, body, numConsts }, inputs).map(T);
 }
 
-function whileNodes(cond: CallInfo, body: CallInfo, numConsts: number, n: number, inputs: readonly Node[]): Tensor[] {
-  return Array.from({ length: n }, (_, i) => T(makeNode("whileLoop", { cond, body, numConsts, index: i }, inputs)));
-}
+/** The outputs of a call node with no tangents. */
+const untouched = (node: Node): { outs: Tensor[]; touts: null[] } => {
+  const outs = projections(node).map(T);
+  return { outs, touts: outs.map(() => null) };
+};
 
 // ---- cond --------------------------------------------------------------------------------------
 
-const condJvpMemo = new WeakMap<CallInfo, Map<string, (Tensor | null)[]>>();
-
-const condJvp: JvpRule<"cond"> = (primals, tangents, node) => {
+const condJvp: CallJvpRule<"cond"> = (primals, tangents, node) => {
   const p = node.params;
   const ops = primals.slice(1);
   const live = ops.map((x, i) => (tangents[i + 1] && isFloat(x.dtype) ? i : -1)).filter((i) => i >= 0);
-  if (live.length === 0) return null;
-  const touts = memo(condJvpMemo, p.branches[0]!, `${ids(node.inputs)}|${ids(tangents)}`, () => {
+  if (live.length === 0) return untouched(node);
+  const touts = ((): (Tensor | null)[] => {
     const outs = p.branches[0]!.graph.outputs;
     const fl = outs.map((o) => isFloat(o.dtype));
     const parts = p.branches.map((b) =>
@@ -110,24 +105,26 @@ const condJvp: JvpRule<"cond"> = (primals, tangents, node) => {
     );
     const { calls, consts } = mergeCalls(parts);
     const inputs = [primals[0]!.node, ...consts, ...ops.map((t) => t.node), ...live.map((i) => tangents[i + 1]!.node)];
-    const ts = condNodes(calls, fl.filter(Boolean).length, inputs);
+    const ts = condNodes(calls, inputs);
     let k = 0;
     return fl.map((f) => (f ? ts[k++]! : null));
-  });
-  return touts[p.index] ?? null;
+  })();
+  return { outs: projections(node).map(T), touts };
 };
 
-const condTranspose: TransposeRule<"cond"> = (ct, node, lin) => {
+/** Transpose of a cond: a cond of the transposed branches, for the cotangents of every output. */
+const condTranspose: CallTransposeRule<"cond"> = (cts, node, lin) => {
   const p = node.params;
   const ops = node.inputs.slice(1);
   const linOps = lin.slice(1);
   const nonlin = ops.filter((_, i) => !linOps[i]);
   const linIns = ops.filter((_, i) => linOps[i]);
+  const liveCts = cts.flatMap((c, i) => (c ? [i] : []));
   const parts = p.branches.map((b) =>
     closed(
       (a) => {
         const nl = a.slice(0, nonlin.length);
-        const c = a[nonlin.length]!;
+        const cs = a.slice(nonlin.length);
         const phs = linIns.map((n) => inputNode(n.shape, n.dtype));
         let q = 0;
         let r = 0;
@@ -135,23 +132,21 @@ const condTranspose: TransposeRule<"cond"> = (ct, node, lin) => {
           b.graph,
           ops.map((_, i) => (linOps[i] ? T(phs[q++]!) : nl[r++]!)),
         );
-        const cts = outs.map((_, i) => (i === p.index ? c : null));
-        return transform("transposeLinear")(outs, cts, phs).map((t, i) => t ?? zeroOf(phs[i]!));
+        const outCts = outs.map((_, i) => (liveCts.includes(i) ? cs[liveCts.indexOf(i)]! : null));
+        return transform("transposeLinear")(outs, outCts, phs).map((t, i) => t ?? zeroOf(phs[i]!));
       },
-      [...nonlin.map(aval), aval(ct)],
+      [...nonlin.map(aval), ...liveCts.map((i) => aval(cts[i]!))],
     ),
   );
   const { calls, consts } = mergeCalls(parts);
-  const outs = condNodes(calls, linIns.length, [node.inputs[0]!, ...consts, ...nonlin, ct.node]);
+  const outs = condNodes(calls, [node.inputs[0]!, ...consts, ...nonlin, ...liveCts.map((i) => cts[i]!.node)]);
   let k = 0;
   return node.inputs.map((_, i) => (lin[i] ? outs[k++]! : null));
 };
 
-const condBatchMemo = new WeakMap<CallInfo, Map<string, Tensor[]>>();
-
-const condBatch: BatchRule<"cond"> = (args, dims, node, B) => {
+const condBatch: CallBatchRule<"cond"> = (args, dims, node, B) => {
   const p = node.params;
-  const outs = memo(condBatchMemo, p.branches[0]!, `${ids(node.inputs)}|${ids(args)}|${dims.join(",")}`, () => {
+  const outs = ((): Tensor[] => {
     const ops = args.slice(1);
     const opDims = dims.slice(1);
     if (dims[0] === null) {
@@ -166,8 +161,7 @@ const condBatch: BatchRule<"cond"> = (args, dims, node, B) => {
         ),
       );
       const { calls, consts } = mergeCalls(parts);
-      const n = p.branches[0]!.graph.outputs.length;
-      return condNodes(calls, n, [args[0]!.node, ...consts, ...ops.map((t) => t.node)]);
+      return condNodes(calls, [args[0]!.node, ...consts, ...ops.map((t) => t.node)]);
     }
     // batched index: every branch runs, the lanes select with where (JAX's cond under vmap)
     const idx = clip(args[0]!, { min: 0, max: p.branches.length - 1 });
@@ -183,15 +177,13 @@ const condBatch: BatchRule<"cond"> = (args, dims, node, B) => {
       }
       return r;
     });
-  });
-  return outs[p.index]!;
+  })();
+  return { outs, dims: outs.map((): 0 => 0) };
 };
 
 // ---- whileLoop ---------------------------------------------------------------------------------
 
-const whileJvpMemo = new WeakMap<CallInfo, Map<string, (Tensor | null)[]>>();
-
-const whileJvp: JvpRule<"whileLoop"> = (primals, tangents, node) => {
+const whileJvp: CallJvpRule<"whileLoop"> = (primals, tangents, node) => {
   const p = node.params;
   const nK = p.numConsts;
   const consts = primals.slice(0, nK);
@@ -199,8 +191,8 @@ const whileJvp: JvpRule<"whileLoop"> = (primals, tangents, node) => {
   const liveK = consts.map((c, i) => (tangents[i] && isFloat(c.dtype) ? i : -1)).filter((i) => i >= 0);
   const liveH = carry.map((c, i) => (isFloat(c.dtype) ? i : -1)).filter((i) => i >= 0);
   const anyLive = liveK.length > 0 || liveH.some((i) => tangents[nK + i]);
-  if (!anyLive || !isFloat(node.dtype)) return null;
-  const touts = memo(whileJvpMemo, p.body, `${p.cond.id}|${ids(node.inputs)}|${ids(tangents)}`, () => {
+  if (!anyLive) return untouched(node);
+  const touts = ((): (Tensor | null)[] => {
     // layout: [...consts, ...tangent consts (live), ...carry, ...tangent carry (float carries)]
     const avals = [...consts.map(aval), ...liveK.map((i) => aval(consts[i]!)), ...carry.map(aval), ...liveH.map((i) => aval(carry[i]!))];
     const split = (a: Tensor[]): { k: Tensor[]; tk: Tensor[]; c: Tensor[]; tc: Tensor[] } => {
@@ -228,13 +220,13 @@ const whileJvp: JvpRule<"whileLoop"> = (primals, tangents, node) => {
       ...carry.map((t) => t.node),
       ...liveH.map((i) => (tangents[nK + i] ?? zeroOf(carry[i]!)).node),
     ];
-    const outs = whileNodes(calls[0]!, calls[1]!, lifted.length + nK + liveK.length, carry.length + liveH.length, inputs);
+    const outs = whileNodes(calls[0]!, calls[1]!, lifted.length + nK + liveK.length, inputs);
     return carry.map((_, i) => (liveH.includes(i) ? outs[carry.length + liveH.indexOf(i)]! : null));
-  });
-  return touts[p.index] ?? null;
+  })();
+  return { outs: projections(node).map(T), touts };
 };
 
-const whileTranspose: TransposeRule<"whileLoop"> = () => {
+const whileTranspose: CallTransposeRule<"whileLoop"> = () => {
   throw new Error(
     "whileLoop: reverse-mode differentiation (grad, vjp) of a whileLoop whose trip count is decided at run time is not supported " +
       "(as in JAX); pass { maxIterations } to whileLoop for its bounded form (a scan), which is reverse-differentiable, or use jvp/jacfwd",
@@ -250,12 +242,10 @@ function outDims(graph: Graph, inDims: readonly (0 | null)[]): (0 | null)[] {
   return graph.outputs.map((o) => (dep.has(o.id) ? 0 : null));
 }
 
-const whileBatchMemo = new WeakMap<CallInfo, Map<string, Tensor[]>>();
-
-const whileBatch: BatchRule<"whileLoop"> = (args, dims, node, B) => {
+const whileBatch: CallBatchRule<"whileLoop"> = (args, dims, node, B) => {
   const p = node.params;
   const nK = p.numConsts;
-  const outs = memo(whileBatchMemo, p.body, `${p.cond.id}|${ids(args)}|${dims.join(",")}`, () => {
+  const outs = ((): Tensor[] => {
     const dK = dims.slice(0, nK);
     let dC = dims.slice(nK);
     // the carries batched at the fixpoint of the body
@@ -302,10 +292,10 @@ const whileBatch: BatchRule<"whileLoop"> = (args, dims, node, B) => {
     }
     const { calls, consts: lifted } = mergeCalls([condPart, bodyPart]);
     const inputs = [...lifted, ...args.slice(0, nK).map((t) => t.node), ...batchAs(args.slice(nK), dC, dims.slice(nK)).map((t) => t.node)];
-    const raw = whileNodes(calls[0]!, calls[1]!, lifted.length + nK, dC.length, inputs);
+    const raw = whileNodes(calls[0]!, calls[1]!, lifted.length + nK, inputs);
     return raw.map((t, i) => materialize(t, dC[i]!, B));
-  });
-  return outs[p.index]!;
+  })();
+  return { outs, dims: outs.map((): 0 => 0) };
 };
 
 /** Rules of whileLoop and cond, merged into the transforms' tables. */

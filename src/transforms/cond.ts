@@ -17,7 +17,7 @@
  */
 import { ShapeError, fmtShape } from "../core/errors.js";
 import type { Node } from "../core/node.js";
-import { makeNode } from "../core/node.js";
+import { makeCall } from "../core/node.js";
 import { Tensor } from "../core/tensor.js";
 import { flatten, treeKey, unflatten } from "../core/tree.js";
 import type { TensorLike } from "../ops/base.js";
@@ -110,7 +110,7 @@ function condPrim<A extends unknown[], R>(op: string, index: Tensor, branches: r
   });
   const { calls, consts } = mergeCalls(parts);
   const inputs: Node[] = [index.node, ...consts, ...ops.leaves.map((t) => t.node)];
-  const outs = calls[0]!.graph.outputs.map((_, i) => new Tensor(makeNode("cond", { branches: calls, index: i }, inputs)));
+  const outs = makeCall("cond", { branches: calls }, inputs).map((n) => new Tensor(n));
   return unflatten(outDef!, outs) as R;
 }
 
@@ -178,15 +178,10 @@ function whilePrim<C>(condFn: (carry: C) => TensorLike, body: (carry: C) => C, i
   );
   const { calls, consts } = mergeCalls([closeOver(condTr.graph), closeOver(bodyTr.graph)]);
   const inputs: Node[] = [...consts, ...c.leaves.map((t) => t.node)];
-  const params = (index: number): { cond: (typeof calls)[0]; body: (typeof calls)[0]; numConsts: number; index: number } => ({
-    cond: calls[0]!,
-    body: calls[1]!,
-    numConsts: consts.length,
-    index,
-  });
+  const outs = makeCall("whileLoop", { cond: calls[0]!, body: calls[1]!, numConsts: consts.length }, inputs);
   return unflatten(
     c.def,
-    c.leaves.map((_, i) => new Tensor(makeNode("whileLoop", params(i), inputs))),
+    outs.map((n) => new Tensor(n)),
   ) as C;
 }
 

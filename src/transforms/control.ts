@@ -1,7 +1,7 @@
 /** Public higher-order primitives: scan, customVjp, checkpoint. */
 import { ShapeError, fmtShape } from "../core/errors.js";
 import type { Node } from "../core/node.js";
-import { freshId, makeNode } from "../core/node.js";
+import { freshId, makeCall } from "../core/node.js";
 import type { CustomVjpInfo } from "../core/primitives.js";
 import { Tensor } from "../core/tensor.js";
 import { flatten, treeKey } from "../core/tree.js";
@@ -67,9 +67,7 @@ export function scan<C, X = Tensor, Y = Tensor>(
   const { graph, consts } = closeOver(tr.graph);
   const body = callInfo(graph);
   const inputs: Node[] = [...consts, ...c.leaves.map((t) => t.node), ...xt.map((t) => t.node)];
-  const outs = graph.outputs.map(
-    (_, i) => new Tensor(makeNode("scan", { body, numConsts: consts.length, numCarry: nC, length, reverse: options.reverse ?? false, index: i }, inputs)),
-  );
+  const outs = makeCall("scan", { body, numConsts: consts.length, numCarry: nC, length, reverse: options.reverse ?? false }, inputs).map((n) => new Tensor(n));
   const carryOut = (rebuild(c.def, outs.slice(0, nC)) as unknown[])[0] as C;
   const ys = rebuild(yDef!, outs.slice(nC)) as Y;
   return [carryOut, ys];
@@ -149,7 +147,7 @@ export function customVjp<F extends (...args: any[]) => any>(
       },
     };
     const inputs = [...consts, ...a.leaves.map((t) => t.node)];
-    const outs = graph.outputs.map((_, i) => new Tensor(makeNode("customVjp", { info, index: i }, inputs)));
+    const outs = makeCall("customVjp", { info }, inputs).map((n) => new Tensor(n));
     return rebuild(tr.outDef, outs);
   };
   return g as F;
@@ -177,7 +175,7 @@ export function checkpoint<F extends (...args: any[]) => any>(f: F): F {
     const { graph, consts } = closeOver(tr.graph);
     const body = callInfo(graph);
     const inputs = [...consts, ...a.leaves.map((t) => t.node)];
-    const outs = graph.outputs.map((_, i) => new Tensor(makeNode("checkpoint", { body, index: i }, inputs)));
+    const outs = makeCall("checkpoint", { body }, inputs).map((n) => new Tensor(n));
     return rebuild(tr.outDef, outs);
   };
   return g as F;

@@ -9,18 +9,18 @@
 import { isFloat } from "../core/dtype.js";
 import { ShapeError, fmtShape } from "../core/errors.js";
 import type { Node } from "../core/node.js";
-import { freshId, inputNode, makeNode } from "../core/node.js";
+import { freshId, inputNode, makeCall, projections } from "../core/node.js";
 import type { CustomJvpInfo, Primitive } from "../core/primitives.js";
-import { META } from "../core/primitives.js";
+import { META, isCallPrim } from "../core/primitives.js";
 import { Tensor } from "../core/tensor.js";
 import { broadcastTo_ } from "../ops/base.js";
 import { zerosLike } from "../ops/creation.js";
 import { reshape } from "../ops/shape.js";
 import { closeOver } from "./closure.js";
-import type { JvpRule } from "./jvp-rules.js";
+import type { CallJvpRule } from "./jvp-rules.js";
 import { transform } from "./recurse.js";
 import { applyGraph, dependents, substitute, traceFlat } from "./trace.js";
-import type { TransposeRule } from "./transpose-rules.js";
+import type { CallTransposeRule } from "./transpose-rules.js";
 
 const T = (n: Node): Tensor => new Tensor(n);
 const aval = (t: Tensor | Node): { shape: readonly number[]; dtype: Node["dtype"] } => ({ shape: t.shape, dtype: t.dtype });
@@ -35,13 +35,13 @@ export function callCustomJvp(name: string, f: (xs: Tensor[]) => Tensor[], rule:
   const { graph, consts } = closeOver(tr.graph);
   const info: CustomJvpInfo = { id: freshId(), graph, numConsts: consts.length, name, rule };
   const inputs = [...consts, ...args.map((t) => t.node)];
-  return graph.outputs.map((_, i) => T(makeNode("customJvp", { info, index: i }, inputs)));
+  return makeCall("customJvp", { info }, inputs).map(T);
 }
 
 /** Why the node `n` is not linear in its operands marked `lin` (undefined when it is). */
 function nonLinearity(n: Node, lin: readonly boolean[]): string | undefined {
   const p: Primitive = n.prim;
-  if (META[p].linear || META[p].kind === "call" || p === "cast" || p === "barrier") return undefined;
+  if (META[p].linear || isCallPrim(p) || p === "cast" || p === "barrier") return undefined;
   if ((p === "mul" || p === "matmul") && !(lin[0] && lin[1])) return undefined;
   if (p === "mul" || p === "matmul") return `${p} of two tangent-dependent values`;
   if (p === "div") return lin[1] ? "division by a tangent-dependent value" : undefined;
@@ -109,10 +109,8 @@ function traceRule(info: CustomJvpInfo, primals: readonly Tensor[]): Traced {
   return { outs, touts, graphInputs: [...g.inputs] };
 }
 
-const ruleMemo = new WeakMap<CustomJvpInfo, Map<string, Tensor[]>>();
-
 /** JVP of a customJvp call: the rule's tangent outputs, with its primal outputs replaced by the call's. */
-export const customJvpRule: JvpRule<"customJvp"> = (primals, tangents, node) => {
+export const customJvpRule: CallJvpRule<"customJvp"> = (primals, tangents, node) => {
   const info = node.params.info;
   const nK = info.numConsts;
   tangents.slice(0, nK).forEach((t) => {
@@ -120,29 +118,22 @@ export const customJvpRule: JvpRule<"customJvp"> = (primals, tangents, node) => 
       throw new Error(`customJvp(${info.name}): f closes over a value that is being differentiated; pass it to f as an argument instead`);
     }
   });
-  if (tangents.slice(nK).every((t) => t === null)) return null;
-  let m = ruleMemo.get(info);
-  if (!m) ruleMemo.set(info, (m = new Map()));
-  const key = `${primals.map((p) => p.node.id).join(",")}|${tangents.map((t) => t?.node.id ?? "-").join(",")}`;
-  let touts = m.get(key);
-  if (!touts) {
-    const tr = traceRule(info, primals);
-    const env = new Map<number, Node>();
-    const args = primals.slice(nK);
-    args.forEach((a, i) => env.set(tr.graphInputs[i]!.id, a.node));
-    args.forEach((a, i) => env.set(tr.graphInputs[args.length + i]!.id, (tangents[nK + i] ?? zeroOf(a)).node));
-    // the rule's primal outputs are the call's outputs (so the rule's tangents reuse them)
-    tr.outs.forEach((o, i) => {
-      if (!env.has(o.id)) env.set(o.id, i === node.params.index ? node : makeNode("customJvp", { info, index: i }, node.inputs));
-    });
-    touts = substitute(tr.touts, env).map(T);
-    m.set(key, touts);
-  }
-  return touts[node.params.index]!;
+  const outs = projections(node);
+  if (tangents.slice(nK).every((t) => t === null)) return { outs: outs.map(T), touts: outs.map(() => null) };
+  const tr = traceRule(info, primals);
+  const env = new Map<number, Node>();
+  const args = primals.slice(nK);
+  args.forEach((a, i) => env.set(tr.graphInputs[i]!.id, a.node));
+  args.forEach((a, i) => env.set(tr.graphInputs[args.length + i]!.id, (tangents[nK + i] ?? zeroOf(a)).node));
+  // the rule's primal outputs are the call's outputs (so the rule's tangents reuse them)
+  tr.outs.forEach((o, i) => {
+    if (!env.has(o.id)) env.set(o.id, outs[i]!);
+  });
+  return { outs: outs.map(T), touts: substitute(tr.touts, env).map(T) };
 };
 
 /** Transpose of a customJvp call applied to linear operands: the body, transposed. */
-export const customJvpTranspose: TransposeRule<"customJvp"> = (ct, node, lin) => {
+export const customJvpTranspose: CallTransposeRule<"customJvp"> = (cts, node, lin) => {
   const g = node.params.info.graph;
   const phs = node.inputs.filter((_, i) => lin[i]).map((n) => inputNode(n.shape, n.dtype));
   let k = 0;
@@ -150,11 +141,7 @@ export const customJvpTranspose: TransposeRule<"customJvp"> = (ct, node, lin) =>
     g,
     node.inputs.map((n, i) => T(lin[i] ? phs[k++]! : n)),
   );
-  const r = transform("transposeLinear")(
-    outs,
-    outs.map((_, i) => (i === node.params.index ? ct : null)),
-    phs,
-  );
+  const r = transform("transposeLinear")(outs, cts, phs);
   k = 0;
   return node.inputs.map((_, i) => (lin[i] ? (r[k++] ?? null) : null));
 };
@@ -175,22 +162,12 @@ function vmapAll(fn: (xs: Tensor[]) => Tensor[], args: readonly Tensor[], B: num
   return r.outs.map((o, i) => (r.dims[i] === 0 ? o : broadcastTo_(reshape(o, [1, ...o.shape]), [B, ...o.shape])));
 }
 
-const batchMemo = new WeakMap<CustomJvpInfo, Map<string, Tensor[]>>();
-
-/** Batching rule: a new customJvp call whose body and rule are the vmapped ones (`args` all batched at 0). */
-export function batchCustomJvp(args: readonly Tensor[], node: Node<"customJvp">, B: number): Tensor {
+/** Batching rule: a new customJvp call whose body and rule are the vmapped ones (`args` all batched at 0); its outputs. */
+export function batchCustomJvp(args: readonly Tensor[], node: Node<"customJvp">, B: number): Tensor[] {
   const info = node.params.info;
-  let m = batchMemo.get(info);
-  if (!m) batchMemo.set(info, (m = new Map()));
-  const key = `${B}|${args.map((a) => a.node.id).join(",")}`;
-  let outs = m.get(key);
-  if (!outs) {
-    const nK = info.numConsts;
-    const n = args.length;
-    // the old call's consts are operands of the new one; their tangents are not the rule's business
-    const rule: CustomJvpInfo["rule"] = (ps, ts) => vmapAll((z) => info.rule(z.slice(nK, n), z.slice(n + nK)), [...ps, ...ts], B);
-    outs = callCustomJvp(info.name, (xs) => vmapAll((ys) => applyGraph(info.graph, ys), xs, B), rule, args);
-    m.set(key, outs);
-  }
-  return outs[node.params.index]!;
+  const nK = info.numConsts;
+  const n = args.length;
+  // the old call's consts are operands of the new one; their tangents are not the rule's business
+  const rule: CustomJvpInfo["rule"] = (ps, ts) => vmapAll((z) => info.rule(z.slice(nK, n), z.slice(n + nK)), [...ps, ...ts], B);
+  return callCustomJvp(info.name, (xs) => vmapAll((ys) => applyGraph(info.graph, ys), xs, B), rule, args);
 }

@@ -5,7 +5,7 @@
 import { condJvpRules } from "./cond-rules.js";
 import { isFloat } from "../core/dtype.js";
 import type { Node } from "../core/node.js";
-import type { Primitive } from "../core/primitives.js";
+import type { CallPrim, Primitive } from "../core/primitives.js";
 import type { Tensor } from "../core/tensor.js";
 import { bind, broadcastTo_, cast, constant } from "../ops/base.js";
 import { add, cos, divide, equal, exp, log, logicalAnd, multiply, negative, sin, square, subtract, where } from "../ops/elementwise.js";
@@ -17,6 +17,23 @@ import { convJvp } from "../ops/conv-general.js";
 
 /** A JVP rule: primal inputs, their tangents (null = zero), the node and its primal output. */
 export type JvpRule<P extends Primitive> = (primals: readonly Tensor[], tangents: readonly (Tensor | null)[], node: Node<P>, out: Tensor) => Tensor | null;
+
+/**
+ * The JVP rule of a call (multi-output) primitive, applied once per call node: the primal outputs
+ * (projections of the call, or of a call that also computes residuals) and their tangents (null =
+ * zero), one per output.
+ */
+export type CallJvpRule<P extends CallPrim> = (
+  primals: readonly Tensor[],
+  tangents: readonly (Tensor | null)[],
+  node: Node<P>,
+) => { readonly outs: Tensor[]; readonly touts: (Tensor | null)[] };
+
+/** The JVP rule of `proj`: the tangent of output `index`, given the tangents of every output of the call. */
+export type ProjJvpRule = (touts: readonly (Tensor | null)[], node: Node<"proj">) => Tensor | null;
+
+/** The JVP table's entry for primitive P. */
+export type JvpEntry<P extends Primitive> = P extends CallPrim ? CallJvpRule<P> : P extends "proj" ? ProjJvpRule : JvpRule<P>;
 
 const zeroRule: JvpRule<Primitive> = () => null;
 
@@ -111,7 +128,7 @@ function extremumPair(a: Tensor, b: Tensor, ta: Tensor | null | undefined, tb: T
 const SQRT_PI_2 = 2 / Math.sqrt(Math.PI);
 
 /** The JVP rule of every primitive. */
-export const JVP: { readonly [P in Primitive]: JvpRule<P> } = {
+export const JVP: { readonly [P in Primitive]: JvpEntry<P> } = {
   const: zeroRule,
   buffer: zeroRule,
   input: zeroRule,
@@ -178,13 +195,14 @@ export const JVP: { readonly [P in Primitive]: JvpRule<P> } = {
   scatterAdd: ([_u, idx], [t], node) => (t ? bind("scatterAdd", node.params, [t, idx!]) : null),
   conv: (p, t, n) => convJvp(p, t, n),
   matmul: ([a, b], [ta, tb]) => addT(ta ? bind("matmul", {}, [ta, b!]) : null, tb ? bind("matmul", {}, [a!, tb]) : null),
-  scan: (p, t, n, o) => callJvpRules.scan(p, t, n, o),
-  whileLoop: (p, t, n, o) => condJvpRules.whileLoop(p, t, n, o),
-  cond: (p, t, n, o) => condJvpRules.cond(p, t, n, o),
-  customVjp: (p, t, n, o) => callJvpRules.customVjp(p, t, n, o),
-  customVjpLinear: (p, t, n, o) => callJvpRules.customVjpLinear(p, t, n, o),
-  customJvp: (p, t, n, o) => callJvpRules.customJvp(p, t, n, o),
-  checkpoint: (p, t, n, o) => callJvpRules.checkpoint(p, t, n, o),
+  scan: (p, t, n) => callJvpRules.scan(p, t, n),
+  whileLoop: (p, t, n) => condJvpRules.whileLoop(p, t, n),
+  cond: (p, t, n) => condJvpRules.cond(p, t, n),
+  customVjp: (p, t, n) => callJvpRules.customVjp(p, t, n),
+  customVjpLinear: (p, t, n) => callJvpRules.customVjpLinear(p, t, n),
+  customJvp: (p, t, n) => callJvpRules.customJvp(p, t, n),
+  checkpoint: (p, t, n) => callJvpRules.checkpoint(p, t, n),
+  proj: (touts, n) => (isFloat(n.dtype) ? (touts[n.params.index] ?? null) : null),
   stopGradient: zeroRule,
   barrier: (_p, [t]) => t ?? null,
 };

@@ -3,11 +3,11 @@ import { isFloat } from "../core/dtype.js";
 import { ShapeError, fmtShape } from "../core/errors.js";
 import type { Graph } from "../core/graph.js";
 import type { Node } from "../core/node.js";
-import { makeNode, topoSort } from "../core/node.js";
-import type { Primitive } from "../core/primitives.js";
+import { isTuple, makeNode, proj, topoSort } from "../core/node.js";
+import type { CallPrim, Primitive } from "../core/primitives.js";
 import { Tensor } from "../core/tensor.js";
 import { treeKey } from "../core/tree.js";
-import type { JvpRule } from "./jvp-rules.js";
+import type { CallJvpRule, JvpRule } from "./jvp-rules.js";
 import { JVP, instantiate } from "./jvp-rules.js";
 import { flattenArgs, rebuild, traceFlat } from "./trace.js";
 import { provide } from "./recurse.js";
@@ -19,16 +19,32 @@ export interface JvpResult {
   readonly touts: (Tensor | null)[];
 }
 
+/** A call node's primal outputs (undefined: projections of `call` itself) and tangents, after its rule ran. */
+interface CallJvp {
+  readonly call: Node;
+  readonly outs?: readonly Tensor[];
+  readonly touts: readonly (Tensor | null)[];
+}
+
 /** Applies `graph` to `primals` while pushing `tangents` forward. */
 export function jvpGraph(graph: Graph, primals: readonly Tensor[], tangents: readonly (Tensor | null)[]): JvpResult {
   const pm = new Map<number, Node>();
   const tm = new Map<number, Tensor | null>();
+  // Call nodes (multi-output) are transformed once; their proj nodes read the result here.
+  const calls = new Map<number, CallJvp>();
   graph.inputs.forEach((n, i) => {
     pm.set(n.id, primals[i]!.node);
     tm.set(n.id, tangents[i] ?? null);
   });
   for (const n of topoSort(graph.outputs, (m) => pm.has(m.id))) {
     if (pm.has(n.id)) continue;
+    if (n.prim === "proj") {
+      const c = calls.get(n.inputs[0]!.id)!;
+      const i = n.params.index;
+      pm.set(n.id, c.outs ? c.outs[i]!.node : c.call === n.inputs[0] ? n : proj(c.call, i));
+      tm.set(n.id, JVP.proj(c.touts, n));
+      continue;
+    }
     let changed = false;
     const ins = n.inputs.map((i) => {
       const r = pm.get(i.id) ?? i;
@@ -38,6 +54,21 @@ export function jvpGraph(graph: Graph, primals: readonly Tensor[], tangents: rea
     const p = changed ? makeNode(n.prim, n.params, ins) : n;
     pm.set(n.id, p);
     const tins = n.inputs.map((i) => tm.get(i.id) ?? null);
+    if (isTuple(p)) {
+      if (tins.every((t) => t === null)) calls.set(n.id, { call: p, touts: [] });
+      else {
+        const rule = JVP[p.prim] as CallJvpRule<CallPrim>;
+        calls.set(n.id, {
+          call: p,
+          ...rule(
+            ins.map((i) => new Tensor(i)),
+            tins,
+            p,
+          ),
+        });
+      }
+      continue;
+    }
     if (tins.every((t) => t === null) || !isFloat(p.dtype)) {
       tm.set(n.id, null);
       continue;

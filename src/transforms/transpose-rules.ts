@@ -5,7 +5,7 @@
  */
 import { condTransposeRules } from "./cond-rules.js";
 import type { Node } from "../core/node.js";
-import type { Primitive } from "../core/primitives.js";
+import type { CallPrim, Primitive } from "../core/primitives.js";
 import { Tensor } from "../core/tensor.js";
 import { bind, broadcastTo_, cast } from "../ops/base.js";
 import { divide, multiply, negative, where } from "../ops/elementwise.js";
@@ -17,8 +17,20 @@ import { convTranspose_ } from "../ops/conv-general.js";
 /** A transpose rule: the output cotangent, the node, which operands are linear. */
 export type TransposeRule<P extends Primitive> = (ct: Tensor, node: Node<P>, linear: readonly boolean[]) => (Tensor | null)[];
 
+/**
+ * The transpose rule of a call (multi-output) primitive, applied once per call node: the
+ * cotangents of every output (null = zero), the node, which operands are linear.
+ */
+export type CallTransposeRule<P extends CallPrim> = (cts: readonly (Tensor | null)[], node: Node<P>, linear: readonly boolean[]) => (Tensor | null)[];
+
+/** The transpose of `proj`: the cotangent of output `index` as a cotangent of the call (one entry per output). */
+export type ProjTransposeRule = (ct: Tensor, node: Node<"proj">) => (Tensor | null)[];
+
+/** The transpose table's entry for primitive P. */
+export type TransposeEntry<P extends Primitive> = P extends CallPrim ? CallTransposeRule<P> : P extends "proj" ? ProjTransposeRule : TransposeRule<P>;
+
 const notLinear =
-  (prim: string): TransposeRule<Primitive> =>
+  (prim: string): TransposeRule<Primitive> & CallTransposeRule<CallPrim> =>
   () => {
     throw new Error(`internal: primitive "${prim}" appeared in a linear position during transposition`);
   };
@@ -64,7 +76,7 @@ function sliceT(ct: Tensor, node: Node<"slice">): Tensor {
 }
 
 /** The transpose rule of every primitive (non-linear ones throw). */
-export const TRANSPOSE: { readonly [P in Primitive]: TransposeRule<P> } = {
+export const TRANSPOSE: { readonly [P in Primitive]: TransposeEntry<P> } = {
   const: notLinear("const"),
   buffer: notLinear("buffer"),
   input: notLinear("input"),
@@ -149,13 +161,14 @@ export const TRANSPOSE: { readonly [P in Primitive]: TransposeRule<P> } = {
     return [null, bind("matmul", {}, [matrixTranspose(c(n.inputs[0]!)), ct])];
   },
   conv: (ct, n, lin) => convTranspose_(ct, n, lin),
-  scan: (ct, n, lin) => callTransposeRules.scan(ct, n, lin),
-  whileLoop: (ct, n, lin) => condTransposeRules.whileLoop(ct, n, lin),
-  cond: (ct, n, lin) => condTransposeRules.cond(ct, n, lin),
+  scan: (cts, n, lin) => callTransposeRules.scan(cts, n, lin),
+  whileLoop: (cts, n, lin) => condTransposeRules.whileLoop(cts, n, lin),
+  cond: (cts, n, lin) => condTransposeRules.cond(cts, n, lin),
   customVjp: notLinear("customVjp"),
-  customVjpLinear: (ct, n, lin) => callTransposeRules.customVjpLinear(ct, n, lin),
-  customJvp: (ct, n, lin) => callTransposeRules.customJvp(ct, n, lin),
-  checkpoint: (ct, n, lin) => callTransposeRules.checkpoint(ct, n, lin),
+  customVjpLinear: (cts, n, lin) => callTransposeRules.customVjpLinear(cts, n, lin),
+  customJvp: (cts, n, lin) => callTransposeRules.customJvp(cts, n, lin),
+  checkpoint: (cts, n, lin) => callTransposeRules.checkpoint(cts, n, lin),
+  proj: (ct, n) => n.inputs[0]!.avals!.map((_, i) => (i === n.params.index ? ct : null)),
   stopGradient: notLinear("stopGradient"),
   barrier: (ct) => [ct],
 };

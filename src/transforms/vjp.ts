@@ -6,8 +6,8 @@ import { isFloat } from "../core/dtype.js";
 import { DTypeError, ShapeError, fmtShape } from "../core/errors.js";
 import type { Graph } from "../core/graph.js";
 import type { Node } from "../core/node.js";
-import { inputNode, topoSort } from "../core/node.js";
-import type { Primitive } from "../core/primitives.js";
+import { inputNode, isTuple, topoSort } from "../core/node.js";
+import type { CallPrim, Primitive } from "../core/primitives.js";
 import { Tensor } from "../core/tensor.js";
 import type { TreeDef } from "../core/tree.js";
 import { flatten, treeKey } from "../core/tree.js";
@@ -15,9 +15,8 @@ import { add } from "../ops/elementwise.js";
 import { cast } from "../ops/base.js";
 import { onesLike, zerosLike } from "../ops/creation.js";
 import { jvpGraph } from "./jvp.js";
-import type { TransposeRule } from "./transpose-rules.js";
+import type { CallTransposeRule, TransposeRule } from "./transpose-rules.js";
 import { TRANSPOSE } from "./transpose-rules.js";
-import { scanTransposeGroup } from "./call-rules.js";
 import { dependents, flattenArgs, leafTensor, rebuild, traceFlat } from "./trace.js";
 import { provide } from "./recurse.js";
 
@@ -39,33 +38,32 @@ export function transposeLinear(outs: readonly (Tensor | null)[], cts: readonly 
   });
   const linSet = new Set(linIn.map((n) => n.id));
   const order = topoSort(outNodes).filter((n) => lin.has(n.id));
-  // Outputs of one scan are transposed together, by one reverse scan, once the earliest of them
-  // in topological order is reached (by then every consumer of each has been transposed).
-  const scanGroups = new Map<string, Node<"scan">[]>();
-  const groupOf = (n: Node<"scan">): string => `${n.params.body.id}|${n.params.reverse}|${n.inputs.map((i) => i.id).join(",")}`;
-  for (const n of order)
-    if (n.prim === "scan") {
-      const key = groupOf(n);
-      const list = scanGroups.get(key) ?? [];
-      list.push(n);
-      scanGroups.set(key, list);
-    }
+  // The cotangents of a call node's outputs, gathered from its proj nodes (visited first, in
+  // reverse topological order): the call is transposed once, for all of them.
+  const callCts = new Map<number, (Tensor | null)[]>();
   for (let k = order.length - 1; k >= 0; k--) {
     const n = order[k]!;
     if (linSet.has(n.id)) continue;
-    let ins: (Tensor | null)[];
     const mask = n.inputs.map((i) => lin.has(i.id));
-    if (n.prim === "scan") {
-      const group = scanGroups.get(groupOf(n))!;
-      if (group[0] !== n) continue; // a later sibling: handled with the earliest one
-      const outCts = n.params.body.graph.outputs.map((): Tensor | null => null);
-      for (const m of group) {
-        const c = ctm.get(m.id);
-        if (c) outCts[m.params.index] = outCts[m.params.index] ? add(outCts[m.params.index]!, c) : c;
-        ctm.delete(m.id);
-      }
-      if (outCts.every((c) => c === null)) continue;
-      ins = scanTransposeGroup(n, outCts, mask);
+    if (n.prim === "proj") {
+      const ct = ctm.get(n.id);
+      if (!ct) continue;
+      ctm.delete(n.id);
+      const call = n.inputs[0]!;
+      const slots = callCts.get(call.id) ?? call.avals!.map((): Tensor | null => null);
+      TRANSPOSE.proj(ct, n).forEach((c, i) => {
+        if (c) slots[i] = slots[i] ? add(slots[i]!, c) : c;
+      });
+      callCts.set(call.id, slots);
+      continue;
+    }
+    let ins: (Tensor | null)[];
+    if (isTuple(n)) {
+      const cts = callCts.get(n.id);
+      if (!cts) continue;
+      callCts.delete(n.id);
+      const rule = TRANSPOSE[n.prim] as CallTransposeRule<CallPrim>;
+      ins = rule(cts, n, mask);
     } else {
       const ct = ctm.get(n.id);
       if (!ct) continue;

@@ -2,14 +2,14 @@
 import { ShapeError, fmtShape } from "../core/errors.js";
 import type { Graph } from "../core/graph.js";
 import type { Node } from "../core/node.js";
-import { makeNode, topoSort } from "../core/node.js";
-import type { Primitive } from "../core/primitives.js";
+import { isTuple, makeNode, topoSort } from "../core/node.js";
+import type { CallPrim, Primitive } from "../core/primitives.js";
 import { Tensor } from "../core/tensor.js";
 import type { TreeDef } from "../core/tree.js";
 import { flatten } from "../core/tree.js";
 import { broadcastTo_ } from "../ops/base.js";
 import { moveAxis } from "./axes.js";
-import type { BatchRule } from "./batch-rules.js";
+import type { BatchRule, BatchedCall, CallBatchRule } from "./batch-rules.js";
 import { BATCH } from "./batch-rules.js";
 import { flattenArgs, rebuild, traceFlat } from "./trace.js";
 import { provide } from "./recurse.js";
@@ -25,6 +25,8 @@ export interface Batched {
 export function batchGraph(graph: Graph, args: readonly Tensor[], dims: readonly (0 | null)[], B: number): Batched {
   const val = new Map<number, Node>();
   const dim = new Map<number, 0 | null>();
+  // Call nodes (multi-output) are batched once; their proj nodes read the result here.
+  const calls = new Map<number, BatchedCall>();
   graph.inputs.forEach((n, i) => {
     val.set(n.id, args[i]!.node);
     dim.set(n.id, dims[i]!);
@@ -33,10 +35,31 @@ export function batchGraph(graph: Graph, args: readonly Tensor[], dims: readonly
     if (val.has(n.id)) continue;
     const ins = n.inputs.map((i) => val.get(i.id) ?? i);
     const ds = n.inputs.map((i) => dim.get(i.id) ?? null);
+    const call = n.prim === "proj" ? calls.get(n.inputs[0]!.id) : undefined;
+    if (n.prim === "proj" && call) {
+      const r = BATCH.proj(call, n);
+      val.set(n.id, r.out.node);
+      dim.set(n.id, r.dim);
+      continue;
+    }
     if (ds.every((d) => d === null)) {
       const changed = ins.some((x, k) => x !== n.inputs[k]);
       val.set(n.id, changed ? makeNode(n.prim, n.params, ins) : n);
       dim.set(n.id, null);
+      continue;
+    }
+    if (isTuple(n)) {
+      const rule = BATCH[n.prim] as CallBatchRule<CallPrim>;
+      calls.set(
+        n.id,
+        rule(
+          ins.map((x) => new Tensor(x)),
+          ds,
+          n,
+          B,
+        ),
+      );
+      val.set(n.id, n);
       continue;
     }
     const rule = BATCH[n.prim] as BatchRule<Primitive>;

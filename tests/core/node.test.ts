@@ -17,7 +17,7 @@ function describeNode(n: Node<"sum" | "scan" | "const">): string {
     case "sum":
       return `sum axes=${n.params.axes.join(",")}`;
     case "scan":
-      return `scan carry=${n.params.numCarry} length=${n.params.length} index=${n.params.index}`;
+      return `scan carry=${n.params.numCarry} length=${n.params.length}`;
     case "const":
       return `const ${n.params.value}`;
     default: {
@@ -46,13 +46,14 @@ describe("graph nodes are a discriminated union on prim", () => {
     };
     const g = makeGraph(f)(tensor(0), tensor([1, 2, 3, 4]));
     const scans = g.nodes().filter((n) => n.prim === "scan");
-    expect(scans.length).toBe(2); // today: one node per output, sharing params but for `index`
+    expect(scans.length).toBe(1); // one multi-output node; its outputs are read through proj
     for (const s of scans) {
       expectTypeOf(s.params.numCarry).toEqualTypeOf<number>();
       expect([s.params.numConsts, s.params.numCarry, s.params.length, s.params.reverse]).toEqual([0, 1, 4, false]);
     }
-    expect(scans.map((s) => s.params.index).sort()).toEqual([0, 1]);
-    expect(scans.map(describeNode).sort()).toEqual(["scan carry=1 length=4 index=0", "scan carry=1 length=4 index=1"]);
+    const projs = g.outputs.map((o) => (o.prim === "proj" ? o.params.index : -1));
+    expect(projs).toEqual([0, 1]);
+    expect(scans.map(describeNode)).toEqual(["scan carry=1 length=4"]);
   });
 
   it("switch over a node union is exhaustive; isPrim and isPrimIn narrow", () => {

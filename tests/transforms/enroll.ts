@@ -210,6 +210,8 @@ export const PRIM_TABLE: { readonly [P in Primitive]: Entry } = {
   },
   customJvp: { fn: (x) => xsinxJ(x), args: args(f32([3], -2, 2)), grad: full2 },
   checkpoint: { fn: (x, y) => ckpt(x, y), args: args(f32([3], -2, 2), f32([3])), grad: full2 },
+  // every multi-output call's outputs are read through proj: both outputs of one scan here
+  proj: { fn: scanBody, args: args(f32([2]), f32([4, 2])), grad: full2 },
   stopGradient: { fn: (x) => tf.stopGradient(tf.sin(x)), args: args(f32([3])), grad: false },
   barrier: { fn: (x) => tf.sin(bind("barrier", { id: 1 }, [tf.multiply(x, 2)])), args: args(f32([3])), grad: full2 },
 };

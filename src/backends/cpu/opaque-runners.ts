@@ -1,6 +1,7 @@
 /**
  * CPU runners of the opaque kernels (scan, whileLoop, cond and primitives evaluated by the
- * reference interpreter). Split from program.ts, which passes its `compileGraph` in.
+ * reference interpreter). Split from program.ts, which passes its `compileGraph` in. A call
+ * kernel (one per call node) writes each output into the slot of its `proj` node (`k.outputs`).
  */
 import type { TypedArray } from "../../core/dtype.js";
 import { allocArray } from "../../core/dtype.js";
@@ -21,7 +22,7 @@ export interface Executable {
 
 type Compile = (g: Graph) => Executable;
 
-type EvalFn = (n: Node, ins: readonly TypedArray[], ctx: { calls: Map<string, TypedArray[]> }) => TypedArray;
+type EvalFn = (n: Node, ins: readonly TypedArray[]) => TypedArray;
 
 function scanRunner(k: OpaqueKernel, n: Node<"scan">, compile: Compile): Runner {
   const p: Params<"scan"> = n.params;
@@ -103,6 +104,6 @@ export function opaqueRunner(k: OpaqueKernel, compile: Compile): Runner {
   const sizes = k.node.inputs.map((i) => sizeOf(i.shape));
   return (bufs) => {
     const ins = k.inputs.map((s, i) => bufs[s]!.subarray(0, sizes[i]) as TypedArray);
-    bufs[k.output]!.set(rule(k.node, ins, { calls: new Map() }));
+    bufs[k.output]!.set(rule(k.node, ins));
   };
 }
