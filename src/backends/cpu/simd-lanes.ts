@@ -17,6 +17,7 @@ export const OP = {
   f32Extract: 0x1f,
   f64Extract: 0x21,
   f32Eq: 0x41,
+  f32Ne: 0x42,
   f32Lt: 0x43,
   f32Ge: 0x46,
   and: 0x4e,
