@@ -1,7 +1,8 @@
 // Row max/min reductions of the Wasm SIMD kernels (simd.ts): one pmax/pmin per vector with the
 // NaN lanes tracked apart must equal the reference exactly — a NaN in any lane of any unrolled
 // accumulator or of the masked tail vector gives NaN, ±Infinity rows, rows of one value — and
-// softmax built on them stays within its bound around such rows.
+// softmax built on them stays within its bound around such rows; a softmax result kept by the
+// caller is never overwritten by later calls.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import * as tf from "../../src/index.js";
 import type { Tensor } from "../../src/index.js";
@@ -52,4 +53,26 @@ describe.skipIf(!simdMemory())("SIMD row max/min", () => {
       }
     });
   }
+});
+
+describe.skipIf(!simdMemory())("softmax results kept by the caller", () => {
+  it("a result array from dataSync() is never overwritten by later calls (arena, early copy-out, helper threads)", () => {
+    const [R, C] = [300, 1024];
+    const a = Float32Array.from({ length: R * C }, (_, i) => Math.sin(i * 0.37) * 6);
+    const b = Float32Array.from({ length: R * C }, (_, i) => Math.cos(i * 0.11) * 9);
+    const f = tf.jit((t: Tensor) => tf.nn.softmax(t));
+    const first = f(tf.tensor(a, { shape: [R, C] })).dataSync() as Float32Array;
+    const saved = first.slice();
+    const second = f(tf.tensor(b, { shape: [R, C] })).dataSync() as Float32Array;
+    const third = f(tf.tensor(a, { shape: [R, C] })).dataSync() as Float32Array;
+    expect(second).not.toBe(first);
+    expect(third).not.toBe(first);
+    const differing = (u: Float32Array, v: Float32Array): number => u.reduce((n, x, i) => n + (Object.is(x, v[i]) ? 0 : 1), 0);
+    expect(differing(first, saved)).toBe(0);
+    expect(differing(third, saved)).toBe(0);
+    const want = on("reference", (t) => tf.nn.softmax(t), b, [R, C]);
+    let worst = 0;
+    for (let i = 0; i < want.length; i++) worst = Math.max(worst, Math.abs(second[i]! - want[i]!) / (2 ** -23 * Math.max(Math.abs(want[i]!), 2 ** -126)));
+    expect(worst).toBeLessThanOrEqual(4);
+  });
 });
