@@ -93,7 +93,7 @@ async function main(): Promise<void> {
       }
     : {};
   console.log(
-    "| case | tenfold wall median / fastest | tenfold CPU median / least, faults | tfjs-wasm wall median / fastest | tfjs-wasm CPU, faults | jax-js wall median / fastest | jax-js CPU, faults |",
+    "| case | tenfold wall median / fastest | tenfold CPU median / least, faults | tfjs-wasm wall median / fastest | tfjs-wasm CPU median / least, faults | jax-js wall median / fastest | jax-js CPU median / least, faults |",
   );
   console.log("|---|---|---|---|---|---|---|");
   const cell = (m?: Timing): string =>
