@@ -3,8 +3,9 @@
  * contiguously along the innermost axis (or are constant along it: scalars, per-row values).
  * The kernel is viewed as `rows × cols` (cols = the last output axis, or the reduced axes); each
  * load is `in[off + row·rowCoef + col·colCoef]` with colCoef 0 (splat once per row) or 1 (an
- * `f32x4` load). Float32 only; exp and tanh are f32x4 polynomials (Cephes expf/tanhf, ≤ 2 ulp);
- * sums accumulate in f64x2 like the JS kernels' float64. Anything else falls back to JS codegen.
+ * `f32x4` load). Float32 only; exp and tanh are f32x4 polynomials (≤ 2 ulp, see
+ * simd-lanes.ts); sums accumulate in f64x2 like the JS kernels' float64, max/min with one
+ * pmax/pmin per vector and NaN lanes tracked apart. Anything else falls back to JS codegen.
  *
  * Operands live in one wasm memory (see the arena in program.ts): the executor copies a JS
  * buffer in once per run and reads a result back only when a JS kernel or the caller needs it.
@@ -404,7 +405,7 @@ function emitPlan(f: FnBuilder, K: Consts, plan: SimdPlan, P: string, keep: Read
     if (!reduce) f.get(out).get("row").i32(cols * 4).mul().add().set("po");
     for (let u = 0; u < U; u++) {
       if (reduce === "sum") f.simd(OP.const, ...f32x4(0)).set(`alo${u}`).simd(OP.const, ...f32x4(0)).set(`ahi${u}`);
-      else if (reduce) f.simd(OP.const, ...f32x4(ident)).set(`alo${u}`);
+      else if (reduce) f.simd(OP.const, ...f32x4(ident)).set(`alo${u}`).simd(OP.const, ...f32x4(0)).set(`ahi${u}`);
     }
     const step = (u: number, tail: boolean): void => {
         const off = u * 16;
@@ -432,7 +433,12 @@ function emitPlan(f: FnBuilder, K: Consts, plan: SimdPlan, P: string, keep: Read
         else if (reduce === "sum") {
           f.get(last).simd(OP.promoteLow).get(alo).simd(OP.f64Add).set(alo);
           f.get(last).get(last).simd(OP.shuffle, 8, 9, 10, 11, 12, 13, 14, 15, 8, 9, 10, 11, 12, 13, 14, 15).simd(OP.promoteLow).get(ahi).simd(OP.f64Add).set(ahi);
-        } else f.get(alo).get(last).simd(reduce === "rmax" ? OP.max : OP.min).set(alo);
+        } else {
+          // max/min: the one-instruction pmax/pmin (acc < x ? x : acc) skips a NaN x, so NaN
+          // lanes are tracked apart in ahi (x ≠ x) and put back at the end of the row.
+          f.get(alo).get(last).simd(reduce === "rmax" ? OP.pmax : OP.pmin).set(alo);
+          f.get(ahi).get(last).get(last).simd(OP.f32Ne).simd(OP.or).set(ahi);
+        }
     };
     if (vecs > 0) f.loop("c", (g) => g.i32(0), (g) => g.i32(vecs * 16), (g) => g.i32(U * 16), () => {
       for (let u = 0; u < U; u++) step(u, false);
@@ -448,9 +454,13 @@ function emitPlan(f: FnBuilder, K: Consts, plan: SimdPlan, P: string, keep: Read
           if (reduce === "sum") {
             f.get(`alo${u}`).get(`alo${u + w}`).simd(OP.f64Add).set(`alo${u}`);
             f.get(`ahi${u}`).get(`ahi${u + w}`).simd(OP.f64Add).set(`ahi${u}`);
-          } else f.get(`alo${u}`).get(`alo${u + w}`).simd(reduce === "rmax" ? OP.max : OP.min).set(`alo${u}`);
+          } else {
+            f.get(`alo${u}`).get(`alo${u + w}`).simd(reduce === "rmax" ? OP.pmax : OP.pmin).set(`alo${u}`);
+            f.get(`ahi${u}`).get(`ahi${u + w}`).simd(OP.or).set(`ahi${u}`);
+          }
         }
       }
+      if (reduce !== "sum") f.simd(OP.const, ...f32x4(NaN)).get("alo0").get("ahi0").simd(OP.bitselect).set("alo0");
       f.get(out).get("row").i32(4).mul().add();
       if (reduce === "sum") {
         f.get("alo0").get("ahi0").simd(OP.f64Add).set("alo0");
