@@ -7,6 +7,7 @@ import { MR, NR, gemmFn, hasSimd, moduleBytes, packbFn, relaxedSimd, tgemmFn } f
 import type { Strided } from "./matmul-js.js";
 import { sgemm } from "./matmul-js.js";
 import { armHelper, awaitHelpers, failureSrc } from "./helper-guard.js";
+import { packATilesWasm, rawABytes } from "./matmul-pack.js";
 
 /** Control cells of a gemm helper: 1 when its kernel threw (cleared by the caller), and the injected failure. */
 export const GEMM_ERR = 32;
@@ -378,11 +379,17 @@ function sgemmSimd(
   const end = (aFloats + bFloats + mt * MR * ldc) * 4;
   // A row-major float B is copied as is after the product and packed by the wasm routine.
   const raw = typeof B !== "function" && B.cs === 1 && B.rs >= n && B.data instanceof Float32Array && np > 1 ? end : 0;
-  const bytes = raw ? raw + k * n * 4 + 64 : end;
+  const bBytes = raw ? raw + k * n * 4 + 64 : end;
+  // A is copied raw after everything else and packed there by a wasm routine (matmul-pack.ts).
+  const rawA = rawABytes(A, m, k) && Math.ceil(bBytes / 16) * 16 + rawABytes(A, m, k) <= memLimit ? Math.ceil(bBytes / 16) * 16 : 0;
+  const bytes = rawA ? rawA + rawABytes(A, m, k) : bBytes;
   const have = w.mem.buffer.byteLength;
   if (have < bytes) w.mem.grow(Math.ceil((bytes - have) / 65536));
   const f = new Float32Array(w.mem.buffer);
-  const packA = (t0: number, t1: number): void => packATiles(f, A, m, k, 0, t0, t1);
+  const packJs = (t0: number, t1: number): void => packATiles(f, A, m, k, 0, t0, t1);
+  const packA = rawA
+    ? (t0: number, t1: number): void => void (packATilesWasm(w.mem, MAX_PAGES, f, A, m, k, 0, rawA, t0, t1, packJs) || packJs(t0, t1))
+    : packJs;
   // Pack B: pb[(panel·k + p)·NR + c]. (A is packed by runGemm, row chunks ahead of the helpers.)
   const pb = aFloats;
   let from = 0; // first panel packed in JS
