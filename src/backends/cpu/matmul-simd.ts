@@ -6,7 +6,7 @@
 import { MR, NR, gemmFn, hasSimd, moduleBytes, packbFn, relaxedSimd, tgemmFn } from "./wasm.js";
 import type { Strided } from "./matmul-js.js";
 import { sgemm } from "./matmul-js.js";
-import { armHelper, awaitHelpers, failureSrc } from "./helper-guard.js";
+import { armHelper, awaitHelpers, failureSrc, gateFor } from "./helper-guard.js";
 import { packATilesWasm, rawABytes } from "./matmul-pack.js";
 
 /** Control cells of a gemm helper: 1 when its kernel threw (cleared by the caller), and the injected failure. */
@@ -234,7 +234,11 @@ function runGemm(
   // Few row tiles (e.g. conv: 64 output channels × many pixels): split the column panels instead.
   const byRows = mt > MB;
   const splittable = byRows || np >= 4 * PN;
-  const ready = work >= THREAD_MIN_WORK && splittable ? w.workers.filter((x) => x.ready || (x.ready = Atomics.load(x.ctl, 10) === 1)) : [];
+  // A row split whose recent shared calls were slower than one thread would have been (helpers
+  // descheduled on a loaded machine) runs on this thread for a while (see ShareGate).
+  const gate = work >= THREAD_MIN_WORK && byRows ? gateFor("gemm", `${mt},${np},${k}`) : undefined;
+  const ready =
+    work >= THREAD_MIN_WORK && splittable && (!gate || gate.share()) ? w.workers.filter((x) => x.ready || (x.ready = Atomics.load(x.ctl, 10) === 1)) : [];
   if (ready.length === 0) {
     packA?.(0, mt);
     w.gemm(0, pb, pc, mt, np, k, KC, MB, ldc);
@@ -279,16 +283,21 @@ function runGemm(
     if (e > copied) rowsDone!(copied * MB, Math.min(e * MB, mt));
     copied = e;
   };
+  const t0 = performance.now();
+  let mine = 0; // row tiles this thread ran
   if (byRows) {
     for (let i, t; (t = (i = Atomics.add(cnt, 0, 1)) * MB) < mt;) {
       w.gemm(t * k * MR * 4, pb, pc + t * MR * ldc, Math.min(MB, mt - t), np, k, KC, MB, ldc);
+      mine += Math.min(MB, mt - t);
       if (i < MAX_CHUNKS) Atomics.store(cnt, 1 + i, 1);
       if (overlap) flush();
     }
   } else {
     for (let j; (j = Atomics.add(cnt, 0, 1) * PN) < np;) w.gemm(0, pb + j * k * NR * 4, pc + j * NR * 4, mt, Math.min(PN, np - j), k, KC, MB, ldc);
   }
+  const t1 = performance.now();
   awaitHelpers("cpu matmul", w.workers, ready, GEMM_ERR, armed, () => Atomics.load(cnt, 0));
+  gate?.report(t1 - t0, performance.now() - t1, mine / mt);
   if (overlap) flush();
   else rowsDone?.(0, mt);
 }
