@@ -190,4 +190,5 @@ async function standalone(): Promise<void> {
   );
 }
 
-if (process.argv[1] && import.meta.url.endsWith(process.argv[1].replace(/^.*\/bench\//, "/bench/"))) await standalone();
+// Run directly (not when bench/run.ts imports this module, nor from a bundle).
+if (/[\\/]bench[\\/]mlp\.[jt]s$/.test(process.argv[1] ?? "") && /\/bench\/mlp\.[jt]s$/.test(import.meta.url)) await standalone();
