@@ -136,3 +136,59 @@ let globalTfjs: AnyMod | undefined;
 export function setTfjs(t: AnyMod): void {
   globalTfjs = t;
 }
+
+/**
+ * `npx tsx bench/mlp.ts` (MLP_EPOCHS=20, MLP_TFJS=1 to add tfjs-wasm): the jitted tenfold epoch
+ * alone, reporting the median and fastest epoch and the CPU time per epoch (user + system, all
+ * threads), for A/B runs on a shared machine; then `python bench/python/peers.py` for JAX.
+ */
+async function standalone(): Promise<void> {
+  const epochs = Number(process.env.MLP_EPOCHS ?? 20);
+  const { tryImport } = await import("./peers.js");
+  let tfjs: AnyMod | undefined;
+  if (process.env.MLP_TFJS === "1") {
+    tfjs = await tryImport("@tensorflow/tfjs");
+    const wasm = tfjs ? await tryImport("@tensorflow/tfjs-backend-wasm") : undefined;
+    if (tfjs && wasm && (await tfjs.setBackend("wasm"))) await tfjs.ready();
+    else tfjs = undefined;
+    if (tfjs) setTfjs(tfjs);
+  }
+  const [jitted] = await mlpCases((make) => (tfjs ? { "tfjs-wasm": { setup: make } } : {}), false);
+  const { gateStats } = await import("../src/backends/cpu/helper-guard.js");
+  const os = await import("node:os");
+  console.log(
+    `${jitted!.name}; load average ${os
+      .loadavg()
+      .map((x) => x.toFixed(2))
+      .join(" ")}`,
+  );
+  for (const [engine, impl] of Object.entries(jitted!.impls)) {
+    if (!impl) continue;
+    const fn = await impl.setup();
+    fn();
+    const n = engine === "tenfold" ? epochs : Math.min(epochs, 5);
+    const wall: number[] = [];
+    const cpu: number[] = [];
+    for (let i = 0; i < n; i++) {
+      const c0 = process.cpuUsage();
+      const t0 = performance.now();
+      fn();
+      wall.push(performance.now() - t0);
+      const c = process.cpuUsage(c0);
+      cpu.push((c.user + c.system) / 1000);
+    }
+    const med = (a: number[]): number => [...a].sort((x, y) => x - y)[a.length >> 1]!;
+    console.log(
+      `${engine}: median ${med(wall).toFixed(1)} ms, fastest ${Math.min(...wall).toFixed(1)} ms, CPU ${med(cpu).toFixed(1)} ms per epoch (${n} epochs)`,
+    );
+  }
+  console.log(
+    `helper sharing: ${JSON.stringify(gateStats)}; load average ${os
+      .loadavg()
+      .map((x) => x.toFixed(2))
+      .join(" ")}`,
+  );
+}
+
+// Run directly (not when bench/run.ts imports this module, nor from a bundle).
+if (/[\\/]bench[\\/]mlp\.[jt]s$/.test(process.argv[1] ?? "") && /\/bench\/mlp\.[jt]s$/.test(import.meta.url)) await standalone();

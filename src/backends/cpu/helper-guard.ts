@@ -118,3 +118,61 @@ export function awaitHelpers<H extends { readonly ctl: Int32Array }>(
     throw new HelperThreadError(`${who}: ${what}; the call's result was not computed (later calls run without the failed work)`);
   }
 }
+
+/** Calls a gate that lost skips at most: 2^MAX_STRIKES. */
+const MAX_STRIKES = 6;
+
+/**
+ * Whether work is worth sharing with the helper threads right now, learned from the last shared
+ * calls of the same work (one gate per kernel or product shape). After a shared call in which the
+ * caller computed its share in `own` ms (a fraction `frac` of the work) and then waited `wait` ms
+ * for the helpers, the call took own + wait where the caller alone would have taken about
+ * own / frac: when sharing lost (helpers descheduled by other load, as on an oversubscribed
+ * machine), the next 2, 4, ... 64 calls run on the calling thread alone; a call where sharing won
+ * halves the penalty. A quiet machine keeps sharing. While an injected failure of `kind` waits
+ * (tests), every call shares.
+ */
+export class ShareGate {
+  #skip = 0;
+  #strikes = 0;
+  constructor(readonly kind: HelperKind) {}
+
+  /** Whether this call may share (false while backing off; counts the call). */
+  share(): boolean {
+    if (this.#skip === 0 || pending[this.kind] !== null) return true;
+    this.#skip--;
+    gateStats.skipped++;
+    return false;
+  }
+
+  /** Reports a shared call: `own` ms computing `frac` of the work here, then `wait` ms for the helpers. */
+  report(own: number, wait: number, frac: number): void {
+    if (frac <= 0) return;
+    if (own + wait > own / frac) {
+      gateStats.lost++;
+      this.#strikes = Math.min(this.#strikes + 1, MAX_STRIKES);
+      this.#skip = 1 << this.#strikes;
+    } else {
+      gateStats.won++;
+      this.#strikes >>= 1;
+    }
+  }
+}
+
+/** Shared calls that beat one thread (won), lost to it (lost), and calls run alone while backing off (diagnostics, bench). */
+export const gateStats = { won: 0, lost: 0, skipped: 0 };
+
+/** Share gates by kind and key (e.g. a product's shape), at most GATES of each kind: the oldest go first. */
+const gates: Record<HelperKind, Map<string, ShareGate>> = { gemm: new Map(), simd: new Map() };
+export const GATES = 256;
+
+/** The share gate of `kind` work keyed `key` (created open). */
+export function gateFor(kind: HelperKind, key: string): ShareGate {
+  const m = gates[kind];
+  let g = m.get(key);
+  if (!g) {
+    if (m.size >= GATES) m.delete(m.keys().next().value!);
+    m.set(key, (g = new ShareGate(kind)));
+  }
+  return g;
+}

@@ -6,7 +6,8 @@
 import { MR, NR, gemmFn, hasSimd, moduleBytes, packbFn, relaxedSimd, tgemmFn } from "./wasm.js";
 import type { Strided } from "./matmul-js.js";
 import { sgemm } from "./matmul-js.js";
-import { armHelper, awaitHelpers, failureSrc } from "./helper-guard.js";
+import { armHelper, awaitHelpers, failureSrc, gateFor } from "./helper-guard.js";
+import { packATilesWasm, rawABytes } from "./matmul-pack.js";
 
 /** Control cells of a gemm helper: 1 when its kernel threw (cleared by the caller), and the injected failure. */
 export const GEMM_ERR = 32;
@@ -233,7 +234,11 @@ function runGemm(
   // Few row tiles (e.g. conv: 64 output channels × many pixels): split the column panels instead.
   const byRows = mt > MB;
   const splittable = byRows || np >= 4 * PN;
-  const ready = work >= THREAD_MIN_WORK && splittable ? w.workers.filter((x) => x.ready || (x.ready = Atomics.load(x.ctl, 10) === 1)) : [];
+  // A row split whose recent shared calls were slower than one thread would have been (helpers
+  // descheduled on a loaded machine) runs on this thread for a while (see ShareGate).
+  const gate = work >= THREAD_MIN_WORK && byRows ? gateFor("gemm", `${mt},${np},${k}`) : undefined;
+  const ready =
+    work >= THREAD_MIN_WORK && splittable && (!gate || gate.share()) ? w.workers.filter((x) => x.ready || (x.ready = Atomics.load(x.ctl, 10) === 1)) : [];
   if (ready.length === 0) {
     packA?.(0, mt);
     w.gemm(0, pb, pc, mt, np, k, KC, MB, ldc);
@@ -278,16 +283,21 @@ function runGemm(
     if (e > copied) rowsDone!(copied * MB, Math.min(e * MB, mt));
     copied = e;
   };
+  const t0 = performance.now();
+  let mine = 0; // row tiles this thread ran
   if (byRows) {
     for (let i, t; (t = (i = Atomics.add(cnt, 0, 1)) * MB) < mt;) {
       w.gemm(t * k * MR * 4, pb, pc + t * MR * ldc, Math.min(MB, mt - t), np, k, KC, MB, ldc);
+      mine += Math.min(MB, mt - t);
       if (i < MAX_CHUNKS) Atomics.store(cnt, 1 + i, 1);
       if (overlap) flush();
     }
   } else {
     for (let j; (j = Atomics.add(cnt, 0, 1) * PN) < np;) w.gemm(0, pb + j * k * NR * 4, pc + j * NR * 4, mt, Math.min(PN, np - j), k, KC, MB, ldc);
   }
+  const t1 = performance.now();
   awaitHelpers("cpu matmul", w.workers, ready, GEMM_ERR, armed, () => Atomics.load(cnt, 0));
+  gate?.report(t1 - t0, performance.now() - t1, mine / mt);
   if (overlap) flush();
   else rowsDone?.(0, mt);
 }
@@ -378,11 +388,17 @@ function sgemmSimd(
   const end = (aFloats + bFloats + mt * MR * ldc) * 4;
   // A row-major float B is copied as is after the product and packed by the wasm routine.
   const raw = typeof B !== "function" && B.cs === 1 && B.rs >= n && B.data instanceof Float32Array && np > 1 ? end : 0;
-  const bytes = raw ? raw + k * n * 4 + 64 : end;
+  const bBytes = raw ? raw + k * n * 4 + 64 : end;
+  // A is copied raw after everything else and packed there by a wasm routine (matmul-pack.ts).
+  const rawA = rawABytes(A, m, k) && Math.ceil(bBytes / 16) * 16 + rawABytes(A, m, k) <= memLimit ? Math.ceil(bBytes / 16) * 16 : 0;
+  const bytes = rawA ? rawA + rawABytes(A, m, k) : bBytes;
   const have = w.mem.buffer.byteLength;
   if (have < bytes) w.mem.grow(Math.ceil((bytes - have) / 65536));
   const f = new Float32Array(w.mem.buffer);
-  const packA = (t0: number, t1: number): void => packATiles(f, A, m, k, 0, t0, t1);
+  const packJs = (t0: number, t1: number): void => packATiles(f, A, m, k, 0, t0, t1);
+  const packA = rawA
+    ? (t0: number, t1: number): void => void (packATilesWasm(w.mem, MAX_PAGES, f, A, m, k, 0, rawA, t0, t1, packJs) || packJs(t0, t1))
+    : packJs;
   // Pack B: pb[(panel·k + p)·NR + c]. (A is packed by runGemm, row chunks ahead of the helpers.)
   const pb = aFloats;
   let from = 0; // first panel packed in JS

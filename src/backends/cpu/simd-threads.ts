@@ -6,7 +6,7 @@
  */
 import { MAX_PAGES, feedChunks, threadCount } from "./matmul-simd.js";
 import { hasSimd } from "./wasm.js";
-import { armHelper, awaitHelpers, failureSrc } from "./helper-guard.js";
+import { ShareGate, armHelper, awaitHelpers, failureSrc } from "./helper-guard.js";
 
 /** Control cells of a SIMD helper: 1 when its kernel threw (cleared by the caller), and the injected failure. */
 const ERR = 12;
@@ -184,9 +184,10 @@ export function threaded(k: (...a: number[]) => void, bytes: Uint8Array, rows: n
   const chunk = Math.max(1, Math.floor(CHUNK / perRow));
   const big = shared && rows * perRow >= THREAD_MIN && rows >= 2 * chunk;
   const chunks = Math.ceil(rows / chunk);
+  const gate = new ShareGate("simd");
   const run = (ptrs: readonly number[], onRows?: (r0: number, r1: number) => void, prepare?: (r0: number, r1: number) => void): void => {
     const n = ptrs.length;
-    const ready = big && n <= MAX_ARGS ? (helpers ??= startHelpers()).filter((h) => h.ready || (h.ready = Atomics.load(h.ctl, 10) === 1)) : [];
+    const ready = big && n <= MAX_ARGS && gate.share() ? (helpers ??= startHelpers()).filter((h) => h.ready || (h.ready = Atomics.load(h.ctl, 10) === 1)) : [];
     if (ready.length === 0) {
       prepare?.(0, rows);
       k(...ptrs, 0, rows);
@@ -231,16 +232,21 @@ export function threaded(k: (...a: number[]) => void, bytes: Uint8Array, rows: n
       done = e;
     };
     const args = [...ptrs, 0, 0];
+    const t0 = performance.now();
+    let mine = 0; // rows this thread ran
     for (let i, t; (t = (i = Atomics.add(counter, 0, 1)) * chunk) < rows;) {
       args[n] = t;
       args[n + 1] = Math.min(t + chunk, rows);
+      mine += args[n + 1]! - t;
       k(...args);
       if (flags) {
         Atomics.store(counter, 1 + i, 1);
         report();
       }
     }
+    const t1 = performance.now();
     awaitHelpers("cpu SIMD kernel", helpers!, ready, ERR, armed, (h) => Atomics.load(counter, 0) + Atomics.load(h.ctl, 11));
+    gate.report(t1 - t0, performance.now() - t1, mine / rows);
     for (const h of ready) if (Atomics.load(h.ctl, MISSING) === 1) h.sent.delete(id);
     if (flags) report();
     else onRows?.(0, rows);
