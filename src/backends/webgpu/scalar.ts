@@ -285,7 +285,13 @@ fn min_f(a: f32, b: f32) -> f32 {
   },
   pow: {
     deps: ["bits"],
-    code: `fn pow_f(a: f32, b: f32) -> f32 {
+    code: `// |a|^b through exp2; the driver's exp2 may not produce denormals: results below 2^-125 are
+// scaled in two steps.
+fn pow_exp2(ab: f32, b: f32) -> f32 {
+  let t = b * select(log2(ab), log2(ab * 16777216.0) - 24.0, ab < 1.17549435e-38);
+  return select(exp2(t), exp2(t + 32.0) * 2.3283064365386963e-10, t < -125.0);
+}
+fn pow_f(a: f32, b: f32) -> f32 {
   if (a == 1.0 || b == 0.0) { return 1.0; }
   if (is_nan_f(a) || is_nan_f(b)) { return f32_bits(0x7fc00000u); }
   let ab = abs(a);
@@ -312,11 +318,10 @@ fn min_f(a: f32, b: f32) -> f32 {
       base = base * base;
       e = e >> 1u;
     }
-    if (b < 0.0) { r = 1.0 / r; }
+    // A negative power whose positive power overflows or is near it (1/r denormal): through exp2.
+    if (b < 0.0) { r = select(1.0 / r, pow_exp2(ab, b), r >= 8.507059e37); }
   } else {
-    // exp2 of the driver may not produce denormals: scale results below 2^-125 in two steps.
-    let t = b * select(log2(ab), log2(ab * 16777216.0) - 24.0, ab < 1.17549435e-38);
-    r = select(exp2(t), exp2(t + 32.0) * 2.3283064365386963e-10, t < -125.0);
+    r = pow_exp2(ab, b);
   }
   let neg = (bitcast<u32>(a) >> 31u) == 1u;
   return select(r, -r, neg && odd);
