@@ -8,12 +8,13 @@ import { freshId, makeCall } from "../core/node.js";
 import type { CallPrim, CustomVjpInfo, Primitive } from "../core/primitives.js";
 import { Graph } from "../core/graph.js";
 import { Tensor } from "../core/tensor.js";
-import { bind, broadcastTo_ } from "../ops/base.js";
+import { bind } from "../ops/base.js";
 import { permuteDims, reshape } from "../ops/shape.js";
 import { callInfo, closeOver } from "./closure.js";
 import { applyGraph, traceFlat } from "./trace.js";
 import { transform } from "./recurse.js";
 import { batchCustomJvp } from "./custom-jvp-rules.js";
+import { materialize, vmapFlat } from "./vmap-flat.js";
 import { convBatch } from "../ops/conv-general.js";
 
 /** A batching rule: operands (batched at 0 or unbatched), their dims, the node, the batch size. */
@@ -37,12 +38,6 @@ export type BatchEntry<P extends Primitive> = P extends CallPrim ? CallBatchRule
 /** A batched call whose outputs are all batched at axis 0. */
 const allBatched = (outs: Tensor[]): BatchedCall => ({ outs, dims: outs.map((): 0 => 0) });
 
-/** Gives an unbatched operand a leading batch axis (a broadcast view). */
-export function materialize(x: Tensor, d: 0 | null, B: number): Tensor {
-  if (d === 0) return x;
-  return broadcastTo_(reshape(x, [1, ...x.shape]), [B, ...x.shape]);
-}
-
 const all = (args: readonly Tensor[], dims: readonly (0 | null)[], B: number): Tensor[] => args.map((a, i) => materialize(a, dims[i]!, B));
 
 const elementwise: BatchRule<Primitive> = (args, dims, node, B) => bind(node.prim, node.params, all(args, dims, B));
@@ -56,22 +51,6 @@ const unreachable =
   () => {
     throw new Error(`internal: leaf primitive "${prim}" has no batched operands`);
   };
-
-/** vmaps a flat function: all operands batched at 0, all results batched at 0. */
-export function vmapFlat(fn: (xs: Tensor[]) => Tensor[], args: readonly Tensor[], B: number): Tensor[] {
-  const tr = traceFlat(
-    (xs) => fn(xs),
-    args.map((a) => ({ shape: a.shape.slice(1), dtype: a.dtype })),
-    "vmap",
-  );
-  const r = transform("batchGraph")(
-    tr.graph,
-    args,
-    args.map(() => 0),
-    B,
-  );
-  return r.outs.map((o, i) => materialize(o, r.dims[i]!, B));
-}
 
 function batchedBody(graph: Graph, dims: readonly (0 | null)[], B: number): { graph: Graph; consts: Node[] } {
   const avals = graph.inputs.map((n, i) => ({ shape: dims[i] === 0 ? [B, ...n.shape] : n.shape, dtype: n.dtype }));

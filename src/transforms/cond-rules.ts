@@ -19,7 +19,6 @@ import type { Node } from "../core/node.js";
 import { inputNode, makeCall, projections } from "../core/node.js";
 import type { CallInfo } from "../core/primitives.js";
 import { Tensor } from "../core/tensor.js";
-import { broadcastTo_ } from "../ops/base.js";
 import { zerosLike } from "../ops/creation.js";
 import { clip, equal, where } from "../ops/elementwise.js";
 import { any } from "../ops/reduce.js";
@@ -31,6 +30,7 @@ import { transform } from "./recurse.js";
 import { applyGraph, dependents, traceFlat } from "./trace.js";
 import type { Aval } from "./trace.js";
 import type { CallTransposeRule } from "./transpose-rules.js";
+import { materialize } from "./vmap-flat.js";
 
 const T = (n: Node): Tensor => new Tensor(n);
 const aval = (n: Node | Tensor): Aval => ({ shape: n.shape, dtype: n.dtype });
@@ -40,11 +40,6 @@ const zeroOf = (n: Node | Tensor): Tensor => zerosLike(n instanceof Tensor ? n :
 interface Closed {
   readonly graph: Graph;
   readonly consts: Node[];
-}
-
-/** Gives an unbatched operand a leading batch axis (as batch-rules' materialize). */
-function materialize(x: Tensor, d: 0 | null, B: number): Tensor {
-  return d === 0 ? x : broadcastTo_(reshape(x, [1, ...x.shape]), [B, ...x.shape]);
 }
 
 function closed(f: (xs: Tensor[]) => Tensor[], avals: readonly Aval[]): Closed {

@@ -13,14 +13,13 @@ import { freshId, inputNode, makeCall, projections } from "../core/node.js";
 import type { CustomJvpInfo, Primitive } from "../core/primitives.js";
 import { META, isCallPrim } from "../core/primitives.js";
 import { Tensor } from "../core/tensor.js";
-import { broadcastTo_ } from "../ops/base.js";
 import { zerosLike } from "../ops/creation.js";
-import { reshape } from "../ops/shape.js";
 import { closeOver } from "./closure.js";
 import type { CallJvpRule } from "./jvp-rules.js";
 import { transform } from "./recurse.js";
 import { applyGraph, dependents, substitute, traceFlat } from "./trace.js";
 import type { CallTransposeRule } from "./transpose-rules.js";
+import { vmapFlat } from "./vmap-flat.js";
 
 const T = (n: Node): Tensor => new Tensor(n);
 const aval = (t: Tensor | Node): { shape: readonly number[]; dtype: Node["dtype"] } => ({ shape: t.shape, dtype: t.dtype });
@@ -146,28 +145,12 @@ export const customJvpTranspose: CallTransposeRule<"customJvp"> = (cts, node, li
   return node.inputs.map((_, i) => (lin[i] ? (r[k++] ?? null) : null));
 };
 
-/** vmap of a flat function, every operand and result batched at axis 0. */
-function vmapAll(fn: (xs: Tensor[]) => Tensor[], args: readonly Tensor[], B: number): Tensor[] {
-  const tr = traceFlat(
-    fn,
-    args.map((a) => ({ shape: a.shape.slice(1), dtype: a.dtype })),
-    "vmap",
-  );
-  const r = transform("batchGraph")(
-    tr.graph,
-    args,
-    args.map(() => 0),
-    B,
-  );
-  return r.outs.map((o, i) => (r.dims[i] === 0 ? o : broadcastTo_(reshape(o, [1, ...o.shape]), [B, ...o.shape])));
-}
-
 /** Batching rule: a new customJvp call whose body and rule are the vmapped ones (`args` all batched at 0); its outputs. */
 export function batchCustomJvp(args: readonly Tensor[], node: Node<"customJvp">, B: number): Tensor[] {
   const info = node.params.info;
   const nK = info.numConsts;
   const n = args.length;
   // the old call's consts are operands of the new one; their tangents are not the rule's business
-  const rule: CustomJvpInfo["rule"] = (ps, ts) => vmapAll((z) => info.rule(z.slice(nK, n), z.slice(n + nK)), [...ps, ...ts], B);
-  return callCustomJvp(info.name, (xs) => vmapAll((ys) => applyGraph(info.graph, ys), xs, B), rule, args);
+  const rule: CustomJvpInfo["rule"] = (ps, ts) => vmapFlat((z) => info.rule(z.slice(nK, n), z.slice(n + nK)), [...ps, ...ts], B);
+  return callCustomJvp(info.name, (xs) => vmapFlat((ys) => applyGraph(info.graph, ys), xs, B), rule, args);
 }
