@@ -6,6 +6,7 @@ import * as tf from "../../src/index.js";
 import type { Tensor } from "../../src/index.js";
 import { DeviceMemoryError, memoryStats, setMemoryBudget } from "../../src/index.js";
 import { webgpuBackend } from "../../src/backends/webgpu/index.js";
+import { adam, applyUpdates } from "../../src/optim/index.js";
 import { assertClose, probeWebGpu } from "./gpu.js";
 
 type T = Tensor;
@@ -43,6 +44,53 @@ describe.skipIf(!available)("webgpu deterministic memory", () => {
     expect(s.liveBytes).toBeLessThan(1 << 20);
     expect(await loss(w, x).item()).toBeLessThan(l0);
   }, 120_000);
+
+  it("an MLP trained with Adam for 10,000 jitted steps holds live buffers and bytes flat from step 2, without gc", async () => {
+    type P = { w1: T; b1: T; w2: T; b2: T };
+    const x = tf.random.normal(tf.random.key(11), [32, 20]);
+    const y = tf.random.normal(tf.random.key(12), [32, 3]);
+    const opt = adam({ lr: 1e-2 });
+    const loss = (p: P): T => tf.mean(tf.square(tf.subtract(tf.add(tf.matmul(tf.maximum(tf.add(tf.matmul(x, p.w1), p.b1), 0), p.w2), p.b2), y)));
+    const step = tf.jit(
+      (p: P, s: unknown) => {
+        const [l, g] = tf.valueAndGrad(loss)(p) as unknown as [T, P];
+        const [u, s2] = opt.update(g, s as never, p);
+        return [applyUpdates(p, u), s2, l];
+      },
+      { donateArgnums: [0, 1] },
+    );
+    let p: P = {
+      w1: tf.multiply(tf.random.normal(tf.random.key(13), [20, 16]), 0.3),
+      b1: tf.zeros([16]),
+      w2: tf.multiply(tf.random.normal(tf.random.key(14), [16, 3]), 0.3),
+      b2: tf.zeros([3]),
+    };
+    let s: unknown = opt.init(p);
+    let l: T;
+    [p, s, l] = step(p, s) as [P, unknown, T];
+    const first = await l.item();
+    l.dispose();
+    [p, s, l] = step(p, s) as [P, unknown, T];
+    const s2 = memoryStats(); // params, Adam state and this step's loss
+    l.dispose();
+    for (let i = 2; i < 10_000; i++) {
+      [p, s, l] = step(p, s) as [P, unknown, T];
+      if (i % 2000 === 0) {
+        const m = memoryStats();
+        expect([m.liveBuffers, m.liveBytes], `step ${i}`).toEqual([s2.liveBuffers, s2.liveBytes]);
+      }
+      if (i < 9_999) l.dispose();
+    }
+    const last = await l.item();
+    await webgpuBackend().sync();
+    // after the queue drains, buffers held for in-flight work are back too: never more than in the loop
+    const m = memoryStats();
+    expect(m.liveBuffers).toBeLessThanOrEqual(s2.liveBuffers);
+    expect(m.liveBytes).toBeLessThanOrEqual(s2.liveBytes);
+    l.dispose();
+    expect(step.stats.traces).toBe(1);
+    expect(last).toBeLessThan(first / 2);
+  }, 240_000);
 
   it("a donated input read afterwards gives a clear error, on the device too", async () => {
     const f = tf.jit((a: T) => tf.multiply(a, 2), { donateArgnums: 0 });

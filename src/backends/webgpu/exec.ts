@@ -19,8 +19,21 @@ import { LruCache } from "../../core/lru.js";
 export const PIPELINE_CACHE_LIMIT = 1024;
 
 /** Runs plans on one device. */
+/** Bind groups kept per executor (LRU). */
+const BIND_GROUP_CACHE_LIMIT = 4096;
+
+const ids = new WeakMap<object, number>();
+let nextId = 0;
+/** A stable number for a GPU object (bind-group cache keys). */
+function idOf(o: object): number {
+  let id = ids.get(o);
+  if (id === undefined) ids.set(o, (id = nextId++));
+  return id;
+}
+
 export class Executor {
   readonly #pipelines = new LruCache<string, GpuComputePipeline>(PIPELINE_CACHE_LIMIT);
+  readonly #groups = new LruCache<string, unknown>(BIND_GROUP_CACHE_LIMIT);
   /** Errors raised by the device for earlier submissions (reported by the next read). */
   readonly pending: Promise<string | undefined>[] = [];
   /** Kernels dispatched so far (for tests and benchmarks). */
@@ -228,6 +241,30 @@ export class Executor {
     return plan.outputs.map((s) => slots[s]!);
   }
 
+  /**
+   * The bind group of a dispatch, cached by pipeline, buffers and ranges: in a steady jitted loop
+   * the pool hands out the same buffers, so a step reuses its bind groups instead of creating new
+   * ones that Dawn can only reclaim once the event loop runs.
+   */
+  #bindGroup(pipe: GpuComputePipeline, bufs: readonly GpuBuffer[], ranges: Extract<Step, { kind: "kernel" }>["ranges"]): unknown {
+    const key = `${idOf(pipe)}:${bufs.map((b, i) => {
+      const r = ranges?.[i];
+      return r ? `${idOf(b)}@${r[0]}+${r[1]}` : idOf(b);
+    })}`;
+    let g = this.#groups.get(key);
+    if (g === undefined) {
+      g = this.ctx.device.createBindGroup({
+        layout: pipe.getBindGroupLayout(0),
+        entries: bufs.map((buffer, binding) => {
+          const r = ranges?.[binding];
+          return { binding, resource: r ? { buffer, offset: r[0], size: r[1] } : { buffer } };
+        }),
+      });
+      this.#groups.set(key, g);
+    }
+    return g;
+  }
+
   #step(step: Step, slots: (GpuBuffer | undefined)[], enc: GpuCommandEncoder): void {
     switch (step.kind) {
       case "alloc":
@@ -244,13 +281,7 @@ export class Executor {
         slots[step.out] = out;
         const pipe = this.#pipeline(step.spec.wgsl);
         const bufs = [...step.ins.map((s) => slots[s]!), out];
-        const group = this.ctx.device.createBindGroup({
-          layout: pipe.getBindGroupLayout(0),
-          entries: bufs.map((buffer, binding) => {
-            const r = step.ranges?.[binding];
-            return { binding, resource: r ? { buffer, offset: r[0], size: r[1] } : { buffer } };
-          }),
-        });
+        const group = this.#bindGroup(pipe, bufs, step.ranges);
         const pass = enc.beginComputePass();
         pass.setPipeline(pipe);
         pass.setBindGroup(0, group);
