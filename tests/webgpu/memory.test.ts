@@ -39,8 +39,11 @@ describe.skipIf(!available)("webgpu deterministic memory", () => {
       }
     }
     await webgpuBackend().sync();
+    // once the event loop runs, tensors dropped before step 2 (the first loss, the keys) may be
+    // finalized too: never more than in the loop
     const s = memoryStats();
-    expect([s.liveBuffers, s.liveBytes]).toEqual([s2.liveBuffers, s2.liveBytes]);
+    expect(s.liveBuffers).toBeLessThanOrEqual(s2.liveBuffers);
+    expect(s.liveBytes).toBeLessThanOrEqual(s2.liveBytes);
     expect(s.liveBytes).toBeLessThan(1 << 20);
     expect(await loss(w, x).item()).toBeLessThan(l0);
   }, 120_000);
