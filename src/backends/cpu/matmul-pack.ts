@@ -44,42 +44,23 @@ function packarFn(): FnBuilder {
         (g) => g.i32(4),
         () => {
           for (let r = 0; r < 4; r++) f.get(`a${r}`).simd(LOAD, 2, 0).set(`v${r}`);
-          f.get("v0")
-            .get("v1")
-            .simd(SHUFFLE, ...lanes(0, 4, 1, 5))
-            .set("w0"); // a0 b0 a1 b1
-          f.get("v0")
-            .get("v1")
-            .simd(SHUFFLE, ...lanes(2, 6, 3, 7))
-            .set("w1"); // a2 b2 a3 b3
-          f.get("v2")
-            .get("v3")
-            .simd(SHUFFLE, ...lanes(0, 4, 1, 5))
-            .set("w2"); // c0 d0 c1 d1
-          f.get("v2")
-            .get("v3")
-            .simd(SHUFFLE, ...lanes(2, 6, 3, 7))
-            .set("w3"); // c2 d2 c3 d3
-          f.get("d")
-            .get("w0")
-            .get("w2")
-            .simd(SHUFFLE, ...lanes(0, 1, 4, 5))
-            .simd(STORE, 4, 0);
-          f.get("d")
-            .get("w0")
-            .get("w2")
-            .simd(SHUFFLE, ...lanes(2, 3, 6, 7))
-            .simd(STORE, 4, 16);
-          f.get("d")
-            .get("w1")
-            .get("w3")
-            .simd(SHUFFLE, ...lanes(0, 1, 4, 5))
-            .simd(STORE, 4, 32);
-          f.get("d")
-            .get("w1")
-            .get("w3")
-            .simd(SHUFFLE, ...lanes(2, 3, 6, 7))
-            .simd(STORE, 4, 48);
+          // 4x4 transpose: interleave row pairs (w0 = a0 b0 a1 b1, w1 = a2 b2 a3 b3, w2/w3 from c, d),
+          // then each output row takes two lanes of a w of (a, b) and two of a w of (c, d).
+          for (let j = 0; j < 4; j++) {
+            const pair = j < 2 ? ["v0", "v1"] : ["v2", "v3"];
+            f.get(pair[0]!)
+              .get(pair[1]!)
+              .simd(SHUFFLE, ...lanes(...(j % 2 === 0 ? ([0, 4, 1, 5] as const) : ([2, 6, 3, 7] as const))))
+              .set(`w${j}`);
+          }
+          for (let j = 0; j < 4; j++) {
+            const [lo, hi] = j < 2 ? ["w0", "w2"] : ["w1", "w3"];
+            f.get("d")
+              .get(lo)
+              .get(hi)
+              .simd(SHUFFLE, ...lanes(...(j % 2 === 0 ? ([0, 1, 4, 5] as const) : ([2, 3, 6, 7] as const))))
+              .simd(STORE, 4, 16 * j);
+          }
           for (let r = 0; r < 4; r++) f.inc(`a${r}`, (g) => g.i32(16));
           f.inc("d", (g) => g.i32(64));
         },
