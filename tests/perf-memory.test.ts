@@ -119,3 +119,24 @@ describe("a jitted train step in steady state", () => {
     expect(l.itemSync()).toBeLessThan(first);
   });
 });
+
+describe("dropped results", () => {
+  it("an unread result's array is freed by a minor GC (no FinalizationRegistry keeps it to a major one)", () => {
+    const minor = (): void => (gc as unknown as (o: { type: string }) => void)({ type: "minor" });
+    const x = tf.tensor(Float32Array.from({ length: 1 << 16 }, (_, i) => i / 65536));
+    const f = tf.jit((v: T) => tf.exp(v));
+    f(x).dataSync();
+    gc();
+    const freed: number[] = [];
+    for (let i = 0; i < 5; i++) {
+      f(x).dataSync(); // 256 KB, dropped at once
+      const before = process.memoryUsage().arrayBuffers;
+      minor();
+      minor();
+      freed.push(before - process.memoryUsage().arrayBuffers);
+    }
+    // V8 keeps FinalizationRegistry targets alive through scavenges: when the storage itself was
+    // the target, nothing was freed here and loops of big results took fresh memory every call.
+    expect(freed.filter((b) => b >= 4 << 16).length).toBeGreaterThanOrEqual(4);
+  });
+});

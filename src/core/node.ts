@@ -18,6 +18,18 @@ export interface Storage {
   host?: TypedArray;
   /** Device copies, by backend name. */
   readonly device: Map<string, DeviceHandle>;
+  /**
+   * A small object referenced only by this storage, so it is collected with it: backends register
+   * it (never the storage) with a FinalizationRegistry. V8 keeps registered targets alive through
+   * minor GCs; registering the storage would keep its array alive until a major GC, so a loop
+   * dropping 16 MB results would pile them up and take fresh, page-faulting memory every call.
+   */
+  anchor?: object;
+}
+
+/** The storage's anchor (see `Storage.anchor`), made on first use. */
+export function anchorOf(s: Storage): object {
+  return (s.anchor ??= {});
 }
 
 /** A buffer owned by a device backend. */

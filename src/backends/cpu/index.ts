@@ -10,6 +10,7 @@ import { registerBackend } from "../../core/backend.js";
 import type { Backend } from "../../core/backend.js";
 import type { TypedArray } from "../../core/dtype.js";
 import type { DeviceHandle, Node, Storage } from "../../core/node.js";
+import { anchorOf } from "../../core/node.js";
 import { engineBackend } from "../../scheduler/engine.js";
 import type { Executable } from "./program.js";
 import { compileProgram } from "./program.js";
@@ -52,7 +53,7 @@ function host(a: TypedArray): Storage {
   stats.liveBuffers++;
   stats.liveBytes += a.byteLength;
   stats.created++;
-  finalizer.register(s, h);
+  finalizer.register(anchorOf(s), h);
   return s;
 }
 

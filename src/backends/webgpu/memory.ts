@@ -5,6 +5,7 @@
  */
 import type { DType, TypedArray } from "../../core/dtype.js";
 import type { DeviceHandle, Storage } from "../../core/node.js";
+import { anchorOf } from "../../core/node.js";
 import type { GpuBuffer, GpuContext } from "./gpu.js";
 import { BufferUsage, MAP_READ, checkAlive } from "./gpu.js";
 import { checkBudget, memoryBudget } from "../../core/memory.js";
@@ -187,7 +188,7 @@ const finalizer = new FinalizationRegistry<WebGpuHandle>((h) => h.free());
 export function deviceStorage(pool: BufferPool, buffer: GpuBuffer): Storage {
   const handle = new WebGpuHandle(pool, buffer);
   const s: Storage = { device: new Map([["webgpu", handle]]) };
-  finalizer.register(s, handle);
+  finalizer.register(anchorOf(s), handle);
   return s;
 }
 
@@ -206,7 +207,7 @@ export function ensureOnDevice(pool: BufferPool, s: Storage, dtype: DType, shape
   const buf = pool.upload(words);
   const handle = new WebGpuHandle(pool, buf);
   s.device.set("webgpu", handle);
-  finalizer.register(s, handle);
+  finalizer.register(anchorOf(s), handle);
   return buf;
 }
 
