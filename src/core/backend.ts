@@ -21,9 +21,11 @@ export interface Backend {
   readSync(storage: Storage, node: Node): TypedArray;
   /**
    * Compiles a traced graph once (jit caches the result per backend): the returned function maps
-   * input storages to output storages.
+   * input storages to output storages. `reuse[i]` marks a donated input whose host array the
+   * call may overwrite with an output of the same size (nothing else can see it; see
+   * `Tensor._reusable`); backends that cannot use it ignore it.
    */
-  compile?(graph: Graph): (inputs: readonly Storage[]) => Storage[];
+  compile?(graph: Graph): (inputs: readonly Storage[], reuse?: readonly boolean[]) => Storage[];
   /** Copies storage onto this backend (no-op when already there). */
   adopt?(storage: Storage, node: Node): void;
   /** False when the backend can no longer work (a lost GPU device): `setBackend` then recreates it. */

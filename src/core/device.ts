@@ -34,7 +34,8 @@ export function devicePut(x: Tensor, device: "cpu" | "webgpu" | "reference" | (s
           `synchronously. Use \`await devicePutAsync(x, "${device}")\` (or \`await x.data()\` first).`,
       );
     }
-    return new Tensor(bufferNode({ host: s.host, device: new Map() }, n.shape, n.dtype));
+    s.shared = true; // two storages, one array
+    return new Tensor(bufferNode({ host: s.host, device: new Map(), shared: true }, n.shape, n.dtype));
   }
   const b = backendInstance(device);
   if (!b.adopt) throw new Error(`devicePut: backend "${device}" cannot hold data`);

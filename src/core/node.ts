@@ -25,6 +25,21 @@ export interface Storage {
    * dropping 16 MB results would pile them up and take fresh, page-faulting memory every call.
    */
   anchor?: object;
+  /**
+   * Whether the host array may be seen through anything but the one node bound to this storage:
+   * handed to the user (`dataSync`, `data`), shared with another storage (`devicePut`, a program
+   * returning an input), or bound to a second node. A jitted call never writes a donated input's
+   * array in place when this is set (see `Tensor._reusable`).
+   */
+  shared?: boolean;
+  /** Whether a node was bound to this storage (a second binding sets `shared`). */
+  bound?: boolean;
+}
+
+/** Binds a node to `s`: the second binding marks the storage shared. */
+function bind(s: Storage): void {
+  if (s.bound) s.shared = true;
+  s.bound = true;
 }
 
 /** The storage's anchor (see `Storage.anchor`), made on first use. */
@@ -82,6 +97,13 @@ export class NodeOf<P extends Primitive> {
   uses = 0;
   /** Whether a Tensor handle was made for this node (a value the user can read again). */
   wrapped = false;
+  /**
+   * Tensor handles made on this node (never decremented: a count that only errs high). A buffer
+   * made for a pending node starts with the pending node's count (its tensors move to it).
+   */
+  handles = 0;
+  /** Whether a traced node reads this (untraced) node: a constant captured by a trace, read by compiled programs later. */
+  pinned = false;
 
   /** Whether this node is a realized buffer. */
   isBuffer(): this is Node<"buffer"> {
@@ -98,6 +120,7 @@ export class NodeOf<P extends Primitive> {
     m.params = { dtype: this.dtype, shape: this.shape };
     m.inputs = [];
     m.storage = storage;
+    bind(storage);
     m.depth = 0;
   }
 }
@@ -165,7 +188,10 @@ export function makeNode<P extends Primitive>(prim: P, params: Params<P>, inputs
   const { shape, dtype, avals } = INFER[prim](params, inputs);
   if (!tables.length) {
     const n = freshNode(prim, params, inputs, shape, dtype, avals);
-    if (!n.traced) for (const i of inputs) i.uses++;
+    for (const i of inputs) {
+      if (!n.traced) i.uses++;
+      else if (!i.traced) i.pinned = true;
+    }
     return n;
   }
   const key = nodeKey(prim, params, inputs);
@@ -174,6 +200,7 @@ export function makeNode<P extends Primitive>(prim: P, params: Params<P>, inputs
     if (hit) return hit;
   }
   const node = freshNode(prim, params, inputs, shape, dtype, avals);
+  if (node.traced) for (const i of inputs) if (!i.traced) i.pinned = true;
   tables[tables.length - 1]!.set(key, node);
   return node;
 }
@@ -223,6 +250,7 @@ export function cse(outputs: readonly Node[]): Node[] {
 
 /** A realized buffer node holding `storage` (never hash-consed: data identity is the node). */
 export function bufferNode(storage: Storage, shape: Shape, dtype: DType): Node<"buffer"> {
+  bind(storage);
   return new NodeOf(freshId(), "buffer", { dtype, shape }, [], shape, dtype, storage, 0);
 }
 

@@ -47,6 +47,7 @@ export class Tensor {
   constructor(node: Node) {
     if (node.avals) throw new Error(`internal: a tensor of the multi-output ${node.prim} node #${node.id}; its outputs are read through proj nodes`);
     this.#node = node.isBuffer() ? node : (realizedOf().get(node) ?? node);
+    this.#node.handles++;
     if (!this.#node.isBuffer() && !this.#node.traced) this.#node.wrapped = true;
   }
 
@@ -95,6 +96,7 @@ export class Tensor {
    */
   async data(): Promise<TypedArray> {
     const n = this.realize();
+    (n.storage as Storage).shared = true; // the caller holds the array now
     return readStorage(n, false);
   }
 
@@ -110,7 +112,34 @@ export class Tensor {
    */
   dataSync(): TypedArray {
     const n = this.realize();
+    (n.storage as Storage).shared = true; // the caller holds the array now
     return readStorageSync(n);
+  }
+
+  /** The data without handing the array out (for reads that copy it: arrays, items). */
+  #read(): TypedArray {
+    return readStorageSync(this.realize());
+  }
+
+  /**
+   * @internal Whether a jitted call may write its outputs into this tensor's host array when it is
+   * donated: the array is seen only through this tensor (one handle on one node bound to the
+   * storage, never handed out or shared), no pending op reads it and no trace captured it.
+   */
+  _reusable(): boolean {
+    const n = this.#node;
+    const s = n.storage;
+    return (
+      this.#gone === undefined &&
+      n.isBuffer() &&
+      s !== undefined &&
+      s.host !== undefined &&
+      !s.shared &&
+      n.handles === 1 &&
+      n.uses === 0 &&
+      !n.pinned &&
+      [...s.device.keys()].every((d) => d === "cpu")
+    );
   }
 
   /**
@@ -122,12 +151,12 @@ export class Tensor {
    * ```
    */
   async array(): Promise<NestedArray> {
-    return toNested(await this.data(), this.#node.shape, this.dtype);
+    return toNested(await readStorage(this.realize(), false), this.#node.shape, this.dtype);
   }
 
   /** `array()`, synchronously (CPU and reference backends only). */
   arraySync(): NestedArray {
-    return toNested(this.dataSync(), this.#node.shape, this.dtype);
+    return toNested(this.#read(), this.#node.shape, this.dtype);
   }
 
   /**
@@ -140,13 +169,13 @@ export class Tensor {
    */
   async item(): Promise<number> {
     if (this.size !== 1) throw new Error(`item: tensor has ${this.size} elements (shape [${this.shape.join(", ")}]); item() needs exactly one`);
-    return (await this.data())[0]!;
+    return (await readStorage(this.realize(), false))[0]!;
   }
 
   /** `item()`, synchronously (CPU and reference backends only). */
   itemSync(): number {
     if (this.size !== 1) throw new Error(`itemSync: tensor has ${this.size} elements (shape [${this.shape.join(", ")}]); itemSync() needs exactly one`);
-    return this.dataSync()[0]!;
+    return this.#read()[0]!;
   }
 
   /** Releases device memory now. Reading the tensor afterwards throws. */
@@ -293,6 +322,8 @@ export function realizeAll(ts: readonly Tensor[]): void {
   const extra = sharedWork(nodes);
   const storages = backendInstance().run(cse([...nodes, ...extra]));
   const made = nodes.map((n, i) => bufferNode(storages[i]!, n.shape, n.dtype));
+  // Every tensor of a pending node moves to its buffer (now, or when next used).
+  made.forEach((m, i) => (m.handles = nodes[i]!.handles));
   for (const [t, k] of pending) t._setRealized(made[k]!);
   // Realized consumers no longer need their inputs: they stop counting as shared work.
   for (const n of [...nodes, ...extra]) for (const i of n.inputs) i.uses--;

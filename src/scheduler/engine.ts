@@ -39,8 +39,11 @@ export interface Device<E> {
    * compiles the body graph of a scan (through the same pipeline).
    */
   compile(program: Program, inputs: readonly Node[], body: (graph: Graph) => E): E;
-  /** Runs an executable on input storages; one Storage per program output (owned by the caller). */
-  execute(exe: E, inputs: readonly Storage[]): Storage[];
+  /**
+   * Runs an executable on input storages; one Storage per program output (owned by the caller).
+   * `reuse` (jitted calls with donated inputs): see `Backend.compile`.
+   */
+  execute(exe: E, inputs: readonly Storage[], reuse?: readonly boolean[]): Storage[];
   /** Reads realized data (async). */
   read(storage: Storage, node: Node): Promise<TypedArray>;
   /** Reads realized data synchronously, or throws a clear error. */
@@ -135,9 +138,9 @@ export function engineBackend<E>(device: Device<E>): Backend {
     return { exe: device.compile(program, graph.inputs, compileGraph), kernels: program.kernels.length, ...describe(program) };
   };
   let kernelsRun = 0;
-  const execute = (c: Compiled<E>, inputs: readonly Storage[]): Storage[] => {
+  const execute = (c: Compiled<E>, inputs: readonly Storage[], reuse?: readonly boolean[]): Storage[] => {
     if (memoryBudget() !== Infinity) checkBudget(device.name, device.memory().liveBytes, c.bytes, c.what);
-    const out = device.execute(c.exe, inputs);
+    const out = device.execute(c.exe, inputs, reuse);
     kernelsRun += c.kernels;
     return out;
   };
@@ -150,9 +153,9 @@ export function engineBackend<E>(device: Device<E>): Backend {
     run,
     compile(graph) {
       let c: Compiled<E> | undefined;
-      return (inputs) => {
+      return (inputs, reuse) => {
         c ??= prepare(device.hoistConstants ? hoistConstants(graph, run) : graph);
-        return execute(c, inputs);
+        return execute(c, inputs, reuse);
       };
     },
     read: (s, n) => device.read(s, n),

@@ -25,7 +25,9 @@ export interface JitOptions {
   /**
    * Arguments whose buffers the call may free (as JAX's `donate_argnums`): every tensor in them is
    * released when the call returns, so a step like `w = step(w, x)` keeps device memory flat
-   * without waiting for the garbage collector. Reading a donated tensor afterwards throws.
+   * without waiting for the garbage collector. Reading a donated tensor afterwards throws. On the
+   * CPU backend an output of a donated tensor's size is written over its array when nothing else
+   * can see it (never an array handed out by `dataSync`), so an optimizer update runs in place.
    */
   readonly donateArgnums?: number | readonly number[];
   /** Signatures (traces and compiled programs) cached per function, least recently used evicted (default 64). */
@@ -63,7 +65,7 @@ export type Jitted<F extends (...args: any[]) => any> = F & {
 interface Entry {
   readonly graph: Graph;
   readonly outDef: TreeDef;
-  readonly compiled: Map<string, (inputs: readonly Storage[]) => Storage[]>;
+  readonly compiled: Map<string, (inputs: readonly Storage[], reuse?: readonly boolean[]) => Storage[]>;
 }
 
 function staticKey(v: unknown): string {
@@ -151,11 +153,26 @@ export function jit<F extends (...args: any[]) => any>(f: F, options: JitOptions
   const donate = (args: unknown[], outs: readonly Tensor[]): void => {
     if (!donated.size) return;
     const keep = new Set(outs.map((t) => t.node.storage));
+    const seen = new Set<Tensor>(); // a tensor passed in two donated arguments is donated once
     for (const i of donated) {
       for (const t of flattenArgs([args[i]], `jit(${name})`).leaves) {
+        if (seen.has(t)) continue;
+        seen.add(t);
         if (!keep.has(t.node.storage)) t._donate(`jit(${name})`);
       }
     }
+  };
+
+  /**
+   * Which leaves' host arrays the call may overwrite with outputs: donated tensors that nothing
+   * else can see (`Tensor._reusable`) and whose storage no other argument passes in.
+   */
+  const reusable = (args: unknown[], leaves: readonly Tensor[]): boolean[] => {
+    const mine = new Set<Tensor>();
+    for (const i of donated) for (const t of flattenArgs([args[i]], `jit(${name})`).leaves) mine.add(t);
+    const count = new Map<unknown, number>();
+    for (const t of leaves) count.set(t.node.storage, (count.get(t.node.storage) ?? 0) + 1);
+    return leaves.map((t) => mine.has(t) && count.get(t.node.storage) === 1 && t._reusable());
   };
 
   const g = (...args: unknown[]): unknown => {
@@ -177,7 +194,10 @@ export function jit<F extends (...args: any[]) => any>(f: F, options: JitOptions
       exec = backend.compile(entry.graph);
       entry.compiled.set(getBackend(), exec);
     }
-    const stores = exec(leaves.map((t) => t.node.storage!));
+    const stores = exec(
+      leaves.map((t) => t.node.storage!),
+      donated.size ? reusable(args, leaves) : undefined,
+    );
     const outs = stores.map((s, i) => new Tensor(bufferNode(s, entry.graph.outputs[i]!.shape, entry.graph.outputs[i]!.dtype)));
     donate(args, outs);
     return rebuild(entry.outDef, outs);

@@ -67,34 +67,57 @@ const BINARY: Partial<Record<string, (a: string, b: string) => string>> = {
 
 const sizeOf = (s: readonly number[]): number => s.reduce((a, b) => a * b, 1);
 
-/** The loads of an eligible kernel (flat or scalar, float32 operands), or undefined. */
-function loadsOf(k: Kernel, slots: Program["slots"]): Load[] | undefined {
-  if (k.kind !== "elementwise" || k.dtype !== "float32" || slots[k.output]!.dtype !== "float32") return undefined;
+/** Strides of a kernel's output variables (`o<d>` for dims > 1) and its element count. */
+function outStrides(k: Kernel): { strides: Map<string, number>; n: number } {
   const strides = new Map<string, number>();
   let s = 1;
   for (let d = k.shape.length - 1; d >= 0; d--) {
     if (k.shape[d]! > 1) strides.set(`o${d}`, s);
     s *= k.shape[d]!;
   }
-  const n = s;
+  return { strides, n: s };
+}
+
+/** How a load of an elementwise kernel indexes its operand: element i (flat), one element (its offset), or otherwise. */
+function loadKind(ins: Extract<Instr, { op: "load" }>, strides: ReadonlyMap<string, number>): { flat: true } | { flat: false; off: number } | undefined {
+  const a = affine(ins.index);
+  if (!a) return undefined;
+  const used = [...a.coef].filter(([name, c]) => c !== 0 && (name === "oi" || strides.has(name)));
+  if (used.length !== [...a.coef].filter(([, c]) => c !== 0).length) return undefined; // an unknown variable
+  if (used.length === 0) return { flat: false, off: a.offset };
+  const flat =
+    a.offset === 0 &&
+    (used.length === 1 && used[0]![0] === "oi" ? used[0]![1] === 1 : used.every(([name, c]) => strides.get(name) === c) && used.length === strides.size);
+  return flat ? { flat: true } : undefined;
+}
+
+/**
+ * Whether every load of `slot` in the elementwise kernel `k` reads element i at output element i
+ * (so `k` may write its output over that operand in place: element i is read before it is written).
+ */
+export function readsFlat(k: Kernel, slot: number): boolean {
+  if (k.kind !== "elementwise") return false;
+  const { strides } = outStrides(k);
+  return k.body.every((ins) => ins.op !== "load" || k.inputs[ins.input] !== slot || loadKind(ins, strides)?.flat === true);
+}
+
+/** The loads of an eligible kernel (flat or scalar, float32 operands), or undefined. */
+function loadsOf(k: Kernel, slots: Program["slots"]): Load[] | undefined {
+  if (k.kind !== "elementwise" || k.dtype !== "float32" || slots[k.output]!.dtype !== "float32") return undefined;
+  const { strides, n } = outStrides(k);
   const loads: Load[] = [];
   for (const ins of k.body) {
     if (ins.op === "load") {
       const slot = k.inputs[ins.input]!;
       if (slots[slot]!.dtype !== "float32" || ins.dtype !== "float32") return undefined;
-      const a = affine(ins.index);
-      if (!a) return undefined;
-      const used = [...a.coef].filter(([name, c]) => c !== 0 && (name === "oi" || strides.has(name)));
-      if (used.length !== [...a.coef].filter(([, c]) => c !== 0).length) return undefined; // an unknown variable
-      if (used.length === 0) {
-        if (a.offset < 0 || a.offset >= slots[slot]!.size) return undefined;
-        loads.push({ slot, flat: false, off: a.offset });
+      const kind = loadKind(ins, strides);
+      if (!kind) return undefined;
+      if (!kind.flat) {
+        if (kind.off < 0 || kind.off >= slots[slot]!.size) return undefined;
+        loads.push({ slot, flat: false, off: kind.off });
         continue;
       }
-      const flat =
-        a.offset === 0 &&
-        (used.length === 1 && used[0]![0] === "oi" ? used[0]![1] === 1 : used.every(([name, c]) => strides.get(name) === c) && used.length === strides.size);
-      if (!flat || slots[slot]!.size < n) return undefined;
+      if (slots[slot]!.size < n) return undefined;
       loads.push({ slot, flat: true, off: 0 });
       continue;
     }

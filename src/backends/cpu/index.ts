@@ -77,7 +77,21 @@ export function cpuBackend(): Backend {
     name: "cpu",
     hoistConstants: true,
     compile: (program) => compileProgram(program),
-    execute: (exe, inputs) => exe.run(inputs.map((s) => readHost(s))).map(host),
+    execute: (exe, inputs, reuse) => {
+      const arrays = inputs.map((s) => readHost(s));
+      return exe.run(arrays, reuse).map((a, i) => {
+        const s = host(a);
+        // An output that is not a fresh array (an input or captured constant passed through, or an
+        // array returned twice) is shared: no later donation may write it in place.
+        const o = exe.program.outputs[i]!;
+        if (exe.program.slots[o]!.kind !== "output" || exe.program.outputs.indexOf(o) !== exe.program.outputs.lastIndexOf(o)) {
+          s.shared = true;
+          const j = arrays.indexOf(a);
+          if (j >= 0) inputs[j]!.shared = true;
+        }
+        return s;
+      });
+    },
     read: (s, n) => Promise.resolve(readHost(s, n)),
     readSync: readHost,
     memory: () => ({ backend: "cpu", ...stats, pooledBytes: 0, programs: kernelCacheSize(), programCapacity: KERNEL_CACHE_LIMIT }),

@@ -17,7 +17,11 @@ import type { Runner } from "./matmul-runners.js";
 /** A compiled program: maps input arrays to output arrays. */
 export interface Executable {
   readonly program: Program;
-  run(inputs: readonly TypedArray[]): TypedArray[];
+  /**
+   * Computes the outputs. `reuse[i]`: input i's array may hold an output of its size (a donated
+   * input no one else sees); the program writes one there only where that is safe (see program.ts).
+   */
+  run(inputs: readonly TypedArray[], reuse?: readonly boolean[]): TypedArray[];
 }
 
 type Compile = (g: Graph) => Executable;

@@ -22,6 +22,7 @@ import type { Executable } from "./opaque-runners.js";
 import { opaqueRunner } from "./opaque-runners.js";
 import { fusedMatmulRunner, keptMatmulRunner, matmulFusions, matmulRunner } from "./matmul-runners.js";
 import { flatView, fusedGroups, fusedStats } from "./fused-update.js";
+import { inPlaceCandidates } from "./donation.js";
 
 export type { Executable } from "./opaque-runners.js";
 
@@ -51,6 +52,9 @@ function runnerOf(k: Kernel): Runner {
 
 /** Which compiled program last used the SIMD arena (its layout and contents are per program). */
 const arena: { owner?: object } = {};
+
+/** Program outputs written over a donated input's array (jit donateArgnums; tests). */
+export const donationStats = { inPlace: 0 };
 
 /** Input/constant copies into the SIMD arena: done, and skipped because the copy was still there (tests). */
 export const arenaStats = { copied: 0, reused: 0 };
@@ -289,6 +293,10 @@ export function compileProgram(program: Program): Executable {
     for (const s of k.inputs) lastRead[s] = i;
   });
   for (const s of program.outputs) lastRead[s] = program.kernels.length;
+  // Outputs that may take a donated input's array (see donation.ts).
+  const groupLast = new Map<number, number>();
+  for (const [last, g] of groupAt) for (const m of g.members) groupLast.set(m, last);
+  const inPlace = inPlaceCandidates(program, groupLast, fused.pack, fused.keep);
   let pool: TypedArray[] | undefined;
   // Temp slots written between a fused group's members into a buffer the group still reads.
   let own: Map<number, TypedArray> | undefined;
@@ -298,9 +306,27 @@ export function compileProgram(program: Program): Executable {
   let finished = true;
   return {
     program,
-    run(inputs) {
+    run(inputs, reuse) {
       pool ??= program.pool.map((p) => allocArray(p.dtype, p.size));
       own ??= new Map([...privateSlots].map((s) => [s, allocArray(slots[s]!.dtype, slots[s]!.size)]));
+      // Donated input slots whose arrays outputs take this call (their arena copies go stale).
+      const taken = new Set<number>();
+      const over = (o: number): TypedArray | undefined => {
+        for (const s of inPlace.get(o) ?? []) {
+          const sl = slots[s]!;
+          if (sl.kind !== "input" || !reuse?.[sl.index] || taken.has(s) || inputs[sl.index]!.length !== sl.size) continue;
+          taken.add(s);
+          donationStats.inPlace++;
+          return inputs[sl.index];
+        }
+        return undefined;
+      };
+      const chosen = new Map<number, TypedArray>();
+      if (reuse)
+        for (const o of inPlace.keys()) {
+          const a = over(o);
+          if (a) chosen.set(o, a);
+        }
       const bufs: TypedArray[] = slots.map((s, i) => {
         switch (s.kind) {
           case "input":
@@ -310,9 +336,24 @@ export function compileProgram(program: Program): Executable {
           case "temp":
             return own!.get(i) ?? (pool![s.pool]!.subarray(0, s.size) as TypedArray);
           case "output":
-            return allocFilled(s.dtype, s.size);
+            return chosen.get(i) ?? allocFilled(s.dtype, s.size);
         }
       });
+      if (taken.size) {
+        // The arena copy of a donated input is not its array's value after this call.
+        const written = new Set([...taken].map((s) => bufs[s]));
+        const forget = (): void => held.forEach((a, s) => written.has(a) && held.delete(s));
+        try {
+          return runWith(bufs);
+        } finally {
+          forget();
+        }
+      }
+      return runWith(bufs);
+    },
+  };
+  function runWith(bufs: TypedArray[]): TypedArray[] {
+    {
       if (!mem) {
         for (const r of runners) r!(bufs);
         return program.outputs.map((s) => bufs[s]!);
@@ -426,8 +467,8 @@ export function compileProgram(program: Program): Executable {
       flush(program.outputs);
       finished = true;
       return program.outputs.map((s) => bufs[s]!);
-    },
-  };
+    }
+  }
 }
 
 /**

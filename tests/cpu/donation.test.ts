@@ -1,0 +1,170 @@
+// Donated inputs written in place (jit donateArgnums on the CPU backend): outputs take a donated
+// input's array only when nothing else can see it, and the values are exactly those of the call
+// without donation. Every case compares against the same jitted function without donation (an
+// independent run: fresh arrays), and checks whether the array was taken (donationStats).
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import * as tf from "../../src/index.js";
+import type { Tensor } from "../../src/index.js";
+import { donationStats } from "../../src/backends/cpu/program.js";
+import { runSeed } from "../scheduler/gen.js";
+
+type T = Tensor;
+const RUNS = Number(process.env.PROPS_RUNS ?? 40);
+const real = (seed: number, shape: number[]): T => tf.tensor(tf.random.normal(tf.random.key(seed), shape).dataSync(), { shape });
+/** A fresh tensor with the same values, never read through `dataSync` (so it may be reused). */
+const copy = (t: T): T => tf.jit((x: T) => tf.add(x, 0))(t);
+const values = (t: T): Float32Array => Float32Array.from(t.dataSync());
+const inPlace = (): number => donationStats.inPlace;
+
+/** An Adam step of a two-layer model: parameters and both moments donated. */
+const adam = (p: T[], m: T[], v: T[], x: T): T[][] => {
+  const loss = (q: T[]): T => tf.mean(tf.square(tf.matmul(tf.maximum(tf.matmul(x, q[0]!), 0), q[1]!)));
+  const g = tf.grad(loss)(p) as T[];
+  const m2 = m.map((mi, i) => tf.add(tf.multiply(mi, 0.9), tf.multiply(g[i]!, 0.1)));
+  const v2 = v.map((vi, i) => tf.add(tf.multiply(vi, 0.999), tf.multiply(tf.square(g[i]!), 0.001)));
+  const p2 = p.map((pi, i) => tf.subtract(pi, tf.multiply(0.01, tf.divide(m2[i]!, tf.add(tf.sqrt(v2[i]!), 1e-8)))));
+  return [p2, m2, v2];
+};
+
+describe("donated inputs written in place (cpu)", () => {
+  it("an Adam loop with donated parameters and moments: every update in place, values equal to the loop without donation", () => {
+    const x = real(1, [64, 96]);
+    const init = (): [T[], T[], T[]] => [
+      [real(2, [96, 64]), real(3, [64, 8])],
+      [tf.zeros([96, 64]), tf.zeros([64, 8])],
+      [tf.zeros([96, 64]), tf.zeros([64, 8])],
+    ];
+    const plain = tf.jit((p: T[], m: T[], v: T[]) => adam(p, m, v, x));
+    const donating = tf.jit((p: T[], m: T[], v: T[]) => adam(p, m, v, x), { donateArgnums: [0, 1, 2] });
+    let [a, am, av] = init();
+    let [b, bm, bv] = init();
+    for (let step = 0; step < 6; step++) {
+      [a, am, av] = plain(a, am, av) as [T[], T[], T[]];
+      const before = inPlace();
+      [b, bm, bv] = donating(b, bm, bv) as [T[], T[], T[]];
+      // from the second step on, the six outputs overwrite the six donated inputs
+      if (step > 0) expect(inPlace() - before).toBe(6);
+    }
+    [...a, ...am, ...av].forEach((t, i) => expect(values([...b, ...bm, ...bv][i]!)).toEqual(values(t)));
+  });
+
+  it("an array handed out by dataSync is never overwritten", () => {
+    const f = tf.jit((x: T) => tf.multiply(x, 2), { donateArgnums: 0 });
+    const x = copy(real(4, [1000]));
+    const seen = x.dataSync();
+    const keep = Float32Array.from(seen);
+    const before = inPlace();
+    const y = f(x);
+    expect(inPlace()).toBe(before);
+    expect(seen).toEqual(keep);
+    expect(values(y)).toEqual(keep.map((v) => Math.fround(v * 2)));
+  });
+
+  it("a pending op on the donated tensor still reads the old values", () => {
+    const f = tf.jit((x: T) => tf.multiply(x, 2), { donateArgnums: 0 });
+    const x = copy(real(5, [512]));
+    const want = Float32Array.from((x.arraySync() as number[]).map((v) => Math.fround(v + 1)));
+    const lazy = tf.add(x, 1); // not computed yet
+    const before = inPlace();
+    f(x);
+    expect(inPlace()).toBe(before);
+    expect(values(lazy)).toEqual(want);
+  });
+
+  it("a tensor captured by another jitted function is never overwritten", () => {
+    const c = copy(real(6, [300]));
+    const want = Float32Array.from((c.arraySync() as number[]).map((v) => Math.fround(v * 3)));
+    const g = tf.jit((y: T) => tf.multiply(c, y));
+    expect(values(g(tf.full([300], 3)))).toEqual(want);
+    const f = tf.jit((x: T) => tf.negative(x), { donateArgnums: 0 });
+    const before = inPlace();
+    f(c);
+    expect(inPlace()).toBe(before);
+    expect(values(g(tf.full([300], 3)))).toEqual(want);
+  });
+
+  it("the same tensor in two arguments, donated or not, is not overwritten (and donating it twice does not throw)", () => {
+    const twice = tf.jit((a: T, b: T) => tf.add(a, b), { donateArgnums: [0, 1] });
+    const once = tf.jit((a: T, b: T) => [tf.add(a, 1), tf.multiply(b, 2)], { donateArgnums: 0 });
+    const x = copy(real(7, [256]));
+    const xs = x.arraySync() as number[];
+    const before = inPlace();
+    expect(values(twice(x, x))).toEqual(Float32Array.from(xs.map((v) => Math.fround(v + v))));
+    const y = copy(real(7, [256]));
+    const [p, q] = once(y, y) as T[];
+    expect(inPlace()).toBe(before);
+    expect(values(p!)).toEqual(Float32Array.from(xs.map((v) => Math.fround(v + 1))));
+    expect(values(q!)).toEqual(Float32Array.from(xs.map((v) => Math.fround(v * 2))));
+  });
+
+  it("an array shared by devicePut, or returned unchanged by a call, is not overwritten", () => {
+    const f = tf.jit((x: T) => tf.exp(x), { donateArgnums: 0 });
+    const x = copy(real(8, [128]));
+    const xs = Float32Array.from(x.arraySync() as number[]);
+    const alias = tf.devicePut(x, "cpu");
+    const before = inPlace();
+    f(x);
+    expect(values(alias)).toEqual(xs);
+    const id = tf.jit((a: T) => [a, tf.add(a, 0)]);
+    const z = copy(real(9, [128]));
+    const zs = Float32Array.from(z.arraySync() as number[]);
+    const [same] = id(z) as T[];
+    f(same!);
+    expect(inPlace()).toBe(before);
+    expect(values(z)).toEqual(zs);
+  });
+
+  it("a donated input read again after its update (a later kernel) is not overwritten early", () => {
+    // y = x·2 is written where x is still needed by the sum: it must not take x's array.
+    const f = tf.jit((x: T) => [tf.multiply(x, 2), tf.sum(tf.multiply(x, x))], { donateArgnums: 0 });
+    const g = tf.jit((x: T) => [tf.multiply(x, 2), tf.sum(tf.multiply(x, x))]);
+    const x = real(10, [64, 64]);
+    const want = (g(x) as T[]).map(values);
+    const got = (f(copy(x)) as T[]).map(values);
+    expect(got).toEqual(want);
+  });
+
+  it("property: random elementwise and matmul updates agree with the undonated call (fast-check)", () => {
+    const seed = runSeed("donation");
+    fc.assert(
+      fc.property(
+        fc.record({
+          n: fc.integer({ min: 1, max: 40 }),
+          ops: fc.array(fc.constantFrom("mul", "add", "exp", "sum", "matmul", "max", "t"), { minLength: 1, maxLength: 5 }),
+          s: fc.nat(1000),
+        }),
+        ({ n, ops, s }) => {
+          // Outputs: an update of x (same shape), a second output of x's shape, and one of y's.
+          const body = (x: T, y: T): T[] => {
+            let u = x;
+            for (const op of ops) {
+              if (op === "mul") u = tf.multiply(u, y);
+              else if (op === "add") u = tf.add(u, 0.5);
+              else if (op === "exp") u = tf.exp(tf.multiply(u, 0.1));
+              else if (op === "sum") u = tf.add(u, tf.sum(x, { axis: 0, keepdims: true }));
+              else if (op === "matmul") u = tf.multiply(tf.matmul(u, y), 0.01);
+              else if (op === "max") u = tf.maximum(u, x);
+              else u = tf.matrixTranspose(u);
+            }
+            return [tf.subtract(x, tf.multiply(u, 0.1)), tf.multiply(y, 2), tf.add(x, y)];
+          };
+          const plain = tf.jit(body);
+          const donating = tf.jit(body, { donateArgnums: [0, 1] });
+          const x = real(s, [n, n]);
+          const y = real(s + 1, [n, n]);
+          const want = (plain(x, y) as T[]).map(values);
+          let [dx, dy] = [copy(x), copy(y)];
+          let got = donating(dx, dy) as T[];
+          expect(got.map(values)).toEqual(want);
+          // a second call on the outputs (fresh, exclusive arrays: now eligible)
+          const want2 = (plain(got[0]!, got[1]!) as T[]).map(values);
+          [dx, dy] = [copy(got[0]!), copy(got[1]!)];
+          got = donating(dx, dy) as T[];
+          expect(got.map(values)).toEqual(want2);
+        },
+      ),
+      { numRuns: RUNS, seed },
+    );
+  });
+});
