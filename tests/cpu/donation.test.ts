@@ -115,6 +115,26 @@ describe("donated inputs written in place (cpu)", () => {
     expect(values(z)).toEqual(zs);
   });
 
+  it("an eager result that simplifies to the donated tensor (and shares its array) keeps its values", () => {
+    const f = tf.jit((x: T) => tf.multiply(x, 2), { donateArgnums: 0 });
+    // each simplifies to x itself: realizing it returns x's own array in a second storage
+    const views: ((x: T) => T)[] = [
+      (x) => tf.multiply(x, 1),
+      (x) => tf.reshape(tf.reshape(x, [256]), [16, 16]),
+      (x) => tf.matrixTranspose(tf.matrixTranspose(x)),
+    ];
+    for (const view of views) {
+      const x = copy(real(11, [16, 16]));
+      const want = Float32Array.from((x.arraySync() as number[][]).flat());
+      const v = view(x);
+      v.arraySync();
+      const before = inPlace();
+      f(x);
+      expect(inPlace()).toBe(before);
+      expect(Float32Array.from((v.arraySync() as number[][]).flat())).toEqual(want);
+    }
+  });
+
   it("a donated input read again after its update (a later kernel) is not overwritten early", () => {
     // y = x·2 is written where x is still needed by the sum: it must not take x's array.
     const f = tf.jit((x: T) => [tf.multiply(x, 2), tf.sum(tf.multiply(x, x))], { donateArgnums: 0 });

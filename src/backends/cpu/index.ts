@@ -84,10 +84,11 @@ export function cpuBackend(): Backend {
         // An output that is not a fresh array (an input or captured constant passed through, or an
         // array returned twice) is shared: no later donation may write it in place.
         const o = exe.program.outputs[i]!;
-        if (exe.program.slots[o]!.kind !== "output" || exe.program.outputs.indexOf(o) !== exe.program.outputs.lastIndexOf(o)) {
+        const sl = exe.program.slots[o]!;
+        if (sl.kind !== "output" || exe.program.outputs.indexOf(o) !== exe.program.outputs.lastIndexOf(o)) {
           s.shared = true;
-          const j = arrays.indexOf(a);
-          if (j >= 0) inputs[j]!.shared = true;
+          if (sl.kind === "input") inputs[sl.index]!.shared = true;
+          else if (sl.kind === "const" && sl.node.storage) sl.node.storage.shared = true;
         }
         return s;
       });
