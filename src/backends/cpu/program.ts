@@ -340,7 +340,9 @@ export function compileProgram(program: Program): Executable {
         }
       });
       if (taken.size) {
-        // The arena copy of a donated input is not its array's value after this call.
+        // The arena copy of a donated input is not its array's value after this call: no other
+        // program may keep using its copy (taking the arena drops them all), nor may this one.
+        arena.owner = token;
         const written = new Set([...taken].map((s) => bufs[s]));
         const forget = (): void => held.forEach((a, s) => written.has(a) && held.delete(s));
         try {
