@@ -18,11 +18,18 @@ type T = Tensor;
 // as freed before live buffers are read: the counts are then exact, not timing-dependent.
 v8.setFlagsFromString("--expose-gc");
 const gc = runInNewContext("gc") as () => void;
-/** Collects garbage and lets the finalizers of collected buffers run. */
+/**
+ * Collects garbage and lets the finalizers of collected buffers run, until the live counters stop
+ * falling (on a loaded machine a finalizer task can run a few event-loop turns after the GC).
+ */
 async function settle(): Promise<void> {
-  for (let i = 0; i < 2; i++) {
+  let last = Infinity;
+  for (let i = 0; i < 20; i++) {
     gc();
-    await new Promise((r) => setTimeout(r, 0));
+    await new Promise((r) => setTimeout(r, i < 2 ? 0 : 10));
+    const live = memoryStats().liveBuffers;
+    if (i >= 1 && live >= last) return;
+    last = live;
   }
 }
 
