@@ -20,6 +20,11 @@ const EXP2 = Float64Array.from({ length: 321 }, (_, i) => 2 ** (i - 160));
  * e^r (relative error < 6e-9 in float64, far below float32's half ulp), scaled by a table 2^n.
  * Inlined by V8 into generated kernels, several times faster than `Math.exp`.
  */
+/** A number as JS source text (NaN, ±Infinity and −0 spelled out). */
+export function jsNumber(v: number): string {
+  return Number.isNaN(v) ? "NaN" : v === Infinity ? "Infinity" : v === -Infinity ? "-Infinity" : Object.is(v, -0) ? "-0" : String(v);
+}
+
 export function fexp(x: number): number {
   if (!(x < 89) || !(x > -104)) return x !== x ? NaN : x > 0 ? Infinity : 0;
   const n = Math.round(x * 1.4426950408889634);
@@ -251,15 +256,7 @@ function emitBody(instrs: readonly Instr[], acc: string, prefix: string): { stmt
         t = `in${i.input}[${ix(i.index)}]`;
         break;
       case "const":
-        t = Number.isNaN(i.value)
-          ? "NaN"
-          : i.value === Infinity
-            ? "Infinity"
-            : i.value === -Infinity
-              ? "-Infinity"
-              : Object.is(i.value, -0)
-                ? "-0"
-                : String(i.value);
+        t = jsNumber(i.value);
         break;
       case "index":
         t = ix(i.index);

@@ -16,7 +16,7 @@
 import type { ElementwiseKernel, Instr, Kernel, Program } from "../../scheduler/ir.js";
 import { affine } from "../../scheduler/ir.js";
 import { powC } from "../../core/semantics-math.js";
-import { fexp, ftanh } from "./codegen.js";
+import { fexp, ftanh, jsNumber } from "./codegen.js";
 import type { SimdPlan } from "./simd.js";
 
 /** A fused group: its kernels (in schedule order) and its JS runner over the executor's buffers. */
@@ -299,15 +299,7 @@ function compileGroup(
           break;
         }
         case "const":
-          e = Number.isNaN(ins.value)
-            ? "NaN"
-            : ins.value === Infinity
-              ? "Infinity"
-              : ins.value === -Infinity
-                ? "-Infinity"
-                : Object.is(ins.value, -0)
-                  ? "-0"
-                  : String(ins.value);
+          e = jsNumber(ins.value);
           break;
         case "unary":
           e = UNARY[ins.fn]!(text[ins.x]!);

@@ -309,23 +309,20 @@ export function compileProgram(program: Program): Executable {
     run(inputs, reuse) {
       pool ??= program.pool.map((p) => allocArray(p.dtype, p.size));
       own ??= new Map([...privateSlots].map((s) => [s, allocArray(slots[s]!.dtype, slots[s]!.size)]));
-      // Donated input slots whose arrays outputs take this call (their arena copies go stale).
-      const taken = new Set<number>();
-      const over = (o: number): TypedArray | undefined => {
-        for (const s of inPlace.get(o) ?? []) {
-          const sl = slots[s]!;
-          if (sl.kind !== "input" || !reuse?.[sl.index] || taken.has(s) || inputs[sl.index]!.length !== sl.size) continue;
-          taken.add(s);
-          donationStats.inPlace++;
-          return inputs[sl.index];
-        }
-        return undefined;
-      };
+      // Outputs written over donated inputs' arrays this call (see donation.ts).
       const chosen = new Map<number, TypedArray>();
+      const taken = new Set<TypedArray>();
       if (reuse)
-        for (const o of inPlace.keys()) {
-          const a = over(o);
-          if (a) chosen.set(o, a);
+        for (const [o, cands] of inPlace) {
+          for (const c of cands) {
+            const sl = slots[c]!;
+            const a = sl.kind === "input" && reuse[sl.index] ? inputs[sl.index]! : undefined;
+            if (!a || taken.has(a) || a.length !== sl.size) continue;
+            taken.add(a);
+            chosen.set(o, a);
+            donationStats.inPlace++;
+            break;
+          }
         }
       const bufs: TypedArray[] = slots.map((s, i) => {
         switch (s.kind) {
@@ -343,133 +340,130 @@ export function compileProgram(program: Program): Executable {
         // The arena copy of a donated input is not its array's value after this call: no other
         // program may keep using its copy (taking the arena drops them all), nor may this one.
         arena.owner = token;
-        const written = new Set([...taken].map((s) => bufs[s]));
-        const forget = (): void => held.forEach((a, s) => written.has(a) && held.delete(s));
         try {
           return runWith(bufs);
         } finally {
-          forget();
+          held.forEach((a, s) => taken.has(a) && held.delete(s));
         }
       }
       return runWith(bufs);
     },
   };
+  /** Runs the kernels over the bound buffers (`run` without the binding). */
   function runWith(bufs: TypedArray[]): TypedArray[] {
-    {
-      if (!mem) {
-        for (const r of runners) r!(bufs);
-        return program.outputs.map((s) => bufs[s]!);
-      }
-      if (mem.buffer.byteLength < arenaBytes) mem.grow(Math.ceil((arenaBytes - mem.buffer.byteLength) / 65536));
-      // An input or captured constant copied into the arena by this program's previous call is
-      // still there when no other program used the arena since: calling again with the same
-      // tensor skips its copy (tensors are immutable; see Tensor.dataSync).
-      if (arena.owner !== token || !finished) held.clear();
-      arena.owner = token;
-      finished = false; // (a call that threw part-way may have promised copies it never made)
-      // resident: the arena copy is current; stale: the host copy is not.
-      const resident = new Uint8Array(slots.length);
-      for (const [s, host] of held) {
-        if (bufs[s] !== host) continue;
-        resident[s] = 1;
-        arenaStats.reused++;
-      }
-      const live = (i: number): number[] => [...lastRead.keys()].filter((s) => lastRead[s]! >= i);
-      const stale = new Uint8Array(slots.length);
-      // Reads back the arena copies of the slots in `which` (a pool buffer whose slot is dead may
-      // already belong to another slot, so dead slots are never read back).
-      const flush = (which: readonly number[]): void => {
-        let view: Float32Array | undefined;
-        for (const s of which) {
-          if (!stale[s]) continue;
-          view ??= new Float32Array(mem.buffer);
-          bufs[s]!.set(view.subarray(at[s]! >> 2, (at[s]! >> 2) + slots[s]!.size));
-          stale[s] = 0;
-        }
-      };
-      for (const u of units) {
-        if (u.fn) {
-          let view: Float32Array | undefined;
-          const ptrs: number[] = [];
-          const mine = new Set<number>();
-          const byRows: number[] = []; // inputs copied in row by row (see `prepare`)
-          for (const i of u.kernels) {
-            const k = kernels[i]!;
-            for (const s of k.inputs) {
-              ptrs.push(at[s]!);
-              if (resident[s] || mine.has(s)) continue;
-              resident[s] = 1;
-              arenaStats.copied++;
-              if (slots[s]!.kind === "input" || slots[s]!.kind === "const") held.set(s, bufs[s]!);
-              if (u.rowLocal!.has(s) && u.fn.withRows) {
-                byRows.push(s);
-                continue;
-              }
-              view ??= new Float32Array(mem.buffer);
-              view.set(bufs[s]!.subarray(0, slots[s]!.size) as Float32Array, at[s]! >> 2);
-            }
-            ptrs.push(at[k.output]!);
-            mine.add(k.output);
-          }
-          if (u.fn.scratchBytes) ptrs.push(scratchAt);
-          // Program outputs no later kernel reads are copied out as their rows finish.
-          const early = u.kernels.filter(
-            (i) =>
-              slots[kernels[i]!.output]!.kind === "output" &&
-              lastRead[kernels[i]!.output] === kernels.length &&
-              !u.kernels.some((j) => kernels[j]!.inputs.includes(kernels[i]!.output)),
-          );
-          for (const s of mine) resident[s] = stale[s] = 1;
-          if ((early.length || byRows.length) && u.fn.withRows) {
-            const cols = u.cols!;
-            const prepare = byRows.length
-              ? (r0: number, r1: number): void => {
-                  view ??= new Float32Array(mem.buffer);
-                  for (const s of byRows) view.set(bufs[s]!.subarray(r0 * cols, r1 * cols) as Float32Array, (at[s]! >> 2) + r0 * cols);
-                }
-              : undefined;
-            let fv: Float32Array | undefined;
-            u.fn.withRows(
-              ptrs,
-              early.length
-                ? (r0, r1) => {
-                    fv ??= new Float32Array(mem.buffer);
-                    for (const i of early) {
-                      const s = kernels[i]!.output;
-                      const per = plans[i]!.reduce ? 1 : plans[i]!.cols;
-                      const [a, b] = [r0 * per, Math.min(r1 * per, slots[s]!.size)];
-                      bufs[s]!.set(fv.subarray((at[s]! >> 2) + a, (at[s]! >> 2) + b), a);
-                    }
-                  }
-                : undefined,
-              prepare,
-            );
-            for (const i of early) stale[kernels[i]!.output] = 0;
-          } else u.fn(...ptrs);
-          continue;
-        }
-        if (u.kernels.length > 1) {
-          // a fused group: its runner sits at its last member
-          flush(u.kernels.flatMap((m) => kernels[m]!.inputs));
-          runners[u.kernels[u.kernels.length - 1]!]!(bufs);
-          for (const m of u.kernels) resident[kernels[m]!.output] = 0;
-          continue;
-        }
-        const i = u.kernels[0]!;
-        const k = kernels[i]!;
-        flush(k.kind === "opaque" ? live(i) : k.inputs);
-        runners[i]!(bufs);
-        // The host copy is now the newer one; opaque kernels (scan) may run nested programs
-        // that reuse the arena.
-        if (k.kind === "opaque") {
-          resident.fill(0);
-          held.clear();
-        } else resident[k.output] = 0;
-      }
-      flush(program.outputs);
-      finished = true;
+    if (!mem) {
+      for (const r of runners) r!(bufs);
       return program.outputs.map((s) => bufs[s]!);
     }
+    if (mem.buffer.byteLength < arenaBytes) mem.grow(Math.ceil((arenaBytes - mem.buffer.byteLength) / 65536));
+    // An input or captured constant copied into the arena by this program's previous call is
+    // still there when no other program used the arena since: calling again with the same
+    // tensor skips its copy (tensors are immutable; see Tensor.dataSync).
+    if (arena.owner !== token || !finished) held.clear();
+    arena.owner = token;
+    finished = false; // (a call that threw part-way may have promised copies it never made)
+    // resident: the arena copy is current; stale: the host copy is not.
+    const resident = new Uint8Array(slots.length);
+    for (const [s, host] of held) {
+      if (bufs[s] !== host) continue;
+      resident[s] = 1;
+      arenaStats.reused++;
+    }
+    const live = (i: number): number[] => [...lastRead.keys()].filter((s) => lastRead[s]! >= i);
+    const stale = new Uint8Array(slots.length);
+    // Reads back the arena copies of the slots in `which` (a pool buffer whose slot is dead may
+    // already belong to another slot, so dead slots are never read back).
+    const flush = (which: readonly number[]): void => {
+      let view: Float32Array | undefined;
+      for (const s of which) {
+        if (!stale[s]) continue;
+        view ??= new Float32Array(mem.buffer);
+        bufs[s]!.set(view.subarray(at[s]! >> 2, (at[s]! >> 2) + slots[s]!.size));
+        stale[s] = 0;
+      }
+    };
+    for (const u of units) {
+      if (u.fn) {
+        let view: Float32Array | undefined;
+        const ptrs: number[] = [];
+        const mine = new Set<number>();
+        const byRows: number[] = []; // inputs copied in row by row (see `prepare`)
+        for (const i of u.kernels) {
+          const k = kernels[i]!;
+          for (const s of k.inputs) {
+            ptrs.push(at[s]!);
+            if (resident[s] || mine.has(s)) continue;
+            resident[s] = 1;
+            arenaStats.copied++;
+            if (slots[s]!.kind === "input" || slots[s]!.kind === "const") held.set(s, bufs[s]!);
+            if (u.rowLocal!.has(s) && u.fn.withRows) {
+              byRows.push(s);
+              continue;
+            }
+            view ??= new Float32Array(mem.buffer);
+            view.set(bufs[s]!.subarray(0, slots[s]!.size) as Float32Array, at[s]! >> 2);
+          }
+          ptrs.push(at[k.output]!);
+          mine.add(k.output);
+        }
+        if (u.fn.scratchBytes) ptrs.push(scratchAt);
+        // Program outputs no later kernel reads are copied out as their rows finish.
+        const early = u.kernels.filter(
+          (i) =>
+            slots[kernels[i]!.output]!.kind === "output" &&
+            lastRead[kernels[i]!.output] === kernels.length &&
+            !u.kernels.some((j) => kernels[j]!.inputs.includes(kernels[i]!.output)),
+        );
+        for (const s of mine) resident[s] = stale[s] = 1;
+        if ((early.length || byRows.length) && u.fn.withRows) {
+          const cols = u.cols!;
+          const prepare = byRows.length
+            ? (r0: number, r1: number): void => {
+                view ??= new Float32Array(mem.buffer);
+                for (const s of byRows) view.set(bufs[s]!.subarray(r0 * cols, r1 * cols) as Float32Array, (at[s]! >> 2) + r0 * cols);
+              }
+            : undefined;
+          let fv: Float32Array | undefined;
+          u.fn.withRows(
+            ptrs,
+            early.length
+              ? (r0, r1) => {
+                  fv ??= new Float32Array(mem.buffer);
+                  for (const i of early) {
+                    const s = kernels[i]!.output;
+                    const per = plans[i]!.reduce ? 1 : plans[i]!.cols;
+                    const [a, b] = [r0 * per, Math.min(r1 * per, slots[s]!.size)];
+                    bufs[s]!.set(fv.subarray((at[s]! >> 2) + a, (at[s]! >> 2) + b), a);
+                  }
+                }
+              : undefined,
+            prepare,
+          );
+          for (const i of early) stale[kernels[i]!.output] = 0;
+        } else u.fn(...ptrs);
+        continue;
+      }
+      if (u.kernels.length > 1) {
+        // a fused group: its runner sits at its last member
+        flush(u.kernels.flatMap((m) => kernels[m]!.inputs));
+        runners[u.kernels[u.kernels.length - 1]!]!(bufs);
+        for (const m of u.kernels) resident[kernels[m]!.output] = 0;
+        continue;
+      }
+      const i = u.kernels[0]!;
+      const k = kernels[i]!;
+      flush(k.kind === "opaque" ? live(i) : k.inputs);
+      runners[i]!(bufs);
+      // The host copy is now the newer one; opaque kernels (scan) may run nested programs
+      // that reuse the arena.
+      if (k.kind === "opaque") {
+        resident.fill(0);
+        held.clear();
+      } else resident[k.output] = 0;
+    }
+    flush(program.outputs);
+    finished = true;
+    return program.outputs.map((s) => bufs[s]!);
   }
 }
 
