@@ -1,5 +1,7 @@
-// Relaxed SIMD (FMA) is detected once from the runtime and used by the SIMD gemm when present;
-// TENFOLD_RELAXED=0 keeps the plain SIMD path. Both paths agree with the float64 JS kernel.
+// Relaxed SIMD (FMA) is detected once from the runtime and used by the SIMD gemm and the
+// transcendental polynomials when present; TENFOLD_RELAXED=0 keeps the plain SIMD path. Both paths
+// agree with the float64 JS kernel. (vitest.config.ts runs this file and the SIMD accuracy tests a
+// second time with V8's relaxed-SIMD flag on Node 20.)
 import { spawnSync } from "node:child_process";
 import { describe, expect, it } from "vitest";
 import { sgemm, sgemmAuto, simdGemm } from "../../src/backends/cpu/matmul.js";
@@ -24,6 +26,14 @@ describe("relaxed SIMD detection", () => {
     expect(simdGemm()!.fma).toBe(relaxedSimd());
     expect(maxErr()).toBeLessThan(1e-5);
   });
+
+  it.runIf(hasSimd() && process.execArgv.includes("--experimental-wasm-relaxed-simd"))(
+    "with V8's relaxed-SIMD flag (the relaxed-simd test project on Node 20) FMA is on, so that project tests the FMA path",
+    () => {
+      expect(hasRelaxedSimd()).toBe(true);
+      expect(relaxedSimd()).toBe(true);
+    },
+  );
 
   it.runIf(hasSimd())("TENFOLD_RELAXED=0 keeps the plain SIMD path (detected off in a fresh process)", () => {
     const src = `import { simdGemm } from "./src/backends/cpu/matmul.js"; import { relaxedSimd } from "./src/backends/cpu/wasm.js"; console.log(JSON.stringify([relaxedSimd(), simdGemm().fma]));`;

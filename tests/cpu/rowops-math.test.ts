@@ -1,4 +1,4 @@
-// The Wasm SIMD forms of log, log1p, expm1 and erf (simd-lanes.ts) stay within the ulp bounds
+// The Wasm SIMD forms of log, log1p, expm1, erf and tanh (simd-lanes.ts) stay within the ulp bounds
 // documented in docs/semantics.md (boundOf(p, "wasm")) against the one definition (scalarFn), on
 // 2^18 float32 points: random bit patterns, a dense grid over [-3, 3], ±2^[-30, 10], and specials.
 // The worst error measured is printed (docs/semantics.md quotes it).
@@ -50,14 +50,15 @@ function points(n: number): Float32Array {
   return xs;
 }
 
-const ops: Record<"log" | "log1p" | "expm1" | "erf", (x: Tensor) => Tensor> = {
+const ops: Record<"log" | "log1p" | "expm1" | "erf" | "tanh", (x: Tensor) => Tensor> = {
   log: (x) => tf.log(x),
   log1p: (x) => tf.log1p(x),
   expm1: (x) => tf.expm1(x),
   erf: (x) => tf.erf(x),
+  tanh: (x) => tf.tanh(x),
 };
 
-describe.skipIf(!simdMemory())("SIMD log, log1p, expm1, erf within their documented bounds", () => {
+describe.skipIf(!simdMemory())("SIMD log, log1p, expm1, erf, tanh within their documented bounds", () => {
   const xs = points(1 << 18);
   for (const [p, f] of Object.entries(ops) as [keyof typeof ops, (x: Tensor) => Tensor][]) {
     it(p, () => {

@@ -6,6 +6,7 @@
  */
 import type { ElementwisePrim } from "../../core/primitives.js";
 import type { FnBuilder } from "./wasm.js";
+import { relaxedSimd } from "./wasm.js";
 
 /** SIMD opcodes used here (after 0xfd). */
 export const OP = {
@@ -45,7 +46,37 @@ export const OP = {
   f64Add: 0xf0,
   truncSat: 0xf8,
   convertS: 0xfa,
+  madd: 0x105,
+  nmadd: 0x106,
 } as const;
+
+/** An operand of fmaStep / fnmadd: a v128 local by name, or a splatted float32 constant. */
+type Operand = string | number;
+const push = (f: FnBuilder, K: Consts, v: Operand): unknown => (typeof v === "string" ? f.get(v) : K.push(v));
+
+/**
+ * Stack [a] → a·b + c: one `f32x4.relaxed_madd` (FMA, one rounding) where the runtime has relaxed
+ * SIMD (see relaxedSimd), else mul then add (each rounded: the plain path's exact old code).
+ */
+function fmaStep(f: FnBuilder, K: Consts, b: Operand, c: Operand): void {
+  push(f, K, b);
+  if (relaxedSimd()) {
+    push(f, K, c);
+    f.simd(OP.madd);
+  } else {
+    f.simd(OP.mul);
+    push(f, K, c);
+    f.simd(OP.add);
+  }
+}
+
+/** Pushes c − a·b: one `f32x4.relaxed_nmadd` with relaxed SIMD, else mul then sub. */
+function fnmadd(f: FnBuilder, K: Consts, a: Operand, b: Operand, c: Operand): void {
+  const fma = relaxedSimd();
+  for (const v of fma ? [a, b, c] : [c, a, b]) push(f, K, v);
+  if (fma) f.simd(OP.nmadd);
+  else f.simd(OP.mul).simd(OP.sub);
+}
 
 export const f32x4 = (v: number): number[] => [...new Uint8Array(new Float32Array([v, v, v, v]).buffer)];
 const i32x4 = (v: number): number[] => [...new Uint8Array(new Int32Array([v, v, v, v]).buffer)];
@@ -96,35 +127,29 @@ function emitExp(f: FnBuilder, K: Consts, x: string): void {
   // bits of xi), r = x − n·ln2 in two steps (Cody–Waite), then e^r = 1 + r + r²·q(r).
   const reduce = (src: string, magic: number): void => {
     f.get(src);
-    c(1.4426950408889634);
-    f.simd(OP.mul);
-    c(magic);
-    f.simd(OP.add).set("xi");
+    fmaStep(f, K, 1.4426950408889634, magic);
+    f.set("xi");
     f.get("xi");
     c(magic);
     f.simd(OP.sub).set("xn");
-    f.get(src).get("xn");
-    c(0.693359375);
-    f.simd(OP.mul).simd(OP.sub);
-    f.get("xn");
-    c(-2.1219444e-4);
-    f.simd(OP.mul).simd(OP.sub).set("xr");
-    // q(r) = (c3·r + c4) + r²·((c1·r + c2) + c0·r²) (Estrin's scheme: a short dependency chain).
+    fnmadd(f, K, "xn", 0.693359375, src);
+    f.set("xr");
+    fnmadd(f, K, "xn", -2.1219444e-4, "xr");
+    f.set("xr");
+    // q(r) = (c3·r + c4) + r²·((c1·r + c2) + c0·r²) (Estrin's scheme: a short dependency chain;
+    // the halves go to xt and xn, free once r is known).
     const [c0, c1, c2, c3, c4] = EXP_Q;
-    const lin = (a: number, b: number): void => {
-      f.get("xr");
-      c(a);
-      f.simd(OP.mul);
-      c(b);
-      f.simd(OP.add);
-    };
     f.get("xr").get("xr").simd(OP.mul).set("xq");
-    lin(c3, c4);
-    lin(c1, c2);
+    f.get("xr");
+    fmaStep(f, K, c3, c4);
+    f.set("xt");
+    f.get("xr");
+    fmaStep(f, K, c1, c2);
+    f.set("xn");
     c(c0);
-    f.get("xq").simd(OP.mul).simd(OP.add);
-    f.get("xq").simd(OP.mul).simd(OP.add);
-    f.get("xq").simd(OP.mul).get("xr").simd(OP.add);
+    fmaStep(f, K, "xq", "xn");
+    fmaStep(f, K, "xq", "xt");
+    fmaStep(f, K, "xq", "xr");
     c(1);
     f.simd(OP.add);
   };
@@ -161,15 +186,10 @@ function emitTanh(f: FnBuilder, K: Consts, x: string): void {
   const c = (v: number): FnBuilder => K.push(v);
   f.get(x).simd(OP.abs).set("ta");
   f.get(x).get(x).simd(OP.mul).set("tz");
-  f.get("tz");
   c(-5.70498872745e-3);
-  f.simd(OP.mul);
-  for (const k of [2.06390887954e-2, -5.37397155531e-2, 1.33314422036e-1]) {
-    c(k);
-    f.simd(OP.add).get("tz").simd(OP.mul);
-  }
-  c(-3.33332819422e-1);
-  f.simd(OP.add).get("tz").simd(OP.mul).get(x).simd(OP.mul).get(x).simd(OP.add); // small branch
+  for (const k of [2.06390887954e-2, -5.37397155531e-2, 1.33314422036e-1, -3.33332819422e-1]) fmaStep(f, K, "tz", k);
+  f.get("tz").simd(OP.mul);
+  fmaStep(f, K, x, x); // small branch
   f.get("ta").get("ta").simd(OP.add).set("tt");
   c(1);
   c(2);
@@ -187,11 +207,7 @@ function emitTanh(f: FnBuilder, K: Consts, x: string): void {
 /** Horner's scheme: pushes ((c0·x + c1)·x + …) + cn for the v128 in local `x`. */
 function horner(f: FnBuilder, K: Consts, x: string, coef: readonly number[]): void {
   K.push(coef[0]!);
-  for (const k of coef.slice(1)) {
-    f.get(x).simd(OP.mul);
-    K.push(k);
-    f.simd(OP.add);
-  }
+  for (const k of coef.slice(1)) fmaStep(f, K, x, k);
 }
 
 /** `bitselect(v, <stack>, x == w)`: replaces lanes where local `x` equals w by v. */
@@ -243,10 +259,9 @@ function emitLog(f: FnBuilder, K: Consts, x: string): void {
     "la",
     [7.0376836292e-2, -1.151461031e-1, 1.167699874e-1, -1.2420140846e-1, 1.4249322787e-1, -1.6668057665e-1, 2.0000714765e-1, -2.4999993993e-1, 3.3333331174e-1],
   );
-  f.get("la").simd(OP.mul).get("lc").simd(OP.mul);
+  f.get("la").simd(OP.mul).get("lc").simd(OP.mul).set("lz");
   f.get("lb");
-  c(-2.1219444e-4);
-  f.simd(OP.mul).simd(OP.add);
+  fmaStep(f, K, -2.1219444e-4, "lz");
   f.get("lc");
   c(-0.5);
   f.simd(OP.mul).simd(OP.add).get("la").simd(OP.add);
@@ -317,7 +332,8 @@ function emitErf(f: FnBuilder, K: Consts, x: string): void {
   f.get(x).simd(OP.abs).set("la");
   f.get("la").get("la").simd(OP.mul).set("lb");
   horner(f, K, "lb", ERF_A);
-  f.get("la").simd(OP.mul).get("la").simd(OP.add).set("lc");
+  fmaStep(f, K, "la", "la");
+  f.set("lc");
   const tail = (mid: number, coef: readonly number[], out: string): void => {
     f.get("la");
     c(mid);

@@ -170,8 +170,11 @@ export function hasRelaxedSimd(): boolean {
 let relaxed: boolean | undefined;
 /**
  * Whether the SIMD kernels use relaxed SIMD (FMA, `f32x4.relaxed_madd`): detected once, at the
- * first kernel, from the runtime (Node 22+, current browsers); TENFOLD_RELAXED=0 keeps the plain
- * SIMD path (for comparison; the bench reports which path ran).
+ * first kernel, from the runtime (Node 22+, current browsers; Node 20 with V8's
+ * --experimental-wasm-relaxed-simd); TENFOLD_RELAXED=0 keeps the plain SIMD path (for comparison;
+ * the bench reports which path ran). It fuses the gemm's multiply-adds and the polynomial steps of
+ * exp, tanh, log, log1p, expm1 and erf (simd-lanes.ts); both paths stay within the ulp bounds of
+ * docs/semantics.md (tested in the relaxed-simd test project).
  */
 export function relaxedSimd(): boolean {
   if (relaxed !== undefined) return relaxed;
