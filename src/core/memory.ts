@@ -26,6 +26,12 @@ export interface MemoryStats {
   readonly programCapacity: number;
   /** Scheduled kernels run so far by the backend (a recomputation shows up here). */
   readonly kernelsRun: number;
+  /**
+   * Eager plans the backend keeps: compiled programs of realized graphs, by structure (an eager
+   * loop plans its step once), an LRU of at most `eagerPlanCapacity`.
+   */
+  readonly eagerPlans: number;
+  readonly eagerPlanCapacity: number;
 }
 
 /**
@@ -103,5 +109,17 @@ export function checkBudget(backend: string, live: number, bytes: number, what: 
 export function memoryStats(backend: string = getBackend()): MemoryStats {
   const b = backendInstance(backend);
   if (b.memoryStats) return b.memoryStats();
-  return { backend, liveBuffers: 0, liveBytes: 0, pooledBytes: 0, created: 0, budget, programs: 0, programCapacity: 0, kernelsRun: 0 };
+  return {
+    backend,
+    liveBuffers: 0,
+    liveBytes: 0,
+    pooledBytes: 0,
+    created: 0,
+    budget,
+    programs: 0,
+    programCapacity: 0,
+    kernelsRun: 0,
+    eagerPlans: 0,
+    eagerPlanCapacity: 0,
+  };
 }

@@ -145,17 +145,24 @@ export function withNodeTable<T>(f: () => T): T {
   }
 }
 
-function paramKey(params: unknown): string {
-  return JSON.stringify(params, (_k, v: unknown) => {
+/**
+ * A node's params as a string key (hash-consing, the eager plan cache): -0 and non-finite numbers
+ * kept, calls by id. Undefined when they hold a function, which the key cannot spell.
+ */
+export function paramKey(params: unknown): string | undefined {
+  let plain = true;
+  const key = JSON.stringify(params, (_k, v: unknown) => {
     if (typeof v === "number" && !Number.isFinite(v)) return String(v);
     if (Object.is(v, -0)) return "-0"; // a -0 literal must not merge with +0
     if (typeof v === "object" && v !== null && "id" in v && ("graph" in v || "fwd" in v)) return `call#${String((v as { id: number }).id)}`;
+    if (typeof v === "function") plain = false;
     return v;
   });
+  return plain ? key : undefined;
 }
 
 function nodeKey(prim: string, params: unknown, inputs: readonly Node[]): string {
-  return `${prim}|${paramKey(params)}|${inputs.map((n) => n.id).join(",")}`;
+  return `${prim}|${paramKey(params) ?? `fn#${freshId()}`}|${inputs.map((n) => n.id).join(",")}`;
 }
 
 function freshNode<P extends Primitive>(prim: P, params: Params<P>, inputs: readonly Node[], shape: Shape, dtype: DType, avals?: readonly Aval[]): Node {
@@ -246,6 +253,20 @@ export function cse(outputs: readonly Node[]): Node[] {
     memo.set(n.id, c);
   }
   return outputs.map((o) => memo.get(o.id)!);
+}
+
+/**
+ * The longest path from `n` to a leaf through pending nodes, recomputed: a node's `depth` is set
+ * when it is built, and a pending input realized since (it became a buffer: depth 0) leaves it
+ * stale and too high. Refreshes the depth of every pending node below `n` on the way.
+ */
+export function refreshDepth(n: Node): number {
+  for (const m of topoSort([n], (x) => x.depth === 0)) {
+    let d = 0;
+    for (const i of m.inputs) d = Math.max(d, i.depth + 1);
+    (m as { depth: number }).depth = d;
+  }
+  return n.depth;
 }
 
 /** A realized buffer node holding `storage` (never hash-consed: data identity is the node). */

@@ -5,7 +5,7 @@
 import type { DType } from "../core/dtype.js";
 import { isFloat, promoteTypes, weakScalarDType } from "../core/dtype.js";
 import { DTypeError, ValueError, fmtShape } from "../core/errors.js";
-import { makeNode } from "../core/node.js";
+import { makeNode, refreshDepth } from "../core/node.js";
 import type { Node } from "../core/node.js";
 import type { Params, Primitive } from "../core/primitives.js";
 import type { Shape } from "../core/shape.js";
@@ -25,8 +25,10 @@ export function bind<P extends Primitive>(prim: P, params: Params<P>, inputs: re
     ),
   );
   // A concrete lazy chain this deep (e.g. a long loop that never reads its result) is realized
-  // now, so pending graphs cannot grow without bound.
-  if (t.node.depth > MAX_LAZY_DEPTH && !t.node.traced) t.realize();
+  // now, so pending graphs cannot grow without bound. The depth recorded at build time counts
+  // inputs realized since (an eager training step reads its loss, which realizes the parameters
+  // that the next step's pending update was built on), so it is recomputed before realizing.
+  if (t.node.depth > MAX_LAZY_DEPTH && !t.node.traced && refreshDepth(t.node) > MAX_LAZY_DEPTH) t.realize();
   return t;
 }
 

@@ -12,7 +12,8 @@ import { Graph } from "../core/graph.js";
 import type { MemoryStats } from "../core/memory.js";
 import { checkBudget, memoryBudget } from "../core/memory.js";
 import type { Node, Storage } from "../core/node.js";
-import { bufferNode, makeNode, topoSort } from "../core/node.js";
+import { bufferNode, inputNode, makeNode, paramKey, topoSort } from "../core/node.js";
+import { LruCache } from "../core/lru.js";
 import type { Primitive } from "../core/primitives.js";
 import { VIEW_PRIMS } from "../core/primitives.js";
 import type { Program } from "./ir.js";
@@ -53,7 +54,7 @@ export interface Device<E> {
   /** False once the device is lost. */
   readonly alive?: boolean;
   /** Buffer counters (the driver adds the budget and the kernel count). */
-  memory(): Omit<MemoryStats, "budget" | "kernelsRun">;
+  memory(): Omit<MemoryStats, "budget" | "kernelsRun" | "eagerPlans" | "eagerPlanCapacity">;
   /** Whether jitted programs precompute the subgraphs that depend only on captured tensors. */
   readonly hoistConstants?: boolean;
 }
@@ -104,6 +105,69 @@ export function hoistConstants(g: Graph, run: (nodes: readonly Node[]) => Storag
   );
 }
 
+/**
+ * Eager plans (compiled programs of realized graphs) each backend keeps, least recently used going
+ * first: an eager training loop realizes a graph of the same structure every step (new nodes, new
+ * leaf data), and plans it once. See `eagerStructure`.
+ */
+export const EAGER_PLAN_LIMIT = 32;
+/** Eager programs whose temporaries take more bytes than this are not kept (they would pin them). */
+export const EAGER_PLAN_MAX_BYTES = 64 << 20;
+
+/** Eager realizations so far: planned afresh, and run on a kept plan (tests). */
+export const eagerPlanStats = { planned: 0, reused: 0 };
+
+/**
+ * The structure of a graph to realize: a key equal for graphs that differ only in the data of their
+ * realized leaves (buffer nodes), and those leaves in key order. Undefined when a node's params
+ * hold something the key cannot spell (a function): such a graph is planned afresh.
+ */
+function eagerStructure(outputs: readonly Node[]): { key: string; order: Node[]; leaves: Node[] } | undefined {
+  const order = topoSort(outputs);
+  const at = new Map<number, number>();
+  const leaves: Node[] = [];
+  const parts: string[] = [];
+  for (const n of order) {
+    at.set(n.id, at.size);
+    if (n.isBuffer()) {
+      leaves.push(n);
+      parts.push(`B${n.dtype}[${n.shape.join(",")}]`);
+      continue;
+    }
+    const params = paramKey(n.params);
+    if (params === undefined) return undefined;
+    parts.push(`${n.prim}${params}(${n.inputs.map((i) => at.get(i.id)).join(",")})`);
+  }
+  parts.push(`->${outputs.map((o) => at.get(o.id)).join(",")}`);
+  return { key: parts.join(";"), order, leaves };
+}
+
+/** The graph of `outputs` with an input placeholder in place of each realized leaf (in `leaves` order). */
+function withLeafInputs(order: readonly Node[], leaves: readonly Node[], outputs: readonly Node[]): Graph {
+  const map = new Map<number, Node>();
+  const inputs = leaves.map((l) => {
+    const i = inputNode(l.shape, l.dtype);
+    map.set(l.id, i);
+    return i;
+  });
+  for (const n of order)
+    if (!map.has(n.id))
+      map.set(
+        n.id,
+        n.inputs.length
+          ? makeNode(
+              n.prim,
+              n.params,
+              n.inputs.map((i) => map.get(i.id)!),
+            )
+          : n,
+      );
+  return new Graph(
+    inputs,
+    outputs.map((o) => map.get(o.id)!),
+  );
+}
+
 /** A compiled program with what the budget check needs. */
 interface Compiled<E> {
   readonly exe: E;
@@ -113,9 +177,12 @@ interface Compiled<E> {
   readonly what: string;
   /** Kernels the program runs. */
   readonly kernels: number;
+  /** Bytes of the program's temporaries. */
+  readonly tempBytes: number;
 }
 
-function describe(program: Program): { bytes: number; what: string } {
+function describe(program: Program): { bytes: number; what: string; tempBytes: number } {
+  const tempBytes = program.pool.reduce((b, p) => b + p.size * 4, 0);
   let bytes = 0;
   const ops: string[] = [];
   for (const o of program.outputs) {
@@ -124,7 +191,7 @@ function describe(program: Program): { bytes: number; what: string } {
     const k = program.kernels.find((k) => k.output === o || (k.kind === "opaque" && k.outputs?.includes(o)));
     if (k) ops.push(`${k.kind === "opaque" ? k.prim : k.ops.join("+")} of shape [${k.shape.join(", ")}]`);
   }
-  return { bytes, what: ops.length ? ops.join(", ") : "a copy" };
+  return { bytes, what: ops.length ? ops.join(", ") : "a copy", tempBytes };
 }
 
 /**
@@ -144,7 +211,24 @@ export function engineBackend<E>(device: Device<E>): Backend {
     kernelsRun += c.kernels;
     return out;
   };
-  const run = (nodes: readonly Node[]): Storage[] => execute(prepare(new Graph([], nodes)), []);
+  const plans = new LruCache<string, Compiled<E>>(EAGER_PLAN_LIMIT);
+  // Realizes nodes: a graph of a structure realized before runs the plan kept for it, on the
+  // storages of its leaves.
+  const run = (nodes: readonly Node[]): Storage[] => {
+    const s = eagerStructure(nodes);
+    if (!s) return execute(prepare(new Graph([], nodes)), []);
+    let c = plans.get(s.key);
+    if (c) eagerPlanStats.reused++;
+    else {
+      eagerPlanStats.planned++;
+      c = prepare(withLeafInputs(s.order, s.leaves, nodes));
+      if (c.tempBytes <= EAGER_PLAN_MAX_BYTES) plans.set(s.key, c);
+    }
+    return execute(
+      c,
+      s.leaves.map((l) => l.storage!),
+    );
+  };
   return {
     name: device.name,
     get alive() {
@@ -161,6 +245,6 @@ export function engineBackend<E>(device: Device<E>): Backend {
     read: (s, n) => device.read(s, n),
     readSync: (s, n) => device.readSync(s, n),
     adopt: device.adopt ? (s, n) => device.adopt!(s, n) : undefined,
-    memoryStats: () => ({ ...device.memory(), budget: memoryBudget(), kernelsRun }),
+    memoryStats: () => ({ ...device.memory(), budget: memoryBudget(), kernelsRun, eagerPlans: plans.size, eagerPlanCapacity: EAGER_PLAN_LIMIT }),
   };
 }

@@ -1,0 +1,107 @@
+// Eager realizations plan a graph structure once (scheduler/engine.ts: the eager plan cache): a
+// graph realized again with new leaf data runs the kept program on the new leaves' storages, and
+// the values equal the reference interpreter's (which plans nothing). Leaf data is never part of
+// the plan (a stale plan would return the old data's result), constants are (2·x and 3·x are two
+// plans), the cache is bounded, and an eager training loop whose pending update was built before
+// its parameters were realized runs one realization per step however long it runs (the lazy-depth
+// limit counts realized inputs as leaves).
+import { afterAll, describe, expect, it } from "vitest";
+import * as tf from "../../src/index.js";
+import type { Tensor } from "../../src/index.js";
+import { EAGER_PLAN_LIMIT, eagerPlanStats } from "../../src/scheduler/engine.js";
+import { MAX_LAZY_DEPTH } from "../../src/ops/base.js";
+
+const runs = (): number => eagerPlanStats.planned + eagerPlanStats.reused;
+
+/** `steps` eager momentum-SGD steps on a quadratic, reading the loss each step (as a training loop does). */
+function train(backend: string, steps: number, x0: readonly number[]): { losses: number[]; p: number[] } {
+  tf.setBackend(backend);
+  let p: Tensor = tf.tensor([...x0]);
+  let m: Tensor = tf.zerosLike(p);
+  const target = tf.tensor(x0.map((_, i) => Math.sin(i)));
+  const losses: number[] = [];
+  for (let i = 0; i < steps; i++) {
+    const d = tf.subtract(p, target);
+    const l = tf.mean(tf.square(d));
+    m = tf.add(tf.multiply(m, 0.9), tf.multiply(d, 2 / x0.length));
+    p = tf.subtract(p, tf.multiply(m, 0.5));
+    losses.push(l.itemSync());
+  }
+  return { losses, p: Array.from(p.dataSync()) };
+}
+
+const near = (got: readonly number[], want: readonly number[]): void => {
+  expect(got.length).toBe(want.length);
+  got.forEach((g, i) => expect(Math.abs(g - want[i]!)).toBeLessThanOrEqual(1e-5 * (1 + Math.abs(want[i]!))));
+};
+
+describe("eager plan cache", () => {
+  afterAll(() => tf.setBackend("cpu"));
+
+  it("an eager loop plans its step once and computes what the reference interpreter does", () => {
+    const x0 = Array.from({ length: 37 }, (_, i) => Math.cos(i * 0.7) * 3);
+    const want = train("reference", 40, x0);
+    const [p0, r0] = [eagerPlanStats.planned, eagerPlanStats.reused];
+    const got = train("cpu", 40, x0);
+    near(got.losses, want.losses);
+    near(got.p, want.p);
+    expect(want.losses[39]!).toBeLessThan(want.losses[0]! / 10); // it trains
+    // Steps 1 and 2 differ in structure (step 1's moment is a zeros constant); every later step reuses.
+    expect(eagerPlanStats.planned - p0).toBeLessThanOrEqual(4);
+    expect(eagerPlanStats.reused - r0).toBeGreaterThanOrEqual(36);
+  });
+
+  it("leaf data is not part of a plan: the same structure over new data gives the new data's result", () => {
+    tf.setBackend("cpu");
+    const f = (x: Tensor): Tensor => tf.add(tf.multiply(tf.exp(x), 2), tf.sum(x));
+    const before = eagerPlanStats.reused;
+    for (const k of [1, 2, 3]) {
+      const xs = [0.5 * k, -1, k];
+      const got = Array.from(f(tf.tensor(xs)).dataSync());
+      const s = xs.reduce((a, b) => a + b, 0);
+      near(
+        got,
+        xs.map((v) => Math.fround(Math.fround(Math.exp(v)) * 2) + s),
+      );
+    }
+    expect(eagerPlanStats.reused - before).toBeGreaterThanOrEqual(2);
+  });
+
+  it("constants are part of a plan: 2·x and 3·x give their own results", () => {
+    tf.setBackend("cpu");
+    const x = tf.tensor([1, 2, 3]);
+    expect(Array.from(tf.multiply(x, 2).dataSync())).toEqual([2, 4, 6]);
+    expect(Array.from(tf.multiply(x, 3).dataSync())).toEqual([3, 6, 9]);
+    expect(Array.from(tf.multiply(x, 2).dataSync())).toEqual([2, 4, 6]);
+  });
+
+  it("keeps at most EAGER_PLAN_LIMIT plans (least recently used go first) and reports them in memoryStats", () => {
+    tf.setBackend("cpu");
+    for (let n = 1; n <= EAGER_PLAN_LIMIT + 40; n++) {
+      const v = tf.sum(tf.exp(tf.ones([n]))).itemSync();
+      expect(v).toBeCloseTo(n * Math.E, 3);
+    }
+    const s = tf.memoryStats();
+    expect(s.eagerPlanCapacity).toBe(EAGER_PLAN_LIMIT);
+    expect(s.eagerPlans).toBe(EAGER_PLAN_LIMIT);
+  });
+
+  it(`an eager loop runs one realization per step past ${MAX_LAZY_DEPTH} steps (stale build-time depths are recomputed)`, () => {
+    tf.setBackend("cpu");
+    // Each step's update is built on parameters the loss read realizes only afterwards, so the depth
+    // recorded when it is built grows by one a step; recomputed, it stays the depth of one step.
+    const steps = MAX_LAZY_DEPTH + 600;
+    let p: Tensor = tf.tensor([1, 2, 3, 4]);
+    let m: Tensor = tf.zerosLike(p);
+    const r0 = runs();
+    for (let i = 0; i < steps; i++) {
+      const l = tf.sum(tf.multiply(p, p));
+      m = tf.add(tf.multiply(m, 0.9), tf.multiply(p, 2));
+      p = tf.subtract(p, tf.multiply(m, 0.001));
+      l.itemSync();
+    }
+    expect(runs() - r0).toBe(steps);
+    const want = train("reference", 1, [1]); // (the reference backend still works after the loop)
+    expect(want.losses.length).toBe(1);
+  });
+});
