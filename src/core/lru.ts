@@ -32,12 +32,17 @@ export class LruCache<K, V> {
   set(key: K, value: V): void {
     this.#map.delete(key);
     this.#map.set(key, value);
-    while (this.#map.size > this.capacity) {
-      const [k, v] = this.#map.entries().next().value as [K, V];
-      this.#map.delete(k);
-      this.evictions++;
-      this.onEvict?.(v, k);
-    }
+    while (this.#map.size > this.capacity) this.evictOldest();
+  }
+
+  /** Evicts the least recently used entry (none when empty). */
+  evictOldest(): void {
+    const first = this.#map.entries().next();
+    if (first.done) return;
+    const [k, v] = first.value;
+    this.#map.delete(k);
+    this.evictions++;
+    this.onEvict?.(v, k);
   }
 
   values(): IterableIterator<V> {

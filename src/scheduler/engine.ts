@@ -45,6 +45,11 @@ export interface Device<E> {
    * `reuse` (jitted calls with donated inputs): see `Backend.compile`.
    */
   execute(exe: E, inputs: readonly Storage[], reuse?: readonly boolean[]): Storage[];
+  /**
+   * Drops what an executable keeps of its last call's inputs (the eager plan cache keeps programs
+   * whose leaves change every call; their old data must not stay reachable through it).
+   */
+  forget?(exe: E): void;
   /** Reads realized data (async). */
   read(storage: Storage, node: Node): Promise<TypedArray>;
   /** Reads realized data synchronously, or throws a clear error. */
@@ -111,7 +116,11 @@ export function hoistConstants(g: Graph, run: (nodes: readonly Node[]) => Storag
  * leaf data), and plans it once. See `eagerStructure`.
  */
 export const EAGER_PLAN_LIMIT = 32;
-/** Eager programs whose temporaries take more bytes than this are not kept (they would pin them). */
+/**
+ * Bytes of temporaries (each program's intermediate pool, allocated on its first run) the kept
+ * eager plans may hold together; the least recently used go first past it, and a program with
+ * more than this is not kept. Without the cache these would be freed after each realization.
+ */
 export const EAGER_PLAN_MAX_BYTES = 64 << 20;
 
 /** Eager realizations so far: planned afresh, and run on a kept plan (tests). */
@@ -211,7 +220,8 @@ export function engineBackend<E>(device: Device<E>): Backend {
     kernelsRun += c.kernels;
     return out;
   };
-  const plans = new LruCache<string, Compiled<E>>(EAGER_PLAN_LIMIT);
+  let planBytes = 0;
+  const plans = new LruCache<string, Compiled<E>>(EAGER_PLAN_LIMIT, (c) => (planBytes -= c.tempBytes));
   // Realizes nodes: a graph of a structure realized before runs the plan kept for it, on the
   // storages of its leaves.
   const run = (nodes: readonly Node[]): Storage[] => {
@@ -222,12 +232,20 @@ export function engineBackend<E>(device: Device<E>): Backend {
     else {
       eagerPlanStats.planned++;
       c = prepare(withLeafInputs(s.order, s.leaves, nodes));
-      if (c.tempBytes <= EAGER_PLAN_MAX_BYTES) plans.set(s.key, c);
+      if (c.tempBytes <= EAGER_PLAN_MAX_BYTES) {
+        planBytes += c.tempBytes;
+        plans.set(s.key, c);
+        while (planBytes > EAGER_PLAN_MAX_BYTES) plans.evictOldest();
+      }
     }
-    return execute(
-      c,
-      s.leaves.map((l) => l.storage!),
-    );
+    try {
+      return execute(
+        c,
+        s.leaves.map((l) => l.storage!),
+      );
+    } finally {
+      device.forget?.(c.exe);
+    }
   };
   return {
     name: device.name,

@@ -5,11 +5,16 @@
 // plans), the cache is bounded, and an eager training loop whose pending update was built before
 // its parameters were realized runs one realization per step however long it runs (the lazy-depth
 // limit counts realized inputs as leaves).
+import { runInNewContext } from "node:vm";
+import v8 from "node:v8";
 import { afterAll, describe, expect, it } from "vitest";
 import * as tf from "../../src/index.js";
 import type { Tensor } from "../../src/index.js";
 import { EAGER_PLAN_LIMIT, eagerPlanStats } from "../../src/scheduler/engine.js";
 import { MAX_LAZY_DEPTH } from "../../src/ops/base.js";
+
+v8.setFlagsFromString("--expose-gc");
+const gc = runInNewContext("gc") as () => void;
 
 const runs = (): number => eagerPlanStats.planned + eagerPlanStats.reused;
 
@@ -84,6 +89,27 @@ describe("eager plan cache", () => {
     const s = tf.memoryStats();
     expect(s.eagerPlanCapacity).toBe(EAGER_PLAN_LIMIT);
     expect(s.eagerPlans).toBe(EAGER_PLAN_LIMIT);
+  });
+
+  it("kept plans do not keep their last leaves' data alive", async () => {
+    tf.setBackend("cpu");
+    // Three plans (three structures), each run once on its own 4 MB tensor (big enough for the
+    // Wasm SIMD path, whose programs remember their inputs' arrays to skip copying them again),
+    // then an unrelated realization; every watched array must be collectable afterwards.
+    const fs = [(x: Tensor) => tf.sum(tf.exp(x)), (x: Tensor) => tf.sum(tf.tanh(x)), (x: Tensor) => tf.max(tf.exp(tf.negative(x)))];
+    const collected: number[] = [];
+    const fr = new FinalizationRegistry<number>((i) => collected.push(i));
+    fs.forEach((f, i) => {
+      const x = tf.tensor(new Float32Array(1 << 20).fill(0.25));
+      fr.register(x.dataSync(), i);
+      expect(Number.isFinite(f(x).itemSync())).toBe(true);
+    });
+    expect(tf.sum(tf.exp(tf.ones([5000]))).itemSync()).toBeCloseTo(5000 * Math.E, 0);
+    for (let t = 0; t < 20 && collected.length < fs.length; t++) {
+      gc();
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    expect(collected.sort()).toEqual([0, 1, 2]);
   });
 
   it(`an eager loop runs one realization per step past ${MAX_LAZY_DEPTH} steps (stale build-time depths are recomputed)`, () => {

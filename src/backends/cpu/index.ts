@@ -77,6 +77,7 @@ export function cpuBackend(): Backend {
     name: "cpu",
     hoistConstants: true,
     compile: (program) => compileProgram(program),
+    forget: (exe) => exe.forget?.(),
     execute: (exe, inputs, reuse) => {
       const arrays = inputs.map((s) => readHost(s));
       return exe.run(arrays, reuse).map((a, i) => {

@@ -22,6 +22,11 @@ export interface Executable {
    * input no one else sees); the program writes one there only where that is safe (see program.ts).
    */
   run(inputs: readonly TypedArray[], reuse?: readonly boolean[]): TypedArray[];
+  /**
+   * Drops the references kept to the last call's input arrays (kept so that a call with the same
+   * arrays skips copying them into wasm memory again), so they can be collected with their tensors.
+   */
+  forget?(): void;
 }
 
 type Compile = (g: Graph) => Executable;

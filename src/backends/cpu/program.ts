@@ -306,6 +306,7 @@ export function compileProgram(program: Program): Executable {
   let finished = true;
   return {
     program,
+    forget: () => held.clear(),
     run(inputs, reuse) {
       pool ??= program.pool.map((p) => allocArray(p.dtype, p.size));
       own ??= new Map([...privateSlots].map((s) => [s, allocArray(slots[s]!.dtype, slots[s]!.size)]));
