@@ -159,18 +159,11 @@ function withLeafInputs(order: readonly Node[], leaves: readonly Node[], outputs
     map.set(l.id, i);
     return i;
   });
-  for (const n of order)
-    if (!map.has(n.id))
-      map.set(
-        n.id,
-        n.inputs.length
-          ? makeNode(
-              n.prim,
-              n.params,
-              n.inputs.map((i) => map.get(i.id)!),
-            )
-          : n,
-      );
+  for (const n of order) {
+    if (map.has(n.id)) continue;
+    const ins = n.inputs.map((i) => map.get(i.id)!);
+    map.set(n.id, ins.length ? makeNode(n.prim, n.params, ins) : n);
+  }
   return new Graph(
     inputs,
     outputs.map((o) => map.get(o.id)!),
