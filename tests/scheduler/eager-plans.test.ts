@@ -130,4 +130,38 @@ describe("eager plan cache", () => {
     const want = train("reference", 1, [1]); // (the reference backend still works after the loop)
     expect(want.losses.length).toBe(1);
   });
+
+  it("an eager Adam loop runs the same kernels every step for 3,000 steps (time independent of the step count)", () => {
+    tf.setBackend("cpu");
+    type P = { W1: Tensor; b1: Tensor; W2: Tensor; b2: Tensor };
+    const x = tf.random.normal(tf.random.key(0), [32, 20]);
+    const y = tf.random.normal(tf.random.key(1), [32, 5]);
+    let p: P = { W1: tf.random.normal(tf.random.key(2), [20, 16]), b1: tf.zeros([16]), W2: tf.random.normal(tf.random.key(3), [16, 5]), b2: tf.zeros([5]) };
+    let m = tf.tree.map((a: Tensor) => tf.zerosLike(a), p) as P;
+    let v = tf.tree.map((a: Tensor) => tf.zerosLike(a), p) as P;
+    const loss = (q: P): Tensor => tf.mean(tf.square(tf.subtract(tf.add(tf.matmul(tf.nn.relu(tf.add(tf.matmul(x, q.W1), q.b1)), q.W2), q.b2), y)));
+    const vg = tf.valueAndGrad(loss);
+    const perStep: number[] = [];
+    const losses: number[] = [];
+    for (let i = 1; i <= 3000; i++) {
+      const k0 = tf.memoryStats().kernelsRun;
+      const [l, g] = vg(p) as unknown as [Tensor, P];
+      m = tf.tree.map((a: Tensor, b: Tensor) => tf.add(tf.multiply(a, 0.9), tf.multiply(b, 0.1)), m, g) as P;
+      v = tf.tree.map((a: Tensor, b: Tensor) => tf.add(tf.multiply(a, 0.999), tf.multiply(tf.square(b), 0.001)), v, g) as P;
+      const t = tf.scalar(i);
+      const c1 = tf.subtract(1, tf.pow(0.9, t));
+      const c2 = tf.subtract(1, tf.pow(0.999, t));
+      p = tf.tree.map(
+        (a: Tensor, mm: Tensor, vv: Tensor) => tf.subtract(a, tf.multiply(0.01, tf.divide(tf.divide(mm, c1), tf.add(tf.sqrt(tf.divide(vv, c2)), 1e-8)))),
+        p,
+        m,
+        v,
+      ) as P;
+      losses.push(l.itemSync());
+      perStep.push(tf.memoryStats().kernelsRun - k0);
+    }
+    // Before the depth fix, steps past ~2,300 were split into extra realizations (42–95 kernels).
+    expect(new Set(perStep.slice(5))).toEqual(new Set([perStep[5]]));
+    expect(losses[2999]!).toBeLessThan(losses[0]! / 2);
+  });
 });
