@@ -145,11 +145,16 @@ export function withNodeTable<T>(f: () => T): T {
   }
 }
 
+/** paramKey's results by params object (params are never mutated; null: not spellable). */
+const paramKeys = new WeakMap<object, string | null>();
+
 /**
  * A node's params as a string key (hash-consing, the eager plan cache): -0 and non-finite numbers
  * kept, calls by id. Undefined when they hold a function, which the key cannot spell.
  */
-export function paramKey(params: unknown): string | undefined {
+export function paramKey(params: object): string | undefined {
+  const memo = paramKeys.get(params);
+  if (memo !== undefined) return memo ?? undefined;
   let plain = true;
   const key = JSON.stringify(params, (_k, v: unknown) => {
     if (typeof v === "number" && !Number.isFinite(v)) return String(v);
@@ -158,10 +163,11 @@ export function paramKey(params: unknown): string | undefined {
     if (typeof v === "function") plain = false;
     return v;
   });
+  paramKeys.set(params, plain ? key : null);
   return plain ? key : undefined;
 }
 
-function nodeKey(prim: string, params: unknown, inputs: readonly Node[]): string {
+function nodeKey(prim: string, params: object, inputs: readonly Node[]): string {
   return `${prim}|${paramKey(params) ?? `fn#${freshId()}`}|${inputs.map((n) => n.id).join(",")}`;
 }
 
