@@ -49,6 +49,29 @@ describe("donated inputs written in place (cpu)", () => {
     [...a, ...am, ...av].forEach((t, i) => expect(values([...b, ...bm, ...bv][i]!)).toEqual(values(t)));
   });
 
+  it("an SGD loop (p − lr·g: the update fused into the weight gradient's matmul epilogue) writes the parameters in place, values equal", () => {
+    const x = real(11, [64, 96]);
+    const sgd = (p: T[]): T[] => {
+      const loss = (q: T[]): T => tf.mean(tf.square(tf.matmul(tf.maximum(tf.matmul(x, q[0]!), 0), q[1]!)));
+      const g = tf.grad(loss)(p) as T[];
+      return p.map((pi, i) => tf.subtract(pi, tf.multiply(0.05, g[i]!)));
+    };
+    const plain = tf.jit(sgd);
+    const donating = tf.jit(sgd, { donateArgnums: 0 });
+    // the update is a matmul epilogue reading the parameter it replaces
+    const ks = donating.lower([real(12, [96, 64]), real(13, [64, 8])]).program.kernels;
+    expect(ks.filter((k) => k.kind === "matmul" && k.epilogue.some((i) => i.op === "load")).length).toBeGreaterThanOrEqual(2);
+    let a = [real(12, [96, 64]), real(13, [64, 8])];
+    let b = [copy(a[0]!), copy(a[1]!)];
+    for (let step = 0; step < 5; step++) {
+      a = plain(a) as T[];
+      const before = inPlace();
+      b = donating(b) as T[];
+      if (step > 0) expect(inPlace() - before).toBe(2);
+    }
+    a.forEach((t, i) => expect(values(b[i]!)).toEqual(values(t)));
+  });
+
   it("an array handed out by dataSync is never overwritten", () => {
     const f = tf.jit((x: T) => tf.multiply(x, 2), { donateArgnums: 0 });
     const x = copy(real(4, [1000]));

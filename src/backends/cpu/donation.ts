@@ -7,7 +7,8 @@
  * An output o may take input s's array (same dtype and size) when s is no longer read once o is
  * written: every other reader of s runs before o's writer, and o's writer, if it reads s, is an
  * elementwise kernel that reads element i of s at output element i (element i is read before it
- * is written). "Runs" is where the executor runs a kernel: a fused group runs at its last member,
+ * is written), or a matmul whose epilogue alone reads s that way (its runner copies s aside
+ * before the product is written over it: an SGD step's `p − lr·g` fused into the gradient's gemm). "Runs" is where the executor runs a kernel: a fused group runs at its last member,
  * a producer packed into a matmul runs at that matmul. Whether the input array may be written at
  * all (nothing else sees it) is decided at call time (`Tensor._reusable`).
  */

@@ -92,10 +92,17 @@ function loadKind(ins: Extract<Instr, { op: "load" }>, strides: ReadonlyMap<stri
 }
 
 /**
- * Whether every load of `slot` in the elementwise kernel `k` reads element i at output element i
- * (so `k` may write its output over that operand in place: element i is read before it is written).
+ * Whether every load of `slot` in the elementwise kernel `k` (or in the epilogue of the matmul
+ * `k`, which reads it nowhere else) reads element i at output element i, so `k` may write its
+ * output over that operand in place.
  */
 export function readsFlat(k: Kernel, slot: number): boolean {
+  // A matmul reads `slot` flat when only its epilogue does (the epilogue runs over the finished
+  // product; the runner keeps a copy of an operand the product is written over, see matmul-runners.ts).
+  if (k.kind === "matmul" && k.inputs[k.a.input] !== slot && k.inputs[k.b.input] !== slot) {
+    const { strides } = outStrides(k);
+    return k.epilogue.every((ins) => ins.op !== "load" || k.inputs[ins.input] !== slot || loadKind(ins, strides)?.flat === true);
+  }
   if (k.kind !== "elementwise") return false;
   const { strides } = outStrides(k);
   return k.body.every((ins) => ins.op !== "load" || k.inputs[ins.input] !== slot || loadKind(ins, strides)?.flat === true);

@@ -16,6 +16,22 @@ import { NR } from "./wasm.js";
 /** Runs one kernel over the program's buffer slots. */
 export type Runner = (bufs: TypedArray[]) => void;
 
+/**
+ * The epilogue's operands, taken before the gemm writes the product: an operand that is the
+ * output's own array (a donated input written over in place, see donation.ts: an SGD update
+ * `p − lr·(xᵀ·dy)` whose epilogue reads p) is first copied into `spare` (kept by the runner), as
+ * the product overwrites it before the epilogue reads it.
+ */
+function epilogueOperands(k: MatmulKernel, bufs: readonly TypedArray[], out: TypedArray, spare: { a?: TypedArray }): TypedArray[] {
+  return k.inputs.map((s) => {
+    const a = bufs[s]!;
+    if (a !== out) return a;
+    if (spare.a?.length !== a.length || spare.a.constructor !== a.constructor) spare.a = new (a.constructor as new (n: number) => TypedArray)(a.length);
+    spare.a.set(a);
+    return spare.a;
+  });
+}
+
 /** A (batched) matmul kernel with its elementwise epilogue. */
 export function matmulRunner(k: Extract<Kernel, { kind: "matmul" }>): Runner {
   const epi: KernelFn | undefined = matmulEpilogueFn(k);
@@ -30,8 +46,10 @@ export function matmulRunner(k: Extract<Kernel, { kind: "matmul" }>): Runner {
       ? stridedTable(bOffs, k.b.strides[r]!, k.b.strides[r + 1]!, k.k, k.n)
       : null;
   const broadcastA = k.a.strides.slice(0, r).every((x) => x === 0);
+  const spare: { a?: TypedArray } = {};
   return (bufs) => {
     const out = bufs[k.output]!;
+    const operands = epi ? epilogueOperands(k, bufs, out, spare) : undefined;
     const A = bufs[k.inputs[k.a.input]!]!;
     const B = bufs[k.inputs[k.b.input]!]!;
     const As = { data: A, off: k.a.offset, rs: k.a.strides[r]!, cs: k.a.strides[r + 1]! };
@@ -56,7 +74,7 @@ export function matmulRunner(k: Extract<Kernel, { kind: "matmul" }>): Runner {
         );
       }
     }
-    if (epi) epi(...k.inputs.map((s) => bufs[s]!), out);
+    if (epi) epi(...operands!, out);
   };
 }
 
@@ -108,8 +126,10 @@ export function fusedMatmulRunner(
   // The gather table (built on the first call; null: the producer is not a gather).
   let table: (GemmTable & { inLen: number }) | null | undefined;
   const strided = (d: TypedArray, o: StridedOperand): Strided => ({ data: d, off: o.offset, rs: o.strides[r]!, cs: o.strides[r + 1]! });
+  const spare: { a?: TypedArray } = {};
   return (bufs) => {
     const out = bufs[k.output]!;
+    const operands = epi ? epilogueOperands(k, bufs, out, spare) : undefined;
     const A = strided(bufs[k.inputs[k.a.input]!]!, k.a);
     const ins = src.source(bufs);
     const inp = ins.length === 1 && ins[0] instanceof Float32Array ? ins[0] : undefined;
@@ -133,7 +153,7 @@ export function fusedMatmulRunner(
       return;
     }
     // (A kept product has no epilogue: see matmulFusions.)
-    if (epi) epi(...k.inputs.map((s) => bufs[s]!), out);
+    if (epi) epi(...operands!, out);
   };
 }
 
