@@ -97,15 +97,12 @@ function loadKind(ins: Extract<Instr, { op: "load" }>, strides: ReadonlyMap<stri
  * output over that operand in place.
  */
 export function readsFlat(k: Kernel, slot: number): boolean {
-  // A matmul reads `slot` flat when only its epilogue does (the epilogue runs over the finished
-  // product; the runner keeps a copy of an operand the product is written over, see matmul-runners.ts).
-  if (k.kind === "matmul" && k.inputs[k.a.input] !== slot && k.inputs[k.b.input] !== slot) {
-    const { strides } = outStrides(k);
-    return k.epilogue.every((ins) => ins.op !== "load" || k.inputs[ins.input] !== slot || loadKind(ins, strides)?.flat === true);
-  }
-  if (k.kind !== "elementwise") return false;
+  // A matmul's epilogue runs over the finished product; its runner keeps a copy of an operand the
+  // product is written over (see matmul-runners.ts). Its A and B are not read flat.
+  const body = k.kind === "elementwise" ? k.body : k.kind === "matmul" && k.inputs[k.a.input] !== slot && k.inputs[k.b.input] !== slot ? k.epilogue : undefined;
+  if (!body) return false;
   const { strides } = outStrides(k);
-  return k.body.every((ins) => ins.op !== "load" || k.inputs[ins.input] !== slot || loadKind(ins, strides)?.flat === true);
+  return body.every((ins) => ins.op !== "load" || k.inputs[ins.input] !== slot || loadKind(ins, strides)?.flat === true);
 }
 
 /** The loads of an eligible kernel (flat or scalar, float32 operands), or undefined. */
