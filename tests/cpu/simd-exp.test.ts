@@ -61,3 +61,46 @@ describe.skipIf(!simdMemory())("SIMD exp within its documented bound", () => {
     expect(bound.ulp).toBe(2);
   });
 });
+
+describe.skipIf(!simdMemory())("SIMD exp in unrolled steps (one range test per step of 4 vectors)", () => {
+  it("a step with one far lane takes the scaled path for all its vectors; rows and sums stay within the bound", () => {
+    tf.setBackend("cpu");
+    const [R, C] = [64, 256];
+    const xs = Float32Array.from({ length: R * C }, (_, i) => Math.sin(i * 12.9898) * 3);
+    // One far value in most rows, at a column that moves through every position of a step.
+    const far = [-95.5, 88.5, -103.5, 87.01, -87.01, NaN, -Infinity, Infinity];
+    for (let r = 0; r < R; r++) if (r % 4 !== 3) xs[r * C + ((r * 37) % C)] = far[r % far.length]!;
+    const x = tf.tensor(xs, { shape: [R, C] });
+    const def = scalarFn("exp", "float32", "float32", {});
+    const bound = boundOf("exp", "wasm");
+    const e = (t: tf.Tensor): tf.Tensor => tf.exp(t);
+    const s = (t: tf.Tensor): tf.Tensor => tf.sum(tf.exp(t), { axis: -1 });
+    for (const f of [e, s]) {
+      const ks = tf.jit(f).lower(x).program.kernels as readonly ElementwiseKernel[];
+      expect(ks.every((k) => simdPlan(k) !== undefined)).toBe(true);
+    }
+    const got = tf.jit(e)(x).dataSync();
+    const bad: string[] = [];
+    for (let i = 0; i < xs.length; i++) {
+      const [w, g] = [def(xs[i]!, 0, 0, 0), got[i]!];
+      if (Object.is(w, g) || (Number.isNaN(w) && Number.isNaN(g))) continue;
+      const err = Number.isFinite(w) && Number.isFinite(g) ? Math.abs(g - w) / ulp32(w) : Infinity;
+      if (err > bound.ulp && bad.length < 5) bad.push(`exp(${xs[i]}) = ${g}, want ${w}`);
+    }
+    expect(bad).toEqual([]);
+    const sums = tf.jit(s)(x).dataSync();
+    for (let r = 0; r < R; r++) {
+      let want = 0;
+      let mag = 0;
+      for (let c = 0; c < C; c++) {
+        const v = def(xs[r * C + c]!, 0, 0, 0);
+        want += v;
+        mag += Math.abs(v);
+      }
+      const g = sums[r]!;
+      if (Number.isNaN(want)) expect(g).toBeNaN();
+      else if (!Number.isFinite(want)) expect(g).toBe(want);
+      else expect(Math.abs(g - want)).toBeLessThanOrEqual(mag * bound.ulp * 2 ** -23 + ulp32(want));
+    }
+  });
+});

@@ -6,7 +6,7 @@
  */
 import type { ElementwisePrim } from "../../core/primitives.js";
 import type { FnBuilder } from "./wasm.js";
-import { relaxedSimd } from "./wasm.js";
+import { relaxedSimd, uleb } from "./wasm.js";
 
 /** SIMD opcodes used here (after 0xfd). */
 export const OP = {
@@ -25,6 +25,9 @@ export const OP = {
   or: 0x50,
   bitselect: 0x52,
   anyTrue: 0x53,
+  i32Bitmask: 0xa4,
+  i32MaxU: 0xb9,
+  i32GtS: 0x3b,
   promoteLow: 0x5f,
   nearest: 0x6a,
   floor: 0x68,
@@ -82,31 +85,32 @@ export const f32x4 = (v: number): number[] => [...new Uint8Array(new Float32Arra
 const i32x4 = (v: number): number[] => [...new Uint8Array(new Int32Array([v, v, v, v]).buffer)];
 
 /**
- * v128 constants, hoisted into locals set once ahead of the loops (V8 rematerializes a
- * `v128.const` on every use otherwise).
+ * The v128 constants of a kernel, as mutable globals of its module read at each use. V8 turns a
+ * `v128.const` (or a local set to one) back into a constant and rematerializes it at every use
+ * (three instructions: a 64-bit move, a move to xmm, a shuffle); it places pure values computed
+ * from a parameter inside the loop as well. A mutable global is a load it cannot fold: one
+ * instruction, with no register held across the loop (x64 has 16 xmm registers; an exp alone
+ * needs 14 constants).
  */
 export class Consts {
-  readonly #locals = new Map<string, string>();
+  readonly #index = new Map<string, number>();
   constructor(readonly f: FnBuilder) {}
   /** Pushes the f32x4 (or, with `int`, i32x4) splat of v. */
   push(v: number, int = false): FnBuilder {
     const key = `${int ? "i" : "f"}${Object.is(v, -0) ? "-0" : v}`;
-    let l = this.#locals.get(key);
-    if (!l) {
-      l = `k${this.#locals.size}`;
-      this.f.local(l, "v128");
-      this.#locals.set(key, l);
+    let g = this.#index.get(key);
+    if (g === undefined) {
+      g = this.#index.size;
+      this.#index.set(key, g);
     }
-    return this.f.get(l);
+    return this.f.op(0x23, ...uleb(g)); // global.get
   }
-  /** Code setting every constant local. */
-  prologue(): number[] {
-    const out: number[] = [];
-    for (const [key, l] of this.#locals) {
+  /** The constants' bytes, as the module's v128 globals (`moduleBytes`' `globals`). */
+  globals(): number[][] {
+    return [...this.#index.keys()].map((key) => {
       const v = Number(key.slice(1));
-      out.push(0xfd, OP.const, ...(key[0] === "i" ? i32x4(v) : f32x4(v)), 0x21, ...this.f.localIndex(l));
-    }
-    return out;
+      return key[0] === "i" ? i32x4(v) : f32x4(v);
+    });
   }
 }
 
@@ -120,65 +124,121 @@ const MAGIC = 12582912;
  */
 const EXP_Q = [1.3814602280035615e-3, 8.368715643882751e-3, 4.166838899254799e-2, 1.666652113199234e-1, 4.999999403953552e-1] as const;
 
-/** exp(x) for the v128 in local `x`, pushed on the stack (scratch locals xt, xn, xr, xi). */
-function emitExp(f: FnBuilder, K: Consts, x: string): void {
-  const c = (v: number): FnBuilder => K.push(v);
-  // Range reduction: n = round(x·log2e) by adding a magic number (n sits in the low mantissa
-  // bits of xi), r = x − n·ln2 in two steps (Cody–Waite), then e^r = 1 + r + r²·q(r).
-  const reduce = (src: string, magic: number): void => {
-    f.get(src);
-    fmaStep(f, K, 1.4426950408889634, magic);
-    f.set("xi");
-    f.get("xi");
-    c(magic);
-    f.simd(OP.sub).set("xn");
-    fnmadd(f, K, "xn", 0.693359375, src);
-    f.set("xr");
-    fnmadd(f, K, "xn", -2.1219444e-4, "xr");
-    f.set("xr");
-    // q(r) = (c3·r + c4) + r²·((c1·r + c2) + c0·r²) (Estrin's scheme: a short dependency chain;
-    // the halves go to xt and xn, free once r is known).
-    const [c0, c1, c2, c3, c4] = EXP_Q;
-    f.get("xr").get("xr").simd(OP.mul).set("xq");
-    f.get("xr");
-    fmaStep(f, K, c3, c4);
-    f.set("xt");
-    f.get("xr");
-    fmaStep(f, K, c1, c2);
-    f.set("xn");
-    c(c0);
-    fmaStep(f, K, "xq", "xn");
-    fmaStep(f, K, "xq", "xt");
-    fmaStep(f, K, "xq", "xr");
-    c(1);
-    f.simd(OP.add);
-  };
-  // Whole vector in [−87, 87] (n in [−126, 126]; NaN too): the magic number also carries the
-  // exponent bias, so xi's bits shifted left by 23 are 2^n; one multiply.
-  c(87);
-  f.get(x).simd(OP.abs).simd(OP.f32Lt).simd(OP.anyTrue);
-  f.op(0x04, 0x7b); // if (some lane outside) → v128: the scaled path (a denormal result rounds once)
-  // × 2^n as 2^(n>>1) · 2^(n − n>>1): both factors stay normal for n in [−150, 128] (x clamped
-  // to [−104, 89]; pmax/pmin keep a NaN in their first operand).
-  f.get(x);
-  c(-104);
-  f.simd(OP.pmax);
-  c(89);
-  f.simd(OP.pmin).set("xt");
-  reduce("xt", MAGIC);
-  f.get("xi");
-  K.push(0x4b400000, true);
-  f.simd(OP.i32Sub).set("xi");
-  f.get("xi").i32(1).simd(OP.i32ShrS);
-  K.push(127, true);
-  f.simd(OP.i32Add).i32(23).simd(OP.i32Shl).simd(OP.mul);
-  f.get("xi").get("xi").i32(1).simd(OP.i32ShrS).simd(OP.i32Sub);
-  K.push(127, true);
-  f.simd(OP.i32Add).i32(23).simd(OP.i32Shl).simd(OP.mul);
+/** Scratch local `name` of vector u of an interleaved group (u = 0: the plain name). */
+const nth = (name: string, u: number): string => (u === 0 ? name : `${name}${u}`);
+
+/** Scratch locals of the exp family, for a kernel running groups of up to `n` vectors. */
+export function expLocals(n: number): string[] {
+  return Array.from({ length: n }, (_, u) => ["xt", "xn", "xr", "xi", "xq", "xc", "xo"].map((l) => nth(l, u))).flat();
+}
+
+/**
+ * Range reduction of exp for vector u: n = round(x·log2e) by adding a magic number (n sits in
+ * the low mantissa bits of xi), r = x − n·ln2 in two steps (Cody–Waite), then e^r = 1 + r +
+ * r²·q(r) in `out` (scratch locals xt, xn, xr, xi, xq of vector u).
+ */
+function expReduce(f: FnBuilder, K: Consts, src: string, magic: number, out: string, u: number): void {
+  const [xi, xn, xr, xq, xt] = ["xi", "xn", "xr", "xq", "xt"].map((l) => nth(l, u)) as [string, string, string, string, string];
+  const [c0, c1, c2, c3, c4] = EXP_Q;
+  f.get(src);
+  fmaStep(f, K, 1.4426950408889634, magic);
+  f.set(xi);
+  f.get(xi);
+  K.push(magic);
+  f.simd(OP.sub).set(xn);
+  fnmadd(f, K, xn, 0.693359375, src);
+  f.set(xr);
+  fnmadd(f, K, xn, -2.1219444e-4, xr);
+  f.set(xr);
+  // q(r) = (c3·r + c4) + r²·((c1·r + c2) + c0·r²) (Estrin's scheme: a short dependency chain).
+  f.get(xr).get(xr).simd(OP.mul).set(xq);
+  f.get(xr);
+  fmaStep(f, K, c3, c4);
+  f.set(xt);
+  f.get(xr);
+  fmaStep(f, K, c1, c2);
+  f.set(xn);
+  K.push(c0);
+  fmaStep(f, K, xq, xn);
+  fmaStep(f, K, xq, xt);
+  fmaStep(f, K, xq, xr);
+  K.push(1);
+  f.simd(OP.add).set(out);
+}
+
+/**
+ * outs[u] = exp(xs[u]) for x in [−87, 87] (n in [−126, 126]): the magic number also carries the
+ * exponent bias, so xi's bits shifted left by 23 are 2^n; one multiply. The vectors go one
+ * after another (interleaving them step by step needs more registers than x64 has: slower).
+ */
+function emitExpNear(f: FnBuilder, K: Consts, xs: readonly string[], outs: readonly string[]): void {
+  xs.forEach((x, u) => {
+    const o = outs[u]!;
+    expReduce(f, K, x, MAGIC + 127, o, u);
+    f.get(o).get(nth("xi", u)).i32(23).simd(OP.i32Shl).simd(OP.mul).set(o);
+  });
+}
+
+/**
+ * outs[u] = exp(xs[u]) for any x: × 2^n as 2^(n>>1) · 2^(n − n>>1), both factors normal for n
+ * in [−150, 128] (x clamped to [−104, 89] in xc; pmax/pmin keep a NaN in their first operand),
+ * so a denormal result rounds once.
+ */
+function emitExpFar(f: FnBuilder, K: Consts, xs: readonly string[], outs: readonly string[]): void {
+  xs.forEach((x, u) => {
+    const [o, xc, xi] = [outs[u]!, nth("xc", u), nth("xi", u)];
+    f.get(x);
+    K.push(-104);
+    f.simd(OP.pmax);
+    K.push(89);
+    f.simd(OP.pmin).set(xc);
+    expReduce(f, K, xc, MAGIC, o, u);
+    f.get(xi);
+    K.push(0x4b400000, true);
+    f.simd(OP.i32Sub).set(xi);
+    f.get(o).get(xi).i32(1).simd(OP.i32ShrS);
+    K.push(127, true);
+    f.simd(OP.i32Add).i32(23).simd(OP.i32Shl).simd(OP.mul);
+    f.get(xi).get(xi).i32(1).simd(OP.i32ShrS).simd(OP.i32Sub);
+    K.push(127, true);
+    f.simd(OP.i32Add).i32(23).simd(OP.i32Shl).simd(OP.mul).set(o);
+  });
+}
+
+/**
+ * Pushes the i32 test "some lane of the vectors in `xs` lies outside [−87, 87]" (NaN lanes count
+ * as outside): |x|'s bits (sign cleared by a constant mask: f32x4.abs regenerates its mask at
+ * every use in V8) as integers, their maximum over the vectors against 87's, one bitmask.
+ */
+function expFarTest(f: FnBuilder, K: Consts, xs: readonly string[]): void {
+  xs.forEach((x, i) => {
+    f.get(x);
+    K.push(0x7fffffff, true);
+    f.simd(OP.and);
+    if (i > 0) f.simd(OP.i32MaxU);
+  });
+  K.push(0x42ae0000, true);
+  f.simd(OP.i32GtS).simd(OP.i32Bitmask);
+}
+
+/**
+ * outs[u] = exp(xs[u]) for up to the kernel's group size of vectors (an unrolled step, see
+ * expLocals): one range test for all, then every vector through the same path (the near one
+ * unless a lane of any is outside), in one straight block.
+ */
+export function emitExpGroup(f: FnBuilder, K: Consts, xs: readonly string[], outs: readonly string[]): void {
+  expFarTest(f, K, xs);
+  f.op(0x04, 0x40); // if (some lane outside)
+  emitExpFar(f, K, xs, outs);
   f.op(0x05); // else
-  reduce(x, MAGIC + 127);
-  f.get("xi").i32(23).simd(OP.i32Shl).simd(OP.mul);
+  emitExpNear(f, K, xs, outs);
   f.op(0x0b);
+}
+
+/** exp(x) for the v128 in local `x`, pushed on the stack (scratch locals of expLocals(1)). */
+function emitExp(f: FnBuilder, K: Consts, x: string): void {
+  emitExpGroup(f, K, [x], ["xo"]);
+  f.get("xo");
 }
 
 /** tanh(x) pushed on the stack: odd polynomial below |x| = 0.625, else 1 − 2/(e^2|x| + 1) with x's sign. */

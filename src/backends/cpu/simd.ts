@@ -15,8 +15,9 @@
 import { META } from "../../core/primitives.js";
 import type { ElementwiseKernel, Idx, Instr, ReduceKernel } from "../../scheduler/ir.js";
 import { affine } from "../../scheduler/ir.js";
-import { FnBuilder, moduleBytes, uleb } from "./wasm.js";
-import { Consts, LANES, OP, f32x4 } from "./simd-lanes.js";
+import { FnBuilder, moduleBytes } from "./wasm.js";
+import { Consts, LANES, expLocals } from "./simd-lanes.js";
+import { UNROLL, emitPlan, fixed } from "./simd-emit.js";
 import type { SimdFn } from "./simd-threads.js";
 import { SHARED_PAGES, simdMemory, simdShared, threaded } from "./simd-threads.js";
 
@@ -43,8 +44,6 @@ export interface Access {
   readonly terms?: readonly { readonly div: number; readonly mod: number; readonly coef: number }[];
 }
 
-/** Whether a load reads one element for the whole kernel. */
-const fixed = (a: Access): boolean => a.colCoef === 0 && a.rowCoef === 0 && !a.terms;
 
 /** Row and column strides (and sizes) of each loop variable name. */
 type VarMap = ReadonlyMap<string, { readonly row: number; readonly col: number; readonly size?: number }>;
@@ -140,12 +139,6 @@ const PER_ROW_MAX = 1 << 16;
 /** Row length of a flat elementwise kernel viewed as rows (see simdPlan). */
 const FLAT = 4096;
 
-/**
- * Column vectors per inner-loop iteration when a row's vector count divides by it: a reduction
- * keeps one accumulator per unrolled vector (independent dependency chains: the f64 adds and the
- * NaN-propagating f32x4.max are latency-bound with one), and the loop overhead is shared.
- */
-const UNROLL = 4;
 
 /**
  * The SIMD plan of a kernel, or undefined when the kernel is too small or not of the supported
@@ -314,182 +307,15 @@ function build(plans: readonly SimdPlan[], mem: WebAssembly.Memory, share: Shari
   params.push("r0", "r1");
   const f = new FnBuilder(params);
   f.local("row", "i32").local("c", "i32").local("po", "i32");
-  for (const l of ["xt", "xn", "xr", "xi", "xq", "ta", "tz", "tt", "la", "lb", "lc", "ld", "le", "lz"]) f.local(l, "v128");
-  for (let u = 0; u < UNROLL; u++) f.local(`alo${u}`, "v128").local(`ahi${u}`, "v128");
+  for (const l of [...expLocals(UNROLL), "ta", "tz", "tt", "la", "lb", "lc", "ld", "le", "lz"]) f.local(l, "v128");
+  for (let u = 0; u < UNROLL; u++) f.local(`alo${u}`, "v128").local(`ahi${u}`, "v128").local(`slo${u}`, "v128").local(`shi${u}`, "v128");
   const K = new Consts(f);
   const rowCode = plans.map((p, g) => emitPlan(f, K, p, `g${g}`, share.keep[g]!, share.reuse[g]!, regionBytes));
-  const at = f.code.length;
   f.loop("row", (b) => b.get("r0"), (b) => b.get("r1"), (b) => b.i32(1), () => {
     for (const r of rowCode) r();
   });
-  f.code.splice(at, 0, ...K.prologue());
-  const bytes = moduleBytes([{ name: "k", fn: f }], simdShared() ? SHARED_PAGES : undefined);
+  const bytes = moduleBytes([{ name: "k", fn: f }], simdShared() ? SHARED_PAGES : undefined, K.globals());
   const inst = new WebAssembly.Instance(new WebAssembly.Module(bytes as BufferSource), { env: { mem } });
   const k = inst.exports.k as (...a: number[]) => void;
   return threaded(k, bytes, plans[0]!.rows, plans.reduce((s, p) => s + p.cols, 0), share.regions * regionBytes);
-}
-
-/** Declares a plan's locals and emits its hoisted code; returns the emitter of its per-row code. */
-function emitPlan(f: FnBuilder, K: Consts, plan: SimdPlan, P: string, keep: ReadonlyMap<number, number>, reuse: ReadonlyMap<number, number>, regionBytes: number): () => void {
-  const { body, acc, cols, reduce } = plan;
-  // Instructions the result needs (a reused value's operands are not computed).
-  const need = new Set<number>();
-  const mark = (j: number): void => {
-    if (need.has(j)) return;
-    need.add(j);
-    const i = body[j]!;
-    if (reuse.has(j)) return;
-    if (i.op === "unary" || i.op === "cast") mark(i.x);
-    else if (i.op === "binary") { mark(i.a); mark(i.b); }
-    else if (i.op === "where") { mark(i.c); mark(i.a); mark(i.b); }
-  };
-  mark(body.length - 1);
-  const scratch = (r: number): void => { f.get("scr").i32(r * regionBytes).add().get("c").add(); };
-  body.forEach((_, j) => f.local(`${P}v${j}`, "v128"));
-  plan.epi?.body.forEach((_, j) => f.local(`${P}e${j}`, "v128"));
-  acc.forEach((a, j) => { if (a?.colCoef === 1) f.local(`${P}p${j}`, "i32"); });
-  const v = (j: number): string => `${P}v${j}`;
-  const addr = (j: number, a: Access, withRow: boolean, from: readonly Instr[] = body): void => {
-    const i = from[j] as Extract<Instr, { op: "load" }>;
-    f.get(`${P}in${i.input}`).i32(a.off * 4).add();
-    if (withRow && a.rowCoef !== 0) f.get("row").i32(a.rowCoef * 4).mul().add();
-    if (withRow) for (const t of a.terms ?? []) f.get("row").i32(t.div).op(0x6e).i32(t.mod).op(0x70).i32(t.coef * 4).mul().add(); // ((row / div) % mod)·coef
-  };
-  // Hoisted: constants and loads constant over the whole kernel.
-  body.forEach((i, j) => {
-    if (i.op === "const") f.simd(OP.const, ...f32x4(i.value)).set(v(j));
-    const a = acc[j];
-    if (a && fixed(a)) { addr(j, a, false); f.simd(OP.load32Splat, 2, 0).set(v(j)); }
-  });
-  const emitInstr = (i: Instr, j: number, off: number): void => {
-    switch (i.op) {
-      case "load":
-        if (acc[j]!.colCoef === 1) f.get(`${P}p${j}`).get("c").add().simd(OP.load, 0, ...uleb(off)).set(v(j));
-        return;
-      case "unary":
-        LANES[i.fn]!(f, K, [v(i.x)]);
-        f.set(v(j));
-        return;
-      case "binary":
-        LANES[i.fn]!(f, K, [v(i.a), v(i.b)]);
-        f.set(v(j));
-        return;
-      case "where":
-        LANES.where!(f, K, [v(i.c), v(i.a), v(i.b)]);
-        f.set(v(j));
-        return;
-      case "cast":
-        LANES.cast!(f, K, [v(i.x)]);
-        f.set(v(j));
-        return;
-      default:
-        return;
-    }
-  };
-  const ident = reduce === "rmax" ? -Infinity : Infinity;
-  // Whole vectors, then (cols % 4 > 0) one tail vector: its loads may read up to 3 elements past
-  // the row (the next row or the slot's padding), its extra lanes are masked out of reductions
-  // and stored lane by lane (a whole-vector store could race with the thread writing the next row).
-  const vecs = Math.floor(cols / 4);
-  const rem = cols % 4;
-  const U = vecs % UNROLL === 0 ? UNROLL : vecs % 2 === 0 ? 2 : 1;
-  const last = v(body.length - 1);
-  const out = `${P}out`;
-  return () => {
-    acc.forEach((a, j) => {
-      if (!a || fixed(a) || !need.has(j)) return;
-      addr(j, a, true);
-      if (a.colCoef === 1) f.set(`${P}p${j}`);
-      else f.simd(OP.load32Splat, 2, 0).set(v(j));
-    });
-    if (!reduce) f.get(out).get("row").i32(cols * 4).mul().add().set("po");
-    for (let u = 0; u < U; u++) {
-      if (reduce === "sum") f.simd(OP.const, ...f32x4(0)).set(`alo${u}`).simd(OP.const, ...f32x4(0)).set(`ahi${u}`);
-      else if (reduce) f.simd(OP.const, ...f32x4(ident)).set(`alo${u}`).simd(OP.const, ...f32x4(0)).set(`ahi${u}`);
-    }
-    const step = (u: number, tail: boolean): void => {
-        const off = u * 16;
-        const alo = `alo${u}`;
-        const ahi = `ahi${u}`;
-        body.forEach((i, j) => {
-          if (!need.has(j)) return;
-          const r = reuse.get(j);
-          if (r !== undefined) { scratch(r); f.simd(OP.load, 0, ...uleb(off)).set(v(j)); return; }
-          emitInstr(i, j, off);
-          const kr = keep.get(j);
-          if (kr !== undefined) { scratch(kr); f.get(v(j)).simd(OP.store, 0, ...uleb(off)); }
-        });
-        if (tail && !reduce) {
-          for (let l = 0; l < rem; l++) f.get("po").get("c").add().get(last).simd(OP.f32Extract, l).op(0x38, 2, ...uleb(l * 4)); // f32.store
-          return;
-        }
-        if (tail) {
-          f.get(last);
-          f.simd(OP.const, ...f32x4(reduce === "sum" ? 0 : ident));
-          f.simd(OP.const, ...[0, 1, 2, 3].flatMap((l) => (l < rem ? [255, 255, 255, 255] : [0, 0, 0, 0])));
-          f.simd(OP.bitselect).set(last);
-        }
-        if (!reduce) f.get("po").get("c").add().get(last).simd(OP.store, 0, ...uleb(off));
-        else if (reduce === "sum") {
-          f.get(last).simd(OP.promoteLow).get(alo).simd(OP.f64Add).set(alo);
-          f.get(last).get(last).simd(OP.shuffle, 8, 9, 10, 11, 12, 13, 14, 15, 8, 9, 10, 11, 12, 13, 14, 15).simd(OP.promoteLow).get(ahi).simd(OP.f64Add).set(ahi);
-        } else {
-          // max/min: the one-instruction pmax/pmin (acc < x ? x : acc) skips a NaN x, so NaN
-          // lanes are tracked apart in ahi (x ≠ x) and put back at the end of the row.
-          f.get(alo).get(last).simd(reduce === "rmax" ? OP.pmax : OP.pmin).set(alo);
-          f.get(ahi).get(last).get(last).simd(OP.f32Ne).simd(OP.or).set(ahi);
-        }
-    };
-    if (vecs > 0) f.loop("c", (g) => g.i32(0), (g) => g.i32(vecs * 16), (g) => g.i32(U * 16), () => {
-      for (let u = 0; u < U; u++) step(u, false);
-    });
-    if (rem > 0) {
-      f.i32(vecs * 16).set("c");
-      step(0, true);
-    }
-    if (reduce) {
-      // Combine the unrolled accumulators pairwise into alo0 (and ahi0).
-      for (let w = 1; w < U; w *= 2) {
-        for (let u = 0; u + w < U; u += 2 * w) {
-          if (reduce === "sum") {
-            f.get(`alo${u}`).get(`alo${u + w}`).simd(OP.f64Add).set(`alo${u}`);
-            f.get(`ahi${u}`).get(`ahi${u + w}`).simd(OP.f64Add).set(`ahi${u}`);
-          } else {
-            f.get(`alo${u}`).get(`alo${u + w}`).simd(reduce === "rmax" ? OP.pmax : OP.pmin).set(`alo${u}`);
-            f.get(`ahi${u}`).get(`ahi${u + w}`).simd(OP.or).set(`ahi${u}`);
-          }
-        }
-      }
-      if (reduce !== "sum") f.simd(OP.const, ...f32x4(NaN)).get("alo0").get("ahi0").simd(OP.bitselect).set("alo0");
-      f.get(out).get("row").i32(4).mul().add();
-      if (reduce === "sum") {
-        f.get("alo0").get("ahi0").simd(OP.f64Add).set("alo0");
-        f.get("alo0").simd(OP.f64Extract, 0).get("alo0").simd(OP.f64Extract, 1).op(0xa0, 0xb6); // f64.add; f32.demote_f64
-      } else {
-        const m = reduce === "rmax" ? 0x97 : 0x96;
-        f.get("alo0").simd(OP.f32Extract, 0).get("alo0").simd(OP.f32Extract, 1).op(m).get("alo0").simd(OP.f32Extract, 2).op(m).get("alo0").simd(OP.f32Extract, 3).op(m);
-      }
-      if (plan.epi) epilogue();
-      f.op(0x38, 2, 0); // f32.store
-    }
-  };
-  /** The reduced value (f32 on the stack) through the epilogue, in lanes of a splat; lane 0 stays. */
-  function epilogue(): void {
-    const { body: eb, acc: ea } = plan.epi!;
-    f.simd(0x13); // f32x4.splat
-    const e = (j: number): string => `${P}e${j}`;
-    eb.forEach((i, j) => {
-      if (i.op === "acc") f.set(e(j));
-      else if (i.op === "const") f.simd(OP.const, ...f32x4(i.value)).set(e(j));
-      else if (i.op === "load") {
-        addr(j, ea[j]!, true, eb);
-        f.simd(OP.load32Splat, 2, 0).set(e(j));
-      } else {
-        const args = i.op === "unary" || i.op === "cast" ? [i.x] : i.op === "binary" ? [i.a, i.b] : i.op === "where" ? [i.c, i.a, i.b] : [];
-        LANES[i.op === "unary" || i.op === "binary" ? i.fn : i.op === "where" ? "where" : "cast"]!(f, K, args.map(e));
-        f.set(e(j));
-      }
-    });
-    f.get(e(eb.length - 1)).simd(OP.f32Extract, 0);
-  }
 }
