@@ -15,7 +15,7 @@ import { planGraph } from "../../scheduler/engine.js";
 import { elementwiseFn, reduceFn } from "./codegen.js";
 import { wasmMemoryLimit } from "./matmul.js";
 import type { SimdFn, SimdPlan } from "./simd.js";
-import { simdGroup, simdMemory, simdPlan, simdThreads } from "./simd.js";
+import { CONST_BYTES, simdGroup, simdMemory, simdPlan, simdThreads } from "./simd.js";
 
 import type { Runner } from "./matmul-runners.js";
 import type { Executable } from "./opaque-runners.js";
@@ -103,7 +103,8 @@ export function compileProgram(program: Program): Executable {
   );
   // Work whose operands (with per-row scratch) would not fit the wasm memory runs in JS.
   const arenaNeed = new Set(kernels.flatMap((k, i) => (plans[i] ? [...k.inputs, k.output] : [])));
-  if ([...arenaNeed].reduce((b, s) => b + (slots[s]!.size + 16) * 4, 0) * 2 + (1 << 20) > wasmMemoryLimit()) plans.fill(undefined);
+  if (arenaNeed.size && [...arenaNeed].reduce((b, s) => b + (slots[s]!.size + 16) * 4, 0) * 2 + CONST_BYTES + (1 << 20) > wasmMemoryLimit())
+    plans.fill(undefined);
   // A kernel that only loads (a plain sum or max) is faster in JS than after a copy into wasm
   // memory: it runs as SIMD only when its operands are in wasm memory anyway, or when it is big
   // enough for the helper threads (its copy-in then overlaps their work).
@@ -273,7 +274,7 @@ export function compileProgram(program: Program): Executable {
   // Arena: a byte offset in the SIMD memory for every slot a SIMD kernel touches (padded so
   // that 4-lane loads and stores past the end stay inside the slot).
   const at = new Int32Array(slots.length).fill(-1);
-  let arenaBytes = 0;
+  let arenaBytes = CONST_BYTES; // (after the kernels' constant table)
   kernels.forEach((k, i) => {
     if (!plans[i]) return;
     for (const s of [...k.inputs, k.output]) {
@@ -285,8 +286,8 @@ export function compileProgram(program: Program): Executable {
   // Per-row scratch of groups that share values between their kernels (one region per thread, reused).
   const scratchAt = arenaBytes;
   arenaBytes += Math.max(0, ...units.map((u) => u.fn?.scratchBytes ?? 0)) * (units.some((u) => u.fn) ? simdThreads() : 1);
-  if (arenaBytes > wasmMemoryLimit()) throw new Error("internal: SIMD arena over the wasm memory limit");
-  const mem = arenaBytes > 0 ? simdMemory() : null;
+  const mem = units.some((u) => u.fn) ? simdMemory() : null;
+  if (mem && arenaBytes > wasmMemoryLimit()) throw new Error("internal: SIMD arena over the wasm memory limit");
   // Last kernel reading each slot (outputs: past the end), to read back only live results.
   const lastRead = new Int32Array(slots.length).fill(-1);
   program.kernels.forEach((k, i) => {

@@ -76,6 +76,11 @@ export function emitPlan(
                 : false;
   });
   const hoisted = (j: number): boolean => inv[j]! && body[j]!.op !== "load" && body[j]!.op !== "const" && !reuse.has(j) && !keep.has(j);
+  /** An exp computed per vector (one range test per step: emitExpGroup). */
+  const grouped = (j: number): boolean => {
+    const i = body[j]!;
+    return i.op === "unary" && i.fn === "exp" && !inv[j] && need.has(j) && !hoisted(j) && !reuse.has(j);
+  };
   // Values per vector of the unrolled step have a local per vector (the step's vectors are
   // computed instruction by instruction, interleaved); row-constant values have one.
   body.forEach((_, j) => {
@@ -184,35 +189,43 @@ export function emitPlan(
           .simd(OP.const, ...f32x4(0))
           .set(`ahi${u}`);
     }
-    // The vectors `us` of one step (the unrolled loop's, or the tail's one), computed instruction
-    // by instruction; an exp is one range check for all of them (emitExpGroup).
-    const steps = (us: readonly number[], tail: boolean): void => {
-      body.forEach((i, j) => {
-        if (!need.has(j) || hoisted(j)) return;
-        const r = reuse.get(j);
-        if (r !== undefined) {
-          for (const u of us) {
-            scratch(r);
-            f.simd(OP.load, 0, ...uleb(u * 16)).set(v(j, u));
-          }
-          return;
+    // Instruction j for the vectors `us` (an exp: one range test for all of them, emitExpGroup).
+    const instr = (i: Instr, j: number, us: readonly number[]): void => {
+      if (!need.has(j) || hoisted(j)) return;
+      const r = reuse.get(j);
+      if (r !== undefined) {
+        for (const u of us) {
+          scratch(r);
+          f.simd(OP.load, 0, ...uleb(u * 16)).set(v(j, u));
         }
-        if (i.op === "unary" && i.fn === "exp" && !inv[j])
-          emitExpGroup(
-            f,
-            K,
-            us.map((u) => v(i.x, u)),
-            us.map((u) => v(j, u)),
-          );
-        else for (const u of us) emitInstr(i, j, u * 16, u);
-        const kr = keep.get(j);
-        if (kr !== undefined)
-          for (const u of us) {
-            scratch(kr);
-            f.get(v(j, u)).simd(OP.store, 0, ...uleb(u * 16));
-          }
-      });
+        return;
+      }
+      if (grouped(j))
+        emitExpGroup(
+          f,
+          K,
+          us.map((u) => v((i as Extract<Instr, { op: "unary" }>).x, u)),
+          us.map((u) => v(j, u)),
+        );
+      else for (const u of us) emitInstr(i, j, u * 16, u);
+      const kr = keep.get(j);
+      if (kr !== undefined)
+        for (const u of us) {
+          scratch(kr);
+          f.get(v(j, u)).simd(OP.store, 0, ...uleb(u * 16));
+        }
+    };
+    // The vectors `us` of one step (the unrolled loop's, or the tail's one): up to the last exp,
+    // instruction by instruction over all of them; then vector by vector, each stored (or added
+    // to the accumulators) before the next starts. (V8 keeps loads and stores in program order
+    // but floats the arithmetic between them: a step computed as one stretch keeps every
+    // vector's values, and the constants loaded for them, live at once, far more than the 16
+    // xmm registers.)
+    const split = body.reduce((m, _, j) => (grouped(j) ? j : m), -1);
+    const steps = (us: readonly number[], tail: boolean): void => {
+      body.forEach((i, j) => j <= split && instr(i, j, us));
       for (const u of us) {
+        body.forEach((i, j) => j > split && instr(i, j, [u]));
         const off = u * 16;
         const alo = `alo${u}`;
         const ahi = `ahi${u}`;

@@ -84,33 +84,42 @@ function fnmadd(f: FnBuilder, K: Consts, a: Operand, b: Operand, c: Operand): vo
 export const f32x4 = (v: number): number[] => [...new Uint8Array(new Float32Array([v, v, v, v]).buffer)];
 const i32x4 = (v: number): number[] => [...new Uint8Array(new Int32Array([v, v, v, v]).buffer)];
 
+/** Bytes at the start of the SIMD memory holding the kernels' v128 constants (see Consts). */
+export const CONST_BYTES = 65536;
+/** Slot (16 bytes each) of every constant written to a SIMD memory so far. */
+const constSlots = new WeakMap<WebAssembly.Memory, Map<string, number>>();
+
 /**
- * The v128 constants of a kernel, as mutable globals of its module read at each use. V8 turns a
- * `v128.const` (or a local set to one) back into a constant and rematerializes it at every use
- * (three instructions: a 64-bit move, a move to xmm, a shuffle); it places pure values computed
- * from a parameter inside the loop as well. A mutable global is a load it cannot fold: one
- * instruction, with no register held across the loop (x64 has 16 xmm registers; an exp alone
- * needs 14 constants).
+ * The v128 constants of a kernel, each loaded from its slot in a table at the start of the SIMD
+ * memory at every use (one load instruction). V8 turns a `v128.const` (or a local set to one)
+ * back into a constant and rematerializes it at every use (three instructions: a 64-bit move, a
+ * move to xmm, a shuffle), and it hoists reads of globals to the loop's top, where 14 constants
+ * of an exp or 30 of an erf then live across the whole step (x64 has 16 xmm registers: spills).
+ * A load from memory is neither folded nor merged. A full table (never seen: the lane code has
+ * well under a hundred distinct constants) falls back to `v128.const`.
  */
 export class Consts {
-  readonly #index = new Map<string, number>();
-  constructor(readonly f: FnBuilder) {}
+  readonly #slots: Map<string, number>;
+  constructor(
+    readonly f: FnBuilder,
+    readonly mem: WebAssembly.Memory,
+  ) {
+    let m = constSlots.get(mem);
+    if (!m) constSlots.set(mem, (m = new Map()));
+    this.#slots = m;
+  }
   /** Pushes the f32x4 (or, with `int`, i32x4) splat of v. */
   push(v: number, int = false): FnBuilder {
     const key = `${int ? "i" : "f"}${Object.is(v, -0) ? "-0" : v}`;
-    let g = this.#index.get(key);
-    if (g === undefined) {
-      g = this.#index.size;
-      this.#index.set(key, g);
+    const bytes = int ? i32x4(v) : f32x4(v);
+    let slot = this.#slots.get(key);
+    if (slot === undefined && this.#slots.size < CONST_BYTES / 16) {
+      slot = this.#slots.size;
+      new Uint8Array(this.mem.buffer, slot * 16, 16).set(bytes);
+      this.#slots.set(key, slot);
     }
-    return this.f.op(0x23, ...uleb(g)); // global.get
-  }
-  /** The constants' bytes, as the module's v128 globals (`moduleBytes`' `globals`). */
-  globals(): number[][] {
-    return [...this.#index.keys()].map((key) => {
-      const v = Number(key.slice(1));
-      return key[0] === "i" ? i32x4(v) : f32x4(v);
-    });
+    if (slot === undefined) return this.f.simd(OP.const, ...bytes);
+    return this.f.i32(0).simd(OP.load, 4, ...uleb(slot * 16));
   }
 }
 

@@ -23,7 +23,7 @@ import { SHARED_PAGES, simdMemory, simdShared, threaded } from "./simd-threads.j
 
 export type { SimdFn } from "./simd-threads.js";
 export { simdHelpers, simdMemory, simdThreads } from "./simd-threads.js";
-export { hasSimdLanes } from "./simd-lanes.js";
+export { CONST_BYTES, hasSimdLanes } from "./simd-lanes.js";
 
 /** Smallest kernel (output elements × reduced elements) sent to Wasm SIMD. */
 let minElements = 4096;
@@ -309,12 +309,12 @@ function build(plans: readonly SimdPlan[], mem: WebAssembly.Memory, share: Shari
   f.local("row", "i32").local("c", "i32").local("po", "i32");
   for (const l of [...expLocals(UNROLL), "ta", "tz", "tt", "la", "lb", "lc", "ld", "le", "lz"]) f.local(l, "v128");
   for (let u = 0; u < UNROLL; u++) f.local(`alo${u}`, "v128").local(`ahi${u}`, "v128").local(`slo${u}`, "v128").local(`shi${u}`, "v128");
-  const K = new Consts(f);
+  const K = new Consts(f, mem);
   const rowCode = plans.map((p, g) => emitPlan(f, K, p, `g${g}`, share.keep[g]!, share.reuse[g]!, regionBytes));
   f.loop("row", (b) => b.get("r0"), (b) => b.get("r1"), (b) => b.i32(1), () => {
     for (const r of rowCode) r();
   });
-  const bytes = moduleBytes([{ name: "k", fn: f }], simdShared() ? SHARED_PAGES : undefined, K.globals());
+  const bytes = moduleBytes([{ name: "k", fn: f }], simdShared() ? SHARED_PAGES : undefined);
   const inst = new WebAssembly.Instance(new WebAssembly.Module(bytes as BufferSource), { env: { mem } });
   const k = inst.exports.k as (...a: number[]) => void;
   return threaded(k, bytes, plans[0]!.rows, plans.reduce((s, p) => s + p.cols, 0), share.regions * regionBytes);

@@ -140,10 +140,9 @@ function name(s: string): number[] {
 
 /**
  * A module importing `env.mem` and exporting `fns` (all params i32, no results). With
- * `sharedMax` (pages), the imported memory is a shared memory of that maximum (threads);
- * `globals`: the 16 bytes of each of the module's mutable v128 globals (see Consts).
+ * `sharedMax` (pages), the imported memory is a shared memory of that maximum (threads).
  */
-export function moduleBytes(fns: readonly { name: string; fn: FnBuilder }[], sharedMax?: number, globals: readonly (readonly number[])[] = []): Uint8Array {
+export function moduleBytes(fns: readonly { name: string; fn: FnBuilder }[], sharedMax?: number): Uint8Array {
   const limits = sharedMax ? [0x03, 0x01, ...uleb(sharedMax)] : [0x00, 0x01];
   const types = fns.flatMap(({ fn }) => [0x60, ...uleb(fn.params.length), ...fn.params.map(() => I32), 0x00]);
   const out = [
@@ -151,7 +150,6 @@ export function moduleBytes(fns: readonly { name: string; fn: FnBuilder }[], sha
     ...section(1, [...uleb(fns.length), ...types]),
     ...section(2, [0x01, ...name("env"), ...name("mem"), 0x02, ...limits]),
     ...section(3, [...uleb(fns.length), ...fns.flatMap((_, i) => uleb(i))]),
-    ...(globals.length ? section(6, [...uleb(globals.length), ...globals.flatMap((g) => [0x7b, 0x01, 0xfd, 0x0c, ...g, 0x0b])]) : []),
     ...section(7, [...uleb(fns.length), ...fns.flatMap((f, i) => [...name(f.name), 0x00, ...uleb(i)])]),
     ...section(10, [...uleb(fns.length), ...fns.flatMap((f) => f.fn.bytes())]),
   ];
