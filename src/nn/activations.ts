@@ -119,7 +119,10 @@ export function logSoftmax(x: TensorLike, options: AxisOptions = {}): Tensor {
 }
 
 /**
- * Softmax along `axis` (default -1), shifted by the maximum so large logits do not overflow.
+ * Softmax along `axis` (default -1), shifted by the maximum so large logits do not overflow:
+ * `e · (1 / sum(e))` with `e = exp(x - max)`, as PyTorch's CPU kernel computes it (one reciprocal
+ * per row, then a multiply per element; within 1 ulp of `e / sum(e)`, which JAX computes).
+ * float16 divides (a reciprocal of a long row's sum would fall below its normal range).
  * @example
  * ```ts
  * import { nn, tensor } from "tenfold";
@@ -131,7 +134,8 @@ export function softmax(x: TensorLike, options: AxisOptions = {}): Tensor {
   const em = emptyAxis("softmax", x, axis);
   if (em) return em;
   const e = exp(subtract(x, stopGradient(max(x, { axis, keepdims: true }))));
-  return divide(e, sum(e, { axis, keepdims: true }));
+  const s = sum(e, { axis, keepdims: true });
+  return e.dtype === "float16" ? divide(e, s) : multiply(e, divide(1, s));
 }
 
 /**
