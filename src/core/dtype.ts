@@ -63,13 +63,33 @@ const NodeBuffer = (globalThis as { Buffer?: { allocUnsafe(n: number): Uint8Arra
 const UNSAFE_MIN_BYTES = 1 << 20;
 
 /**
+ * A block just under glibc's largest dynamic mmap threshold (32 MiB on 64-bit), allocated and
+ * dropped once, at the first big result on Linux (see `allocFilled`).
+ */
+const RAISE_BYTES = (32 << 20) - (64 << 10);
+let raised = false;
+
+/**
  * A fresh array that the caller overwrites completely before anyone reads it (kernel outputs):
  * big ones come from `Buffer.allocUnsafe` where Node has it, skipping a zero fill the kernel
  * would overwrite anyway (its own ArrayBuffer of exactly this size, offset 0).
+ *
+ * On Linux, the first result of 4 MiB or more also allocates and drops one untouched block of
+ * RAISE_BYTES. glibc serves it by mmap, and freeing it (at the next GC) raises the allocator's
+ * dynamic thresholds to their maximum: results up to 32 MiB come from the heap, and the heap's
+ * top is returned to the OS only past 64 MiB free, instead of 2× the biggest block freed so far.
+ * Without it a loop making a 16 MB result per call has V8 free two results per GC, exactly the
+ * 32 MB trim threshold: glibc returns them, and the next results fault their pages back in
+ * (≈ 4,096 faults, 30–50 ms on a VM, in half the calls of a softmax loop; see
+ * docs/troubleshooting.md).
  */
 export function allocFilled(d: DType, n: number): TypedArray {
   const bytes = d === "bool" ? n : 4 * n;
   if (!NodeBuffer || bytes < UNSAFE_MIN_BYTES) return allocArray(d, n);
+  if (!raised && bytes >= 4 << 20) {
+    raised = true;
+    if ((globalThis as { process?: { platform?: string } }).process?.platform === "linux") NodeBuffer.allocUnsafe(RAISE_BYTES);
+  }
   const b = NodeBuffer.allocUnsafe(bytes);
   if (b.byteOffset !== 0 || b.buffer.byteLength !== bytes) return allocArray(d, n);
   switch (d) {
