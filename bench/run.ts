@@ -25,18 +25,22 @@ const ONLY = process.env.BENCH_ONLY ? new RegExp(process.env.BENCH_ONLY) : undef
 const ALL_ENGINES = ["tenfold", "tfjs-cpu", "tfjs-wasm", "jax-js", "onnxruntime"] as const;
 const ENGINES = process.env.BENCH_ENGINES ? ALL_ENGINES.filter((e) => process.env.BENCH_ENGINES!.split(",").includes(e)) : ALL_ENGINES;
 
-async function time(fn: Fn, budgetMs: number): Promise<number> {
+/** Median ms of calls of `fn` within the budget, and the median of their minor page faults. */
+async function time(fn: Fn, budgetMs: number): Promise<{ ms: number; faults: number }> {
   await fn(); // warm-up (jit, kernel compilation)
   const ts: number[] = [];
+  const fs: number[] = [];
   const start = performance.now();
   while (ts.length < 3 || (performance.now() - start < budgetMs && ts.length < 50)) {
+    const f0 = process.resourceUsage().minorPageFault;
     const t0 = performance.now();
     await fn();
     ts.push(performance.now() - t0);
+    fs.push(process.resourceUsage().minorPageFault - f0);
     if (ts.length >= 1 && performance.now() - start > budgetMs * 4) break;
   }
-  ts.sort((a, b) => a - b);
-  return ts[Math.floor(ts.length / 2)]!;
+  const med = (a: number[]): number => [...a].sort((x, y) => x - y)[Math.floor(a.length / 2)]!;
+  return { ms: med(ts), faults: med(fs) };
 }
 
 const rnd = (n: number): Float32Array => Float32Array.from({ length: n }, (_, i) => Math.sin(i * 12.9898) * 0.5);
@@ -294,11 +298,13 @@ async function main(): Promise<void> {
   for (const c of cases) {
     if (ONLY && !ONLY.test(c.name)) continue;
     const ms: Record<string, number | undefined> = {};
+    const faults: Record<string, number> = {};
     for (const e of ENGINES) {
       const impl = c.impls[e];
       if (!impl) continue;
       try {
-        ms[e] = await time(await impl.setup(), QUICK ? 200 : 1000);
+        const t = await time(await impl.setup(), QUICK ? 200 : 1000);
+        [ms[e], faults[e]] = [t.ms, t.faults];
       } catch (err) {
         console.log(`  (${e} failed on ${c.name}: ${String(err).split("\n")[0]})`);
       }
@@ -309,7 +315,9 @@ async function main(): Promise<void> {
       if (v === undefined) return "n/a";
       const gf = c.flops ? ` (${(c.flops / v / 1e6).toFixed(1)} GF/s)` : "";
       const ratio = e !== "tenfold" && base ? ` ×${(v / base).toFixed(2)}` : "";
-      return `${v.toFixed(2)}${gf}${ratio}`;
+      // The median call faulted fresh pages in (see docs/troubleshooting.md): its time is mostly the OS's.
+      const pf = (faults[e] ?? 0) >= 256 ? ` [${faults[e]} page faults]` : "";
+      return `${v.toFixed(2)}${gf}${ratio}${pf}`;
     });
     rows.push([c.name, ...cells]);
     console.log(`${c.name}: ${cells.join(" | ")}`);
@@ -322,7 +330,9 @@ async function main(): Promise<void> {
   console.log(
     `\ntenfold cpu SIMD path: ${simdGemm()?.fma ? "relaxed SIMD (FMA, f32x4.relaxed_madd)" : hasSimd() ? "plain SIMD" : "no Wasm SIMD (JS kernels)"}${hasRelaxedSimd() && !relaxedSimd() ? " (relaxed SIMD available, off by TENFOLD_RELAXED=0)" : ""}`,
   );
-  console.log(`\nmachine: ${os.cpus()[0]?.model ?? "?"} × ${os.cpus().length}, Node ${process.version}; ms (median), ×r = peer time / tenfold time`);
+  console.log(
+    `\nmachine: ${os.cpus()[0]?.model ?? "?"} × ${os.cpus().length}, Node ${process.version}; ms (median), ×r = peer time / tenfold time; [n page faults]: the median call's minor page faults, shown from 256 (its result's fresh pages faulted in)`,
+  );
 }
 
 await main();
