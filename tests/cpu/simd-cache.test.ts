@@ -35,6 +35,7 @@ describe("bounded SIMD kernel caches", () => {
       expect(start.simdKernelLimit).toBe(256);
       const x = data(3 * 4096, 5);
       let peak = 0;
+      let consts = -1;
       for (let i = 0; i < 3000; i++) {
         const cols = 4 + 4 * (i % 1000);
         const rows = 1 + Math.floor(i / 1000);
@@ -46,8 +47,13 @@ describe("bounded SIMD kernel caches", () => {
               .every((e) => e < 1e-5),
           ).toBe(true);
         peak = Math.max(peak, cpuCacheStats().simdKernels);
+        if (i === 0) consts = cpuCacheStats().simdConstants;
       }
       const end = cpuCacheStats();
+      // The constant table holds the lane code's constants only: the same after 3,000 kernels.
+      expect(end.simdConstants).toBe(consts);
+      expect(end.simdConstants).toBeGreaterThan(0);
+      expect(end.simdConstants).toBeLessThanOrEqual(end.simdConstantLimit);
       expect(peak).toBe(end.simdKernelLimit); // it filled up, and never went past
       expect(end.simdKernels).toBe(end.simdKernelLimit);
       expect(end.jsKernels).toBeLessThanOrEqual(end.jsKernelLimit);

@@ -1,10 +1,12 @@
 /**
  * The sizes and limits of the CPU backend's compiled-kernel caches, in one place: the JS kernels
  * (codegen.ts), the Wasm SIMD kernels of the calling thread (simd.ts) and of each SIMD helper
- * thread (simd-threads.ts). Every one is an LRU cache of a fixed number of entries.
+ * thread (simd-threads.ts). Every one is an LRU cache of a fixed number of entries; the SIMD
+ * kernels' constant table (simd-lanes.ts) holds only the lane code's own constants.
  */
 import { KERNEL_CACHE_LIMIT, kernelCacheSize } from "./codegen.js";
-import { SIMD_CACHE_LIMIT, simdCacheSize } from "./simd.js";
+import { CONST_BYTES, SIMD_CACHE_LIMIT, simdCacheSize, simdMemory } from "./simd.js";
+import { constTableSize } from "./simd-lanes.js";
 import { HELPER_CACHE_LIMIT, simdHelperCacheSizes } from "./simd-threads.js";
 
 /** Entries and limits of the CPU backend's kernel caches. */
@@ -18,6 +20,9 @@ export interface CpuCacheStats {
   /** Compiled Wasm SIMD kernels of each SIMD helper thread (as of its last call), each at most `helperKernelLimit`. */
   readonly helperKernels: readonly number[];
   readonly helperKernelLimit: number;
+  /** v128 constants of the SIMD kernels in their table at the start of the wasm memory (the lane code's own), at most `simdConstantLimit`. */
+  readonly simdConstants: number;
+  readonly simdConstantLimit: number;
 }
 
 /**
@@ -35,5 +40,7 @@ export function cpuCacheStats(): CpuCacheStats {
     simdKernelLimit: SIMD_CACHE_LIMIT,
     helperKernels: simdHelperCacheSizes(),
     helperKernelLimit: HELPER_CACHE_LIMIT,
+    simdConstants: constTableSize(simdMemory()),
+    simdConstantLimit: CONST_BYTES / 16,
   };
 }

@@ -90,6 +90,15 @@ export const CONST_BYTES = 65536;
 const constSlots = new WeakMap<WebAssembly.Memory, Map<string, number>>();
 
 /**
+ * Constants in `mem`'s table (cpuCacheStats): only the lane code's own (polynomial coefficients,
+ * masks; not values from user graphs, which are v128.const), so bounded by this file, well under
+ * the CONST_BYTES / 16 slots.
+ */
+export function constTableSize(mem: WebAssembly.Memory | null): number {
+  return (mem && constSlots.get(mem)?.size) ?? 0;
+}
+
+/**
  * The v128 constants of a kernel, each loaded from its slot in a table at the start of the SIMD
  * memory at every use (one load instruction). V8 turns a `v128.const` (or a local set to one)
  * back into a constant and rematerializes it at every use (three instructions: a 64-bit move, a
