@@ -67,6 +67,8 @@ const UNSAFE_MIN_BYTES = 1 << 20;
  * dropped once, at the first big result on Linux (see `allocFilled`).
  */
 const RAISE_BYTES = (32 << 20) - (64 << 10);
+/** Results from this size on trigger it (glibc's initial trim threshold is 128 KiB). */
+const RAISE_MIN_BYTES = 64 << 10;
 let raised = false;
 
 /**
@@ -74,22 +76,23 @@ let raised = false;
  * big ones come from `Buffer.allocUnsafe` where Node has it, skipping a zero fill the kernel
  * would overwrite anyway (its own ArrayBuffer of exactly this size, offset 0).
  *
- * On Linux, the first result of 4 MiB or more also allocates and drops one untouched block of
+ * On Linux, the first result of 64 KiB or more also allocates and drops one untouched block of
  * RAISE_BYTES. glibc serves it by mmap, and freeing it (at the next GC) raises the allocator's
  * dynamic thresholds to their maximum: results up to 32 MiB come from the heap, and the heap's
- * top is returned to the OS only past 64 MiB free, instead of 2× the biggest block freed so far.
- * Without it a loop making a 16 MB result per call has V8 free two results per GC, exactly the
- * 32 MB trim threshold: glibc returns them, and the next results fault their pages back in
- * (≈ 4,096 faults, 30–50 ms on a VM, in half the calls of a softmax loop; see
- * docs/troubleshooting.md).
+ * top is returned to the OS only past 64 MiB free, instead of 2× the biggest block freed so far
+ * (128 KiB at first). Without it a loop making a 16 MB result per call has V8 free two results
+ * per GC, exactly the 32 MB trim threshold: glibc returns them, and the next results fault their
+ * pages back in (≈ 4,096 faults, 30–50 ms on a VM, in half the calls of a softmax loop; see
+ * docs/troubleshooting.md); a loop of 64 KB matmul results faulted 14.7 pages per call (1,000
+ * calls), 8 with the block freed.
  */
 export function allocFilled(d: DType, n: number): TypedArray {
   const bytes = d === "bool" ? n : 4 * n;
-  if (!NodeBuffer || bytes < UNSAFE_MIN_BYTES) return allocArray(d, n);
-  if (!raised && bytes >= 4 << 20) {
+  if (!raised && NodeBuffer && bytes >= RAISE_MIN_BYTES) {
     raised = true;
     if ((globalThis as { process?: { platform?: string } }).process?.platform === "linux") NodeBuffer.allocUnsafe(RAISE_BYTES);
   }
+  if (!NodeBuffer || bytes < UNSAFE_MIN_BYTES) return allocArray(d, n);
   const b = NodeBuffer.allocUnsafe(bytes);
   if (b.byteOffset !== 0 || b.buffer.byteLength !== bytes) return allocArray(d, n);
   switch (d) {
