@@ -215,13 +215,15 @@ export function emitPlan(
           f.get(v(j, u)).simd(OP.store, 0, ...uleb(u * 16));
         }
     };
-    // The vectors `us` of one step (the unrolled loop's, or the tail's one): up to the last exp,
-    // instruction by instruction over all of them; then vector by vector, each stored (or added
-    // to the accumulators) before the next starts. (V8 keeps loads and stores in program order
-    // but floats the arithmetic between them: a step computed as one stretch keeps every
-    // vector's values, and the constants loaded for them, live at once, far more than the 16
-    // xmm registers.)
-    const split = body.reduce((m, _, j) => (grouped(j) ? j : m), -1);
+    // The vectors `us` of one step (the unrolled loop's, or the tail's one), computed instruction
+    // by instruction over all of them (an exp: one range test for all), then each stored (or added
+    // to the accumulators). A body with an erf (three polynomials, 30 constants) runs vector by
+    // vector after its last exp instead, each stored before the next: V8 keeps loads and stores in
+    // program order but floats the arithmetic between them, so one stretch keeps every vector's
+    // values and constants live at once, more than the 16 xmm registers (erf 13.6 → 17.8 ms); for
+    // the other bodies the stretch is the faster (one thread, 4M elements: expm1 21.4 → 16.2,
+    // gelu 9.9 → 8.3, log1p 13.4 → 12.1, log 10.6 → 9.9 ms).
+    const split = body.some((i) => i.op === "unary" && i.fn === "erf") ? body.reduce((m, _, j) => (grouped(j) ? j : m), -1) : body.length - 1;
     const steps = (us: readonly number[], tail: boolean): void => {
       body.forEach((i, j) => j <= split && instr(i, j, us));
       for (const u of us) {
