@@ -177,7 +177,7 @@ export function emitPlan(
         .mul()
         .add()
         .set("po");
-    for (let u = 0; u < U; u++) {
+    for (let u = 0; u < (reduce === "sum" ? 1 : U); u++) {
       if (reduce === "sum")
         f.simd(OP.const, ...f32x4(0))
           .set(`alo${u}`)
@@ -306,28 +306,17 @@ export function emitPlan(
       steps([0], true);
     }
     if (reduce) {
-      // Combine the unrolled accumulators pairwise into alo0 (and ahi0).
+      // max/min: combine the unrolled accumulators pairwise into alo0 (and ahi0); a sum has one pair.
       for (let w = 1; w < U && reduce !== "sum"; w *= 2) {
         for (let u = 0; u + w < U; u += 2 * w) {
-          if (reduce === "sum") {
-            f.get(`alo${u}`)
-              .get(`alo${u + w}`)
-              .simd(OP.f64Add)
-              .set(`alo${u}`);
-            f.get(`ahi${u}`)
-              .get(`ahi${u + w}`)
-              .simd(OP.f64Add)
-              .set(`ahi${u}`);
-          } else {
-            f.get(`alo${u}`)
-              .get(`alo${u + w}`)
-              .simd(reduce === "rmax" ? OP.pmax : OP.pmin)
-              .set(`alo${u}`);
-            f.get(`ahi${u}`)
-              .get(`ahi${u + w}`)
-              .simd(OP.or)
-              .set(`ahi${u}`);
-          }
+          f.get(`alo${u}`)
+            .get(`alo${u + w}`)
+            .simd(reduce === "rmax" ? OP.pmax : OP.pmin)
+            .set(`alo${u}`);
+          f.get(`ahi${u}`)
+            .get(`ahi${u + w}`)
+            .simd(OP.or)
+            .set(`ahi${u}`);
         }
       }
       if (reduce !== "sum")
