@@ -4,6 +4,13 @@ import { describe, expect, it } from "vitest";
 import { gemmSplits, sgemmAuto, simdGemm, threadCount } from "../../src/backends/cpu/matmul.js";
 import { hasSimd, sleb, uleb } from "../../src/backends/cpu/wasm.js";
 
+/** Starts the gemm's helper threads and waits (up to 10 s: CI's machine may be loaded) until all are ready. */
+async function helpersReady(): Promise<void> {
+  const w = simdGemm()!;
+  for (const end = Date.now() + 10_000; Date.now() < end && !w.workers.every((x) => Atomics.load(x.ctl, 10) === 1);)
+    await new Promise((r) => setTimeout(r, 10));
+}
+
 /** C = A·B vs float64; B is a column slice (row stride n + bPad, offset 1) when bPad > 0. */
 function check(m: number, k: number, n: number, transA: boolean, bPad = 0): void {
   const a = Float32Array.from({ length: m * k }, (_, i) => Math.sin(i * 0.37));
@@ -52,16 +59,14 @@ describe("wasm simd gemm", () => {
 
   it("matches float64 on a product big enough for the helper threads", async () => {
     if (!hasSimd()) return;
-    simdGemm();
-    await new Promise((r) => setTimeout(r, 200)); // let helpers start
+    await helpersReady();
     check(200, 300, 130, false);
     check(200, 300, 130, true, 5); // B a column slice: rows copied one by one before packing
   });
 
   it("splits a wide product with few rows (conv-shaped) by column panels across the helper threads", async () => {
     if (!hasSimd()) return;
-    simdGemm();
-    await new Promise((r) => setTimeout(r, 200)); // let helpers start
+    await helpersReady();
     const before = gemmSplits.columns;
     check(60, 70, 2105, false); // 15 row tiles (≤ one M block), 264 column panels, odd tail
     if (threadCount() > 1 && typeof SharedArrayBuffer !== "undefined") expect(gemmSplits.columns).toBeGreaterThan(before);
