@@ -121,75 +121,34 @@ export function awaitHelpers<H extends { readonly ctl: Int32Array }>(
 
 /** Calls a gate that lost skips at most: 2^MAX_STRIKES. */
 const MAX_STRIKES = 6;
-/** A gate runs one call alone (to time it) after this many shared calls in a row. */
-export const PROBE_EVERY = 16;
-/** Whole-call times a gate keeps of each kind (calls alone, shared calls). */
-const RECENT = 9;
-
-/** Appends `ms` to `times`, dropping the oldest past RECENT. */
-function recent(times: number[], ms: number): void {
-  times.push(ms);
-  if (times.length > RECENT) times.shift();
-}
-
-/** The median of `times` (upper middle for an even count). */
-function median(times: readonly number[]): number {
-  return [...times].sort((a, b) => a - b)[times.length >> 1]!;
-}
 
 /**
- * Whether work is worth sharing with the helper threads right now, learned from the last calls
- * of the same work (one gate per kernel or product shape). A shared call loses when
- * - the caller computed its share in `own` ms (a fraction `frac` of the work) and then waited
- *   `wait` ms for the helpers, longer than the about own / frac it would have taken alone
- *   (helpers descheduled by other load, as on an oversubscribed machine); or
- * - the median of its last RECENT whole shared calls (copies in and out included) exceeds that
- *   of its last whole calls run alone: work that is mostly copies on the calling thread (an
- *   optimizer update over seven arrays) gains little from a helper that only computes. So that
- *   calls alone are timed, the gate runs one call alone after PROBE_EVERY shared calls in a row.
- *   (Medians: one call slowed by other load does not shut sharing off.)
- * After a loss the next 2, 4, ... 64 calls run on the calling thread alone; a won call halves
- * the penalty. A quiet machine keeps sharing work that gains from it. While an injected failure
- * of `kind` waits (tests), every call shares.
+ * Whether work is worth sharing with the helper threads right now, learned from the last shared
+ * calls of the same work (one gate per kernel or product shape). After a shared call in which the
+ * caller computed its share in `own` ms (a fraction `frac` of the work) and then waited `wait` ms
+ * for the helpers, the call took own + wait where the caller alone would have taken about
+ * own / frac: when sharing lost (helpers descheduled by other load, as on an oversubscribed
+ * machine), the next 2, 4, ... 64 calls run on the calling thread alone; a call where sharing won
+ * halves the penalty. A quiet machine keeps sharing. While an injected failure of `kind` waits
+ * (tests), every call shares.
  */
 export class ShareGate {
   #skip = 0;
   #strikes = 0;
-  #since = 0;
-  readonly #alone: number[] = [];
-  readonly #shared: number[] = [];
   constructor(readonly kind: HelperKind) {}
 
-  /** Whether this call may share (false while backing off, or to time a call alone; counts the call). */
+  /** Whether this call may share (false while backing off; counts the call). */
   share(): boolean {
-    if (pending[this.kind] !== null) return true;
-    if (this.#skip > 0) {
-      this.#skip--;
-      gateStats.skipped++;
-      return false;
-    }
-    if (++this.#since > PROBE_EVERY) {
-      this.#since = 0;
-      gateStats.probed++;
-      return false;
-    }
-    return true;
+    if (this.#skip === 0 || pending[this.kind] !== null) return true;
+    this.#skip--;
+    gateStats.skipped++;
+    return false;
   }
 
-  /** Reports a call run on the calling thread alone, `ms` ms from start to end. */
-  reportAlone(ms: number): void {
-    this.#since = 0;
-    recent(this.#alone, ms);
-  }
-
-  /**
-   * Reports a shared call: `own` ms computing `frac` of the work here, then `wait` ms for the
-   * helpers; `ms` from the call's start to its end.
-   */
-  report(own: number, wait: number, frac: number, ms: number): void {
-    recent(this.#shared, ms);
-    const late = frac > 0 && own + wait > own / frac;
-    if (late || (this.#alone.length > 0 && median(this.#shared) > median(this.#alone))) {
+  /** Reports a shared call: `own` ms computing `frac` of the work here, then `wait` ms for the helpers. */
+  report(own: number, wait: number, frac: number): void {
+    if (frac <= 0) return;
+    if (own + wait > own / frac) {
       gateStats.lost++;
       this.#strikes = Math.min(this.#strikes + 1, MAX_STRIKES);
       this.#skip = 1 << this.#strikes;
@@ -200,11 +159,8 @@ export class ShareGate {
   }
 }
 
-/**
- * Shared calls that beat one thread (won), lost to it (lost), calls run alone while backing off
- * (skipped) and to time a call alone (probed) (diagnostics, bench).
- */
-export const gateStats = { won: 0, lost: 0, skipped: 0, probed: 0 };
+/** Shared calls that beat one thread (won), lost to it (lost), and calls run alone while backing off (diagnostics, bench). */
+export const gateStats = { won: 0, lost: 0, skipped: 0 };
 
 /** Share gates by kind and key (e.g. a product's shape), at most GATES of each kind: the oldest go first. */
 const gates: Record<HelperKind, Map<string, ShareGate>> = { gemm: new Map(), simd: new Map() };

@@ -239,12 +239,10 @@ function runGemm(
   const gate = work >= THREAD_MIN_WORK && byRows ? gateFor("gemm", `${mt},${np},${k}`) : undefined;
   const ready =
     work >= THREAD_MIN_WORK && splittable && (!gate || gate.share()) ? w.workers.filter((x) => x.ready || (x.ready = Atomics.load(x.ctl, 10) === 1)) : [];
-  const start = performance.now();
   if (ready.length === 0) {
     packA?.(0, mt);
     w.gemm(0, pb, pc, mt, np, k, KC, MB, ldc);
     rowsDone?.(0, mt);
-    gate?.reportAlone(performance.now() - start);
     return;
   }
   const cnt = w.counter;
@@ -299,10 +297,9 @@ function runGemm(
   }
   const t1 = performance.now();
   awaitHelpers("cpu matmul", w.workers, ready, GEMM_ERR, armed, () => Atomics.load(cnt, 0));
-  const t2 = performance.now();
+  gate?.report(t1 - t0, performance.now() - t1, mine / mt);
   if (overlap) flush();
   else rowsDone?.(0, mt);
-  gate?.report(t1 - t0, t2 - t1, mine / mt, performance.now() - start);
 }
 
 /** Smallest m·n·k sent to the SIMD kernel (below, the float64 JS kernel is as fast and exact). */

@@ -187,20 +187,17 @@ export function threaded(k: (...a: number[]) => void, bytes: Uint8Array, rows: n
   const gate = new ShareGate("simd");
   const run = (ptrs: readonly number[], onRows?: (r0: number, r1: number) => void, prepare?: (r0: number, r1: number) => void): void => {
     const n = ptrs.length;
-    const start = performance.now();
-    const gated = big && n <= MAX_ARGS;
-    const ready = gated && gate.share() ? (helpers ??= startHelpers()).filter((h) => h.ready || (h.ready = Atomics.load(h.ctl, 10) === 1)) : [];
+    const ready = big && n <= MAX_ARGS && gate.share() ? (helpers ??= startHelpers()).filter((h) => h.ready || (h.ready = Atomics.load(h.ctl, 10) === 1)) : [];
     if (ready.length === 0) {
       prepare?.(0, rows);
       k(...ptrs, 0, rows);
       onRows?.(0, rows);
-      if (gated) gate.reportAlone(performance.now() - start);
       return;
     }
     const flags = onRows !== undefined && chunks <= MAX_CHUNKS;
-    // Fed: the helpers start while this thread still copies rows in, chunk by chunk.
-    const fed = prepare !== undefined && chunks <= MAX_CHUNKS;
-    if (prepare && !fed) prepare(0, rows);
+    // Gated: the helpers start while this thread still copies rows in, chunk by chunk.
+    const gated = prepare !== undefined && chunks <= MAX_CHUNKS;
+    if (prepare && !gated) prepare(0, rows);
     counter.fill(0, 0, flags ? 1 + chunks : 1);
     counter[READY] = 0;
     const armed = new Set<Helper>();
@@ -220,12 +217,12 @@ export function threaded(k: (...a: number[]) => void, bytes: Uint8Array, rows: n
       c[5] = scratchBytes ? n - 1 : -1;
       c[6] = (i + 1) * scratchBytes;
       c[7] = flags ? 1 : 0;
-      c[8] = fed ? 1 : 0;
+      c[8] = gated ? 1 : 0;
       for (let j = 0; j < n; j++) c[16 + j] = ptrs[j]!;
       Atomics.store(c, 0, 1);
       Atomics.notify(c, 0);
     });
-    if (fed) feedChunks(counter, READY, chunks, (i) => prepare(i * chunk, Math.min((i + 1) * chunk, rows)));
+    if (gated) feedChunks(counter, READY, chunks, (i) => prepare(i * chunk, Math.min((i + 1) * chunk, rows)));
     // Finished chunks (in order) go to onRows while the helpers compute.
     let done = 0;
     const report = (): void => {
@@ -249,11 +246,10 @@ export function threaded(k: (...a: number[]) => void, bytes: Uint8Array, rows: n
     }
     const t1 = performance.now();
     awaitHelpers("cpu SIMD kernel", helpers!, ready, ERR, armed, (h) => Atomics.load(counter, 0) + Atomics.load(h.ctl, 11));
-    const t2 = performance.now();
+    gate.report(t1 - t0, performance.now() - t1, mine / rows);
     for (const h of ready) if (Atomics.load(h.ctl, MISSING) === 1) h.sent.delete(id);
     if (flags) report();
     else onRows?.(0, rows);
-    gate.report(t1 - t0, t2 - t1, mine / rows, performance.now() - start);
   };
   const fn = (...ptrs: number[]): void => run(ptrs);
   return Object.assign(fn, { withRows: run, ...(scratchBytes ? { scratchBytes } : {}) });
