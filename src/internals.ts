@@ -12,3 +12,5 @@ export { resolvePadding } from "./ops/conv.js";
 export { formatTensor, SUMMARY_THRESHOLD, EDGE_ITEMS } from "./core/inspect.js";
 export { SEMANTICS, scalarFn } from "./core/semantics.js";
 export { cpuCacheStats } from "./backends/cpu/cache-stats.js";
+export { cpuNative } from "./backends/cpu/program.js";
+export { winogradEligible, winogradStats, WINOGRAD_CACHE_LIMIT } from "./backends/cpu/winograd.js";

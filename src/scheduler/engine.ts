@@ -24,9 +24,9 @@ import { scheduleGraph } from "./schedule.js";
  * The pipeline every backend realizes through: the graph optimized (inlining, simplification,
  * constant folding), then fused and scheduled into kernels with its slot (memory) plan.
  */
-export function planGraph(graph: Graph): Program {
+export function planGraph(graph: Graph, native?: (n: Node) => boolean): Program {
   planStats.plans++;
-  return scheduleGraph(optimizeGraph(graph));
+  return scheduleGraph(optimizeGraph(graph, native));
 }
 
 /** Graphs planned so far (optimize ▶ schedule): a jitted step plans once per signature (tests). */
@@ -62,6 +62,11 @@ export interface Device<E> {
   memory(): Omit<MemoryStats, "budget" | "kernelsRun" | "eagerPlans" | "eagerPlanCapacity">;
   /** Whether jitted programs precompute the subgraphs that depend only on captured tensors. */
   readonly hoistConstants?: boolean;
+  /**
+   * Composite primitives this device runs as whole kernels instead of their lowering (the CPU
+   * backend's Winograd conv): planning keeps such a node as an opaque kernel.
+   */
+  readonly native?: (n: Node) => boolean;
 }
 
 /** Leaves and views (movement primitives, from META): nodes that need no kernel of their own. */
@@ -201,9 +206,9 @@ function describe(program: Program): { bytes: number; what: string; tempBytes: n
  * through `planGraph` and the device's kernels; every call checks the memory budget first.
  */
 export function engineBackend<E>(device: Device<E>): Backend {
-  const compileGraph = (graph: Graph): E => device.compile(planGraph(graph), graph.inputs, compileGraph);
+  const compileGraph = (graph: Graph): E => device.compile(planGraph(graph, device.native), graph.inputs, compileGraph);
   const prepare = (graph: Graph): Compiled<E> => {
-    const program = planGraph(graph);
+    const program = planGraph(graph, device.native);
     return { exe: device.compile(program, graph.inputs, compileGraph), kernels: program.kernels.length, ...describe(program) };
   };
   let kernelsRun = 0;

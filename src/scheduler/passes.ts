@@ -79,7 +79,7 @@ export function substitute(g: Graph, args: readonly Node[]): Node[] {
  * console.log(f.lower(tensor([1, 2])).kernels.length); // 1
  * ```
  */
-export function inlineCalls(g: Graph): Graph {
+export function inlineCalls(g: Graph, native?: (n: Node) => boolean): Graph {
   // The inlined outputs of each call node (substituted once, read by each of its projections).
   const inlined = new Map<Node, Node[]>();
   const outputsOf = (c: Node): Node[] | undefined => {
@@ -99,7 +99,7 @@ export function inlineCalls(g: Graph): Graph {
   };
   const rule: Rule = (n) => {
     if (n.prim === "proj") return outputsOf(n.inputs[0]!)?.[n.params.index] ?? n;
-    if (n.prim === "conv") return convDecomposed(new Tensor(n.inputs[0]!), new Tensor(n.inputs[1]!), n.params).node;
+    if (n.prim === "conv" && !native?.(n)) return convDecomposed(new Tensor(n.inputs[0]!), new Tensor(n.inputs[1]!), n.params).node;
     return n;
   };
   // Bodies may contain further calls: iterate until none is left (bounded by nesting depth).
@@ -108,7 +108,8 @@ export function inlineCalls(g: Graph): Graph {
     const next = rewrite(cur, rule);
     if (next.outputs.every((o, i) => o === cur.outputs[i]) && k > 0) return next;
     cur = next;
-    if (!cur.nodes().some((n) => n.prim === "customVjp" || n.prim === "customJvp" || n.prim === "checkpoint" || n.prim === "conv")) return cur;
+    if (!cur.nodes().some((n) => n.prim === "customVjp" || n.prim === "customJvp" || n.prim === "checkpoint" || (n.prim === "conv" && !native?.(n))))
+      return cur;
   }
   return cur;
 }
@@ -305,8 +306,8 @@ export function dce(g: Graph): Graph {
  * console.log(jit((x) => add(add(x, 0), 0)).lower(tensor([1])).kernels.length); // 1
  * ```
  */
-export function optimizeGraph(g: Graph): Graph {
-  let cur = dce(inlineCalls(g));
+export function optimizeGraph(g: Graph, native?: (n: Node) => boolean): Graph {
+  let cur = dce(inlineCalls(g, native));
   for (let k = 0; k < 4; k++) {
     const next = foldConstants(simplify(cur));
     if (next.outputs.every((o, i) => o === cur.outputs[i])) return next;

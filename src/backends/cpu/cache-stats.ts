@@ -1,13 +1,14 @@
 /**
  * The sizes and limits of the CPU backend's compiled-kernel caches, in one place: the JS kernels
  * (codegen.ts), the Wasm SIMD kernels of the calling thread (simd.ts) and of each SIMD helper
- * thread (simd-threads.ts). Every one is an LRU cache of a fixed number of entries; the SIMD
+ * thread (simd-threads.ts), and the Winograd conv kernels (winograd.ts). Every one is an LRU cache of a fixed number of entries; the SIMD
  * kernels' constant table (simd-lanes.ts) holds only the lane code's own constants.
  */
 import { KERNEL_CACHE_LIMIT, kernelCacheSize } from "./codegen.js";
 import { CONST_BYTES, SIMD_CACHE_LIMIT, simdCacheSize, simdMemory } from "./simd.js";
 import { constTableSize } from "./simd-lanes.js";
 import { HELPER_CACHE_LIMIT, simdHelperCacheSizes } from "./simd-threads.js";
+import { WINOGRAD_CACHE_LIMIT, winogradCacheSize } from "./winograd.js";
 
 /** Entries and limits of the CPU backend's kernel caches. */
 export interface CpuCacheStats {
@@ -23,6 +24,9 @@ export interface CpuCacheStats {
   /** v128 constants of the SIMD kernels in their table at the start of the wasm memory (the lane code's own), at most `simdConstantLimit`. */
   readonly simdConstants: number;
   readonly simdConstantLimit: number;
+  /** Compiled Winograd conv kernels (one per conv geometry, winograd.ts), at most `winogradKernelLimit`. */
+  readonly winogradKernels: number;
+  readonly winogradKernelLimit: number;
 }
 
 /**
@@ -42,5 +46,7 @@ export function cpuCacheStats(): CpuCacheStats {
     helperKernelLimit: HELPER_CACHE_LIMIT,
     simdConstants: constTableSize(simdMemory()),
     simdConstantLimit: CONST_BYTES / 16,
+    winogradKernels: winogradCacheSize(),
+    winogradKernelLimit: WINOGRAD_CACHE_LIMIT,
   };
 }

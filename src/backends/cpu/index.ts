@@ -13,7 +13,7 @@ import type { DeviceHandle, Node, Storage } from "../../core/node.js";
 import { anchorOf } from "../../core/node.js";
 import { engineBackend } from "../../scheduler/engine.js";
 import type { Executable } from "./program.js";
-import { compileProgram } from "./program.js";
+import { compileProgram, cpuNative } from "./program.js";
 import { KERNEL_CACHE_LIMIT, kernelCacheSize } from "./codegen.js";
 
 const stats = { liveBuffers: 0, liveBytes: 0, created: 0 };
@@ -76,6 +76,7 @@ export function cpuBackend(): Backend {
   return engineBackend<Executable>({
     name: "cpu",
     hoistConstants: true,
+    native: cpuNative,
     compile: (program) => compileProgram(program),
     forget: (exe) => exe.forget?.(),
     execute: (exe, inputs, reuse) => {

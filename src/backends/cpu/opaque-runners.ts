@@ -13,6 +13,7 @@ import { branchIndex } from "../../core/semantics-eval.js";
 import type { OpaqueKernel, Program } from "../../scheduler/ir.js";
 import { EVAL } from "../reference/interpret.js";
 import type { Runner } from "./matmul-runners.js";
+import { winogradConv } from "./winograd.js";
 
 /** A compiled program: maps input arrays to output arrays. */
 export interface Executable {
@@ -100,6 +101,12 @@ function condRunner(k: OpaqueKernel, n: Node<"cond">, compile: Compile): Runner 
   };
 }
 
+/** A conv the planner kept whole for this backend (see cpuNative): the Winograd kernel. */
+function convRunner(k: OpaqueKernel, n: Node<"conv">): Runner {
+  const [xs, ws] = [n.inputs[0]!.shape, n.inputs[1]!.shape];
+  return (bufs) => winogradConv(n.params, xs, ws, bufs[k.inputs[0]!] as Float32Array, bufs[k.inputs[1]!] as Float32Array, bufs[k.output] as Float32Array);
+}
+
 /**
  * The runner of an opaque kernel: scan, whileLoop and cond run their compiled bodies (compiled on
  * first use by `compile`, i.e. `compileGraph`, passed in to keep this module below program.ts);
@@ -109,6 +116,7 @@ export function opaqueRunner(k: OpaqueKernel, compile: Compile): Runner {
   if (k.node.prim === "scan") return scanRunner(k, k.node, compile);
   if (k.node.prim === "whileLoop") return whileRunner(k, k.node, compile);
   if (k.node.prim === "cond") return condRunner(k, k.node, compile);
+  if (k.node.prim === "conv") return convRunner(k, k.node as Node<"conv">);
   const rule = EVAL[k.prim as Primitive] as EvalFn;
   const sizes = k.node.inputs.map((i) => sizeOf(i.shape));
   return (bufs) => {

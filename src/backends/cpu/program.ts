@@ -23,6 +23,7 @@ import { opaqueRunner } from "./opaque-runners.js";
 import { fusedMatmulRunner, keptMatmulRunner, matmulFusions, matmulRunner } from "./matmul-runners.js";
 import { flatView, fusedGroups, fusedStats } from "./fused-update.js";
 import { inPlaceCandidates } from "./donation.js";
+import { winogradEligible } from "./winograd.js";
 
 export type { Executable } from "./opaque-runners.js";
 
@@ -478,5 +479,20 @@ export function compileProgram(program: Program): Executable {
  * ```
  */
 export function compileGraph(g: Graph): Executable {
-  return compileProgram(planGraph(g));
+  return compileProgram(planGraph(g, cpuNative));
+}
+
+/**
+ * The composite primitives the CPU backend runs as whole kernels (see `Device.native`): a conv
+ * the Winograd kernel takes (winograd.ts).
+ * @example
+ * ```ts
+ * import { cpuNative } from "tenfold/internals";
+ * import { conv, tensor, zeros } from "tenfold";
+ * const y = conv(zeros([1, 1, 4, 4]), zeros([1, 1, 3, 3]));
+ * console.log(cpuNative(y.node)); // false (too small for the Winograd kernel)
+ * ```
+ */
+export function cpuNative(n: Node): boolean {
+  return n.prim === "conv" && winogradEligible(n.params, n.inputs[0]!.shape, n.inputs[1]!.shape, n.dtype);
 }

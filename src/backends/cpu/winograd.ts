@@ -1,0 +1,182 @@
+/**
+ * Winograd F(2×2, 3×3) convolution for the CPU backend: a 2-D, 3×3, stride-1, undilated,
+ * ungrouped float32 `conv` runs as one fused Wasm SIMD kernel instead of the implicit-im2col gemm.
+ * Each output 2×2 tile costs 16 multiplies per input channel instead of 36 (2.25× fewer), at the
+ * price of transforms that are additions only:
+ *
+ *   Y = Aᵀ [ (G g Gᵀ) ⊙ (Bᵀ d B) ] A   summed over input channels,
+ *
+ * with d a 4×4 input patch, g a 3×3 filter (Lavin & Gray, "Fast Algorithms for Convolutional
+ * Neural Networks", 2016). The filters are transformed once per call on the host (U = G g Gᵀ,
+ * packed as the gemm's A tiles). The kernel's rows are blocks of R tile rows of one image; helper
+ * threads share them. For each block it (1) copies the input rows the block reads into a
+ * zero-padded scratch, (2) transforms every 4×4 patch (four tiles per f32x4, a 4×4 transpose per
+ * patch row) straight into the gemm's packed B panels, (3) runs the 16 products
+ * M_ξν = U_ξν · V_ξν (the packed SIMD gemm of wasm.ts, channels as the K dimension), and
+ * (4) transforms each 4×4 product tile back to its 2×2 outputs, stored in place (edge tiles of
+ * odd output sizes store only their valid lanes). The sums per output element differ from the
+ * direct convolution's in rounding only (the transforms' coefficients are 0, ±1 and ±½).
+ */
+import type { ConvParams } from "../../core/conv-general.js";
+import { LruCache } from "../../core/lru.js";
+import type { Shape } from "../../core/shape.js";
+import { MR, NR, gemmFn, moduleBytes, relaxedSimd } from "./wasm.js";
+import type { Geom } from "./winograd-kernel.js";
+import { kernelFn, sizes, tileTable } from "./winograd-kernel.js";
+import { wasmMemoryLimit } from "./matmul-simd.js";
+import { CONST_BYTES } from "./simd-lanes.js";
+import type { SimdFn } from "./simd-threads.js";
+import { SHARED_PAGES, simdMemory, simdShared, simdThreads, threaded } from "./simd-threads.js";
+
+/** Smallest conv (multiply-adds of the direct form) that takes the Winograd kernel. */
+export const WINOGRAD_MIN_MACS = 1 << 20;
+/** Kernels kept (one per conv geometry; least recently used go first). */
+export const WINOGRAD_CACHE_LIMIT = 64;
+/** Bytes a block's transformed input (V) and products (M) may take. */
+const BLOCK_BYTES = 1.5 * 2 ** 20;
+
+/**
+ * Whether the CPU backend runs this conv with the Winograd kernel: 2-D, 3×3 filters, unit strides
+ * and dilations, one feature group, no cropping, float32, Wasm SIMD present, and big enough.
+ * @example
+ * ```ts
+ * import { winogradEligible } from "tenfold/internals";
+ * const pad: [number, number][] = [[1, 1], [1, 1]];
+ * const p = { strides: [1, 1], padding: pad, lhsDilation: [1, 1], rhsDilation: [1, 1], groups: 1 };
+ * console.log(winogradEligible(p, [8, 32, 28, 28], [64, 32, 3, 3], "float32")); // true where Wasm SIMD runs
+ * ```
+ */
+export function winogradEligible(p: ConvParams, xs: Shape, ws: Shape, dtype: string): boolean {
+  if (dtype !== "float32" || xs.length !== 4 || ws.length !== 4 || ws[2] !== 3 || ws[3] !== 3 || p.groups !== 1) return false;
+  if (![p.strides, p.lhsDilation, p.rhsDilation].every((v) => v[0] === 1 && v[1] === 1)) return false;
+  if (p.padding.some(([lo, hi]) => lo < 0 || hi < 0 || lo > 2 || hi > 2)) return false;
+  const g = geometry(p, xs, ws);
+  if (g.Ho < 2 || g.Wo < 2 || g.C < 4 || g.O < 4) return false;
+  if (g.N * g.O * g.Ho * g.Wo * g.C * 9 < WINOGRAD_MIN_MACS) return false;
+  if (!simdMemory() || layoutBytes(g) > wasmMemoryLimit()) return false;
+  return true;
+}
+
+function geometry(p: ConvParams, xs: Shape, ws: Shape): Geom {
+  const [N, C, H, W] = xs as [number, number, number, number];
+  const O = ws[0]!;
+  const [pt, pb] = p.padding[0]!;
+  const [pl, pr] = p.padding[1]!;
+  const Ho = H + pt + pb - 2;
+  const Wo = W + pl + pr - 2;
+  const th = Math.ceil(Ho / 2);
+  const tw = Math.ceil(Wo / 2);
+  // Tile rows per block: the fewest tiles computed in all (padding columns of the last panel and
+  // a short last block are wasted work) with the block's V and M panels within ≈ 1.5 MB.
+  const mt = Math.ceil(O / MR);
+  const cap = Math.max(NR, Math.min(256, Math.floor(BLOCK_BYTES / (64 * (C + mt * MR)))));
+  let R = 1;
+  let best = Infinity;
+  for (let r = 1; r <= th && (r === 1 || r * tw <= cap); r++) {
+    const total = Math.ceil(th / r) * Math.ceil((r * tw) / NR);
+    if (total <= best) [R, best] = [r, total];
+  }
+  const nb = Math.ceil(th / R);
+  const TB = Math.ceil((R * tw) / NR) * NR;
+  const Wp = Math.ceil(Math.max(2 * tw + 2, pl + W) / 4) * 4;
+  return { N, C, H, W, O, pt, pl, Ho, Wo, th, tw, R, nb, TB, PR: 2 * R + 2, Wp, mt };
+}
+
+function layoutBytes(g: Geom): number {
+  const s = sizes(g);
+  return CONST_BYTES + s.x + s.u + s.y + s.tab + s.scratch * Math.max(1, simdThreads()) + 128;
+}
+
+/** U = G g Gᵀ for every (o, c), packed as the gemm's A tiles: U_ξν[(o / MR)·C + c][o % MR]. */
+function transformFilters(w: Float32Array, g: Geom, out: Float32Array): void {
+  out.fill(0);
+  const US = g.mt * MR * g.C;
+  const t = new Float64Array(12);
+  for (let o = 0; o < g.O; o++)
+    for (let c = 0; c < g.C; c++) {
+      const w0 = (o * g.C + c) * 9;
+      // t = G g (4×3): rows g0, (g0+g1+g2)/2, (g0−g1+g2)/2, g2
+      for (let j = 0; j < 3; j++) {
+        const a = w[w0 + j]!;
+        const b = w[w0 + 3 + j]!;
+        const d = w[w0 + 6 + j]!;
+        t[j] = a;
+        t[3 + j] = 0.5 * (a + b + d);
+        t[6 + j] = 0.5 * (a - b + d);
+        t[9 + j] = d;
+      }
+      const at = ((o >> 2) * g.C + c) * MR + (o & 3);
+      for (let xi = 0; xi < 4; xi++) {
+        const [a, b, d] = [t[xi * 3]!, t[xi * 3 + 1]!, t[xi * 3 + 2]!];
+        out[xi * 4 * US + at] = a;
+        out[(xi * 4 + 1) * US + at] = 0.5 * (a + b + d);
+        out[(xi * 4 + 2) * US + at] = 0.5 * (a - b + d);
+        out[(xi * 4 + 3) * US + at] = d;
+      }
+    }
+}
+
+interface Compiled {
+  readonly fn: SimdFn;
+  readonly tab: Int32Array;
+  readonly u: Float32Array;
+}
+
+const cache = new LruCache<string, Compiled>(WINOGRAD_CACHE_LIMIT);
+
+/** Winograd kernels compiled (one per conv geometry), for cpuCacheStats. */
+export function winogradCacheSize(): number {
+  return cache.size;
+}
+
+/** Calls that ran the Winograd kernel (tests check which path a conv took). */
+export const winogradStats = { calls: 0 };
+
+function compiled(g: Geom): Compiled {
+  const key = JSON.stringify(g);
+  let c = cache.get(key);
+  if (c) return c;
+  const s = sizes(g);
+  const mem = simdMemory()!; // (first: it decides whether the memory is shared)
+  const bytes = moduleBytes(
+    [
+      { name: "k", fn: kernelFn(g) },
+      { name: "gemm", fn: gemmFn(relaxedSimd()) },
+    ],
+    simdShared() ? SHARED_PAGES : undefined,
+  );
+  const inst = new WebAssembly.Instance(new WebAssembly.Module(bytes as BufferSource), { env: { mem } });
+  const k = inst.exports.k as (...a: number[]) => void;
+  // Rows are whole blocks: one per claimed chunk (perRow at least a chunk's worth of elements).
+  const perRow = Math.max(1 << 15, g.C * g.TB * 16);
+  c = { fn: threaded(k, bytes, g.N * g.nb, perRow, s.scratch), tab: tileTable(g), u: new Float32Array(s.u / 4) };
+  cache.set(key, c);
+  return c;
+}
+
+/**
+ * y = conv(x, w) by Winograd F(2×2, 3×3) into `out` (NCHW, length N·O·Ho·Wo), for a conv that
+ * `winogradEligible` accepted.
+ */
+export function winogradConv(p: ConvParams, xs: Shape, ws: Shape, x: Float32Array, w: Float32Array, out: Float32Array): void {
+  const g = geometry(p, xs, ws);
+  const s = sizes(g);
+  const c = compiled(g);
+  winogradStats.calls++;
+  transformFilters(w, g, c.u);
+  const mem = simdMemory()!;
+  const need = layoutBytes(g);
+  if (mem.buffer.byteLength < need) mem.grow(Math.ceil((need - mem.buffer.byteLength) / 65536));
+  const up = (b: number): number => Math.ceil(b / 16) * 16;
+  const xAt = CONST_BYTES;
+  const uAt = up(xAt + s.x);
+  const yAt = up(uAt + s.u);
+  const tabAt = up(yAt + s.y);
+  const scrAt = up(tabAt + s.tab);
+  const f32 = new Float32Array(mem.buffer);
+  f32.set(x.subarray(0, g.N * g.C * g.H * g.W), xAt >> 2);
+  f32.set(c.u, uAt >> 2);
+  new Int32Array(mem.buffer).set(c.tab, tabAt >> 2);
+  c.fn(xAt, uAt, yAt, tabAt, scrAt);
+  out.set(new Float32Array(mem.buffer, yAt, g.N * g.O * g.Ho * g.Wo));
+}
