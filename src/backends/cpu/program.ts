@@ -16,6 +16,7 @@ import { elementwiseFn, reduceFn } from "./codegen.js";
 import { wasmMemoryLimit } from "./matmul.js";
 import type { SimdFn, SimdPlan } from "./simd.js";
 import { CONST_BYTES, simdGroup, simdMemory, simdPlan, simdThreads } from "./simd.js";
+import { simdArena } from "./simd-threads.js";
 
 import type { Runner } from "./matmul-runners.js";
 import type { Executable } from "./opaque-runners.js";
@@ -51,8 +52,7 @@ function runnerOf(k: Kernel): Runner {
   }
 }
 
-/** Which compiled program last used the SIMD arena (its layout and contents are per program). */
-const arena: { owner?: object } = {};
+const arena = simdArena;
 
 /** Program outputs written over a donated input's array (jit donateArgnums; tests). */
 export const donationStats = { inPlace: 0 };

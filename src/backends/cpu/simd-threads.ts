@@ -38,6 +38,13 @@ export type SimdFn = ((...ptrs: number[]) => void) & {
   readonly withRows?: (ptrs: readonly number[], onRows?: (r0: number, r1: number) => void, prepare?: (r0: number, r1: number) => void) => void;
 };
 
+/**
+ * Which compiled program last used the SIMD arena (the memory after the constant table; its layout
+ * and contents are per program, see program.ts). Other users of that memory (the Winograd conv)
+ * take it by setting a fresh owner, so no program trusts its old copies there.
+ */
+export const simdArena: { owner?: object } = {};
+
 let memory: WebAssembly.Memory | null | undefined;
 let shared = false;
 

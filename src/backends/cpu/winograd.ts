@@ -26,7 +26,7 @@ import { kernelFn, sizes, tileTable } from "./winograd-kernel.js";
 import { wasmMemoryLimit } from "./matmul-simd.js";
 import { CONST_BYTES } from "./simd-lanes.js";
 import type { SimdFn } from "./simd-threads.js";
-import { SHARED_PAGES, simdMemory, simdShared, simdThreads, threaded } from "./simd-threads.js";
+import { SHARED_PAGES, simdArena, simdMemory, simdShared, simdThreads, threaded } from "./simd-threads.js";
 
 /** Smallest conv (multiply-adds of the direct form) that takes the Winograd kernel. */
 export const WINOGRAD_MIN_MACS = 1 << 20;
@@ -165,6 +165,7 @@ export function winogradConv(p: ConvParams, xs: Shape, ws: Shape, x: Float32Arra
   winogradStats.calls++;
   transformFilters(w, g, c.u);
   const mem = simdMemory()!;
+  simdArena.owner = {}; // (the regions below overwrite whatever programs left in the arena)
   const need = layoutBytes(g);
   if (mem.buffer.byteLength < need) mem.grow(Math.ceil((need - mem.buffer.byteLength) / 65536));
   const up = (b: number): number => Math.ceil(b / 16) * 16;
