@@ -14,6 +14,7 @@ import type { OpaqueKernel, Program } from "../../scheduler/ir.js";
 import { EVAL } from "../reference/interpret.js";
 import type { Runner } from "./matmul-runners.js";
 import { winogradConv } from "./winograd.js";
+import { argmaxRunner, gatherRunner } from "./index-runners.js";
 
 /** A compiled program: maps input arrays to output arrays. */
 export interface Executable {
@@ -117,6 +118,8 @@ export function opaqueRunner(k: OpaqueKernel, compile: Compile): Runner {
   if (k.node.prim === "whileLoop") return whileRunner(k, k.node, compile);
   if (k.node.prim === "cond") return condRunner(k, k.node, compile);
   if (k.node.prim === "conv") return convRunner(k, k.node as Node<"conv">);
+  if (k.node.prim === "argmax") return argmaxRunner(k, k.node as Node<"argmax">);
+  if (k.node.prim === "gather") return gatherRunner(k, k.node as Node<"gather">);
   const rule = EVAL[k.prim as Primitive] as EvalFn;
   const sizes = k.node.inputs.map((i) => sizeOf(i.shape));
   return (bufs) => {
