@@ -9,7 +9,7 @@ import type { Tensor } from "../../src/index.js";
 import type { ConvParams } from "../../src/core/conv-general.js";
 import { convEval } from "../../src/core/conv-general.js";
 import { cpuCacheStats } from "../../src/backends/cpu/cache-stats.js";
-import { WINOGRAD_CACHE_LIMIT, winogradEligible, winogradStats } from "../../src/backends/cpu/winograd.js";
+import { WINOGRAD_CACHE_LIMIT, setWinogradChunkBytes, winogradEligible, winogradStats } from "../../src/backends/cpu/winograd.js";
 import { HelperThreadError, injectHelperFailure } from "../../src/backends/cpu/helper-guard.js";
 import { simdHelpers } from "../../src/backends/cpu/simd.js";
 
@@ -77,6 +77,14 @@ describe("Winograd conv: values", () => {
     checkConv([4, 9, 15, 40], [7, 9, 3, 3], [0, 1, 2, 0], 9);
   });
   test("channels that are not multiples of 4, batch 1, a wide image", () => checkConv([2, 5, 20, 120], [6, 5, 3, 3], [1, 1, 1, 1], 11));
+  test("a batch bigger than one chunk of wasm memory runs chunk by chunk (a short last chunk)", () => {
+    const was = setWinogradChunkBytes(200_000); // 3 images of [8, 32, 30] in and [6, 32, 30] out per chunk: 3 + 2
+    try {
+      checkConv([5, 8, 32, 30], [6, 8, 3, 3], [1, 1, 1, 1], 15);
+    } finally {
+      setWinogradChunkBytes(was);
+    }
+  });
   test("many channels (K blocks of the gemm)", () => checkConv([1, 300, 12, 12], [12, 300, 3, 3], [1, 1, 1, 1], 13));
   test("zeros around an image do not leak into its neighbours (each image its own rows)", () => {
     const xs = [3, 8, 26, 26];

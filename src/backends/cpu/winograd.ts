@@ -32,6 +32,14 @@ import { SHARED_PAGES, simdArena, simdMemory, simdShared, simdThreads, threaded 
 export const WINOGRAD_MIN_MACS = 1 << 20;
 /** Kernels kept (one per conv geometry; least recently used go first). */
 export const WINOGRAD_CACHE_LIMIT = 64;
+/** Bytes of inputs and outputs one kernel call takes in wasm memory (bigger batches run in chunks). */
+let CHUNK_BYTES = 32 * 2 ** 20;
+/** Sets the chunk size (tests: several chunks on small inputs); returns the previous one. */
+export function setWinogradChunkBytes(bytes: number): number {
+  const was = CHUNK_BYTES;
+  CHUNK_BYTES = bytes;
+  return was;
+}
 /** Bytes a block's transformed input (V) and products (M) may take. */
 const BLOCK_BYTES = 1.5 * 2 ** 20;
 
@@ -53,7 +61,7 @@ export function winogradEligible(p: ConvParams, xs: Shape, ws: Shape, dtype: str
   const g = geometry(p, xs, ws);
   if (g.Ho < 2 || g.Wo < 2 || g.C < 4 || g.O < 4) return false;
   if (g.N * g.O * g.Ho * g.Wo * g.C * 9 < WINOGRAD_MIN_MACS) return false;
-  if (!simdMemory() || layoutBytes(g) > wasmMemoryLimit()) return false;
+  if (!simdMemory() || layoutBytes(geometry(p, [imagesPerChunk(p, xs, ws), ...xs.slice(1)], ws)) > wasmMemoryLimit()) return false;
   return true;
 }
 
@@ -155,29 +163,46 @@ function compiled(g: Geom): Compiled {
 }
 
 /**
+ * Images per kernel call: inputs and outputs of a chunk take at most CHUNK_BYTES of wasm memory
+ * (the memory never shrinks, so a big batch runs in chunks instead of growing it for good).
+ */
+function imagesPerChunk(p: ConvParams, xs: Shape, ws: Shape): number {
+  const g = geometry(p, [1, ...xs.slice(1)], ws);
+  return Math.max(1, Math.min(xs[0]!, Math.floor(CHUNK_BYTES / ((g.C * g.H * g.W + g.O * g.Ho * g.Wo) * 4))));
+}
+
+/**
  * y = conv(x, w) by Winograd F(2×2, 3×3) into `out` (NCHW, length N·O·Ho·Wo), for a conv that
  * `winogradEligible` accepted.
  */
 export function winogradConv(p: ConvParams, xs: Shape, ws: Shape, x: Float32Array, w: Float32Array, out: Float32Array): void {
-  const g = geometry(p, xs, ws);
-  const s = sizes(g);
-  const c = compiled(g);
-  winogradStats.calls++;
-  transformFilters(w, g, c.u);
+  const N = xs[0]!;
+  const per = imagesPerChunk(p, xs, ws);
   const mem = simdMemory()!;
   simdArena.owner = {}; // (the regions below overwrite whatever programs left in the arena)
-  const need = layoutBytes(g);
-  if (mem.buffer.byteLength < need) mem.grow(Math.ceil((need - mem.buffer.byteLength) / 65536));
+  winogradStats.calls++;
   const up = (b: number): number => Math.ceil(b / 16) * 16;
-  const xAt = CONST_BYTES;
-  const uAt = up(xAt + s.x);
-  const yAt = up(uAt + s.u);
-  const tabAt = up(yAt + s.y);
-  const scrAt = up(tabAt + s.tab);
-  const f32 = new Float32Array(mem.buffer);
-  f32.set(x.subarray(0, g.N * g.C * g.H * g.W), xAt >> 2);
-  f32.set(c.u, uAt >> 2);
-  new Int32Array(mem.buffer).set(c.tab, tabAt >> 2);
-  c.fn(xAt, uAt, yAt, tabAt, scrAt);
-  out.set(new Float32Array(mem.buffer, yAt, g.N * g.O * g.Ho * g.Wo));
+  const uAt = CONST_BYTES;
+  for (let n0 = 0; n0 < N; n0 += per) {
+    const m = Math.min(per, N - n0);
+    const g = geometry(p, [m, ...xs.slice(1)], ws);
+    const s = sizes(g);
+    const c = compiled(g);
+    const need = layoutBytes(g);
+    if (mem.buffer.byteLength < need) mem.grow(Math.ceil((need - mem.buffer.byteLength) / 65536));
+    const xAt = up(uAt + s.u);
+    const yAt = up(xAt + s.x);
+    const tabAt = up(yAt + s.y);
+    const scrAt = up(tabAt + s.tab);
+    const f32 = new Float32Array(mem.buffer);
+    if (n0 === 0) {
+      transformFilters(w, g, c.u);
+      f32.set(c.u, uAt >> 2);
+    }
+    const [xi, yo] = [g.C * g.H * g.W, g.O * g.Ho * g.Wo];
+    f32.set(x.subarray(n0 * xi, (n0 + m) * xi), xAt >> 2);
+    new Int32Array(mem.buffer).set(c.tab, tabAt >> 2);
+    c.fn(xAt, uAt, yAt, tabAt, scrAt);
+    out.set(new Float32Array(mem.buffer, yAt, m * yo), n0 * yo);
+  }
 }
