@@ -200,9 +200,16 @@ export function winogradConv(p: ConvParams, xs: Shape, ws: Shape, x: Float32Arra
       f32.set(c.u, uAt >> 2);
     }
     const [xi, yo] = [g.C * g.H * g.W, g.O * g.Ho * g.Wo];
-    f32.set(x.subarray(n0 * xi, (n0 + m) * xi), xAt >> 2);
     new Int32Array(mem.buffer).set(c.tab, tabAt >> 2);
-    c.fn(xAt, uAt, yAt, tabAt, scrAt);
-    out.set(new Float32Array(mem.buffer, yAt, m * yo), n0 * yo);
+    // Each image is copied in before its first block runs and out once its last block is done,
+    // while the helper threads compute other blocks.
+    const images = (r0: number, r1: number, last: number, copy: (n: number) => void): void => {
+      for (let r = r0; r < r1; r++) if (r % g.nb === last) copy((r - last) / g.nb);
+    };
+    c.fn.withRows!(
+      [xAt, uAt, yAt, tabAt, scrAt],
+      (r0, r1) => images(r0, r1, g.nb - 1, (n) => out.set(f32.subarray((yAt >> 2) + n * yo, (yAt >> 2) + (n + 1) * yo), (n0 + n) * yo)),
+      (r0, r1) => images(r0, r1, 0, (n) => f32.set(x.subarray((n0 + n) * xi, (n0 + n + 1) * xi), (xAt >> 2) + n * xi)),
+    );
   }
 }
