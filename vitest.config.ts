@@ -12,6 +12,7 @@ const relaxedFiles = [
   "tests/cpu/rowops-math.test.ts",
   "tests/cpu/simd.test.ts",
   "tests/cpu/rowops.test.ts",
+  "tests/cpu/winograd.test.ts",
 ];
 
 export default defineConfig({

@@ -1,8 +1,9 @@
 // The CPU backend's Winograd F(2x2, 3x3) conv kernel (src/backends/cpu/winograd.ts): which convs
 // take it, its values against the float64 reference evaluation (odd sizes, asymmetric and zero
-// padding, channel counts that are not multiples of 4, batch 1 and batch 64), its gradients
+// padding, channel counts that are not multiples of 4, batches of 1 to 16, a batch in chunks), its gradients
 // against the reference backend's (the input gradient is itself a Winograd conv), helper-thread
-// failures, and the bounded kernel cache.
+// failures, and the bounded kernel cache. Skipped without Wasm SIMD (TENFOLD_SIMD=0: convs then
+// take the generic path); run again with relaxed SIMD (FMA in its gemm) on Node < 22.
 import { afterAll, describe, expect, test } from "vitest";
 import * as tf from "../../src/index.js";
 import type { Tensor } from "../../src/index.js";
@@ -11,7 +12,7 @@ import { convEval } from "../../src/core/conv-general.js";
 import { cpuCacheStats } from "../../src/backends/cpu/cache-stats.js";
 import { WINOGRAD_CACHE_LIMIT, setWinogradChunkBytes, winogradEligible, winogradStats } from "../../src/backends/cpu/winograd.js";
 import { HelperThreadError, injectHelperFailure } from "../../src/backends/cpu/helper-guard.js";
-import { simdHelpers } from "../../src/backends/cpu/simd.js";
+import { simdHelpers, simdMemory } from "../../src/backends/cpu/simd.js";
 
 const params = (pad: [number, number][], o: Partial<ConvParams> = {}): ConvParams => ({
   strides: [1, 1],
@@ -68,7 +69,7 @@ function checkConv(xs: number[], ws: number[], [t, b, l, r]: number[], seed: num
   expect(Number.isFinite(worst)).toBe(true);
 }
 
-describe("Winograd conv: values", () => {
+describe.skipIf(!simdMemory())("Winograd conv: values", () => {
   test("SAME 3x3 (the bench's shape at batch 4)", () => checkConv([4, 32, 28, 28], [64, 32, 3, 3], [1, 1, 1, 1], 1));
   test("VALID, even output", () => checkConv([3, 8, 28, 28], [16, 8, 3, 3], [0, 0, 0, 0], 3));
   test("odd output sizes and asymmetric padding (edge tiles store only their valid lanes)", () => {
@@ -107,7 +108,7 @@ describe("Winograd conv: values", () => {
   });
 });
 
-describe("Winograd conv: which convs take it", () => {
+describe.skipIf(!simdMemory())("Winograd conv: which convs take it", () => {
   const xs = [4, 16, 28, 28];
   const same: [number, number][] = [
     [1, 1],
@@ -144,7 +145,7 @@ describe("Winograd conv: which convs take it", () => {
   });
 });
 
-describe("Winograd conv: gradients and other backends", () => {
+describe.skipIf(!simdMemory())("Winograd conv: gradients and other backends", () => {
   afterAll(() => tf.setBackend("cpu"));
   test("input and filter gradients match the reference backend's (decomposed) ones", async () => {
     const x = rnd([4, 8, 20, 18], 21);
@@ -169,7 +170,7 @@ describe("Winograd conv: gradients and other backends", () => {
   });
 });
 
-describe("Winograd conv: the shared wasm memory", () => {
+describe.skipIf(!simdMemory())("Winograd conv: the shared wasm memory", () => {
   test("a program's copies kept in the arena are not trusted after a Winograd conv overwrote them", () => {
     const x = rnd([512, 1024], 51);
     const soft = tf.jit((a: Tensor) => tf.nn.softmax(a));
@@ -181,7 +182,7 @@ describe("Winograd conv: the shared wasm memory", () => {
   });
 });
 
-describe("Winograd conv: threads and caches", () => {
+describe.skipIf(!simdMemory())("Winograd conv: threads and caches", () => {
   test("a helper thread that throws surfaces as an error in the caller, and the next call works", async () => {
     const x = rnd([16, 16, 28, 28], 31);
     const w = rnd([32, 16, 3, 3], 32);
