@@ -108,6 +108,54 @@ describe.skipIf(!simdMemory())("Winograd conv: values", () => {
   });
 });
 
+describe.skipIf(!simdMemory())("Winograd conv: infinities and NaN", () => {
+  afterAll(() => tf.setBackend("cpu"));
+  // A tile's transforms mix all 16 inputs of its 4x4 patch into its four outputs: an infinity
+  // would make neighbours' outputs NaN (inf - inf). Such calls run the direct form instead.
+  const same: [number, number][] = [
+    [1, 1],
+    [1, 1],
+  ];
+  const ref = async (x: Tensor, w: Tensor): Promise<Float32Array> => {
+    await tf.setBackend("reference");
+    const y = Float32Array.from(tf.conv(x, w, { padding: same }).dataSync());
+    await tf.setBackend("cpu");
+    return y;
+  };
+  const agree = (got: ArrayLike<number>, want: ArrayLike<number>): number => {
+    let bad = 0;
+    for (let i = 0; i < want.length; i++) {
+      const [g, v] = [got[i]!, want[i]!];
+      if (Number.isFinite(v) ? !(Math.abs(g - v) <= 2e-5 * (1 + Math.abs(v))) : !Object.is(g, v)) bad++;
+    }
+    return bad;
+  };
+  test("an infinity or a NaN in the input or the filters gives the direct sum's values", async () => {
+    const xs = [2, 8, 24, 24];
+    const base = Array.from(rnd(xs, 61).dataSync());
+    base[5 * 24 + 7] = Infinity; // image 0, channel 0
+    base[24 * 24 * 8 + 3 * 576 + 10 * 24 + 11] = -Infinity; // image 1, channel 3
+    base[24 * 24 * 8 + 6 * 576 + 20 * 24 + 2] = NaN;
+    const x = tf.tensor(base, { shape: xs });
+    const w = rnd([16, 8, 3, 3], 62);
+    const f = tf.jit((a: Tensor, b: Tensor) => tf.conv(a, b, { padding: same }));
+    const before = { ...winogradStats };
+    const got = f(x, w).dataSync();
+    expect(winogradStats.calls).toBe(before.calls + 1);
+    expect(winogradStats.fallbacks).toBe(before.fallbacks + 1);
+    expect(agree(got, await ref(x, w))).toBe(0);
+    // a finite input takes the Winograd kernel again; infinite filters fall back
+    const x2 = rnd(xs, 63);
+    expect(agree(f(x2, w).dataSync(), await ref(x2, w))).toBe(0);
+    expect(winogradStats.fallbacks).toBe(before.fallbacks + 1);
+    const wb = Array.from(w.dataSync());
+    wb[1 * 72 + 3 * 9 + 4] = Infinity; // the centre tap (never over the padding, where 0 · inf is NaN)
+    const w2 = tf.tensor(wb, { shape: [16, 8, 3, 3] });
+    expect(agree(f(x2, w2).dataSync(), await ref(x2, w2))).toBe(0);
+    expect(winogradStats.fallbacks).toBe(before.fallbacks + 2);
+  });
+});
+
 describe.skipIf(!simdMemory())("Winograd conv: which convs take it", () => {
   const xs = [4, 16, 28, 28];
   const same: [number, number][] = [

@@ -5,7 +5,10 @@
  */
 import type { TypedArray } from "../../core/dtype.js";
 import { allocArray } from "../../core/dtype.js";
-import type { Graph } from "../../core/graph.js";
+import { Graph } from "../../core/graph.js";
+import { inputNode } from "../../core/node.js";
+import { Tensor } from "../../core/tensor.js";
+import { convDecomposed } from "../../ops/conv-general.js";
 import type { Node } from "../../core/node.js";
 import type { Params, Primitive } from "../../core/primitives.js";
 import { sizeOf } from "../../core/shape.js";
@@ -102,10 +105,24 @@ function condRunner(k: OpaqueKernel, n: Node<"cond">, compile: Compile): Runner 
   };
 }
 
-/** A conv the planner kept whole for this backend (see cpuNative): the Winograd kernel. */
-function convRunner(k: OpaqueKernel, n: Node<"conv">): Runner {
+/**
+ * A conv the planner kept whole for this backend (see cpuNative): the Winograd kernel, or, when
+ * it reads an infinity or a NaN, the direct form (the conv's lowering, compiled on first use).
+ */
+function convRunner(k: OpaqueKernel, n: Node<"conv">, compile: Compile): Runner {
   const [xs, ws] = [n.inputs[0]!.shape, n.inputs[1]!.shape];
-  return (bufs) => winogradConv(n.params, xs, ws, bufs[k.inputs[0]!] as Float32Array, bufs[k.inputs[1]!] as Float32Array, bufs[k.output] as Float32Array);
+  let direct: Executable | undefined;
+  return (bufs) => {
+    const x = bufs[k.inputs[0]!]!.subarray(0, sizeOf(xs)) as Float32Array;
+    const w = bufs[k.inputs[1]!]!.subarray(0, sizeOf(ws)) as Float32Array;
+    const out = bufs[k.output] as Float32Array;
+    if (winogradConv(n.params, xs, ws, x, w, out)) return;
+    if (!direct) {
+      const [xi, wi] = [inputNode(xs, "float32"), inputNode(ws, "float32")];
+      direct = compile(new Graph([xi, wi], [convDecomposed(new Tensor(xi), new Tensor(wi), n.params).node]));
+    }
+    out.set(direct.run([x, w])[0]!);
+  };
 }
 
 /**
@@ -117,7 +134,7 @@ export function opaqueRunner(k: OpaqueKernel, compile: Compile): Runner {
   if (k.node.prim === "scan") return scanRunner(k, k.node, compile);
   if (k.node.prim === "whileLoop") return whileRunner(k, k.node, compile);
   if (k.node.prim === "cond") return condRunner(k, k.node, compile);
-  if (k.node.prim === "conv") return convRunner(k, k.node as Node<"conv">);
+  if (k.node.prim === "conv") return convRunner(k, k.node as Node<"conv">, compile);
   if (k.node.prim === "argmax") return argmaxRunner(k, k.node as Node<"argmax">);
   if (k.node.prim === "gather") return gatherRunner(k, k.node as Node<"gather">);
   const rule = EVAL[k.prim as Primitive] as EvalFn;

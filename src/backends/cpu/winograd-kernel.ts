@@ -39,7 +39,7 @@ export function sizes(g: Geom): { x: number; u: number; y: number; tab: number; 
     x: (g.N * g.C * g.H * g.W + 4) * 4,
     u: 16 * g.mt * MR * g.C * 4,
     y: (g.N * g.O * g.Ho * g.Wo + 4) * 4,
-    tab: g.nb * g.TB * 12,
+    tab: g.nb * g.TB * 12 + g.N * g.nb * 4,
     scratch: P + V + M,
     P,
     V,
@@ -48,7 +48,7 @@ export function sizes(g: Geom): { x: number; u: number; y: number; tab: number; 
 }
 
 // SIMD opcodes (after 0xfd) and i32 opcodes used below.
-const V = { load: 0, store: 11, const: 12, shuffle: 13, add: 228, sub: 229, store32Lane: 90, store64Lane: 91 } as const;
+const V = { load: 0, store: 11, const: 12, shuffle: 13, ne: 66, anyTrue: 83, add: 228, sub: 229, store32Lane: 90, store64Lane: 91 } as const;
 const I = { add: 0x6a, sub: 0x6b, mul: 0x6c, divU: 0x6e, and: 0x71, ltU: 0x49, eq: 0x46, load: 0x28, store: 0x36, f32load: 0x2a, f32store: 0x38 } as const;
 
 /** for (v = 0; v < end; v += step) body(). */
@@ -104,7 +104,30 @@ export function kernelFn(g: Geom): FnBuilder {
     "ad",
   ])
     f.local(l, "i32");
-  const vl = ["r0v", "r1v", "r2v", "r3v", "t0", "t1", "t2", "t3", "d0", "d1", "d2", "d3", "zero", "y00", "y01", "y10", "y11", "lo0", "hi0", "lo1", "hi1"];
+  const vl = [
+    "chk",
+    "r0v",
+    "r1v",
+    "r2v",
+    "r3v",
+    "t0",
+    "t1",
+    "t2",
+    "t3",
+    "d0",
+    "d1",
+    "d2",
+    "d3",
+    "zero",
+    "y00",
+    "y01",
+    "y10",
+    "y11",
+    "lo0",
+    "hi0",
+    "lo1",
+    "hi1",
+  ];
   for (let i = 0; i < 4; i++) for (let j = 0; j < 4; j++) vl.push(`e${i}${j}`, `s${i}${j}`);
   for (const l of vl) f.local(l, "v128");
   const rowB = g.Wp * 4;
@@ -198,6 +221,28 @@ export function kernelFn(g: Geom): FnBuilder {
           f.inc("dst", (h) => h.i32(rowB));
         });
       });
+      // Whether the block read an infinity or a NaN (v − v is 0 for every finite v): the transforms
+      // would mix it into all four outputs of its tiles (∞ − ∞), so the caller then runs the
+      // direct form instead. flags[r] = 1 at tab + nb·TB·12 + 4r.
+      f.get("zero").set("chk");
+      upTo(f, "j", g.C * g.PR * rowB, 16, () => {
+        f.get("scr")
+          .get("j")
+          .add()
+          .simd(V.load, ...mem(4, 0))
+          .set("t0");
+        f.get("chk").get("t0").get("t0").simd(V.sub).simd(V.add).set("chk");
+      });
+      f.get("tab")
+        .get("r")
+        .i32(4)
+        .mul()
+        .add()
+        .get("chk")
+        .get("chk")
+        .simd(V.ne)
+        .simd(V.anyTrue)
+        .op(I.store, 2, ...uleb(g.nb * g.TB * 12));
       // (2) V = Bᵀ d B for four tiles at a time, into the packed B panels of the 16 products.
       upTo(f, "c", g.C, 1, () => {
         f.get("scr").get("c").i32(planeB).mul().add().set("pc");
@@ -430,29 +475,4 @@ export function kernelFn(g: Geom): FnBuilder {
     },
   );
   return f;
-}
-
-/** The tile tables of the blocks of one image (see kernelFn). */
-export function tileTable(g: Geom): Int32Array {
-  const t = new Int32Array(g.nb * g.TB * 3);
-  for (let b = 0; b < g.nb; b++)
-    for (let q = 0; q < g.TB; q++) {
-      const e = (b * g.TB + q) * 3;
-      const ty = b * g.R + Math.floor(q / g.tw);
-      const tx = q % g.tw;
-      if (q >= g.R * g.tw || ty >= g.th) continue; // a padding column of the panel: offsets 0, mask 0
-      t[e] = (2 * (ty - b * g.R) * g.Wp + 2 * tx) * 4;
-      t[e + 1] = (2 * ty * g.Wo + 2 * tx) * 4;
-      t[e + 2] = 1 | (2 * tx + 1 < g.Wo ? 2 : 0) | (2 * ty + 1 < g.Ho ? 4 : 0);
-    }
-  // On the first tile of a group of four consecutive tiles in one tile row: flag 16 (their
-  // patches are contiguous), and flag 8 when all four are whole (their outputs too).
-  for (let b = 0; b < g.nb; b++)
-    for (let q = 0; q < g.TB; q += 4) {
-      const e = (b * g.TB + q) * 3;
-      if (!(q + 3 < g.R * g.tw && Math.floor((q + 3) / g.tw) === Math.floor(q / g.tw) && t[e + 11]! & 1)) continue;
-      const whole = [0, 1, 2, 3].every((k) => t[e + k * 3 + 2] === 7);
-      t[e + 2] = t[e + 2]! | 16 | (whole ? 8 : 0);
-    }
-  return t;
 }

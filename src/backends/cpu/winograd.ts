@@ -20,9 +20,10 @@
 import type { ConvParams } from "../../core/conv-general.js";
 import { LruCache } from "../../core/lru.js";
 import type { Shape } from "../../core/shape.js";
+import { sizeOf } from "../../core/shape.js";
 import { MR, NR, gemmFn, moduleBytes, relaxedSimd } from "./wasm.js";
 import type { Geom } from "./winograd-kernel.js";
-import { kernelFn, sizes, tileTable } from "./winograd-kernel.js";
+import { kernelFn, sizes } from "./winograd-kernel.js";
 import { wasmMemoryLimit } from "./matmul-simd.js";
 import { CONST_BYTES } from "./simd-lanes.js";
 import type { SimdFn } from "./simd-threads.js";
@@ -95,6 +96,31 @@ function layoutBytes(g: Geom): number {
   return CONST_BYTES + s.x + s.u + s.y + s.tab + s.scratch * Math.max(1, simdThreads()) + 128;
 }
 
+/** The tile tables of the blocks of one image (see kernelFn). */
+function tileTable(g: Geom): Int32Array {
+  const t = new Int32Array(g.nb * g.TB * 3);
+  for (let b = 0; b < g.nb; b++)
+    for (let q = 0; q < g.TB; q++) {
+      const e = (b * g.TB + q) * 3;
+      const ty = b * g.R + Math.floor(q / g.tw);
+      const tx = q % g.tw;
+      if (q >= g.R * g.tw || ty >= g.th) continue; // a padding column of the panel: offsets 0, mask 0
+      t[e] = (2 * (ty - b * g.R) * g.Wp + 2 * tx) * 4;
+      t[e + 1] = (2 * ty * g.Wo + 2 * tx) * 4;
+      t[e + 2] = 1 | (2 * tx + 1 < g.Wo ? 2 : 0) | (2 * ty + 1 < g.Ho ? 4 : 0);
+    }
+  // On the first tile of a group of four consecutive tiles in one tile row: flag 16 (their
+  // patches are contiguous), and flag 8 when all four are whole (their outputs too).
+  for (let b = 0; b < g.nb; b++)
+    for (let q = 0; q < g.TB; q += 4) {
+      const e = (b * g.TB + q) * 3;
+      if (!(q + 3 < g.R * g.tw && Math.floor((q + 3) / g.tw) === Math.floor(q / g.tw) && t[e + 11]! & 1)) continue;
+      const whole = [0, 1, 2, 3].every((k) => t[e + k * 3 + 2] === 7);
+      t[e + 2] = t[e + 2]! | 16 | (whole ? 8 : 0);
+    }
+  return t;
+}
+
 /** U = G g Gᵀ for every (o, c), packed as the gemm's A tiles: U_ξν[(o / MR)·C + c][o % MR]. */
 function transformFilters(w: Float32Array, g: Geom, out: Float32Array): void {
   out.fill(0);
@@ -137,8 +163,8 @@ export function winogradCacheSize(): number {
   return cache.size;
 }
 
-/** Calls that ran the Winograd kernel (tests check which path a conv took). */
-export const winogradStats = { calls: 0 };
+/** Calls that ran the Winograd kernel, and those handed back to the direct form for an infinity or a NaN (tests). */
+export const winogradStats = { calls: 0, fallbacks: 0 };
 
 function compiled(g: Geom): Compiled {
   const key = JSON.stringify(g);
@@ -173,10 +199,15 @@ function imagesPerChunk(p: ConvParams, xs: Shape, ws: Shape): number {
 
 /**
  * y = conv(x, w) by Winograd F(2×2, 3×3) into `out` (NCHW, length N·O·Ho·Wo), for a conv that
- * `winogradEligible` accepted.
+ * `winogradEligible` accepted. Returns false, with `out` unspecified, when the filters or an
+ * input value the conv reads is an infinity or a NaN: the transforms would turn it into NaN in
+ * outputs whose direct sum is finite or infinite (∞ − ∞ across a tile), so the caller runs the
+ * direct form then.
  */
-export function winogradConv(p: ConvParams, xs: Shape, ws: Shape, x: Float32Array, w: Float32Array, out: Float32Array): void {
+export function winogradConv(p: ConvParams, xs: Shape, ws: Shape, x: Float32Array, w: Float32Array, out: Float32Array): boolean {
   const N = xs[0]!;
+  const nonFinite = (): boolean => (winogradStats.fallbacks++, false);
+  for (let i = 0, n = sizeOf(ws); i < n; i++) if (!Number.isFinite(w[i]!)) return nonFinite();
   const per = imagesPerChunk(p, xs, ws);
   const mem = simdMemory()!;
   simdArena.owner = {}; // (the regions below overwrite whatever programs left in the arena)
@@ -211,5 +242,8 @@ export function winogradConv(p: ConvParams, xs: Shape, ws: Shape, x: Float32Arra
       (r0, r1) => images(r0, r1, g.nb - 1, (n) => out.set(f32.subarray((yAt >> 2) + n * yo, (yAt >> 2) + (n + 1) * yo), (n0 + n) * yo)),
       (r0, r1) => images(r0, r1, 0, (n) => f32.set(x.subarray((n0 + n) * xi, (n0 + n + 1) * xi), (xAt >> 2) + n * xi)),
     );
+    const flags = new Int32Array(mem.buffer, tabAt + g.nb * g.TB * 12, m * g.nb);
+    if (flags.some((v) => v !== 0)) return nonFinite();
   }
+  return true;
 }
