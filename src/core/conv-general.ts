@@ -97,8 +97,9 @@ export function convEval(p: ConvParams, xs: Shape, ws: Shape, x: TypedArray, w: 
           const xb = (n * C + g * Cg + c) * I;
           const wb = (o * Cg + c) * K;
           for (let t = 0; t < K; t++) {
+            // a tap outside the input reads a zero: 0 · w (NaN for an infinite w, as XLA)
             const s = src[q * K + t]!;
-            if (s >= 0) acc += x[xb + s]! * w[wb + t]!;
+            acc += (s >= 0 ? x[xb + s]! : 0) * w[wb + t]!;
           }
         }
         out[(n * O + o) * P + q] = acc;

@@ -191,6 +191,34 @@ describe("conv values", () => {
     expectClose(y, want.y, want.shape, 1e-5);
   });
 
+  test("padding reads zeros: an infinite weight over the padding gives NaN on every backend (as XLA)", async () => {
+    // JAX 0.10: conv(ones(1,1,3,3), w = 0 except w[0,0,0,1] = inf, SAME) has NaN on the top row
+    // (0 · inf from the padding) and inf below; an infinite input gives inf over its windows.
+    const w = tf.tensor([0, Infinity, 0, 0, 0, 0, 0, 0, 0], { shape: [1, 1, 3, 3] });
+    const x2 = tf.tensor([Infinity, 1, 1, 1, 1, 1, 1, 1, 1], { shape: [1, 1, 3, 3] });
+    const ones = tf.tensor(new Array<number>(9).fill(1), { shape: [1, 1, 3, 3] }); // (buffers, not constants: no folding)
+    const halves = tf.tensor(new Array<number>(9).fill(0.5), { shape: [1, 1, 3, 3] });
+    try {
+      for (const backend of ["reference", "cpu"]) {
+        await tf.setBackend(backend);
+        expect(Array.from(tf.conv(ones, w, { padding: "SAME" }).dataSync()), backend).toEqual([
+          NaN,
+          NaN,
+          NaN,
+          Infinity,
+          Infinity,
+          Infinity,
+          Infinity,
+          Infinity,
+          Infinity,
+        ]);
+        expect(Array.from(tf.conv(x2, halves, { padding: "SAME" }).dataSync()), backend).toEqual([Infinity, Infinity, 2, Infinity, Infinity, 3, 2, 3, 2]);
+      }
+    } finally {
+      await tf.setBackend("cpu");
+    }
+  });
+
   test("bad input names conv and the argument", () => {
     expect(() => tf.conv(tf.ones([1, 2, 4, 4]), tf.ones([3, 3, 3, 3]))).toThrow(/conv: channel mismatch/);
     expect(() => tf.conv(tf.ones([1, 2, 4, 4]), tf.ones([3, 2, 3, 3]), { strides: 0 })).toThrow(/conv: strides/);
