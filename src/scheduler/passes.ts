@@ -70,8 +70,10 @@ export function substitute(g: Graph, args: readonly Node[]): Node[] {
 }
 
 /**
- * Inlines customVjp, customJvp and checkpoint calls and lowers `conv` (ops/conv-general.ts) (checkpoint operands pass through a `barrier` unique to
- * the call, so its recomputation is not merged with the forward pass by hash-consing).
+ * Inlines customVjp, customJvp and checkpoint calls and lowers `conv` (ops/conv-general.ts),
+ * except the convs `native` claims (a device that runs them whole: see `Device.native`).
+ * Checkpoint operands pass through a `barrier` unique to the call, so its recomputation is not
+ * merged with the forward pass by hash-consing.
  * @example
  * ```ts
  * import { jit, checkpoint, sin, tensor } from "tenfold";

@@ -52,6 +52,7 @@ function runnerOf(k: Kernel): Runner {
   }
 }
 
+/** Which compiled program last used the SIMD arena (see simd-threads.ts `simdArena`). */
 const arena = simdArena;
 
 /** Program outputs written over a donated input's array (jit donateArgnums; tests). */
