@@ -81,7 +81,9 @@ describe.skipIf(!simdMemory())("Winograd conv: values", () => {
   test("a batch bigger than one chunk of wasm memory runs chunk by chunk (a short last chunk)", () => {
     const was = setWinogradChunkBytes(200_000); // 3 images of [8, 32, 30] in and [6, 32, 30] out per chunk: 3 + 2
     try {
+      const before = winogradStats.chunks;
       checkConv([5, 8, 32, 30], [6, 8, 3, 3], [1, 1, 1, 1], 15);
+      expect(winogradStats.chunks).toBe(before + 2);
     } finally {
       setWinogradChunkBytes(was);
     }

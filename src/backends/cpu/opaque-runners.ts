@@ -1,6 +1,6 @@
 /**
- * CPU runners of the opaque kernels (scan, whileLoop, cond and primitives evaluated by the
- * reference interpreter). Split from program.ts, which passes its `compileGraph` in. A call
+ * CPU runners of the opaque kernels (scan, whileLoop, cond, a conv kept whole for the Winograd
+ * kernel, argmax and gather, and primitives evaluated by the reference interpreter). Split from program.ts, which passes its `compileGraph` in. A call
  * kernel (one per call node) writes each output into the slot of its `proj` node (`k.outputs`).
  */
 import type { TypedArray } from "../../core/dtype.js";
@@ -127,8 +127,9 @@ function convRunner(k: OpaqueKernel, n: Node<"conv">, compile: Compile): Runner 
 
 /**
  * The runner of an opaque kernel: scan, whileLoop and cond run their compiled bodies (compiled on
- * first use by `compile`, i.e. `compileGraph`, passed in to keep this module below program.ts);
- * any other opaque primitive runs the reference interpreter's rule.
+ * first use by `compile`, i.e. `compileGraph`, passed in to keep this module below program.ts); a
+ * kept conv runs the Winograd kernel, argmax and gather typed loops (index-runners.ts); any other
+ * opaque primitive runs the reference interpreter's rule.
  */
 export function opaqueRunner(k: OpaqueKernel, compile: Compile): Runner {
   if (k.node.prim === "scan") return scanRunner(k, k.node, compile);

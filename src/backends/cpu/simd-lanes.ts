@@ -25,6 +25,8 @@ export const OP = {
   or: 0x50,
   bitselect: 0x52,
   anyTrue: 0x53,
+  store32Lane: 0x5a,
+  store64Lane: 0x5b,
   i32Bitmask: 0xa4,
   i32MaxU: 0xb9,
   i32GtS: 0x3b,

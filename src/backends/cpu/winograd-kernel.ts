@@ -3,6 +3,7 @@
  * side): its geometry, its memory regions, the generated Wasm SIMD function and its tile tables.
  */
 import { MR, NR, FnBuilder, uleb } from "./wasm.js";
+import { OP } from "./simd-lanes.js";
 
 /** Geometry of one Winograd conv (all sizes in elements). */
 export interface Geom {
@@ -47,8 +48,7 @@ export function sizes(g: Geom): { x: number; u: number; y: number; tab: number; 
   };
 }
 
-// SIMD opcodes (after 0xfd) and i32 opcodes used below.
-const V = { load: 0, store: 11, const: 12, shuffle: 13, ne: 66, anyTrue: 83, add: 228, sub: 229, store32Lane: 90, store64Lane: 91 } as const;
+// i32 opcodes used below (SIMD ones: OP of simd-lanes.ts).
 const I = { add: 0x6a, sub: 0x6b, mul: 0x6c, divU: 0x6e, and: 0x71, ltU: 0x49, eq: 0x46, load: 0x28, store: 0x36, f32load: 0x2a, f32store: 0x38 } as const;
 
 /** for (v = 0; v < end; v += step) body(). */
@@ -136,7 +136,7 @@ export function kernelFn(g: Geom): FnBuilder {
   const MS = g.mt * MR * g.TB * 4; // bytes of one M_ξν
   const US = g.mt * MR * g.C * 4;
   const mem = (align: number, off: number): number[] => [align, ...uleb(off)];
-  f.simd(V.const, ...new Array<number>(16).fill(0)).set("zero");
+  f.simd(OP.const, ...new Array<number>(16).fill(0)).set("zero");
   f.loop(
     "r",
     (h) => h.get("r0"),
@@ -175,7 +175,7 @@ export function kernelFn(g: Geom): FnBuilder {
               .get("j")
               .add()
               .get("zero")
-              .simd(V.store, ...mem(4, 0));
+              .simd(OP.store, ...mem(4, 0));
           });
           f.get("b")
             .i32(2 * g.R)
@@ -209,8 +209,8 @@ export function kernelFn(g: Geom): FnBuilder {
                 .get("src")
                 .get("j")
                 .add()
-                .simd(V.load, ...mem(0, 0))
-                .simd(V.store, ...mem(0, 0));
+                .simd(OP.load, ...mem(0, 0))
+                .simd(OP.store, ...mem(0, 0));
             });
           for (let j = W4; j < g.W * 4; j += 4)
             f.get("ad")
@@ -229,9 +229,9 @@ export function kernelFn(g: Geom): FnBuilder {
         f.get("scr")
           .get("j")
           .add()
-          .simd(V.load, ...mem(4, 0))
+          .simd(OP.load, ...mem(4, 0))
           .set("t0");
-        f.get("chk").get("t0").get("t0").simd(V.sub).simd(V.add).set("chk");
+        f.get("chk").get("t0").get("t0").simd(OP.sub).simd(OP.add).set("chk");
       });
       f.get("tab")
         .get("r")
@@ -240,8 +240,8 @@ export function kernelFn(g: Geom): FnBuilder {
         .add()
         .get("chk")
         .get("chk")
-        .simd(V.ne)
-        .simd(V.anyTrue)
+        .simd(OP.f32Ne)
+        .simd(OP.anyTrue)
         .op(I.store, 2, ...uleb(g.nb * g.TB * 12));
       // (2) V = Bᵀ d B for four tiles at a time, into the packed B panels of the 16 products.
       upTo(f, "c", g.C, 1, () => {
@@ -249,10 +249,10 @@ export function kernelFn(g: Geom): FnBuilder {
         upTo(f, "gi", g.TB / 4, 1, () => {
           const rowT = (i: number): void => {
             // e_iν = (d Bᵀ-rows)_ν: d0 − d2, d1 + d2, d2 − d1, d1 − d3
-            f.get("d0").get("d2").simd(V.sub).set(`e${i}0`);
-            f.get("d1").get("d2").simd(V.add).set(`e${i}1`);
-            f.get("d2").get("d1").simd(V.sub).set(`e${i}2`);
-            f.get("d1").get("d3").simd(V.sub).set(`e${i}3`);
+            f.get("d0").get("d2").simd(OP.sub).set(`e${i}0`);
+            f.get("d1").get("d2").simd(OP.add).set(`e${i}1`);
+            f.get("d2").get("d1").simd(OP.sub).set(`e${i}2`);
+            f.get("d1").get("d3").simd(OP.sub).set(`e${i}3`);
           };
           f.get("tb").get("gi").i32(48).mul().add().set("ad");
           f.get("ad").op(I.load, 2, 8).i32(16).op(I.and).op(0x04, 0x40);
@@ -267,23 +267,23 @@ export function kernelFn(g: Geom): FnBuilder {
               ["r3v", 24],
             ] as const)
               f.get("a0")
-                .simd(V.load, ...mem(0, i * rowB + off))
+                .simd(OP.load, ...mem(0, i * rowB + off))
                 .set(v);
             f.get("r0v")
               .get("r1v")
-              .simd(V.shuffle, ...lanes([0, 2, 4, 6]))
+              .simd(OP.shuffle, ...lanes([0, 2, 4, 6]))
               .set("d0");
             f.get("r0v")
               .get("r1v")
-              .simd(V.shuffle, ...lanes([1, 3, 5, 7]))
+              .simd(OP.shuffle, ...lanes([1, 3, 5, 7]))
               .set("d1");
             f.get("r2v")
               .get("r3v")
-              .simd(V.shuffle, ...lanes([0, 2, 4, 6]))
+              .simd(OP.shuffle, ...lanes([0, 2, 4, 6]))
               .set("d2");
             f.get("r2v")
               .get("r3v")
-              .simd(V.shuffle, ...lanes([1, 3, 5, 7]))
+              .simd(OP.shuffle, ...lanes([1, 3, 5, 7]))
               .set("d3");
             rowT(i);
           }
@@ -297,40 +297,40 @@ export function kernelFn(g: Geom): FnBuilder {
           for (let i = 0; i < 4; i++) {
             for (let k = 0; k < 4; k++)
               f.get(`a${k}`)
-                .simd(V.load, ...mem(0, i * rowB))
+                .simd(OP.load, ...mem(0, i * rowB))
                 .set(`r${k}v`);
             // transpose: d_j = lane j of the four tiles' row i
             f.get("r0v")
               .get("r1v")
-              .simd(V.shuffle, ...lanes([0, 4, 1, 5]))
+              .simd(OP.shuffle, ...lanes([0, 4, 1, 5]))
               .set("t0");
             f.get("r0v")
               .get("r1v")
-              .simd(V.shuffle, ...lanes([2, 6, 3, 7]))
+              .simd(OP.shuffle, ...lanes([2, 6, 3, 7]))
               .set("t1");
             f.get("r2v")
               .get("r3v")
-              .simd(V.shuffle, ...lanes([0, 4, 1, 5]))
+              .simd(OP.shuffle, ...lanes([0, 4, 1, 5]))
               .set("t2");
             f.get("r2v")
               .get("r3v")
-              .simd(V.shuffle, ...lanes([2, 6, 3, 7]))
+              .simd(OP.shuffle, ...lanes([2, 6, 3, 7]))
               .set("t3");
             f.get("t0")
               .get("t2")
-              .simd(V.shuffle, ...lanes([0, 1, 4, 5]))
+              .simd(OP.shuffle, ...lanes([0, 1, 4, 5]))
               .set("d0");
             f.get("t0")
               .get("t2")
-              .simd(V.shuffle, ...lanes([2, 3, 6, 7]))
+              .simd(OP.shuffle, ...lanes([2, 3, 6, 7]))
               .set("d1");
             f.get("t1")
               .get("t3")
-              .simd(V.shuffle, ...lanes([0, 1, 4, 5]))
+              .simd(OP.shuffle, ...lanes([0, 1, 4, 5]))
               .set("d2");
             f.get("t1")
               .get("t3")
-              .simd(V.shuffle, ...lanes([2, 3, 6, 7]))
+              .simd(OP.shuffle, ...lanes([2, 3, 6, 7]))
               .set("d3");
             rowT(i);
           }
@@ -360,12 +360,12 @@ export function kernelFn(g: Geom): FnBuilder {
                 .get(a)
                 .get(b)
                 .simd(op)
-                .simd(V.store, ...mem(4, (xi * 4 + nu) * VS));
+                .simd(OP.store, ...mem(4, (xi * 4 + nu) * VS));
             };
-            st(0, `e0${nu}`, V.sub, `e2${nu}`);
-            st(1, `e1${nu}`, V.add, `e2${nu}`);
-            st(2, `e2${nu}`, V.sub, `e1${nu}`);
-            st(3, `e1${nu}`, V.sub, `e3${nu}`);
+            st(0, `e0${nu}`, OP.sub, `e2${nu}`);
+            st(1, `e1${nu}`, OP.add, `e2${nu}`);
+            st(2, `e2${nu}`, OP.sub, `e1${nu}`);
+            st(3, `e1${nu}`, OP.sub, `e3${nu}`);
           }
         });
       });
@@ -396,28 +396,28 @@ export function kernelFn(g: Geom): FnBuilder {
           f.get("mo").get("gi").i32(16).mul().add().set("ad");
           // s_0ν = m_0ν + m_1ν + m_2ν; s_1ν = m_1ν − m_2ν − m_3ν
           for (let nu = 0; nu < 4; nu++) {
-            const m = (xi: number): void => void f.get("ad").simd(V.load, ...mem(4, (xi * 4 + nu) * MS));
+            const m = (xi: number): void => void f.get("ad").simd(OP.load, ...mem(4, (xi * 4 + nu) * MS));
             m(0);
             m(1);
-            f.simd(V.add);
+            f.simd(OP.add);
             m(2);
-            f.simd(V.add).set(`s0${nu}`);
+            f.simd(OP.add).set(`s0${nu}`);
             m(1);
             m(2);
-            f.simd(V.sub);
+            f.simd(OP.sub);
             m(3);
-            f.simd(V.sub).set(`s1${nu}`);
+            f.simd(OP.sub).set(`s1${nu}`);
           }
           for (let a = 0; a < 2; a++) {
-            f.get(`s${a}0`).get(`s${a}1`).simd(V.add).get(`s${a}2`).simd(V.add).set(`y${a}0`);
-            f.get(`s${a}1`).get(`s${a}2`).simd(V.sub).get(`s${a}3`).simd(V.sub).set(`y${a}1`);
+            f.get(`s${a}0`).get(`s${a}1`).simd(OP.add).get(`s${a}2`).simd(OP.add).set(`y${a}0`);
+            f.get(`s${a}1`).get(`s${a}2`).simd(OP.sub).get(`s${a}3`).simd(OP.sub).set(`y${a}1`);
             f.get(`y${a}0`)
               .get(`y${a}1`)
-              .simd(V.shuffle, ...lanes([0, 4, 1, 5]))
+              .simd(OP.shuffle, ...lanes([0, 4, 1, 5]))
               .set(`lo${a}`);
             f.get(`y${a}0`)
               .get(`y${a}1`)
-              .simd(V.shuffle, ...lanes([2, 6, 3, 7]))
+              .simd(OP.shuffle, ...lanes([2, 6, 3, 7]))
               .set(`hi${a}`);
           }
           // Four whole tiles side by side in one tile row (flag 8 on the first): two rows of 8 floats.
@@ -425,16 +425,16 @@ export function kernelFn(g: Geom): FnBuilder {
           f.get("ybo").get("tb").get("gi").i32(48).mul().add().op(I.load, 2, 4).add().set("ad");
           f.get("ad")
             .get("lo0")
-            .simd(V.store, ...mem(0, 0));
+            .simd(OP.store, ...mem(0, 0));
           f.get("ad")
             .get("hi0")
-            .simd(V.store, ...mem(0, 16));
+            .simd(OP.store, ...mem(0, 16));
           f.get("ad")
             .get("lo1")
-            .simd(V.store, ...mem(0, g.Wo * 4));
+            .simd(OP.store, ...mem(0, g.Wo * 4));
           f.get("ad")
             .get("hi1")
-            .simd(V.store, ...mem(0, g.Wo * 4 + 16));
+            .simd(OP.store, ...mem(0, g.Wo * 4 + 16));
           f.op(0x05);
           for (let k = 0; k < 4; k++) {
             f.get("tb").get("gi").i32(48).mul().add().set("ad");
@@ -450,16 +450,16 @@ export function kernelFn(g: Geom): FnBuilder {
             f.get("m").i32(7).op(I.and).i32(7).op(I.eq).op(0x04, 0x40); // whole tile
             f.get("ad")
               .get(`${half}0`)
-              .simd(V.store64Lane, ...mem(0, 0), k & 1);
+              .simd(OP.store64Lane, ...mem(0, 0), k & 1);
             f.get("ad")
               .get(`${half}1`)
-              .simd(V.store64Lane, ...mem(0, g.Wo * 4), k & 1);
+              .simd(OP.store64Lane, ...mem(0, g.Wo * 4), k & 1);
             f.op(0x05);
             const part = (bit: number, v: string, off: number): void => {
               f.get("m").i32(bit).op(I.and).i32(bit).op(I.eq).op(0x04, 0x40);
               f.get("ad")
                 .get(v)
-                .simd(V.store32Lane, ...mem(0, off), k);
+                .simd(OP.store32Lane, ...mem(0, off), k);
               f.op(0x0b);
             };
             part(1, "y00", 0);

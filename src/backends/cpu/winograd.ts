@@ -163,8 +163,11 @@ export function winogradCacheSize(): number {
   return cache.size;
 }
 
-/** Calls that ran the Winograd kernel, and those handed back to the direct form for an infinity or a NaN (tests). */
-export const winogradStats = { calls: 0, fallbacks: 0 };
+/**
+ * Calls that ran the Winograd kernel, kernel runs (one per chunk of images), and calls handed back
+ * to the direct form for an infinity or a NaN (tests).
+ */
+export const winogradStats = { calls: 0, chunks: 0, fallbacks: 0 };
 
 function compiled(g: Geom): Compiled {
   const key = JSON.stringify(g);
@@ -237,6 +240,7 @@ export function winogradConv(p: ConvParams, xs: Shape, ws: Shape, x: Float32Arra
     const images = (r0: number, r1: number, last: number, copy: (n: number) => void): void => {
       for (let r = r0; r < r1; r++) if (r % g.nb === last) copy((r - last) / g.nb);
     };
+    winogradStats.chunks++;
     c.fn.withRows!(
       [xAt, uAt, yAt, tabAt, scrAt],
       (r0, r1) => images(r0, r1, g.nb - 1, (n) => out.set(f32.subarray((yAt >> 2) + n * yo, (yAt >> 2) + (n + 1) * yo), (n0 + n) * yo)),
