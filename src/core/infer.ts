@@ -10,6 +10,7 @@ import { shapeEq } from "./shape.js";
 import type { Node } from "./node.js";
 import type { Params, Primitive } from "./primitives.js";
 import { convShape } from "./conv-general.js";
+import { poolPairShape, poolShape } from "./pool.js";
 
 /** Result of inference. */
 export interface Abstract {
@@ -143,6 +144,12 @@ export const INFER: { readonly [P in Primitive]: InferRule<P> } = {
       throw new ShapeError(`matmul: incompatible operands ${fmtShape(a!.shape)} and ${fmtShape(b!.shape)}`);
     }
     return { shape: [...a!.shape.slice(0, -1), b!.shape[rb - 1]!], dtype: sameDType("matmul", [a!, b!]) };
+  },
+  maxPool: (p, [x]) => ({ shape: poolShape(p, x!.shape), dtype: x!.dtype }),
+  maxPoolGather: (p, [t, x]) => ({ shape: poolPairShape("maxPoolGather", p, t!, x!, "input"), dtype: t!.dtype }),
+  maxPoolScatter: (p, [g, x]) => {
+    poolPairShape("maxPoolScatter", p, g!, x!, "output");
+    return { shape: x!.shape, dtype: g!.dtype };
   },
   conv: (p, [x, w]) => ({ shape: convShape(p, x!.shape, w!.shape), dtype: sameDType("conv", [x!, w!]) }),
   scan: (p) => tuple(p.body.graph.outputs.map((o, i) => (i < p.numCarry ? o : { shape: [p.length, ...o.shape], dtype: o.dtype }))),

@@ -10,6 +10,7 @@ import type { DType } from "./dtype.js";
 import type { Shape } from "./shape.js";
 import type { Graph } from "./graph.js";
 import type { ConvParams } from "./conv-general.js";
+import type { PoolParams } from "./pool.js";
 
 /** Unary elementwise primitives. */
 export const UNARY = ["neg", "exp", "log", "expm1", "log1p", "sin", "cos", "tanh", "sqrt", "floor", "round", "erf"] as const;
@@ -116,6 +117,12 @@ export interface ParamsMap {
   matmul: Record<string, never>;
   /** Convolution x [N, C, ...sp] * w [O, C/groups, ...k] -> [N, O, ...out] (see ConvParams). */
   conv: ConvParams;
+  /** Max pooling over the last `window.length` axes (XLA reduce_window max; see core/pool.ts). */
+  maxPool: PoolParams;
+  /** maxPoolGather(t, x): t at each window's selected position of x (select_and_gather_add). */
+  maxPoolGather: PoolParams;
+  /** maxPoolScatter(g, x): g added at each window's selected position of x (select_and_scatter_add). */
+  maxPoolScatter: PoolParams;
   /** scan: inputs are [...consts, ...carry, ...xs]; outputs: the final carries, then the stacked ys. */
   scan: {
     readonly body: CallInfo;
@@ -189,6 +196,9 @@ export const PRIMITIVES: readonly Primitive[] = [
   "scatterAdd",
   "matmul",
   "conv",
+  "maxPool",
+  "maxPoolGather",
+  "maxPoolScatter",
   "scan",
   "whileLoop",
   "cond",
@@ -268,6 +278,9 @@ const META_LIT = {
   scatterAdd: { kind: "index", differentiable: true },
   matmul: { kind: "contract", differentiable: true },
   conv: { kind: "contract", differentiable: true },
+  maxPool: { kind: "contract", differentiable: true },
+  maxPoolGather: { kind: "contract", differentiable: true },
+  maxPoolScatter: { kind: "contract", differentiable: true },
   scan: { kind: "call", differentiable: true },
   whileLoop: { kind: "call", differentiable: true },
   cond: { kind: "call", differentiable: true },

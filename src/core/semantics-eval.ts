@@ -16,6 +16,7 @@ import { ConcretizationError } from "./tensor.js";
 import type { ElementwisePrim } from "./primitives.js";
 import { scalarFn } from "./semantics.js";
 import { convEval } from "./conv-general.js";
+import { maxPoolEval, maxPoolGatherEval, maxPoolScatterEval } from "./pool.js";
 
 type Env = Map<number, TypedArray>;
 /** The evaluation rule of a single-output primitive. */
@@ -369,6 +370,9 @@ export const EVAL: { readonly [P in Primitive]: EvalEntry<P> } = {
     }
     return out;
   },
+  maxPool: (n, [x]) => maxPoolEval(n.params, n.inputs[0]!.shape, x!, n.dtype),
+  maxPoolGather: (n, [t, x]) => maxPoolGatherEval(n.params, n.inputs[1]!.shape, t!, x!, n.inputs[1]!.dtype, n.dtype),
+  maxPoolScatter: (n, [g, x]) => maxPoolScatterEval(n.params, n.inputs[1]!.shape, g!, x!, n.inputs[1]!.dtype, n.dtype),
   conv: (n, [x, w]) => convEval(n.params, n.inputs[0]!.shape, n.inputs[1]!.shape, x!, w!, n.dtype),
   scan: scanResults,
   whileLoop: whileResults,

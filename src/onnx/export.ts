@@ -276,6 +276,23 @@ class Emitter {
           group: { kind: "int", v: p.groups },
         });
       }
+      case "maxPool": {
+        // ONNX MaxPool pools [N, C, ...spatial]: other leading axes are folded into N around it
+        const p = n.params;
+        const sp = n.inputs[0]!.shape.slice(-p.window.length);
+        const lead = n.inputs[0]!.shape.slice(0, -p.window.length);
+        const nc = lead.length === 2 ? lead : [lead.reduce((a, d) => a * d, 1), 1];
+        const xin = lead.length === 2 ? x(0) : this.op1("Reshape", [x(0), this.ints([...nc, ...sp])]);
+        const y = this.op1("MaxPool", [xin], {
+          kernel_shape: { kind: "ints", v: p.window },
+          strides: { kind: "ints", v: p.strides },
+          pads: { kind: "ints", v: [...p.padding.map((q) => q[0]), ...p.padding.map((q) => q[1])] },
+        });
+        return lead.length === 2 ? y : this.op1("Reshape", [y, this.ints(n.shape)]);
+      }
+      case "maxPoolGather":
+      case "maxPoolScatter":
+        throw new OnnxExportError(`exportOnnx: primitive "${n.prim}" (max pooling's tangent and gradient, built only by differentiation) is not supported`);
       case "proj":
         return this.lookupTuple(n.inputs[0]!)![n.params.index]!;
       case "threefry":

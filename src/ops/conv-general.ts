@@ -37,7 +37,7 @@ export function windows(x: Tensor, nsp: number, k: readonly number[], strides: r
 }
 
 /** x with `d - 1` zeros between neighbours along each spatial axis, then padded (negative: cropped). */
-function dilatePad(x: Tensor, lhsDil: readonly number[], padding: readonly (readonly [number, number])[]): Tensor {
+export function dilatePad(x: Tensor, lhsDil: readonly number[], padding: readonly (readonly [number, number])[]): Tensor {
   let t = x;
   const lead = x.ndim - lhsDil.length;
   lhsDil.forEach((s, i) => {

@@ -7,11 +7,10 @@ import { DTypeError, ShapeError, fmtShape } from "../core/errors.js";
 import { sizeOf } from "../core/shape.js";
 import type { Tensor } from "../core/tensor.js";
 import type { TensorLike } from "./base.js";
-import { asTensor, broadcastTo_, cast, constant, resultDType } from "./base.js";
-import { divide, equal, isnan, where } from "./elementwise.js";
-import { iota } from "./creation.js";
-import { argmax, max, sum } from "./reduce.js";
-import { pad, permuteDims, reshape } from "./shape.js";
+import { asTensor, bind, broadcastTo_, cast, constant, resultDType } from "./base.js";
+import { divide } from "./elementwise.js";
+import { sum } from "./reduce.js";
+import { pad, reshape } from "./shape.js";
 import { convPrim, windows } from "./conv-general.js";
 import { isFloat } from "../core/dtype.js";
 
@@ -115,6 +114,34 @@ export interface PoolOptions {
   readonly padding?: Padding;
 }
 
+/** The checked geometry of a pooling op: window, strides and padding per pooled axis. */
+function poolGeometry(
+  op: string,
+  x: TensorLike,
+  window: number | readonly number[],
+  options: PoolOptions,
+): { xt: Tensor; win: number[]; strides: number[]; pads: [number, number][]; inSp: number[]; out: number[]; lead: number } {
+  const xt = asTensor(x, op);
+  const win = typeof window === "number" ? new Array<number>(Math.max(1, xt.ndim - 2)).fill(window) : [...window];
+  const nsp = win.length;
+  if (nsp > xt.ndim || win.some((v) => !Number.isInteger(v) || v < 1)) {
+    throw new ShapeError(`${op}: window ${JSON.stringify(window)} does not fit input ${fmtShape(xt.shape)} (pooling runs over the last ${nsp} axes)`);
+  }
+  const strides = perDim(op, "strides", options.strides, nsp, 0).map((s, i) => (options.strides === undefined ? win[i]! : s));
+  const inSp = xt.shape.slice(xt.ndim - nsp);
+  const pads = resolvePadding(op, options.padding ?? "VALID", inSp, win, strides);
+  const out = inSp.map((s, i) => Math.floor((s + pads[i]![0] + pads[i]![1] - win[i]!) / strides[i]!) + 1);
+  const lead = xt.ndim - nsp;
+  if (!inSp.includes(0) && out.some((o) => o <= 0)) throw new ShapeError(`${op}: window ${fmtShape(win)} is larger than the padded input ${fmtShape(inSp)}`);
+  return { xt, win, strides, pads, inSp, out, lead };
+}
+
+/** An empty pooled output: an input with a zero-size pooled axis (as lax.reduce_window). */
+function emptyPool(g: ReturnType<typeof poolGeometry>): Tensor {
+  const shape = [...g.xt.shape.slice(0, g.lead), ...g.out.map((o, i) => (g.inSp[i] === 0 ? 0 : Math.max(o, 0)))];
+  return broadcastTo_(constant(0, g.xt.dtype), shape);
+}
+
 /**
  * The values each pooling window reduces over, as `x` reduced over `axes`: for non-overlapping,
  * unpadded windows that tile the input exactly, the input itself reshaped so that each window
@@ -128,23 +155,12 @@ function pool(
   options: PoolOptions,
   padValue: number,
 ): { win: Tensor; axes: number[]; count: number } {
-  const xt = asTensor(x, op);
-  const win = typeof window === "number" ? new Array<number>(Math.max(1, xt.ndim - 2)).fill(window) : [...window];
-  const nsp = win.length;
-  if (nsp > xt.ndim || win.some((v) => !Number.isInteger(v) || v < 1)) {
-    throw new ShapeError(`${op}: window ${JSON.stringify(window)} does not fit input ${fmtShape(xt.shape)} (pooling runs over the last ${nsp} axes)`);
-  }
-  const strides = perDim(op, "strides", options.strides, nsp, 0).map((s, i) => (options.strides === undefined ? win[i]! : s));
-  const inSp = xt.shape.slice(xt.ndim - nsp);
-  const pads = resolvePadding(op, options.padding ?? "VALID", inSp, win, strides);
-  const out = inSp.map((s, i) => Math.floor((s + pads[i]![0] + pads[i]![1] - win[i]!) / strides[i]!) + 1);
-  const lead = xt.ndim - nsp;
+  const g = poolGeometry(op, x, window, options);
+  const { xt, win, strides, pads, inSp, out, lead } = g;
   if (inSp.includes(0)) {
-    // an input with a zero-size pooled axis gives an empty output, as lax.reduce_window
-    const shape = [...xt.shape.slice(0, lead), ...out.map((o, i) => (inSp[i] === 0 ? 0 : Math.max(o, 0)))];
-    return { win: broadcastTo_(constant(0, xt.dtype), [...shape, 1]), axes: [shape.length], count: 1 };
+    const e = emptyPool(g);
+    return { win: reshape(e, [...e.shape, 1]), axes: [e.ndim], count: 1 };
   }
-  if (out.some((o) => o <= 0)) throw new ShapeError(`${op}: window ${fmtShape(win)} is larger than the padded input ${fmtShape(inSp)}`);
   const count = sizeOf(win);
   if (pads.every(([lo, hi]) => lo === 0 && hi === 0) && win.every((w, i) => strides[i] === w && inSp[i]! % w === 0)) {
     const tiled = reshape(xt, [...xt.shape.slice(0, lead), ...out.flatMap((o, i) => [o, win[i]!])]);
@@ -154,7 +170,7 @@ function pool(
   return {
     win: windows(
       xp,
-      nsp,
+      win.length,
       win,
       strides,
       win.map(() => 1),
@@ -168,7 +184,10 @@ function pool(
 /**
  * Max pooling over the last `window.length` axes (NCHW: pass a 2-entry window). Strides
  * default to the window; padding "VALID" by default ("SAME" pads with -Infinity). A NaN in a
- * window gives NaN; the gradient goes to the first maximum of each window (as JAX).
+ * window gives NaN. The gradient (and tangent) of each window goes to one position, as JAX's
+ * `select_and_scatter_add` with `ge`: its first maximum (ties: the first), or with NaNs the
+ * first maximum after the last NaN (see core/pool.ts). One primitive (`maxPool`), run whole by
+ * the CPU backend and lowered to reductions and selects elsewhere.
  * @example
  * ```ts
  * import { maxPool, arange, reshape } from "tenfold";
@@ -177,16 +196,9 @@ function pool(
  * ```
  */
 export function maxPool(x: TensorLike, window: number | readonly number[], options: PoolOptions = {}): Tensor {
-  const { win, axes } = pool("maxPool", x, window, options, -Infinity);
-  // The window's values on one last axis, so the first maximum can be picked.
-  const lead = win.shape.map((_, i) => i).filter((i) => !axes.includes(i));
-  const flat = reshape(permuteDims(win, [...lead, ...axes]), [...lead.map((i) => win.shape[i]!), sizeOf(axes.map((a) => win.shape[a]!))]);
-  const last = flat.ndim - 1;
-  const m = max(flat, { axis: last });
-  // The value picked at the first maximum (ties send the whole gradient there, as JAX); NaN wins.
-  const first = equal(iota(flat.shape, last), reshape(argmax(flat, { axis: last }), [...m.shape, 1]));
-  const picked = sum(where(first, flat, 0), { axis: last });
-  return where(isnan(m), m, picked);
+  const g = poolGeometry("maxPool", x, window, options);
+  if (g.inSp.includes(0)) return emptyPool(g);
+  return bind("maxPool", { window: g.win, strides: g.strides, padding: g.pads }, [g.xt]);
 }
 
 /**

@@ -15,6 +15,7 @@ import { scalarFn, storeAs } from "../core/semantics.js";
 import { sizeOf } from "../core/shape.js";
 import { Tensor } from "../core/tensor.js";
 import { convDecomposed } from "../ops/conv-general.js";
+import { POOL_PRIMS, poolDecomposed } from "../ops/pool.js";
 
 type Rule = (n: Node) => Node;
 
@@ -70,8 +71,8 @@ export function substitute(g: Graph, args: readonly Node[]): Node[] {
 }
 
 /**
- * Inlines customVjp, customJvp and checkpoint calls and lowers `conv` (ops/conv-general.ts),
- * except the convs `native` claims (a device that runs them whole: see `Device.native`).
+ * Inlines customVjp, customJvp and checkpoint calls and lowers `conv` (ops/conv-general.ts) and
+ * the max-pooling primitives (ops/pool.ts), except the nodes `native` claims (a device that runs them whole: see `Device.native`).
  * Checkpoint operands pass through a `barrier` unique to the call, so its recomputation is not
  * merged with the forward pass by hash-consing.
  * @example
@@ -102,6 +103,7 @@ export function inlineCalls(g: Graph, native?: (n: Node) => boolean): Graph {
   const rule: Rule = (n) => {
     if (n.prim === "proj") return outputsOf(n.inputs[0]!)?.[n.params.index] ?? n;
     if (n.prim === "conv" && !native?.(n)) return convDecomposed(new Tensor(n.inputs[0]!), new Tensor(n.inputs[1]!), n.params).node;
+    if (POOL_PRIMS.has(n.prim) && !native?.(n)) return poolDecomposed(n);
     return n;
   };
   // Bodies may contain further calls: iterate until none is left (bounded by nesting depth).
@@ -110,8 +112,8 @@ export function inlineCalls(g: Graph, native?: (n: Node) => boolean): Graph {
     const next = rewrite(cur, rule);
     if (next.outputs.every((o, i) => o === cur.outputs[i]) && k > 0) return next;
     cur = next;
-    if (!cur.nodes().some((n) => n.prim === "customVjp" || n.prim === "customJvp" || n.prim === "checkpoint" || (n.prim === "conv" && !native?.(n))))
-      return cur;
+    const lowered = (n: Node): boolean => (n.prim === "conv" || POOL_PRIMS.has(n.prim)) && !native?.(n);
+    if (!cur.nodes().some((n) => n.prim === "customVjp" || n.prim === "customJvp" || n.prim === "checkpoint" || lowered(n))) return cur;
   }
   return cur;
 }

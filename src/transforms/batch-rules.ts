@@ -200,6 +200,10 @@ export const BATCH: { readonly [P in Primitive]: BatchEntry<P> } = {
     return bind("matmul", {}, all(args, dims, B));
   },
   conv: (args, dims, node, B) => convBatch(args, dims, node, B),
+  // the pooled axes are the last ones: a leading batch axis is one more unpooled axis
+  maxPool: ([x], _d, n) => bind("maxPool", n.params, [x!]),
+  maxPoolGather: (args, dims, n, B) => bind("maxPoolGather", n.params, all(args, dims, B)),
+  maxPoolScatter: (args, dims, n, B) => bind("maxPoolScatter", n.params, all(args, dims, B)),
   scan: scanRule,
   whileLoop: (a, d, n, B) => condBatchRules.whileLoop(a, d, n, B),
   cond: (a, d, n, B) => condBatchRules.cond(a, d, n, B),

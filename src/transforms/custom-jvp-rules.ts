@@ -47,6 +47,7 @@ function nonLinearity(n: Node, lin: readonly boolean[]): string | undefined {
   if (p === "where") return lin[0] ? "a condition computed from the tangents" : undefined;
   if (n.prim === "pad") return n.params.value === 0 ? undefined : "pad with a nonzero value";
   if (p === "gather" || p === "scatterAdd") return lin[1] ? "indices computed from the tangents" : undefined;
+  if (p === "maxPoolGather" || p === "maxPoolScatter") return lin[1] ? "pooling windows selected from the tangents" : undefined;
   return `primitive "${p}" applied to a tangent-dependent value`;
 }
 

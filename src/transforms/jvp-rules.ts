@@ -194,6 +194,10 @@ export const JVP: { readonly [P in Primitive]: JvpEntry<P> } = {
   gather: ([_x, idx], [t], node) => (t ? bind("gather", node.params, [t, idx!]) : null),
   scatterAdd: ([_u, idx], [t], node) => (t ? bind("scatterAdd", node.params, [t, idx!]) : null),
   conv: (p, t, n) => convJvp(p, t, n),
+  // the tangent of each window's maximum is the tangent at its selected position (as JAX)
+  maxPool: ([x], [t], n) => (t ? bind("maxPoolGather", n.params, [t, x!]) : null),
+  maxPoolGather: ([_t, x], [t], n) => (t ? bind("maxPoolGather", n.params, [t, x!]) : null),
+  maxPoolScatter: ([_g, x], [t], n) => (t ? bind("maxPoolScatter", n.params, [t, x!]) : null),
   matmul: ([a, b], [ta, tb]) => addT(ta ? bind("matmul", {}, [ta, b!]) : null, tb ? bind("matmul", {}, [a!, tb]) : null),
   scan: (p, t, n) => callJvpRules.scan(p, t, n),
   whileLoop: (p, t, n) => condJvpRules.whileLoop(p, t, n),

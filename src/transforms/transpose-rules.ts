@@ -161,6 +161,15 @@ export const TRANSPOSE: { readonly [P in Primitive]: TransposeEntry<P> } = {
     return [null, bind("matmul", {}, [matrixTranspose(c(n.inputs[0]!)), ct])];
   },
   conv: (ct, n, lin) => convTranspose_(ct, n, lin),
+  maxPool: notLinear("maxPool"),
+  maxPoolGather: (ct, n, lin) => {
+    if (lin[1]) throw new Error("internal: the pooled operand of maxPoolGather cannot be linear");
+    return [bind("maxPoolScatter", n.params, [ct, c(n.inputs[1]!)]), null];
+  },
+  maxPoolScatter: (ct, n, lin) => {
+    if (lin[1]) throw new Error("internal: the pooled operand of maxPoolScatter cannot be linear");
+    return [bind("maxPoolGather", n.params, [ct, c(n.inputs[1]!)]), null];
+  },
   scan: (cts, n, lin) => callTransposeRules.scan(cts, n, lin),
   whileLoop: (cts, n, lin) => condTransposeRules.whileLoop(cts, n, lin),
   cond: (cts, n, lin) => condTransposeRules.cond(cts, n, lin),

@@ -101,6 +101,16 @@ const ckpt = tf.checkpoint((x: Tensor, y: Tensor) => tf.multiply(tf.sin(tf.cos(x
 
 const full2 = { order: 2 } as const;
 
+/** Max-pooling params of the enrolled rows: [2, 3] windows, strides [1, 2], padding on two sides. */
+const POOL = {
+  window: [2, 3],
+  strides: [1, 2],
+  padding: [
+    [1, 0],
+    [0, 1],
+  ] as [number, number][],
+};
+
 /** One row per primitive. */
 export const PRIM_TABLE: { readonly [P in Primitive]: Entry } = {
   const: { fn: (x) => tf.add(tf.multiply(x, 3), 2), args: args(f32([2, 3])), grad: full2 },
@@ -174,6 +184,10 @@ export const PRIM_TABLE: { readonly [P in Primitive]: Entry } = {
     args: args(f32([2, 2, 4]), f32([3, 2, 2])),
     grad: full2,
   },
+  // overlapping, padded windows (the general form); distinct values: no ties, no kinks crossed
+  maxPool: { fn: (x) => bind("maxPool", POOL, [x]), args: args(distinct([2, 3, 5])), grad: full2 },
+  maxPoolGather: { fn: (t, x) => bind("maxPoolGather", POOL, [t, x]), args: args(f32([2, 3, 5]), distinct([2, 3, 5])), grad: full2 },
+  maxPoolScatter: { fn: (g, x) => bind("maxPoolScatter", POOL, [g, x]), args: args(f32([2, 3, 2]), distinct([2, 3, 5])), grad: full2 },
   scan: { fn: scanBody, args: args(f32([2]), f32([4, 2])), grad: full2 },
   // a run-time trip count; forward mode only (as JAX's while_loop), checked in tests/control
   whileLoop: {

@@ -1,6 +1,6 @@
 /**
  * CPU runners of the opaque kernels (scan, whileLoop, cond, a conv kept whole for the Winograd
- * kernel, argmax and gather, and primitives evaluated by the reference interpreter). Split from program.ts, which passes its `compileGraph` in. A call
+ * kernel, argmax, gather and max pooling, and primitives evaluated by the reference interpreter). Split from program.ts, which passes its `compileGraph` in. A call
  * kernel (one per call node) writes each output into the slot of its `proj` node (`k.outputs`).
  */
 import type { TypedArray } from "../../core/dtype.js";
@@ -18,6 +18,7 @@ import { EVAL } from "../reference/interpret.js";
 import type { Runner } from "./matmul-runners.js";
 import { winogradConv } from "./winograd.js";
 import { argmaxRunner, gatherRunner } from "./index-runners.js";
+import { poolRunner } from "./pool-runners.js";
 
 /** A compiled program: maps input arrays to output arrays. */
 export interface Executable {
@@ -128,7 +129,8 @@ function convRunner(k: OpaqueKernel, n: Node<"conv">, compile: Compile): Runner 
 /**
  * The runner of an opaque kernel: scan, whileLoop and cond run their compiled bodies (compiled on
  * first use by `compile`, i.e. `compileGraph`, passed in to keep this module below program.ts); a
- * kept conv runs the Winograd kernel, argmax and gather typed loops (index-runners.ts); any other
+ * kept conv runs the Winograd kernel, argmax and gather typed loops (index-runners.ts), max pooling
+ * those of pool-runners.ts (float32); any other
  * opaque primitive runs the reference interpreter's rule.
  */
 export function opaqueRunner(k: OpaqueKernel, compile: Compile): Runner {
@@ -138,6 +140,8 @@ export function opaqueRunner(k: OpaqueKernel, compile: Compile): Runner {
   if (k.node.prim === "conv") return convRunner(k, k.node as Node<"conv">, compile);
   if (k.node.prim === "argmax") return argmaxRunner(k, k.node as Node<"argmax">);
   if (k.node.prim === "gather") return gatherRunner(k, k.node as Node<"gather">);
+  const pooled = poolRunner(k, k.node);
+  if (pooled) return pooled;
   const rule = EVAL[k.prim as Primitive] as EvalFn;
   const sizes = k.node.inputs.map((i) => sizeOf(i.shape));
   return (bufs) => {

@@ -6,6 +6,7 @@
  * a loop over compiled cond and body programs (the predicate read each iteration) and cond by
  * running only the selected branch's compiled program.
  */
+import { POOL_PRIMS } from "../../ops/pool.js";
 import type { TypedArray } from "../../core/dtype.js";
 import { allocArray, allocFilled } from "../../core/dtype.js";
 import type { Graph } from "../../core/graph.js";
@@ -484,8 +485,8 @@ export function compileGraph(g: Graph): Executable {
 }
 
 /**
- * The composite primitives the CPU backend runs as whole kernels (see `Device.native`): a conv
- * the Winograd kernel takes (winograd.ts).
+ * The composite primitives the CPU backend runs as whole kernels (see `Device.native`): a conv the
+ * Winograd kernel takes (winograd.ts); max pooling and its gradients (core/pool.ts's typed loops).
  * @example
  * ```ts
  * import { cpuNative } from "tenfold/internals";
@@ -495,5 +496,5 @@ export function compileGraph(g: Graph): Executable {
  * ```
  */
 export function cpuNative(n: Node): boolean {
-  return n.prim === "conv" && winogradEligible(n.params, n.inputs[0]!.shape, n.inputs[1]!.shape, n.dtype);
+  return POOL_PRIMS.has(n.prim) || (n.prim === "conv" && winogradEligible(n.params, n.inputs[0]!.shape, n.inputs[1]!.shape, n.dtype));
 }

@@ -1,0 +1,100 @@
+/**
+ * CPU runners of the max-pooling primitives (`maxPool`, `maxPoolGather`, `maxPoolScatter`) over
+ * float32 values: typed loops over the window table of core/pool.ts (built once per kernel), with
+ * the reference rules' exact semantics (each window's NaN-propagating maximum; its selected
+ * position: the fold that moves to a value unless `current >= value`). Other dtypes run the
+ * reference rules themselves. A scatter whose windows cannot overlap (strides ≥ window) writes
+ * each gradient straight into place; overlapping ones sum in float64, rounded once (as the
+ * reference).
+ */
+import type { Node } from "../../core/node.js";
+import { poolTable } from "../../core/pool.js";
+import type { PoolParams } from "../../core/pool.js";
+import { sizeOf } from "../../core/shape.js";
+import type { OpaqueKernel } from "../../scheduler/ir.js";
+import type { Runner } from "./matmul-runners.js";
+
+type Table = ReturnType<typeof poolTable>;
+
+/** vals[w] = the maximum of window w of x (NaN when it holds one; padding is −Inf). */
+function maxF32(x: Float32Array, t: Table, vals: Float32Array): void {
+  const { lead, inner, outer, k, off } = t;
+  for (let l = 0, base = 0, w = 0; l < lead; l++, base += inner) {
+    for (let q = 0, row = 0; q < outer; q++, row += k, w++) {
+      let m = -Infinity;
+      for (let j = 0; j < k; j++) {
+        const o = off[row + j]!;
+        if (o < 0) continue;
+        const v = x[base + o]!;
+        if (!(m >= v) && m === m) m = v;
+      }
+      vals[w] = m;
+    }
+  }
+}
+
+/** sel[w] = the flat index of window w's selected position in x, −1 when it is padding. */
+function selectF32(x: Float32Array, t: Table, sel: Int32Array): void {
+  const { lead, inner, outer, k, off } = t;
+  for (let l = 0, base = 0, w = 0; l < lead; l++, base += inner) {
+    for (let q = 0, row = 0; q < outer; q++, row += k, w++) {
+      let o = off[row]!;
+      let s = o < 0 ? -1 : base + o;
+      let cur = o < 0 ? -Infinity : x[base + o]!;
+      for (let j = 1; j < k; j++) {
+        o = off[row + j]!;
+        const v = o < 0 ? -Infinity : x[base + o]!;
+        if (!(cur >= v)) {
+          cur = v;
+          s = o < 0 ? -1 : base + o;
+        }
+      }
+      sel[w] = s;
+    }
+  }
+}
+
+const isF32 = (n: Node): boolean => n.dtype === "float32";
+
+/**
+ * The runner of a pooling kernel over float32 operands (undefined for other dtypes: the caller
+ * runs the reference rule).
+ */
+export function poolRunner(k: OpaqueKernel, n: Node): Runner | undefined {
+  if (n.prim !== "maxPool" && n.prim !== "maxPoolGather" && n.prim !== "maxPoolScatter") return undefined;
+  const p: PoolParams = n.params;
+  const xNode = n.prim === "maxPool" ? n.inputs[0]! : n.inputs[1]!;
+  if (!isF32(xNode) || !n.inputs.every(isF32)) return undefined;
+  const table = poolTable(p, xNode.shape);
+  const xSlot = k.inputs[n.prim === "maxPool" ? 0 : 1]!;
+  const xSize = sizeOf(xNode.shape);
+  if (n.prim === "maxPool") return (bufs) => maxF32(bufs[xSlot]!.subarray(0, xSize) as Float32Array, table, bufs[k.output] as Float32Array);
+  const sel = new Int32Array(table.lead * table.outer);
+  const vSlot = k.inputs[0]!;
+  if (n.prim === "maxPoolGather")
+    return (bufs) => {
+      selectF32(bufs[xSlot]! as Float32Array, table, sel);
+      const t = bufs[vSlot] as Float32Array;
+      const out = bufs[k.output] as Float32Array;
+      for (let w = 0; w < sel.length; w++) out[w] = sel[w]! < 0 ? 0 : t[sel[w]!]!;
+    };
+  const overlap = p.strides.some((s, i) => s < p.window[i]!);
+  let acc: Float64Array | undefined;
+  return (bufs) => {
+    selectF32(bufs[xSlot]! as Float32Array, table, sel);
+    const g = bufs[vSlot] as Float32Array;
+    const out = (bufs[k.output] as Float32Array).subarray(0, xSize);
+    if (!overlap) {
+      out.fill(0);
+      for (let w = 0; w < sel.length; w++) if (sel[w]! >= 0) out[sel[w]!] = g[w]!;
+      return;
+    }
+    acc ??= new Float64Array(xSize);
+    acc.fill(0);
+    for (let w = 0; w < sel.length; w++) {
+      const s = sel[w]!;
+      if (s >= 0) acc[s] = acc[s]! + g[w]!;
+    }
+    out.set(acc);
+  };
+}
