@@ -112,7 +112,11 @@ const geometry = fc
       seed: fc.constant(seed),
       window: fc.tuple(...sp.map(() => fc.integer({ min: 1, max: 3 }))),
       strides: fc.tuple(...sp.map(() => fc.integer({ min: 1, max: 3 }))),
-      padding: fc.tuple(...sp.map(() => fc.tuple(fc.integer({ min: 0, max: 2 }), fc.integer({ min: 0, max: 2 })))),
+      // unpadded windows half the time (the CPU's row-arithmetic path for 2-D ones)
+      padding: fc.oneof(
+        fc.constant(sp.map((): [number, number] => [0, 0])),
+        fc.tuple(...sp.map(() => fc.tuple(fc.integer({ min: 0, max: 2 }), fc.integer({ min: 0, max: 2 })))),
+      ),
       vals: fc.array(fc.constantFrom(0, 1, 2, -1, 2.5, NaN, Infinity, -Infinity), { minLength: 1, maxLength: 8 }),
     }),
   )

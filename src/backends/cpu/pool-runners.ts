@@ -54,6 +54,74 @@ function selectF32(x: Float32Array, t: Table, sel: Int32Array): void {
   }
 }
 
+/** Unpadded 2-D windows: sizes [h, w] of the slab, [oh, ow] out, window [kh, kw], strides [sh, sw]. */
+interface Plain2d {
+  readonly lead: number;
+  readonly h: number;
+  readonly w: number;
+  readonly oh: number;
+  readonly ow: number;
+  readonly kh: number;
+  readonly kw: number;
+  readonly sh: number;
+  readonly sw: number;
+}
+
+/** maxF32 for unpadded 2-D windows, by row arithmetic instead of the table (≈ 2× faster). */
+function max2d(x: Float32Array, g: Plain2d, vals: Float32Array): void {
+  const { lead, h, w, oh, ow, kh, kw, sh, sw } = g;
+  for (let l = 0, wi = 0; l < lead; l++) {
+    for (let i = 0; i < oh; i++) {
+      const r0 = l * h * w + i * sh * w;
+      for (let j = 0; j < ow; j++, wi++) {
+        let m = -Infinity;
+        for (let a = 0, r = r0 + j * sw; a < kh; a++, r += w) {
+          for (let b = 0; b < kw; b++) {
+            const v = x[r + b]!;
+            if (!(m >= v) && m === m) m = v;
+          }
+        }
+        vals[wi] = m;
+      }
+    }
+  }
+}
+
+/** selectF32 for unpadded 2-D windows. */
+function select2d(x: Float32Array, g: Plain2d, sel: Int32Array): void {
+  const { lead, h, w, oh, ow, kh, kw, sh, sw } = g;
+  for (let l = 0, wi = 0; l < lead; l++) {
+    for (let i = 0; i < oh; i++) {
+      const r0 = l * h * w + i * sh * w;
+      for (let j = 0; j < ow; j++, wi++) {
+        const first = r0 + j * sw;
+        let s = first;
+        let cur = x[first]!;
+        for (let a = 0, r = first; a < kh; a++, r += w) {
+          for (let b = a === 0 ? 1 : 0; b < kw; b++) {
+            const v = x[r + b]!;
+            if (!(cur >= v)) {
+              cur = v;
+              s = r + b;
+            }
+          }
+        }
+        sel[wi] = s;
+      }
+    }
+  }
+}
+
+/** The unpadded 2-D geometry of a pool, if it is one. */
+function plain2d(p: PoolParams, xs: readonly number[]): Plain2d | undefined {
+  if (p.window.length !== 2 || p.padding.some(([lo, hi]) => lo !== 0 || hi !== 0)) return undefined;
+  const [h, w] = xs.slice(-2) as [number, number];
+  const [kh, kw] = p.window as [number, number];
+  const [sh, sw] = p.strides as [number, number];
+  const lead = sizeOf(xs.slice(0, -2));
+  return { lead, h, w, oh: Math.floor((h - kh) / sh) + 1, ow: Math.floor((w - kw) / sw) + 1, kh, kw, sh, sw };
+}
+
 const isF32 = (n: Node): boolean => n.dtype === "float32";
 
 /**
@@ -66,14 +134,17 @@ export function poolRunner(k: OpaqueKernel, n: Node): Runner | undefined {
   const xNode = n.prim === "maxPool" ? n.inputs[0]! : n.inputs[1]!;
   if (!isF32(xNode) || !n.inputs.every(isF32)) return undefined;
   const table = poolTable(p, xNode.shape);
+  const flat = plain2d(p, xNode.shape);
+  const maxOf = (x: Float32Array, vals: Float32Array): void => (flat ? max2d(x, flat, vals) : maxF32(x, table, vals));
+  const selectOf = (x: Float32Array, sel: Int32Array): void => (flat ? select2d(x, flat, sel) : selectF32(x, table, sel));
   const xSlot = k.inputs[n.prim === "maxPool" ? 0 : 1]!;
   const xSize = sizeOf(xNode.shape);
-  if (n.prim === "maxPool") return (bufs) => maxF32(bufs[xSlot]!.subarray(0, xSize) as Float32Array, table, bufs[k.output] as Float32Array);
+  if (n.prim === "maxPool") return (bufs) => maxOf(bufs[xSlot]!.subarray(0, xSize) as Float32Array, bufs[k.output] as Float32Array);
   const sel = new Int32Array(table.lead * table.outer);
   const vSlot = k.inputs[0]!;
   if (n.prim === "maxPoolGather")
     return (bufs) => {
-      selectF32(bufs[xSlot]! as Float32Array, table, sel);
+      selectOf(bufs[xSlot]! as Float32Array, sel);
       const t = bufs[vSlot] as Float32Array;
       const out = bufs[k.output] as Float32Array;
       for (let w = 0; w < sel.length; w++) out[w] = sel[w]! < 0 ? 0 : t[sel[w]!]!;
@@ -81,7 +152,7 @@ export function poolRunner(k: OpaqueKernel, n: Node): Runner | undefined {
   const overlap = p.strides.some((s, i) => s < p.window[i]!);
   let acc: Float64Array | undefined;
   return (bufs) => {
-    selectF32(bufs[xSlot]! as Float32Array, table, sel);
+    selectOf(bufs[xSlot]! as Float32Array, sel);
     const g = bufs[vSlot] as Float32Array;
     const out = (bufs[k.output] as Float32Array).subarray(0, xSize);
     if (!overlap) {

@@ -1,10 +1,8 @@
 /**
  * Executes scheduled programs on the CPU: binds buffer slots (inputs, captured constants, pool
  * buffers for intermediates allocated once per compiled program, fresh output arrays), runs the
- * generated kernel functions in order, and runs opaque kernels (gather, scatter, cumsum, argmax,
- * threefry) with the reference rules, scan as a loop over a compiled body program, whileLoop as
- * a loop over compiled cond and body programs (the predicate read each iteration) and cond by
- * running only the selected branch's compiled program.
+ * generated kernel functions in order, and the opaque kernels through their runners
+ * (opaque-runners.ts: typed loops, the Winograd conv, compiled bodies of scan, whileLoop, cond).
  */
 import { POOL_PRIMS } from "../../ops/pool.js";
 import type { TypedArray } from "../../core/dtype.js";
@@ -28,6 +26,8 @@ import { inPlaceCandidates } from "./donation.js";
 import { winogradEligible } from "./winograd.js";
 
 export type { Executable } from "./opaque-runners.js";
+/** Opaque primitives whose runners are plain loops over host arrays (never touching the SIMD arena). */
+const HOST_ONLY = new Set(["argmax", "gather", "scatterAdd", "cumsum", "threefry", "maxPool", "maxPoolGather", "maxPoolScatter"]);
 
 function hostOf(n: Node): TypedArray {
   const h = n.storage?.host;
@@ -457,11 +457,11 @@ export function compileProgram(program: Program): Executable {
       }
       const i = u.kernels[0]!;
       const k = kernels[i]!;
-      flush(k.kind === "opaque" ? live(i) : k.inputs);
+      // Other opaque kernels (calls, convs) may run nested programs or the Winograd kernel on the arena.
+      const nested = k.kind === "opaque" && !HOST_ONLY.has(k.prim);
+      flush(nested ? live(i) : k.inputs);
       runners[i]!(bufs);
-      // The host copy is now the newer one; opaque kernels (scan) may run nested programs
-      // that reuse the arena.
-      if (k.kind === "opaque") {
+      if (nested) {
         resident.fill(0);
         held.clear();
       } else resident[k.output] = 0;
