@@ -122,6 +122,20 @@ const geometry = fc
   )
   .filter(({ sp, window, padding }) => sp.every((s, i) => s + padding[i]![0] + padding[i]![1] >= window[i]!));
 
+/** 2-D 2×2 windows without padding (the CPU's direct path), any strides. */
+const twoByTwo = fc.record({
+  lead: fc.array(fc.integer({ min: 1, max: 3 }), { minLength: 0, maxLength: 2 }),
+  sp: fc.tuple(fc.integer({ min: 2, max: 7 }), fc.integer({ min: 2, max: 7 })),
+  seed: fc.integer({ min: 0, max: 1 << 30 }),
+  window: fc.constant<number[]>([2, 2]),
+  strides: fc.tuple(fc.integer({ min: 1, max: 3 }), fc.integer({ min: 1, max: 3 })),
+  padding: fc.constant([
+    [0, 0],
+    [0, 0],
+  ] as [number, number][]),
+  vals: fc.array(fc.constantFrom(0, 1, 2, -1, 2.5, NaN, Infinity, -Infinity), { minLength: 1, maxLength: 8 }),
+});
+
 type Geo = typeof geometry extends fc.Arbitrary<infer G> ? G : never;
 
 function operands(g: Geo): { x: Tensor; t: Tensor; ct: Tensor; params: { window: number[]; strides: number[]; padding: [number, number][] } } {
@@ -152,7 +166,7 @@ describe("maxPool primitives: CPU runners ≡ reference ≡ composite lowering",
   it("values, tangents (maxPoolGather) and gradients (maxPoolScatter) over random geometries", async () => {
     const seed = runSeed("maxpool-prims");
     await fc.assert(
-      fc.asyncProperty(geometry, async (g) => {
+      fc.asyncProperty(fc.oneof(geometry, twoByTwo), async (g) => {
         const { x, t, ct, params } = operands(g);
         const prims: [string, () => Tensor][] = [
           ["maxPool", () => bind("maxPool", params, [x])],

@@ -67,9 +67,51 @@ interface Plain2d {
   readonly sw: number;
 }
 
+/** The NaN-propagating max of m and v (m first: a NaN m stays). */
+const mx = (m: number, v: number): number => (!(m >= v) && m === m ? v : m);
+
+/** max2d for 2×2 windows: the four values of each window read directly. */
+function max2x2(x: Float32Array, g: Plain2d, vals: Float32Array): void {
+  const { lead, h, w, oh, ow, sh, sw } = g;
+  for (let l = 0, wi = 0; l < lead; l++) {
+    for (let i = 0; i < oh; i++) {
+      const r0 = l * h * w + i * sh * w;
+      for (let j = 0, c = r0; j < ow; j++, wi++, c += sw) vals[wi] = mx(mx(mx(x[c]!, x[c + 1]!), x[c + w]!), x[c + w + 1]!);
+    }
+  }
+}
+
+/** select2d for 2×2 windows. */
+function select2x2(x: Float32Array, g: Plain2d, sel: Int32Array): void {
+  const { lead, h, w, oh, ow, sh, sw } = g;
+  for (let l = 0, wi = 0; l < lead; l++) {
+    for (let i = 0; i < oh; i++) {
+      const r0 = l * h * w + i * sh * w;
+      for (let j = 0, c = r0; j < ow; j++, wi++, c += sw) {
+        let s = c;
+        let cur = x[c]!;
+        let v = x[c + 1]!;
+        if (!(cur >= v)) {
+          cur = v;
+          s = c + 1;
+        }
+        v = x[c + w]!;
+        if (!(cur >= v)) {
+          cur = v;
+          s = c + w;
+        }
+        v = x[c + w + 1]!;
+        if (!(cur >= v)) s = c + w + 1;
+        sel[wi] = s;
+      }
+    }
+  }
+}
+
 /** maxF32 for unpadded 2-D windows, by row arithmetic instead of the table (≈ 2× faster). */
 function max2d(x: Float32Array, g: Plain2d, vals: Float32Array): void {
   const { lead, h, w, oh, ow, kh, kw, sh, sw } = g;
+  if (kh === 2 && kw === 2) return max2x2(x, g, vals);
   for (let l = 0, wi = 0; l < lead; l++) {
     for (let i = 0; i < oh; i++) {
       const r0 = l * h * w + i * sh * w;
@@ -90,6 +132,7 @@ function max2d(x: Float32Array, g: Plain2d, vals: Float32Array): void {
 /** selectF32 for unpadded 2-D windows. */
 function select2d(x: Float32Array, g: Plain2d, sel: Int32Array): void {
   const { lead, h, w, oh, ow, kh, kw, sh, sw } = g;
+  if (kh === 2 && kw === 2) return select2x2(x, g, sel);
   for (let l = 0, wi = 0; l < lead; l++) {
     for (let i = 0; i < oh; i++) {
       const r0 = l * h * w + i * sh * w;
