@@ -24,9 +24,7 @@ function maxF32(x: Float32Array, t: Table, vals: Float32Array): void {
       let m = -Infinity;
       for (let j = 0; j < k; j++) {
         const o = off[row + j]!;
-        if (o < 0) continue;
-        const v = x[base + o]!;
-        if (!(m >= v) && m === m) m = v;
+        if (o >= 0) m = Math.max(m, x[base + o]!);
       }
       vals[w] = m;
     }
@@ -67,16 +65,13 @@ interface Plain2d {
   readonly sw: number;
 }
 
-/** The NaN-propagating max of m and v (m first: a NaN m stays). */
-const mx = (m: number, v: number): number => (!(m >= v) && m === m ? v : m);
-
 /** max2d for 2×2 windows: the four values of each window read directly. */
 function max2x2(x: Float32Array, g: Plain2d, vals: Float32Array): void {
   const { lead, h, w, oh, ow, sh, sw } = g;
   for (let l = 0, wi = 0; l < lead; l++) {
     for (let i = 0; i < oh; i++) {
       const r0 = l * h * w + i * sh * w;
-      for (let j = 0, c = r0; j < ow; j++, wi++, c += sw) vals[wi] = mx(mx(mx(x[c]!, x[c + 1]!), x[c + w]!), x[c + w + 1]!);
+      for (let j = 0, c = r0; j < ow; j++, wi++, c += sw) vals[wi] = Math.max(x[c]!, x[c + 1]!, x[c + w]!, x[c + w + 1]!);
     }
   }
 }
@@ -100,8 +95,7 @@ function select2x2(x: Float32Array, g: Plain2d, sel: Int32Array): void {
           cur = v;
           s = c + w;
         }
-        v = x[c + w + 1]!;
-        if (!(cur >= v)) s = c + w + 1;
+        if (!(cur >= x[c + w + 1]!)) s = c + w + 1;
         sel[wi] = s;
       }
     }
@@ -118,10 +112,7 @@ function max2d(x: Float32Array, g: Plain2d, vals: Float32Array): void {
       for (let j = 0; j < ow; j++, wi++) {
         let m = -Infinity;
         for (let a = 0, r = r0 + j * sw; a < kh; a++, r += w) {
-          for (let b = 0; b < kw; b++) {
-            const v = x[r + b]!;
-            if (!(m >= v) && m === m) m = v;
-          }
+          for (let b = 0; b < kw; b++) m = Math.max(m, x[r + b]!);
         }
         vals[wi] = m;
       }
