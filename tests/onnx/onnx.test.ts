@@ -36,6 +36,7 @@ import {
   greater,
   sin,
   negative,
+  maxPool,
 } from "../../src/index.js";
 import type { Tensor } from "../../src/index.js";
 import { exportOnnx, OnnxExportError } from "../../src/onnx/index.js";
@@ -125,6 +126,12 @@ suite("exportOnnx: seed models run in onnxruntime with tenfold's outputs", () =>
     const params = model.init(random.key(2));
     const f = jit((x: Tensor) => model.apply(params, x));
     await roundTrip(f, [random.normal(random.key(3), [2, 1, 6, 6])], 1e-4);
+    // one MaxPool node: padded, strided, overlapping windows; leading axes other than [N, C]
+    const pool = (x: Tensor): Tensor => maxPool(x, [3, 2], { strides: [2, 1], padding: [[1, 1], [0, 1]] });
+    expect(Buffer.from(await exportOnnx(pool, [random.normal(random.key(4), [2, 3, 5, 4])])).includes("MaxPool")).toBe(true);
+    await roundTrip(pool, [random.normal(random.key(4), [2, 3, 5, 4])]);
+    await roundTrip(pool, [random.normal(random.key(5), [5, 4])]);
+    await roundTrip(pool, [random.normal(random.key(6), [2, 2, 3, 5, 4])]);
   });
 
   it("LSTM (a scan becomes an ONNX Loop) and GRU with returned sequences", async () => {
