@@ -127,7 +127,14 @@ suite("exportOnnx: seed models run in onnxruntime with tenfold's outputs", () =>
     const f = jit((x: Tensor) => model.apply(params, x));
     await roundTrip(f, [random.normal(random.key(3), [2, 1, 6, 6])], 1e-4);
     // one MaxPool node: padded, strided, overlapping windows; leading axes other than [N, C]
-    const pool = (x: Tensor): Tensor => maxPool(x, [3, 2], { strides: [2, 1], padding: [[1, 1], [0, 1]] });
+    const pool = (x: Tensor): Tensor =>
+      maxPool(x, [3, 2], {
+        strides: [2, 1],
+        padding: [
+          [1, 1],
+          [0, 1],
+        ],
+      });
     expect(Buffer.from(await exportOnnx(pool, [random.normal(random.key(4), [2, 3, 5, 4])])).includes("MaxPool")).toBe(true);
     await roundTrip(pool, [random.normal(random.key(4), [2, 3, 5, 4])]);
     await roundTrip(pool, [random.normal(random.key(5), [5, 4])]);
