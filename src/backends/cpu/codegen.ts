@@ -4,9 +4,9 @@
  * op (`Math.fround`), matching the reference interpreter; reductions accumulate in float64.
  */
 import type { DType } from "../../core/dtype.js";
-import type { Cond, ElementwiseKernel, Idx, Instr, MatmulKernel, ReduceKernel } from "../../scheduler/ir.js";
+import type { Cond, ElementwiseKernel, Idx, Instr, MatmulKernel } from "../../scheduler/ir.js";
 import { bounds, iadd, idxText, imul, ivar, lit, substIdx } from "../../scheduler/ir.js";
-import type { ElementwisePrim, ReductionPrim } from "../../core/primitives.js";
+import type { ElementwisePrim } from "../../core/primitives.js";
 import { divI32, erf, f2i32, powC, powI32, roundHalfEven, threefry2x32 } from "../../core/semantics-math.js";
 
 /** A compiled kernel body: (inputs..., out) => void. */
@@ -70,7 +70,7 @@ const cache = new Map<string, KernelFn>();
 export const KERNEL_CACHE_LIMIT = 2048;
 
 /** Compiles (or reuses) the function for a kernel source. */
-function compile(nIn: number, src: string): KernelFn {
+export function compile(nIn: number, src: string): KernelFn {
   const key = `${nIn}\n${src}`;
   let f = cache.get(key);
   if (f) {
@@ -195,7 +195,7 @@ const JS: { readonly [P in ElementwisePrim]: JsEmit } = {
 };
 
 /** Emits an SSA body: single-use values are inlined (so guarded branches stay lazy). */
-function emitBody(instrs: readonly Instr[], acc: string, prefix: string): { stmts: string[]; result: string } {
+export function emitBody(instrs: readonly Instr[], acc: string, prefix: string): { stmts: string[]; result: string } {
   const uses = new Array<number>(instrs.length).fill(0);
   const refs = (i: Instr): number[] => {
     switch (i.op) {
@@ -295,7 +295,7 @@ function usesVars(instrs: readonly Instr[], re: RegExp): boolean {
   return re.test(JSON.stringify(instrs));
 }
 
-function loops(shape: readonly number[], p: string, inner: string): string {
+export function loops(shape: readonly number[], p: string, inner: string): string {
   let s = inner;
   for (let d = shape.length - 1; d >= 0; d--) {
     if (shape[d] === 1) continue;
@@ -317,66 +317,6 @@ export function elementwiseFn(k: ElementwiseKernel): KernelFn {
     src = `let oi = 0;\n${loops(k.shape, "o", `${stmts.join("\n")}\nout[oi] = ${result}; oi++;`)}`;
   }
   return compile(k.inputs.length, src);
-}
-
-/**
- * Each reduction as the fold of its elementwise primitive (core/semantics.ts): float sums and
- * products accumulate in float64 (rounded once at the store), int32 ones wrap, max/min propagate
- * NaN (once the accumulator is NaN no comparison replaces it).
- */
-const FOLD: { readonly [P in ReductionPrim]: { readonly init: string; readonly step: (f: boolean, acc: string, v: string) => string } } = {
-  sum: { init: "0", step: (f, acc, v) => (f ? `${acc} += ${v};` : `${acc} = (${acc} + ${v}) | 0;`) },
-  prod: { init: "1", step: (f, acc, v) => (f ? `${acc} *= ${v};` : `${acc} = Math.imul(${acc}, ${v});`) },
-  rmax: { init: "-Infinity", step: (_f, acc, v) => `if (${v} > ${acc} || ${v} !== ${v}) ${acc} = ${v};` },
-  rmin: { init: "Infinity", step: (_f, acc, v) => `if (${v} < ${acc} || ${v} !== ${v}) ${acc} = ${v};` },
-};
-
-function combine(fn: ReductionPrim, d: DType, acc = "acc", v = "v"): string {
-  return FOLD[fn].step(isF(d), acc, v);
-}
-
-/** Partial accumulators of an unrolled reduction's innermost loop. */
-const UNROLL = 4;
-
-/**
- * Compiles a reduce kernel: outer loops over the output, inner loops over the reduced dims. The
- * innermost reduced loop keeps UNROLL independent partial accumulators (so float sums are not
- * one serial dependency chain), merged after the loop.
- */
-export function reduceFn(k: ReduceKernel): KernelFn {
-  // The epilogue reads the reduced value as stored (float32 sums round once, then e.g. log).
-  const epi = emitBody(k.epilogue, k.accDtype === "float32" || k.accDtype === "float16" ? "fr(acc)" : "acc", "e");
-  const red = k.reduceShape;
-  let last = red.length - 1;
-  while (last >= 0 && red[last] === 1) last--;
-  const init = FOLD[k.fn].init;
-  let perOut: string;
-  if (last >= 0 && red[last]! >= 4 * UNROLL) {
-    const v = `r${last}`;
-    const n = red[last]!;
-    const main = n - (n % UNROLL);
-    const re = new RegExp(`\\b${v}\\b`, "g");
-    const copies = Array.from({ length: UNROLL }, (_, j) => {
-      const b = emitBody(k.body, "", `b${j}_`);
-      const sub = (t: string): string => (j === 0 ? t : t.replace(re, `(${v} + ${j})`));
-      return `${b.stmts.map(sub).join("\n")}\nconst v${j} = ${sub(b.result)};\n${combine(k.fn, k.accDtype, `a${j}`, `v${j}`)}`;
-    });
-    const one = emitBody(k.body, "", "b_");
-    const unrolled =
-      `for (let ${v} = 0; ${v} < ${main}; ${v} += ${UNROLL}) {\n${copies.join("\n")}\n}\n` +
-      (main < n
-        ? `for (let ${v} = ${main}; ${v} < ${n}; ${v}++) {\n${one.stmts.join("\n")}\nconst v = ${one.result};\n${combine(k.fn, k.accDtype, "a0")}\n}`
-        : "");
-    const outer = loops(red.slice(0, last), "r", unrolled);
-    const accs = Array.from({ length: UNROLL }, (_, j) => `a${j} = ${init}`).join(", ");
-    const fold = Array.from({ length: UNROLL - 1 }, (_, j) => combine(k.fn, k.accDtype, "acc", `a${j + 1}`)).join("\n");
-    perOut = `let ${accs};\n${outer}\nlet acc = a0;\n${fold}\n${epi.stmts.join("\n")}\nout[oi] = ${epi.result}; oi++;`;
-  } else {
-    const body = emitBody(k.body, "", "b");
-    const inner = `${body.stmts.join("\n")}\nconst v = ${body.result};\n${combine(k.fn, k.accDtype)}`;
-    perOut = `let acc = ${init};\n${loops(red, "r", inner)}\n${epi.stmts.join("\n")}\nout[oi] = ${epi.result}; oi++;`;
-  }
-  return compile(k.inputs.length, `let oi = 0;\n${loops(k.shape, "o", perOut)}`);
 }
 
 /** Compiles a matmul epilogue (in place over `out`, which holds the products), or undefined. */

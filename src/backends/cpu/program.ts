@@ -11,12 +11,12 @@ import type { Graph } from "../../core/graph.js";
 import type { Node } from "../../core/node.js";
 import type { ElementwiseKernel, Instr, Kernel, MatmulKernel, Program } from "../../scheduler/ir.js";
 import { planGraph } from "../../scheduler/engine.js";
-import { elementwiseFn, reduceFn } from "./codegen.js";
+import { elementwiseFn } from "./codegen.js";
+import { reduceFn } from "./codegen-reduce.js";
 import { wasmMemoryLimit } from "./matmul.js";
 import type { SimdFn, SimdPlan } from "./simd.js";
 import { CONST_BYTES, simdGroup, simdMemory, simdPlan, simdThreads } from "./simd.js";
 import { simdArena } from "./simd-threads.js";
-
 import type { Runner } from "./matmul-runners.js";
 import type { Executable } from "./opaque-runners.js";
 import { opaqueRunner } from "./opaque-runners.js";
