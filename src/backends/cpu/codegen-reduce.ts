@@ -86,7 +86,10 @@ const COLUMN_MAX_OUT = 1 << 20;
  */
 function columnOrder(k: ReduceKernel): boolean {
   const n = k.shape.reduce((a, b) => a * b, 1);
-  if (n < 4 || n > COLUMN_MAX_OUT) return false;
+  const m = k.reduceShape.reduce((a, b) => a * b, 1);
+  // Only where it pays for the accumulator array: many reduced elements per output, and an input
+  // past the L2 cache (a small one is read fast in any order; a bias gradient stays output-major).
+  if (n < 4 || n > COLUMN_MAX_OUT || m < 16 || n * m < 1 << 16) return false;
   let o = k.shape.length - 1;
   while (o >= 0 && k.shape[o] === 1) o--;
   let r = k.reduceShape.length - 1;
