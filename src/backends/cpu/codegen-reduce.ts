@@ -80,6 +80,14 @@ export function reduceFn(k: ReduceKernel): KernelFn {
 /** Most outputs reduced row by row (their accumulators: 8 bytes each). */
 const COLUMN_MAX_OUT = 1 << 20;
 
+/** Smallest input (outputs × reduced elements) reduced row by row. */
+let columnMin = 1 << 16;
+
+/** Sets the smallest input reduced row by row (tests lower it to exercise the order on small inputs). */
+export function setColumnReduceMin(n: number): void {
+  columnMin = n;
+}
+
 /**
  * Whether a reduce kernel reads its input with a large stride along the innermost reduced loop
  * and contiguously along the innermost output loop (so swapping the loops reads memory in order).
@@ -89,7 +97,7 @@ function columnOrder(k: ReduceKernel): boolean {
   const m = k.reduceShape.reduce((a, b) => a * b, 1);
   // Only where it pays for the accumulator array: many reduced elements per output, and an input
   // past the L2 cache (a small one is read fast in any order; a bias gradient stays output-major).
-  if (n < 4 || n > COLUMN_MAX_OUT || m < 16 || n * m < 1 << 16) return false;
+  if (n < 4 || n > COLUMN_MAX_OUT || m < 16 || n * m < columnMin) return false;
   let o = k.shape.length - 1;
   while (o >= 0 && k.shape[o] === 1) o--;
   let r = k.reduceShape.length - 1;
