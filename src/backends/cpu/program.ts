@@ -176,9 +176,9 @@ export function compileProgram(program: Program): Executable {
     }
     const group = [i];
     const by = new Map<number, SimdPlan>([[kernels[i]!.output, p]]);
-    for (let j = i + 1; p.rows > 1 && j < kernels.length; j++) {
+    for (let j = i + 1; p.rows > 1 && !p.column && j < kernels.length; j++) {
       const q = plans[j];
-      if (!q || q.rows !== p.rows) break;
+      if (!q || q.rows !== p.rows || q.column) break;
       const reads = (body: readonly Instr[], acc: SimdPlan["acc"]): boolean =>
         body.every((ins, t) => {
           if (ins.op !== "load") return true;

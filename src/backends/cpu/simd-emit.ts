@@ -32,7 +32,7 @@ export function emitPlan(
   reuse: ReadonlyMap<number, number>,
   regionBytes: number,
 ): () => void {
-  const { body, acc, cols, reduce } = plan;
+  const { body, acc, cols, reduce, column } = plan;
   // Instructions the result needs (a reused value's operands are not computed).
   const need = new Set<number>();
   const mark = (j: number): void => {
@@ -152,7 +152,46 @@ export function emitPlan(
         return;
     }
   };
-  const ident = reduce === "rmax" ? -Infinity : Infinity;
+  const ident = (reduce ?? column) === "rmax" ? -Infinity : Infinity;
+  const half = Math.ceil(cols / 4) * 16; // a column plan's max/min: the NaN masks after the values
+  /** A column plan: vector `last` (at byte offset `off` of the step) into the thread's accumulators. */
+  const accumulate = (last: string, off: number): void => {
+    const at = (scale: number): void => {
+      f.get("po").get("c");
+      if (scale > 1) f.i32(scale).mul();
+      f.add();
+    };
+    if (column === "sum") {
+      for (const [o, hi] of [
+        [0, false],
+        [16, true],
+      ] as const) {
+        at(2);
+        at(2);
+        f.simd(OP.load, 0, ...uleb(off * 2 + o));
+        if (hi) f.get(last).get(last).simd(OP.shuffle, 8, 9, 10, 11, 12, 13, 14, 15, 8, 9, 10, 11, 12, 13, 14, 15);
+        else f.get(last);
+        f.simd(OP.promoteLow)
+          .simd(OP.f64Add)
+          .simd(OP.store, 0, ...uleb(off * 2 + o));
+      }
+      return;
+    }
+    at(1);
+    at(1);
+    f.simd(OP.load, 0, ...uleb(off))
+      .get(last)
+      .simd(column === "rmax" ? OP.pmax : OP.pmin)
+      .simd(OP.store, 0, ...uleb(off));
+    at(1);
+    at(1);
+    f.simd(OP.load, 0, ...uleb(half + off))
+      .get(last)
+      .get(last)
+      .simd(OP.f32Ne)
+      .simd(OP.or)
+      .simd(OP.store, 0, ...uleb(half + off));
+  };
   // Whole vectors, then (cols % 4 > 0) one tail vector: its loads may read up to 3 elements past
   // the row (the next row or the slot's padding), its extra lanes are masked out of reductions
   // and stored lane by lane (a whole-vector store could race with the thread writing the next row).
@@ -170,7 +209,8 @@ export function emitPlan(
     body.forEach((i, j) => {
       if (need.has(j) && hoisted(j)) emitInstr(i, j, 0);
     });
-    if (!reduce)
+    if (column) f.get("scr").set("po");
+    else if (!reduce)
       f.get(out)
         .get("row")
         .i32(cols * 4)
@@ -232,6 +272,16 @@ export function emitPlan(
         const alo = `alo${u}`;
         const ahi = `ahi${u}`;
         const last = v(body.length - 1, u);
+        if (column) {
+          if (tail) {
+            f.get(last);
+            f.simd(OP.const, ...f32x4(column === "sum" ? 0 : ident));
+            f.simd(OP.const, ...[0, 1, 2, 3].flatMap((l) => (l < rem ? [255, 255, 255, 255] : [0, 0, 0, 0])));
+            f.simd(OP.bitselect).set(last);
+          }
+          accumulate(last, off);
+          continue;
+        }
         if (tail && !reduce) {
           for (let l = 0; l < rem; l++)
             f.get("po")

@@ -19,7 +19,7 @@ import { FnBuilder, moduleBytes } from "./wasm.js";
 import { Consts, LANES, expLocals } from "./simd-lanes.js";
 import { UNROLL, emitPlan, fixed } from "./simd-emit.js";
 import type { SimdFn } from "./simd-threads.js";
-import { SHARED_PAGES, simdMemory, simdShared, threaded } from "./simd-threads.js";
+import { SHARED_PAGES, simdMemory, simdShared, simdThreads, threaded } from "./simd-threads.js";
 
 export type { SimdFn } from "./simd-threads.js";
 export { simdHelpers, simdMemory, simdThreads } from "./simd-threads.js";
@@ -113,6 +113,12 @@ export interface SimdPlan {
   readonly cols: number;
   readonly reduce: string | undefined;
   /**
+   * A reduction over leading axes (rows: the reduced elements, cols: the outputs, contiguous):
+   * each row's vectors accumulate into per-thread accumulators (float64 pairs for sums, float32
+   * max/min with NaN masks), combined once all rows are done (see `columnFn`).
+   */
+  readonly column?: "sum" | "rmax" | "rmin";
+  /**
    * A reduce kernel's epilogue (when it is more than `acc`): per-row scalar code on the reduced
    * value rounded to float32 (log of a sum, a mean's division, rsqrt of a variance), with its loads'
    * accesses (per row: colCoef 0). The softmax family's row reductions keep their epilogue here.
@@ -176,7 +182,7 @@ export function simdPlan(k: ElementwiseKernel | ReduceKernel): SimdPlan | undefi
     vars.set("oi", { row: cols, col: 1 });
   }
   const acc: (Access | undefined)[] = k.body.map((i) => (i.op === "load" ? access(i.index, vars) : undefined));
-  if (k.body.some((i, j) => i.op === "load" && !acc[j])) return undefined;
+  if (k.body.some((i, j) => i.op === "load" && !acc[j])) return red && !epilogue ? columnPlan(k as ReduceKernel) : undefined;
   const eacc = epilogue?.map((i) => (i.op === "load" ? access(i.index, vars) : undefined));
   if (epilogue?.some((i, j) => i.op === "load" && eacc![j]?.colCoef !== 0)) return undefined;
   // Collapse to one row when every load is flat or a scalar (no per-row values, no row gaps).
@@ -195,6 +201,41 @@ export function simdPlan(k: ElementwiseKernel | ReduceKernel): SimdPlan | undefi
 }
 
 /**
+ * Bounds of a column plan: at least 16 outputs (fewer: mostly tail lanes), at most 2^17 (each
+ * thread's accumulators, 8 bytes per output, stay in its L2), at least 16 reduced rows (fewer do
+ * not pay for setting and folding the accumulators).
+ */
+const COLUMN_MIN_COLS = 16;
+const COLUMN_MAX_COLS = 1 << 17;
+const COLUMN_MIN_ROWS = 16;
+
+/**
+ * The column view of a reduction over leading axes (`sum(x, {axis: 0})`, softmax over axis 0):
+ * rows = reduced elements, cols = outputs, every load contiguous along the outputs or constant
+ * along them; undefined when the kernel has another form.
+ */
+function columnPlan(k: ReduceKernel): SimdPlan | undefined {
+  const vars = new Map<string, { row: number; col: number; size?: number }>();
+  let s = 1;
+  for (let d = k.shape.length - 1; d >= 0; d--) {
+    if (k.shape[d]! > 1) vars.set(`o${d}`, { row: 0, col: s });
+    s *= k.shape[d]!;
+  }
+  const cols = s;
+  vars.set("oi", { row: 0, col: 1 });
+  s = 1;
+  for (let d = k.reduceShape.length - 1; d >= 0; d--) {
+    if (k.reduceShape[d]! > 1) vars.set(`r${d}`, { row: s, col: 0, size: k.reduceShape[d]! });
+    s *= k.reduceShape[d]!;
+  }
+  if (cols < COLUMN_MIN_COLS || cols > COLUMN_MAX_COLS || s < COLUMN_MIN_ROWS) return undefined;
+  const acc = k.body.map((i) => (i.op === "load" ? access(i.index, vars) : undefined));
+  if (k.body.some((i, j) => i.op === "load" && !acc[j])) return undefined;
+  return { body: k.body, acc, nIn: k.inputs.length, rows: s, cols, reduce: undefined, column: k.fn as "sum" };
+}
+
+/**
+ * Whether every instruction has a lane form/**
  * Whether every instruction has a lane form: float32 values (bool only as masks: float
  * comparisons, read by where as its condition and by casts), `acc` only in an epilogue.
  */
@@ -303,7 +344,8 @@ function sharing(plans: readonly SimdPlan[], inputSlots: readonly (readonly numb
 function build(plans: readonly SimdPlan[], mem: WebAssembly.Memory, share: Sharing): SimdFn {
   const params = plans.flatMap((p, g) => [...Array.from({ length: p.nIn }, (_, i) => `g${g}in${i}`), `g${g}out`]);
   const regionBytes = Math.ceil(plans[0]!.cols / 4) * 16;
-  if (share.regions > 0) params.push("scr");
+  const column = plans[0]!.column;
+  if (share.regions > 0 || column) params.push("scr");
   params.push("r0", "r1");
   const f = new FnBuilder(params);
   f.local("row", "i32").local("c", "i32").local("po", "i32");
@@ -317,5 +359,53 @@ function build(plans: readonly SimdPlan[], mem: WebAssembly.Memory, share: Shari
   const bytes = moduleBytes([{ name: "k", fn: f }], simdShared() ? SHARED_PAGES : undefined);
   const inst = new WebAssembly.Instance(new WebAssembly.Module(bytes as BufferSource), { env: { mem } });
   const k = inst.exports.k as (...a: number[]) => void;
+  if (column) return columnFn(threaded(k, bytes, plans[0]!.rows, plans[0]!.cols, 2 * regionBytes), mem, column, plans[0]!.cols, 2 * regionBytes);
   return threaded(k, bytes, plans[0]!.rows, plans.reduce((s, p) => s + p.cols, 0), share.regions * regionBytes);
+}
+
+/**
+ * A column plan's kernel: sets every thread's accumulators (2 × 16 bytes per 4 columns at its
+ * scratch region: float64 lo/hi pairs for a sum; for max/min a float32 vector, then the NaN masks
+ * in the region's second half) to the identity, runs the rows, then folds the threads'
+ * accumulators into the output (float64 sums rounded once; NaN wins).
+ */
+function columnFn(inner: SimdFn, mem: WebAssembly.Memory, fn: "sum" | "rmax" | "rmin", cols: number, bytes: number): SimdFn {
+  const threads = simdThreads();
+  const half = bytes / 2;
+  const run = (...ptrs: number[]): void => {
+    const scr = ptrs[ptrs.length - 1]!;
+    const out = ptrs[ptrs.length - 2]!;
+    if (fn === "sum") new Float64Array(mem.buffer, scr, (bytes * threads) / 8).fill(0);
+    else
+      for (let t = 0; t < threads; t++) {
+        new Float32Array(mem.buffer, scr + t * bytes, half / 4).fill(fn === "rmax" ? -Infinity : Infinity);
+        new Int32Array(mem.buffer, scr + t * bytes + half, half / 4).fill(0);
+      }
+    inner(...ptrs);
+    const y = new Float32Array(mem.buffer, out, cols);
+    if (fn === "sum") {
+      const a = new Float64Array(mem.buffer, scr, (bytes * threads) / 8);
+      for (let c = 0; c < cols; c++) {
+        // column c: vector c >> 2, lane c & 3: lanes 0–1 in the lo pair, 2–3 in the hi pair
+        const at = (c >> 2) * 4 + (c & 3);
+        let v = 0;
+        for (let t = 0; t < threads; t++) v += a[t * (bytes / 8) + at]!;
+        y[c] = v;
+      }
+      return;
+    }
+    const m = new Float32Array(mem.buffer, scr, (bytes * threads) / 4);
+    const nan = new Int32Array(mem.buffer, scr, (bytes * threads) / 4);
+    for (let c = 0; c < cols; c++) {
+      let v = fn === "rmax" ? -Infinity : Infinity;
+      for (let t = 0; t < threads; t++) {
+        const base = (t * bytes) / 4;
+        const x = m[base + c]!;
+        if (nan[base + half / 4 + c] !== 0 || x !== x) v = NaN;
+        else if (v === v && (fn === "rmax" ? x > v : x < v)) v = x;
+      }
+      y[c] = v;
+    }
+  };
+  return Object.assign(run, { scratchBytes: bytes });
 }
