@@ -29,6 +29,10 @@ const ops: [string, (x: Tensor, axis: number[]) => Tensor, number][] = [
   ["mean", (x, axis) => tf.mean(x, { axis }), 0],
   ["sum of exp", (x, axis) => tf.sum(tf.exp(x), { axis }), 4e-7],
   ["logsumexp", (x, axis) => tf.logsumexp(x, { axis }), 4e-7],
+  ["mean of 2x", (x, axis) => tf.mean(tf.multiply(x, 2), { axis }), 0],
+  // reductions to one value whose terms read per-row values (the last axis as the columns)
+  ["mean of softmax", (x) => tf.mean(tf.nn.softmax(x)), 1e-6],
+  ["sum of x times its row", (x) => tf.sum(tf.multiply(x, tf.reshape(tf.arange(x.shape[0]!), [x.shape[0]!, ...x.shape.slice(1).map(() => 1)]))), 0],
 ];
 
 for (const simd of [false, true])

@@ -13,6 +13,7 @@
  * threads (flat elementwise kernels are viewed as rows of a few thousand columns for this).
  */
 import { META } from "../../core/primitives.js";
+import { scalarFn } from "../../core/semantics.js";
 import type { ElementwiseKernel, Idx, Instr, ReduceKernel } from "../../scheduler/ir.js";
 import { affine } from "../../scheduler/ir.js";
 import { FnBuilder, moduleBytes } from "./wasm.js";
@@ -118,6 +119,8 @@ export interface SimdPlan {
    * max/min with NaN masks), combined once all rows are done (see `columnFn`).
    */
   readonly column?: "sum" | "rmax" | "rmin";
+  /** A column plan of a reduction to one value: the columns are reduced too (see `columnPlan`). */
+  readonly foldAll?: boolean;
   /**
    * A reduce kernel's epilogue (when it is more than `acc`): per-row scalar code on the reduced
    * value rounded to float32 (log of a sum, a mean's division, rsqrt of a variance), with its loads'
@@ -182,7 +185,7 @@ export function simdPlan(k: ElementwiseKernel | ReduceKernel): SimdPlan | undefi
     vars.set("oi", { row: cols, col: 1 });
   }
   const acc: (Access | undefined)[] = k.body.map((i) => (i.op === "load" ? access(i.index, vars) : undefined));
-  if (k.body.some((i, j) => i.op === "load" && !acc[j])) return red && !epilogue ? columnPlan(k as ReduceKernel) : undefined;
+  if (k.body.some((i, j) => i.op === "load" && !acc[j])) return red ? columnPlan(k as ReduceKernel, epilogue) : undefined;
   const eacc = epilogue?.map((i) => (i.op === "load" ? access(i.index, vars) : undefined));
   if (epilogue?.some((i, j) => i.op === "load" && eacc![j]?.colCoef !== 0)) return undefined;
   // Collapse to one row when every load is flat or a scalar (no per-row values, no row gaps).
@@ -214,24 +217,42 @@ const COLUMN_MIN_ROWS = 16;
  * rows = reduced elements, cols = outputs, every load contiguous along the outputs or constant
  * along them; undefined when the kernel has another form.
  */
-function columnPlan(k: ReduceKernel): SimdPlan | undefined {
+function columnPlan(k: ReduceKernel, epilogue: readonly Instr[] | undefined): SimdPlan | undefined {
+  // an epilogue runs on the folded value in JS (see columnFn): scalar ops only
+  if (epilogue?.some((i) => i.op !== "acc" && i.op !== "const" && i.op !== "unary" && i.op !== "binary")) return undefined;
   const vars = new Map<string, { row: number; col: number; size?: number }>();
   let s = 1;
   for (let d = k.shape.length - 1; d >= 0; d--) {
     if (k.shape[d]! > 1) vars.set(`o${d}`, { row: 0, col: s });
     s *= k.shape[d]!;
   }
-  const cols = s;
-  vars.set("oi", { row: 0, col: 1 });
+  // A reduction to one value (softmax's normalized values summed) reduces its last reduced axis
+  // as the columns too: the rows' accumulators are then folded over the columns as well.
+  let last = k.reduceShape.length - 1;
+  while (last >= 0 && k.reduceShape[last] === 1) last--;
+  const all = s === 1 && last > 0;
+  const cols = all ? k.reduceShape[last]! : s;
+  vars.set("oi", { row: 0, col: all ? 0 : 1 });
   s = 1;
   for (let d = k.reduceShape.length - 1; d >= 0; d--) {
-    if (k.reduceShape[d]! > 1) vars.set(`r${d}`, { row: s, col: 0, size: k.reduceShape[d]! });
-    s *= k.reduceShape[d]!;
+    if (all && d === last) vars.set(`r${d}`, { row: 0, col: 1 });
+    else if (k.reduceShape[d]! > 1) vars.set(`r${d}`, { row: s, col: 0, size: k.reduceShape[d]! });
+    if (!(all && d === last)) s *= k.reduceShape[d]!;
   }
   if (cols < COLUMN_MIN_COLS || cols > COLUMN_MAX_COLS || s < COLUMN_MIN_ROWS) return undefined;
   const acc = k.body.map((i) => (i.op === "load" ? access(i.index, vars) : undefined));
   if (k.body.some((i, j) => i.op === "load" && !acc[j])) return undefined;
-  return { body: k.body, acc, nIn: k.inputs.length, rows: s, cols, reduce: undefined, column: k.fn as "sum" };
+  return {
+    body: k.body,
+    acc,
+    nIn: k.inputs.length,
+    rows: s,
+    cols,
+    reduce: undefined,
+    column: k.fn as "sum",
+    ...(all ? { foldAll: true } : {}),
+    ...(epilogue ? { epi: { body: epilogue, acc: epilogue.map(() => undefined) } } : {}),
+  };
 }
 
 /**
@@ -359,8 +380,34 @@ function build(plans: readonly SimdPlan[], mem: WebAssembly.Memory, share: Shari
   const bytes = moduleBytes([{ name: "k", fn: f }], simdShared() ? SHARED_PAGES : undefined);
   const inst = new WebAssembly.Instance(new WebAssembly.Module(bytes as BufferSource), { env: { mem } });
   const k = inst.exports.k as (...a: number[]) => void;
-  if (column) return columnFn(threaded(k, bytes, plans[0]!.rows, plans[0]!.cols, 2 * regionBytes), mem, column, plans[0]!.cols, 2 * regionBytes);
+  if (column) {
+    const p = plans[0]!;
+    const epi = p.epi ? scalarEpilogue(p.epi.body) : undefined;
+    return columnFn(threaded(k, bytes, p.rows, p.cols, 2 * regionBytes), mem, column, p.cols, 2 * regionBytes, p.foldAll, epi);
+  }
   return threaded(k, bytes, plans[0]!.rows, plans.reduce((s, p) => s + p.cols, 0), share.regions * regionBytes);
+}
+
+/** A reduction epilogue of scalar ops (no loads) as a JS function of the float32 reduced value. */
+function scalarEpilogue(body: readonly Instr[]): (v: number) => number {
+  const ops = body.map((i): ((vals: number[], v: number) => number) => {
+    if (i.op === "acc") return (_, v) => v;
+    if (i.op === "const") return () => i.value;
+    if (i.op === "unary") {
+      const g = scalarFn(i.fn, i.dtype, i.dtype, {} as never);
+      return (vals) => Math.fround(g(vals[i.x]!, 0, 0, 0));
+    }
+    if (i.op === "binary") {
+      const g = scalarFn(i.fn, i.argDtype, i.dtype, {} as never);
+      return (vals) => Math.fround(g(vals[i.a]!, vals[i.b]!, 0, 0));
+    }
+    throw new Error(`internal: epilogue op ${i.op} in a column plan`);
+  });
+  return (v) => {
+    const vals: number[] = [];
+    for (const op of ops) vals.push(op(vals, v));
+    return vals[vals.length - 1]!;
+  };
 }
 
 /**
@@ -369,7 +416,15 @@ function build(plans: readonly SimdPlan[], mem: WebAssembly.Memory, share: Shari
  * in the region's second half) to the identity, runs the rows, then folds the threads'
  * accumulators into the output (float64 sums rounded once; NaN wins).
  */
-function columnFn(inner: SimdFn, mem: WebAssembly.Memory, fn: "sum" | "rmax" | "rmin", cols: number, bytes: number): SimdFn {
+function columnFn(
+  inner: SimdFn,
+  mem: WebAssembly.Memory,
+  fn: "sum" | "rmax" | "rmin",
+  cols: number,
+  bytes: number,
+  all = false,
+  epi: (v: number) => number = (v) => v,
+): SimdFn {
   const threads = simdThreads();
   const half = bytes / 2;
   const run = (...ptrs: number[]): void => {
@@ -382,30 +437,35 @@ function columnFn(inner: SimdFn, mem: WebAssembly.Memory, fn: "sum" | "rmax" | "
         new Int32Array(mem.buffer, scr + t * bytes + half, half / 4).fill(0);
       }
     inner(...ptrs);
-    const y = new Float32Array(mem.buffer, out, cols);
+    const y = new Float32Array(mem.buffer, out, all ? 1 : cols);
     if (fn === "sum") {
       const a = new Float64Array(mem.buffer, scr, (bytes * threads) / 8);
+      let total = 0;
       for (let c = 0; c < cols; c++) {
         // column c: vector c >> 2, lane c & 3: lanes 0–1 in the lo pair, 2–3 in the hi pair
         const at = (c >> 2) * 4 + (c & 3);
         let v = 0;
         for (let t = 0; t < threads; t++) v += a[t * (bytes / 8) + at]!;
-        y[c] = v;
+        if (all) total += v;
+        else y[c] = epi(Math.fround(v));
       }
+      if (all) y[0] = epi(Math.fround(total));
       return;
     }
     const m = new Float32Array(mem.buffer, scr, (bytes * threads) / 4);
     const nan = new Int32Array(mem.buffer, scr, (bytes * threads) / 4);
+    let v = fn === "rmax" ? -Infinity : Infinity;
     for (let c = 0; c < cols; c++) {
-      let v = fn === "rmax" ? -Infinity : Infinity;
+      if (!all) v = fn === "rmax" ? -Infinity : Infinity;
       for (let t = 0; t < threads; t++) {
         const base = (t * bytes) / 4;
         const x = m[base + c]!;
         if (nan[base + half / 4 + c] !== 0 || x !== x) v = NaN;
         else if (v === v && (fn === "rmax" ? x > v : x < v)) v = x;
       }
-      y[c] = v;
+      if (!all) y[c] = epi(v);
     }
+    if (all) y[0] = epi(v);
   };
   return Object.assign(run, { scratchBytes: bytes });
 }
