@@ -256,7 +256,6 @@ function columnPlan(k: ReduceKernel, epilogue: readonly Instr[] | undefined): Si
 }
 
 /**
- * Whether every instruction has a lane form/**
  * Whether every instruction has a lane form: float32 values (bool only as masks: float
  * comparisons, read by where as its condition and by casts), `acc` only in an epilogue.
  */
