@@ -15,7 +15,18 @@ import { scalarFn, storeAs } from "../core/semantics.js";
 import { sizeOf } from "../core/shape.js";
 import { Tensor } from "../core/tensor.js";
 import { convDecomposed } from "../ops/conv-general.js";
-import { POOL_PRIMS, poolDecomposed } from "../ops/pool.js";
+import { poolDecomposed } from "../ops/pool.js";
+
+/**
+ * The lowerings of the composite primitives (kept whole through the transforms, lowered before
+ * scheduling unless the device runs them whole: see `Device.native`).
+ */
+const LOWERINGS: ReadonlyMap<string, (n: Node) => Node> = new Map<string, (n: Node) => Node>([
+  ["conv", (n) => (n.prim === "conv" ? convDecomposed(new Tensor(n.inputs[0]!), new Tensor(n.inputs[1]!), n.params).node : n)],
+  ["maxPool", poolDecomposed],
+  ["maxPoolGather", poolDecomposed],
+  ["maxPoolScatter", poolDecomposed],
+]);
 
 type Rule = (n: Node) => Node;
 
@@ -102,8 +113,8 @@ export function inlineCalls(g: Graph, native?: (n: Node) => boolean): Graph {
   };
   const rule: Rule = (n) => {
     if (n.prim === "proj") return outputsOf(n.inputs[0]!)?.[n.params.index] ?? n;
-    if (n.prim === "conv" && !native?.(n)) return convDecomposed(new Tensor(n.inputs[0]!), new Tensor(n.inputs[1]!), n.params).node;
-    if (POOL_PRIMS.has(n.prim) && !native?.(n)) return poolDecomposed(n);
+    const lower = LOWERINGS.get(n.prim);
+    if (lower && !native?.(n)) return lower(n);
     return n;
   };
   // Bodies may contain further calls: iterate until none is left (bounded by nesting depth).
@@ -112,7 +123,7 @@ export function inlineCalls(g: Graph, native?: (n: Node) => boolean): Graph {
     const next = rewrite(cur, rule);
     if (next.outputs.every((o, i) => o === cur.outputs[i]) && k > 0) return next;
     cur = next;
-    const lowered = (n: Node): boolean => (n.prim === "conv" || POOL_PRIMS.has(n.prim)) && !native?.(n);
+    const lowered = (n: Node): boolean => LOWERINGS.has(n.prim) && !native?.(n);
     if (!cur.nodes().some((n) => n.prim === "customVjp" || n.prim === "customJvp" || n.prim === "checkpoint" || lowered(n))) return cur;
   }
   return cur;

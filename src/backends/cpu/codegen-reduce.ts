@@ -8,13 +8,12 @@
  * semantics (docs/semantics.md, "Reductions"), so both give the documented results.
  */
 import type { DType } from "../../core/dtype.js";
+import { isFloat } from "../../core/dtype.js";
 import type { ReductionPrim } from "../../core/primitives.js";
 import type { ReduceKernel } from "../../scheduler/ir.js";
 import { affine } from "../../scheduler/ir.js";
 import type { KernelFn } from "./codegen.js";
 import { compile, emitBody, loops } from "./codegen.js";
-
-const isF = (d: DType): boolean => d === "float32" || d === "float16";
 
 /**
  * Each reduction as the fold of its elementwise primitive (core/semantics.ts): float sums and
@@ -29,7 +28,7 @@ const FOLD: { readonly [P in ReductionPrim]: { readonly init: string; readonly s
 };
 
 function combine(fn: ReductionPrim, d: DType, acc = "acc", v = "v"): string {
-  return FOLD[fn].step(isF(d), acc, v);
+  return FOLD[fn].step(isFloat(d), acc, v);
 }
 
 /** Partial accumulators of an unrolled reduction's innermost loop. */
@@ -43,7 +42,7 @@ const UNROLL = 4;
 export function reduceFn(k: ReduceKernel): KernelFn {
   if (columnOrder(k)) return columnReduce(k);
   // The epilogue reads the reduced value as stored (float32 sums round once, then e.g. log).
-  const epi = emitBody(k.epilogue, k.accDtype === "float32" || k.accDtype === "float16" ? "fr(acc)" : "acc", "e");
+  const epi = emitBody(k.epilogue, isFloat(k.accDtype) ? "fr(acc)" : "acc", "e");
   const red = k.reduceShape;
   let last = red.length - 1;
   while (last >= 0 && red[last] === 1) last--;
@@ -122,7 +121,7 @@ function columnReduce(k: ReduceKernel): KernelFn {
   const body = emitBody(k.body, "", "b");
   const step = `${body.stmts.join("\n")}\nconst v = ${body.result};\n${combine(k.fn, k.accDtype, "A[oi]")}\noi++;`;
   const rows = loops(k.reduceShape, "r", `let oi = 0;\n${loops(k.shape, "o", step)}`);
-  const epi = emitBody(k.epilogue, k.accDtype === "float32" || k.accDtype === "float16" ? "fr(acc)" : "acc", "e");
+  const epi = emitBody(k.epilogue, isFloat(k.accDtype) ? "fr(acc)" : "acc", "e");
   const store = loops(k.shape, "o", `const acc = A[oi];\n${epi.stmts.join("\n")}\nout[oi] = ${epi.result}; oi++;`);
   return compile(k.inputs.length, `const A = new Float64Array(${n}).fill(${FOLD[k.fn].init});\n${rows}\nlet oi = 0;\n${store}`);
 }
