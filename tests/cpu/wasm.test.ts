@@ -62,6 +62,11 @@ describe("wasm simd gemm", () => {
     await helpersReady();
     check(200, 300, 130, false);
     check(200, 300, 130, true, 5); // B a column slice: rows copied one by one before packing
+    // 33 row tiles: chunks smaller than the M block (two or more per thread), a short last one
+    const rows = gemmSplits.rows;
+    check(130, 300, 131, false);
+    check(130, 300, 131, true);
+    if (threadCount() > 1 && typeof SharedArrayBuffer !== "undefined") expect(gemmSplits.rows).toBeGreaterThan(rows);
   });
 
   it("splits a wide product with few rows (conv-shaped) by column panels across the helper threads", async () => {

@@ -246,7 +246,10 @@ function runGemm(
     return;
   }
   const cnt = w.counter;
-  const chunks = Math.ceil(mt / MB);
+  // Chunks of MB row tiles, or of fewer (at least 4) when that leaves under two per thread (128
+  // rows on two threads: four chunks of 8 tiles balance better than two of 16).
+  const mb = Math.max(4, Math.min(MB, Math.ceil(mt / (2 * (ready.length + 1)))));
+  const chunks = Math.ceil(mt / mb);
   // Gated: the helpers start on row chunks while this thread still packs A's later ones.
   const gated = packA !== undefined && byRows && chunks <= MAX_CHUNKS;
   if (packA && !gated) packA(0, mt);
@@ -263,7 +266,7 @@ function runGemm(
     c[5] = np;
     c[6] = k;
     c[7] = KC;
-    c[8] = MB;
+    c[8] = mb;
     c[9] = ldc;
     c[11] = byRows ? 0 : 1;
     c[12] = PN;
@@ -271,7 +274,7 @@ function runGemm(
     Atomics.store(c, 0, 1);
     Atomics.notify(c, 0);
   }
-  if (gated) feedChunks(cnt, READY, chunks, (i) => packA(i * MB, Math.min((i + 1) * MB, mt)));
+  if (gated) feedChunks(cnt, READY, chunks, (i) => packA(i * mb, Math.min((i + 1) * mb, mt)));
   if (byRows) gemmSplits.rows++;
   else gemmSplits.columns++;
   // Row chunks finished by any thread are handed to rowsDone in order while the helpers work.
@@ -280,15 +283,15 @@ function runGemm(
   const flush = (): void => {
     let e = copied;
     while (e < chunks && Atomics.load(cnt, 1 + e) === 1) e++;
-    if (e > copied) rowsDone!(copied * MB, Math.min(e * MB, mt));
+    if (e > copied) rowsDone!(copied * mb, Math.min(e * mb, mt));
     copied = e;
   };
   const t0 = performance.now();
   let mine = 0; // row tiles this thread ran
   if (byRows) {
-    for (let i, t; (t = (i = Atomics.add(cnt, 0, 1)) * MB) < mt;) {
-      w.gemm(t * k * MR * 4, pb, pc + t * MR * ldc, Math.min(MB, mt - t), np, k, KC, MB, ldc);
-      mine += Math.min(MB, mt - t);
+    for (let i, t; (t = (i = Atomics.add(cnt, 0, 1)) * mb) < mt;) {
+      w.gemm(t * k * MR * 4, pb, pc + t * MR * ldc, Math.min(mb, mt - t), np, k, KC, mb, ldc);
+      mine += Math.min(mb, mt - t);
       if (i < MAX_CHUNKS) Atomics.store(cnt, 1 + i, 1);
       if (overlap) flush();
     }
