@@ -67,6 +67,36 @@ describe.skipIf(!simdMemory())("wasm simd kernels", () => {
     both((a) => tf.sum(tf.astype(tf.less(a, 0.5), "float32"), { axis: -1 }), { data: x.subarray(0, 4096), shape: [16, 256] });
   });
 
+  it("subtraction (a + neg(b), either side negated) is exact: signed zeros, NaN, ±Inf, per-row operands", () => {
+    const x = data(4099, 3);
+    x.set([0, -0, 0, -0, Infinity, Infinity, NaN, 1, -1e-40, 5], 0);
+    const y = data(4099, 3, 7);
+    y.set([0, 0, -0, -0, Infinity, -Infinity, 1, NaN, 1e-40, 5], 0);
+    const exact = (f: (...t: Tensor[]) => Tensor, ...args: { data: Float32Array; shape: number[] }[]): void => {
+      const run = (backend: string): number[] => {
+        tf.setBackend(backend);
+        return Array.from(
+          tf
+            .jit(f)(...args.map((a) => tf.tensor(a.data, { shape: a.shape })))
+            .dataSync(),
+        );
+      };
+      const [want, got] = [run("reference"), run("cpu")];
+      expect(got.filter((g, i) => !Object.is(g, want[i])).length).toBe(0);
+    };
+    const [X, Y] = [
+      { data: x, shape: [4099] },
+      { data: y, shape: [4099] },
+    ];
+    exact((a, b) => tf.subtract(a, b), X, Y);
+    exact((a, b) => tf.add(tf.negative(a), b), X, Y);
+    exact((a, b) => tf.multiply(tf.subtract(tf.negative(a), b), tf.subtract(b, a)), X, Y);
+    const rows = { data: x.subarray(0, 4096), shape: [16, 256] };
+    const per = { data: y.subarray(0, 16), shape: [16, 1] };
+    exact((a, c) => tf.subtract(a, c), rows, per);
+    exact((a, c) => tf.add(tf.negative(c), a), rows, per);
+  });
+
   it("per-row operands that are not affine in the row (NCHW bias: channel (row / H) % C)", () => {
     const x = data(2 * 3 * 5 * 8, 2);
     const b = data(3, 1, 9);
