@@ -95,6 +95,10 @@ describe.skipIf(!simdMemory())("wasm simd kernels", () => {
     const per = { data: y.subarray(0, 16), shape: [16, 1] };
     exact((a, c) => tf.subtract(a, c), rows, per);
     exact((a, c) => tf.add(tf.negative(c), a), rows, per);
+    // A negation one kernel of a row group keeps for a later one (computed once, shared through
+    // scratch) is still computed where the first kernel itself only subtracts it.
+    const sumThenScale = (a: Tensor): Tensor => tf.multiply(tf.sum(tf.subtract(a, tf.exp(a)), { axis: -1, keepdims: true }), tf.negative(tf.exp(a)));
+    both(sumThenScale, { data: data(64 * 256, 1), shape: [64, 256] });
   });
 
   it("per-row operands that are not affine in the row (NCHW bias: channel (row / H) % C)", () => {

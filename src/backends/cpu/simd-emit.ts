@@ -39,7 +39,7 @@ export function emitPlan(
     if (i.op !== "binary" || i.fn !== "add") return undefined;
     const neg = (j: number): number | undefined => {
       const n = body[j]!;
-      return n.op === "unary" && n.fn === "neg" && !reuse.has(j) ? n.x : undefined;
+      return n.op === "unary" && n.fn === "neg" && !reuse.has(j) && !keep.has(j) ? n.x : undefined;
     };
     const nb = neg(i.b);
     if (nb !== undefined) return { a: i.a, b: nb };
