@@ -40,6 +40,8 @@ const factories = new Map<string, Factory>();
 const loaders = new Map<string, () => Promise<unknown>>();
 const instances = new Map<string, Backend>();
 let current: string = "cpu";
+/** setBackend calls so far (see setBackend: the latest wins). */
+let selections = 0;
 
 /** Registers a backend factory under a name (used by backends themselves). */
 export function registerBackend(name: string, factory: Factory): void {
@@ -73,7 +75,11 @@ export function resetBackendInstance(name: string): void {
 }
 
 /**
- * Selects the backend that realizes pending graphs.
+ * Selects the backend that realizes pending graphs. A backend whose module is loaded and whose
+ * instance is created synchronously (`cpu`, `reference`) is selected before this returns, so code
+ * that does not await the promise already runs on it; `webgpu` (an adapter request) and backends
+ * loaded on demand are selected when the promise resolves, unless a later call selected another
+ * backend meanwhile (the latest call wins). An unknown name rejects.
  * @example
  * ```ts
  * import { setBackend, getBackend } from "tenfold";
@@ -82,17 +88,42 @@ export function resetBackendInstance(name: string): void {
  * await setBackend("cpu");
  * ```
  */
-export async function setBackend(name: "cpu" | "webgpu" | "reference" | (string & {})): Promise<void> {
+export function setBackend(name: "cpu" | "webgpu" | "reference" | (string & {})): Promise<void> {
+  // The latest call wins: one still loading when a later call selects another backend does not
+  // switch back when it completes.
+  const mine = ++selections;
+  const select = (): Promise<void> => {
+    const f = factories.get(name);
+    if (!f) return Promise.reject(new Error(`setBackend: unknown backend "${name}" (known: ${knownBackends().join(", ")})`));
+    if (selections !== mine) return Promise.resolve();
+    if (instances.has(name) && instances.get(name)!.alive !== false) {
+      current = name;
+      return Promise.resolve();
+    }
+    let made: Backend | Promise<Backend>;
+    try {
+      made = f();
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    if (!(made instanceof Promise)) {
+      instances.set(name, made);
+      current = name;
+      return Promise.resolve();
+    }
+    return made.then((b) => {
+      instances.set(name, b);
+      if (selections === mine) current = name;
+    });
+  };
   const load = loaders.get(name);
-  if (load && !factories.has(name)) {
+  if (load && !factories.has(name))
     // Loaded on demand: importing the backend's module registers it.
-    await load();
-    loaders.delete(name);
-  }
-  const f = factories.get(name);
-  if (!f) throw new Error(`setBackend: unknown backend "${name}" (known: ${knownBackends().join(", ")})`);
-  if (!instances.has(name) || instances.get(name)!.alive === false) instances.set(name, await f());
-  current = name;
+    return load().then(() => {
+      loaders.delete(name);
+      return select();
+    });
+  return select();
 }
 
 /**

@@ -30,6 +30,32 @@ describe("backend registry", () => {
     expect(loads).toBe(1);
   });
 
+  it("selects a synchronous backend before setBackend returns (code that does not await runs on it)", async () => {
+    registerBackend("ref-sync", referenceBackend);
+    const p = setBackend("ref-sync");
+    expect(tf.getBackend()).toBe("ref-sync");
+    expect(tf.multiply(tf.tensor([1, 2]), 3).arraySync()).toEqual([3, 6]);
+    void setBackend("cpu");
+    expect(tf.getBackend()).toBe("cpu");
+    await p;
+    // an earlier call that resolves later does not switch back behind the caller's back
+    expect(tf.getBackend()).toBe("cpu");
+    let resolve!: (b: ReturnType<typeof referenceBackend>) => void;
+    registerBackend("ref-async", () => new Promise((r) => (resolve = r)));
+    const q = setBackend("ref-async");
+    expect(tf.getBackend()).toBe("cpu");
+    resolve(referenceBackend());
+    await q;
+    expect(tf.getBackend()).toBe("ref-async");
+    // the latest call wins over one still pending
+    registerBackend("ref-async2", () => new Promise((r) => (resolve = r)));
+    const r = setBackend("ref-async2");
+    await setBackend("cpu");
+    resolve(referenceBackend());
+    await r;
+    expect(tf.getBackend()).toBe("cpu");
+  });
+
   it("names the known backends, webgpu included, for an unknown name", async () => {
     await expect(setBackend("nope")).rejects.toThrow(/unknown backend "nope".*webgpu/);
   });
