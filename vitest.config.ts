@@ -11,6 +11,7 @@ const relaxedFiles = [
   "tests/cpu/simd-exp.test.ts",
   "tests/cpu/rowops-math.test.ts",
   "tests/cpu/simd.test.ts",
+  "tests/cpu/simd-groups.props.test.ts",
   "tests/cpu/rowops.test.ts",
   "tests/cpu/winograd.test.ts",
 ];
