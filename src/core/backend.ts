@@ -117,13 +117,18 @@ export function setBackend(name: "cpu" | "webgpu" | "reference" | (string & {}))
     });
   };
   const load = loaders.get(name);
-  if (load && !factories.has(name))
-    // Loaded on demand: importing the backend's module registers it.
-    return load().then(() => {
-      loaders.delete(name);
-      return select();
-    });
-  return select();
+  if (!load || factories.has(name)) return select();
+  // Loaded on demand: importing the backend's module registers it.
+  let loading: Promise<unknown>;
+  try {
+    loading = load();
+  } catch (e) {
+    return Promise.reject(e);
+  }
+  return loading.then(() => {
+    loaders.delete(name);
+    return select();
+  });
 }
 
 /**

@@ -56,6 +56,20 @@ describe("backend registry", () => {
     expect(tf.getBackend()).toBe("cpu");
   });
 
+  it("rejects (never throws) when a loader or a factory fails, and stays on the current backend", async () => {
+    registerBackendLoader("bad-loader", () => {
+      throw new Error("loader broke");
+    });
+    registerBackend("bad-factory", () => {
+      throw new Error("factory broke");
+    });
+    let p: Promise<void> | undefined;
+    expect(() => (p = setBackend("bad-loader"))).not.toThrow();
+    await expect(p).rejects.toThrow("loader broke");
+    await expect(setBackend("bad-factory")).rejects.toThrow("factory broke");
+    expect(tf.getBackend()).toBe("cpu");
+  });
+
   it("names the known backends, webgpu included, for an unknown name", async () => {
     await expect(setBackend("nope")).rejects.toThrow(/unknown backend "nope".*webgpu/);
   });
