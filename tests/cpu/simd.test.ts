@@ -207,6 +207,43 @@ describe.skipIf(!simdMemory())("wasm simd kernels", () => {
     }
   });
 
+  it("a split exp (two loops over the row) gives the one-loop code's bits; rows with a lane out of range run the one loop", () => {
+    const sm = (x: Tensor): Tensor => tf.nn.softmax(x);
+    const lse = (x: Tensor): Tensor => tf.logsumexp(x, { axis: -1 });
+    for (const cols of [32, 48, 64, 132, 1024]) {
+      const rows = 6;
+      const x = data(rows * cols, 5, cols);
+      // Row 1: a lane past exp's overflow at the first vector; row 3: one far below at the last
+      // whole vector; row 4: NaN. The other rows never see those lanes.
+      const far = x.slice();
+      far[cols] = 100;
+      far[3 * cols + Math.floor(cols / 4) * 4 - 2] = -120;
+      far[4 * cols + 5] = NaN;
+      const touched = (i: number): boolean => [1, 3, 4].includes(Math.floor(i / cols));
+      for (const f of [sm, lse, (a: Tensor) => tf.exp(a), (a: Tensor) => tf.sum(tf.multiply(tf.exp(tf.multiply(a, 0.5)), a), { axis: -1 })]) {
+        tf.setBackend("cpu");
+        const near = tf
+          .jit(f)(tf.tensor(x, { shape: [rows, cols] }))
+          .dataSync();
+        const mixed = tf
+          .jit(f)(tf.tensor(far, { shape: [rows, cols] }))
+          .dataSync();
+        const per = near.length / rows;
+        for (let i = 0; i < near.length; i++) if (!touched(Math.floor(i / per) * cols)) expect(Object.is(mixed[i], near[i])).toBe(true);
+        both(f, { data: far, shape: [rows, cols] });
+        both(f, { data: x, shape: [rows, cols] });
+      }
+    }
+    // The split needs rows of whole unrolled steps (cols/4 a multiple of 4, at least 8 vectors)
+    // and two scratch rows (2^n and the reduced argument) per thread.
+    const plan = (rows: number, cols: number): ReturnType<typeof simdPlan> => {
+      const ks = tf.jit(lse).lower(tf.ones([rows, cols])).program.kernels as readonly (ElementwiseKernel | ReduceKernel)[];
+      return simdPlan(ks.find((k) => k.kind === "reduce" && k.body.some((i) => i.op === "unary" && i.fn === "exp"))!);
+    };
+    expect(simdGroup([plan(4, 64)!]).scratchBytes).toBe(2 * 64 * 4);
+    expect(simdGroup([plan(4, 16)!]).scratchBytes ?? 0).toBe(0);
+  });
+
   it("big kernels split their rows with the helper threads (flat chains viewed as rows, softmax with per-thread scratch)", async () => {
     setSimdMinElements(4096);
     try {
@@ -250,14 +287,15 @@ describe.skipIf(!simdMemory())("wasm simd kernels", () => {
     const ks = tf.jit(sm).lower(tf.ones([8, 64])).program.kernels as readonly (ElementwiseKernel | ReduceKernel)[];
     expect(ks.length).toBe(3);
     const plans = ks.map((k) => simdPlan(k)!);
+    // One row region for the shared exp values, two for the split exp (2^n and the reduced argument).
     expect(
       simdGroup(
         plans,
         ks.map((k) => k.inputs),
       ).scratchBytes,
-    ).toBe(64 * 4);
-    // Same bodies over different inputs share nothing.
-    expect(simdGroup(plans, [[0], [0, 7], [0, 1, 2]]).scratchBytes ?? 0).toBe(0);
+    ).toBe(3 * 64 * 4);
+    // Same bodies over different inputs share nothing (the split exp's two rows remain).
+    expect(simdGroup(plans, [[0], [0, 7], [0, 1, 2]]).scratchBytes ?? 0).toBe(2 * 64 * 4);
     both((x) => tf.add(sm(x), tf.exp(tf.subtract(tf.flip(x, { axis: -1 }), tf.max(x, { axis: -1, keepdims: true })))), {
       data: data(6 * 32, 5),
       shape: [6, 32],

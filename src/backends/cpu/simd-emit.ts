@@ -8,7 +8,8 @@ import type { Instr } from "../../scheduler/ir.js";
 import type { FnBuilder } from "./wasm.js";
 import { uleb } from "./wasm.js";
 import type { Consts } from "./simd-lanes.js";
-import { LANES, OP, emitExpGroup, f32x4 } from "./simd-lanes.js";
+import { LANES, OP, emitExpGroup, emitExpSplitPoly, emitExpSplitRange, expSplitLocals, f32x4 } from "./simd-lanes.js";
+import { maySplit } from "./simd-exp.js";
 import type { Access, SimdPlan } from "./simd.js";
 
 /** Whether a load reads one element for the whole kernel. */
@@ -31,6 +32,7 @@ export function emitPlan(
   keep: ReadonlyMap<number, number>,
   reuse: ReadonlyMap<number, number>,
   regionBytes: number,
+  splitAt?: number,
 ): () => void {
   const { body, acc, cols, reduce, column } = plan;
   // `a + neg(b)` (how subtraction reaches kernels) runs as one f32x4.sub of b (V8 rebuilds the
@@ -46,25 +48,30 @@ export function emitPlan(
     const na = neg(i.a);
     return na !== undefined ? { a: i.b, b: na } : undefined;
   };
-  // Instructions the result needs (a reused value's operands are not computed).
-  const need = new Set<number>();
-  const mark = (j: number): void => {
-    if (need.has(j)) return;
-    need.add(j);
-    const i = body[j]!;
-    if (reuse.has(j)) return;
-    if (i.op === "unary" || i.op === "cast") mark(i.x);
-    else if (i.op === "binary") {
-      const d = subtrahend(i);
-      mark(d?.a ?? i.a);
-      mark(d?.b ?? i.b);
-    } else if (i.op === "where") {
-      mark(i.c);
-      mark(i.a);
-      mark(i.b);
-    }
+  // Instructions the result needs (a reused value's operands are not computed); `leaf`: one whose
+  // operands are not needed either (a split exp's second pass).
+  const marked = (from: number, leaf?: number): Set<number> => {
+    const set = new Set<number>();
+    const mark = (j: number): void => {
+      if (set.has(j)) return;
+      set.add(j);
+      const i = body[j]!;
+      if (reuse.has(j) || j === leaf) return;
+      if (i.op === "unary" || i.op === "cast") mark(i.x);
+      else if (i.op === "binary") {
+        const d = subtrahend(i);
+        mark(d?.a ?? i.a);
+        mark(d?.b ?? i.b);
+      } else if (i.op === "where") {
+        mark(i.c);
+        mark(i.a);
+        mark(i.b);
+      }
+    };
+    mark(from);
+    return set;
   };
-  mark(body.length - 1);
+  const need = marked(body.length - 1);
   const scratch = (r: number): void => {
     f.get("scr")
       .i32(r * regionBytes)
@@ -216,6 +223,19 @@ export function emitPlan(
   const rem = cols % 4;
   const U = vecs % UNROLL === 0 ? UNROLL : vecs % 2 === 0 ? 2 : 1;
   const out = `${P}out`;
+  // A split exp (rows of 32 to SPLIT_MAX_COLS columns, one exp `a` per vector): a first loop over
+  // the row computes a's argument, the row's range test and the range reduction into two scratch
+  // rows (2^n, the reduced argument: regions splitAt, splitAt + 1); a second loop computes the rest
+  // (`needB`: a's operands only if something else needs them) with a's polynomial from those rows;
+  // a row with a lane out of range runs the one loop instead. Same bits; each loop's dependency
+  // chains are half the one loop's, so the core overlaps more vectors (docs/performance.md). Not
+  // for an elementwise result that is the exp itself (no gain: exp 6.5 → 7.0 ms, one thread).
+  const exps = body.flatMap((_, j) => (grouped(j) ? [j] : []));
+  const split =
+    splitAt !== undefined && maySplit(plan) && exps.length === 1 && U === UNROLL && (reduce || exps[0] !== body.length - 1)
+      ? { at: exps[0]!, needA: marked((body[exps[0]!] as Extract<Instr, { op: "unary" }>).x), needB: marked(body.length - 1, exps[0]!) }
+      : undefined;
+  if (split) f.local(`${P}far`, "v128");
   return () => {
     acc.forEach((a, j) => {
       if (!a || fixed(a) || !need.has(j)) return;
@@ -246,9 +266,26 @@ export function emitPlan(
           .simd(OP.const, ...f32x4(0))
           .set(`ahi${u}`);
     }
-    // Instruction j for the vectors `us` (an exp: one range test for all of them, emitExpGroup).
-    const instr = (i: Instr, j: number, us: readonly number[]): void => {
-      if (!need.has(j) || hoisted(j)) return;
+    // Instruction j for the vectors `us` (an exp: one range test for all of them, emitExpGroup;
+    // the split exp in its second pass: from the first pass's scratch rows), if `needed` has it.
+    const instr = (i: Instr, j: number, us: readonly number[], needed: ReadonlySet<number> = need): void => {
+      if (!needed.has(j) || hoisted(j)) return;
+      if (j === split?.at && needed === split.needB) {
+        for (const u of us) {
+          scratch(splitAt!);
+          f.simd(OP.load, 0, ...uleb(u * 16)).set(expSplitLocals(u).r);
+          emitExpSplitPoly(f, K, v(j, u), u, () => {
+            scratch(splitAt! + 1);
+            f.simd(OP.load, 0, ...uleb(u * 16));
+          });
+          // Each vector's result is stored before the next vector's loads (a kept exp to its
+          // region, else over its reduced argument): V8 keeps loads in program order with stores
+          // but would hoist all four vectors' loads and constants to the top, spilling them.
+          scratch(keep.get(j) ?? splitAt!);
+          f.get(v(j, u)).simd(OP.store, 0, ...uleb(u * 16));
+        }
+        return;
+      }
       const r = reuse.get(j);
       if (r !== undefined) {
         for (const u of us) {
@@ -280,11 +317,11 @@ export function emitPlan(
     // values and constants live at once, more than the 16 xmm registers (erf 13.6 → 17.8 ms); for
     // the other bodies the stretch is the faster (one thread, 4M elements: expm1 21.4 → 16.2,
     // gelu 9.9 → 8.3, log1p 13.4 → 12.1, log 10.6 → 9.9 ms).
-    const split = body.some((i) => i.op === "unary" && i.fn === "erf") ? body.reduce((m, _, j) => (grouped(j) ? j : m), -1) : body.length - 1;
-    const steps = (us: readonly number[], tail: boolean): void => {
-      body.forEach((i, j) => j <= split && instr(i, j, us));
+    const stretch = body.some((i) => i.op === "unary" && i.fn === "erf") ? body.reduce((m, _, j) => (grouped(j) ? j : m), -1) : body.length - 1;
+    const steps = (us: readonly number[], tail: boolean, needed: ReadonlySet<number> = need): void => {
+      body.forEach((i, j) => j <= stretch && instr(i, j, us, needed));
       for (const u of us) {
-        body.forEach((i, j) => j > split && instr(i, j, [u]));
+        body.forEach((i, j) => j > stretch && instr(i, j, [u], needed));
         const off = u * 16;
         const alo = `alo${u}`;
         const ahi = `ahi${u}`;
@@ -343,31 +380,56 @@ export function emitPlan(
         }
       }
     };
-    if (vecs > 0)
+    const all = Array.from({ length: U }, (_, u) => u);
+    /** A loop over the row's whole vectors, U per iteration (byte offset c). */
+    const overVectors = (step: () => void): void => {
       f.loop(
         "c",
         (g) => g.i32(0),
         (g) => g.i32(vecs * 16),
         (g) => g.i32(U * 16),
-        () => {
-          steps(
-            Array.from({ length: U }, (_, u) => u),
-            false,
-          );
-          if (reduce === "sum") {
-            for (const h of ["slo", "shi"]) {
-              for (let w = 1; w < U; w *= 2)
-                for (let u = 0; u + w < U; u += 2 * w)
-                  f.get(`${h}${u}`)
-                    .get(`${h}${u + w}`)
-                    .simd(OP.f64Add)
-                    .set(`${h}${u}`);
-              const a = h === "slo" ? "alo0" : "ahi0";
-              f.get(a).get(`${h}0`).simd(OP.f64Add).set(a);
-            }
-          }
-        },
+        step,
       );
+    };
+    const columns = (needed: ReadonlySet<number>): void => {
+      overVectors(() => {
+        steps(all, false, needed);
+        if (reduce === "sum") {
+          for (const h of ["slo", "shi"]) {
+            for (let w = 1; w < U; w *= 2)
+              for (let u = 0; u + w < U; u += 2 * w)
+                f.get(`${h}${u}`)
+                  .get(`${h}${u + w}`)
+                  .simd(OP.f64Add)
+                  .set(`${h}${u}`);
+            const a = h === "slo" ? "alo0" : "ahi0";
+            f.get(a).get(`${h}0`).simd(OP.f64Add).set(a);
+          }
+        }
+      });
+    };
+    if (vecs > 0 && split) {
+      // The split exp's first pass: its argument, the row's range test, the range reduction into
+      // the scratch rows; then the second pass, or the one-pass loop if a lane was out of range.
+      const far = `${P}far`;
+      f.simd(OP.const, ...f32x4(0)).set(far);
+      const xs = all.map((u) => v((body[split.at] as Extract<Instr, { op: "unary" }>).x, u));
+      overVectors(() => {
+        body.forEach((i, j) => j < split.at && instr(i, j, all, split.needA));
+        emitExpSplitRange(f, K, xs, far, (u) => {
+          const { t, r } = expSplitLocals(u);
+          scratch(splitAt!);
+          f.get(r).simd(OP.store, 0, ...uleb(u * 16));
+          scratch(splitAt! + 1);
+          f.get(t).simd(OP.store, 0, ...uleb(u * 16));
+        });
+      });
+      f.get(far).simd(OP.anyTrue).op(0x04, 0x40); // if (some lane out of range)
+      columns(need);
+      f.op(0x05); // else
+      columns(split.needB);
+      f.op(0x0b);
+    } else if (vecs > 0) columns(need);
     if (rem > 0) {
       f.i32(vecs * 16).set("c");
       steps([0], true);

@@ -19,6 +19,7 @@ import { affine } from "../../scheduler/ir.js";
 import { FnBuilder, moduleBytes } from "./wasm.js";
 import { Consts, LANES, expLocals } from "./simd-lanes.js";
 import { UNROLL, emitPlan, fixed } from "./simd-emit.js";
+import { maySplit } from "./simd-exp.js";
 import type { SimdFn } from "./simd-threads.js";
 import { SHARED_PAGES, simdMemory, simdShared, simdThreads, threaded } from "./simd-threads.js";
 
@@ -365,14 +366,18 @@ function build(plans: readonly SimdPlan[], mem: WebAssembly.Memory, share: Shari
   const params = plans.flatMap((p, g) => [...Array.from({ length: p.nIn }, (_, i) => `g${g}in${i}`), `g${g}out`]);
   const regionBytes = Math.ceil(plans[0]!.cols / 4) * 16;
   const column = plans[0]!.column;
-  if (share.regions > 0 || column) params.push("scr");
+  // Two more scratch rows for a split exp (see emitPlan), shared by the group's plans (each uses
+  // them within its own row code).
+  const splitAt = plans.some(maySplit) ? share.regions : undefined;
+  const regions = share.regions + (splitAt !== undefined ? 2 : 0);
+  if (regions > 0 || column) params.push("scr");
   params.push("r0", "r1");
   const f = new FnBuilder(params);
   f.local("row", "i32").local("c", "i32").local("po", "i32");
   for (const l of [...expLocals(UNROLL), "ta", "tz", "tt", "la", "lb", "lc", "ld", "le", "lz"]) f.local(l, "v128");
   for (let u = 0; u < UNROLL; u++) f.local(`alo${u}`, "v128").local(`ahi${u}`, "v128").local(`slo${u}`, "v128").local(`shi${u}`, "v128");
   const K = new Consts(f, mem);
-  const rowCode = plans.map((p, g) => emitPlan(f, K, p, `g${g}`, share.keep[g]!, share.reuse[g]!, regionBytes));
+  const rowCode = plans.map((p, g) => emitPlan(f, K, p, `g${g}`, share.keep[g]!, share.reuse[g]!, regionBytes, splitAt));
   f.loop("row", (b) => b.get("r0"), (b) => b.get("r1"), (b) => b.i32(1), () => {
     for (const r of rowCode) r();
   });
@@ -384,7 +389,7 @@ function build(plans: readonly SimdPlan[], mem: WebAssembly.Memory, share: Shari
     const epi = p.epi ? scalarEpilogue(p.epi.body) : undefined;
     return columnFn(threaded(k, bytes, p.rows, p.cols, 2 * regionBytes), mem, column, p.cols, 2 * regionBytes, p.foldAll, epi);
   }
-  return threaded(k, bytes, plans[0]!.rows, plans.reduce((s, p) => s + p.cols, 0), share.regions * regionBytes);
+  return threaded(k, bytes, plans[0]!.rows, plans.reduce((s, p) => s + p.cols, 0), regions * regionBytes);
 }
 
 /** A reduction epilogue of scalar ops (no loads) as a JS function of the float32 reduced value. */

@@ -1,0 +1,132 @@
+/**
+ * The building blocks of the Wasm SIMD kernels' lane code: the SIMD opcode table, multiply-add
+ * steps (fused with relaxed SIMD), and the table of v128 constants in the SIMD memory.
+ */
+import type { FnBuilder } from "./wasm.js";
+import { relaxedSimd, uleb } from "./wasm.js";
+
+/** SIMD opcodes used here (after 0xfd). */
+export const OP = {
+  load: 0x00,
+  load32Splat: 0x09,
+  store: 0x0b,
+  const: 0x0c,
+  shuffle: 0x0d,
+  f32Extract: 0x1f,
+  f64Extract: 0x21,
+  f32Eq: 0x41,
+  f32Ne: 0x42,
+  f32Lt: 0x43,
+  f32Ge: 0x46,
+  and: 0x4e,
+  or: 0x50,
+  bitselect: 0x52,
+  anyTrue: 0x53,
+  store32Lane: 0x5a,
+  store64Lane: 0x5b,
+  i32Bitmask: 0xa4,
+  i32MaxU: 0xb9,
+  i32GtS: 0x3b,
+  promoteLow: 0x5f,
+  nearest: 0x6a,
+  floor: 0x68,
+  i32Shl: 0xab,
+  i32ShrS: 0xac,
+  i32Add: 0xae,
+  i32Sub: 0xb1,
+  abs: 0xe0,
+  neg: 0xe1,
+  sqrt: 0xe3,
+  add: 0xe4,
+  sub: 0xe5,
+  mul: 0xe6,
+  div: 0xe7,
+  min: 0xe8,
+  max: 0xe9,
+  pmin: 0xea,
+  pmax: 0xeb,
+  f64Add: 0xf0,
+  truncSat: 0xf8,
+  convertS: 0xfa,
+  madd: 0x105,
+  nmadd: 0x106,
+} as const;
+
+/** An operand of fmaStep / fnmadd: a v128 local by name, or a splatted float32 constant. */
+export type Operand = string | number;
+export const push = (f: FnBuilder, K: Consts, v: Operand): unknown => (typeof v === "string" ? f.get(v) : K.push(v));
+
+/**
+ * Stack [a] → a·b + c: one `f32x4.relaxed_madd` (FMA, one rounding) where the runtime has relaxed
+ * SIMD (see relaxedSimd), else mul then add (each rounded: the plain path's exact old code).
+ */
+export function fmaStep(f: FnBuilder, K: Consts, b: Operand, c: Operand): void {
+  push(f, K, b);
+  if (relaxedSimd()) {
+    push(f, K, c);
+    f.simd(OP.madd);
+  } else {
+    f.simd(OP.mul);
+    push(f, K, c);
+    f.simd(OP.add);
+  }
+}
+
+/** Pushes c − a·b: one `f32x4.relaxed_nmadd` with relaxed SIMD, else mul then sub. */
+export function fnmadd(f: FnBuilder, K: Consts, a: Operand, b: Operand, c: Operand): void {
+  const fma = relaxedSimd();
+  for (const v of fma ? [a, b, c] : [c, a, b]) push(f, K, v);
+  if (fma) f.simd(OP.nmadd);
+  else f.simd(OP.mul).simd(OP.sub);
+}
+
+export const f32x4 = (v: number): number[] => [...new Uint8Array(new Float32Array([v, v, v, v]).buffer)];
+export const i32x4 = (v: number): number[] => [...new Uint8Array(new Int32Array([v, v, v, v]).buffer)];
+
+/** Bytes at the start of the SIMD memory holding the kernels' v128 constants (see Consts). */
+export const CONST_BYTES = 65536;
+/** Slot (16 bytes each) of every constant written to a SIMD memory so far. */
+const constSlots = new WeakMap<WebAssembly.Memory, Map<string, number>>();
+
+/**
+ * Constants in `mem`'s table (cpuCacheStats): only the lane code's own (polynomial coefficients,
+ * masks; not values from user graphs, which are v128.const), so bounded by this file, well under
+ * the CONST_BYTES / 16 slots.
+ */
+export function constTableSize(mem: WebAssembly.Memory | null): number {
+  return (mem && constSlots.get(mem)?.size) ?? 0;
+}
+
+/**
+ * The v128 constants of a kernel, each loaded from its slot in a table at the start of the SIMD
+ * memory at every use (one load instruction). V8 turns a `v128.const` (or a local set to one)
+ * back into a constant and rematerializes it at every use (three instructions: a 64-bit move, a
+ * move to xmm, a shuffle), and it hoists reads of globals to the loop's top, where 14 constants
+ * of an exp or 30 of an erf then live across the whole step (x64 has 16 xmm registers: spills).
+ * A load from memory is neither folded nor merged. A full table (never seen: the lane code has
+ * well under a hundred distinct constants) falls back to `v128.const`.
+ */
+export class Consts {
+  readonly #slots: Map<string, number>;
+  constructor(
+    readonly f: FnBuilder,
+    readonly mem: WebAssembly.Memory,
+  ) {
+    let m = constSlots.get(mem);
+    if (!m) constSlots.set(mem, (m = new Map()));
+    this.#slots = m;
+  }
+  /** Pushes the f32x4 (or, with `int`, i32x4) splat of v. */
+  push(v: number, int = false): FnBuilder {
+    const key = `${int ? "i" : "f"}${Object.is(v, -0) ? "-0" : v}`;
+    const bytes = int ? i32x4(v) : f32x4(v);
+    let slot = this.#slots.get(key);
+    if (slot === undefined && this.#slots.size < CONST_BYTES / 16) {
+      slot = this.#slots.size;
+      new Uint8Array(this.mem.buffer, slot * 16, 16).set(bytes);
+      this.#slots.set(key, slot);
+    }
+    if (slot === undefined) return this.f.simd(OP.const, ...bytes);
+    return this.f.i32(0).simd(OP.load, 4, ...uleb(slot * 16));
+  }
+}
