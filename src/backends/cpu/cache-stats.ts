@@ -2,7 +2,7 @@
  * The sizes and limits of the CPU backend's compiled-kernel caches, in one place: the JS kernels
  * (codegen.ts), the Wasm SIMD kernels of the calling thread (simd.ts) and of each SIMD helper
  * thread (simd-threads.ts), and the Winograd conv kernels (winograd.ts). Every one is an LRU cache of a fixed number of entries; the SIMD
- * kernels' constant table (simd-lanes.ts) holds only the lane code's own constants.
+ * kernels' constant table (simd-ops.ts) holds only the lane code's own constants.
  */
 import { KERNEL_CACHE_LIMIT, kernelCacheSize } from "./codegen.js";
 import { CONST_BYTES, SIMD_CACHE_LIMIT, simdCacheSize, simdMemory } from "./simd.js";

@@ -4,7 +4,7 @@
  * The kernel is viewed as `rows × cols` (cols = the last output axis, or the reduced axes); each
  * load is `in[off + row·rowCoef + col·colCoef]` with colCoef 0 (splat once per row) or 1 (an
  * `f32x4` load). Float32 only; exp and tanh are f32x4 polynomials (≤ 2 ulp, see
- * simd-lanes.ts); sums accumulate in f64x2 like the JS kernels' float64, max/min with one
+ * simd-exp.ts, simd-lanes.ts); sums accumulate in f64x2 like the JS kernels' float64, max/min with one
  * pmax/pmin per vector and NaN lanes tracked apart. Anything else falls back to JS codegen.
  *
  * Operands live in one wasm memory (see the arena in program.ts): the executor copies a JS
