@@ -25,6 +25,7 @@ import {
   log,
   log1p,
   max,
+  maximum,
   multiply,
   negative,
   stopGradient,
@@ -37,6 +38,7 @@ import {
   DTypeError,
   ShapeError,
   checkLabels,
+  customJvp,
 } from "./ops.js";
 
 /**
@@ -202,11 +204,17 @@ export function elu(x: TensorLike, options: { alpha?: number } = {}): Tensor {
   return where(greater(x, 0), x, multiply(alpha, expm1(where(greater(x, 0), 0, x))));
 }
 
+/** softplus(x) = max(x, 0) + log1p(exp(−|x|)), its derivative sigmoid(x) given by hand (see softplus). */
+const softplusD = customJvp(
+  (x: Tensor): Tensor => add(maximum(x, 0), log1p(exp(negative(abs(x))))),
+  ([x]: [Tensor], [t]: [Tensor]) => [add(maximum(x, 0), log1p(exp(negative(abs(x))))), multiply(t, sigmoid(x))] as const,
+);
+
 /**
- * Softplus `log(1 + exp(x))` (JAX's `logaddexp(x, 0)`): `x + log1p(exp(-x))` for `x > 0`,
- * `log1p(exp(x))` otherwise, so it is exact in both tails (`softplus(-30)` ≈ 9.4e-14,
- * `softplus(-Infinity)` = 0, `softplus(Infinity)` = Infinity) and so is its gradient `sigmoid(x)`
- * (0.5 at 0).
+ * Softplus `log(1 + exp(x))` (JAX's `logaddexp(x, 0)`) as `max(x, 0) + log1p(exp(-|x|))`: one
+ * exp and one log1p per element, exact in both tails (`softplus(-30)` ≈ 9.4e-14,
+ * `softplus(-Infinity)` = 0, `softplus(Infinity)` = Infinity). Its derivative is `sigmoid(x)`
+ * by a custom JVP rule (0.5 at 0, where `max` and `|x|` have kinks), at every order.
  * @example
  * ```ts
  * import { nn, tensor } from "tenfold";
@@ -214,10 +222,7 @@ export function elu(x: TensorLike, options: { alpha?: number } = {}): Tensor {
  * ```
  */
 export function softplus(x: TensorLike): Tensor {
-  const pos = greater(x, 0);
-  const xp = where(pos, x, 0);
-  const xn = where(pos, 0, x);
-  return where(pos, add(xp, log1p(exp(negative(xp)))), log1p(exp(xn)));
+  return softplusD(asTensor(x));
 }
 
 /**

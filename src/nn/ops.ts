@@ -19,6 +19,7 @@ export * from "../ops/conv.js";
 export * from "../ops/conv-transpose.js";
 export { stopGradient } from "../ops/stopgrad.js";
 export { scan } from "../transforms/control.js";
+export { customJvp } from "../transforms/custom-jvp.js";
 export * as tree from "../core/tree.js";
 export * as random from "../random/index.js";
 export { ValueError, DTypeError } from "../core/errors.js";

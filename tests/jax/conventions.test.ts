@@ -62,6 +62,18 @@ for (const backend of ["reference", "cpu"] as const) {
       expect(g.slice(2)).toEqual([0, 1, 0.5]);
     });
 
+    it("softplus is one fused kernel with one exp and one log1p; its second derivative is sigmoid'", async () => {
+      await use();
+      const ops = jit(nn.softplus)
+        .lower(tensor([1, 2, 3]))
+        .kernels.flatMap((k) => k.ops);
+      expect(ops.filter((p) => p === "exp").length).toBe(1);
+      expect(ops.filter((p) => p === "log1p").length).toBe(1);
+      const x = [-3, -0.5, 0, 0.5, 3];
+      const d2 = vals(grad((v: Tensor) => sum(grad((u: Tensor) => sum(nn.softplus(u)))(v)))(tensor(x)));
+      x.forEach((v, i) => rel(d2[i]!, Math.exp(-Math.abs(v)) / (1 + Math.exp(-Math.abs(v))) ** 2, 1e-5));
+    });
+
     it("binaryCrossEntropyWithLogits at logit +30 is 9.4e-14, not 0 (and its gradient)", async () => {
       await use();
       const f = (z: Tensor): Tensor => nn.binaryCrossEntropyWithLogits(z, tensor([1, 0]), { reduction: "none" });
