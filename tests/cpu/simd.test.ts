@@ -244,6 +244,21 @@ describe.skipIf(!simdMemory())("wasm simd kernels", () => {
     expect(simdGroup([plan(4, 16)!]).scratchBytes ?? 0).toBe(0);
   });
 
+  it("a group whose kernels differ in columns sizes its scratch rows for the widest (a split exp after a narrow row sum)", () => {
+    const f = (x: Tensor, y: Tensor): Tensor => tf.multiply(tf.exp(tf.multiply(y, tf.sum(tf.tanh(x), { axis: -1, keepdims: true }))), y);
+    const ks = tf.jit(f).lower(tf.ones([2048, 16]), tf.ones([2048, 1024])).program.kernels as readonly (ElementwiseKernel | ReduceKernel)[];
+    const plans = ks.map((k) => simdPlan(k)!);
+    expect(plans.map((p) => p.cols)).toEqual([16, 1024]);
+    expect(
+      simdGroup(
+        plans,
+        ks.map((k) => k.inputs),
+      ).scratchBytes,
+    ).toBe(2 * 1024 * 4);
+    // (Sized by the first kernel's 16 columns, the helper threads' scratch rows overlapped: Infinity.)
+    both(f, { data: data(2048 * 16, 0.1, 2), shape: [2048, 16] }, { data: data(2048 * 1024, 1, 3), shape: [2048, 1024] });
+  });
+
   it("big kernels split their rows with the helper threads (flat chains viewed as rows, softmax with per-thread scratch)", async () => {
     setSimdMinElements(4096);
     try {

@@ -364,7 +364,9 @@ function sharing(plans: readonly SimdPlan[], inputSlots: readonly (readonly numb
 
 function build(plans: readonly SimdPlan[], mem: WebAssembly.Memory, share: Sharing): SimdFn {
   const params = plans.flatMap((p, g) => [...Array.from({ length: p.nIn }, (_, i) => `g${g}in${i}`), `g${g}out`]);
-  const regionBytes = Math.ceil(plans[0]!.cols / 4) * 16;
+  // A scratch row fits the group's widest plan (its plans share rows, not always columns: a row
+  // sum of 16 columns then a 1024-column kernel reading it; a split exp's rows are the latter's).
+  const regionBytes = Math.max(...plans.map((p) => Math.ceil(p.cols / 4) * 16));
   const column = plans[0]!.column;
   // Two more scratch rows for a split exp (see emitPlan), shared by the group's plans (each uses
   // them within its own row code).
