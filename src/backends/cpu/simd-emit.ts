@@ -9,7 +9,7 @@ import type { FnBuilder } from "./wasm.js";
 import { uleb } from "./wasm.js";
 import type { Consts } from "./simd-lanes.js";
 import { LANES, OP, emitExpGroup, emitExpSplitPoly, emitExpSplitRange, expSplitLocals, f32x4 } from "./simd-lanes.js";
-import { maySplit } from "./simd-exp.js";
+import { SPLIT_POLY_CONSTS, SPLIT_RANGE_CONSTS, maySplit } from "./simd-exp.js";
 import type { Access, SimdPlan } from "./simd.js";
 
 /** Whether a load reads one element for the whole kernel. */
@@ -228,11 +228,10 @@ export function emitPlan(
   // rows (2^n, the reduced argument: regions splitAt, splitAt + 1); a second loop computes the rest
   // (`needB`: a's operands only if something else needs them) with a's polynomial from those rows;
   // a row with a lane out of range runs the one loop instead. Same bits; each loop's dependency
-  // chains are half the one loop's, so the core overlaps more vectors (docs/performance.md). Not
-  // for an elementwise result that is the exp itself (no gain: exp 6.5 → 7.0 ms, one thread).
+  // chains are half the one loop's, and its six constants stay in registers (docs/performance.md).
   const exps = body.flatMap((_, j) => (grouped(j) ? [j] : []));
   const split =
-    splitAt !== undefined && maySplit(plan) && exps.length === 1 && U === UNROLL && (reduce || exps[0] !== body.length - 1)
+    splitAt !== undefined && maySplit(plan) && exps.length === 1 && U === UNROLL
       ? { at: exps[0]!, needA: marked((body[exps[0]!] as Extract<Instr, { op: "unary" }>).x), needB: marked(body.length - 1, exps[0]!) }
       : undefined;
   if (split) f.local(`${P}far`, "v128");
@@ -381,16 +380,9 @@ export function emitPlan(
       }
     };
     const all = Array.from({ length: U }, (_, u) => u);
-    /** A loop over the row's whole vectors, U per iteration (byte offset c). */
-    const overVectors = (step: () => void): void => {
-      f.loop(
-        "c",
-        (g) => g.i32(0),
-        (g) => g.i32(vecs * 16),
-        (g) => g.i32(U * 16),
-        step,
-      );
-    };
+    const [from0, toEnd, byStep] = [(g: FnBuilder) => g.i32(0), (g: FnBuilder) => g.i32(vecs * 16), (g: FnBuilder) => g.i32(U * 16)];
+    // A loop over the row's whole vectors, U per iteration (byte offset c).
+    const overVectors = (step: () => void): FnBuilder => f.loop("c", from0, toEnd, byStep, step);
     const columns = (needed: ReadonlySet<number>): void => {
       overVectors(() => {
         steps(all, false, needed);
@@ -409,11 +401,12 @@ export function emitPlan(
       });
     };
     if (vecs > 0 && split) {
-      // The split exp's first pass: its argument, the row's range test, the range reduction into
-      // the scratch rows; then the second pass, or the one-pass loop if a lane was out of range.
+      // The split exp's first loop, then the second or (a lane out of range) the one loop; each
+      // split loop's constants are loaded into locals once per row (registers in the loop).
       const far = `${P}far`;
       f.simd(OP.const, ...f32x4(0)).set(far);
       const xs = all.map((u) => v((body[split.at] as Extract<Instr, { op: "unary" }>).x, u));
+      K.hoist(SPLIT_RANGE_CONSTS);
       overVectors(() => {
         body.forEach((i, j) => j < split.at && instr(i, j, all, split.needA));
         emitExpSplitRange(f, K, xs, far, (u) => {
@@ -424,10 +417,13 @@ export function emitPlan(
           f.get(t).simd(OP.store, 0, ...uleb(u * 16));
         });
       });
+      K.release();
       f.get(far).simd(OP.anyTrue).op(0x04, 0x40); // if (some lane out of range)
       columns(need);
       f.op(0x05); // else
+      K.hoist(SPLIT_POLY_CONSTS);
       columns(split.needB);
+      K.release();
       f.op(0x0b);
     } else if (vecs > 0) columns(need);
     if (rem > 0) {

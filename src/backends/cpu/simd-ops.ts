@@ -108,6 +108,9 @@ export function constTableSize(mem: WebAssembly.Memory | null): number {
  */
 export class Consts {
   readonly #slots: Map<string, number>;
+  /** Constants read from locals instead (see hoist): key → local. */
+  readonly #held = new Map<string, string>();
+  readonly #declared = new Set<string>();
   constructor(
     readonly f: FnBuilder,
     readonly mem: WebAssembly.Memory,
@@ -116,9 +119,36 @@ export class Consts {
     if (!m) constSlots.set(mem, (m = new Map()));
     this.#slots = m;
   }
+  /**
+   * Loads the constants `vs` (`[value, int]`) into locals here, and has push read them from those
+   * locals until `release`: for a short loop with few constants (a split exp's, see simd-exp.ts),
+   * where they stay in registers, instead of a load at every use.
+   */
+  hoist(vs: readonly (readonly [number, boolean])[]): void {
+    for (const [v, int] of vs) {
+      const key = Consts.#key(v, int);
+      if (this.#held.has(key)) continue;
+      const name = `k_${key.replace(/[^\w]/g, "_")}`;
+      if (!this.#declared.has(name)) {
+        this.f.local(name, "v128");
+        this.#declared.add(name);
+      }
+      this.push(v, int).set(name);
+      this.#held.set(key, name);
+    }
+  }
+  /** Ends a `hoist`: constants are loaded at each use again. */
+  release(): void {
+    this.#held.clear();
+  }
+  static #key(v: number, int: boolean): string {
+    return `${int ? "i" : "f"}${Object.is(v, -0) ? "-0" : v}`;
+  }
   /** Pushes the f32x4 (or, with `int`, i32x4) splat of v. */
   push(v: number, int = false): FnBuilder {
-    const key = `${int ? "i" : "f"}${Object.is(v, -0) ? "-0" : v}`;
+    const key = Consts.#key(v, int);
+    const held = this.#held.get(key);
+    if (held !== undefined) return this.f.get(held);
     const bytes = int ? i32x4(v) : f32x4(v);
     let slot = this.#slots.get(key);
     if (slot === undefined && this.#slots.size < CONST_BYTES / 16) {
