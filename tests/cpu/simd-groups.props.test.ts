@@ -63,8 +63,9 @@ function build(e: Expr, x: Tensor, r?: Tensor, subs: readonly Expr[] = []): Tens
         return tf.tanh(go(t.a));
       case "expt":
         return tf.exp(tf.tanh(go(t.a))); // bounded: exp of a value in [−1, 1]
-      case "expw": // some lanes past exp's fast range (|a| > 87/44) in some rows
-        return tf.exp(tf.multiply(go(t.a), 44));
+      case "expw": // some lanes past exp's fast range (60·|a| > 87) in some rows; tiny or 0 there, so
+        // no huge values whose cancellation would magnify exp's last-bit differences
+        return tf.exp(tf.multiply(tf.abs(go(t.a)), -60));
       case "add":
         return tf.add(go(t.a), go(t.b));
       case "sub":

@@ -9,7 +9,7 @@ import type { FnBuilder } from "./wasm.js";
 import { uleb } from "./wasm.js";
 import type { Consts } from "./simd-lanes.js";
 import { LANES, OP, emitExpGroup, emitExpSplitPoly, emitExpSplitRange, expSplitLocals, f32x4 } from "./simd-lanes.js";
-import { SPLIT_POLY_CONSTS, SPLIT_RANGE_CONSTS, maySplit } from "./simd-exp.js";
+import { maySplit } from "./simd-exp.js";
 import type { Access, SimdPlan } from "./simd.js";
 
 /** Whether a load reads one element for the whole kernel. */
@@ -401,31 +401,28 @@ export function emitPlan(
       });
     };
     if (vecs > 0 && split) {
-      // The split exp's first loop, then the second or (a lane out of range) the one loop; each
-      // split loop's constants are loaded into locals once per row (registers in the loop).
+      // The split exp's first loop, then the second or (a lane out of range) the one loop.
       const far = `${P}far`;
       f.simd(OP.const, ...f32x4(0)).set(far);
       const xs = all.map((u) => v((body[split.at] as Extract<Instr, { op: "unary" }>).x, u));
-      K.hoist(SPLIT_RANGE_CONSTS);
-      overVectors(() => {
-        body.forEach((i, j) => j < split.at && instr(i, j, all, split.needA));
-        emitExpSplitRange(f, K, xs, far, (u) => {
-          const { t, r } = expSplitLocals(u);
-          scratch(splitAt!);
-          f.get(r).simd(OP.store, 0, ...uleb(u * 16));
-          scratch(splitAt! + 1);
-          f.get(t).simd(OP.store, 0, ...uleb(u * 16));
-        });
-      });
-      K.release();
+      K.hoisting(() =>
+        overVectors(() => {
+          body.forEach((i, j) => j < split.at && instr(i, j, all, split.needA));
+          emitExpSplitRange(f, K, xs, far, (u) => {
+            const { t, r } = expSplitLocals(u);
+            scratch(splitAt!);
+            f.get(r).simd(OP.store, 0, ...uleb(u * 16));
+            scratch(splitAt! + 1);
+            f.get(t).simd(OP.store, 0, ...uleb(u * 16));
+          });
+        }),
+      );
       f.get(far).simd(OP.anyTrue).op(0x04, 0x40); // if (some lane out of range)
-      columns(need);
+      K.hoisting(() => columns(need));
       f.op(0x05); // else
-      K.hoist(SPLIT_POLY_CONSTS);
-      columns(split.needB);
-      K.release();
+      K.hoisting(() => columns(split.needB));
       f.op(0x0b);
-    } else if (vecs > 0) columns(need);
+    } else if (vecs > 0) K.hoisting(() => columns(need));
     if (rem > 0) {
       f.i32(vecs * 16).set("c");
       steps([0], true);

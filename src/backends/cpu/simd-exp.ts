@@ -159,18 +159,6 @@ export function emitExpGroup(f: FnBuilder, K: Consts, xs: readonly string[], out
   f.op(0x0b);
 }
 
-/** The constants of emitExpSplitRange (range test, reduction), to hoist around its loop. */
-export const SPLIT_RANGE_CONSTS: readonly (readonly [number, boolean])[] = [
-  [0x7fffffff, true],
-  [0x42ae0000, true],
-  [1.4426950408889634, false],
-  [MAGIC + 127, false],
-  [0.693359375, false],
-  [-2.1219444e-4, false],
-];
-/** The constants of emitExpSplitPoly. */
-export const SPLIT_POLY_CONSTS: readonly (readonly [number, boolean])[] = [...EXP_Q, 1].map((c) => [c, false] as const);
-
 /**
  * A split exp's first pass over a row (see simd-emit.ts): ORs the range test of the vectors `xs`
  * into the v128 local `far` (a lane mask: some lane outside [−87, 87] or NaN), then, vector by
