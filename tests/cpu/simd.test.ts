@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import * as tf from "../../src/index.js";
 import type { Tensor } from "../../src/index.js";
 import { setSimdMinElements, simdGroup, simdHelpers, simdMemory, simdPlan, simdThreads } from "../../src/backends/cpu/simd.js";
+import type { SimdPlan } from "../../src/backends/cpu/simd.js";
 import { arenaStats } from "../../src/backends/cpu/program.js";
 import type { ElementwiseKernel, ReduceKernel } from "../../src/scheduler/ir.js";
 
@@ -30,6 +31,20 @@ function both(f: (...x: Tensor[]) => Tensor, ...args: { data: Float32Array; shap
   const got = run("cpu");
   expect(got.length).toBe(want.length);
   expect(close(got, want)).toBe(0);
+}
+
+/** The SIMD plans of f's jitted kernels (all planned) and the scratch bytes of their row group. */
+function grouped(f: (...x: Tensor[]) => Tensor, ...shapes: number[][]): { plans: SimdPlan[]; scratch: number } {
+  const ks = tf.jit(f).lower(...shapes.map((s) => tf.ones(s))).program.kernels as readonly (ElementwiseKernel | ReduceKernel)[];
+  const plans = ks.map((k) => simdPlan(k)!);
+  return {
+    plans,
+    scratch:
+      simdGroup(
+        plans,
+        ks.map((k) => k.inputs),
+      ).scratchBytes ?? 0,
+  };
 }
 
 const data = (n: number, scale = 1, seed = 1): Float32Array => Float32Array.from({ length: n }, (_, i) => Math.sin(i * 12.9898 + seed) * scale);
@@ -246,15 +261,9 @@ describe.skipIf(!simdMemory())("wasm simd kernels", () => {
 
   it("a group whose kernels differ in columns sizes its scratch rows for the widest (a split exp after a narrow row sum)", () => {
     const f = (x: Tensor, y: Tensor): Tensor => tf.multiply(tf.exp(tf.multiply(y, tf.sum(tf.tanh(x), { axis: -1, keepdims: true }))), y);
-    const ks = tf.jit(f).lower(tf.ones([2048, 16]), tf.ones([2048, 1024])).program.kernels as readonly (ElementwiseKernel | ReduceKernel)[];
-    const plans = ks.map((k) => simdPlan(k)!);
+    const { plans, scratch } = grouped(f, [2048, 16], [2048, 1024]);
     expect(plans.map((p) => p.cols)).toEqual([16, 1024]);
-    expect(
-      simdGroup(
-        plans,
-        ks.map((k) => k.inputs),
-      ).scratchBytes,
-    ).toBe(2 * 1024 * 4);
+    expect(scratch).toBe(2 * 1024 * 4);
     // (Sized by the first kernel's 16 columns, the helper threads' scratch rows overlapped: Infinity.)
     both(f, { data: data(2048 * 16, 0.1, 2), shape: [2048, 16] }, { data: data(2048 * 1024, 1, 3), shape: [2048, 1024] });
   });
@@ -299,16 +308,10 @@ describe.skipIf(!simdMemory())("wasm simd kernels", () => {
       const e = tf.exp(tf.subtract(x, tf.max(x, { axis: -1, keepdims: true })));
       return tf.divide(e, tf.sum(e, { axis: -1, keepdims: true }));
     };
-    const ks = tf.jit(sm).lower(tf.ones([8, 64])).program.kernels as readonly (ElementwiseKernel | ReduceKernel)[];
-    expect(ks.length).toBe(3);
-    const plans = ks.map((k) => simdPlan(k)!);
+    const { plans, scratch } = grouped(sm, [8, 64]);
+    expect(plans.length).toBe(3);
     // One row region for the shared exp values, two for the split exp (2^n and the reduced argument).
-    expect(
-      simdGroup(
-        plans,
-        ks.map((k) => k.inputs),
-      ).scratchBytes,
-    ).toBe(3 * 64 * 4);
+    expect(scratch).toBe(3 * 64 * 4);
     // Same bodies over different inputs share nothing (the split exp's two rows remain).
     expect(simdGroup(plans, [[0], [0, 7], [0, 1, 2]]).scratchBytes ?? 0).toBe(2 * 64 * 4);
     both((x) => tf.add(sm(x), tf.exp(tf.subtract(tf.flip(x, { axis: -1 }), tf.max(x, { axis: -1, keepdims: true })))), {
