@@ -150,21 +150,75 @@ const paramKeys = new WeakMap<object, string | null>();
 
 /**
  * A node's params as a string key (hash-consing, the eager plan cache): -0 and non-finite numbers
- * kept, calls by id. Undefined when they hold a function, which the key cannot spell.
+ * kept, calls by id. Undefined when they hold a function, which the key cannot spell. Plain data
+ * (most params: `{}`, `{ shape }`, `{ value, dtype }`) is spelled directly, the same string
+ * JSON.stringify gives, without memoizing; the rest through JSON.stringify once per params object.
  */
 export function paramKey(params: object): string | undefined {
+  const quick = plainKey(params, 0);
+  if (quick !== undefined) return quick;
   const memo = paramKeys.get(params);
   if (memo !== undefined) return memo ?? undefined;
   let plain = true;
   const key = JSON.stringify(params, (_k, v: unknown) => {
-    if (typeof v === "number" && !Number.isFinite(v)) return String(v);
-    if (Object.is(v, -0)) return "-0"; // a -0 literal must not merge with +0
+    const n = numberKey(v);
+    if (n !== undefined) return n;
     if (typeof v === "object" && v !== null && "id" in v && ("graph" in v || "fwd" in v)) return `call#${String((v as { id: number }).id)}`;
     if (typeof v === "function") plain = false;
     return v;
   });
   paramKeys.set(params, plain ? key : null);
   return plain ? key : undefined;
+}
+
+/** A number the key spells as a string (JSON has no -0 or non-finite numbers; a -0 literal must not merge with +0). */
+function numberKey(v: unknown): string | undefined {
+  if (typeof v !== "number") return undefined;
+  if (!Number.isFinite(v)) return String(v);
+  return Object.is(v, -0) ? "-0" : undefined;
+}
+
+/**
+ * paramKey's string for plain data (numbers, strings, booleans, null, arrays and plain objects of
+ * them, a few levels deep), exactly as its JSON.stringify spells it; undefined for anything else
+ * (a call, a function, a typed array, undefined), which takes the general path.
+ */
+function plainKey(v: unknown, depth: number): string | undefined {
+  switch (typeof v) {
+    case "number": {
+      const n = numberKey(v);
+      return n === undefined ? String(v) : `"${n}"`;
+    }
+    case "string":
+      return JSON.stringify(v);
+    case "boolean":
+      return v ? "true" : "false";
+    case "object": {
+      if (v === null) return "null";
+      if (depth > 4) return undefined;
+      if (Array.isArray(v)) {
+        let out = "[";
+        for (let i = 0; i < v.length; i++) {
+          const e = plainKey(v[i], depth + 1);
+          if (e === undefined) return undefined;
+          out += i ? `,${e}` : e;
+        }
+        return `${out}]`;
+      }
+      if (Object.getPrototypeOf(v) !== Object.prototype || "toJSON" in v || ("id" in v && ("graph" in v || "fwd" in v))) return undefined;
+      let out = "{";
+      let first = true;
+      for (const k of Object.keys(v)) {
+        const e = plainKey((v as Record<string, unknown>)[k], depth + 1);
+        if (e === undefined) return undefined;
+        out += `${first ? "" : ","}${JSON.stringify(k)}:${e}`;
+        first = false;
+      }
+      return `${out}}`;
+    }
+    default:
+      return undefined;
+  }
 }
 
 function nodeKey(prim: string, params: object, inputs: readonly Node[]): string {
