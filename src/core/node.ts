@@ -104,6 +104,10 @@ export class NodeOf<P extends Primitive> {
   handles = 0;
   /** Whether a traced node reads this (untraced) node: a constant captured by a trace, read by compiled programs later. */
   pinned = false;
+  /** @internal The last topoSort walk that visited this node (see topoSort). */
+  mark = 0;
+  /** @internal paramKey of the params once asked (null: not spellable; see paramKeyOf). */
+  pkey: string | null | undefined = undefined;
 
   /** Whether this node is a realized buffer. */
   isBuffer(): this is Node<"buffer"> {
@@ -122,6 +126,7 @@ export class NodeOf<P extends Primitive> {
     m.storage = storage;
     bind(storage);
     m.depth = 0;
+    this.pkey = undefined;
   }
 }
 
@@ -221,8 +226,20 @@ function plainKey(v: unknown, depth: number): string | undefined {
   }
 }
 
-function nodeKey(prim: string, params: object, inputs: readonly Node[]): string {
-  return `${prim}|${paramKey(params) ?? `fn#${freshId()}`}|${inputs.map((n) => n.id).join(",")}`;
+/**
+ * paramKey of a node's params, computed once per node (hash-consing and the eager plan cache both
+ * key every pending node of a realized graph).
+ */
+export function paramKeyOf(n: Node): string | undefined {
+  if (n.pkey === undefined) n.pkey = paramKey(n.params) ?? null;
+  return n.pkey ?? undefined;
+}
+
+/** The hash-consing key of `prim(params)(inputs)`, from its params' key (undefined: never equal to another node). */
+function nodeKey(prim: string, pkey: string | undefined, inputs: readonly Node[]): string {
+  let key = `${prim}|${pkey ?? `fn#${freshId()}`}|`;
+  for (let i = 0; i < inputs.length; i++) key += i ? `,${inputs[i]!.id}` : `${inputs[i]!.id}`;
+  return key;
 }
 
 function freshNode<P extends Primitive>(prim: P, params: Params<P>, inputs: readonly Node[], shape: Shape, dtype: DType, avals?: readonly Aval[]): Node {
@@ -261,12 +278,14 @@ export function makeNode<P extends Primitive>(prim: P, params: Params<P>, inputs
     }
     return n;
   }
-  const key = nodeKey(prim, params, inputs);
+  const pkey = paramKey(params);
+  const key = nodeKey(prim, pkey, inputs);
   for (let i = tables.length - 1; i >= 0; i--) {
     const hit = tables[i]!.get(key);
     if (hit) return hit;
   }
   const node = freshNode(prim, params, inputs, shape, dtype, avals);
+  node.pkey = pkey ?? null;
   if (node.traced) for (const i of inputs) if (!i.traced) i.pinned = true;
   tables[tables.length - 1]!.set(key, node);
   return node;
@@ -304,10 +323,14 @@ export function cse(outputs: readonly Node[]): Node[] {
   for (const n of topoSort(outputs)) {
     const leafById = n.prim === "buffer" || n.prim === "input";
     const ins = n.inputs.map((i) => memo.get(i.id)!);
-    const key = leafById ? `#${n.id}` : nodeKey(n.prim, n.params, ins);
+    const key = leafById ? `#${n.id}` : nodeKey(n.prim, paramKeyOf(n), ins);
     let c = canon.get(key);
     if (!c) {
-      c = ins.every((x, k) => x === n.inputs[k]) ? n : freshNode(n.prim, n.params, ins, n.shape, n.dtype, n.avals);
+      if (ins.every((x, k) => x === n.inputs[k])) c = n;
+      else {
+        c = freshNode(n.prim, n.params, ins, n.shape, n.dtype, n.avals);
+        c.pkey = n.pkey;
+      }
       canon.set(key, c);
     }
     memo.set(n.id, c);
@@ -352,29 +375,46 @@ export function isPrimIn<P extends Primitive>(n: Node, prims: ReadonlySet<P>): n
 
 /** Nodes reachable from `outputs`, in topological order (inputs before users). */
 export function topoSort(outputs: readonly Node[], stopAt?: (n: Node) => boolean): Node[] {
+  if (walking) throw new Error("internal: topoSort called from a stopAt callback (its visit marks would clash)");
+  walking = true;
+  // Visited: a node's mark equals this walk's number (no set of ids to hash). An explicit stack
+  // (graphs can be deeper than the call stack): the node, its next input, and whether its inputs
+  // are walked at all (stopAt asked once per node).
+  const walk = ++walks;
   const order: Node[] = [];
-  const seen = new Set<number>();
-  const stack: [Node, number][] = [];
-  for (const o of outputs) {
-    if (seen.has(o.id)) continue;
-    stack.push([o, 0]);
-    seen.add(o.id);
-    while (stack.length) {
-      const top = stack[stack.length - 1]!;
-      const [n, i] = top;
-      const leaf = stopAt?.(n) ?? false;
-      if (!leaf && i < n.inputs.length) {
-        top[1] = i + 1;
-        const c = n.inputs[i]!;
-        if (!seen.has(c.id)) {
-          seen.add(c.id);
-          stack.push([c, 0]);
+  const nodes: Node[] = [];
+  const next: number[] = [];
+  try {
+    for (const o of outputs) {
+      if (o.mark === walk) continue;
+      o.mark = walk;
+      nodes.push(o);
+      next.push(stopAt?.(o) ? o.inputs.length : 0);
+      while (nodes.length) {
+        const top = nodes.length - 1;
+        const n = nodes[top]!;
+        const i = next[top]!;
+        if (i < n.inputs.length) {
+          next[top] = i + 1;
+          const c = n.inputs[i]!;
+          if (c.mark !== walk) {
+            c.mark = walk;
+            nodes.push(c);
+            next.push(stopAt?.(c) ? c.inputs.length : 0);
+          }
+        } else {
+          nodes.pop();
+          next.pop();
+          order.push(n);
         }
-      } else {
-        stack.pop();
-        order.push(n);
       }
     }
+  } finally {
+    walking = false;
   }
   return order;
 }
+
+/** Walks topoSort has started (each marks the nodes it visits with its number), and whether one runs. */
+let walks = 0;
+let walking = false;

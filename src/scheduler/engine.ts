@@ -12,7 +12,7 @@ import { Graph } from "../core/graph.js";
 import type { MemoryStats } from "../core/memory.js";
 import { checkBudget, memoryBudget } from "../core/memory.js";
 import type { Node, Storage } from "../core/node.js";
-import { bufferNode, inputNode, makeNode, paramKey, topoSort } from "../core/node.js";
+import { bufferNode, inputNode, makeNode, paramKeyOf, topoSort } from "../core/node.js";
 import { LruCache } from "../core/lru.js";
 import type { Primitive } from "../core/primitives.js";
 import { VIEW_PRIMS } from "../core/primitives.js";
@@ -148,7 +148,7 @@ function eagerStructure(outputs: readonly Node[]): { key: string; order: Node[];
       parts.push(`B${n.dtype}[${n.shape.join(",")}]`);
       continue;
     }
-    const params = paramKey(n.params);
+    const params = paramKeyOf(n);
     if (params === undefined) return undefined;
     parts.push(`${n.prim}${params}(${n.inputs.map((i) => at.get(i.id)).join(",")})`);
   }
