@@ -168,12 +168,17 @@ export function paramKey(params: object): string | undefined {
   const key = JSON.stringify(params, (_k, v: unknown) => {
     const n = numberKey(v);
     if (n !== undefined) return n;
-    if (typeof v === "object" && v !== null && "id" in v && ("graph" in v || "fwd" in v)) return `call#${String((v as { id: number }).id)}`;
+    if (isCall(v)) return `call#${String(v.id)}`;
     if (typeof v === "function") plain = false;
     return v;
   });
   paramKeys.set(params, plain ? key : null);
   return plain ? key : undefined;
+}
+
+/** A call in params (a `call`/custom-rule primitive's body), which keys spell by its id. */
+function isCall(v: unknown): v is { id: number } {
+  return typeof v === "object" && v !== null && "id" in v && ("graph" in v || "fwd" in v);
 }
 
 /** A number the key spells as a string (JSON has no -0 or non-finite numbers; a -0 literal must not merge with +0). */
@@ -210,7 +215,7 @@ function plainKey(v: unknown, depth: number): string | undefined {
         }
         return `${out}]`;
       }
-      if (Object.getPrototypeOf(v) !== Object.prototype || "toJSON" in v || ("id" in v && ("graph" in v || "fwd" in v))) return undefined;
+      if (Object.getPrototypeOf(v) !== Object.prototype || "toJSON" in v || isCall(v)) return undefined;
       let out = "{";
       let first = true;
       for (const k of Object.keys(v)) {

@@ -51,3 +51,19 @@ describe("paramKey", () => {
     expect(paramKey(withJson)).toBe('{"value":"x"}');
   });
 });
+
+describe("paramKeyOf", () => {
+  it("keys a node's params once, and its buffer's params after it is realized", async () => {
+    const { add, multiply, tensor } = await import("../../src/index.js");
+    const { paramKeyOf } = await import("../../src/core/node.js");
+    const y = add(tensor([1, 2]), tensor([3, 4]));
+    const n = y.node;
+    expect(paramKeyOf(n)).toBe(paramKey(n.params));
+    const later = multiply(y, 2); // another consumer: reading the next one realizes y as shared work
+    multiply(y, 3).dataSync(); // y's node becomes its buffer in place: new params
+    expect(later.dataSync()).toEqual(new Float32Array([8, 12]));
+    expect(n.prim).toBe("buffer");
+    expect(paramKeyOf(n)).toBe(paramKey(n.params));
+    expect(paramKeyOf(n)).toBe('{"dtype":"float32","shape":[2]}');
+  });
+});
