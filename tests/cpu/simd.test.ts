@@ -163,6 +163,25 @@ describe.skipIf(!simdMemory())("wasm simd kernels", () => {
     expect(arenaStats.reused).toBe(reused + 1);
   });
 
+  it("a SIMD group's result arrays are allocated at their first copy out, and outputs read by later runners are there first", () => {
+    // softmax (one SIMD row group, its output copied out row chunk by row chunk), its row max
+    // (also an output), and an argmax over the softmax (a host runner reading a program output).
+    const f = tf.jit((a: Tensor) => {
+      const s = tf.nn.softmax(a);
+      return [s, tf.max(a, { axis: -1 }), tf.argmax(s, { axis: -1 })] as const;
+    });
+    const x = tf.tensor(data(256 * 1024, 3, 7), { shape: [256, 1024] });
+    const run = (backend: string): Float32Array[] => {
+      tf.setBackend(backend);
+      return f(x).map((t) => Float32Array.from(t.dataSync()));
+    };
+    const want = run("reference");
+    const late = arenaStats.lateOutputs;
+    const got = run("cpu");
+    expect(arenaStats.lateOutputs).toBeGreaterThan(late);
+    got.forEach((g, i) => expect(close(g, want[i]!)).toBe(0));
+  });
+
   it("exp stays within 2 ulp of the float64 result on a dense grid (both scaling paths, denormal results)", () => {
     const n = 1 << 16;
     const x = Float32Array.from({ length: n }, (_, i) => -104 + (193 * i) / n);

@@ -16,7 +16,7 @@ import { reduceFn } from "./codegen-reduce.js";
 import { wasmMemoryLimit } from "./matmul.js";
 import type { SimdFn, SimdPlan } from "./simd.js";
 import { CONST_BYTES, simdGroup, simdMemory, simdPlan, simdThreads } from "./simd.js";
-import { simdArena } from "./simd-threads.js";
+import { rowLocalInputs, simdArena } from "./simd-threads.js";
 import type { Runner } from "./matmul-runners.js";
 import type { Executable } from "./opaque-runners.js";
 import { opaqueRunner } from "./opaque-runners.js";
@@ -55,37 +55,19 @@ function runnerOf(k: Kernel): Runner {
 
 /** Which compiled program last used the SIMD arena (see simd-threads.ts `simdArena`). */
 const arena = simdArena;
-
+/** The place of an output slot's array until `runWith` allocates it (never written). */
+const NOT_YET = new Float32Array(0);
 /** Program outputs written over a donated input's array (jit donateArgnums; tests). */
 export const donationStats = { inPlace: 0 };
 
-/** Input/constant copies into the SIMD arena: done, and skipped because the copy was still there (tests). */
-export const arenaStats = { copied: 0, reused: 0 };
+/**
+ * Input/constant copies into the SIMD arena: done, and skipped because the copy was still there;
+ * output arrays allocated at their first copy out, after their kernels started (tests).
+ */
+export const arenaStats = { copied: 0, reused: 0, lateOutputs: 0 };
 
 /** Smallest load-only SIMD kernel (elements) worth a copy into wasm memory (it is shared with the helpers). */
 const SIMD_SHARED_MIN = 1 << 20;
-
-/**
- * Input slots of a SIMD group that every kernel of it reads only at its own row, row-major with
- * the group's columns (row r is elements [r·cols, (r+1)·cols)): they can be copied into wasm
- * memory row chunk by row chunk while helper threads compute the chunks already there.
- */
-function rowLocalInputs(group: readonly number[], kernels: readonly Kernel[], plans: readonly (SimdPlan | undefined)[], slots: Program["slots"]): Set<number> {
-  const { rows, cols } = plans[group[0]!]!;
-  const ok = new Map<number, boolean>();
-  for (const g of group) {
-    const p = plans[g]!;
-    p.epi?.body.forEach((ins) => ins.op === "load" && ok.set(kernels[g]!.inputs[ins.input]!, false));
-    p.body.forEach((ins, t) => {
-      if (ins.op !== "load") return;
-      const s = kernels[g]!.inputs[ins.input]!;
-      const a = p.acc[t]!;
-      const local = p.cols === cols && a.off === 0 && a.colCoef === 1 && a.rowCoef === cols && !a.terms && slots[s]!.size === rows * cols;
-      ok.set(s, (ok.get(s) ?? true) && local);
-    });
-  }
-  return new Set([...ok].filter(([, v]) => v).map(([s]) => s));
-}
 
 /**
  * Compiles a program for arrays: kernels are generated once, the intermediate pool is allocated
@@ -329,6 +311,7 @@ export function compileProgram(program: Program): Executable {
             break;
           }
         }
+      const lazy = new Set<number>();
       const bufs: TypedArray[] = slots.map((s, i) => {
         switch (s.kind) {
           case "input":
@@ -338,7 +321,8 @@ export function compileProgram(program: Program): Executable {
           case "temp":
             return own!.get(i) ?? (pool![s.pool]!.subarray(0, s.size) as TypedArray);
           case "output":
-            return chosen.get(i) ?? allocFilled(s.dtype, s.size);
+            if (!chosen.has(i)) lazy.add(i);
+            return chosen.get(i) ?? NOT_YET;
         }
       });
       if (taken.size) {
@@ -346,17 +330,31 @@ export function compileProgram(program: Program): Executable {
         // program may keep using its copy (taking the arena drops them all), nor may this one.
         arena.owner = token;
         try {
-          return runWith(bufs);
+          return runWith(bufs, lazy);
         } finally {
           held.forEach((a, s) => taken.has(a) && held.delete(s));
         }
       }
-      return runWith(bufs);
+      return runWith(bufs, lazy);
     },
   };
-  /** Runs the kernels over the bound buffers (`run` without the binding). */
-  function runWith(bufs: TypedArray[]): TypedArray[] {
+  /**
+   * Runs the kernels over the bound buffers (`run` without the binding). The output slots in
+   * `lazy` get their fresh arrays before the first runner, or else at their first copy out of the
+   * arena: the helper threads then compute while this thread takes the collection a big fresh
+   * array may start (softmax 4096×1024: a 0.4–6 ms pause in most calls).
+   */
+  function runWith(bufs: TypedArray[], lazy: Set<number>): TypedArray[] {
+    const out = (s: number, late = false): TypedArray => {
+      if (lazy.delete(s)) {
+        bufs[s] = allocFilled(slots[s]!.dtype, slots[s]!.size);
+        if (late) arenaStats.lateOutputs++;
+      }
+      return bufs[s]!;
+    };
+    const allOut = (): void => lazy.forEach((s) => out(s));
     if (!mem) {
+      allOut();
       for (const r of runners) r!(bufs);
       return program.outputs.map((s) => bufs[s]!);
     }
@@ -383,7 +381,7 @@ export function compileProgram(program: Program): Executable {
       for (const s of which) {
         if (!stale[s]) continue;
         view ??= new Float32Array(mem.buffer);
-        bufs[s]!.set(view.subarray(at[s]! >> 2, (at[s]! >> 2) + slots[s]!.size));
+        out(s).set(view.subarray(at[s]! >> 2, (at[s]! >> 2) + slots[s]!.size));
         stale[s] = 0;
       }
     };
@@ -406,7 +404,7 @@ export function compileProgram(program: Program): Executable {
               continue;
             }
             view ??= new Float32Array(mem.buffer);
-            view.set(bufs[s]!.subarray(0, slots[s]!.size) as Float32Array, at[s]! >> 2);
+            view.set(out(s).subarray(0, slots[s]!.size) as Float32Array, at[s]! >> 2);
           }
           ptrs.push(at[k.output]!);
           mine.add(k.output);
@@ -425,7 +423,7 @@ export function compileProgram(program: Program): Executable {
           const prepare = byRows.length
             ? (r0: number, r1: number): void => {
                 view ??= new Float32Array(mem.buffer);
-                for (const s of byRows) view.set(bufs[s]!.subarray(r0 * cols, r1 * cols) as Float32Array, (at[s]! >> 2) + r0 * cols);
+                for (const s of byRows) view.set(out(s).subarray(r0 * cols, r1 * cols) as Float32Array, (at[s]! >> 2) + r0 * cols);
               }
             : undefined;
           let fv: Float32Array | undefined;
@@ -438,7 +436,7 @@ export function compileProgram(program: Program): Executable {
                     const s = kernels[i]!.output;
                     const per = plans[i]!.reduce ? 1 : plans[i]!.cols;
                     const [a, b] = [r0 * per, Math.min(r1 * per, slots[s]!.size)];
-                    bufs[s]!.set(fv.subarray((at[s]! >> 2) + a, (at[s]! >> 2) + b), a);
+                    out(s, true).set(fv.subarray((at[s]! >> 2) + a, (at[s]! >> 2) + b), a);
                   }
                 }
               : undefined,
@@ -448,6 +446,7 @@ export function compileProgram(program: Program): Executable {
         } else u.fn(...ptrs);
         continue;
       }
+      allOut();
       if (u.kernels.length > 1) {
         // a fused group: its runner sits at its last member
         flush(u.kernels.flatMap((m) => kernels[m]!.inputs));
@@ -467,6 +466,7 @@ export function compileProgram(program: Program): Executable {
       } else resident[k.output] = 0;
     }
     flush(program.outputs);
+    allOut();
     finished = true;
     return program.outputs.map((s) => bufs[s]!);
   }

@@ -6,6 +6,8 @@
  */
 import { MAX_PAGES, feedChunks, threadCount } from "./matmul-simd.js";
 import { hasSimd } from "./wasm.js";
+import type { Kernel, Program } from "../../scheduler/ir.js";
+import type { SimdPlan } from "./simd.js";
 import { ShareGate, armHelper, awaitHelpers, failureSrc } from "./helper-guard.js";
 
 /** Control cells of a SIMD helper: 1 when its kernel threw (cleared by the caller), and the injected failure. */
@@ -274,3 +276,30 @@ export function simdShared(): boolean {
 
 /** Pages of a shared memory's declared maximum. */
 export const SHARED_PAGES = MAX_PAGES;
+
+/**
+ * Input slots of a SIMD group that every kernel of it reads only at its own row, row-major with
+ * the group's columns (row r is elements [r·cols, (r+1)·cols)): they can be copied into wasm
+ * memory row chunk by row chunk while helper threads compute the chunks already there.
+ */
+export function rowLocalInputs(
+  group: readonly number[],
+  kernels: readonly Kernel[],
+  plans: readonly (SimdPlan | undefined)[],
+  slots: Program["slots"],
+): Set<number> {
+  const { rows, cols } = plans[group[0]!]!;
+  const ok = new Map<number, boolean>();
+  for (const g of group) {
+    const p = plans[g]!;
+    p.epi?.body.forEach((ins) => ins.op === "load" && ok.set(kernels[g]!.inputs[ins.input]!, false));
+    p.body.forEach((ins, t) => {
+      if (ins.op !== "load") return;
+      const s = kernels[g]!.inputs[ins.input]!;
+      const a = p.acc[t]!;
+      const local = p.cols === cols && a.off === 0 && a.colCoef === 1 && a.rowCoef === cols && !a.terms && slots[s]!.size === rows * cols;
+      ok.set(s, (ok.get(s) ?? true) && local);
+    });
+  }
+  return new Set([...ok].filter(([, v]) => v).map(([s]) => s));
+}
