@@ -1,6 +1,7 @@
 // `npm run bench`: tenfold (cpu backend) beside TensorFlow.js (cpu and wasm backends), jax-js
-// (Wasm) and onnxruntime-node (native: matmul and conv forward), in one process. Prints one table: median
-// milliseconds per engine and the ratio peer/tenfold (> 1 means tenfold is faster).
+// (Wasm) and onnxruntime-node (native: matmul and conv forward), in one process. Prints a table of
+// median milliseconds per engine and the ratio peer/tenfold (> 1 means tenfold is faster), then
+// the same for each engine's fastest call.
 // BENCH_QUICK=1 runs fewer repetitions. The peers are declared in bench/package.json and
 // installed into bench/node_modules by `npm run bench` only (the root install stays lean); Node
 // resolves them from there because peers.ts imports them from inside bench/.
@@ -32,7 +33,7 @@ const ENGINES = process.env.BENCH_ENGINES ? ALL_ENGINES.filter((e) => process.en
  * in until the first collections free earlier results for reuse: 45–50 ms per 16 MB result on
  * this VM, whichever engine runs first in a fresh process).
  */
-async function time(fn: Fn, budgetMs: number): Promise<{ ms: number; faults: number }> {
+async function time(fn: Fn, budgetMs: number): Promise<{ ms: number; min: number; faults: number }> {
   const w0 = performance.now();
   for (let n = 0; n === 0 || (n < 20 && performance.now() - w0 < 200); n++) await fn();
   const ts: number[] = [];
@@ -47,7 +48,7 @@ async function time(fn: Fn, budgetMs: number): Promise<{ ms: number; faults: num
     if (ts.length >= 1 && performance.now() - start > budgetMs * 4) break;
   }
   const med = (a: number[]): number => [...a].sort((x, y) => x - y)[Math.floor(a.length / 2)]!;
-  return { ms: med(ts), faults: med(fs) };
+  return { ms: med(ts), min: Math.min(...ts), faults: med(fs) };
 }
 
 const rnd = (n: number): Float32Array => Float32Array.from({ length: n }, (_, i) => Math.sin(i * 12.9898) * 0.5);
@@ -302,16 +303,18 @@ async function main(): Promise<void> {
 
   // Table.
   const rows: string[][] = [];
+  const fastRows: string[][] = [];
   for (const c of cases) {
     if (ONLY && !ONLY.test(c.name)) continue;
     const ms: Record<string, number | undefined> = {};
+    const mins: Record<string, number | undefined> = {};
     const faults: Record<string, number> = {};
     for (const e of ENGINES) {
       const impl = c.impls[e];
       if (!impl) continue;
       try {
         const t = await time(await impl.setup(), QUICK ? 200 : 1000);
-        [ms[e], faults[e]] = [t.ms, t.faults];
+        [ms[e], mins[e], faults[e]] = [t.ms, t.min, t.faults];
       } catch (err) {
         console.log(`  (${e} failed on ${c.name}: ${String(err).split("\n")[0]})`);
       }
@@ -327,18 +330,28 @@ async function main(): Promise<void> {
       return `${v.toFixed(2)}${gf}${ratio}${pf}`;
     });
     rows.push([c.name, ...cells]);
+    fastRows.push([
+      c.name,
+      ...ENGINES.map((e) =>
+        mins[e] === undefined ? "n/a" : `${mins[e]!.toFixed(2)}${e !== "tenfold" && mins.tenfold ? ` ×${(mins[e]! / mins.tenfold).toFixed(2)}` : ""}`,
+      ),
+    ]);
     console.log(`${c.name}: ${cells.join(" | ")}`);
   }
   const { microCases } = await import("./micro.js");
   const micro = ONLY && !ONLY.test("micro") ? [] : await microCases();
   console.log("\n| case | " + ENGINES.join(" | ") + " |\n|---|" + ENGINES.map(() => "---").join("|") + "|");
   for (const r of rows) console.log(`| ${r.join(" | ")} |`);
+  // The same calls' fastest: each engine's time without a collection or a descheduled thread in it.
+  console.log("\nfastest call (ms), ×r = peer / tenfold:\n\n| case | " + ENGINES.join(" | ") + " |\n|---|" + ENGINES.map(() => "---").join("|") + "|");
+  for (const r of fastRows) console.log(`| ${r.join(" | ")} |`);
+  if (micro.length) console.log("");
   for (const m of micro) console.log(m);
   console.log(
     `\ntenfold cpu SIMD path: ${simdGemm()?.fma ? "relaxed SIMD (FMA, f32x4.relaxed_madd)" : hasSimd() ? "plain SIMD" : "no Wasm SIMD (JS kernels)"}${hasRelaxedSimd() && !relaxedSimd() ? " (relaxed SIMD available, off by TENFOLD_RELAXED=0)" : ""}`,
   );
   console.log(
-    `\nmachine: ${os.cpus()[0]?.model ?? "?"} × ${os.cpus().length}, Node ${process.version}; ms (median), ×r = peer time / tenfold time; [n page faults]: the median call's minor page faults, shown from 256 (its result's fresh pages faulted in)`,
+    `\nmachine: ${os.cpus()[0]?.model ?? "?"} × ${os.cpus().length}, Node ${process.version}; ms (median; the second table: fastest call), ×r = peer time / tenfold time; [n page faults]: the median call's minor page faults, shown from 256 (its result's fresh pages faulted in)`,
   );
 }
 
