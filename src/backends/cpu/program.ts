@@ -57,15 +57,16 @@ function runnerOf(k: Kernel): Runner {
 const arena = simdArena;
 /** The place of an output slot's array until `runWith` allocates it (never written). */
 const NOT_YET = new Float32Array(0);
+const unwritten = (s: number): never => {
+  throw new Error(`internal: cpu program slot ${s} read before its kernel ran`);
+};
 /** Program outputs written over a donated input's array (jit donateArgnums; tests). */
 export const donationStats = { inPlace: 0 };
-
 /**
  * Input/constant copies into the SIMD arena: done, and skipped because the copy was still there;
  * output arrays allocated at their first copy out, after their kernels started (tests).
  */
 export const arenaStats = { copied: 0, reused: 0, lateOutputs: 0 };
-
 /** Smallest load-only SIMD kernel (elements) worth a copy into wasm memory (it is shared with the helpers). */
 const SIMD_SHARED_MIN = 1 << 20;
 
@@ -339,10 +340,8 @@ export function compileProgram(program: Program): Executable {
     },
   };
   /**
-   * Runs the kernels over the bound buffers (`run` without the binding). The output slots in
-   * `lazy` get their fresh arrays before the first runner, or else at their first copy out of the
-   * arena: the helper threads then compute while this thread takes the collection a big fresh
-   * array may start (softmax 4096×1024: a 0.4–6 ms pause in most calls).
+   * Runs the kernels over the bound buffers (`run` without the binding). The outputs in `lazy` get their fresh arrays before the
+   * first runner, or at their first copy out of the arena: the helpers compute through the collection a big array may start.
    */
   function runWith(bufs: TypedArray[], lazy: Set<number>): TypedArray[] {
     const out = (s: number, late = false): TypedArray => {
@@ -353,6 +352,7 @@ export function compileProgram(program: Program): Executable {
       return bufs[s]!;
     };
     const allOut = (): void => lazy.forEach((s) => out(s));
+    const read = (s: number): TypedArray => (lazy.has(s) ? unwritten(s) : bufs[s]!);
     if (!mem) {
       allOut();
       for (const r of runners) r!(bufs);
@@ -404,7 +404,7 @@ export function compileProgram(program: Program): Executable {
               continue;
             }
             view ??= new Float32Array(mem.buffer);
-            view.set(out(s).subarray(0, slots[s]!.size) as Float32Array, at[s]! >> 2);
+            view.set(read(s).subarray(0, slots[s]!.size) as Float32Array, at[s]! >> 2);
           }
           ptrs.push(at[k.output]!);
           mine.add(k.output);
@@ -423,7 +423,7 @@ export function compileProgram(program: Program): Executable {
           const prepare = byRows.length
             ? (r0: number, r1: number): void => {
                 view ??= new Float32Array(mem.buffer);
-                for (const s of byRows) view.set(out(s).subarray(r0 * cols, r1 * cols) as Float32Array, (at[s]! >> 2) + r0 * cols);
+                for (const s of byRows) view.set(read(s).subarray(r0 * cols, r1 * cols) as Float32Array, (at[s]! >> 2) + r0 * cols);
               }
             : undefined;
           let fv: Float32Array | undefined;
