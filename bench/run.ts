@@ -51,6 +51,9 @@ async function time(fn: Fn, budgetMs: number): Promise<{ ms: number; min: number
   return { ms: med(ts), min: Math.min(...ts), faults: med(fs) };
 }
 
+/** ` ×r` (peer time / tenfold time) for a peer's cell, "" for tenfold's own or without a tenfold time. */
+const ratioOf = (engine: string, ms: number, tenfold: number | undefined): string => (engine !== "tenfold" && tenfold ? ` ×${(ms / tenfold).toFixed(2)}` : "");
+
 const rnd = (n: number): Float32Array => Float32Array.from({ length: n }, (_, i) => Math.sin(i * 12.9898) * 0.5);
 
 async function main(): Promise<void> {
@@ -324,27 +327,26 @@ async function main(): Promise<void> {
       const v = ms[e];
       if (v === undefined) return "n/a";
       const gf = c.flops ? ` (${(c.flops / v / 1e6).toFixed(1)} GF/s)` : "";
-      const ratio = e !== "tenfold" && base ? ` ×${(v / base).toFixed(2)}` : "";
+      const ratio = ratioOf(e, v, base);
       // The median call faulted fresh pages in (see docs/troubleshooting.md): its time is mostly the OS's.
       const pf = (faults[e] ?? 0) >= 256 ? ` [${faults[e]} page faults]` : "";
       return `${v.toFixed(2)}${gf}${ratio}${pf}`;
     });
     rows.push([c.name, ...cells]);
-    fastRows.push([
-      c.name,
-      ...ENGINES.map((e) =>
-        mins[e] === undefined ? "n/a" : `${mins[e]!.toFixed(2)}${e !== "tenfold" && mins.tenfold ? ` ×${(mins[e]! / mins.tenfold).toFixed(2)}` : ""}`,
-      ),
-    ]);
+    fastRows.push([c.name, ...ENGINES.map((e) => (mins[e] === undefined ? "n/a" : `${mins[e]!.toFixed(2)}${ratioOf(e, mins[e]!, mins.tenfold)}`))]);
     console.log(`${c.name}: ${cells.join(" | ")}`);
   }
   const { microCases } = await import("./micro.js");
   const micro = ONLY && !ONLY.test("micro") ? [] : await microCases();
-  console.log("\n| case | " + ENGINES.join(" | ") + " |\n|---|" + ENGINES.map(() => "---").join("|") + "|");
-  for (const r of rows) console.log(`| ${r.join(" | ")} |`);
+  const table = (rs: readonly string[][]): void => {
+    console.log("| case | " + ENGINES.join(" | ") + " |\n|---|" + ENGINES.map(() => "---").join("|") + "|");
+    for (const r of rs) console.log(`| ${r.join(" | ")} |`);
+  };
+  console.log("");
+  table(rows);
   // The same calls' fastest: each engine's time without a collection or a descheduled thread in it.
-  console.log("\nfastest call (ms), ×r = peer / tenfold:\n\n| case | " + ENGINES.join(" | ") + " |\n|---|" + ENGINES.map(() => "---").join("|") + "|");
-  for (const r of fastRows) console.log(`| ${r.join(" | ")} |`);
+  console.log("\nfastest call (ms), ×r = peer / tenfold:\n");
+  table(fastRows);
   if (micro.length) console.log("");
   for (const m of micro) console.log(m);
   console.log(
