@@ -6,7 +6,7 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import * as tf from "../../src/index.js";
 import type { Tensor } from "../../src/index.js";
-import { donationStats } from "../../src/backends/cpu/program.js";
+import { arenaStats, donationStats } from "../../src/backends/cpu/program.js";
 import { runSeed } from "../scheduler/gen.js";
 
 type T = Tensor;
@@ -172,6 +172,53 @@ describe("donated inputs written in place (cpu)", () => {
     // copy of x gave exp(x), off in the third digit)
     const got = values(g(y));
     expect(Math.max(...got.map((v, i) => Math.abs(v - expect1[i]!) / expect1[i]!))).toBeLessThan(1e-6);
+  });
+
+  it("a donating step leaves its updates in wasm memory: the next step skips their copy in, values equal to the undonated loop", () => {
+    // m2 and p2 are written over m's and p's places in the SIMD arena (in wasm memory, m2's
+    // kernel alone reads m and p2's alone reads p; the matmul p2 needs reads p's array before): after a
+    // call in which they took m's and p's arrays, the arena holds those arrays' values.
+    const step = (p: T, m: T, g: T): T[] => {
+      const m2 = tf.add(tf.multiply(m, 0.9), tf.multiply(g, 0.1));
+      const loss = tf.mean(tf.matmul(g, tf.matrixTranspose(p)));
+      return [tf.subtract(tf.multiply(p, 0.999), tf.multiply(tf.sqrt(tf.abs(m2)), tf.multiply(loss, 0.01))), m2, loss];
+    };
+    const plain = tf.jit(step);
+    const donating = tf.jit(step, { donateArgnums: [0, 1] });
+    const g = real(20, [96, 64]);
+    let [a, am] = [real(21, [96, 64]), real(22, [96, 64])];
+    let [b, bm] = [copy(a), copy(am)];
+    let la = tf.scalar(0);
+    let lb = la;
+    for (let i = 0; i < 5; i++) [a, am, la] = plain(a, am, g) as [T, T, T];
+    const reused: number[] = [];
+    for (let i = 0; i < 5; i++) {
+      const before = arenaStats.reused;
+      [b, bm, lb] = donating(b, bm, g) as [T, T, T];
+      reused.push(arenaStats.reused - before);
+    }
+    // the first call (already donating: b and bm are fresh) copies all three inputs in; from the
+    // second on, g (not donated, the same tensor) and the updates m and p are there
+    expect(reused).toEqual([0, 3, 3, 3, 3]);
+    expect(values(b)).toEqual(values(a));
+    expect(values(bm)).toEqual(values(am));
+    expect(values(lb)).toEqual(values(la));
+  });
+
+  it("a donating call drops its wasm copies of inputs when another program used wasm memory since", () => {
+    const step = (p: T, c: T): T => tf.add(tf.multiply(p, c), tf.exp(c));
+    const donating = tf.jit(step, { donateArgnums: 0 });
+    const plain = tf.jit(step);
+    const other = tf.jit((x: T) => tf.tanh(tf.multiply(x, 3)));
+    const c = real(23, [64, 64]);
+    let p = copy(real(24, [64, 64]));
+    let want = copy(p);
+    for (let i = 0; i < 3; i++) {
+      p = donating(p, c) as T; // c's copy in wasm memory is kept for the next call
+      want = plain(want, c) as T;
+      values(other(real(25 + i, [128, 128]))); // writes over it
+    }
+    expect(values(p)).toEqual(values(want));
   });
 
   it("a donated input read again after its update (a later kernel) is not overwritten early", () => {

@@ -60,3 +60,34 @@ export function inPlaceCandidates(
   // Outputs with fewer choices pick first (an output with one candidate is not left without it).
   return new Map([...out].sort((a, b) => a[1].length - b[1].length));
 }
+
+/**
+ * Outputs placed over an input's region of the SIMD arena (output slot → input slot), so that a
+ * donating step leaves each updated parameter where its next call reads it: o may take input s's
+ * array (`inPlace`: every other reader of s runs before o's writer w, which reads element i of s
+ * at output element i), w runs in the arena (`inArena(w)`), and no other kernel of w's unit (a
+ * row-interleaved group: `sameUnit`) reads s. After a call in which o took s's donated array, the
+ * arena region holds that array's new values, so the next call with it skips its copy in
+ * (program.ts keeps it in `held`); without donation the region is dead once w ran.
+ */
+export function arenaAliases(
+  program: Program,
+  inPlace: ReadonlyMap<number, readonly number[]>,
+  inArena: (kernel: number) => boolean,
+  sameUnit: (a: number, b: number) => boolean,
+): Map<number, number> {
+  const readers = new Map<number, Set<number>>();
+  program.kernels.forEach((k, i) => k.inputs.forEach((s) => (readers.get(s) ?? readers.set(s, new Set()).get(s)!).add(i)));
+  const out = new Map<number, number>();
+  const used = new Set<number>();
+  for (const [o, cands] of inPlace) {
+    const w = program.kernels.findIndex((k) => k.kind !== "opaque" && k.output === o);
+    if (w < 0 || !inArena(w)) continue;
+    const rs = (c: number): number[] => [...(readers.get(c) ?? [])];
+    const s = cands.find((c) => !used.has(c) && rs(c).includes(w) && rs(c).every((r) => r === w || !sameUnit(r, w)));
+    if (s === undefined) continue;
+    used.add(s);
+    out.set(o, s);
+  }
+  return out;
+}

@@ -16,13 +16,13 @@ import { reduceFn } from "./codegen-reduce.js";
 import { wasmMemoryLimit } from "./matmul.js";
 import type { SimdFn, SimdPlan } from "./simd.js";
 import { CONST_BYTES, simdGroup, simdMemory, simdPlan, simdThreads } from "./simd.js";
-import { rowLocalInputs, simdArena } from "./simd-threads.js";
+import { arenaLayout, rowLocalInputs, simdArena } from "./simd-threads.js";
 import type { Runner } from "./matmul-runners.js";
 import type { Executable } from "./opaque-runners.js";
 import { opaqueRunner } from "./opaque-runners.js";
 import { fusedMatmulRunner, keptMatmulRunner, matmulFusions, matmulRunner } from "./matmul-runners.js";
 import { flatView, fusedGroups, fusedStats } from "./fused-update.js";
-import { inPlaceCandidates } from "./donation.js";
+import { arenaAliases, inPlaceCandidates } from "./donation.js";
 import { winogradEligible } from "./winograd.js";
 
 export type { Executable } from "./opaque-runners.js";
@@ -105,8 +105,8 @@ export function compileProgram(program: Program): Executable {
     else produced.add(k.output);
   });
   const fused = matmulFusions(kernels, slots, plans);
-  // Multi-output elementwise groups (an optimizer update per parameter: one loop writing the
-  // moments and the parameter; see fused-update.ts) run in JS at their last member's place.
+  // Multi-output elementwise groups (an optimizer update per parameter: one loop writing the moments and the parameter;
+  // see fused-update.ts) run in JS at their last member's place, or as one SIMD group.
   const inFusion = new Set([...fused.keep.values(), ...[...fused.pack.values()].map((v) => v.producer)]);
   const { groups, privateSlots } = fusedGroups(program, (i) => inFusion.has(i));
   const groupAt = new Map<number, { readonly members: readonly number[]; readonly js?: Runner }>();
@@ -128,9 +128,8 @@ export function compileProgram(program: Program): Executable {
     fusedStats[js ? "js" : "simd"]++;
     fusedStats.kernels += ms.length;
   }
-  // Units: runs of SIMD kernels with the same rows, each reading what an earlier one wrote only
-  // at its own row, become one row-interleaved function; a fused group is one unit at its last
-  // member; everything else runs alone.
+  // Units: runs of SIMD kernels with the same rows, each reading what an earlier one wrote only at its own row, become one
+  // row-interleaved function; a fused group is one unit at its last member; everything else runs alone.
   const units: { readonly kernels: readonly number[]; readonly fn?: SimdFn; readonly rowLocal?: ReadonlySet<number>; readonly cols?: number }[] = [];
   for (let i = 0; i < kernels.length;) {
     const p = plans[i];
@@ -257,18 +256,21 @@ export function compileProgram(program: Program): Executable {
       };
     }
   }
-  // Arena: a byte offset in the SIMD memory for every slot a SIMD kernel touches (padded so
-  // that 4-lane loads and stores past the end stay inside the slot).
-  const at = new Int32Array(slots.length).fill(-1);
-  let arenaBytes = CONST_BYTES; // (after the kernels' constant table)
-  kernels.forEach((k, i) => {
-    if (!plans[i]) return;
-    for (const s of [...k.inputs, k.output]) {
-      if (at[s]! >= 0) continue;
-      at[s] = arenaBytes;
-      arenaBytes += (Math.ceil(slots[s]!.size / 4) * 4 + 8) * 4;
-    }
-  });
+  // Outputs that may take a donated input's array, and those written over its place in the arena (see donation.ts).
+  const groupLast = new Map<number, number>();
+  for (const [last, g] of groupAt) for (const m of g.members) groupLast.set(m, last);
+  const inPlace = inPlaceCandidates(program, groupLast, fused.pack, fused.keep);
+  const unitOf = new Map(units.flatMap((u, j) => u.kernels.map((i) => [i, j] as const)));
+  const aliases = arenaAliases(
+    program,
+    inPlace,
+    (i) => !!plans[i],
+    (a, b) => unitOf.get(a) === unitOf.get(b),
+  );
+  // Arena: a byte offset in the SIMD memory for every slot a SIMD kernel touches (after the kernels' constant table).
+  const layout = arenaLayout(kernels, (i) => !!plans[i], slots, aliases, CONST_BYTES);
+  let at = layout.base;
+  let arenaBytes = layout.bytes;
   // Per-row scratch of groups that share values between their kernels (one region per thread, reused).
   const scratchAt = arenaBytes;
   arenaBytes += Math.max(0, ...units.map((u) => u.fn?.scratchBytes ?? 0)) * (units.some((u) => u.fn) ? simdThreads() : 1);
@@ -280,10 +282,6 @@ export function compileProgram(program: Program): Executable {
     for (const s of k.inputs) lastRead[s] = i;
   });
   for (const s of program.outputs) lastRead[s] = program.kernels.length;
-  // Outputs that may take a donated input's array (see donation.ts).
-  const groupLast = new Map<number, number>();
-  for (const [last, g] of groupAt) for (const m of g.members) groupLast.set(m, last);
-  const inPlace = inPlaceCandidates(program, groupLast, fused.pack, fused.keep);
   let pool: TypedArray[] | undefined;
   // Temp slots written between a fused group's members into a buffer the group still reads.
   let own: Map<number, TypedArray> | undefined;
@@ -326,17 +324,21 @@ export function compileProgram(program: Program): Executable {
             return chosen.get(i) ?? NOT_YET;
         }
       });
-      if (taken.size) {
-        // The arena copy of a donated input is not its array's value after this call: no other
-        // program may keep using its copy (taking the arena drops them all), nor may this one.
-        arena.owner = token;
-        try {
-          return runWith(bufs, lazy);
-        } finally {
-          held.forEach((a, s) => taken.has(a) && held.delete(s));
-        }
+      const moved = [...aliases].filter(([o, s]) => chosen.has(o) && chosen.get(o) === bufs[s]); // (s: an input slot)
+      at = moved.length ? layout.over : layout.base;
+      if (!taken.size) return runWith(bufs, lazy);
+      // The arena copy of a donated input is not its array's value after this call: no other program may keep using its
+      // copy (taking the arena drops them all), nor may this one, except where the array took the output written over that
+      // copy (`moved`). Its other copies go too when another program used the arena since.
+      if (arena.owner !== token) held.clear();
+      arena.owner = token;
+      try {
+        return runWith(bufs, lazy);
+      } finally {
+        held.forEach((a, s) => taken.has(a) && held.delete(s));
+        if (moved.length) for (const [, s] of aliases) held.delete(s);
+        if (finished) for (const [o, s] of moved) held.set(s, chosen.get(o)!);
       }
-      return runWith(bufs, lazy);
     },
   };
   /**
@@ -359,9 +361,8 @@ export function compileProgram(program: Program): Executable {
       return program.outputs.map((s) => bufs[s]!);
     }
     if (mem.buffer.byteLength < arenaBytes) mem.grow(Math.ceil((arenaBytes - mem.buffer.byteLength) / 65536));
-    // An input or captured constant copied into the arena by this program's previous call is
-    // still there when no other program used the arena since: calling again with the same
-    // tensor skips its copy (tensors are immutable; see Tensor.dataSync).
+    // An input or captured constant copied into the arena by this program's previous call is still there when no other
+    // program used the arena since: calling again with the same tensor skips its copy (tensors are immutable; see Tensor.dataSync).
     if (arena.owner !== token || !finished) held.clear();
     arena.owner = token;
     finished = false; // (a call that threw part-way may have promised copies it never made)
@@ -374,8 +375,7 @@ export function compileProgram(program: Program): Executable {
     }
     const live = (i: number): number[] => [...lastRead.keys()].filter((s) => lastRead[s]! >= i);
     const stale = new Uint8Array(slots.length);
-    // Reads back the arena copies of the slots in `which` (a pool buffer whose slot is dead may
-    // already belong to another slot, so dead slots are never read back).
+    // Reads back the arena copies of the slots in `which` (a dead slot's pool buffer may belong to another slot by now).
     const flush = (which: readonly number[]): void => {
       let view: Float32Array | undefined;
       for (const s of which) {

@@ -303,3 +303,31 @@ export function rowLocalInputs(
   }
   return new Set([...ok].filter(([, v]) => v).map(([s]) => s));
 }
+
+/**
+ * The SIMD arena's layout from byte `start` on: an offset in wasm memory for every slot a SIMD
+ * kernel (`inArena`) touches, padded so that 4-lane loads and stores past the end stay inside the
+ * slot (-1: not in the arena); `over`, the same with each output of `aliases` placed on its input
+ * (see donation.ts `arenaAliases`); `bytes`, the end.
+ */
+export function arenaLayout(
+  kernels: readonly Kernel[],
+  inArena: (kernel: number) => boolean,
+  slots: Program["slots"],
+  aliases: ReadonlyMap<number, number>,
+  start: number,
+): { base: Int32Array; over: Int32Array; bytes: number } {
+  const base = new Int32Array(slots.length).fill(-1);
+  let bytes = start;
+  kernels.forEach((k, i) => {
+    if (!inArena(i)) return;
+    for (const s of [...k.inputs, k.output]) {
+      if (base[s]! >= 0) continue;
+      base[s] = bytes;
+      bytes += (Math.ceil(slots[s]!.size / 4) * 4 + 8) * 4;
+    }
+  });
+  const over = base.slice();
+  for (const [o, s] of aliases) over[o] = base[s]!;
+  return { base, over, bytes };
+}
