@@ -182,6 +182,26 @@ describe.skipIf(!simdMemory())("wasm simd kernels", () => {
     got.forEach((g, i) => expect(close(g, want[i]!)).toBe(0));
   });
 
+  it("a group's outputs that a later kernel of the group reads are copied out as their rows finish too", () => {
+    // An optimizer-like update: m2 is an output and p2's kernel reads it (one SIMD group over
+    // the flat elements, shared with the helper threads); and softmax with its row max.
+    const upd = tf.jit((p: Tensor, m: Tensor, g: Tensor) => {
+      const m2 = tf.add(tf.multiply(m, 0.9), tf.multiply(g, 0.1));
+      return [tf.subtract(p, tf.multiply(tf.sqrt(tf.abs(m2)), 0.01)), m2] as const;
+    });
+    const sm = tf.jit((a: Tensor) => [tf.nn.softmax(a), tf.max(a, { axis: -1 })] as const);
+    const [p, m, g] = [1, 2, 3].map((k) => tf.tensor(data(512 * 1024, 2, k), { shape: [512, 1024] })) as [Tensor, Tensor, Tensor];
+    const run = (backend: string): Float32Array[] => {
+      tf.setBackend(backend);
+      return [...upd(p, m, g), ...sm(p)].map((t) => Float32Array.from(t.dataSync()));
+    };
+    const want = run("reference");
+    const late = arenaStats.lateOutputs;
+    const got = run("cpu");
+    expect(arenaStats.lateOutputs - late).toBe(4);
+    got.forEach((r, i) => expect(close(r, want[i]!)).toBe(0));
+  });
+
   it("exp stays within 2 ulp of the float64 result on a dense grid (both scaling paths, denormal results)", () => {
     const n = 1 << 16;
     const x = Float32Array.from({ length: n }, (_, i) => -104 + (193 * i) / n);

@@ -410,13 +410,9 @@ export function compileProgram(program: Program): Executable {
           mine.add(k.output);
         }
         if (u.fn.scratchBytes) ptrs.push(scratchAt);
-        // Program outputs no later kernel reads are copied out as their rows finish.
-        const early = u.kernels.filter(
-          (i) =>
-            slots[kernels[i]!.output]!.kind === "output" &&
-            lastRead[kernels[i]!.output] === kernels.length &&
-            !u.kernels.some((j) => kernels[j]!.inputs.includes(kernels[i]!.output)),
-        );
+        // Program outputs are copied out as their rows finish (a finished row is final: a kernel of the unit reads an
+        // earlier one's output only at its own row, and a later unit only after this one).
+        const early = u.kernels.filter((i) => slots[kernels[i]!.output]!.kind === "output");
         for (const s of mine) resident[s] = stale[s] = 1;
         if ((early.length || byRows.length) && u.fn.withRows) {
           const cols = u.cols!;
