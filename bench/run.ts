@@ -6,6 +6,7 @@
 // installed into bench/node_modules by `npm run bench` only (the root install stays lean); Node
 // resolves them from there because peers.ts imports them from inside bench/.
 import os from "node:os";
+import { PerformanceObserver } from "node:perf_hooks";
 import * as tf from "../src/index.js";
 import type { Tensor } from "../src/index.js";
 import { type AnyMod, onnxConvModel, onnxMatmulModel, tryImport } from "./peers.js";
@@ -27,28 +28,40 @@ const ALL_ENGINES = ["tenfold", "tfjs-cpu", "tfjs-wasm", "jax-js", "onnxruntime"
 const ENGINES = process.env.BENCH_ENGINES ? ALL_ENGINES.filter((e) => process.env.BENCH_ENGINES!.split(",").includes(e)) : ALL_ENGINES;
 
 /**
- * Median ms of calls of `fn` within the budget, and the median of their minor page faults, after
+ * Median ms of calls of `fn` within the budget, the median of their minor page faults and of their
+ * CPU time over wall time (above 1: helper threads at work), and the share of the timed calls' wall
+ * time spent in GC pauses (a `gc` PerformanceObserver), after
  * a warm-up of at least one call and up to 20 within 200 ms: compilation (jit, kernels, the
  * helper threads' copies of them), and the allocator's first rounds (a fresh result's pages fault
  * in until the first collections free earlier results for reuse: 45–50 ms per 16 MB result on
  * this VM, whichever engine runs first in a fresh process).
  */
-async function time(fn: Fn, budgetMs: number): Promise<{ ms: number; min: number; faults: number }> {
+async function time(fn: Fn, budgetMs: number): Promise<{ ms: number; min: number; faults: number; cpu: number; gc: number }> {
   const w0 = performance.now();
   for (let n = 0; n === 0 || (n < 20 && performance.now() - w0 < 200); n++) await fn();
   const ts: number[] = [];
   const fs: number[] = [];
+  const cs: number[] = [];
+  let gc = 0;
+  const obs = new PerformanceObserver((l) => l.getEntries().forEach((e) => (gc += e.duration)));
+  obs.observe({ entryTypes: ["gc"] });
   const start = performance.now();
   while (ts.length < 3 || (performance.now() - start < budgetMs && ts.length < 50)) {
     const f0 = process.resourceUsage().minorPageFault;
+    const c0 = process.cpuUsage();
     const t0 = performance.now();
     await fn();
     ts.push(performance.now() - t0);
+    const c = process.cpuUsage(c0);
+    cs.push((c.user + c.system) / 1000 / ts[ts.length - 1]!);
     fs.push(process.resourceUsage().minorPageFault - f0);
     if (ts.length >= 1 && performance.now() - start > budgetMs * 4) break;
   }
+  const wall = performance.now() - start;
+  await new Promise((r) => setTimeout(r, 0)); // (the observer's last entries)
+  obs.disconnect();
   const med = (a: number[]): number => [...a].sort((x, y) => x - y)[Math.floor(a.length / 2)]!;
-  return { ms: med(ts), min: Math.min(...ts), faults: med(fs) };
+  return { ms: med(ts), min: Math.min(...ts), faults: med(fs), cpu: med(cs), gc: gc / wall };
 }
 
 /** ` ×r` (peer time / tenfold time) for a peer's cell, "" for tenfold's own or without a tenfold time. */
@@ -312,12 +325,14 @@ async function main(): Promise<void> {
     const ms: Record<string, number | undefined> = {};
     const mins: Record<string, number | undefined> = {};
     const faults: Record<string, number> = {};
+    const diag: string[] = []; // per engine: CPU time over wall time of the median call (threads), time in GC pauses
     for (const e of ENGINES) {
       const impl = c.impls[e];
       if (!impl) continue;
       try {
         const t = await time(await impl.setup(), QUICK ? 200 : 1000);
         [ms[e], mins[e], faults[e]] = [t.ms, t.min, t.faults];
+        diag.push(`${e} cpu ${t.cpu.toFixed(2)}×, gc ${(t.gc * 100).toFixed(0)}%`);
       } catch (err) {
         console.log(`  (${e} failed on ${c.name}: ${String(err).split("\n")[0]})`);
       }
@@ -334,7 +349,7 @@ async function main(): Promise<void> {
     });
     rows.push([c.name, ...cells]);
     fastRows.push([c.name, ...ENGINES.map((e) => (mins[e] === undefined ? "n/a" : `${mins[e]!.toFixed(2)}${ratioOf(e, mins[e]!, mins.tenfold)}`))]);
-    console.log(`${c.name}: ${cells.join(" | ")}`);
+    console.log(`${c.name}: ${cells.join(" | ")}\n  (${diag.join("; ")})`);
   }
   const { microCases } = await import("./micro.js");
   const micro = ONLY && !ONLY.test("micro") ? [] : await microCases();
@@ -353,7 +368,7 @@ async function main(): Promise<void> {
     `\ntenfold cpu SIMD path: ${simdGemm()?.fma ? "relaxed SIMD (FMA, f32x4.relaxed_madd)" : hasSimd() ? "plain SIMD" : "no Wasm SIMD (JS kernels)"}${hasRelaxedSimd() && !relaxedSimd() ? " (relaxed SIMD available, off by TENFOLD_RELAXED=0)" : ""}`,
   );
   console.log(
-    `\nmachine: ${os.cpus()[0]?.model ?? "?"} × ${os.cpus().length}, Node ${process.version}; ms (median; the second table: fastest call), ×r = peer time / tenfold time; [n page faults]: the median call's minor page faults, shown from 256 (its result's fresh pages faulted in)`,
+    `\nmachine: ${os.cpus()[0]?.model ?? "?"} × ${os.cpus().length}, Node ${process.version}; ms (median; the second table: fastest call), ×r = peer time / tenfold time; [n page faults]: the median call's minor page faults, shown from 256 (its result's fresh pages faulted in); under each case's first line: each engine's CPU time over wall time (its median call: threads at work) and the share of its timed calls' wall time spent in GC pauses`,
   );
 }
 
