@@ -33,14 +33,7 @@ export function inPlaceCandidates(
     packed.add(producer);
     at[producer] = Math.max(at[producer]!, at[m]!);
   }
-  const readers = new Map<number, number[]>();
-  kernels.forEach((k, i) => {
-    for (const s of new Set(k.inputs)) (readers.get(s) ?? readers.set(s, []).get(s)!).push(i);
-  });
-  const writer = new Map<number, number>();
-  kernels.forEach((k: Kernel, i) => {
-    if (k.kind !== "opaque") writer.set(k.output, i);
-  });
+  const { readers, writer } = readersAndWriters(kernels);
   const returned = new Set(outputs);
   for (const o of new Set(outputs)) {
     const w = writer.get(o);
@@ -76,18 +69,27 @@ export function arenaAliases(
   inArena: (kernel: number) => boolean,
   sameUnit: (a: number, b: number) => boolean,
 ): Map<number, number> {
-  const readers = new Map<number, Set<number>>();
-  program.kernels.forEach((k, i) => k.inputs.forEach((s) => (readers.get(s) ?? readers.set(s, new Set()).get(s)!).add(i)));
+  const { readers, writer } = readersAndWriters(program.kernels);
   const out = new Map<number, number>();
   const used = new Set<number>();
   for (const [o, cands] of inPlace) {
-    const w = program.kernels.findIndex((k) => k.kind !== "opaque" && k.output === o);
-    if (w < 0 || !inArena(w)) continue;
-    const rs = (c: number): number[] => [...(readers.get(c) ?? [])];
-    const s = cands.find((c) => !used.has(c) && rs(c).includes(w) && rs(c).every((r) => r === w || !sameUnit(r, w)));
+    const w = writer.get(o);
+    if (w === undefined || !inArena(w)) continue;
+    const s = cands.find((c) => !used.has(c) && readers.get(c)?.includes(w) && readers.get(c)!.every((r) => r === w || !sameUnit(r, w)));
     if (s === undefined) continue;
     used.add(s);
     out.set(o, s);
   }
   return out;
+}
+
+/** The kernels reading each slot (in order, each once) and the kernel writing each non-opaque kernel's output. */
+function readersAndWriters(kernels: readonly Kernel[]): { readers: Map<number, number[]>; writer: Map<number, number> } {
+  const readers = new Map<number, number[]>();
+  const writer = new Map<number, number>();
+  kernels.forEach((k, i) => {
+    for (const s of new Set(k.inputs)) (readers.get(s) ?? readers.set(s, []).get(s)!).push(i);
+    if (k.kind !== "opaque") writer.set(k.output, i);
+  });
+  return { readers, writer };
 }
