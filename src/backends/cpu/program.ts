@@ -16,7 +16,7 @@ import { reduceFn } from "./codegen-reduce.js";
 import { wasmMemoryLimit } from "./matmul.js";
 import type { SimdFn, SimdPlan } from "./simd.js";
 import { CONST_BYTES, simdGroup, simdMemory, simdPlan, simdThreads } from "./simd.js";
-import { arenaLayout, rowLocalInputs, simdArena } from "./simd-threads.js";
+import { arenaLayout, rowLocalInputs, simdArena, stagingPlan } from "./simd-threads.js";
 import type { Runner } from "./matmul-runners.js";
 import type { Executable } from "./opaque-runners.js";
 import { opaqueRunner } from "./opaque-runners.js";
@@ -91,9 +91,8 @@ export function compileProgram(program: Program): Executable {
   const arenaNeed = new Set(kernels.flatMap((k, i) => (plans[i] ? [...k.inputs, k.output] : [])));
   if (arenaNeed.size && [...arenaNeed].reduce((b, s) => b + (slots[s]!.size + 16) * 4, 0) * 2 + CONST_BYTES + (1 << 20) > wasmMemoryLimit())
     plans.fill(undefined);
-  // A kernel that only loads (a plain sum or max) is faster in JS than after a copy into wasm
-  // memory: it runs as SIMD only when its operands are in wasm memory anyway, or when it is big
-  // enough for the helper threads (its copy-in then overlaps their work).
+  // A kernel that only loads (a plain sum or max) is faster in JS than after a copy into wasm memory: it runs as SIMD only
+  // when its operands are in wasm memory anyway, or when it is big enough for the helper threads (its copy-in then overlaps).
   const work = (p: SimdPlan): boolean => p.body.some((x) => x.op === "unary" || x.op === "binary") || (simdThreads() > 1 && p.rows * p.cols >= SIMD_SHARED_MIN);
   const readLater = new Set<number>();
   for (let i = kernels.length - 1; i >= 0; i--) if (plans[i] && work(plans[i]!)) for (const s of kernels[i]!.inputs) readLater.add(s);
@@ -131,6 +130,15 @@ export function compileProgram(program: Program): Executable {
   // Units: runs of SIMD kernels with the same rows, each reading what an earlier one wrote only at its own row, become one
   // row-interleaved function; a fused group is one unit at its last member; everything else runs alone.
   const units: { readonly kernels: readonly number[]; readonly fn?: SimdFn; readonly rowLocal?: ReadonlySet<number>; readonly cols?: number }[] = [];
+  const simdUnit = (ms: readonly number[]): (typeof units)[number] => ({
+    kernels: ms,
+    fn: simdGroup(
+      ms.map((m) => plans[m]!),
+      ms.map((m) => kernels[m]!.inputs),
+    ),
+    rowLocal: rowLocalInputs(ms, kernels, plans, slots),
+    cols: plans[ms[0]!]!.cols,
+  });
   for (let i = 0; i < kernels.length;) {
     const p = plans[i];
     if (!p) {
@@ -141,18 +149,7 @@ export function compileProgram(program: Program): Executable {
     }
     if (member.has(i)) {
       const g = groupAt.get(i);
-      if (g) {
-        const ms = g.members;
-        units.push({
-          kernels: ms,
-          fn: simdGroup(
-            ms.map((m) => plans[m]!),
-            ms.map((m) => kernels[m]!.inputs),
-          ),
-          rowLocal: rowLocalInputs(ms, kernels, plans, slots),
-          cols: plans[ms[0]!]!.cols,
-        });
-      }
+      if (g) units.push(simdUnit(g.members));
       i++;
       continue;
     }
@@ -178,15 +175,7 @@ export function compileProgram(program: Program): Executable {
       group.push(j);
       by.set(kernels[j]!.output, q);
     }
-    units.push({
-      kernels: group,
-      fn: simdGroup(
-        group.map((g) => plans[g]!),
-        group.map((g) => kernels[g]!.inputs),
-      ),
-      rowLocal: rowLocalInputs(group, kernels, plans, slots),
-      cols: p.cols,
-    });
+    units.push(simdUnit(group));
     i += group.length;
   }
   const runners: (Runner | undefined)[] = kernels.map((k, i) => (plans[i] || member.has(i) ? undefined : runnerOf(k)));
@@ -274,6 +263,9 @@ export function compileProgram(program: Program): Executable {
   // Per-row scratch of groups that share values between their kernels (one region per thread, reused).
   const scratchAt = arenaBytes;
   arenaBytes += Math.max(0, ...units.map((u) => u.fn?.scratchBytes ?? 0)) * (units.some((u) => u.fn) ? simdThreads() : 1);
+  // Staging buffers of big outputs only copied out, after the scratch (see simd-threads.ts `Staging`).
+  const staging = stagingPlan(units, kernels, plans, slots, new Set(aliases.keys()), arenaBytes);
+  arenaBytes = staging.end;
   const mem = units.some((u) => u.fn) ? simdMemory() : null;
   if (mem && arenaBytes > wasmMemoryLimit()) throw new Error("internal: SIMD arena over the wasm memory limit");
   // Last kernel reading each slot (outputs: past the end), to read back only live results.
@@ -423,20 +415,28 @@ export function compileProgram(program: Program): Executable {
               }
             : undefined;
           let fv: Float32Array | undefined;
+          const [staged, views] = [staging.of.get(u) ?? [], [] as Float32Array[]]; // (a staged chunk is at its buffer's start: one view)
+          const sj = early.map((i) => staged.findIndex((r) => r.kernel === i)); // each early output's staging, -1: none
           u.fn.withRows(
             ptrs,
             early.length
-              ? (r0, r1) => {
+              ? (r0, r1, shift) => {
                   fv ??= new Float32Array(mem.buffer);
-                  for (const i of early) {
+                  for (let e = 0; e < early.length; e++) {
+                    const i = early[e]!;
                     const s = kernels[i]!.output;
                     const per = plans[i]!.reduce ? 1 : plans[i]!.cols;
-                    const [a, b] = [r0 * per, Math.min(r1 * per, slots[s]!.size)];
-                    out(s, true).set(fv.subarray((at[s]! >> 2) + a, (at[s]! >> 2) + b), a);
+                    const a = r0 * per;
+                    const b = Math.min(r1 * per, slots[s]!.size);
+                    const j = shift ? sj[e]! : -1;
+                    const from = (at[s]! + (j >= 0 ? shift![j]! : 0)) >> 2;
+                    const v = j < 0 ? fv.subarray(from + a, from + b) : (views[j] ??= fv.subarray(from + a, from + b));
+                    out(s, true).set(v.length === b - a ? v : v.subarray(0, b - a), a);
                   }
                 }
               : undefined,
             prepare,
+            staged.map((r) => ({ index: ptrs.indexOf(at[kernels[r.kernel]!.output]!), base: r.base, rowBytes: r.rowBytes })),
           );
           for (const i of early) stale[kernels[i]!.output] = 0;
         } else u.fn(...ptrs);

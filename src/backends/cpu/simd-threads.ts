@@ -30,15 +30,51 @@ export const HELPER_CACHE_LIMIT = 256;
  */
 export type SimdFn = ((...ptrs: number[]) => void) & {
   readonly scratchBytes?: number;
+  /** Rows of a chunk claimed at a time (what a staging buffer holds, see `Staging`). */
+  readonly chunkRows?: number;
   /**
    * Runs like the function itself and reports finished rows: `onRows(r0, r1)` is called for
    * consecutive row ranges covering [0, rows) in order, while helper threads may still compute
    * later rows (so the caller can copy results out in parallel). `prepare(r0, r1)` must make
    * rows [r0, r1) of the inputs ready (copy them in): it is called in order, chunk by chunk,
-   * while helper threads already compute the rows made ready.
+   * while helper threads already compute the rows made ready. With `staged` (and `onRows`), a
+   * call that runs on this thread alone writes each staged output chunk by chunk into its staging
+   * buffer instead of its own place: `onRows` is then called once per chunk with `shift[j]`, the
+   * byte distance from staged output j's pointer in `ptrs` to where that chunk's rows are (valid
+   * until `onRows` returns).
    */
-  readonly withRows?: (ptrs: readonly number[], onRows?: (r0: number, r1: number) => void, prepare?: (r0: number, r1: number) => void) => void;
+  readonly withRows?: (
+    ptrs: readonly number[],
+    onRows?: (r0: number, r1: number, shift?: readonly number[]) => void,
+    prepare?: (r0: number, r1: number) => void,
+    staged?: readonly Staging[],
+  ) => void;
 };
+
+/**
+ * An output that leaves its kernel only to be copied out (a program output no kernel reads): on
+ * one thread, each chunk of its rows goes to one chunk-sized staging buffer at `base` and is
+ * copied out right after, so the rows stay in the caches between the kernel's store and the
+ * copy instead of passing through main memory twice more (written back from the output's place
+ * in wasm memory, then read again). `index`: the output's pointer among the kernel's; `rowBytes`:
+ * bytes of one of its rows. (Calls shared with helper threads keep outputs in place: the helpers
+ * compute ahead of the caller's copies there, and staging them in a ring of buffers sent timing
+ * runs into far more V8 mark-compacts; see docs/performance.md, seventeenth session.)
+ */
+export interface Staging {
+  readonly index: number;
+  readonly base: number;
+  readonly rowBytes: number;
+}
+
+/** Calls that staged outputs: outputs staged over those calls, and chunks of rows run (tests). */
+export const stagingStats = { outputs: 0, chunks: 0 };
+
+let sharing = true;
+/** Whether big SIMD kernels may share their rows with the helper threads (tests turn it off to run the one-thread path). */
+export function setSimdSharing(on: boolean): void {
+  sharing = on;
+}
 
 /**
  * Which compiled program last used the SIMD arena (the memory after the constant table; its layout
@@ -194,13 +230,37 @@ export function threaded(k: (...a: number[]) => void, bytes: Uint8Array, rows: n
   const big = shared && rows * perRow >= THREAD_MIN && rows >= 2 * chunk;
   const chunks = Math.ceil(rows / chunk);
   const gate = new ShareGate("simd");
-  const run = (ptrs: readonly number[], onRows?: (r0: number, r1: number) => void, prepare?: (r0: number, r1: number) => void): void => {
+  const run = (
+    ptrs: readonly number[],
+    onRows?: (r0: number, r1: number, shift?: readonly number[]) => void,
+    prepare?: (r0: number, r1: number) => void,
+    staged: readonly Staging[] = [],
+  ): void => {
     const n = ptrs.length;
-    const ready = big && n <= MAX_ARGS && gate.share() ? (helpers ??= startHelpers()).filter((h) => h.ready || (h.ready = Atomics.load(h.ctl, 10) === 1)) : [];
+    const ready =
+      big && sharing && n <= MAX_ARGS && gate.share() ? (helpers ??= startHelpers()).filter((h) => h.ready || (h.ready = Atomics.load(h.ctl, 10) === 1)) : [];
     if (ready.length === 0) {
       prepare?.(0, rows);
-      k(...ptrs, 0, rows);
-      onRows?.(0, rows);
+      if (!onRows || !staged.length) {
+        k(...ptrs, 0, rows);
+        onRows?.(0, rows);
+        return;
+      }
+      const args = [...ptrs, 0, 0];
+      const shift = staged.map(() => 0);
+      stagingStats.outputs += staged.length;
+      for (let t = 0; t < rows; t += chunk) {
+        for (let j = 0; j < staged.length; j++) {
+          const r = staged[j]!;
+          args[r.index] = r.base - t * r.rowBytes; // (the kernel adds row·rowBytes: row t lands at the buffer's start)
+          shift[j] = args[r.index]! - ptrs[r.index]!;
+        }
+        args[n] = t;
+        args[n + 1] = Math.min(t + chunk, rows);
+        k(...args);
+        stagingStats.chunks++;
+        onRows(t, args[n + 1]!, shift);
+      }
       return;
     }
     const flags = onRows !== undefined && chunks <= MAX_CHUNKS;
@@ -261,7 +321,7 @@ export function threaded(k: (...a: number[]) => void, bytes: Uint8Array, rows: n
     else onRows?.(0, rows);
   };
   const fn = (...ptrs: number[]): void => run(ptrs);
-  return Object.assign(fn, { withRows: run, ...(scratchBytes ? { scratchBytes } : {}) });
+  return Object.assign(fn, { withRows: run, chunkRows: chunk, ...(scratchBytes ? { scratchBytes } : {}) });
 }
 
 /** Compiled kernels each started helper thread keeps (as of its last call; tests and cpuCacheStats). */
@@ -330,4 +390,54 @@ export function arenaLayout(
   const over = base.slice();
   for (const [o, s] of aliases) over[o] = base[s]!;
   return { base, over, bytes };
+}
+
+/** Smallest output (bytes) staged by default: a smaller one stays in the caches anyway. */
+export const STAGE_MIN_BYTES = 4 << 20;
+let stageMin = STAGE_MIN_BYTES;
+/** Sets the smallest staged output (tests lower it to stage small outputs; programs compiled after it see it). */
+export function setStageMinBytes(bytes: number): void {
+  stageMin = bytes;
+}
+
+/** An output of a SIMD unit staged (see `Staging`): its kernel, its buffer's address, its row bytes. */
+export interface StagedOutput {
+  readonly kernel: number;
+  readonly base: number;
+  readonly rowBytes: number;
+}
+
+/**
+ * The outputs of each SIMD unit that are staged when it runs on one thread (see `Staging`):
+ * program outputs of its elementwise kernels of STAGE_MIN_BYTES or more (`setStageMinBytes`) that no kernel reads and
+ * that never take a donated input's place (`aliased`). Their buffers lie from byte `start` on
+ * (units run one at a time: each unit's from `start`); `end`: past the largest unit's.
+ */
+export function stagingPlan<U extends { readonly kernels: readonly number[]; readonly fn?: SimdFn }>(
+  units: readonly U[],
+  kernels: readonly Kernel[],
+  plans: readonly (SimdPlan | undefined)[],
+  slots: Program["slots"],
+  aliased: ReadonlySet<number>,
+  start: number,
+): { of: Map<U, StagedOutput[]>; end: number } {
+  const read = new Set(kernels.flatMap((k) => k.inputs));
+  const at = Math.ceil(start / 16) * 16;
+  const of = new Map<U, StagedOutput[]>();
+  let end = start;
+  for (const u of units) {
+    if (!u.fn?.withRows || !u.fn.chunkRows) continue;
+    const staged: StagedOutput[] = [];
+    let bytes = at;
+    for (const i of u.kernels) {
+      const s = kernels[i]!.output;
+      const p = plans[i]!;
+      if (slots[s]!.kind !== "output" || p.reduce || p.column || read.has(s) || aliased.has(s) || slots[s]!.size * 4 < stageMin) continue;
+      staged.push({ kernel: i, base: bytes, rowBytes: p.cols * 4 });
+      bytes += Math.ceil((u.fn.chunkRows * p.cols * 4 + 32) / 16) * 16;
+    }
+    if (staged.length) of.set(u, staged);
+    end = Math.max(end, bytes);
+  }
+  return { of, end };
 }
