@@ -15,8 +15,8 @@ import { elementwiseFn } from "./codegen.js";
 import { reduceFn } from "./codegen-reduce.js";
 import { wasmMemoryLimit } from "./matmul.js";
 import type { SimdFn, SimdPlan } from "./simd.js";
-import { CONST_BYTES, simdGroup, simdMemory, simdPlan, simdThreads } from "./simd.js";
-import { arenaLayout, rowLocalInputs, simdArena, stagingPlan } from "./simd-threads.js";
+import { CONST_BYTES, simdGroup, simdMemory, simdMinElements, simdPlan, simdThreads } from "./simd.js";
+import { ChunkViews, arenaLayout, rowLocalInputs, simdArena, stagingPlan } from "./simd-threads.js";
 import type { Runner } from "./matmul-runners.js";
 import type { Executable } from "./opaque-runners.js";
 import { opaqueRunner } from "./opaque-runners.js";
@@ -104,8 +104,9 @@ export function compileProgram(program: Program): Executable {
     else produced.add(k.output);
   });
   const fused = matmulFusions(kernels, slots, plans);
-  // Multi-output elementwise groups (an optimizer update per parameter: one loop writing the moments and the parameter;
-  // see fused-update.ts) run in JS at their last member's place, or as one SIMD group.
+  // Multi-output elementwise groups (an optimizer update per parameter: one loop writing the moments and the parameter; see
+  // fused-update.ts) run in JS at their last member's place, or as one SIMD group; mixed ones run as scheduled, unless all are
+  // small (SIMD only by a transcendental, see simd.ts: the JS group is faster).
   const inFusion = new Set([...fused.keep.values(), ...[...fused.pack.values()].map((v) => v.producer)]);
   const { groups, privateSlots } = fusedGroups(program, (i) => inFusion.has(i));
   const groupAt = new Map<number, { readonly members: readonly number[]; readonly js?: Runner }>();
@@ -113,9 +114,10 @@ export function compileProgram(program: Program): Executable {
   for (const g of groups) {
     const ms = g.members;
     const planned = ms.filter((m) => plans[m]).length;
-    if (planned > 0 && planned < ms.length) continue; // mixed: the kernels run as scheduled
+    if (planned < ms.length && ms.some((m) => plans[m] && plans[m]!.rows * plans[m]!.cols >= simdMinElements())) continue;
+    if (planned < ms.length) ms.forEach((m) => (plans[m] = undefined));
     let js: Runner | undefined;
-    if (planned) {
+    if (planned === ms.length) {
       // one Wasm SIMD group over a rows × cols view of the flat elements
       const total = slots[kernels[ms[0]!]!.output]!.size;
       const views = ms.map((m) => flatView(plans[m]!, total));
@@ -279,6 +281,7 @@ export function compileProgram(program: Program): Executable {
   let own: Map<number, TypedArray> | undefined;
   // Arena copies of input/constant slots from this program's last call, by slot (see `run`).
   const held = new Map<number, TypedArray>();
+  const chunkViews = new ChunkViews();
   const token = {};
   let finished = true;
   return {
@@ -414,14 +417,13 @@ export function compileProgram(program: Program): Executable {
                 for (const s of byRows) view.set(read(s).subarray(r0 * cols, r1 * cols) as Float32Array, (at[s]! >> 2) + r0 * cols);
               }
             : undefined;
-          let fv: Float32Array | undefined;
+          const chunkElems = early.map((i) => (u.fn!.chunkRows ?? plans[i]!.rows) * (plans[i]!.reduce ? 1 : plans[i]!.cols));
           const [staged, views] = [staging.of.get(u) ?? [], [] as Float32Array[]]; // (a staged chunk is at its buffer's start: one view)
           const sj = early.map((i) => staged.findIndex((r) => r.kernel === i)); // each early output's staging, -1: none
           u.fn.withRows(
             ptrs,
             early.length
               ? (r0, r1, shift) => {
-                  fv ??= new Float32Array(mem.buffer);
                   for (let e = 0; e < early.length; e++) {
                     const i = early[e]!;
                     const s = kernels[i]!.output;
@@ -429,9 +431,11 @@ export function compileProgram(program: Program): Executable {
                     const a = r0 * per;
                     const b = Math.min(r1 * per, slots[s]!.size);
                     const j = shift ? sj[e]! : -1;
-                    const from = (at[s]! + (j >= 0 ? shift![j]! : 0)) >> 2;
-                    const v = j < 0 ? fv.subarray(from + a, from + b) : (views[j] ??= fv.subarray(from + a, from + b));
-                    out(s, true).set(v.length === b - a ? v : v.subarray(0, b - a), a);
+                    if (j < 0) chunkViews.copy(mem, at[s]! >> 2, a, b, chunkElems[e]!, out(s, true));
+                    else {
+                      const v = (views[j] ??= chunkViews.whole(mem).subarray(((at[s]! + shift![j]!) >> 2) + a, ((at[s]! + shift![j]!) >> 2) + b));
+                      out(s, true).set(v.length === b - a ? v : v.subarray(0, b - a), a);
+                    }
                   }
                 }
               : undefined,

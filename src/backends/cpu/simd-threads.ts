@@ -441,3 +441,46 @@ export function stagingPlan<U extends { readonly kernels: readonly number[]; rea
   }
   return { of, end };
 }
+
+/**
+ * Views of row chunks of the arena, kept across a program's calls: copying a finished chunk out
+ * through a fresh `subarray` allocated a view per report (14 KB of young objects per call of a
+ * 4096×1024 softmax shared with a helper, half of all it allocated), and young allocation per
+ * call adds to V8's mark-compact cycles in loops over big results (docs/performance.md).
+ */
+export class ChunkViews {
+  #buffer: ArrayBufferLike | undefined;
+  #all: Float32Array | undefined;
+  #views = new Map<number, Float32Array[]>();
+
+  /** The whole memory as floats (cached until the memory grows). */
+  whole(mem: WebAssembly.Memory): Float32Array {
+    if (mem.buffer !== this.#buffer) {
+      this.#buffer = mem.buffer;
+      this.#all = new Float32Array(mem.buffer);
+      this.#views.clear();
+    }
+    return this.#all!;
+  }
+
+  /**
+   * Copies elements [a, b) of the array at float offset `from` of `mem` into `out` at a, in
+   * pieces of `step` elements aligned to multiples of `step` (a view cached for each piece).
+   */
+  copy(mem: WebAssembly.Memory, from: number, a: number, b: number, step: number, out: { set(v: Float32Array, at: number): void }): void {
+    const all = this.whole(mem);
+    let vs = this.#views.get(from);
+    if (!vs) this.#views.set(from, (vs = []));
+    for (let p = a; p < b;) {
+      const q = Math.min(b, (Math.floor(p / step) + 1) * step);
+      const c = p / step;
+      let v = Number.isInteger(c) ? vs[c] : undefined;
+      if (!v || v.length !== q - p) {
+        v = all.subarray(from + p, from + q);
+        if (Number.isInteger(c)) vs[c] = v;
+      }
+      out.set(v, p);
+      p = q;
+    }
+  }
+}

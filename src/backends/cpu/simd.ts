@@ -27,12 +27,21 @@ export type { SimdFn } from "./simd-threads.js";
 export { simdHelpers, simdMemory, simdThreads } from "./simd-threads.js";
 export { CONST_BYTES, hasSimdLanes } from "./simd-lanes.js";
 
-/** Smallest kernel (output elements × reduced elements) sent to Wasm SIMD. */
+/**
+ * Primitives whose lanes replace a JS call of 10–30 ns per element (fexp, ftanh, ...): a kernel
+ * using one goes to Wasm SIMD from an eighth of the usual size (a 128×10 softmax's exp and its
+ * gradient in an MLP step: 1,280 elements, 19–38 µs in JS).
+ */
+const TRANSCENDENTAL = new Set<string>(["exp", "tanh", "log", "expm1", "log1p", "erf"]);
+
+/** Smallest kernel (output elements × reduced elements) sent to Wasm SIMD (an eighth of it with a TRANSCENDENTAL). */
 let minElements = 4096;
 /** Sets the size threshold for SIMD kernels (tests lower it to exercise the path on small inputs). */
 export function setSimdMinElements(n: number): void {
   minElements = n;
 }
+/** The size threshold of SIMD kernels (see setSimdMinElements). */
+export const simdMinElements = (): number => minElements;
 
 /**
  * How a load walks the rows × cols view: element `off + row·rowCoef + col·colCoef`, plus, when
@@ -161,9 +170,10 @@ export function simdPlan(k: ElementwiseKernel | ReduceKernel): SimdPlan | undefi
   const red = k.kind === "reduce";
   const shape = k.shape;
   const total = shape.reduce((a, b) => a * b, 1) * (red ? k.reduceShape.reduce((a, b) => a * b, 1) : 1);
-  if (total < minElements) return undefined;
   if (red && !["sum", "rmax", "rmin"].includes(k.fn)) return undefined;
   const epilogue = red && (k.epilogue.length !== 1 || k.epilogue[0]!.op !== "acc") ? k.epilogue : undefined;
+  const heavy = [...k.body, ...(epilogue ?? [])].some((i) => i.op === "unary" && TRANSCENDENTAL.has(i.fn));
+  if (total < (heavy ? minElements / 8 : minElements)) return undefined;
   if (!inLanes(k.body, false) || (epilogue && !inLanes(epilogue, true))) return undefined;
   // rows × cols view.
   const vars = new Map<string, { row: number; col: number; size?: number }>();
