@@ -16,6 +16,7 @@ import { reduceFn } from "./codegen-reduce.js";
 import { wasmMemoryLimit } from "./matmul.js";
 import type { SimdFn, SimdPlan } from "./simd.js";
 import { CONST_BYTES, simdGroup, simdMemory, simdMinElements, simdPlan, simdThreads } from "./simd.js";
+import { splitEpilogues } from "./split-epilogue.js";
 import { ChunkViews, arenaLayout, rowLocalInputs, simdArena, stagingPlan } from "./simd-threads.js";
 import type { Runner } from "./matmul-runners.js";
 import type { Executable } from "./opaque-runners.js";
@@ -80,10 +81,10 @@ const SIMD_SHARED_MIN = 1 << 20;
  * console.log(f(tensor([0])).arraySync()); // [1]
  * ```
  */
-export function compileProgram(program: Program): Executable {
-  const { slots } = program;
+export function compileProgram(scheduled: Program): Executable {
+  const program = splitEpilogues(scheduled); // (matmul epilogues as SIMD kernels)
+  const { slots, kernels } = program;
   const f32 = (s: number): boolean => slots[s]!.dtype === "float32";
-  const { kernels } = program;
   const plans: (SimdPlan | undefined)[] = kernels.map((k) =>
     (k.kind === "elementwise" || k.kind === "reduce") && f32(k.output) && k.inputs.every(f32) ? simdPlan(k) : undefined,
   );
@@ -272,9 +273,7 @@ export function compileProgram(program: Program): Executable {
   if (mem && arenaBytes > wasmMemoryLimit()) throw new Error("internal: SIMD arena over the wasm memory limit");
   // Last kernel reading each slot (outputs: past the end), to read back only live results.
   const lastRead = new Int32Array(slots.length).fill(-1);
-  program.kernels.forEach((k, i) => {
-    for (const s of k.inputs) lastRead[s] = i;
-  });
+  program.kernels.forEach((k, i) => k.inputs.forEach((s) => (lastRead[s] = i)));
   for (const s of program.outputs) lastRead[s] = program.kernels.length;
   let pool: TypedArray[] | undefined;
   // Temp slots written between a fused group's members into a buffer the group still reads.
