@@ -1,8 +1,8 @@
 // Property: a matmul epilogue split into a Wasm SIMD kernel (split-epilogue.ts) gives the same bits
 // as the epilogue applied by the gemm's JS loop, for random float32 arithmetic epilogues over the
 // product, a per-column bias, a per-row scale, a same-shape operand and constants (add, sub, mul,
-// div, max, min, neg, sqrt of a square, comparisons with where), at random shapes; and every case
-// mostly splits. (Lane ops are IEEE float32 operations, equal to JS's rounded float64 ones.)
+// div, max, min, neg, sqrt of a square, comparisons with where), at random shapes, batched or not;
+// and most cases split. (Lane ops are IEEE float32 operations, equal to JS's rounded float64 ones.)
 import fc from "fast-check";
 import { afterAll, describe, expect, it } from "vitest";
 import * as tf from "../../src/index.js";
@@ -73,15 +73,16 @@ describe.skipIf(!simdMemory())("split matmul epilogues ≡ whole (property)", ()
         fc.record({
           e: expr,
           how: fc.constantFrom("add" as const, "sub" as const, "mul" as const, "max" as const, "gtw" as const),
+          b: fc.integer({ min: 1, max: 3 }),
           m: fc.integer({ min: 32, max: 80 }),
           n: fc.integer({ min: 128, max: 160 }),
           k: fc.integer({ min: 2, max: 40 }),
           s: fc.nat(1000),
         }),
-        ({ e, how, m, n, k, s }) => {
+        ({ e, how, b, m, n, k, s }) => {
           const d = (len: number, o: number): Float32Array => Float32Array.from({ length: len }, (_, i) => Math.sin(i * 1.7 + s + o) * 2);
-          const args = [d(m * k, 0), d(k * n, 1), d(n, 2), d(m, 3), d(m * n, 4)];
-          const shapes = [[m, k], [k, n], [n], [m, 1], [m, n]];
+          const args = [d(b * m * k, 0), d(b * k * n, 1), d(n, 2), d(m, 3), d(b * m * n, 4)];
+          const shapes = b > 1 ? [[b, m, k], [b, k, n], [n], [m, 1], [b, m, n]] : [[m, k], [k, n], [n], [m, 1], [m, n]];
           const f = (...t: Tensor[]): Tensor => build(e, how, tf.matmul(t[0]!, t[1]!), t[2]!, t[3]!, t[4]!);
           const run = (split: boolean): Float32Array => {
             setSplitEpilogues(split);

@@ -1,7 +1,8 @@
 // Matmul epilogues as Wasm SIMD kernels (split-epilogue.ts): the product goes to a temp of its
 // own and the epilogue runs as an elementwise kernel, with the same bits as the reference backend
 // for float32 arithmetic epilogues (bias, ReLU and its gradient mask, an SGD update written over
-// its donated parameter), and products whose epilogue has no lanes, a batch or int32 stay whole.
+// its donated parameter, attention's scaled scores per head), and products whose epilogue has no
+// lanes or that are int32 stay whole.
 import { afterAll, describe, expect, it } from "vitest";
 import * as tf from "../../src/index.js";
 import type { Tensor } from "../../src/index.js";
@@ -72,6 +73,9 @@ describe.skipIf(!simdMemory())("matmul epilogues split into SIMD kernels", () =>
     const loss = (w: Tensor, x: Tensor, v: Tensor, y: Tensor): Tensor => tf.sum(tf.multiply(tf.matmul(tf.maximum(tf.matmul(x, w), 0), v), y));
     same((w, x, v, y) => tf.grad(loss)(w, x, v, y) as Tensor, t([64, 96], 4), t([128, 64], 5), t([96, 96], 6, 0.1), t([128, 96], 7));
     same((x, w, b) => tf.sum(tf.multiply(tf.add(tf.matmul(x, w), b), 3), { axis: 0 }), t([128, 64]), t([64, 128], 7), t([128], 8));
+    // batched: attention's scores q·kᵀ/√d per head plus a mask, or plus a per-key bias
+    same((q, k, m) => tf.add(tf.multiply(tf.matmul(q, tf.matrixTranspose(k)), 0.125), m), t([4, 64, 64], 9), t([4, 64, 64], 10), t([4, 64, 64], 11));
+    same((q, k, b) => tf.maximum(tf.add(tf.matmul(q, tf.matrixTranspose(k)), b), 0), t([3, 40, 50], 12), t([3, 120, 50], 13), t([120], 14));
   });
 
   it("an SGD update p − lr·(xᵀ·dy) written over its donated p", () => {
@@ -96,14 +100,13 @@ describe.skipIf(!simdMemory())("matmul epilogues split into SIMD kernels", () =>
     expect(got).toEqual(run(false));
   });
 
-  it("keeps whole: an epilogue without lanes (pow, sin), a batched product, an int32 product, a plain product", () => {
+  it("keeps whole: an epilogue without lanes (pow, sin), an int32 product, a plain product", () => {
     const whole = (f: (...x: Tensor[]) => Tensor, ...args: Tensor[]): void => {
       const p = scheduled(f, ...args);
       expect(splitEpilogues(p)).toBe(p);
     };
     whole((x, w) => tf.sin(tf.matmul(x, w)), t([64, 96]), t([96, 128]));
     whole((x, w) => tf.pow(tf.matmul(x, w), 3), t([64, 96]), t([96, 128]));
-    whole((x, w) => tf.add(tf.matmul(x, w), 1), t([4, 64, 96]), t([4, 96, 128]));
     whole((x, w) => tf.add(tf.matmul(x, w), 1), tf.astype(t([64, 96]), "int32"), tf.astype(t([96, 128]), "int32"));
     whole((x, w) => tf.matmul(x, w), t([64, 96]), t([96, 128]));
   });

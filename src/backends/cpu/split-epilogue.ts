@@ -24,7 +24,7 @@ export function setSplitEpilogues(on: boolean): void {
 const plainEpilogue = (k: MatmulKernel): boolean => k.epilogue.length === 1 && k.epilogue[0]!.op === "acc";
 
 /**
- * The program with each float matmul kernel without batch whose epilogue has a SIMD plan split
+ * The program with each float matmul kernel (batched or not) whose epilogue has a SIMD plan split
  * into the product (into a new temp slot with its own pool buffer) and an elementwise kernel
  * computing the epilogue from it; the program itself when none is split (or without Wasm SIMD).
  * A product whose B operand the kernel before it produces stays whole (the gemm may pack B
@@ -40,7 +40,6 @@ export function splitEpilogues(program: Program): Program {
     if (
       k.kind !== "matmul" ||
       k.dtype !== "float32" ||
-      k.batch.some((b) => b !== 1) ||
       plainEpilogue(k) ||
       k.inputs.some((s) => slots[s]!.dtype !== "float32") ||
       (prev?.kind === "elementwise" && prev.output === k.inputs[k.b.input])
@@ -48,7 +47,7 @@ export function splitEpilogues(program: Program): Program {
       kernels.push(k);
       return;
     }
-    const size = k.m * k.n;
+    const size = k.shape.reduce((a, b) => a * b, 1);
     const product = slots.length;
     // the epilogue's own inputs (renumbered), then the product
     const used = [...new Set(k.epilogue.flatMap((x) => (x.op === "load" ? [x.input] : [])))];
