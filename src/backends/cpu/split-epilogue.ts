@@ -9,6 +9,7 @@
  */
 import type { ElementwiseKernel, Instr, Kernel, MatmulKernel, Program, Slot } from "../../scheduler/ir.js";
 import { ivar } from "../../scheduler/ir.js";
+import { sizeOf } from "../../core/shape.js";
 import { simdMemory, simdPlan } from "./simd.js";
 
 /** Matmul kernels whose epilogue ran as a kernel of its own (tests). */
@@ -47,7 +48,7 @@ export function splitEpilogues(program: Program): Program {
       kernels.push(k);
       return;
     }
-    const size = k.shape.reduce((a, b) => a * b, 1);
+    const size = sizeOf(k.shape);
     const product = slots.length;
     // the epilogue's own inputs (renumbered), then the product
     const used = [...new Set(k.epilogue.flatMap((x) => (x.op === "load" ? [x.input] : [])))];
