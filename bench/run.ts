@@ -1,7 +1,8 @@
 // `npm run bench`: tenfold (cpu backend) beside TensorFlow.js (cpu and wasm backends), jax-js
 // (Wasm) and onnxruntime-node (native: matmul and conv forward), in one process. Prints a table of
 // median milliseconds per engine and the ratio peer/tenfold (> 1 means tenfold is faster), then
-// the same for each engine's fastest call.
+// the same for each engine's fastest call; then PyTorch/JAX when Python has them
+// (bench/python/peers.py) and a table of issue 14's goals checked on this run (bench/goals.ts).
 // BENCH_QUICK=1 runs fewer repetitions. The peers are declared in bench/package.json and
 // installed into bench/node_modules by `npm run bench` only (the root install stays lean); Node
 // resolves them from there because peers.ts imports them from inside bench/.
@@ -12,6 +13,7 @@ import type { Tensor } from "../src/index.js";
 import { type AnyMod, onnxConvModel, onnxMatmulModel, tryImport } from "./peers.js";
 import { simdGemm } from "../src/backends/cpu/matmul.js";
 import { hasRelaxedSimd, hasSimd, relaxedSimd } from "../src/backends/cpu/wasm.js";
+import { type Timings, goalTable, goals, pythonPeers } from "./goals.js";
 
 type Fn = () => Promise<unknown> | unknown;
 type Impl = { setup: () => Promise<Fn> | Fn } | undefined;
@@ -22,7 +24,11 @@ interface Case {
 }
 
 const QUICK = process.env.BENCH_QUICK === "1";
-/** BENCH_ONLY=regex runs the matching cases only; BENCH_ENGINES=a,b limits the engines. */
+/**
+ * BENCH_ONLY=regex runs the matching cases only; BENCH_ENGINES=a,b limits the engines;
+ * BENCH_PYTHON=/path/to/python runs bench/python/peers.py (PyTorch, JAX) after the cases with that
+ * Python (default python3, used when it has torch or jax; 0: never), for the goals table.
+ */
 const ONLY = process.env.BENCH_ONLY ? new RegExp(process.env.BENCH_ONLY) : undefined;
 const ALL_ENGINES = ["tenfold", "tfjs-cpu", "tfjs-wasm", "jax-js", "onnxruntime"] as const;
 const ENGINES = process.env.BENCH_ENGINES ? ALL_ENGINES.filter((e) => process.env.BENCH_ENGINES!.split(",").includes(e)) : ALL_ENGINES;
@@ -320,6 +326,8 @@ async function main(): Promise<void> {
   // Table.
   const rows: string[][] = [];
   const fastRows: string[][] = [];
+  const allMs: Timings = {};
+  const allMin: Timings = {};
   for (const c of cases) {
     if (ONLY && !ONLY.test(c.name)) continue;
     const ms: Record<string, number | undefined> = {};
@@ -337,6 +345,7 @@ async function main(): Promise<void> {
         console.log(`  (${e} failed on ${c.name}: ${String(err).split("\n")[0]})`);
       }
     }
+    [allMs[c.name], allMin[c.name]] = [ms, mins];
     const base = ms.tenfold;
     const cells = ENGINES.map((e) => {
       const v = ms[e];
@@ -364,8 +373,12 @@ async function main(): Promise<void> {
   table(fastRows);
   if (micro.length) console.log("");
   for (const m of micro) console.log(m);
+  const simdPath = `${simdGemm()?.fma ? "relaxed SIMD (FMA, f32x4.relaxed_madd)" : hasSimd() ? "plain SIMD" : "no Wasm SIMD (JS kernels)"}${hasRelaxedSimd() && !relaxedSimd() ? " (relaxed SIMD available, off by TENFOLD_RELAXED=0)" : !hasRelaxedSimd() ? " (this runtime has no relaxed SIMD)" : ""}`;
+  console.log(`\ntenfold cpu SIMD path: ${simdPath}`);
+  // PyTorch/JAX right after (BENCH_PYTHON=0: not at all), then the goals on this run's numbers.
+  const py = process.env.BENCH_PYTHON === "0" || ONLY ? undefined : pythonPeers(QUICK);
   console.log(
-    `\ntenfold cpu SIMD path: ${simdGemm()?.fma ? "relaxed SIMD (FMA, f32x4.relaxed_madd)" : hasSimd() ? "plain SIMD" : "no Wasm SIMD (JS kernels)"}${hasRelaxedSimd() && !relaxedSimd() ? " (relaxed SIMD available, off by TENFOLD_RELAXED=0)" : ""}`,
+    `\ngoals (issue 14) on this run${QUICK ? " (BENCH_QUICK: smaller conv and MLP cases)" : ""}:\n\n${goalTable(goals(allMs, allMin, py, simdPath))}`,
   );
   console.log(
     `\nmachine: ${os.cpus()[0]?.model ?? "?"} × ${os.cpus().length}, Node ${process.version}; ms (median; the second table: fastest call), ×r = peer time / tenfold time; [n page faults]: the median call's minor page faults, shown from 256 (its result's fresh pages faulted in); under each case's first line: each engine's CPU time over wall time (its median call: threads at work) and the share of its timed calls' wall time spent in GC pauses`,

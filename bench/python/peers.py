@@ -45,7 +45,12 @@ def cases():
     }
 
 
-def mlp_data(n_batches=63, B=128):
+# The MLP epoch's batches: as bench/mlp.ts (8,064 images, or 2,048 with BENCH_QUICK).
+MLP_BATCHES = 16 if QUICK else 63
+MLP_CASE = f"MNIST MLP 784-128-10 Adam, 1 epoch ({MLP_BATCHES} batches of 128)"
+
+
+def mlp_data(n_batches=MLP_BATCHES, B=128):
     x = rnd(n_batches * B * 784).reshape(n_batches, B, 784) + 0.5
     labels = (np.arange(n_batches * B) * 7) % 10
     y = np.eye(10, dtype=np.float32)[labels].reshape(n_batches, B, 10)
@@ -95,7 +100,7 @@ def bench_torch(results):
             opt.step()
         return W1.detach().numpy()
 
-    results.setdefault("MNIST MLP 784-128-10 Adam, 1 epoch (63 batches of 128)", {})["torch"] = timeit(epoch)
+    results.setdefault(MLP_CASE, {})["torch"] = timeit(epoch)
 
 
 def bench_jax(results):
@@ -142,7 +147,7 @@ def bench_jax(results):
             p, m, v = step(p, m, v, i + 1.0, xs[i], ys[i])
         return p["W1"].block_until_ready()
 
-    results.setdefault("MNIST MLP 784-128-10 Adam, 1 epoch (63 batches of 128)", {})["jax"] = timeit(epoch)
+    results.setdefault(MLP_CASE, {})["jax"] = timeit(epoch)
 
 
 def main():
