@@ -105,6 +105,34 @@ export function numLeaves(def: TreeDef): number {
   }
 }
 
+/** Whether two structures are the same (what `treeKey` tells apart), without building their keys. */
+export function sameTreeDef(a: TreeDef, b: TreeDef): boolean {
+  if (a === b) return true;
+  if (a.kind !== b.kind) return false;
+  switch (a.kind) {
+    case "leaf":
+      return true;
+    case "static":
+      return a.value === (b as typeof a).value;
+    case "array":
+    case "object": {
+      const o = b as typeof a;
+      if (a.children.length !== o.children.length) return false;
+      if (a.kind === "object" && !a.keys.every((k, i) => k === (o as typeof a).keys[i])) return false;
+      return a.children.every((c, i) => sameTreeDef(c, o.children[i]!));
+    }
+  }
+}
+
+/** Leaves in a structure. */
+export function countLeaves(def: TreeDef): number {
+  if (def.kind === "leaf") return 1;
+  if (def.kind === "static") return 0;
+  let n = 0;
+  for (const c of def.children) n += countLeaves(c);
+  return n;
+}
+
 /** A canonical string of a structure (for caches and error messages). */
 export function treeKey(def: TreeDef): string {
   switch (def.kind) {

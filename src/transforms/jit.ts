@@ -11,7 +11,7 @@ import type { Storage } from "../core/node.js";
 import { bufferNode } from "../core/node.js";
 import { Tensor, realizeAll } from "../core/tensor.js";
 import type { TreeDef } from "../core/tree.js";
-import { treeKey } from "../core/tree.js";
+import { countLeaves, sameTreeDef, treeKey } from "../core/tree.js";
 import { ValueError } from "../core/errors.js";
 import type { Lowered } from "../scheduler/lower.js";
 import { applyGraph, flattenArgs, rebuild, traceFlat } from "./trace.js";
@@ -99,9 +99,20 @@ export function jit<F extends (...args: any[]) => any>(f: F, options: JitOptions
   const log = options.debug === true ? (m: string) => console.log(m) : options.debug || undefined;
   let traces = 0;
   let lastParts: string[] | undefined;
+  // The last call's signature (no static arguments): a call with the same structure, dtypes and
+  // shapes takes its entry without building the key's strings (a training step's call allocated
+  // 28 KB of keys and flattened trees, and young allocation sets how often V8 scavenges).
+  let last: { def: TreeDef; dtypes: string[]; shapes: (readonly number[])[]; key: string; entry: Entry } | undefined;
+  const sameAvals = (leaves: readonly Tensor[], l: NonNullable<typeof last>): boolean =>
+    leaves.length === l.dtypes.length &&
+    leaves.every((t, i) => {
+      const [s, o] = [t.shape, l.shapes[i]!];
+      return t.dtype === l.dtypes[i] && (s === o || (s.length === o.length && s.every((d, j) => d === o[j])));
+    });
 
   for (const s of statics) if (!Number.isInteger(s)) throw new ValueError(`jit: staticArgnums must be integers, got ${String(s)}`);
-  const prepare = (args: unknown[]): { entry: Entry; leaves: Tensor[] } => {
+  /** The call's entry, its flat tensor leaves, and where each argument's leaves start (`starts[args.length]`: the end). */
+  const prepare = (args: unknown[]): { entry: Entry; leaves: Tensor[]; starts: number[] } => {
     for (const s of statics) {
       if (s >= args.length || s < 0) {
         throw new ValueError(
@@ -111,6 +122,11 @@ export function jit<F extends (...args: any[]) => any>(f: F, options: JitOptions
     }
     const dyn = args.map((a, i) => (statics.has(i) ? null : a));
     const a = flattenArgs(dyn, `jit(${name})`);
+    const starts = [0];
+    for (const c of a.def.kind === "array" ? a.def.children : []) starts.push(starts[starts.length - 1]! + countLeaves(c));
+    if (last && sameTreeDef(a.def, last.def) && sameAvals(a.leaves, last) && cache.get(last.key) === last.entry) {
+      return { entry: last.entry, leaves: a.leaves, starts };
+    }
     const parts = args.map((arg, i) => {
       if (statics.has(i)) return `static=${staticKey(arg)}`;
       const sub = flattenArgs([arg], `jit(${name})`);
@@ -146,16 +162,18 @@ export function jit<F extends (...args: any[]) => any>(f: F, options: JitOptions
       cache.set(key, entry);
     }
     lastParts = parts;
-    return { entry, leaves: a.leaves };
+    last = statics.size ? undefined : { def: a.def, dtypes: a.leaves.map((t) => t.dtype), shapes: a.leaves.map((t) => t.shape), key, entry };
+    return { entry, leaves: a.leaves, starts };
   };
 
   /** Frees the donated arguments' buffers, except any an output still uses. */
-  const donate = (args: unknown[], outs: readonly Tensor[]): void => {
+  const donate = (leaves: readonly Tensor[], starts: readonly number[], outs: readonly Tensor[]): void => {
     if (!donated.size) return;
     const keep = new Set(outs.map((t) => t.node.storage));
     const seen = new Set<Tensor>(); // a tensor passed in two donated arguments is donated once
     for (const i of donated) {
-      for (const t of flattenArgs([args[i]], `jit(${name})`).leaves) {
+      for (let j = starts[i]!; j < starts[i + 1]!; j++) {
+        const t = leaves[j]!;
         if (seen.has(t)) continue;
         seen.add(t);
         if (!keep.has(t.node.storage)) t._donate(`jit(${name})`);
@@ -167,9 +185,9 @@ export function jit<F extends (...args: any[]) => any>(f: F, options: JitOptions
    * Which leaves' host arrays the call may overwrite with outputs: donated tensors that nothing
    * else can see (`Tensor._reusable`) and whose storage no other argument passes in.
    */
-  const reusable = (args: unknown[], leaves: readonly Tensor[]): boolean[] => {
+  const reusable = (leaves: readonly Tensor[], starts: readonly number[]): boolean[] => {
     const mine = new Set<Tensor>();
-    for (const i of donated) for (const t of flattenArgs([args[i]], `jit(${name})`).leaves) mine.add(t);
+    for (const i of donated) for (let j = starts[i]!; j < starts[i + 1]!; j++) mine.add(leaves[j]!);
     const count = new Map<unknown, number>();
     for (const t of leaves) count.set(t.node.storage, (count.get(t.node.storage) ?? 0) + 1);
     return leaves.map((t) => mine.has(t) && count.get(t.node.storage) === 1 && t._reusable());
@@ -179,14 +197,14 @@ export function jit<F extends (...args: any[]) => any>(f: F, options: JitOptions
     for (const i of donated) {
       if (i >= args.length) throw new RangeError(`jit(${name}): donateArgnums ${i} is out of range for a call with ${args.length} arguments`);
     }
-    const { entry, leaves } = prepare(args);
+    const { entry, leaves, starts } = prepare(args);
     if (leaves.some((t) => t.node.traced)) return rebuild(entry.outDef, applyGraph(entry.graph, leaves));
     realizeAll(leaves);
     const backend = backendInstance();
     if (!backend.compile) {
       const outs = applyGraph(entry.graph, leaves);
       realizeAll(outs);
-      donate(args, outs);
+      donate(leaves, starts, outs);
       return rebuild(entry.outDef, outs);
     }
     let exec = entry.compiled.get(getBackend());
@@ -196,10 +214,10 @@ export function jit<F extends (...args: any[]) => any>(f: F, options: JitOptions
     }
     const stores = exec(
       leaves.map((t) => t.node.storage!),
-      donated.size ? reusable(args, leaves) : undefined,
+      donated.size ? reusable(leaves, starts) : undefined,
     );
     const outs = stores.map((s, i) => new Tensor(bufferNode(s, entry.graph.outputs[i]!.shape, entry.graph.outputs[i]!.dtype)));
-    donate(args, outs);
+    donate(leaves, starts, outs);
     return rebuild(entry.outDef, outs);
   };
   Object.defineProperty(g, "traceCount", { get: () => traces });

@@ -7,7 +7,7 @@ import { MR, NR, gemmFn, hasSimd, moduleBytes, packbFn, relaxedSimd, tgemmFn } f
 import type { Strided } from "./matmul-js.js";
 import { sgemm } from "./matmul-js.js";
 import { armHelper, awaitHelpers, failureSrc, gateFor } from "./helper-guard.js";
-import { packATilesWasm, rawABytes } from "./matmul-pack.js";
+import { copyRows, packATilesWasm, rawABytes } from "./matmul-pack.js";
 
 /** Control cells of a gemm helper: 1 when its kernel threw (cleared by the caller), and the injected failure. */
 export const GEMM_ERR = 32;
@@ -448,7 +448,7 @@ function sgemmSimd(
     (t0, t1) => {
       const [r0, r1] = [t0 * MR, Math.min(t1 * MR, m)];
       if (ldc === n) C.set(f.subarray(pc + r0 * n, pc + r1 * n), cOff + r0 * n);
-      else for (let i = r0; i < r1; i++) C.set(f.subarray(pc + i * ldc, pc + i * ldc + n), cOff + i * n);
+      else copyRows(f, pc + r0 * ldc, ldc, C, cOff + r0 * n, n, r1 - r0);
     },
     packA,
   );
