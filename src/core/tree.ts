@@ -124,15 +124,6 @@ export function sameTreeDef(a: TreeDef, b: TreeDef): boolean {
   }
 }
 
-/** Leaves in a structure. */
-export function countLeaves(def: TreeDef): number {
-  if (def.kind === "leaf") return 1;
-  if (def.kind === "static") return 0;
-  let n = 0;
-  for (const c of def.children) n += countLeaves(c);
-  return n;
-}
-
 /** A canonical string of a structure (for caches and error messages). */
 export function treeKey(def: TreeDef): string {
   switch (def.kind) {

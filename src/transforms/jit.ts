@@ -11,7 +11,7 @@ import type { Storage } from "../core/node.js";
 import { bufferNode } from "../core/node.js";
 import { Tensor, realizeAll } from "../core/tensor.js";
 import type { TreeDef } from "../core/tree.js";
-import { countLeaves, sameTreeDef, treeKey } from "../core/tree.js";
+import { numLeaves, sameTreeDef, treeKey } from "../core/tree.js";
 import { ValueError } from "../core/errors.js";
 import type { Lowered } from "../scheduler/lower.js";
 import { applyGraph, flattenArgs, rebuild, traceFlat } from "./trace.js";
@@ -123,7 +123,7 @@ export function jit<F extends (...args: any[]) => any>(f: F, options: JitOptions
     const dyn = args.map((a, i) => (statics.has(i) ? null : a));
     const a = flattenArgs(dyn, `jit(${name})`);
     const starts = [0];
-    for (const c of a.def.kind === "array" ? a.def.children : []) starts.push(starts[starts.length - 1]! + countLeaves(c));
+    for (const c of a.def.kind === "array" ? a.def.children : []) starts.push(starts[starts.length - 1]! + numLeaves(c));
     if (last && sameTreeDef(a.def, last.def) && sameAvals(a.leaves, last) && cache.get(last.key) === last.entry) {
       return { entry: last.entry, leaves: a.leaves, starts };
     }

@@ -184,8 +184,7 @@ export function packATilesWasm(
 /**
  * Copies `rows` rows of `n` elements, `lds` apart in `src` from `s`, to consecutive rows of `dst`
  * from `d`. Narrow rows (a padded 10-column product) go element by element: a view per row would
- * allocate ≈ 100 bytes each (25 KB of the 129 KB of JS objects an MNIST MLP step allocated, and
- * young allocation sets how often V8 scavenges and faults its young pages back in).
+ * allocate ≈ 100 bytes each (25 KB of the 129 KB of JS objects an MNIST MLP step allocated).
  */
 export function copyRows(src: Float32Array, s: number, lds: number, dst: Float32Array | Int32Array | Uint8Array, d: number, n: number, rows: number): void {
   if (n >= 64) {
