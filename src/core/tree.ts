@@ -105,7 +105,7 @@ export function numLeaves(def: TreeDef): number {
   }
 }
 
-/** Whether two structures are the same (what `treeKey` tells apart), without building their keys. */
+/** Whether two structures are the same, without building their keys (as strict as `treeKey`, or stricter: it tells null from undefined). */
 export function sameTreeDef(a: TreeDef, b: TreeDef): boolean {
   if (a === b) return true;
   if (a.kind !== b.kind) return false;
