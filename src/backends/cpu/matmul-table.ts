@@ -53,13 +53,49 @@ export function gemmTable(
   for (let i = 0; i < inLen; i++) probe[i] = Math.random() * 2 - 1 || 0.5;
   const o2 = new Float32Array(outLen);
   run(probe, o2);
-  return tableOf(bOffs.length, k, n, (b, p, j) => {
-    const at = bOffs[b]! + p * rs + j * cs;
-    const v = o1[at]!;
-    const r = o2[at]!;
-    if (v === 0) return r === 0 ? 0 : -1;
-    return !Number.isInteger(v) || v < 1 || v > inLen || r !== probe[v - 1] ? -1 : v;
-  });
+  // Every image's lanes checked in one walk that goes forward in memory (the smaller stride inner:
+  // lane order reads the 16–64 MB outputs a cache line per lane), and compared with image 0's.
+  const nb = bOffs.length;
+  const [outN, outS, inN, inS] = Math.abs(rs) <= Math.abs(cs) ? [n, cs, k, rs] : [k, rs, n, cs];
+  let shared = true;
+  let perImage = 0;
+  for (let b = 0; b < nb; b++) {
+    let d = 0;
+    let seen = false;
+    let same = b > 0 && shared;
+    for (let o = 0; o < outN; o++) {
+      for (let i = 0, at = bOffs[b]! + o * outS, at0 = bOffs[0]! + o * outS; i < inN; i++, at += inS, at0 += inS) {
+        const v = o1[at]!;
+        const r = o2[at]!;
+        if (v === 0) {
+          if (r !== 0) return null;
+        } else if ((v | 0) !== v || v < 1 || v > inLen || r !== probe[v - 1]) return null;
+        if (!same) continue;
+        const a = o1[at0]!;
+        if (a === 0 || v === 0) same = a === v;
+        else if (seen) same = v - a === d;
+        else {
+          d = v - a;
+          seen = true;
+        }
+      }
+    }
+    if (b === 1 && same) perImage = seen ? d : 0;
+    if (b > 0 && (!same || (seen ? d : b * perImage) !== b * perImage)) shared = false;
+  }
+  const table = tableOf(
+    nb,
+    k,
+    n,
+    (b, out) => {
+      const ppi = Math.ceil(n / NR);
+      let t = 0;
+      for (let q = 0; q < ppi; q++)
+        for (let p = 0; p < k; p++) for (let c = 0, at = bOffs[b]! + p * rs + q * NR * cs; c < NR; c++, t++, at += cs) out[t] = q * NR + c < n ? o1[at]! : 0;
+    },
+    { shared, perImage },
+  );
+  return table;
 }
 
 /**
@@ -67,54 +103,60 @@ export function gemmTable(
  * `bOffs[b] + p·rs + j·cs`): any batched float product runs on the table gemm this way.
  */
 export function stridedTable(bOffs: readonly number[], rs: number, cs: number, k: number, n: number): GemmTable | null {
-  return tableOf(bOffs.length, k, n, (b, p, j) => bOffs[b]! + p * rs + j * cs + 1);
+  // Image b's lanes are image 0's shifted by bOffs[b] − bOffs[0]: one code table when that is b·d.
+  const d = k > 0 && n > 0 && bOffs.length > 1 ? bOffs[1]! - bOffs[0]! : 0;
+  return tableOf(
+    bOffs.length,
+    k,
+    n,
+    (b, out) => {
+      const ppi = Math.ceil(n / NR);
+      let t = 0;
+      for (let q = 0; q < ppi; q++)
+        for (let p = 0; p < k; p++) for (let c = 0, at = bOffs[b]! + p * rs + q * NR * cs + 1; c < NR; c++, t++, at += cs) out[t] = q * NR + c < n ? at : 0;
+    },
+    { shared: bOffs.every((o, b) => o - bOffs[0]! === b * d), perImage: d },
+  );
 }
 
 /**
- * Builds the codes from `lane(b, p, j)`, the input index + 1 that B(b, p, j) copies (0: a zero;
- * -1: not a gather). Codes, in the order (image, panel, row, half of NR): `(s + 4)·16 + mask`
+ * Builds the codes from `fill(b, out)`, which writes image b's lanes into `out` in code order
+ * (panel q, row p, column c of NR: the input index + 1 that B(b, p, q·NR + c) copies, 0 for a
+ * zero or a column past n), and `known`: whether image b's lanes are image 0's shifted by
+ * b·perImage (the callers find it without building every image's lanes: lane order reads the
+ * probed output a cache line per lane, 0.9 s of a big conv weight gradient's first call).
+ * Codes, in the order (image, panel, row, half of NR): `(s + 4)·16 + mask`
  * when the 4 columns read input s, s+1, s+2, s+3 (lanes outside `mask`, and columns past n, are
  * 0); else `~e` for side entry e (4 values, input index + 1 per lane, 0 for a zero). When every
  * image reads the same pattern shifted by a fixed input stride (a conv), only image 0's codes
- * are kept. Null when some lane is -1 or an index does not fit the codes.
+ * are kept. Null when an index does not fit the codes.
  */
-function tableOf(nb: number, k: number, n: number, lane: (b: number, p: number, j: number) => number): GemmTable | null {
+function tableOf(
+  nb: number,
+  k: number,
+  n: number,
+  fill: (b: number, out: Int32Array) => void,
+  known: { readonly shared: boolean; readonly perImage: number },
+): GemmTable | null {
   const ppi = Math.ceil(n / NR);
   const per = ppi * k * NR;
-  // Lane values of image b's panels, in code order; false: not a gather.
+  const LIMIT = (1 << 27) - 8;
+  // Lane values of image b's panels, in code order; false: an index the codes cannot hold.
   const lanes = (b: number, out: Int32Array): boolean => {
-    let t = 0;
-    for (let q = 0; q < ppi; q++) {
-      for (let p = 0; p < k; p++) {
-        for (let c = 0; c < NR; c++, t++) {
-          const j = q * NR + c;
-          const v = j < n ? lane(b, p, j) : 0;
-          if (v < 0 || v >= (1 << 27) - 8) return false;
-          out[t] = v;
-        }
-      }
-    }
+    fill(b, out);
+    for (let t = 0; t < per; t++) if (out[t]! < 0 || out[t]! >= LIMIT) return false;
     return true;
   };
   const l0 = new Int32Array(per);
   if (!lanes(0, l0)) return null;
-  // One image's codes for all: image b's lanes are image 0's shifted by b·perImage.
-  let perImage = 0;
-  let shared = true;
+  // One image's codes for all (the caller found image b's lanes to be image 0's shifted by
+  // b·perImage), when every image's shifted lanes still fit the codes.
+  let [lo, hi] = [LIMIT, 0];
+  for (let t = 0; t < per; t++) if (l0[t]! !== 0) [lo, hi] = [Math.min(lo, l0[t]!), Math.max(hi, l0[t]!)];
+  const span = (nb - 1) * known.perImage;
+  const shared = known.shared && (hi === 0 || (lo + Math.min(0, span) >= 1 && hi + Math.max(0, span) < LIMIT));
+  const perImage = known.perImage;
   const lb = new Int32Array(per);
-  for (let b = 1; b < nb && shared; b++) {
-    if (!lanes(b, lb)) return null;
-    let d: number | undefined;
-    for (let t = 0; t < per && shared; t++) {
-      if ((l0[t] === 0) !== (lb[t] === 0)) shared = false;
-      else if (l0[t] !== 0) {
-        d ??= lb[t]! - l0[t]!;
-        if (lb[t]! - l0[t]! !== d) shared = false;
-      }
-    }
-    if (b === 1) perImage = d ?? 0;
-    if ((d ?? b * perImage) !== b * perImage) shared = false;
-  }
   const images = shared ? 1 : nb;
   const codes = new Int32Array((images * per) / 4);
   const side: number[] = [];
