@@ -5,7 +5,7 @@
 import { afterAll, describe, expect, it } from "vitest";
 import * as tf from "../../src/index.js";
 import type { Tensor } from "../../src/index.js";
-import { sgemm, sgemmAuto, simdGemm, threadCount } from "../../src/backends/cpu/matmul.js";
+import { gatherStats, sgemm, sgemmAuto, simdGemm, threadCount } from "../../src/backends/cpu/matmul.js";
 import { HelperThreadError, injectHelperFailure, injectedPending } from "../../src/backends/cpu/helper-guard.js";
 import { setSimdMinElements, simdHelpers, simdThreads } from "../../src/backends/cpu/simd.js";
 import { hasSimd } from "../../src/backends/cpu/wasm.js";
@@ -94,6 +94,27 @@ describe("helper thread failures surface as errors (no hang)", () => {
       .dataSync() as Float32Array;
     tf.setBackend("cpu");
     expect(maxRel(got, want)).toBeLessThan(1e-4);
+  });
+
+  it.runIf(threaded)("table gemm helper, started while the caller packs each batch entry's A: an exception throws; the next call is right", async () => {
+    expect(await gemmHelpersReady()).toBeGreaterThan(0);
+    const [sa, sb] = [
+      [16, 32, 96],
+      [16, 96, 900],
+    ];
+    const ab = (): Tensor[] => [tf.tensor(data(16 * 32 * 96, 5), { shape: sa }), tf.tensor(data(16 * 96 * 900, 6), { shape: sb })];
+    tf.setBackend("reference");
+    const want = tf.matmul(...(ab() as [Tensor, Tensor])).dataSync() as Float32Array;
+    tf.setBackend("cpu");
+    const f = tf.jit((a: Tensor, b: Tensor) => tf.matmul(a, b));
+    const [a, b] = ab();
+    const [calls, gated] = [gatherStats.calls, gatherStats.gated];
+    injectHelperFailure("gemm", "throw");
+    expect(() => f(a!, b!).dataSync()).toThrow(/cpu convolution \(table gemm\): 1 helper thread\(s\) threw/);
+    expect(injectedPending("gemm")).toBe(false);
+    expect(maxRel(f(a!, b!).dataSync() as Float32Array, want)).toBeLessThan(1e-4);
+    expect(gatherStats.calls - calls).toBe(2);
+    expect(gatherStats.gated - gated).toBe(2);
   });
 
   it.runIf(threaded)("SIMD kernel helper: an exception throws HelperThreadError; later kernels are still correct and shared", async () => {

@@ -33,7 +33,7 @@ let wasmGemm: WasmGemm | null | undefined;
 /** Most chunks of one table gemm (their done flags follow the claim counter). */
 export const MAX_CHUNKS = 1024;
 /** Counter cell holding how many row chunks of A the caller has packed (a gated row split). */
-const READY = 1 + MAX_CHUNKS;
+export const READY = 1 + MAX_CHUNKS;
 
 /** Largest shared wasm memory (pages of 64 KiB): 2 GiB. */
 export const MAX_PAGES = 32768;
@@ -64,8 +64,8 @@ function gemmBytes(m: number, n: number, k: number): number {
  * (the poster cancels work nobody took), and run chunks of MB row tiles claimed from the shared
  * counter until none is left. Args in ctl[1..9]: pa, pb, pc, mt, np, k, kc, mb, ldc; ctl[11] is the
  * split (0: chunks of mb row tiles; 1: chunks of ctl[12] column panels, for products with few rows;
- * 2: chunks of ctl[12] panels of the table gemm `tgemm`, its arguments in ctl[13..31] with the
- * panel count at ctl[20] and this thread's scratch at ctl[31]; chunk i done sets counter[1 + i]).
+ * 2: chunks of ctl[12] panels of the table gemm `tgemm`, args in ctl[13..31], panel count ctl[20],
+ * scratch ctl[31], chunk i done sets counter[1 + i]; 3: the same once counter[READY] > i).
  * Whatever the work throws sets ctl[GEMM_ERR] (see helper-guard.ts) and the helper goes on.
  */
 const WORKER_SRC = `
@@ -80,11 +80,11 @@ for (;;) {
   if (Atomics.compareExchange(c, 0, 1, 2) !== 1) continue;
   try {
   ${failureSrc(GEMM_FAIL)}
-  const pa = c[1], pb = c[2], pc = c[3], mt = c[4], np = c[5], k = c[6], kc = c[7], mb = c[8], ldc = c[9];
-  if (c[11] === 2) {
-    const pn = c[12];
+  const pa = c[1], pb = c[2], pc = c[3], mt = c[4], np = c[5], k = c[6], kc = c[7], mb = c[8], ldc = c[9], pn = c[12];
+  if (c[11] >= 2) {
     const a = Array.from(c.subarray(13, 32));
     for (let ci, j; (j = (ci = Atomics.add(cnt, 0, 1)) * pn) < a[7]; ) {
+      if (c[11] === 3) for (let r; (r = Atomics.load(cnt, ready)) <= ci; ) Atomics.wait(cnt, ready, r);
       a[6] = j;
       a[7] = Math.min(pn, c[20] - j);
       tgemm(...a);
@@ -98,7 +98,6 @@ for (;;) {
       if (i < maxChunks) Atomics.store(cnt, 1 + i, 1);
     }
   } else {
-    const pn = c[12];
     for (let j; (j = Atomics.add(cnt, 0, 1) * pn) < np; ) gemm(pa, pb + j * k * nr * 4, pc + j * nr * 4, mt, Math.min(pn, np - j), k, kc, mb, ldc);
   }
   } catch {
