@@ -15,6 +15,11 @@ export interface Backend {
   readonly name: string;
   /** Computes `nodes` (leaves are buffers and consts); returns one Storage per node. */
   run(nodes: readonly Node[]): Storage[];
+  /**
+   * Whether `run` merges structurally equal subexpressions itself (see `cse` in core/node.ts);
+   * otherwise they are merged before `run` is called.
+   */
+  readonly dedupes?: boolean;
   /** Reads realized data (async: works on every backend). */
   read(storage: Storage, node: Node): Promise<TypedArray>;
   /** Reads realized data synchronously; device backends throw. */

@@ -320,7 +320,9 @@ export function realizeAll(ts: readonly Tensor[]): void {
   }
   if (!nodes.length) return;
   const extra = sharedWork(nodes);
-  const storages = backendInstance().run(cse([...nodes, ...extra]));
+  const backend = backendInstance();
+  const all = [...nodes, ...extra];
+  const storages = backend.run(backend.dedupes ? all : cse(all));
   const made = nodes.map((n, i) => bufferNode(storages[i]!, n.shape, n.dtype));
   // Every tensor of a pending node moves to its buffer (now, or when next used).
   made.forEach((m, i) => (m.handles = nodes[i]!.handles));

@@ -165,4 +165,33 @@ describe("eager plan cache", () => {
     expect(new Set(perStep.slice(5))).toEqual(new Set([perStep[5]]));
     expect(losses[2999]!).toBeLessThan(losses[0]! / 2);
   });
+
+  it("equal subexpressions of an eager graph are merged when it is planned, and its kept plan runs them merged", () => {
+    tf.setBackend("cpu");
+    const r = (seed: number): Tensor => tf.random.normal(tf.random.key(seed), [48, 40]);
+    const kernels = (f: () => Tensor): [number, Float32Array] => {
+      const before = tf.memoryStats().kernelsRun;
+      const v = Float32Array.from(f().dataSync());
+      return [tf.memoryStats().kernelsRun - before, v];
+    };
+    // Two separately built products of the same operands, and the product built once and used twice.
+    const twice = (x: Tensor, y: Tensor): Tensor => tf.add(tf.matmul(x, tf.matrixTranspose(y)), tf.matmul(x, tf.matrixTranspose(y)));
+    const shared = (x: Tensor, y: Tensor): Tensor => {
+      const m = tf.matmul(x, tf.matrixTranspose(y));
+      return tf.add(m, m);
+    };
+    const [x, y] = [r(1), r(2)];
+    const [k0, want] = kernels(() => shared(x, y));
+    const [k1, v1] = kernels(() => twice(x, y)); // planned: the products merged while planning
+    const [k2] = kernels(() => twice(r(3), r(4)));
+    const planned = eagerPlanStats.planned;
+    const [k3, v2] = kernels(() => twice(r(5), r(6))); // the kept plan of that structure, new leaves
+    expect(eagerPlanStats.planned).toBe(planned);
+    expect([k1, k2, k3]).toEqual([k0, k0, k0]);
+    expect(Array.from(v1)).toEqual(Array.from(want));
+    tf.setBackend("reference");
+    const ref = Float32Array.from(twice(tf.tensor(r(5).dataSync(), { shape: [48, 40] }), tf.tensor(r(6).dataSync(), { shape: [48, 40] })).dataSync());
+    tf.setBackend("cpu");
+    near(Array.from(v2), Array.from(ref));
+  });
 });
