@@ -7,7 +7,7 @@
 // installed into bench/node_modules by `npm run bench` only (the root install stays lean); Node
 // resolves them from there because peers.ts imports them from inside bench/.
 import os from "node:os";
-import { PerformanceObserver } from "node:perf_hooks";
+import v8 from "node:v8";
 import * as tf from "../src/index.js";
 import type { Tensor } from "../src/index.js";
 import { type AnyMod, onnxConvModel, onnxMatmulModel, tryImport } from "./peers.js";
@@ -36,7 +36,8 @@ const ENGINES = process.env.BENCH_ENGINES ? ALL_ENGINES.filter((e) => process.en
 /**
  * Median ms of calls of `fn` within the budget, the median of their minor page faults and of their
  * CPU time over wall time (above 1: helper threads at work), and the share of the timed calls' wall
- * time spent in GC pauses (a `gc` PerformanceObserver), after
+ * time spent in GC pauses (`v8.GCProfiler`: a `gc` PerformanceObserver missed every collection of
+ * some processes, reading 0 %), after
  * a warm-up of at least one call and up to 20 within 200 ms: compilation (jit, kernels, the
  * helper threads' copies of them), and the allocator's first rounds (a fresh result's pages fault
  * in until the first collections free earlier results for reuse: 45–50 ms per 16 MB result on
@@ -48,9 +49,8 @@ async function time(fn: Fn, budgetMs: number): Promise<{ ms: number; min: number
   const ts: number[] = [];
   const fs: number[] = [];
   const cs: number[] = [];
-  let gc = 0;
-  const obs = new PerformanceObserver((l) => l.getEntries().forEach((e) => (gc += e.duration)));
-  obs.observe({ entryTypes: ["gc"] });
+  const gcs = new v8.GCProfiler();
+  gcs.start();
   const start = performance.now();
   while (ts.length < 3 || (performance.now() - start < budgetMs && ts.length < 50)) {
     const f0 = process.resourceUsage().minorPageFault;
@@ -64,8 +64,7 @@ async function time(fn: Fn, budgetMs: number): Promise<{ ms: number; min: number
     if (ts.length >= 1 && performance.now() - start > budgetMs * 4) break;
   }
   const wall = performance.now() - start;
-  await new Promise((r) => setTimeout(r, 0)); // (the observer's last entries)
-  obs.disconnect();
+  const gc = gcs.stop().statistics.reduce((ms, e) => ms + e.cost / 1000, 0); // (cost: µs)
   const med = (a: number[]): number => [...a].sort((x, y) => x - y)[Math.floor(a.length / 2)]!;
   return { ms: med(ts), min: Math.min(...ts), faults: med(fs), cpu: med(cs), gc: gc / wall };
 }
