@@ -13,13 +13,12 @@ import type { MemoryStats } from "./memory.js";
 /** What a backend implements. */
 export interface Backend {
   readonly name: string;
-  /** Computes `nodes` (leaves are buffers and consts); returns one Storage per node. */
-  run(nodes: readonly Node[]): Storage[];
   /**
-   * Whether `run` merges structurally equal subexpressions itself (see `cse` in core/node.ts);
-   * otherwise they are merged before `run` is called.
+   * Computes `nodes` (leaves are buffers and consts); returns one Storage per node. The graph comes
+   * as built: structurally equal subexpressions may repeat, and the backend merges them (`cse` in
+   * core/node.ts) where it plans or evaluates the graph.
    */
-  readonly dedupes?: boolean;
+  run(nodes: readonly Node[]): Storage[];
   /** Reads realized data (async: works on every backend). */
   read(storage: Storage, node: Node): Promise<TypedArray>;
   /** Reads realized data synchronously; device backends throw. */

@@ -8,7 +8,7 @@ import type { DType, TypedArray } from "./dtype.js";
 import type { Shape } from "./shape.js";
 import { sizeOf } from "./shape.js";
 import type { Node, Storage } from "./node.js";
-import { bufferNode, cse, topoSort } from "./node.js";
+import { bufferNode, topoSort } from "./node.js";
 import { backendInstance, getBackend } from "./backend.js";
 import { formatTensor } from "./inspect.js";
 
@@ -320,9 +320,7 @@ export function realizeAll(ts: readonly Tensor[]): void {
   }
   if (!nodes.length) return;
   const extra = sharedWork(nodes);
-  const backend = backendInstance();
-  const all = [...nodes, ...extra];
-  const storages = backend.run(backend.dedupes ? all : cse(all));
+  const storages = backendInstance().run([...nodes, ...extra]);
   const made = nodes.map((n, i) => bufferNode(storages[i]!, n.shape, n.dtype));
   // Every tensor of a pending node moves to its buffer (now, or when next used).
   made.forEach((m, i) => (m.handles = nodes[i]!.handles));

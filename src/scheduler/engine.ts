@@ -250,7 +250,6 @@ export function engineBackend<E>(device: Device<E>): Backend {
   };
   return {
     name: device.name,
-    dedupes: true,
     get alive() {
       return device.alive ?? true;
     },

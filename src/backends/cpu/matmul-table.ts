@@ -84,19 +84,24 @@ export function gemmTable(
     if (b === 1 && same) perImage = seen ? d : 0;
     if (b > 0 && (!same || (seen ? d : b * perImage) !== b * perImage)) shared = false;
   }
-  const table = tableOf(
+  // Lanes in code order from B's positions (+1), then the probed input index (+1) at each.
+  return tableOf(
     nb,
     k,
     n,
     (b, out) => {
-      const ppi = Math.ceil(n / NR);
-      let t = 0;
-      for (let q = 0; q < ppi; q++)
-        for (let p = 0; p < k; p++) for (let c = 0, at = bOffs[b]! + p * rs + q * NR * cs; c < NR; c++, t++, at += cs) out[t] = q * NR + c < n ? o1[at]! : 0;
+      positions(bOffs[b]!, rs, cs, k, n, out);
+      for (let t = 0; t < out.length; t++) if (out[t] !== 0) out[t] = o1[out[t]! - 1]!;
     },
     { shared, perImage },
   );
-  return table;
+}
+
+/** B's positions + 1 (0 past n) in code order (panel q, row p, column c of NR) for the image at `off`. */
+function positions(off: number, rs: number, cs: number, k: number, n: number, out: Int32Array): void {
+  let t = 0;
+  for (let q = 0; q < Math.ceil(n / NR); q++)
+    for (let p = 0; p < k; p++) for (let c = 0, at = off + p * rs + q * NR * cs + 1; c < NR; c++, t++, at += cs) out[t] = q * NR + c < n ? at : 0;
 }
 
 /**
@@ -106,18 +111,10 @@ export function gemmTable(
 export function stridedTable(bOffs: readonly number[], rs: number, cs: number, k: number, n: number): GemmTable | null {
   // Image b's lanes are image 0's shifted by bOffs[b] − bOffs[0]: one code table when that is b·d.
   const d = k > 0 && n > 0 && bOffs.length > 1 ? bOffs[1]! - bOffs[0]! : 0;
-  return tableOf(
-    bOffs.length,
-    k,
-    n,
-    (b, out) => {
-      const ppi = Math.ceil(n / NR);
-      let t = 0;
-      for (let q = 0; q < ppi; q++)
-        for (let p = 0; p < k; p++) for (let c = 0, at = bOffs[b]! + p * rs + q * NR * cs + 1; c < NR; c++, t++, at += cs) out[t] = q * NR + c < n ? at : 0;
-    },
-    { shared: bOffs.every((o, b) => o - bOffs[0]! === b * d), perImage: d },
-  );
+  return tableOf(bOffs.length, k, n, (b, out) => positions(bOffs[b]!, rs, cs, k, n, out), {
+    shared: bOffs.every((o, b) => o - bOffs[0]! === b * d),
+    perImage: d,
+  });
 }
 
 /**

@@ -2,6 +2,7 @@
 import type { Backend } from "../../core/backend.js";
 import { registerBackend } from "../../core/backend.js";
 import type { Node, Storage } from "../../core/node.js";
+import { cse } from "../../core/node.js";
 import type { TypedArray } from "../../core/dtype.js";
 import { evalGraph, interpret } from "./interpret.js";
 
@@ -20,7 +21,7 @@ function readHost(s: Storage, n: Node): TypedArray {
 export function referenceBackend(): Backend {
   return {
     name: "reference",
-    run: (nodes) => interpret(nodes).map(hostStorage),
+    run: (nodes) => interpret(cse(nodes)).map(hostStorage),
     compile: (graph) => (inputs) =>
       evalGraph(
         graph.inputs,
